@@ -1,0 +1,165 @@
+-- mailgate schema: the truth for a fresh database. Later changes are numbered migrations in src/store/migrations.ts.
+-- Times are milliseconds since the Unix epoch (UTC). Status and reason vocabularies match src/values.ts.
+
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS mailboxes (
+  address             TEXT PRIMARY KEY CHECK (address = lower(address) AND address LIKE '%_@_%'),
+  display_name        TEXT,
+  oversight_mode      TEXT NOT NULL CHECK (oversight_mode IN ('read_only', 'gated_all', 'gated_send', 'monitored', 'autonomous')),
+  mode_source         TEXT NOT NULL,
+  auto_approve_rules  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(auto_approve_rules) AND json_type(auto_approve_rules) = 'array'),
+  pending_ttl_seconds INTEGER NOT NULL CHECK (pending_ttl_seconds > 0),
+  transport           TEXT NOT NULL CHECK (transport IN ('sandbox', 'imap_smtp')),
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL
+) STRICT;
+
+-- Named contact lists for the contact_list rule.
+CREATE TABLE IF NOT EXISTS contact_list_members (
+  list    TEXT NOT NULL,
+  address TEXT NOT NULL CHECK (address = lower(address)),
+  PRIMARY KEY (list, address)
+) STRICT;
+
+-- Who each mailbox has corresponded with (the known_contact rule, autonomy level 2).
+CREATE TABLE IF NOT EXISTS correspondents (
+  mailbox    TEXT NOT NULL REFERENCES mailboxes(address),
+  address    TEXT NOT NULL CHECK (address = lower(address)),
+  first_seen INTEGER NOT NULL,
+  last_seen  INTEGER NOT NULL,
+  PRIMARY KEY (mailbox, address)
+) STRICT;
+
+-- Outbound actions: sends and replies, and (in gated_all) held writes such as tagging an email.
+CREATE TABLE IF NOT EXISTS messages (
+  message_id          TEXT PRIMARY KEY,
+  mailbox             TEXT NOT NULL REFERENCES mailboxes(address),
+  kind                TEXT NOT NULL CHECK (kind IN ('send', 'reply', 'tag')),
+  status              TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'queued', 'sending', 'sent', 'failed',
+                                                      'outcome_unknown', 'rejected', 'expired', 'cancelled', 'blocked')),
+  from_addr           TEXT NOT NULL,
+  to_addrs            TEXT NOT NULL CHECK (json_valid(to_addrs)),
+  cc_addrs            TEXT NOT NULL CHECK (json_valid(cc_addrs)),
+  bcc_addrs           TEXT NOT NULL CHECK (json_valid(bcc_addrs)),
+  subject             TEXT NOT NULL,
+  text_body           TEXT,
+  html_body           TEXT,
+  -- For kind = 'tag': the operation to apply once approved.
+  tag_action          TEXT CHECK (tag_action IS NULL OR json_valid(tag_action)),
+  reply_to_email_id   TEXT,
+  message_id_header   TEXT NOT NULL UNIQUE,
+  in_reply_to_header  TEXT,
+  references_header   TEXT,
+  metadata            TEXT CHECK (metadata IS NULL OR json_valid(metadata)),
+  content_hash        TEXT NOT NULL,
+  idempotency_key     TEXT,
+  created_by          TEXT NOT NULL,
+  mode_at_submit      TEXT NOT NULL,
+  gate_code           TEXT NOT NULL CHECK (gate_code IN ('mode_allows', 'auto_approved', 'mode_requires_approval',
+                                                         'require_approval', 'action_blocked')),
+  gate_reason         TEXT NOT NULL,
+  gate_rule           TEXT,
+  notify              INTEGER NOT NULL DEFAULT 0 CHECK (notify IN (0, 1)),
+  created_at          INTEGER NOT NULL,
+  expires_at          INTEGER,
+  decided_at          INTEGER,
+  decided_by          TEXT,
+  decision_reason     TEXT,
+  -- The content as first submitted, when a reviewer approved with edits.
+  original_content    TEXT CHECK (original_content IS NULL OR json_valid(original_content)),
+  attempts            INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at     INTEGER,
+  lease_owner         TEXT,
+  lease_until         INTEGER,
+  last_error          TEXT,
+  sent_at             INTEGER,
+  updated_at          INTEGER NOT NULL,
+  CHECK (status <> 'pending' OR (expires_at IS NOT NULL AND decided_at IS NULL))
+) STRICT;
+
+CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency ON messages (mailbox, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (created_at, message_id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS messages_pending_expiry ON messages (expires_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS messages_claimable ON messages (next_attempt_at) WHERE status IN ('approved', 'queued');
+CREATE INDEX IF NOT EXISTS messages_sending ON messages (lease_until) WHERE status = 'sending';
+CREATE INDEX IF NOT EXISTS messages_mailbox ON messages (mailbox, created_at);
+
+-- Inbound mail: delivered locally by the sandbox transport, or (later) cached from IMAP.
+CREATE TABLE IF NOT EXISTS emails (
+  email_id            TEXT PRIMARY KEY,
+  mailbox             TEXT NOT NULL REFERENCES mailboxes(address),
+  folder              TEXT NOT NULL,
+  source              TEXT NOT NULL CHECK (source IN ('sandbox', 'imap')),
+  from_addr           TEXT NOT NULL,
+  from_name           TEXT,
+  to_addrs            TEXT NOT NULL CHECK (json_valid(to_addrs)),
+  cc_addrs            TEXT NOT NULL CHECK (json_valid(cc_addrs)),
+  subject             TEXT NOT NULL,
+  text_body           TEXT,
+  html_body           TEXT,
+  message_id_header   TEXT,
+  in_reply_to_header  TEXT,
+  references_header   TEXT,
+  flags               TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(flags)),
+  unread              INTEGER NOT NULL DEFAULT 1 CHECK (unread IN (0, 1)),
+  -- The outbound message that produced this copy (sandbox delivery), for exactly-once local delivery.
+  outbound_message_id TEXT,
+  date                INTEGER NOT NULL,
+  received_at         INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS emails_folder ON emails (mailbox, folder, date DESC);
+CREATE INDEX IF NOT EXISTS emails_in_reply_to ON emails (mailbox, in_reply_to_header);
+CREATE UNIQUE INDEX IF NOT EXISTS emails_sandbox_once ON emails (mailbox, folder, outbound_message_id) WHERE outbound_message_id IS NOT NULL;
+
+-- Sandbox mail to addresses outside the sandbox: captured here, never sent anywhere.
+CREATE TABLE IF NOT EXISTS captured_mail (
+  message_id  TEXT NOT NULL REFERENCES messages(message_id),
+  recipient   TEXT NOT NULL,
+  captured_at INTEGER NOT NULL,
+  PRIMARY KEY (message_id, recipient)
+) STRICT;
+
+-- Notifications for other systems (monitored mode, later webhooks): an outbox drained by a dispatcher.
+CREATE TABLE IF NOT EXISTS notifications (
+  notification_id TEXT PRIMARY KEY,
+  type            TEXT NOT NULL,
+  mailbox         TEXT,
+  message_id      TEXT,
+  payload         TEXT NOT NULL CHECK (json_valid(payload)),
+  created_at      INTEGER NOT NULL,
+  delivered_at    INTEGER
+) STRICT;
+
+-- The audit log: append-only (the triggers below refuse UPDATE and DELETE) and hash-chained:
+-- hash = sha256(prev_hash || canonical JSON of the event), so a changed, removed or reordered row is detectable.
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id   TEXT NOT NULL UNIQUE,
+  at         INTEGER NOT NULL,
+  actor      TEXT NOT NULL,
+  action     TEXT NOT NULL CHECK (action IN (
+               'message.submitted', 'message.blocked', 'message.held', 'message.approved', 'message.edited',
+               'message.rejected', 'message.cancelled', 'message.expired', 'message.claimed', 'message.sent',
+               'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
+               'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed')),
+  mailbox    TEXT,
+  message_id TEXT,
+  email_id   TEXT,
+  detail     TEXT NOT NULL CHECK (json_valid(detail)),
+  prev_hash  TEXT NOT NULL,
+  hash       TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS audit_message ON audit_events (message_id, seq) WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_mailbox ON audit_events (mailbox, seq) WHERE mailbox IS NOT NULL;
+
+CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;

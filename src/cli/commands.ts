@@ -1,0 +1,138 @@
+/**
+ * The human's commands: mailboxes, the pending queue, decisions and the audit log. The person at the
+ * terminal is the actor recorded (`--as NAME`, default the OS user); the CLI is the trusted path, because
+ * only someone with access to this machine's database can run it.
+ */
+import { createApp, type App } from '../app.js';
+import type { LoadedConfig } from '../config/load.js';
+import { invalid } from '../errors.js';
+import { AutoApproveRules } from '../gate/rules/index.js';
+import type { Principal } from '../services/context.js';
+import { createMailbox, listMailboxes, updateMailbox } from '../services/mailboxes.js';
+import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
+import { Duration, EmailAddress, MessageId, OversightMode } from '../values.js';
+import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../../tools/shapes.js';
+import { printJson, printLine, printTable } from './output.js';
+
+export interface Flags {
+  json?: boolean | undefined;
+  as?: string | undefined;
+  note?: string | undefined;
+  reason?: string | undefined;
+  mailbox?: string | undefined;
+  limit?: string | undefined;
+  message?: string | undefined;
+  mode?: string | undefined;
+  'autonomy-level'?: string | undefined;
+  'approval-mode'?: string | undefined;
+  rules?: string | undefined;
+  ttl?: string | undefined;
+  'display-name'?: string | undefined;
+  cursor?: string | undefined;
+}
+
+export async function withApp<T>(loaded: LoadedConfig, fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await createApp(loaded);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+function parseWith<T>(field: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw invalid(field, r.error.issues.map((i) => i.message).join('; '));
+  return r.data;
+}
+
+function limitOf(flags: Flags, dflt: number, max: number): number {
+  if (flags.limit === undefined) return dflt;
+  const n = Number(flags.limit);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw invalid('--limit', `give a whole number from 1 to ${max}`);
+  return n;
+}
+
+function modeFlags(flags: Flags) {
+  const level = flags['autonomy-level'];
+  return {
+    oversight_mode: flags.mode === undefined ? undefined : parseWith('--mode', OversightMode, flags.mode),
+    autonomy_level: level === undefined ? undefined : parseWith('--autonomy-level', { safeParse: (v: unknown) => (['1', '2', '3'].includes(String(v)) ? { success: true as const, data: Number(v) as 1 | 2 | 3 } : { success: false as const, error: { issues: [{ message: 'must be 1, 2 or 3' }] } }) }, level),
+    approval_mode: flags['approval-mode'] === undefined ? undefined : parseWith('--approval-mode', { safeParse: (v: unknown) => (['all', 'smart', 'none'].includes(String(v)) ? { success: true as const, data: v as 'all' | 'smart' | 'none' } : { success: false as const, error: { issues: [{ message: "must be 'all', 'smart' or 'none'" }] } }) }, flags['approval-mode']),
+    auto_approve_rules: flags.rules === undefined ? undefined : parseWith('--rules', AutoApproveRules, parseJsonFlag('--rules', flags.rules)),
+    pending_ttl_seconds: flags.ttl === undefined ? undefined : parseWith('--ttl', Duration, /^\d+$/.test(flags.ttl) ? Number(flags.ttl) : flags.ttl),
+  };
+}
+
+function parseJsonFlag(field: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid(field, `not valid JSON; for example '[{"type":"reply"}]'`);
+  }
+}
+
+export async function mailboxCommand(app: App, who: Principal, sub: string | undefined, args: string[], flags: Flags): Promise<void> {
+  if (sub === 'list' || sub === undefined) {
+    const rows = (await listMailboxes(app)).map(toMailbox);
+    if (flags.json) return printJson({ mailboxes: rows });
+    return printTable(rows.map((r) => ({ ...r, rules: r.auto_approve_rules.map((x) => JSON.stringify(x)).join(' ') })),
+      ['address', 'oversight_mode', 'mode_source', 'rules', 'pending_ttl', 'display_name']);
+  }
+  const address = parseWith('address', EmailAddress, args[0] ?? '');
+  if (sub === 'create') {
+    const m = await createMailbox(app, who, { address, display_name: flags['display-name'], ...modeFlags(flags) });
+    return flags.json ? printJson(toMailbox(m)) : printLine(`created ${m.address} (${m.oversight_mode}, ${m.mode_source})`);
+  }
+  if (sub === 'update') {
+    if (!flags.reason) throw invalid('--reason', 'say why the mailbox is changed, e.g. --reason "30-day review passed"');
+    const r = await updateMailbox(app, who, { address, display_name: flags['display-name'], ...modeFlags(flags), change_reason: flags.reason });
+    if (flags.json) return printJson({ ...toMailbox(r.mailbox), changed: r.changed, pending_unaffected: r.pending_unaffected });
+    return printLine(r.changed.length
+      ? `updated ${address}: ${r.changed.join(', ')} (now ${r.mailbox.oversight_mode}); ${r.pending_unaffected} held message(s) stay held`
+      : `no change to ${address}`);
+  }
+  throw invalid('mailbox', `unknown subcommand '${sub}'; use list, create or update`);
+}
+
+export async function pendingCommand(app: App, flags: Flags): Promise<void> {
+  const page = await listPending(app, { mailbox: flags.mailbox, limit: limitOf(flags, 50, 1000), cursor: flags.cursor });
+  const rows = page.messages.map(toPendingItem);
+  if (flags.json) return printJson({ messages: rows, next_cursor: page.next_cursor });
+  printTable(rows, ['message_id', 'mailbox', 'to', 'subject', 'created_at', 'expires_at']);
+  if (page.next_cursor) printLine(`more: mailgate pending --cursor ${page.next_cursor}`);
+}
+
+export async function decideCommand(app: App, who: Principal, action: 'approve' | 'reject', args: string[], flags: Flags): Promise<void> {
+  const id = parseWith('message id', MessageId, args[0] ?? '');
+  let m;
+  if (action === 'approve') {
+    m = await approveMessage(app, who, id, { note: flags.note ?? null });
+  } else {
+    if (!flags.reason?.trim()) throw invalid('--reason', 'a rejection needs a reason, e.g. --reason "wrong recipient"');
+    m = await rejectMessage(app, who, id, flags.reason.trim());
+  }
+  if (flags.json) return printJson(toMessageDetail(m));
+  printLine(`${id}: ${m.status}${m.last_error ? ` (${m.last_error})` : ''}`);
+}
+
+export async function auditCommand(app: App, who: Principal, sub: string | undefined, flags: Flags): Promise<number> {
+  if (sub === 'verify') {
+    const r = await app.store.verifyAudit();
+    if (flags.json) printJson(r);
+    else printLine(r.ok ? `audit chain ok: ${r.events} events` : `audit chain BROKEN at event seq ${r.first_bad_seq}: ${r.problem}`);
+    return r.ok ? 0 : 1;
+  }
+  if (sub !== undefined) throw invalid('audit', `unknown subcommand '${sub}'; use 'mailgate audit [--message ID] [--mailbox ADDR]' or 'mailgate audit verify'`);
+  const message_id = flags.message === undefined ? undefined : parseWith('--message', MessageId, flags.message);
+  const events = (await auditTrail(app, who, { message_id, mailbox: flags.mailbox, limit: limitOf(flags, 100, 100_000) })).map(toAuditEvent);
+  if (flags.json) printJson({ events });
+  else printTable(events.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), ['seq', 'at', 'actor', 'action', 'mailbox', 'message_id', 'detail']);
+  return 0;
+}
+
+export async function capturedCommand(app: App, flags: Flags): Promise<void> {
+  const rows = (await app.store.listCaptured(limitOf(flags, 50, 10_000))).map((c) => ({ ...c, captured_at: new Date(c.captured_at).toISOString() }));
+  if (flags.json) return printJson({ captured: rows });
+  printTable(rows, ['message_id', 'mailbox', 'recipient', 'subject', 'captured_at']);
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/** The mailgate command line. `mailgate help` lists the commands. */
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { toMailgateError, MailgateError } from '../errors.js';
+import { log } from '../log.js';
+import type { Principal } from '../services/context.js';
+import { auditCommand, capturedCommand, decideCommand, type Flags, mailboxCommand, pendingCommand, withApp } from './commands.js';
+import { demo } from './demo.js';
+import { parseRole, serve } from './serve.js';
+
+const HELP = `mailgate: an MCP email server where a human keeps control
+
+Usage: mailgate <command> [options]
+
+  serve [--role agent|reviewer|operator]   MCP server on stdio (default role: agent)
+  demo                                      watch a send be held, approved and delivered (throwaway sandbox)
+  mailbox list                              list mailboxes and their modes
+  mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME]
+  mailbox update ADDRESS [mode options] --reason TEXT
+  pending [--mailbox ADDRESS] [--limit N]   list mail held for approval
+  approve MESSAGE_ID [--note TEXT]          approve and send a held message
+  reject MESSAGE_ID --reason TEXT           reject a held message; it is never sent
+  audit [--message ID] [--mailbox ADDRESS]  show audit events;  audit verify  checks the hash chain
+  captured                                  sandbox mail to outside addresses (captured, never sent)
+
+Options: --config FILE (or MAILGATE_CONFIG), --db FILE (or MAILGATE_DB), --json, --as NAME (who you are in the audit log)
+With no config, mailgate uses a built-in sandbox: agent@mailgate.test (gated_send) and you@mailgate.test (autonomous).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' }, as: { type: 'string' },
+      role: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, mailbox: { type: 'string' },
+      limit: { type: 'string' }, message: { type: 'string' }, mode: { type: 'string' }, 'autonomy-level': { type: 'string' },
+      'approval-mode': { type: 'string' }, rules: { type: 'string' }, ttl: { type: 'string' }, 'display-name': { type: 'string' },
+      cursor: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.version) return void process.stdout.write('0.1.0\n'), 0;
+  if (values.help || command === undefined || command === 'help') return void process.stdout.write(HELP), 0;
+  if (command === 'demo') return await demo(), 0;
+  const loaded = loadConfig({ config: values.config, db: values.db });
+  if (command === 'serve') {
+    await serve(loaded, parseRole(values.role));
+    return -1; // keep running until stdin closes
+  }
+  const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'] };
+  const flags = values as Flags;
+  return withApp(loaded, async (app) => {
+    switch (command) {
+      case 'mailbox': await mailboxCommand(app, who, rest[0], rest.slice(1), flags); return 0;
+      case 'pending': await pendingCommand(app, flags); return 0;
+      case 'approve': await decideCommand(app, who, 'approve', rest, flags); return 0;
+      case 'reject': await decideCommand(app, who, 'reject', rest, flags); return 0;
+      case 'audit': return auditCommand(app, who, rest[0], flags);
+      case 'captured': await capturedCommand(app, flags); return 0;
+      default: throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
+    }
+  });
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err instanceof MailgateError ? err : (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? new MailgateError('INVALID_INPUT', `${(err as Error).message}; run 'mailgate help'`) : toMailgateError(err);
+    if (e.code === 'INTERNAL') log('error', 'unexpected failure', { error: err instanceof Error ? err.stack : String(err) });
+    process.stderr.write(`mailgate: ${e.code}: ${e.message}\n`);
+    process.exitCode = e.code === 'CONFIG_INVALID' || e.code === 'INVALID_INPUT' ? 2 : 1;
+  },
+);

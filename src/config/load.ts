@@ -1,0 +1,72 @@
+/**
+ * Loading configuration. Precedence: defaults < config file < environment < command-line flags.
+ * Every problem is reported at once, each naming its key and the fix.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve, dirname } from 'node:path';
+import type * as z from 'zod';
+import { MailgateError } from '../errors.js';
+import { Config, DEFAULT_CONFIG_INPUT } from './schema.js';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or null for the built-in sandbox default. */
+  source: string | null;
+  databasePath: string;
+}
+
+export interface ConfigFlags {
+  config?: string | undefined;
+  db?: string | undefined;
+}
+
+export const DEFAULT_DATABASE = join(homedir(), '.mailgate', 'mailgate.db');
+
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const file = flags.config ?? env.MAILGATE_CONFIG;
+  let raw: unknown = DEFAULT_CONFIG_INPUT;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw configError([`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; check the --config path or MAILGATE_CONFIG`]);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw configError([`${file} is not valid JSON: ${(err as Error).message}`]);
+    }
+  }
+  const parsed = Config.safeParse(raw);
+  if (!parsed.success) throw configError(describeIssues(parsed.error, file ?? 'default config'));
+  const config = parsed.data;
+  const problems: string[] = [];
+  for (const [i, mb] of config.mailboxes.entries()) {
+    if (mb.imap || mb.smtp) {
+      problems.push(`mailboxes[${i}] (${mb.address}): imap/smtp transports are not in this version yet; remove imap and smtp to use the sandbox transport`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const [i, mb] of config.mailboxes.entries()) {
+    if (seen.has(mb.address)) problems.push(`mailboxes[${i}].address: ${mb.address} is listed twice; keep one entry per mailbox`);
+    seen.add(mb.address);
+  }
+  if (problems.length) throw configError(problems);
+  const fromFile = config.database && file && !isAbsolute(config.database) ? resolve(dirname(file), config.database) : config.database;
+  const databasePath = flags.db ?? env.MAILGATE_DB ?? fromFile ?? DEFAULT_DATABASE;
+  return { config, source: file ? resolve(file) : null, databasePath };
+}
+
+function describeIssues(error: z.ZodError, where: string): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')}); remove it or check its spelling` : '';
+    return `${where}: ${path}: ${issue.message}${keys}`;
+  });
+}
+
+function configError(problems: string[]): MailgateError {
+  return new MailgateError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
+}

@@ -1,0 +1,44 @@
+/**
+ * The gate: one pure function from (mailbox policy, global policy, action, facts) to a decision.
+ * No I/O, no clock, no ids. The store calls it inside the same transaction that records its outcome,
+ * so the facts it sees are the facts the decision is written against.
+ */
+import { describeRule, ruleMatches } from './rules/index.js';
+import type { Action, Decision, Facts, GlobalPolicy, MailboxPolicy } from './types.js';
+
+export function evaluate(policy: MailboxPolicy, global: GlobalPolicy, action: Action, facts: Facts): Decision {
+  if (action.kind === 'read') {
+    return { outcome: 'execute', code: 'mode_allows', reason: `reads are allowed in ${policy.mode} mode`, notify: false };
+  }
+  if (policy.mode === 'read_only') {
+    const what = action.kind === 'send' ? 'sending' : `${action.operation}`;
+    return {
+      outcome: 'block',
+      code: 'action_blocked',
+      reason: `mailbox is in read_only mode: ${what} is not allowed; an operator can change the mode with update_mailbox`,
+    };
+  }
+  if (action.kind === 'write') {
+    if (policy.mode === 'gated_all') {
+      return { outcome: 'hold', code: 'mode_requires_approval', reason: `gated_all mode holds ${action.operation} for approval` };
+    }
+    return { outcome: 'execute', code: 'mode_allows', reason: `${action.operation} is allowed in ${policy.mode} mode`, notify: false };
+  }
+  // Sends and replies. The global switch wins over every mode and every rule.
+  if (global.requireApproval) {
+    return { outcome: 'hold', code: 'require_approval', reason: 'require_approval is set: every send is held for a human' };
+  }
+  if (policy.mode === 'autonomous') {
+    return { outcome: 'execute', code: 'mode_allows', reason: 'autonomous mode sends at once', notify: false };
+  }
+  if (policy.mode === 'monitored') {
+    return { outcome: 'execute', code: 'mode_allows', reason: 'monitored mode sends at once and notifies', notify: true };
+  }
+  for (const rule of policy.rules) {
+    if (ruleMatches(rule, action, facts)) {
+      const label = describeRule(rule);
+      return { outcome: 'execute', code: 'auto_approved', reason: `auto-approved by rule ${label}`, notify: false, rule: label };
+    }
+  }
+  return { outcome: 'hold', code: 'mode_requires_approval', reason: `${policy.mode} mode holds sends for approval` };
+}

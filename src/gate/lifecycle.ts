@@ -1,0 +1,41 @@
+/**
+ * The outbound lifecycle as a state machine. The store's guarded UPDATEs use these tables in their
+ * WHERE clauses, so a transition that is not listed here cannot happen, whichever process tries it.
+ *
+ *   pending --approve--> approved --claim--> sending --> sent | failed | outcome_unknown
+ *      |                                        \--retry--> queued --claim--> sending ...
+ *      +--reject--> rejected   +--expire--> expired   +--cancel--> cancelled
+ *   (autonomous sends start at queued; blocked sends are recorded as blocked and go nowhere)
+ */
+import type { MessageStatus } from '../values.js';
+
+export const TRANSITIONS: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
+  pending: ['approved', 'rejected', 'expired', 'cancelled'],
+  approved: ['sending'],
+  queued: ['sending'],
+  sending: ['sent', 'queued', 'failed', 'outcome_unknown'],
+  sent: [],
+  failed: [],
+  outcome_unknown: [],
+  rejected: [],
+  expired: [],
+  cancelled: [],
+  blocked: [],
+};
+
+export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Statuses a delivery worker may claim. */
+export const CLAIMABLE: readonly MessageStatus[] = ['approved', 'queued'];
+
+/** Statuses in which a message will never change again. */
+export function isFinal(status: MessageStatus): boolean {
+  return TRANSITIONS[status].length === 0;
+}
+
+/** Statuses in which the message has left the approval queue (decided one way or the other). */
+export function hasLeftQueue(status: MessageStatus): boolean {
+  return status !== 'pending';
+}

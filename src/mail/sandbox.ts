@@ -1,0 +1,32 @@
+/**
+ * The sandbox transport, the embedded default: mail between sandbox mailboxes is delivered into the
+ * recipient's INBOX in SQLite (and a copy into the sender's Sent); mail to any other address is captured in
+ * the database and never leaves the machine. No sockets are opened.
+ */
+import type { Store } from '../store/store.js';
+import { DeliveryError, type MailboxPort, type Sender, type Transport } from './ports.js';
+
+export function sandboxTransport(store: Store, clock: () => number): Transport {
+  const sender: Sender = {
+    idempotent: true,
+    async send(message) {
+      const recipients = [...new Set([...message.to, ...message.cc, ...message.bcc])];
+      const local: string[] = [];
+      const external: string[] = [];
+      for (const r of recipients) {
+        const mb = await store.getMailbox(r);
+        (mb?.transport === 'sandbox' ? local : external).push(r);
+      }
+      await store.deliverSandbox(message, local, external, clock());
+      return { accepted: recipients, captured: external, detail: { transport: 'sandbox', delivered_locally: local, captured: external } };
+    },
+  };
+  const mailbox: MailboxPort = {
+    async sync() {},
+    async applyTag(action) {
+      const email = await store.applyTag(action);
+      if (!email) throw new DeliveryError(`email ${action.email_id} no longer exists`, 'permanent');
+    },
+  };
+  return { sender, mailbox };
+}

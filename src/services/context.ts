@@ -1,0 +1,33 @@
+/** What every service receives: the store, the clock, the transports, the settings, and who is asking. */
+import { MailgateError } from '../errors.js';
+import type { TransportRegistry } from '../mail/ports.js';
+import type { Store } from '../store/store.js';
+import type { Role } from '../values.js';
+import type { DeliveryWorker } from './deliver.js';
+
+export interface Settings {
+  requireApproval: boolean;
+  toolNames: 'snake_case' | 'dotted';
+}
+
+export interface AppContext {
+  store: Store;
+  clock: () => number;
+  transports: TransportRegistry;
+  settings: Settings;
+  worker: DeliveryWorker;
+}
+
+/** Who is acting: recorded on every audit event. `roles` decide what the services allow. */
+export interface Principal {
+  id: string;
+  roles: readonly Role[];
+}
+
+/** Services check roles too, so a tool wired to the wrong role still cannot act (defence in depth). */
+export function requireRole(principal: Principal, allowed: readonly Role[], what: string): void {
+  if (!principal.roles.some((r) => allowed.includes(r))) {
+    throw new MailgateError('FORBIDDEN',
+      `${what} needs the ${allowed.join(' or ')} role; this session is ${principal.roles.join(', ')}. A human can do it with the mailgate CLI.`);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Delivery worker (the outbox): claims approved and queued messages with a lease, delivers them outside any
+ * transaction, and records the outcome. Every claim is a compare-and-set, so any number of processes on one
+ * database can run workers and none will deliver a message twice. It also expires held mail and recovers
+ * leases left by processes that died.
+ */
+import { log } from '../log.js';
+import { DeliveryError, type TransportRegistry } from '../mail/ports.js';
+import { randomToken } from '../ids.js';
+import type { DeliveryOutcome, OutboundMessage, Store } from '../store/store.js';
+
+export interface WorkerOptions {
+  leaseMs?: number;
+  pollMs?: number;
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export class DeliveryWorker {
+  readonly owner = `worker_${process.pid}_${randomToken(6)}`;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly opts: Required<WorkerOptions>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly transports: TransportRegistry,
+    private readonly clock: () => number,
+    opts: WorkerOptions = {},
+  ) {
+    this.opts = { leaseMs: 60_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, ...opts };
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass: expire, recover, claim and deliver. Concurrent calls in one process share the pass. */
+  tick(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const now = this.clock();
+      const expired = await this.store.expireDue(now, 500);
+      if (expired.length) log('info', 'expired held messages', { count: expired.length });
+      const mailboxes = new Map((await this.store.listMailboxes()).map((mb) => [mb.address, mb]));
+      // A lease that ran out means a process died mid-delivery. Retrying is safe only where a second send is
+      // harmless (the sandbox dedupes); for SMTP the outcome is unknown and a human must look.
+      await this.store.recoverLeases(now, (m) => {
+        const mb = mailboxes.get(m.mailbox);
+        return m.kind === 'tag' || (!!mb && this.transports.forMailbox(mb).sender.idempotent);
+      });
+      for (;;) {
+        const batch = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 20);
+        if (batch.length === 0) break;
+        for (const m of batch) await this.deliver(m);
+      }
+    } catch (err) {
+      log('error', 'delivery pass failed; will retry on the next tick', { error: String(err) });
+    }
+  }
+
+  private async deliver(m: OutboundMessage): Promise<void> {
+    const outcome = await this.attempt(m);
+    const recorded = await this.store.recordOutcome(m.message_id, this.owner, outcome, this.clock());
+    if (!recorded) log('warn', 'delivery lease was lost before the outcome was recorded', { message_id: m.message_id });
+    else log('info', 'delivery outcome', { message_id: m.message_id, status: recorded.status });
+  }
+
+  private async attempt(m: OutboundMessage): Promise<DeliveryOutcome> {
+    try {
+      const mailbox = await this.store.getMailbox(m.mailbox);
+      if (!mailbox) return { kind: 'failed', error: `mailbox ${m.mailbox} no longer exists` };
+      const transport = this.transports.forMailbox(mailbox);
+      if (m.kind === 'tag') {
+        await transport.mailbox.applyTag(m.tag_action!);
+        return { kind: 'sent', detail: { tag_action: m.tag_action } };
+      }
+      const receipt = await transport.sender.send(m);
+      return { kind: 'sent', detail: { accepted: receipt.accepted, captured: receipt.captured, ...receipt.detail } };
+    } catch (err) {
+      const kind = err instanceof DeliveryError ? err.kind : 'transient';
+      const error = err instanceof Error ? err.message : String(err);
+      if (kind === 'permanent') return { kind: 'failed', error };
+      if (kind === 'unknown_outcome') return { kind: 'unknown', error };
+      if (m.attempts >= this.opts.maxAttempts) return { kind: 'failed', error: `gave up after ${m.attempts} attempts: ${error}` };
+      const delay = Math.min(this.opts.baseBackoffMs * 2 ** (m.attempts - 1), this.opts.maxBackoffMs);
+      return { kind: 'retry', error, next_attempt_at: this.clock() + delay };
+    }
+  }
+}

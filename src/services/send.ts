@@ -1,0 +1,136 @@
+/**
+ * Submitting a send or a reply: one action, one gate decision inside the store's transaction, and, when the
+ * gate lets it go, an immediate delivery attempt so the caller learns `sent` in the same call.
+ */
+import { MailgateError, invalid } from '../errors.js';
+import { evaluate } from '../gate/evaluate.js';
+import type { Action } from '../gate/types.js';
+import { newMessageId, newMessageIdHeader } from '../ids.js';
+import type { MessageContent, OutboundMessage, SubmitResult } from '../store/store.js';
+import type { AppContext, Principal } from './context.js';
+import { requireRole } from './context.js';
+import { getMailboxOrThrow } from './mailboxes.js';
+
+export interface SendInput {
+  mailbox: string;
+  to: string[];
+  cc?: string[] | undefined;
+  bcc?: string[] | undefined;
+  subject: string;
+  text?: string | undefined;
+  html?: string | undefined;
+  idempotency_key?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface ReplyInput {
+  email_id: string;
+  text?: string | undefined;
+  html?: string | undefined;
+  reply_all?: boolean | undefined;
+  idempotency_key?: string | undefined;
+}
+
+export interface SendOutcome {
+  message_id: string;
+  status: 'sent' | 'queued' | 'pending' | 'blocked' | 'failed' | 'rejected' | 'expired' | 'cancelled' | 'outcome_unknown';
+  expires_at?: string;
+  reason?: string;
+  error?: string;
+}
+
+export async function sendEmail(ctx: AppContext, who: Principal, input: SendInput): Promise<SendOutcome> {
+  requireRole(who, ['agent'], 'sending mail');
+  const mailbox = await getMailboxOrThrow(ctx, input.mailbox);
+  const content = contentOf(input, input.subject);
+  if (!content.subject.trim()) throw invalid('subject', 'subject is empty; give the email a subject');
+  const result = await submit(ctx, who, { mailbox: mailbox.address, kind: 'send', content, idempotency_key: input.idempotency_key, metadata: input.metadata ?? null });
+  return outcome(ctx, result);
+}
+
+export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyInput): Promise<SendOutcome> {
+  requireRole(who, ['agent'], 'replying to mail');
+  const email = await ctx.store.getEmail(input.email_id);
+  if (!email) throw new MailgateError('UNKNOWN_EMAIL', `no inbound email '${input.email_id}'; check_inbox or search_email lists email ids`, { field: 'email_id' });
+  const self = email.mailbox;
+  const to = [email.from_addr];
+  const cc = input.reply_all
+    ? [...new Set([...email.to, ...email.cc])].filter((a) => a !== self && a !== email.from_addr)
+    : [];
+  // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID; References is the parent's References plus it.
+  const parentId = email.message_id_header;
+  const references = parentId ? [email.references_header, parentId].filter(Boolean).join(' ') : email.references_header;
+  const subject = /^re:/i.test(email.subject.trim()) ? email.subject : `Re: ${email.subject}`;
+  const content = contentOf({ to, cc, text: input.text, html: input.html }, subject);
+  const result = await submit(ctx, who, {
+    mailbox: self, kind: 'reply', content, idempotency_key: input.idempotency_key, reply_to_email_id: email.email_id,
+    in_reply_to_header: parentId, references_header: references ?? null,
+  });
+  return outcome(ctx, result);
+}
+
+function contentOf(input: { to: string[]; cc?: string[] | undefined; bcc?: string[] | undefined; text?: string | undefined; html?: string | undefined }, subject: string): MessageContent {
+  const text = input.text ?? null;
+  const html = input.html ?? null;
+  if (!text?.trim() && !html?.trim()) throw invalid('text', 'the email has no body; give text (or html)');
+  return { to: input.to, cc: input.cc ?? [], bcc: input.bcc ?? [], subject, text, html };
+}
+
+interface SubmitArgs {
+  mailbox: string;
+  kind: 'send' | 'reply';
+  content: MessageContent;
+  idempotency_key?: string | undefined;
+  metadata?: Record<string, unknown> | null;
+  reply_to_email_id?: string | null;
+  in_reply_to_header?: string | null;
+  references_header?: string | null;
+}
+
+async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<SubmitResult> {
+  const c = a.content;
+  const action: Action = { kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: a.kind === 'reply' };
+  const global = { requireApproval: ctx.settings.requireApproval };
+  return ctx.store.submitMessage({
+    message_id: newMessageId(),
+    message_id_header: newMessageIdHeader(a.mailbox),
+    mailbox: a.mailbox,
+    kind: a.kind,
+    content: c,
+    metadata: a.metadata ?? null,
+    idempotency_key: a.idempotency_key ?? null,
+    reply_to_email_id: a.reply_to_email_id ?? null,
+    in_reply_to_header: a.in_reply_to_header ?? null,
+    references_header: a.references_header ?? null,
+    actor: who.id,
+  }, (mailbox, facts) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules }, global, action, facts), ctx.clock());
+}
+
+/** Delivers now when the gate allowed it, then reports the status in the send vocabulary. */
+export async function outcome(ctx: AppContext, result: SubmitResult): Promise<SendOutcome> {
+  let m = result.message;
+  if (!result.replayed && m.status === 'queued') {
+    await ctx.worker.tick();
+    m = (await ctx.store.getMessage(m.message_id)) ?? m;
+  }
+  return describe(m);
+}
+
+export function describe(m: OutboundMessage): SendOutcome {
+  const base = { message_id: m.message_id };
+  switch (m.status) {
+    case 'pending':
+      return { ...base, status: 'pending', expires_at: new Date(m.expires_at!).toISOString(), reason: m.gate_reason };
+    case 'blocked':
+      return { ...base, status: 'blocked', error: m.gate_code, reason: m.gate_reason };
+    case 'sent':
+      return { ...base, status: 'sent' };
+    case 'failed':
+      return { ...base, status: 'failed', reason: m.last_error ?? 'delivery failed' };
+    case 'approved': case 'queued': case 'sending':
+      return { ...base, status: 'queued', ...(m.last_error ? { reason: `will retry: ${m.last_error}` } : {}) };
+    default:
+      // rejected, expired, cancelled, outcome_unknown: seen on an idempotent replay of an old key.
+      return { ...base, status: m.status, ...(m.decision_reason || m.last_error ? { reason: (m.decision_reason ?? m.last_error)! } : {}) };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * mail_wait: a bounded wait for a message to leave the approval queue, be delivered, and get a reply that
+ * threads to it (In-Reply-To or References naming its Message-ID, RFC 5322 §3.6.4). Bounded because MCP
+ * clients time calls out after about a minute; the caller simply calls again with the same message_id.
+ */
+import { isFinal } from '../gate/lifecycle.js';
+import type { InboundEmail, OutboundMessage } from '../store/store.js';
+import type { AppContext } from './context.js';
+import { getMessageOrThrow } from './review.js';
+
+export const MAX_WAIT_SECONDS = 50;
+
+export interface WaitResult {
+  message: OutboundMessage;
+  reply: InboundEmail | undefined;
+  timed_out: boolean;
+  waited_ms: number;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  pollMs?: number;
+  onProgress?: ((elapsedMs: number, status: string) => Promise<void> | void) | undefined;
+}
+
+export async function waitForMessage(ctx: AppContext, id: string, opts: WaitOptions): Promise<WaitResult> {
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
+  const pollMs = opts.pollMs ?? 250;
+  let lastProgress = started;
+  for (;;) {
+    const message = await getMessageOrThrow(ctx, id);
+    const reply = message.status === 'sent' && message.kind !== 'tag'
+      ? await ctx.store.findReply(message.mailbox, message.message_id_header)
+      : undefined;
+    const done = reply !== undefined || (isFinal(message.status) && message.status !== 'sent');
+    const now = Date.now();
+    if (done || now >= deadline || opts.signal?.aborted) {
+      return { message, reply, timed_out: !done && now >= deadline, waited_ms: now - started };
+    }
+    if (opts.onProgress && now - lastProgress >= 1000) {
+      lastProgress = now;
+      await opts.onProgress(now - started, message.status);
+    }
+    await sleep(Math.min(pollMs, deadline - now), opts.signal);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Opening the database: the pragmas every connection needs, and schema.sql applied to a fresh file.
+ * WAL lets readers run beside the one writer; synchronous=FULL makes every acknowledged approval durable
+ * (in WAL with NORMAL a commit can be lost on power failure, which could let an approved mail go twice).
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runMigrations } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** How long a writer waits for another process's lock before failing with STORE_BUSY. */
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export function openDatabase(path: string, opts: OpenOptions = {}): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { readonly: opts.readonly ?? false });
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Several processes may open a fresh file at once; IMMEDIATE serialises schema creation.
+    db.transaction(() => {
+      db.exec(readFileSync(schemaPath(), 'utf8'));
+      runMigrations(db);
+    }).immediate();
+  }
+  return db;
+}
+
+/**
+ * Runs fn in a BEGIN IMMEDIATE transaction. IMMEDIATE takes the write lock up front: a deferred
+ * read-then-write transaction can fail with SQLITE_BUSY on the lock upgrade even with a busy timeout.
+ * fn must be synchronous: nothing may be awaited while the lock is held.
+ */
+export function inTransaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+let cachedSchemaPath: string | undefined;
+
+/** schema.sql sits at the package root; find it from here whether running from src/ or dist/src/. */
+export function schemaPath(): string {
+  if (cachedSchemaPath) return cachedSchemaPath;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'schema.sql');
+    if (existsSync(candidate)) return (cachedSchemaPath = candidate);
+    dir = dirname(dir);
+  }
+  throw new Error('schema.sql not found next to the mailgate package');
+}

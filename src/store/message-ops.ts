@@ -1,0 +1,170 @@
+/**
+ * The two message operations with the most rules: submit (idempotency, facts, gate, insert, audit) and
+ * decide (approve / reject / cancel as one compare-and-set). Both run inside the caller's transaction.
+ */
+import { createHash } from 'node:crypto';
+import { MailgateError } from '../errors.js';
+import type { Decision } from '../gate/types.js';
+import { newEventId } from '../ids.js';
+import { appendAudit } from './audit.js';
+import type { Db } from './db.js';
+import * as mailboxes from './mailboxes.js';
+import * as messages from './messages.js';
+import type { DecideRequest, GateFn, SubmitRequest, SubmitResult } from './store.js';
+
+export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number): SubmitResult {
+  const mailbox = mailboxes.getMailboxRow(db, req.mailbox);
+  if (!mailbox) throw mailboxes.unknownMailbox(db, req.mailbox);
+  const hash = contentHash({ kind: req.kind, mailbox: mailbox.address, ...req.content,
+    reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null });
+
+  if (req.idempotency_key) {
+    const prior = messages.findByIdempotencyKey(db, req.mailbox, req.idempotency_key);
+    if (prior) {
+      if (prior.content_hash !== hash) {
+        throw new MailgateError('IDEMPOTENCY_CONFLICT',
+          `idempotency_key '${req.idempotency_key}' was already used for ${prior.message_id} with different content; use a new key for a new message`,
+          { field: 'idempotency_key', details: { message_id: prior.message_id } });
+      }
+      return { message: prior, decision: recordedDecision(prior), replayed: true };
+    }
+  }
+
+  const recipients = [...req.content.to, ...req.content.cc, ...req.content.bcc];
+  const decision = gate(mailbox, {
+    knownContacts: mailboxes.knownCorrespondents(db, mailbox.address, recipients),
+    contactLists: mailboxes.contactLists(db),
+  });
+  const status = decision.outcome === 'execute' ? 'queued' : decision.outcome === 'hold' ? 'pending' : 'blocked';
+  const message: messages.OutboundMessage = {
+    message_id: req.message_id,
+    mailbox: mailbox.address,
+    kind: req.kind,
+    status,
+    from_addr: mailbox.address,
+    ...req.content,
+    tag_action: req.tag_action ?? null,
+    reply_to_email_id: req.reply_to_email_id ?? null,
+    message_id_header: req.message_id_header,
+    in_reply_to_header: req.in_reply_to_header ?? null,
+    references_header: req.references_header ?? null,
+    metadata: req.metadata ?? null,
+    content_hash: hash,
+    idempotency_key: req.idempotency_key ?? null,
+    created_by: req.actor,
+    mode_at_submit: mailbox.oversight_mode,
+    gate_code: decision.code,
+    gate_reason: decision.reason,
+    gate_rule: decision.outcome === 'execute' ? (decision.rule ?? null) : null,
+    notify: decision.outcome === 'execute' && decision.notify,
+    created_at: now,
+    expires_at: status === 'pending' ? now + mailbox.pending_ttl_seconds * 1000 : null,
+    decided_at: null, decided_by: null, decision_reason: null, original_content: null,
+    attempts: 0,
+    next_attempt_at: status === 'queued' ? now : null,
+    lease_owner: null, lease_until: null, last_error: null, sent_at: null,
+    updated_at: now,
+  };
+  messages.insertMessageRow(db, message);
+  appendAudit(db, {
+    actor: req.actor,
+    action: status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted',
+    mailbox: mailbox.address,
+    message_id: message.message_id,
+    email_id: req.tag_action?.email_id ?? req.reply_to_email_id ?? null,
+    detail: {
+      kind: req.kind, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject,
+      content_hash: message.content_hash, mode: mailbox.oversight_mode, mode_source: mailbox.mode_source,
+      gate: { outcome: decision.outcome, code: decision.code, reason: decision.reason, rule: message.gate_rule },
+      ...(message.tag_action ? { tag_action: message.tag_action } : {}),
+      ...(message.expires_at ? { expires_at: message.expires_at } : {}),
+    },
+  }, now);
+  if (message.notify) {
+    // monitored mode: the send goes ahead and other systems are told (webhook delivery drains this table).
+    db.prepare('INSERT INTO notifications (notification_id, type, mailbox, message_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(newEventId(), 'email.monitored', mailbox.address, message.message_id,
+        JSON.stringify({ message_id: message.message_id, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject }), now);
+    appendAudit(db, { actor: 'system:monitor', action: 'message.notified', mailbox: mailbox.address, message_id: message.message_id,
+      detail: { event: 'email.monitored' } }, now);
+  }
+  return { message, decision, replayed: false };
+}
+
+function recordedDecision(m: messages.OutboundMessage): Decision {
+  if (m.gate_code === 'action_blocked') return { outcome: 'block', code: 'action_blocked', reason: m.gate_reason };
+  if (m.gate_code === 'mode_requires_approval' || m.gate_code === 'require_approval') {
+    return { outcome: 'hold', code: m.gate_code, reason: m.gate_reason };
+  }
+  return { outcome: 'execute', code: m.gate_code as 'mode_allows', reason: m.gate_reason, notify: m.notify, ...(m.gate_rule ? { rule: m.gate_rule } : {}) };
+}
+
+type DecideResult = { ok: true; value: messages.OutboundMessage } | { ok: false; error: MailgateError };
+
+export function decideInTx(db: Db, id: string, req: DecideRequest, now: number): DecideResult {
+  const m = messages.getMessageRow(db, id);
+  if (!m) {
+    return { ok: false, error: new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; list_pending shows the held ones`, { field: 'message_id' }) };
+  }
+  if (m.status === 'pending' && m.expires_at !== null && m.expires_at <= now) {
+    // Expiry is a decision too: record it now, so the late approval loses cleanly and the state is true.
+    messages.transition(db, id, ['pending'], 'expired', { decided_at: now, decided_by: 'system:expiry' }, now);
+    appendAudit(db, { actor: 'system:expiry', action: 'message.expired', mailbox: m.mailbox, message_id: id, detail: { expires_at: m.expires_at } }, now);
+    return { ok: false, error: notPending(id, 'expired', req.action) };
+  }
+  if (m.status !== 'pending') return { ok: false, error: notPending(id, m.status, req.action) };
+
+  const detail: Record<string, unknown> = {};
+  let set: Record<string, unknown> = { decided_at: now, decided_by: req.actor };
+  if (req.action === 'approve') {
+    set = { ...set, decision_reason: req.note ?? null, next_attempt_at: now };
+    const edits = req.edits ?? {};
+    const changed = (Object.keys(edits) as (keyof messages.MessageContent)[]).filter(
+      (k) => edits[k] !== undefined && JSON.stringify(edits[k]) !== JSON.stringify(m[k]));
+    if (changed.length > 0) {
+      const original: messages.MessageContent = { to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject, text: m.text, html: m.html };
+      const edited = { ...original, ...Object.fromEntries(changed.map((k) => [k, edits[k]])) } as messages.MessageContent;
+      const hash = contentHash({ kind: m.kind, mailbox: m.mailbox, ...edited, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action });
+      set = { ...set, original_content: JSON.stringify(original), to_addrs: JSON.stringify(edited.to), cc_addrs: JSON.stringify(edited.cc),
+        bcc_addrs: JSON.stringify(edited.bcc), subject: edited.subject, text_body: edited.text, html_body: edited.html, content_hash: hash };
+      detail.edited_fields = changed;
+      detail.original = original;
+      detail.edited = edited;
+    }
+  } else {
+    set.decision_reason = req.action === 'reject' ? req.reason : (req.reason ?? null);
+  }
+  const to = req.action === 'approve' ? 'approved' : req.action === 'reject' ? 'rejected' : 'cancelled';
+  // Compare-and-set on status and expiry: exactly one of approve, reject, cancel and expiry wins.
+  if (!messages.transition(db, id, ['pending'], to, set, now, { where: 'AND expires_at > @now' })) {
+    const current = messages.getMessageRow(db, id);
+    return { ok: false, error: notPending(id, current?.status ?? 'unknown', req.action) };
+  }
+  if (detail.edited_fields) {
+    appendAudit(db, { actor: req.actor, action: 'message.edited', mailbox: m.mailbox, message_id: id, detail }, now);
+  }
+  appendAudit(db, {
+    actor: req.actor,
+    action: to === 'approved' ? 'message.approved' : to === 'rejected' ? 'message.rejected' : 'message.cancelled',
+    mailbox: m.mailbox,
+    message_id: id,
+    detail: {
+      reason: (set.decision_reason as string | null) ?? null,
+      content_hash: (set.content_hash as string | undefined) ?? m.content_hash,
+      edited: !!detail.edited_fields,
+      waited_ms: now - m.created_at,
+    },
+  }, now);
+  return { ok: true, value: messages.getMessageRow(db, id)! };
+}
+
+function notPending(id: string, status: string, action: string): MailgateError {
+  return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`,
+    { field: 'message_id', details: { status } });
+}
+
+/** A stable hash of exactly what would be sent (or done), so an approval binds to that content. */
+export function contentHash(content: Record<string, unknown>): string {
+  const keys = Object.keys(content).sort();
+  return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, content[k] ?? null]))).digest('hex');
+}

@@ -1,0 +1,169 @@
+/** The outbound message aggregate: rows and the guarded transitions of the lifecycle. */
+import { CLAIMABLE } from '../gate/lifecycle.js';
+import type { MessageStatus } from '../values.js';
+import type { Db } from './db.js';
+
+export type MessageKind = 'send' | 'reply' | 'tag';
+
+/** A held or executed write on an inbound email (tag_email). */
+export interface TagAction {
+  email_id: string;
+  add_flags: string[];
+  remove_flags: string[];
+  move_to: string | null;
+}
+
+export interface MessageContent {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  text: string | null;
+  html: string | null;
+}
+
+export interface OutboundMessage extends MessageContent {
+  message_id: string;
+  mailbox: string;
+  kind: MessageKind;
+  status: MessageStatus;
+  from_addr: string;
+  tag_action: TagAction | null;
+  reply_to_email_id: string | null;
+  message_id_header: string;
+  in_reply_to_header: string | null;
+  references_header: string | null;
+  metadata: Record<string, unknown> | null;
+  content_hash: string;
+  idempotency_key: string | null;
+  created_by: string;
+  mode_at_submit: string;
+  gate_code: string;
+  gate_reason: string;
+  gate_rule: string | null;
+  notify: boolean;
+  created_at: number;
+  expires_at: number | null;
+  decided_at: number | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  original_content: MessageContent | null;
+  attempts: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  sent_at: number | null;
+  updated_at: number;
+}
+
+type Row = Record<string, unknown>;
+
+const parse = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
+
+export function messageFromRow(r: Row): OutboundMessage {
+  return {
+    ...(r as unknown as OutboundMessage),
+    to: parse<string[]>(r.to_addrs) ?? [],
+    cc: parse<string[]>(r.cc_addrs) ?? [],
+    bcc: parse<string[]>(r.bcc_addrs) ?? [],
+    text: (r.text_body as string | null) ?? null,
+    html: (r.html_body as string | null) ?? null,
+    tag_action: parse<TagAction>(r.tag_action),
+    metadata: parse<Record<string, unknown>>(r.metadata),
+    original_content: parse<MessageContent>(r.original_content),
+    notify: r.notify === 1,
+  };
+}
+
+export function insertMessageRow(db: Db, m: OutboundMessage): void {
+  db.prepare(`INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
+      text_body, html_body, tag_action, reply_to_email_id, message_id_header, in_reply_to_header, references_header,
+      metadata, content_hash, idempotency_key, created_by, mode_at_submit, gate_code, gate_reason, gate_rule, notify,
+      created_at, expires_at, next_attempt_at, updated_at)
+    VALUES (@message_id, @mailbox, @kind, @status, @from_addr, @to_addrs, @cc_addrs, @bcc_addrs, @subject,
+      @text, @html, @tag_action, @reply_to_email_id, @message_id_header, @in_reply_to_header, @references_header,
+      @metadata, @content_hash, @idempotency_key, @created_by, @mode_at_submit, @gate_code, @gate_reason, @gate_rule, @notify,
+      @created_at, @expires_at, @next_attempt_at, @updated_at)`).run({
+    ...m,
+    to_addrs: JSON.stringify(m.to),
+    cc_addrs: JSON.stringify(m.cc),
+    bcc_addrs: JSON.stringify(m.bcc),
+    tag_action: m.tag_action && JSON.stringify(m.tag_action),
+    metadata: m.metadata && JSON.stringify(m.metadata),
+    notify: m.notify ? 1 : 0,
+  });
+}
+
+export function getMessageRow(db: Db, id: string): OutboundMessage | undefined {
+  const r = db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id) as Row | undefined;
+  return r && messageFromRow(r);
+}
+
+export function findByIdempotencyKey(db: Db, mailbox: string, key: string): OutboundMessage | undefined {
+  const r = db.prepare('SELECT * FROM messages WHERE mailbox = ? AND idempotency_key = ?').get(mailbox, key) as Row | undefined;
+  return r && messageFromRow(r);
+}
+
+/**
+ * Moves a message from one of `from` to `to` with the extra columns set, only if it is still in `from`
+ * (compare-and-set). Returns false when another process got there first.
+ */
+export function transition(
+  db: Db, id: string, from: readonly MessageStatus[], to: MessageStatus, set: Row, now: number,
+  guard: { where: string; params?: Row } = { where: '' },
+): boolean {
+  const cols = Object.keys(set).map((k) => `${k} = @${k}`);
+  const sql = `UPDATE messages SET status = @to, updated_at = @now${cols.length ? `, ${cols.join(', ')}` : ''}
+               WHERE message_id = @id AND status IN (${from.map((s) => `'${s}'`).join(', ')}) ${guard.where}`;
+  return db.prepare(sql).run({ ...guard.params, ...set, id, to, now }).changes === 1;
+}
+
+export interface PendingPage {
+  messages: OutboundMessage[];
+  next_cursor: string | null;
+}
+
+/** Pending messages oldest first, paged by (created_at, message_id) keyset so a page costs the same at any depth. */
+export function listPendingRows(db: Db, opts: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): PendingPage {
+  const params: Row = { limit: opts.limit + 1 };
+  const where = ["status = 'pending'"];
+  if (opts.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = opts.mailbox; }
+  if (opts.cursor) {
+    const [created, id] = decodeCursor(opts.cursor);
+    where.push('(created_at, message_id) > (@c_created, @c_id)');
+    params.c_created = created;
+    params.c_id = id;
+  }
+  const rows = db.prepare(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, message_id LIMIT @limit`).all(params) as Row[];
+  const messages = rows.slice(0, opts.limit).map(messageFromRow);
+  const last = messages[messages.length - 1];
+  return { messages, next_cursor: rows.length > opts.limit && last ? encodeCursor(last.created_at, last.message_id) : null };
+}
+
+export function encodeCursor(created: number, id: string): string {
+  return Buffer.from(`${created}:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [number, string] {
+  const m = /^(\d+):(msg_[A-Za-z0-9_-]+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new Error('bad cursor');
+  return [Number(m[1]), m[2]!];
+}
+
+export function dueForExpiry(db: Db, now: number, limit: number): OutboundMessage[] {
+  return (db.prepare("SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(messageFromRow);
+}
+
+export function claimableRows(db: Db, now: number, limit: number): OutboundMessage[] {
+  const statuses = CLAIMABLE.map((s) => `'${s}'`).join(', ');
+  return (db.prepare(`SELECT * FROM messages WHERE status IN (${statuses}) AND next_attempt_at <= ? ORDER BY created_at, message_id LIMIT ?`).all(now, limit) as Row[]).map(messageFromRow);
+}
+
+export function expiredLeaseRows(db: Db, now: number): OutboundMessage[] {
+  return (db.prepare("SELECT * FROM messages WHERE status = 'sending' AND lease_until < ?").all(now) as Row[]).map(messageFromRow);
+}
+
+export function countPending(db: Db, mailbox: string): number {
+  return db.prepare("SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?").pluck().get(mailbox) as number;
+}

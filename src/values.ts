@@ -1,0 +1,93 @@
+/**
+ * Shared value types, defined once and used by config, tools and services alike.
+ * Status and reason vocabularies here are the same strings as the CHECK constraints in schema.sql.
+ */
+import * as z from 'zod';
+
+export const OVERSIGHT_MODES = ['read_only', 'gated_all', 'gated_send', 'monitored', 'autonomous'] as const;
+export type OversightMode = (typeof OVERSIGHT_MODES)[number];
+export const OversightMode = z.enum(OVERSIGHT_MODES);
+
+/** Outbound lifecycle statuses (see src/gate/lifecycle.ts for the transitions). */
+export const MESSAGE_STATUSES = [
+  'pending', 'approved', 'queued', 'sending', 'sent', 'failed', 'outcome_unknown',
+  'rejected', 'expired', 'cancelled', 'blocked',
+] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export const MessageStatus = z.enum(MESSAGE_STATUSES);
+
+export const ROLES = ['agent', 'reviewer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+// RFC 5321 caps a path at 256 octets and a local part at 64; a simple, strict shape is enough for a gate:
+// anything exotic (quoted local parts, IP literals) is refused with a clear message rather than guessed at.
+const ADDRESS_RE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** Canonical form of an address for comparison and storage: trimmed, lower case. */
+export function canonicalAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+export function isEmailAddress(value: string): boolean {
+  return value.length <= 254 && ADDRESS_RE.test(value) && !value.includes('..');
+}
+
+const HEADER_BREAK = /[\r\n]/;
+
+/** A bare address (no display name): `name@example.com`. Canonicalised to lower case. */
+export const EmailAddress = z
+  .string({ error: 'expected an email address such as name@example.com' })
+  .trim()
+  .min(1, { error: 'address is empty; give an address such as name@example.com' })
+  .refine((v) => !HEADER_BREAK.test(v), { error: 'address contains a line break (CR or LF); remove it' })
+  .refine(isEmailAddress, { error: 'not a valid email address; use the form name@example.com' })
+  .transform(canonicalAddress);
+
+/** One address or a non-empty list of them, as `to`/`cc`/`bcc` accept. Always normalised to a list. */
+export function addressList(field: string, max = 50) {
+  return z
+    .union([EmailAddress, z.array(EmailAddress).max(max, { error: `${field} has more than ${max} addresses` })])
+    .transform((v) => (Array.isArray(v) ? [...new Set(v)] : [v]));
+}
+
+/** A header-bound single-line string (subject, display name): no CR/LF, which would allow header injection. */
+export function headerText(field: string, max = 998) {
+  return z
+    .string()
+    .max(max, { error: `${field} is longer than ${max} characters; shorten it` })
+    .refine((v) => !HEADER_BREAK.test(v), { error: `${field} contains a line break (CR or LF); header fields must be one line` });
+}
+
+/** Durations such as `90s`, `15m`, `72h`, `30d` (or a number of seconds). */
+export const Duration = z
+  .union([
+    z.number().int().positive(),
+    z.string().trim().regex(/^\d+\s*(s|m|h|d)$/i, { error: "expected a duration such as '90s', '15m', '72h' or '30d'" }),
+  ])
+  .transform((v) => parseDurationSeconds(v))
+  .refine((s) => s > 0 && s <= 365 * 86400, { error: 'duration must be between 1 second and 365 days' });
+
+export function parseDurationSeconds(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)\s*(s|m|h|d)$/i.exec(v.trim());
+  if (!m) return NaN;
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** Formats seconds back into the largest whole unit, for display (`259200` -> `72h`). */
+export function formatDuration(seconds: number): string {
+  if (seconds % 86400 === 0 && seconds >= 86400 * 2) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+export const MessageId = z
+  .string()
+  .trim()
+  .regex(/^msg_[A-Za-z0-9_-]{6,64}$/, { error: "expected an outbound message id such as 'msg_…' (from send_email or list_pending)" });
+export const EmailId = z
+  .string()
+  .trim()
+  .regex(/^em_[A-Za-z0-9_-]{6,64}$/, { error: "expected an inbound email id such as 'em_…' (from check_inbox or search_email)" });

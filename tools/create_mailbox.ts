@@ -1,0 +1,20 @@
+import { defineTool } from '../src/mcp/define-tool.js';
+import { createMailbox } from '../src/services/mailboxes.js';
+import { EmailAddress, headerText } from '../src/values.js';
+import { modeFields } from './mode-inputs.js';
+import { mailboxShape, toMailbox } from './shapes.js';
+
+export default defineTool({
+  name: 'create_mailbox',
+  title: 'Create a mailbox',
+  description: 'Create a sandbox mailbox with an oversight mode (default gated_send). Mail between sandbox mailboxes is delivered locally.',
+  access: 'admin',
+  input: {
+    address: EmailAddress,
+    display_name: headerText('display_name', 200).optional(),
+    ...modeFields,
+  },
+  output: mailboxShape.shape,
+  handler: async ({ pending_ttl, ...rest }, { ctx, principal }) =>
+    toMailbox(await createMailbox(ctx, principal, { ...rest, pending_ttl_seconds: pending_ttl })),
+});

@@ -1,0 +1,44 @@
+import * as z from 'zod';
+import { defineTool } from '../src/mcp/define-tool.js';
+import { MAX_WAIT_SECONDS, waitForMessage } from '../src/services/wait.js';
+import { MessageId, MESSAGE_STATUSES } from '../src/values.js';
+import { emailSummary, toSummary } from './shapes.js';
+
+export default defineTool({
+  name: 'mail_wait',
+  dottedName: 'mail.wait',
+  title: 'Wait for approval, delivery and a reply',
+  description:
+    `Wait up to timeout_seconds (at most ${MAX_WAIT_SECONDS}) for a message to be decided, delivered, and answered. ` +
+    'Returns the current status, the rejection reason if rejected, and the reply if one arrived. If timed_out is true, ' +
+    'call again with the same message_id to keep waiting.',
+  access: 'read',
+  untrustedContent: true,
+  input: {
+    message_id: MessageId,
+    timeout_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS, { error: `timeout_seconds is at most ${MAX_WAIT_SECONDS}; call again to wait longer` }).default(30),
+  },
+  output: {
+    message_id: z.string(),
+    status: z.enum(MESSAGE_STATUSES),
+    reason: z.string().nullable(),
+    reply: emailSummary.nullable(),
+    timed_out: z.boolean(),
+    waited_seconds: z.number(),
+  },
+  handler: async ({ message_id, timeout_seconds }, { ctx, signal, progress }) => {
+    const r = await waitForMessage(ctx, message_id, {
+      timeoutMs: timeout_seconds * 1000,
+      signal,
+      onProgress: (ms, status) => progress(Math.floor(ms / 1000), timeout_seconds, `message is ${status}`),
+    });
+    return {
+      message_id,
+      status: r.message.status,
+      reason: r.message.decision_reason ?? r.message.last_error,
+      reply: r.reply ? toSummary(r.reply) : null,
+      timed_out: r.timed_out,
+      waited_seconds: Math.round(r.waited_ms / 100) / 10,
+    };
+  },
+});

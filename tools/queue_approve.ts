@@ -1,0 +1,31 @@
+import * as z from 'zod';
+import { defineTool } from '../src/mcp/define-tool.js';
+import { approveMessage } from '../src/services/review.js';
+import { addressList, MessageId } from '../src/values.js';
+import { bodyHtml, bodyText, subjectField } from './inputs.js';
+import { messageDetail, toMessageDetail } from './shapes.js';
+
+export default defineTool({
+  name: 'queue_approve',
+  dottedName: 'queue.approve',
+  title: 'Approve a held email (with optional edits)',
+  description:
+    'Approve a message held for approval and send it. Optionally edit subject, text, html or recipients first; ' +
+    'the original and edited versions are both kept in the audit log.',
+  access: 'review',
+  input: {
+    message_id: MessageId,
+    edits: z.object({
+      subject: subjectField.optional(),
+      text: bodyText.optional(),
+      html: bodyHtml.optional(),
+      to: addressList('to').optional(),
+      cc: addressList('cc').optional(),
+      bcc: addressList('bcc').optional(),
+    }).strict().optional(),
+    note: z.string().trim().max(2000).optional().describe('Optional note kept with the approval'),
+  },
+  output: messageDetail.shape,
+  handler: async ({ message_id, edits, note }, { ctx, principal }) =>
+    toMessageDetail(await approveMessage(ctx, principal, message_id, { edits: edits ?? null, note: note ?? null })),
+});

@@ -1,0 +1,25 @@
+import * as z from 'zod';
+import { defineTool } from '../src/mcp/define-tool.js';
+import { replyEmail } from '../src/services/send.js';
+import { EmailId } from '../src/values.js';
+import { bodyHtml, bodyText, idempotencyKey } from './inputs.js';
+import { compact, sendResultShape } from './shapes.js';
+
+export default defineTool({
+  name: 'reply_email',
+  title: 'Reply to an email',
+  description:
+    'Reply to an inbound email (email_id from check_inbox or search_email). Sets the recipient, "Re:" subject and ' +
+    'threading headers for you; reply_all also copies the other recipients. Gated like send_email: the status may be ' +
+    '"pending" until a human approves.',
+  access: 'write',
+  input: {
+    email_id: EmailId,
+    text: bodyText.optional().describe('Plain-text body'),
+    html: bodyHtml.optional().describe('HTML body'),
+    reply_all: z.boolean().default(false).describe('Also reply to everyone else on the original to and cc'),
+    idempotency_key: idempotencyKey.optional(),
+  },
+  output: sendResultShape,
+  handler: async (args, { ctx, principal }) => compact({ ...(await replyEmail(ctx, principal, args)) }),
+});

@@ -1,0 +1,32 @@
+import * as z from 'zod';
+import { defineTool } from '../src/mcp/define-tool.js';
+import { sendEmail } from '../src/services/send.js';
+import { addressList } from '../src/values.js';
+import { bodyHtml, bodyText, idempotencyKey, mailboxField, subjectField } from './inputs.js';
+import { compact, sendResultShape } from './shapes.js';
+
+export default defineTool({
+  name: 'send_email',
+  title: 'Send an email',
+  description:
+    'Send an email from one of your mailboxes. The mailbox oversight mode decides what happens: status "sent" ' +
+    '(delivered now), "queued" (accepted, will be retried), "pending" (held until a human approves; tell the user ' +
+    'and call mail_wait with the message_id), or an error "action_blocked" (the mode forbids sending; do not retry). ' +
+    'Give text and/or html. Pass an idempotency_key when you might retry.',
+  access: 'write',
+  input: {
+    mailbox: mailboxField,
+    to: addressList('to').describe('One address or a list'),
+    cc: addressList('cc').optional(),
+    bcc: addressList('bcc').optional(),
+    subject: subjectField.describe('Subject line (one line)'),
+    text: bodyText.optional().describe('Plain-text body'),
+    html: bodyHtml.optional().describe('HTML body'),
+    idempotency_key: idempotencyKey.optional(),
+    metadata: z.record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()])).optional()
+      .refine((m) => !m || Object.keys(m).length <= 20, { error: 'metadata has more than 20 keys' })
+      .describe('Optional key/value pairs kept with the message (not sent)'),
+  },
+  output: sendResultShape,
+  handler: async (args, { ctx, principal }) => compact({ ...(await sendEmail(ctx, principal, args)) }),
+});

@@ -1,0 +1,131 @@
+/** Output shapes shared by several tools, and the mappers from store rows to them. */
+import * as z from 'zod';
+import type { AuditEvent, InboundEmail, Mailbox, OutboundMessage } from '../src/store/store.js';
+import { formatDuration, MESSAGE_STATUSES } from '../src/values.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const sendResultShape = {
+  message_id: z.string(),
+  status: z.enum(['sent', 'queued', 'pending', 'blocked', 'failed', 'rejected', 'expired', 'cancelled', 'outcome_unknown']),
+  expires_at: z.string().optional().describe('When a held message expires unless a human decides (pending only)'),
+  reason: z.string().optional(),
+  error: z.string().optional().describe('Set when the gate refused the action, e.g. action_blocked'),
+};
+
+export const emailSummary = z.object({
+  email_id: z.string(),
+  folder: z.string(),
+  from: z.string(),
+  to: z.array(z.string()),
+  subject: z.string(),
+  date: z.string(),
+  snippet: z.string(),
+  unread: z.boolean(),
+});
+
+export function toSummary(e: InboundEmail): z.infer<typeof emailSummary> {
+  const body = (e.text ?? stripTags(e.html ?? '')).replace(/\s+/g, ' ').trim();
+  return {
+    email_id: e.email_id, folder: e.folder, from: e.from_addr, to: e.to, subject: e.subject,
+    date: iso(e.date)!, snippet: body.length > 160 ? `${body.slice(0, 157)}...` : body, unread: e.unread,
+  };
+}
+
+function stripTags(html: string): string {
+  return html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
+}
+
+export const pendingItem = z.object({
+  message_id: z.string(),
+  mailbox: z.string(),
+  kind: z.enum(['send', 'reply', 'tag']),
+  to: z.array(z.string()),
+  cc: z.array(z.string()),
+  bcc: z.array(z.string()),
+  subject: z.string(),
+  body_preview: z.string(),
+  created_by: z.string(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  reason: z.string(),
+});
+
+export function toPendingItem(m: OutboundMessage): z.infer<typeof pendingItem> {
+  const body = (m.text ?? stripTags(m.html ?? '')).replace(/\s+/g, ' ').trim();
+  return {
+    message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject,
+    body_preview: body.length > 280 ? `${body.slice(0, 277)}...` : body, created_by: m.created_by,
+    created_at: iso(m.created_at)!, expires_at: iso(m.expires_at) ?? '', reason: m.gate_reason,
+  };
+}
+
+export const auditEvent = z.object({
+  seq: z.number().int(),
+  event_id: z.string(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  mailbox: z.string().nullable(),
+  message_id: z.string().nullable(),
+  email_id: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()),
+});
+
+export function toAuditEvent(e: AuditEvent): z.infer<typeof auditEvent> {
+  return { seq: e.seq, event_id: e.event_id, at: iso(e.at)!, actor: e.actor, action: e.action, mailbox: e.mailbox,
+    message_id: e.message_id, email_id: e.email_id, detail: e.detail };
+}
+
+export const mailboxShape = z.object({
+  address: z.string(),
+  display_name: z.string().nullable(),
+  oversight_mode: z.enum(['read_only', 'gated_all', 'gated_send', 'monitored', 'autonomous']),
+  mode_source: z.string(),
+  auto_approve_rules: z.array(z.record(z.string(), z.unknown())),
+  pending_ttl: z.string(),
+  transport: z.enum(['sandbox', 'imap_smtp']),
+  updated_at: z.string(),
+});
+
+export function toMailbox(m: Mailbox): z.infer<typeof mailboxShape> {
+  return { address: m.address, display_name: m.display_name, oversight_mode: m.oversight_mode, mode_source: m.mode_source,
+    auto_approve_rules: m.auto_approve_rules, pending_ttl: formatDuration(m.pending_ttl_seconds), transport: m.transport,
+    updated_at: iso(m.updated_at)! };
+}
+
+export const messageDetail = z.object({
+  message_id: z.string(),
+  mailbox: z.string(),
+  kind: z.enum(['send', 'reply', 'tag']),
+  status: z.enum(MESSAGE_STATUSES),
+  to: z.array(z.string()),
+  cc: z.array(z.string()),
+  bcc: z.array(z.string()),
+  subject: z.string(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  decided_at: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  decision_reason: z.string().nullable(),
+  edited: z.boolean(),
+  sent_at: z.string().nullable(),
+  attempts: z.number().int(),
+  last_error: z.string().nullable(),
+  gate: z.object({ code: z.string(), reason: z.string(), rule: z.string().nullable(), mode_at_submit: z.string() }),
+});
+
+export function toMessageDetail(m: OutboundMessage): z.infer<typeof messageDetail> {
+  return {
+    message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, status: m.status, to: m.to, cc: m.cc, bcc: m.bcc,
+    subject: m.subject, created_at: iso(m.created_at)!, expires_at: iso(m.expires_at), decided_at: iso(m.decided_at),
+    decided_by: m.decided_by, decision_reason: m.decision_reason, edited: m.original_content !== null,
+    sent_at: iso(m.sent_at), attempts: m.attempts, last_error: m.last_error,
+    gate: { code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule, mode_at_submit: m.mode_at_submit },
+  };
+}
+
+/** Drops undefined keys: the client checks structuredContent against the schema, key by key. */
+export function compact<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

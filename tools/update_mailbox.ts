@@ -1,0 +1,26 @@
+import * as z from 'zod';
+import { defineTool } from '../src/mcp/define-tool.js';
+import { updateMailbox } from '../src/services/mailboxes.js';
+import { EmailAddress, headerText } from '../src/values.js';
+import { modeFields } from './mode-inputs.js';
+import { mailboxShape, toMailbox } from './shapes.js';
+
+export default defineTool({
+  name: 'update_mailbox',
+  title: 'Change a mailbox',
+  description:
+    'Change a mailbox\'s oversight mode, rules, pending expiry or name. change_reason is required and audited. ' +
+    'Mail already held stays held: a looser mode applies only to new actions.',
+  access: 'admin',
+  input: {
+    address: EmailAddress,
+    display_name: headerText('display_name', 200).optional(),
+    ...modeFields,
+    change_reason: z.string().trim().min(1, { error: 'change_reason is empty; say why, it is kept in the audit log' }).max(2000),
+  },
+  output: { ...mailboxShape.shape, changed: z.array(z.string()), pending_unaffected: z.number().int() },
+  handler: async ({ pending_ttl, ...rest }, { ctx, principal }) => {
+    const r = await updateMailbox(ctx, principal, { ...rest, pending_ttl_seconds: pending_ttl });
+    return { ...toMailbox(r.mailbox), changed: r.changed, pending_unaffected: r.pending_unaffected };
+  },
+});
