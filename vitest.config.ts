@@ -7,5 +7,6 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    env: { MAILGATE_LOG_LEVEL: 'warn' },
   },
 });

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve, dirname } from 'node:path';
 import type * as z from 'zod';
 import { MailgateError } from '../errors.js';
+import { resolveMode } from '../gate/modes.js';
 import { Config, DEFAULT_CONFIG_INPUT } from './schema.js';
 
 export interface LoadedConfig {
@@ -47,6 +48,10 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     if (mb.imap || mb.smtp) {
       problems.push(`mailboxes[${i}] (${mb.address}): imap/smtp transports are not in this version yet; remove imap and smtp to use the sandbox transport`);
     }
+  }
+  for (const [i, mb] of config.mailboxes.entries()) {
+    const mode = resolveMode(mb);
+    if (!mode.ok) problems.push(`mailboxes[${i}].${mode.field} (${mb.address}): ${mode.message}`);
   }
   const seen = new Set<string>();
   for (const [i, mb] of config.mailboxes.entries()) {
