@@ -45,11 +45,24 @@ export class DeliveryWorker {
     await this.running;
   }
 
-  /** One pass: expire, recover, claim and deliver. Concurrent calls in one process share the pass. */
+  /**
+   * One pass: expire, recover, claim and deliver. A call that arrives while a pass runs gets one more pass
+   * after it (shared by every such caller), so work committed just after the running pass's last claim is
+   * still picked up before the caller's promise resolves.
+   */
   tick(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
+    if (this.running) {
+      this.again ??= this.running.then(() => {
+        this.again = undefined;
+        return this.tick();
+      });
+      return this.again;
+    }
+    this.running = this.pass().finally(() => (this.running = undefined));
     return this.running;
   }
+
+  private again: Promise<void> | undefined;
 
   private async pass(): Promise<void> {
     try {

@@ -11,6 +11,8 @@ import { getMailboxOrThrow } from './mailboxes.js';
 
 export async function listPending(ctx: AppContext, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage> {
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
+  // Expire what is due first, so the queue never shows mail that can no longer be approved.
+  await ctx.store.expireDue(ctx.clock(), 1000);
   try {
     return await ctx.store.listPending({ mailbox, limit: q.limit, cursor: q.cursor });
   } catch (err) {
