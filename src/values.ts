@@ -21,7 +21,9 @@ export type Role = (typeof ROLES)[number];
 
 // RFC 5321 caps a path at 256 octets and a local part at 64; a simple, strict shape is enough for a gate:
 // anything exotic (quoted local parts, IP literals) is refused with a clear message rather than guessed at.
-const ADDRESS_RE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const LOCAL_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+// Dot-atom local part (RFC 5322 §3.4.1): no leading, trailing or doubled dots.
+const ADDRESS_RE = new RegExp(`^(?=[^@]{1,64}@)${LOCAL_ATOM}(?:\\.${LOCAL_ATOM})*@` + /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.source);
 
 /** Canonical form of an address for comparison and storage: trimmed, lower case. */
 export function canonicalAddress(address: string): string {
@@ -43,11 +45,33 @@ export const EmailAddress = z
   .refine(isEmailAddress, { error: 'not a valid email address; use the form name@example.com' })
   .transform(canonicalAddress);
 
-/** One address or a non-empty list of them, as `to`/`cc`/`bcc` accept. Always normalised to a list. */
+/**
+ * One address or a non-empty list of them, as `to`/`cc`/`bcc` accept. Always normalised to a deduplicated
+ * list. Each entry is checked with EmailAddress so a bad single address gets the specific message, not a
+ * generic "invalid union".
+ */
 export function addressList(field: string, max = 50) {
   return z
-    .union([EmailAddress, z.array(EmailAddress).max(max, { error: `${field} has more than ${max} addresses` })])
-    .transform((v) => (Array.isArray(v) ? [...new Set(v)] : [v]));
+    .union([z.string(), z.array(z.string())], { error: `${field} must be an address or a list of addresses` })
+    .describe(`One address such as name@example.com, or a list of 1 to ${max}`)
+    .transform((v, ctx) => {
+      const list = Array.isArray(v) ? v : [v];
+      if (list.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${field} is an empty list; give at least one address or leave ${field} out` });
+        return z.NEVER;
+      }
+      if (list.length > max) {
+        ctx.addIssue({ code: 'custom', message: `${field} has more than ${max} addresses` });
+        return z.NEVER;
+      }
+      const out: string[] = [];
+      list.forEach((item, i) => {
+        const r = EmailAddress.safeParse(item);
+        if (r.success) out.push(r.data);
+        else for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: Array.isArray(v) ? [i] : [] });
+      });
+      return [...new Set(out)];
+    });
 }
 
 /** A header-bound single-line string (subject, display name): no CR/LF, which would allow header injection. */
@@ -75,9 +99,10 @@ export function parseDurationSeconds(v: number | string): number {
   return Number(m[1]) * unit;
 }
 
-/** Formats seconds back into the largest whole unit, for display (`259200` -> `72h`). */
+/** Formats seconds for display: `259200` -> `72h`, `2592000` -> `30d`, `90` -> `90s`. */
 export function formatDuration(seconds: number): string {
-  if (seconds % 86400 === 0 && seconds >= 86400 * 2) return `${seconds / 86400}d`;
+  // Hours up to a week read better (`72h`, the documented default); whole days beyond.
+  if (seconds % 86400 === 0 && seconds >= 86400 * 7) return `${seconds / 86400}d`;
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
