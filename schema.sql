@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS messages (
 
 CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency ON messages (mailbox, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (created_at, message_id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS messages_pending_mailbox ON messages (mailbox, created_at, message_id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS messages_pending_expiry ON messages (expires_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS messages_claimable ON messages (next_attempt_at) WHERE status IN ('approved', 'queued');
 CREATE INDEX IF NOT EXISTS messages_sending ON messages (lease_until) WHERE status = 'sending';
@@ -106,15 +107,17 @@ CREATE TABLE IF NOT EXISTS emails (
   references_header   TEXT,
   flags               TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(flags)),
   unread              INTEGER NOT NULL DEFAULT 1 CHECK (unread IN (0, 1)),
-  -- The outbound message that produced this copy (sandbox delivery), for exactly-once local delivery.
+  -- The outbound message that produced this copy (sandbox delivery) and which copy it is, fixed when it is
+  -- written: moving or flagging a copy later must not make a redelivery look new (exactly-once delivery).
   outbound_message_id TEXT,
+  delivery_role       TEXT CHECK (delivery_role IN ('inbox', 'sent')),
   date                INTEGER NOT NULL,
   received_at         INTEGER NOT NULL
 ) STRICT;
 
 CREATE INDEX IF NOT EXISTS emails_folder ON emails (mailbox, folder, date DESC);
 CREATE INDEX IF NOT EXISTS emails_in_reply_to ON emails (mailbox, in_reply_to_header);
-CREATE UNIQUE INDEX IF NOT EXISTS emails_sandbox_once ON emails (mailbox, folder, outbound_message_id) WHERE outbound_message_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS emails_sandbox_once ON emails (mailbox, outbound_message_id, delivery_role) WHERE outbound_message_id IS NOT NULL;
 
 -- Sandbox mail to addresses outside the sandbox: captured here, never sent anywhere.
 CREATE TABLE IF NOT EXISTS captured_mail (

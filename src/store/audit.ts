@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { newEventId } from '../ids.js';
-import type { Db } from './db.js';
+import { type Db, stmt } from './db.js';
 
 export type AuditAction =
   | 'message.submitted' | 'message.blocked' | 'message.held' | 'message.approved' | 'message.edited'
@@ -56,7 +56,7 @@ export function eventHash(prevHash: string, e: Omit<AuditEvent, 'seq' | 'hash' |
 }
 
 export function appendAudit(db: Db, input: AuditInput, now: number): AuditEvent {
-  const prev = db.prepare('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+  const prev = stmt(db, 'SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
   const prevHash = prev?.hash ?? GENESIS;
   const event = {
     event_id: newEventId(),
@@ -66,11 +66,12 @@ export function appendAudit(db: Db, input: AuditInput, now: number): AuditEvent 
     mailbox: input.mailbox ?? null,
     message_id: input.message_id ?? null,
     email_id: input.email_id ?? null,
-    detail: input.detail ?? {},
+    // Hash exactly what is stored: a JSON round trip turns Dates into strings and drops undefined, as the
+    // TEXT column will, so verification later recomputes the same hash from the row.
+    detail: JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>,
   };
   const hash = eventHash(prevHash, event);
-  const info = db
-    .prepare(`INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
+  const info = stmt(db, `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
               VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash)`)
     .run({ ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash });
   return { ...event, seq: Number(info.lastInsertRowid), prev_hash: prevHash, hash };
@@ -95,7 +96,7 @@ export function queryAudit(db: Db, q: AuditQuery): AuditEvent[] {
   if (q.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = q.mailbox; }
   if (q.before_seq) { where.push('seq < @before_seq'); params.before_seq = q.before_seq; }
   const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
-  return (db.prepare(sql).all(params) as AuditRow[]).map(fromRow).reverse();
+  return (stmt(db, sql).all(params) as AuditRow[]).map(fromRow).reverse();
 }
 
 export type VerifyResult = { ok: true; events: number } | { ok: false; events: number; first_bad_seq: number; problem: string };
@@ -104,7 +105,7 @@ export type VerifyResult = { ok: true; events: number } | { ok: false; events: n
 export function verifyAuditChain(db: Db): VerifyResult {
   let prevHash = GENESIS;
   let count = 0;
-  for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
+  for (const row of stmt(db, 'SELECT * FROM audit_events ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
     count++;
     const e = fromRow(row);
     if (e.prev_hash !== prevHash) return { ok: false, events: count, first_bad_seq: e.seq, problem: 'prev_hash does not link to the previous event (a row was removed or reordered)' };

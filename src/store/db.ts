@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MailgateError } from '../errors.js';
 import { runMigrations } from './migrations.js';
 
 export type Db = Database.Database;
@@ -18,8 +19,14 @@ export interface OpenOptions {
 }
 
 export function openDatabase(path: string, opts: OpenOptions = {}): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { readonly: opts.readonly ?? false });
+  let db: Db;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { readonly: opts.readonly ?? false });
+  } catch (err) {
+    throw new MailgateError('CONFIG_INVALID',
+      `cannot open database ${path}: ${(err as Error).message}; check --db, MAILGATE_DB or the config's database`);
+  }
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
@@ -41,6 +48,25 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
  */
 export function inTransaction<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
+}
+
+const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement, cached per connection by its SQL text: compiling costs 25-110 µs a statement and a
+ * send runs about six. `pluck` statements are cached apart, since pluck() changes the statement it is set on.
+ */
+export function stmt(db: Db, sql: string, pluck = false): Database.Statement {
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  const key = pluck ? `pluck:${sql}` : sql;
+  let s = cache.get(key);
+  if (!s) {
+    s = db.prepare(sql);
+    if (pluck) s.pluck();
+    cache.set(key, s);
+  }
+  return s;
 }
 
 let cachedSchemaPath: string | undefined;

@@ -1,6 +1,6 @@
 /** The inbound email aggregate: what check_inbox, read_email and search_email read, per mailbox and folder. */
 import { newEmailId } from '../ids.js';
-import type { Db } from './db.js';
+import { type Db, stmt } from './db.js';
 import type { TagAction } from './messages.js';
 
 export interface InboundEmail {
@@ -21,6 +21,7 @@ export interface InboundEmail {
   flags: string[];
   unread: boolean;
   outbound_message_id: string | null;
+  delivery_role: 'inbox' | 'sent' | null;
   date: number;
   received_at: number;
 }
@@ -45,11 +46,11 @@ function fromRow(r: Row): InboundEmail {
 export function insertEmail(db: Db, e: NewEmail, now: number): string | null {
   const flags = e.flags ?? [];
   const email_id = newEmailId();
-  const info = db.prepare(`INSERT OR IGNORE INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
+  const info = stmt(db, `INSERT OR IGNORE INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
       subject, text_body, html_body, message_id_header, in_reply_to_header, references_header, flags, unread,
-      outbound_message_id, date, received_at)
+      outbound_message_id, delivery_role, date, received_at)
     VALUES (@email_id, @mailbox, @folder, @source, @from_addr, @from_name, @to_addrs, @cc_addrs, @subject, @text, @html,
-      @message_id_header, @in_reply_to_header, @references_header, @flags, @unread, @outbound_message_id, @date, @received_at)`).run({
+      @message_id_header, @in_reply_to_header, @references_header, @flags, @unread, @outbound_message_id, @delivery_role, @date, @received_at)`).run({
     ...e,
     email_id,
     to_addrs: JSON.stringify(e.to),
@@ -62,18 +63,18 @@ export function insertEmail(db: Db, e: NewEmail, now: number): string | null {
 }
 
 export function getEmailRow(db: Db, id: string): InboundEmail | undefined {
-  const r = db.prepare('SELECT * FROM emails WHERE email_id = ?').get(id) as Row | undefined;
+  const r = stmt(db, 'SELECT * FROM emails WHERE email_id = ?').get(id) as Row | undefined;
   return r && fromRow(r);
 }
 
 export function listEmailRows(db: Db, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): InboundEmail[] {
   const sql = `SELECT * FROM emails WHERE mailbox = ? AND folder = ? ${q.unread_only ? 'AND unread = 1' : ''}
                ORDER BY date DESC, received_at DESC LIMIT ?`;
-  return (db.prepare(sql).all(q.mailbox, q.folder, q.limit) as Row[]).map(fromRow);
+  return (stmt(db, sql).all(q.mailbox, q.folder, q.limit) as Row[]).map(fromRow);
 }
 
 export function folderNames(db: Db, mailbox: string): string[] {
-  return db.prepare('SELECT DISTINCT folder FROM emails WHERE mailbox = ? ORDER BY folder').pluck().all(mailbox) as string[];
+  return stmt(db, 'SELECT DISTINCT folder FROM emails WHERE mailbox = ? ORDER BY folder', true).all(mailbox) as string[];
 }
 
 /**
@@ -89,7 +90,7 @@ export function searchEmailRows(db: Db, q: { mailbox: string; query: string; fol
       subject LIKE @like ESCAPE '\\' OR from_addr LIKE @like ESCAPE '\\' OR coalesce(from_name, '') LIKE @like ESCAPE '\\'
       OR to_addrs LIKE @like ESCAPE '\\' OR coalesce(text_body, '') LIKE @like ESCAPE '\\')
     ORDER BY date DESC LIMIT @limit`;
-  return (db.prepare(sql).all(params) as Row[]).map(fromRow);
+  return (stmt(db, sql).all(params) as Row[]).map(fromRow);
 }
 
 /** Applies flag changes and a move to one email; `\Seen` drives the unread column. */
@@ -100,22 +101,22 @@ export function applyTagRow(db: Db, action: TagAction): InboundEmail | undefined
   for (const f of action.add_flags) flags.add(f);
   for (const f of action.remove_flags) flags.delete(f);
   const list = [...flags].sort();
-  db.prepare('UPDATE emails SET flags = ?, unread = ?, folder = ? WHERE email_id = ?')
+  stmt(db, 'UPDATE emails SET flags = ?, unread = ?, folder = ? WHERE email_id = ?')
     .run(JSON.stringify(list), flags.has('\\Seen') ? 0 : 1, action.move_to ?? email.folder, email.email_id);
   return getEmailRow(db, email.email_id);
 }
 
 /** The first inbound email in this mailbox that threads to the given Message-ID (RFC 5322 §3.6.4). */
 export function findReplyTo(db: Db, mailbox: string, messageIdHeader: string): InboundEmail | undefined {
-  const r = db.prepare(`SELECT * FROM emails WHERE mailbox = ? AND folder <> 'Sent'
+  const r = stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder <> 'Sent'
       AND (in_reply_to_header = ? OR instr(coalesce(references_header, ''), ?) > 0)
       ORDER BY date LIMIT 1`).get(mailbox, messageIdHeader, messageIdHeader) as Row | undefined;
   return r && fromRow(r);
 }
 
 export function insertCaptured(db: Db, messageId: string, recipients: readonly string[], now: number): void {
-  const stmt = db.prepare('INSERT OR IGNORE INTO captured_mail (message_id, recipient, captured_at) VALUES (?, ?, ?)');
-  for (const r of recipients) stmt.run(messageId, r, now);
+  const st = stmt(db, 'INSERT OR IGNORE INTO captured_mail (message_id, recipient, captured_at) VALUES (?, ?, ?)');
+  for (const r of recipients) st.run(messageId, r, now);
 }
 
 export interface CapturedMail {
@@ -127,6 +128,6 @@ export interface CapturedMail {
 }
 
 export function listCapturedRows(db: Db, limit: number): CapturedMail[] {
-  return db.prepare(`SELECT c.message_id, m.mailbox, c.recipient, m.subject, c.captured_at FROM captured_mail c
+  return stmt(db, `SELECT c.message_id, m.mailbox, c.recipient, m.subject, c.captured_at FROM captured_mail c
       JOIN messages m USING (message_id) ORDER BY c.captured_at DESC LIMIT ?`).all(limit) as CapturedMail[];
 }

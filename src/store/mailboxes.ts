@@ -2,7 +2,7 @@
 import { MailgateError } from '../errors.js';
 import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { OversightMode } from '../values.js';
-import type { Db } from './db.js';
+import { type Db, stmt } from './db.js';
 
 export type Transport = 'sandbox' | 'imap_smtp';
 
@@ -23,16 +23,16 @@ interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules'> { auto_approve_
 const fromRow = (r: MailboxRow): Mailbox => ({ ...r, auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[] });
 
 export function getMailboxRow(db: Db, address: string): Mailbox | undefined {
-  const row = db.prepare('SELECT * FROM mailboxes WHERE address = ?').get(address) as MailboxRow | undefined;
+  const row = stmt(db, 'SELECT * FROM mailboxes WHERE address = ?').get(address) as MailboxRow | undefined;
   return row && fromRow(row);
 }
 
 export function listMailboxRows(db: Db): Mailbox[] {
-  return (db.prepare('SELECT * FROM mailboxes ORDER BY address').all() as MailboxRow[]).map(fromRow);
+  return (stmt(db, 'SELECT * FROM mailboxes ORDER BY address').all() as MailboxRow[]).map(fromRow);
 }
 
 export function insertMailboxRow(db: Db, m: Mailbox): void {
-  db.prepare(`INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
+  stmt(db, `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
                 pending_ttl_seconds, transport, created_at, updated_at)
               VALUES (@address, @display_name, @oversight_mode, @mode_source, @auto_approve_rules,
                 @pending_ttl_seconds, @transport, @created_at, @updated_at)`)
@@ -40,7 +40,7 @@ export function insertMailboxRow(db: Db, m: Mailbox): void {
 }
 
 export function updateMailboxRow(db: Db, m: Mailbox): void {
-  db.prepare(`UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
+  stmt(db, `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
                 auto_approve_rules = @auto_approve_rules, pending_ttl_seconds = @pending_ttl_seconds,
                 transport = @transport, updated_at = @updated_at
               WHERE address = @address`)
@@ -49,8 +49,8 @@ export function updateMailboxRow(db: Db, m: Mailbox): void {
 
 /** Replaces the named lists given (lists not named are left alone). */
 export function replaceContactLists(db: Db, lists: Record<string, readonly string[]>): void {
-  const del = db.prepare('DELETE FROM contact_list_members WHERE list = ?');
-  const ins = db.prepare('INSERT OR IGNORE INTO contact_list_members (list, address) VALUES (?, ?)');
+  const del = stmt(db, 'DELETE FROM contact_list_members WHERE list = ?');
+  const ins = stmt(db, 'INSERT OR IGNORE INTO contact_list_members (list, address) VALUES (?, ?)');
   for (const [name, members] of Object.entries(lists)) {
     del.run(name);
     for (const a of members) ins.run(name, a.toLowerCase());
@@ -59,7 +59,7 @@ export function replaceContactLists(db: Db, lists: Record<string, readonly strin
 
 export function contactLists(db: Db): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  for (const r of db.prepare('SELECT list, address FROM contact_list_members').all() as { list: string; address: string }[]) {
+  for (const r of stmt(db, 'SELECT list, address FROM contact_list_members').all() as { list: string; address: string }[]) {
     let set = out.get(r.list);
     if (!set) out.set(r.list, (set = new Set()));
     set.add(r.address);
@@ -69,14 +69,14 @@ export function contactLists(db: Db): Map<string, Set<string>> {
 
 /** The subset of addresses this mailbox has corresponded with. */
 export function knownCorrespondents(db: Db, mailbox: string, addresses: readonly string[]): Set<string> {
-  const stmt = db.prepare('SELECT 1 FROM correspondents WHERE mailbox = ? AND address = ?').pluck();
-  return new Set(addresses.filter((a) => stmt.get(mailbox, a) !== undefined));
+  const st = stmt(db, 'SELECT 1 FROM correspondents WHERE mailbox = ? AND address = ?', true);
+  return new Set(addresses.filter((a) => st.get(mailbox, a) !== undefined));
 }
 
 export function recordCorrespondents(db: Db, mailbox: string, addresses: readonly string[], now: number): void {
-  const stmt = db.prepare(`INSERT INTO correspondents (mailbox, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
+  const st = stmt(db, `INSERT INTO correspondents (mailbox, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
                            ON CONFLICT (mailbox, address) DO UPDATE SET last_seen = excluded.last_seen`);
-  for (const a of addresses) stmt.run(mailbox, a.toLowerCase(), now, now);
+  for (const a of addresses) st.run(mailbox, a.toLowerCase(), now, now);
 }
 
 /** The error for an unknown mailbox, naming the ones that exist so the caller can correct itself. */

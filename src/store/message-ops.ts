@@ -7,7 +7,7 @@ import { MailgateError } from '../errors.js';
 import type { Decision } from '../gate/types.js';
 import { newEventId } from '../ids.js';
 import { appendAudit } from './audit.js';
-import type { Db } from './db.js';
+import { type Db, stmt } from './db.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import type { DecideRequest, GateFn, SubmitRequest, SubmitResult } from './store.js';
@@ -21,7 +21,7 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   if (req.idempotency_key) {
     const prior = messages.findByIdempotencyKey(db, req.mailbox, req.idempotency_key);
     if (prior) {
-      if (prior.content_hash !== hash) {
+      if (submittedHash(prior) !== hash) {
         throw new MailgateError('IDEMPOTENCY_CONFLICT',
           `idempotency_key '${req.idempotency_key}' was already used for ${prior.message_id} with different content; use a new key for a new message`,
           { field: 'idempotency_key', details: { message_id: prior.message_id } });
@@ -82,13 +82,19 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   }, now);
   if (message.notify) {
     // monitored mode: the send goes ahead and other systems are told (webhook delivery drains this table).
-    db.prepare('INSERT INTO notifications (notification_id, type, mailbox, message_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    stmt(db, 'INSERT INTO notifications (notification_id, type, mailbox, message_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(newEventId(), 'email.monitored', mailbox.address, message.message_id,
         JSON.stringify({ message_id: message.message_id, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject }), now);
     appendAudit(db, { actor: 'system:monitor', action: 'message.notified', mailbox: mailbox.address, message_id: message.message_id,
       detail: { event: 'email.monitored' } }, now);
   }
   return { message, decision, replayed: false };
+}
+
+/** The hash of the content as the agent submitted it (before any reviewer edits), for idempotent replays. */
+function submittedHash(m: messages.OutboundMessage): string {
+  if (!m.original_content) return m.content_hash;
+  return contentHash({ kind: m.kind, mailbox: m.mailbox, ...m.original_content, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action });
 }
 
 function recordedDecision(m: messages.OutboundMessage): Decision {

@@ -1,7 +1,7 @@
 /** The outbound message aggregate: rows and the guarded transitions of the lifecycle. */
 import { CLAIMABLE } from '../gate/lifecycle.js';
 import type { MessageStatus } from '../values.js';
-import type { Db } from './db.js';
+import { type Db, stmt } from './db.js';
 
 export type MessageKind = 'send' | 'reply' | 'tag';
 
@@ -77,7 +77,7 @@ export function messageFromRow(r: Row): OutboundMessage {
 }
 
 export function insertMessageRow(db: Db, m: OutboundMessage): void {
-  db.prepare(`INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
+  stmt(db, `INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
       text_body, html_body, tag_action, reply_to_email_id, message_id_header, in_reply_to_header, references_header,
       metadata, content_hash, idempotency_key, created_by, mode_at_submit, gate_code, gate_reason, gate_rule, notify,
       created_at, expires_at, next_attempt_at, updated_at)
@@ -96,12 +96,12 @@ export function insertMessageRow(db: Db, m: OutboundMessage): void {
 }
 
 export function getMessageRow(db: Db, id: string): OutboundMessage | undefined {
-  const r = db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id) as Row | undefined;
+  const r = stmt(db, 'SELECT * FROM messages WHERE message_id = ?').get(id) as Row | undefined;
   return r && messageFromRow(r);
 }
 
 export function findByIdempotencyKey(db: Db, mailbox: string, key: string): OutboundMessage | undefined {
-  const r = db.prepare('SELECT * FROM messages WHERE mailbox = ? AND idempotency_key = ?').get(mailbox, key) as Row | undefined;
+  const r = stmt(db, 'SELECT * FROM messages WHERE mailbox = ? AND idempotency_key = ?').get(mailbox, key) as Row | undefined;
   return r && messageFromRow(r);
 }
 
@@ -116,7 +116,7 @@ export function transition(
   const cols = Object.keys(set).map((k) => `${k} = @${k}`);
   const sql = `UPDATE messages SET status = @to, updated_at = @now${cols.length ? `, ${cols.join(', ')}` : ''}
                WHERE message_id = @id AND status IN (${from.map((s) => `'${s}'`).join(', ')}) ${guard.where}`;
-  return db.prepare(sql).run({ ...guard.params, ...set, id, to, now }).changes === 1;
+  return stmt(db, sql).run({ ...guard.params, ...set, id, to, now }).changes === 1;
 }
 
 export interface PendingPage {
@@ -125,9 +125,10 @@ export interface PendingPage {
 }
 
 /** Pending messages oldest first, paged by (created_at, message_id) keyset so a page costs the same at any depth. */
-export function listPendingRows(db: Db, opts: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): PendingPage {
-  const params: Row = { limit: opts.limit + 1 };
-  const where = ["status = 'pending'"];
+export function listPendingRows(db: Db, opts: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }): PendingPage {
+  const params: Row = { limit: opts.limit + 1, now: opts.now };
+  // Mail past its expiry is no longer offered even before the worker's sweep has marked it expired.
+  const where = ["status = 'pending'", 'expires_at > @now'];
   if (opts.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = opts.mailbox; }
   if (opts.cursor) {
     const [created, id] = decodeCursor(opts.cursor);
@@ -135,7 +136,7 @@ export function listPendingRows(db: Db, opts: { mailbox?: string | undefined; li
     params.c_created = created;
     params.c_id = id;
   }
-  const rows = db.prepare(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, message_id LIMIT @limit`).all(params) as Row[];
+  const rows = stmt(db, `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, message_id LIMIT @limit`).all(params) as Row[];
   const messages = rows.slice(0, opts.limit).map(messageFromRow);
   const last = messages[messages.length - 1];
   return { messages, next_cursor: rows.length > opts.limit && last ? encodeCursor(last.created_at, last.message_id) : null };
@@ -152,18 +153,18 @@ export function decodeCursor(cursor: string): [number, string] {
 }
 
 export function dueForExpiry(db: Db, now: number, limit: number): OutboundMessage[] {
-  return (db.prepare("SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(messageFromRow);
+  return (stmt(db, "SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(messageFromRow);
 }
 
 export function claimableRows(db: Db, now: number, limit: number): OutboundMessage[] {
   const statuses = CLAIMABLE.map((s) => `'${s}'`).join(', ');
-  return (db.prepare(`SELECT * FROM messages WHERE status IN (${statuses}) AND next_attempt_at <= ? ORDER BY created_at, message_id LIMIT ?`).all(now, limit) as Row[]).map(messageFromRow);
+  return (stmt(db, `SELECT * FROM messages WHERE status IN (${statuses}) AND next_attempt_at <= ? ORDER BY created_at, message_id LIMIT ?`).all(now, limit) as Row[]).map(messageFromRow);
 }
 
 export function expiredLeaseRows(db: Db, now: number): OutboundMessage[] {
-  return (db.prepare("SELECT * FROM messages WHERE status = 'sending' AND lease_until < ?").all(now) as Row[]).map(messageFromRow);
+  return (stmt(db, "SELECT * FROM messages WHERE status = 'sending' AND lease_until < ?").all(now) as Row[]).map(messageFromRow);
 }
 
 export function countPending(db: Db, mailbox: string): number {
-  return db.prepare("SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?").pluck().get(mailbox) as number;
+  return stmt(db, "SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?", true).get(mailbox) as number;
 }

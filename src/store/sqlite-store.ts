@@ -60,8 +60,8 @@ export class SqliteStore implements Store {
       for (const [k, v] of Object.entries(patch)) if (v !== undefined) (after as unknown as Record<string, unknown>)[k] = v;
       const changed = (Object.keys(patch) as (keyof MailboxPatch)[]).filter(
         (k) => patch[k] !== undefined && JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+      if (changed.length === 0) return { mailbox: before, changed, pending_unaffected: 0 };
       const pending = messages.countPending(this.db, address);
-      if (changed.length === 0) return { mailbox: before, changed, pending_unaffected: pending };
       after.updated_at = now;
       mailboxes.updateMailboxRow(this.db, after);
       // The mode applies to new actions only: held mail stays held whatever the new mode (it is never re-gated).
@@ -98,7 +98,7 @@ export class SqliteStore implements Store {
         if (!messages.transition(this.db, m.message_id, ['pending'], 'expired', { decided_at: now, decided_by: 'system:expiry' }, now)) continue;
         appendAudit(this.db, { actor: 'system:expiry', action: 'message.expired', mailbox: m.mailbox, message_id: m.message_id,
           detail: { expires_at: m.expires_at } }, now);
-        expired.push({ ...m, status: 'expired' });
+        expired.push(messages.getMessageRow(this.db, m.message_id)!);
       }
       return expired;
     });
@@ -157,14 +157,14 @@ export class SqliteStore implements Store {
         if (!messages.transition(this.db, m.message_id, ['sending'], to, { lease_owner: null, lease_until: null, last_error: error, next_attempt_at: now }, now, { where: 'AND lease_until < @now' })) continue;
         appendAudit(this.db, { actor: 'system:delivery', mailbox: m.mailbox, message_id: m.message_id,
           action: retry ? 'message.retry_scheduled' : 'message.outcome_unknown', detail: { error, recovered: true } }, now);
-        out.push({ ...m, status: to });
+        out.push(messages.getMessageRow(this.db, m.message_id)!);
       }
       return out;
     });
   }
 
   getMessage(id: string) { return this.read(() => messages.getMessageRow(this.db, id)); }
-  listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }) {
+  listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }) {
     return this.read(() => messages.listPendingRows(this.db, q));
   }
 
@@ -188,10 +188,10 @@ export class SqliteStore implements Store {
         references_header: m.references_header, outbound_message_id: m.message_id, date: now,
       };
       for (const rcpt of local) {
-        inbox.insertEmail(this.db, { ...common, mailbox: rcpt, folder: 'INBOX' }, now);
+        inbox.insertEmail(this.db, { ...common, mailbox: rcpt, folder: 'INBOX', delivery_role: 'inbox' }, now);
         mailboxes.recordCorrespondents(this.db, rcpt, [m.from_addr], now);
       }
-      inbox.insertEmail(this.db, { ...common, mailbox: m.mailbox, folder: 'Sent', flags: ['\\Seen'] }, now);
+      inbox.insertEmail(this.db, { ...common, mailbox: m.mailbox, folder: 'Sent', delivery_role: 'sent', flags: ['\\Seen'] }, now);
       inbox.insertCaptured(this.db, m.message_id, external, now);
     });
   }

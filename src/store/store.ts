@@ -78,7 +78,8 @@ export interface Store {
   /** Messages whose delivery lease ran out (the process died): requeued if safe, else outcome_unknown. */
   recoverLeases(now: number, safeToRetry: (m: OutboundMessage) => boolean): Promise<OutboundMessage[]>;
   getMessage(id: string): Promise<OutboundMessage | undefined>;
-  listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage>;
+  /** Held messages that can still be decided (expires_at after `now`), oldest first. */
+  listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }): Promise<PendingPage>;
 
   getEmail(id: string): Promise<InboundEmail | undefined>;
   listEmails(q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]>;
