@@ -4,6 +4,7 @@
  */
 import type { LoadedConfig } from './config/load.js';
 import type { MailboxConfig } from './config/schema.js';
+import { MailgateError } from './errors.js';
 import { resolveMode } from './gate/modes.js';
 import { log } from './log.js';
 import type { Transport, TransportRegistry } from './mail/ports.js';
@@ -75,8 +76,13 @@ async function applyConfig(store: Store, loaded: LoadedConfig, now: number): Pro
     const wanted = desiredMailbox(mb);
     const existing = await store.getMailbox(wanted.address);
     if (!existing) {
-      await store.createMailbox(wanted, actor, now);
-      log('info', 'mailbox created from config', { address: wanted.address, mode: wanted.oversight_mode });
+      try {
+        await store.createMailbox(wanted, actor, now);
+        log('info', 'mailbox created from config', { address: wanted.address, mode: wanted.oversight_mode });
+      } catch (err) {
+        // Another process starting on the same fresh database created it first: that is the wanted state.
+        if (!(err instanceof MailgateError && err.code === 'MAILBOX_EXISTS')) throw err;
+      }
     } else if (loaded.source) {
       const r = await store.updateMailbox(wanted.address, {
         display_name: wanted.display_name, oversight_mode: wanted.oversight_mode, mode_source: wanted.mode_source,

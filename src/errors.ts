@@ -47,5 +47,5 @@ export function toMailgateError(err: unknown): MailgateError {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new MailgateError('STORE_BUSY', 'the database is busy (another mailgate process holds the write lock); retry in a moment');
   }
-  return new MailgateError('INTERNAL', 'internal error; the server logged the details to stderr and is still serving');
+  return new MailgateError('INTERNAL', 'internal error; the details were logged to stderr');
 }

@@ -5,7 +5,7 @@ import { EmailAddress, headerText } from '../src/values.js';
 export const MAX_TEXT = 500_000;
 export const MAX_HTML = 1_000_000;
 
-export const mailboxField = EmailAddress.describe('The mailbox address, e.g. agent@mailgate.test (list_mailboxes shows them)');
+export const mailboxField = EmailAddress.describe('The mailbox address, e.g. agent@mailgate.test (the server instructions list them; an unknown one is answered with the valid ones)');
 export const bodyText = z.string().max(MAX_TEXT, { error: `text is longer than ${MAX_TEXT} characters; shorten it or send a link` });
 export const bodyHtml = z.string().max(MAX_HTML, { error: `html is longer than ${MAX_HTML} characters; shorten it` });
 export const idempotencyKey = z

@@ -16,7 +16,7 @@ export default defineTool({
   access: 'write',
   input: {
     mailbox: mailboxField,
-    to: addressList('to').describe('One address or a list'),
+    to: addressList('to'),
     cc: addressList('cc').optional(),
     bcc: addressList('bcc').optional(),
     subject: subjectField.describe('Subject line (one line)'),

@@ -20,7 +20,7 @@ export function parseRole(value: string | undefined): Role {
 
 export async function serve(loaded: LoadedConfig, role: Role): Promise<void> {
   const app = await createApp(loaded, { background: true });
-  const server = createMcpServer(app, { roles: [role] });
+  const server = createMcpServer(app, { roles: [role], mailboxes: await app.store.listMailboxes() });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async (why: string) => {

@@ -16,10 +16,6 @@ import { roleAllows } from './roles.js';
 export const SERVER_NAME = 'mailgate';
 export const SERVER_VERSION = '0.1.0';
 
-export interface ServerOptions {
-  roles: readonly Role[];
-}
-
 const INSTRUCTIONS = `mailgate gives you email through a server-side approval gate that a human controls.
 Each mailbox has an oversight mode; sends may come back as "pending" (held for a human) rather than "sent".
 That is expected: tell the user it awaits approval, and use mail_wait with the message_id to learn the outcome.
@@ -34,10 +30,19 @@ export function toolsForRoles(roles: readonly Role[]): ToolDef[] {
   return TOOLS.filter((t) => roleAllows(roles, t.access));
 }
 
+export interface ServerOptions {
+  roles: readonly Role[];
+  /** Mailboxes named in the instructions, so an agent knows which addresses it can use. */
+  mailboxes?: readonly { address: string; oversight_mode: string }[];
+}
+
 export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer {
+  const known = opts.mailboxes?.length
+    ? `\nMailboxes on this server: ${opts.mailboxes.map((m) => `${m.address} (${m.oversight_mode})`).join(', ')}.`
+    : '';
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS, maxToolInputElements: 2000 },
+    { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS + known, maxToolInputElements: 2000 },
   );
   const principal = (): Principal => {
     const client = server.server.getClientVersion()?.name;

@@ -67,8 +67,10 @@ export class DeliveryWorker {
   private async pass(): Promise<void> {
     try {
       const now = this.clock();
-      const expired = await this.store.expireDue(now, 500);
-      if (expired.length) log('info', 'expired held messages', { count: expired.length });
+      // Small batches keep each write transaction short; a backlog drains over a few passes.
+      let expired = 0;
+      for (let i = 0, n = 100; i < 10 && n === 100; i++, expired += n) n = (await this.store.expireDue(now, 100)).length;
+      if (expired) log('info', 'expired held messages', { count: expired });
       const mailboxes = new Map((await this.store.listMailboxes()).map((mb) => [mb.address, mb]));
       // A lease that ran out means a process died mid-delivery. Retrying is safe only where a second send is
       // harmless (the sandbox dedupes); for SMTP the outcome is unknown and a human must look.

@@ -3,7 +3,7 @@
  * message's status and history. Each decision is one guarded transaction in the store, so exactly one of
  * approve, reject, cancel and expiry wins; an approval then triggers delivery at once.
  */
-import { MailgateError } from '../errors.js';
+import { invalid, MailgateError } from '../errors.js';
 import type { AuditEvent, MessageContent, OutboundMessage, PendingPage } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
@@ -11,10 +11,8 @@ import { getMailboxOrThrow } from './mailboxes.js';
 
 export async function listPending(ctx: AppContext, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage> {
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
-  // Expire what is due first, so the queue never shows mail that can no longer be approved.
-  await ctx.store.expireDue(ctx.clock(), 1000);
   try {
-    return await ctx.store.listPending({ mailbox, limit: q.limit, cursor: q.cursor });
+    return await ctx.store.listPending({ mailbox, limit: q.limit, cursor: q.cursor, now: ctx.clock() });
   } catch (err) {
     if (err instanceof Error && err.message === 'bad cursor') {
       throw new MailgateError('INVALID_INPUT', 'cursor: not a cursor from list_pending; omit it to start from the first page', { field: 'cursor' });
@@ -30,10 +28,21 @@ export interface Approval {
 
 export async function approveMessage(ctx: AppContext, who: Principal, id: string, a: Approval = {}): Promise<OutboundMessage> {
   requireRole(who, ['reviewer', 'operator'], 'approving mail');
+  if (a.edits && Object.values(a.edits).some((v) => v !== undefined)) await checkEdits(ctx, id, a.edits);
   await ctx.store.decideMessage(id, { action: 'approve', actor: who.id, note: a.note ?? null, edits: a.edits ?? null }, ctx.clock());
   // Deliver now so the reviewer sees the result; if another process's worker got there first, fine.
   await ctx.worker.tick();
   return (await ctx.store.getMessage(id))!;
+}
+
+/** Edits must leave a message that send_email itself would accept: recipients, a subject, a body. */
+async function checkEdits(ctx: AppContext, id: string, edits: Partial<MessageContent>): Promise<void> {
+  const m = await getMessageOrThrow(ctx, id);
+  if (m.kind === 'tag') throw invalid('edits', `${id} is a held ${m.kind} action, not an email; approve or reject it without edits`);
+  const merged = { ...m, ...Object.fromEntries(Object.entries(edits).filter(([, v]) => v !== undefined)) } as MessageContent;
+  if (merged.to.length + merged.cc.length + merged.bcc.length === 0) throw invalid('edits.to', 'the edits leave the message with no recipients');
+  if (!merged.subject.trim()) throw invalid('edits.subject', 'the edits leave the message with an empty subject');
+  if (!merged.text?.trim() && !merged.html?.trim()) throw invalid('edits.text', 'the edits leave the message with no body; give text or html');
 }
 
 export async function rejectMessage(ctx: AppContext, who: Principal, id: string, reason: string): Promise<OutboundMessage> {
@@ -43,6 +52,11 @@ export async function rejectMessage(ctx: AppContext, who: Principal, id: string,
 
 export async function cancelMessage(ctx: AppContext, who: Principal, id: string): Promise<OutboundMessage> {
   requireRole(who, ['agent', 'operator'], 'cancelling a held message');
+  const m = await getMessageOrThrow(ctx, id);
+  // An agent withdraws only what it drafted itself; an operator may withdraw anything.
+  if (!who.roles.includes('operator') && m.created_by !== who.id) {
+    throw new MailgateError('FORBIDDEN', `${id} was drafted by ${m.created_by}, not by this session (${who.id}); only its author or an operator can cancel it`, { field: 'message_id' });
+  }
   return ctx.store.decideMessage(id, { action: 'cancel', actor: who.id }, ctx.clock());
 }
 

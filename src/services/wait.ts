@@ -34,7 +34,8 @@ export async function waitForMessage(ctx: AppContext, id: string, opts: WaitOpti
     const reply = message.status === 'sent' && message.kind !== 'tag'
       ? await ctx.store.findReply(message.mailbox, message.message_id_header)
       : undefined;
-    const done = reply !== undefined || (isFinal(message.status) && message.status !== 'sent');
+    // A sent message waits on for its reply; an applied tag has nothing more to wait for.
+    const done = reply !== undefined || (isFinal(message.status) && (message.status !== 'sent' || message.kind === 'tag'));
     const now = Date.now();
     if (done || now >= deadline || opts.signal?.aborted) {
       return { message, reply, timed_out: !done && now >= deadline, waited_ms: now - started };
