@@ -1,0 +1,184 @@
+/** Delivery claims: compare-and-set leases, owner-guarded outcomes, retry backoff, lease recovery. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import {
+  ALICE, BOB, CAROL, T0, TTL_S, addMailbox, approveMany, auditActions, auditCount, content, holdMany, submit, testDb,
+} from './fixtures.js';
+
+let t: ReturnType<typeof testDb>;
+let a: SqliteStore;
+let b: SqliteStore;
+beforeEach(async () => {
+  t = testDb();
+  a = t.open();
+  b = t.open();
+  await addMailbox(a, ALICE, 'gated_send');
+  await addMailbox(a, BOB, 'autonomous');
+  await addMailbox(a, CAROL, 'read_only');
+});
+afterEach(async () => { await t.close(); });
+
+const LEASE = 60_000;
+const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id);
+const lastDetail = (id: string) => JSON.parse(a.db.prepare('SELECT detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(id) as string) as Record<string, unknown>;
+
+async function oneSending(owner = 'w1', now = T0 + 1): Promise<string> {
+  const { message } = await submit(a, BOB, content(), { now: T0 });
+  const claimed = await a.claimForDelivery(owner, now, LEASE, 10);
+  expect(claimed.map((m) => m.message_id)).toEqual([message.message_id]);
+  return message.message_id;
+}
+
+describe('claimForDelivery', () => {
+  it('two connections claiming in turns take every approved and queued message exactly once', async () => {
+    const approved = await approveMany(a, ALICE, 30, (i) => content({ subject: `approved ${i}` }), T0);
+    const queued: string[] = [];
+    for (let i = 0; i < 30; i++) queued.push((await submit(b, BOB, content({ subject: `queued ${i}` }), { now: T0 })).message.message_id);
+    const taken = new Map<string, string>();
+    for (let turn = 0, emptyRuns = 0; emptyRuns < 2; turn++) {
+      const [store, owner] = turn % 2 ? [b, 'worker-b'] : [a, 'worker-a'];
+      const batch = await store.claimForDelivery(owner, T0 + 1, LEASE, 7);
+      emptyRuns = batch.length ? 0 : emptyRuns + 1;
+      for (const m of batch) {
+        expect(taken.has(m.message_id), `claimed twice: ${m.message_id}`).toBe(false);
+        taken.set(m.message_id, owner);
+        expect(m).toMatchObject({ status: 'sending', lease_owner: owner, lease_until: T0 + 1 + LEASE, attempts: 1 });
+      }
+    }
+    expect([...taken.keys()].sort()).toEqual([...approved, ...queued].sort());
+    expect(new Set(taken.values())).toEqual(new Set(['worker-a', 'worker-b']));
+    for (const [id, owner] of taken) expect(row(id)).toMatchObject({ status: 'sending', lease_owner: owner, attempts: 1 });
+  });
+
+  it('respects next_attempt_at and the limit', async () => {
+    await submit(a, BOB, content({ subject: 'later' }), { now: T0 + 100 });
+    for (let i = 0; i < 5; i++) await submit(a, BOB, content({ subject: `now ${i}` }), { now: T0 });
+    expect((await a.claimForDelivery('w', T0 + 50, LEASE, 3)).length).toBe(3);
+    expect((await b.claimForDelivery('w', T0 + 50, LEASE, 10)).length).toBe(2);
+    expect(await a.claimForDelivery('w', T0 + 99, LEASE, 10)).toEqual([]);
+    expect((await a.claimForDelivery('w', T0 + 100, LEASE, 10)).map((m) => m.subject)).toEqual(['later']);
+  });
+
+  it('never claims a pending, rejected, expired, cancelled or blocked message', async () => {
+    const [pending, rejected, cancelled, expired] = await holdMany(a, ALICE, 4, T0);
+    await a.decideMessage(rejected!, { action: 'reject', actor: 'r', reason: 'no' }, T0 + 1);
+    await a.decideMessage(cancelled!, { action: 'cancel', actor: 'agent:x' }, T0 + 1);
+    await b.decideMessage(expired!, { action: 'approve', actor: 'r' }, T0 + TTL_S * 1000).catch(() => undefined);
+    const blocked = (await submit(a, CAROL)).message.message_id;
+    expect(row(expired!)).toMatchObject({ status: 'expired' });
+    for (const now of [T0 + 1, T0 + TTL_S * 1000, T0 + 10 ** 10]) {
+      expect(await a.claimForDelivery('w', now, LEASE, 100)).toEqual([]);
+      expect(await b.claimForDelivery('w2', now, LEASE, 100)).toEqual([]);
+    }
+    expect([pending, rejected, cancelled, expired, blocked].map((id) => (row(id!) as { status: string }).status))
+      .toEqual(['pending', 'rejected', 'cancelled', 'expired', 'blocked']);
+  });
+});
+
+describe('recordOutcome', () => {
+  it('from a worker that does not hold the lease does nothing', async () => {
+    const id = await oneSending('w1');
+    const before = row(id);
+    const events = auditCount(a);
+    for (const outcome of [{ kind: 'sent', detail: {} }, { kind: 'failed', error: 'x' }, { kind: 'unknown', error: 'x' },
+      { kind: 'retry', error: 'x', next_attempt_at: T0 + 5 }] as const) {
+      expect(await b.recordOutcome(id, 'w2', outcome, T0 + 2)).toBeUndefined();
+    }
+    expect(row(id)).toEqual(before);
+    expect(auditCount(a)).toBe(events);
+  });
+
+  it('twice from the owner records once: the second finds no lease', async () => {
+    const id = await oneSending('w1');
+    expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, T0 + 2)).toMatchObject({ status: 'sent' });
+    expect(await a.recordOutcome(id, 'w1', { kind: 'failed', error: 'late' }, T0 + 3)).toBeUndefined();
+    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.sent']);
+  });
+
+  it('retry -> queued with next_attempt_at and last_error, claimable only from then, attempts counted', async () => {
+    const id = await oneSending('w1');
+    const m = await a.recordOutcome(id, 'w1', { kind: 'retry', error: '451 try later', next_attempt_at: T0 + 30_000 }, T0 + 2);
+    expect(m).toMatchObject({ status: 'queued', next_attempt_at: T0 + 30_000, last_error: '451 try later', lease_owner: null, lease_until: null, attempts: 1 });
+    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    expect(lastDetail(id)).toEqual({ attempt: 1, error: '451 try later', next_attempt_at: T0 + 30_000 });
+    expect(await b.claimForDelivery('w2', T0 + 29_999, LEASE, 10)).toEqual([]);
+    const [again] = await b.claimForDelivery('w2', T0 + 30_000, LEASE, 10);
+    expect(again).toMatchObject({ message_id: id, status: 'sending', lease_owner: 'w2', attempts: 2 });
+  });
+
+  it('failed and unknown outcomes are final and never claimable', async () => {
+    const failed = await oneSending('w1');
+    const unknown = await oneSending('w1', T0 + 2);
+    expect(await a.recordOutcome(failed, 'w1', { kind: 'failed', error: '550 no such user' }, T0 + 3)).toMatchObject({ status: 'failed', last_error: '550 no such user' });
+    expect(await a.recordOutcome(unknown, 'w1', { kind: 'unknown', error: 'reset after DATA' }, T0 + 3)).toMatchObject({ status: 'outcome_unknown' });
+    expect(auditActions(a, failed)).toEqual(['message.submitted', 'message.failed']);
+    expect(auditActions(a, unknown)).toEqual(['message.submitted', 'message.outcome_unknown']);
+    expect(await a.claimForDelivery('w', T0 + 10 ** 10, LEASE, 10)).toEqual([]);
+    expect(await a.recoverLeases(T0 + 10 ** 10, () => true)).toEqual([]);
+  });
+});
+
+describe('recoverLeases', () => {
+  it('leaves a lease that has not run out (lease_until is still valid at exactly lease_until)', async () => {
+    const id = await oneSending('w1', T0 + 1);
+    expect(await b.recoverLeases(T0 + 1 + LEASE, () => true)).toEqual([]);
+    expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1' });
+  });
+
+  it('an expired lease is requeued when a retry is safe, with audit, and the old owner can no longer record', async () => {
+    const id = await oneSending('w1', T0 + 1);
+    const seen: string[] = [];
+    const now = T0 + 2 + LEASE;
+    const out = await b.recoverLeases(now, (m) => { seen.push(`${m.message_id}:${m.lease_owner}`); return true; });
+    expect(seen).toEqual([`${id}:w1`]);
+    expect(out).toMatchObject([{ message_id: id, status: 'queued' }]);
+    expect(row(id)).toMatchObject({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now,
+      last_error: 'delivery lease of w1 expired (process died mid-delivery)' });
+    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    expect(lastDetail(id)).toEqual({ error: 'delivery lease of w1 expired (process died mid-delivery)', recovered: true });
+    expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
+    const [again] = await b.claimForDelivery('w2', now, LEASE, 10);
+    expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 2 });
+    expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
+    expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: {} }, now + 1)).toMatchObject({ status: 'sent' });
+    expect(auditActions(a, id).filter((x) => x === 'message.sent')).toEqual(['message.sent']);
+  });
+
+  it('an expired lease becomes outcome_unknown when a retry is not safe, with audit, and is not claimable', async () => {
+    const id = await oneSending('w1', T0 + 1);
+    const now = T0 + 2 + LEASE;
+    expect(await b.recoverLeases(now, () => false)).toMatchObject([{ message_id: id, status: 'outcome_unknown' }]);
+    expect(row(id)).toMatchObject({ status: 'outcome_unknown', lease_owner: null, lease_until: null });
+    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.outcome_unknown']);
+    expect(lastDetail(id)).toMatchObject({ recovered: true });
+    expect(await a.claimForDelivery('w', now + 10 ** 9, LEASE, 10)).toEqual([]);
+    expect(await a.recoverLeases(now + 10 ** 9, () => true)).toEqual([]);
+  });
+
+  it('recovering from two connections in turn recovers each lease once', async () => {
+    const ids = [await oneSending('w1', T0 + 1), await oneSending('w1', T0 + 1)];
+    const now = T0 + 2 + LEASE;
+    const first = await a.recoverLeases(now, () => true);
+    const second = await b.recoverLeases(now, () => true);
+    expect(first.map((m) => m.message_id).sort()).toEqual([...ids].sort());
+    expect(second).toEqual([]);
+    for (const id of ids) expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+  });
+});
+
+describe('returned messages agree with the stored rows', () => {
+  const KEYS = ['status', 'decided_at', 'decided_by', 'lease_owner', 'lease_until', 'last_error', 'next_attempt_at', 'attempts', 'updated_at'] as const;
+  const state = (m: object | undefined) => Object.fromEntries(KEYS.map((k) => [k, (m as Record<string, unknown>)[k]]));
+
+  it('expireDue returns each message as it now stands', async () => {
+    const [id] = await holdMany(a, ALICE, 1, T0);
+    const [m] = await a.expireDue(T0 + TTL_S * 1000, 10);
+    expect(state(m)).toEqual(state(await a.getMessage(id!)));
+  });
+
+  it('recoverLeases returns each message as it now stands', async () => {
+    const id = await oneSending('w1', T0 + 1);
+    const [m] = await b.recoverLeases(T0 + 2 + LEASE, () => false);
+    expect(state(m)).toEqual(state(await a.getMessage(id)));
+  });
+});

@@ -1,0 +1,123 @@
+/** Connection pragmas and the schema's own guards (STRICT tables, CHECK constraints), checked with raw SQL. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toMailgateError } from '../../src/errors.js';
+import { ALICE, addMailbox, count, failure, submit, testDb } from './fixtures.js';
+
+let t: ReturnType<typeof testDb>;
+beforeEach(() => { t = testDb(); });
+afterEach(async () => { await t.close(); });
+
+describe('pragmas on every connection', () => {
+  it('uses WAL, synchronous FULL, foreign keys and the default busy timeout', () => {
+    const s = t.open();
+    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(s.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('a second connection to the same file gets the same pragmas and its own busy timeout', () => {
+    t.open();
+    const second = t.open({ busyTimeoutMs: 1234 });
+    expect(second.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(second.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(second.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(second.db.pragma('busy_timeout', { simple: true })).toBe(1234);
+  });
+
+  it('records the schema version once, however many connections open the file', () => {
+    const a = t.open();
+    t.open();
+    expect(a.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().all()).toEqual(['1']);
+  });
+
+  it('every table is STRICT', () => {
+    const s = t.open();
+    const tables = s.db.prepare("SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'").all() as { name: string; strict: number }[];
+    expect(tables.map((x) => x.name).sort()).toEqual(
+      ['audit_events', 'captured_mail', 'contact_list_members', 'correspondents', 'emails', 'mailboxes', 'messages', 'meta', 'notifications']);
+    expect(tables.filter((x) => x.strict !== 1)).toEqual([]);
+  });
+});
+
+describe('schema guards reject bad rows written with raw SQL', () => {
+  it('refuses a message status outside the lifecycle vocabulary', async () => {
+    const s = t.open();
+    await addMailbox(s, ALICE);
+    const { message } = await submit(s, ALICE);
+    expect(() => s.db.prepare("UPDATE messages SET status = 'teleported' WHERE message_id = ?").run(message.message_id))
+      .toThrow(/CHECK constraint failed/);
+    expect(s.db.prepare('SELECT status FROM messages WHERE message_id = ?').pluck().get(message.message_id)).toBe('pending');
+  });
+
+  it('refuses a pending message without an expiry or with a decision time', async () => {
+    const s = t.open();
+    await addMailbox(s, ALICE);
+    const { message } = await submit(s, ALICE);
+    expect(() => s.db.prepare('UPDATE messages SET expires_at = NULL WHERE message_id = ?').run(message.message_id)).toThrow(/CHECK constraint failed/);
+    expect(() => s.db.prepare('UPDATE messages SET decided_at = 1 WHERE message_id = ?').run(message.message_id)).toThrow(/CHECK constraint failed/);
+  });
+
+  it('refuses an unknown oversight mode, on insert and on update', async () => {
+    const s = t.open();
+    const insert = () => s.db.prepare(`INSERT INTO mailboxes (address, oversight_mode, mode_source, pending_ttl_seconds, transport, created_at, updated_at)
+      VALUES ('x@y.test', 'yolo', 'test', 60, 'sandbox', 0, 0)`).run();
+    expect(insert).toThrow(/CHECK constraint failed/);
+    await addMailbox(s, ALICE);
+    expect(() => s.db.prepare("UPDATE mailboxes SET oversight_mode = 'yolo' WHERE address = ?").run(ALICE)).toThrow(/CHECK constraint failed/);
+    expect(count(s, "SELECT count(*) FROM mailboxes WHERE oversight_mode = 'gated_send'")).toBe(1);
+  });
+
+  it('refuses an upper-case mailbox address and a non-array rule list', () => {
+    const s = t.open();
+    const ins = (address: string, rules: string) => () => s.db.prepare(`INSERT INTO mailboxes (address, oversight_mode, mode_source, auto_approve_rules,
+      pending_ttl_seconds, transport, created_at, updated_at) VALUES (?, 'gated_send', 'test', ?, 60, 'sandbox', 0, 0)`).run(address, rules);
+    expect(ins('Alice@Sandbox.test', '[]')).toThrow(/CHECK constraint failed/);
+    expect(ins('alice@sandbox.test', '{"type":"all"}')).toThrow(/CHECK constraint failed/);
+    expect(count(s, 'SELECT count(*) FROM mailboxes')).toBe(0);
+  });
+
+  it('STRICT refuses a value of the wrong type', async () => {
+    const s = t.open();
+    await addMailbox(s, ALICE);
+    expect(() => s.db.prepare("UPDATE mailboxes SET pending_ttl_seconds = 'a day' WHERE address = ?").run(ALICE))
+      .toThrow(/cannot store TEXT value in INTEGER column/);
+  });
+
+  it('refuses an audit action outside the vocabulary and a message for an unknown mailbox', async () => {
+    const s = t.open();
+    expect(() => s.db.prepare(`INSERT INTO audit_events (event_id, at, actor, action, detail, prev_hash, hash)
+      VALUES ('evt_x', 0, 'a', 'message.teleported', '{}', '', '')`).run()).toThrow(/CHECK constraint failed/);
+    await expect(submit(s, ALICE)).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' });
+    await addMailbox(s, ALICE);
+    const { message } = await submit(s, ALICE);
+    // foreign_keys = ON: the mailbox row cannot vanish from under its messages.
+    expect(() => s.db.prepare('DELETE FROM mailboxes WHERE address = ?').run(ALICE)).toThrow(/FOREIGN KEY constraint failed/);
+    expect(count(s, 'SELECT count(*) FROM messages WHERE mailbox = ?', message.mailbox)).toBe(1);
+  });
+});
+
+describe('another process holding the write lock (reliability.md D1)', () => {
+  it('a write waits for busy_timeout, then fails retryably with nothing written; reads keep working', async () => {
+    const holder = t.open();
+    const s = t.open({ busyTimeoutMs: 250 });
+    await addMailbox(s, ALICE);
+    const { message } = await submit(s, ALICE);
+    const before = count(s, 'SELECT count(*) FROM audit_events');
+    holder.db.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      const err = await failure(s.decideMessage(message.message_id, { action: 'approve', actor: 'r' }, 1));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      expect(err.code).toBe('SQLITE_BUSY');
+      expect(toMailgateError(err)).toMatchObject({ code: 'STORE_BUSY', retryable: true });
+      expect((await s.getMessage(message.message_id))?.status).toBe('pending');
+      expect((await s.listPending({ limit: 10, now: 1 })).messages.length).toBe(1);
+      expect((await s.verifyAudit()).ok).toBe(true);
+    } finally {
+      holder.db.exec('ROLLBACK');
+    }
+    expect(count(s, 'SELECT count(*) FROM audit_events')).toBe(before);
+    expect((await s.decideMessage(message.message_id, { action: 'approve', actor: 'r' }, 1)).status).toBe('approved');
+  });
+});
