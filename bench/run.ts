@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: mailgate's two load figures, each beside a raw better-sqlite3 baseline measured in the same
+ * run on the same disk. Compare the ratios, not the absolute numbers: machines are shared and noisy.
+ * Prints a table, then the same figures as one JSON object on the last line of stdout.
+ * MAILGATE_BENCH_QUICK=1 shrinks everything for a smoke run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setLogLevel } from '../src/log.js';
+import { benchPending, type PendingReport } from './pending.js';
+import { benchSend, type SendReport } from './send.js';
+import { type Cell, formatTable, msSince, now, round, type Summary } from './stats.js';
+
+const quick = process.env.MAILGATE_BENCH_QUICK === '1';
+
+async function main(): Promise<void> {
+  setLogLevel('warn'); // the fill's own mailbox-creation lines; the spawned servers log at their default level
+  const dir = mkdtempSync(join(tmpdir(), 'mailgate-bench-'));
+  const start = now();
+  try {
+    process.stderr.write(`bench: working in ${dir}\nbench: send_email ...\n`);
+    const send = await benchSend(dir, quick
+      ? { warmup: 20, maxOps: 200, maxMs: 3_000, rounds: 2, concurrency: 8 }
+      : { warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, concurrency: 8 });
+    process.stderr.write('bench: list_pending (filling the queue) ...\n');
+    const pending = await benchPending(dir, quick
+      ? { held: 10_000, history: 10_000, samples: 40, warmup: 5, rounds: 2, caseMs: 1_000 }
+      : { held: 100_000, history: 100_000, samples: 200, warmup: 20, rounds: 4, caseMs: 3_000 });
+    const total = msSince(start);
+    process.stdout.write(`${report(send, pending)}\n\n`);
+    process.stdout.write(`${JSON.stringify({
+      bench: 'mailgate', quick, node: process.version, platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length, at: new Date().toISOString(), total_ms: round(total), send_email: send, list_pending: pending,
+    })}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const row = (label: string, s: Summary): Cell[] => [label, s.n, s.ops_per_s, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms];
+const HEADER = ['', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
+
+function report(send: SendReport, p: PendingReport): string {
+  const r = send.ratios;
+  const c = p.cases;
+  const pageRows: [string, string][] = [
+    ['first page', 'first_page'], ['second page (cursor)', 'second_page'], [`deep page (row ${p.held / 2})`, 'deep_page'],
+    ['mailbox filter (all held)', 'mailbox_filter'], ['mailbox with 0 held', 'empty_mailbox'],
+  ];
+  return [
+    'send_email, gated (held as pending), spawned `mailgate serve` over stdio',
+    formatTable(HEADER, [
+      row('mailgate, sequential', send.mailgate_sequential),
+      row(`mailgate, ${send.mailgate_concurrent.in_flight} in flight`, send.mailgate_concurrent),
+      row('baseline: raw 1-row insert txn', send.baseline_insert_txn),
+    ]),
+    `ratio mailgate/baseline: throughput ${r.sequential_ops}x sequential, ${r.concurrent_ops}x with ` +
+      `${send.mailgate_concurrent.in_flight} in flight; latency p50 ${r.sequential_p50}x, p95 ${r.sequential_p95}x`,
+    '',
+    `list_pending, limit 50, ${p.held.toLocaleString('en-US')} held + ${p.history.toLocaleString('en-US')} delivered in the same mailbox ` +
+      `(filled in ${Math.round(p.fill.ms)} ms, ${p.fill.rows_per_s} rows/s, ${p.fill.db_mb} MB; server ready in ${p.server_startup_ms} ms; ` +
+      `a first page is ${Math.round(p.mcp_first_page_bytes / 1024)} KiB of JSON-RPC result)`,
+    formatTable(HEADER, pageRows.flatMap(([label, k]) => [
+      row(`mcp stdio: ${label}`, c[`mcp_${k}`]!),
+      row(`service:   ${label}`, c[`service_${k}`]!),
+      row(`store:     ${label}`, c[`store_${k}`]!),
+      row(`raw query: ${label}`, c[`raw_${k}`]!),
+    ])),
+    'ratio p50 mailgate/raw query (same page): ' + pageRows.map(([, k]) => `${k} mcp ${p.ratios[`mcp_${k}_p50`]}x service ${p.ratios[`service_${k}_p50`]}x store ${p.ratios[`store_${k}_p50`]}x`).join('; '),
+    `raw query, mailbox filter vs unfiltered first page: ${p.ratios.raw_mailbox_filter_vs_first_page_p50}x`,
+  ].join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});
