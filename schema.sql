@@ -76,6 +76,10 @@ CREATE TABLE IF NOT EXISTS messages (
   lease_owner         TEXT,
   lease_until         INTEGER,
   last_error          TEXT,
+  -- Set just before the final dot of SMTP DATA: a delivery that died before it is safe to retry, one that
+  -- died after it may have been accepted and becomes outcome_unknown, never resent automatically.
+  transmitting_at     INTEGER,
+  smtp_response       TEXT,
   sent_at             INTEGER,
   updated_at          INTEGER NOT NULL,
   CHECK (status <> 'pending' OR (expires_at IS NOT NULL AND decided_at IS NULL))
@@ -111,6 +115,13 @@ CREATE TABLE IF NOT EXISTS emails (
   -- written: moving or flagging a copy later must not make a redelivery look new (exactly-once delivery).
   outbound_message_id TEXT,
   delivery_role       TEXT CHECK (delivery_role IN ('inbox', 'sent')),
+  -- IMAP cache identity (RFC 3501 §2.3.1.1): a UID is only meaningful with its folder's UIDVALIDITY.
+  uidvalidity         INTEGER,
+  uid                 INTEGER,
+  size                INTEGER,
+  -- 1 once the full message was fetched and parsed (text_body, attachments are then complete).
+  has_body            INTEGER NOT NULL DEFAULT 1 CHECK (has_body IN (0, 1)),
+  attachments         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attachments)),
   date                INTEGER NOT NULL,
   received_at         INTEGER NOT NULL
 ) STRICT;
@@ -118,6 +129,42 @@ CREATE TABLE IF NOT EXISTS emails (
 CREATE INDEX IF NOT EXISTS emails_folder ON emails (mailbox, folder, date DESC);
 CREATE INDEX IF NOT EXISTS emails_in_reply_to ON emails (mailbox, in_reply_to_header);
 CREATE UNIQUE INDEX IF NOT EXISTS emails_sandbox_once ON emails (mailbox, outbound_message_id, delivery_role) WHERE outbound_message_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS emails_imap_uid ON emails (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS emails_message_id ON emails (mailbox, message_id_header);
+
+-- Full-text index over what has been synced (external content: the text lives in emails).
+CREATE VIRTUAL TABLE IF NOT EXISTS emails_fts USING fts5(
+  subject, from_addr, from_name, to_addrs, cc_addrs, text_body,
+  content = 'emails', content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS emails_fts_insert AFTER INSERT ON emails BEGIN
+  INSERT INTO emails_fts (rowid, subject, from_addr, from_name, to_addrs, cc_addrs, text_body)
+  VALUES (new.rowid, new.subject, new.from_addr, new.from_name, new.to_addrs, new.cc_addrs, new.text_body);
+END;
+CREATE TRIGGER IF NOT EXISTS emails_fts_delete AFTER DELETE ON emails BEGIN
+  INSERT INTO emails_fts (emails_fts, rowid, subject, from_addr, from_name, to_addrs, cc_addrs, text_body)
+  VALUES ('delete', old.rowid, old.subject, old.from_addr, old.from_name, old.to_addrs, old.cc_addrs, old.text_body);
+END;
+CREATE TRIGGER IF NOT EXISTS emails_fts_update AFTER UPDATE OF subject, from_addr, from_name, to_addrs, cc_addrs, text_body ON emails BEGIN
+  INSERT INTO emails_fts (emails_fts, rowid, subject, from_addr, from_name, to_addrs, cc_addrs, text_body)
+  VALUES ('delete', old.rowid, old.subject, old.from_addr, old.from_name, old.to_addrs, old.cc_addrs, old.text_body);
+  INSERT INTO emails_fts (rowid, subject, from_addr, from_name, to_addrs, cc_addrs, text_body)
+  VALUES (new.rowid, new.subject, new.from_addr, new.from_name, new.to_addrs, new.cc_addrs, new.text_body);
+END;
+
+-- IMAP sync state per folder: where the last sync stopped, so a repeat sync fetches only what changed
+-- (UIDNEXT for new mail, HIGHESTMODSEQ for flag changes where the server has CONDSTORE, RFC 7162).
+CREATE TABLE IF NOT EXISTS imap_folders (
+  mailbox        TEXT NOT NULL REFERENCES mailboxes(address),
+  folder         TEXT NOT NULL,
+  uidvalidity    INTEGER NOT NULL,
+  uidnext        INTEGER NOT NULL,
+  highestmodseq  TEXT,
+  messages       INTEGER NOT NULL,
+  special_use    TEXT,
+  synced_at      INTEGER NOT NULL,
+  PRIMARY KEY (mailbox, folder)
+) STRICT;
 
 -- Sandbox mail to addresses outside the sandbox: captured here, never sent anywhere.
 CREATE TABLE IF NOT EXISTS captured_mail (

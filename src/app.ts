@@ -7,8 +7,7 @@ import type { MailboxConfig } from './config/schema.js';
 import { MailgateError } from './errors.js';
 import { resolveMode } from './gate/modes.js';
 import { log } from './log.js';
-import type { Transport, TransportRegistry } from './mail/ports.js';
-import { sandboxTransport } from './mail/sandbox.js';
+import { MailRegistry } from './mail/registry.js';
 import type { AppContext } from './services/context.js';
 import { DeliveryWorker, type WorkerOptions } from './services/deliver.js';
 import { DEFAULT_PENDING_TTL_SECONDS } from './services/mailboxes.js';
@@ -35,9 +34,12 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     await store.close();
     throw err;
   }
-  const transports = sandboxRegistry(store, clock);
-  const worker = new DeliveryWorker(store, transports, clock, opts.worker);
-  if (opts.background) worker.start();
+  const transports = new MailRegistry(store, clock, loaded.accounts);
+  const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker });
+  if (opts.background) {
+    worker.start();
+    await transports.watchAll();
+  }
   const app: App = {
     store,
     clock,
@@ -51,17 +53,6 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     },
   };
   return app;
-}
-
-function sandboxRegistry(store: Store, clock: () => number): TransportRegistry {
-  let sandbox: Transport | undefined;
-  return {
-    forMailbox(mailbox) {
-      if (mailbox.transport !== 'sandbox') throw new Error(`mailbox ${mailbox.address} uses ${mailbox.transport}, which this version cannot reach`);
-      return (sandbox ??= sandboxTransport(store, clock));
-    },
-    async close() {},
-  };
 }
 
 /**
@@ -103,6 +94,28 @@ function desiredMailbox(mb: MailboxConfig) {
     mode_source: mode.value.source,
     auto_approve_rules: mode.value.rules,
     pending_ttl_seconds: mb.pending_ttl ?? DEFAULT_PENDING_TTL_SECONDS,
-    transport: 'sandbox' as const,
+    transport: mb.imap ? ('imap_smtp' as const) : ('sandbox' as const),
   };
+}
+
+/**
+ * Delivery tuning from the environment (documented in README, "Tuning"): the lease a worker holds while
+ * delivering, how often it polls, and the first retry delay. Tests shorten them; the defaults suit servers.
+ */
+function workerTuning(env: NodeJS.ProcessEnv): WorkerOptions {
+  const num = (name: string) => {
+    const v = env[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new MailgateError('CONFIG_INVALID', `${name} must be a positive number of milliseconds`);
+    return n;
+  };
+  const out: WorkerOptions = {};
+  const lease = num('MAILGATE_DELIVERY_LEASE_MS');
+  const poll = num('MAILGATE_DELIVERY_POLL_MS');
+  const backoff = num('MAILGATE_RETRY_BASE_MS');
+  if (lease) out.leaseMs = lease;
+  if (poll) out.pollMs = poll;
+  if (backoff) out.baseBackoffMs = backoff;
+  return out;
 }

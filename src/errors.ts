@@ -13,6 +13,7 @@ export const ERRORS = {
   IDEMPOTENCY_CONFLICT: { retryable: false, meaning: 'the idempotency_key was used before with different content' },
   FORBIDDEN: { retryable: false, meaning: 'the caller’s role may not do this' },
   CONFIG_INVALID: { retryable: false, meaning: 'the configuration file or flags are invalid' },
+  UNAVAILABLE: { retryable: true, meaning: 'the mail server cannot be reached now' },
   STORE_BUSY: { retryable: true, meaning: 'the database is locked by another process; retry shortly' },
   INTERNAL: { retryable: true, meaning: 'an unexpected server error' },
 } as const;

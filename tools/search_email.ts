@@ -7,15 +7,21 @@ import { emailSummary, toSummary } from './shapes.js';
 export default defineTool({
   name: 'search_email',
   title: 'Search a mailbox',
-  description: 'Find emails in a mailbox whose sender, recipients, subject or text contain the query (case-insensitive). Newest first.',
+  description:
+    'Find emails in a mailbox where every word of the query starts a word in the sender, recipients, subject or ' +
+    'text (case-insensitive), newest first. source says whether the local ' +
+    'index answered alone or the mail server was also asked.',
   access: 'read',
   untrustedContent: true,
   input: {
     mailbox: mailboxField,
     query: z.string().trim().min(1, { error: 'query is empty; give words to search for' }).max(500),
-    folder: folderField.optional().describe('Limit to one folder; all folders when omitted'),
+    folder: folderField.optional().describe('Limit to one folder; every synced folder when omitted'),
     limit: limitField(100, 20),
   },
-  output: { emails: z.array(emailSummary) },
-  handler: async (args, { ctx }) => ({ emails: (await searchEmail(ctx, args)).map(toSummary) }),
+  output: { emails: z.array(emailSummary), source: z.enum(['cache', 'cache+server']) },
+  handler: async (args, { ctx }) => {
+    const r = await searchEmail(ctx, args);
+    return { emails: r.emails.map(toSummary), source: r.source };
+  },
 });

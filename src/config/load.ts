@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve, dirname } from 'node:path';
 import type * as z from 'zod';
 import { MailgateError } from '../errors.js';
 import { resolveMode } from '../gate/modes.js';
+import { type MailAccount, resolveAccount } from './accounts.js';
 import { Config, DEFAULT_CONFIG_INPUT } from './schema.js';
 
 export interface LoadedConfig {
@@ -15,6 +16,8 @@ export interface LoadedConfig {
   /** The file it came from, or null for the built-in sandbox default. */
   source: string | null;
   databasePath: string;
+  /** Real IMAP/SMTP accounts by mailbox address, secrets resolved (never logged or stored). */
+  accounts: Map<string, MailAccount>;
 }
 
 export interface ConfigFlags {
@@ -44,10 +47,12 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (!parsed.success) throw configError(describeIssues(parsed.error, file ?? 'default config'));
   const config = parsed.data;
   const problems: string[] = [];
+  const accounts = new Map<string, MailAccount>();
   for (const [i, mb] of config.mailboxes.entries()) {
-    if (mb.imap || mb.smtp) {
-      problems.push(`mailboxes[${i}] (${mb.address}): imap/smtp transports are not in this version yet; remove imap and smtp to use the sandbox transport`);
-    }
+    if (!mb.imap && !mb.smtp) continue;
+    const r = resolveAccount(mb, `mailboxes[${i}] (${mb.address})`, env);
+    problems.push(...r.problems);
+    if (r.account) accounts.set(mb.address, r.account);
   }
   for (const [i, mb] of config.mailboxes.entries()) {
     const mode = resolveMode(mb);
@@ -61,7 +66,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   if (problems.length) throw configError(problems);
   const fromFile = config.database && file && !isAbsolute(config.database) ? resolve(dirname(file), config.database) : config.database;
   const databasePath = flags.db ?? env.MAILGATE_DB ?? fromFile ?? DEFAULT_DATABASE;
-  return { config, source: file ? resolve(file) : null, databasePath };
+  return { config, source: file ? resolve(file) : null, databasePath, accounts };
 }
 
 function describeIssues(error: z.ZodError, where: string): string[] {

@@ -6,7 +6,44 @@ import * as z from 'zod';
 import { AutoApproveRules } from '../gate/rules/index.js';
 import { Duration, EmailAddress, OversightMode, headerText } from '../values.js';
 
-const ServerSettings = z.object({}).passthrough();
+/**
+ * IMAP or SMTP account settings. Exactly one secret source: a password inline (discouraged), an
+ * environment variable, a file, or an OAuth2 access token in an environment variable (XOAUTH2, for Gmail
+ * and Microsoft 365). Secrets are resolved at start and never logged, audited or returned.
+ */
+const serverFields = (kind: 'imap' | 'smtp') => ({
+  host: z.string().trim().min(1, { error: `${kind}.host is empty` }),
+  port: z.number().int().min(1).max(65535).optional(),
+  secure: z.boolean().optional().describe('TLS from the first byte (993 / 465); default true on those ports'),
+  starttls: z.boolean().optional().describe('require STARTTLS on a plain port'),
+  user: z.string().min(1, { error: `${kind}.user is empty` }),
+  password: z.string().min(1).optional(),
+  password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'password_env must be an environment variable name' }).optional(),
+  password_file: z.string().min(1).optional(),
+  access_token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'access_token_env must be an environment variable name' }).optional(),
+  tls: z.object({ reject_unauthorized: z.boolean().default(true), ca_file: z.string().min(1).optional() }).strict().optional(),
+});
+
+type SecretSources = { password?: string | undefined; password_env?: string | undefined; password_file?: string | undefined; access_token_env?: string | undefined };
+const oneSecret = (kind: string) => [
+  (s: SecretSources) => [s.password, s.password_env, s.password_file, s.access_token_env].filter((v) => v !== undefined).length === 1,
+  { error: `${kind}: give exactly one of password, password_env, password_file or access_token_env` },
+] as const;
+
+export const ImapSettings = z
+  .object({
+    ...serverFields('imap'),
+    save_sent: z.boolean().default(true).describe('append a copy of each sent message to the Sent folder'),
+    heartbeat_seconds: z.number().min(1).max(3600).default(60).describe('how often the IDLE connection is checked with NOOP'),
+  })
+  .strict()
+  .refine(...oneSecret('imap'));
+export const SmtpSettings = z
+  .object({ ...serverFields('smtp'), timeout_seconds: z.number().min(1).max(600).default(60).describe('connection, greeting and socket timeout') })
+  .strict()
+  .refine(...oneSecret('smtp'));
+export type ImapSettings = z.infer<typeof ImapSettings>;
+export type SmtpSettings = z.infer<typeof SmtpSettings>;
 
 export const MailboxConfig = z
   .object({
@@ -17,8 +54,8 @@ export const MailboxConfig = z
     approval_mode: z.enum(['all', 'smart', 'none'], { error: "approval_mode must be 'all', 'smart' or 'none'" }).optional(),
     auto_approve_rules: AutoApproveRules.optional(),
     pending_ttl: Duration.optional(),
-    imap: ServerSettings.optional(),
-    smtp: ServerSettings.optional(),
+    imap: ImapSettings.optional(),
+    smtp: SmtpSettings.optional(),
   })
   .strict();
 export type MailboxConfig = z.infer<typeof MailboxConfig>;

@@ -2,7 +2,7 @@
  * The mail ports: what services need from a transport, and nothing about how it is done. The sandbox
  * implements them on SQLite; the IMAP/SMTP adapters implement them on imapflow and nodemailer.
  */
-import type { Mailbox, OutboundMessage, TagAction } from '../store/store.js';
+import type { InboundEmail, Mailbox, OutboundMessage, TagAction } from '../store/store.js';
 
 export interface SendReceipt {
   /** Recipients the transport accepted (delivered, relayed, or captured by the sandbox). */
@@ -23,15 +23,30 @@ export class DeliveryError extends Error {
   }
 }
 
+export interface SendHooks {
+  /**
+   * Called once the whole message has been handed over and just before the transport commits to it (the
+   * final dot of SMTP DATA). The worker records `transmitting` here; if it throws, nothing is committed.
+   */
+  beforeFinalDot(): Promise<void>;
+}
+
 export interface Sender {
   /** True when sending the same message twice is harmless (the sandbox dedupes); SMTP is not. */
   readonly idempotent: boolean;
-  send(message: OutboundMessage): Promise<SendReceipt>;
+  send(message: OutboundMessage, hooks: SendHooks): Promise<SendReceipt>;
 }
 
 export interface MailboxPort {
   /** Brings the local copy of a folder up to date before a read (nothing to do for the sandbox). */
   sync(folder: string): Promise<void>;
+  /** Fetches and parses the full message when only its envelope is cached (nothing to do for the sandbox). */
+  loadBody(email: InboundEmail): Promise<void>;
+  /**
+   * Asks the server which of the given cached-but-unfetched UIDs match the query (IMAP SEARCH TEXT), for the
+   * part of a search the local index cannot answer. Absent for the sandbox, whose index is complete.
+   */
+  searchServer?(folder: string, query: string, uids: readonly number[]): Promise<number[]>;
   /** Applies flag changes and a move to one email. */
   applyTag(action: TagAction): Promise<void>;
 }
@@ -42,6 +57,8 @@ export interface Transport {
 }
 
 export interface TransportRegistry {
+  /** Whether this process can reach the mailbox (a sandbox one always; a real one only with its account). */
+  canServe(mailbox: Mailbox): boolean;
   forMailbox(mailbox: Mailbox): Transport;
   close(): Promise<void>;
 }

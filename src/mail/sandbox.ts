@@ -9,7 +9,7 @@ import { DeliveryError, type MailboxPort, type Sender, type Transport } from './
 export function sandboxTransport(store: Store, clock: () => number): Transport {
   const sender: Sender = {
     idempotent: true,
-    async send(message) {
+    async send(message, hooks) {
       const recipients = [...new Set([...message.to, ...message.cc, ...message.bcc])];
       const local: string[] = [];
       const external: string[] = [];
@@ -17,12 +17,14 @@ export function sandboxTransport(store: Store, clock: () => number): Transport {
         const mb = await store.getMailbox(r);
         (mb?.transport === 'sandbox' ? local : external).push(r);
       }
+      await hooks.beforeFinalDot();
       await store.deliverSandbox(message, local, external, clock());
       return { accepted: recipients, captured: external, detail: { transport: 'sandbox', delivered_locally: local, captured: external } };
     },
   };
   const mailbox: MailboxPort = {
     async sync() {},
+    async loadBody() {},
     async applyTag(action) {
       const email = await store.applyTag(action);
       if (!email) throw new DeliveryError(`email ${action.email_id} no longer exists`, 'permanent');

@@ -4,6 +4,7 @@
  * database can run workers and none will deliver a message twice. It also expires held mail and recovers
  * leases left by processes that died.
  */
+import { faultPoint } from '../faults.js';
 import { log } from '../log.js';
 import { DeliveryError, type TransportRegistry } from '../mail/ports.js';
 import { randomToken } from '../ids.js';
@@ -30,7 +31,7 @@ export class DeliveryWorker {
     private readonly clock: () => number,
     opts: WorkerOptions = {},
   ) {
-    this.opts = { leaseMs: 60_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, ...opts };
+    this.opts = { leaseMs: 300_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, ...opts };
   }
 
   start(): void {
@@ -72,14 +73,18 @@ export class DeliveryWorker {
       for (let i = 0, n = 100; i < 10 && n === 100; i++, expired += n) n = (await this.store.expireDue(now, 100)).length;
       if (expired) log('info', 'expired held messages', { count: expired });
       const mailboxes = new Map((await this.store.listMailboxes()).map((mb) => [mb.address, mb]));
+      // Only mailboxes this process holds the account for: a CLI without the config file must not claim
+      // (and burn attempts on) mail it cannot reach; the server that has the account delivers it.
+      const servable = [...mailboxes.values()].filter((mb) => this.transports.canServe(mb)).map((mb) => mb.address);
       // A lease that ran out means a process died mid-delivery. Retrying is safe only where a second send is
       // harmless (the sandbox dedupes); for SMTP the outcome is unknown and a human must look.
       await this.store.recoverLeases(now, (m) => {
         const mb = mailboxes.get(m.mailbox);
-        return m.kind === 'tag' || (!!mb && this.transports.forMailbox(mb).sender.idempotent);
+        const idempotent = !!mb && this.transports.canServe(mb) && this.transports.forMailbox(mb).sender.idempotent;
+        return m.kind === 'tag' || m.transmitting_at === null || idempotent;
       });
       for (;;) {
-        const batch = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 20);
+        const batch = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 20, servable);
         if (batch.length === 0) break;
         for (const m of batch) await this.deliver(m);
       }
@@ -91,6 +96,7 @@ export class DeliveryWorker {
   private async deliver(m: OutboundMessage): Promise<void> {
     const outcome = await this.attempt(m);
     const recorded = await this.store.recordOutcome(m.message_id, this.owner, outcome, this.clock());
+    faultPoint('after_record');
     if (!recorded) log('warn', 'delivery lease was lost before the outcome was recorded', { message_id: m.message_id });
     else log('info', 'delivery outcome', { message_id: m.message_id, status: recorded.status });
   }
@@ -104,7 +110,15 @@ export class DeliveryWorker {
         await transport.mailbox.applyTag(m.tag_action!);
         return { kind: 'sent', detail: { tag_action: m.tag_action } };
       }
-      const receipt = await transport.sender.send(m);
+      faultPoint('after_claim');
+      const receipt = await transport.sender.send(m, {
+        beforeFinalDot: async () => {
+          faultPoint('before_final_dot');
+          await this.store.markTransmitting(m.message_id, this.owner, this.clock());
+          faultPoint('after_final_dot');
+        },
+      });
+      faultPoint('after_accept');
       return { kind: 'sent', detail: { accepted: receipt.accepted, captured: receipt.captured, ...receipt.detail } };
     } catch (err) {
       const kind = err instanceof DeliveryError ? err.kind : 'transient';

@@ -5,7 +5,7 @@
 import { MailgateError } from '../errors.js';
 import { evaluate } from '../gate/evaluate.js';
 import { newMessageId, newMessageIdHeader } from '../ids.js';
-import type { InboundEmail, TagAction } from '../store/store.js';
+import type { InboundEmail, Mailbox, TagAction } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { getMailboxOrThrow } from './mailboxes.js';
@@ -13,8 +13,14 @@ import { outcome, type SendOutcome } from './send.js';
 
 export async function checkInbox(ctx: AppContext, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
   const mailbox = await getMailboxOrThrow(ctx, q.mailbox);
-  await ctx.transports.forMailbox(mailbox).mailbox.sync(q.folder);
-  const emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
+  const port = portFor(ctx, mailbox);
+  await port.sync(q.folder);
+  let emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
+  // Snippets need bodies: fetch those of this page that only have an envelope cached (once each).
+  if (emails.some((e) => !e.has_body)) {
+    for (const e of emails) if (!e.has_body) await port.loadBody(e).catch(() => undefined);
+    emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
+  }
   if (emails.length === 0 && q.folder !== 'INBOX') {
     const folders = await ctx.store.listFolders(mailbox.address);
     if (!folders.includes(q.folder)) {
@@ -25,14 +31,43 @@ export async function checkInbox(ctx: AppContext, q: { mailbox: string; folder: 
 }
 
 export async function readEmail(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
-  const email = await getEmailOrThrow(ctx, id);
+  let email = await getEmailOrThrow(ctx, id);
+  if (!email.has_body) {
+    await portFor(ctx, await getMailboxOrThrow(ctx, email.mailbox)).loadBody(email);
+    email = await getEmailOrThrow(ctx, id);
+  }
   await ctx.store.recordRead(email, who.id, ctx.clock());
   return email;
 }
 
-export async function searchEmail(ctx: AppContext, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<InboundEmail[]> {
+export interface SearchResult {
+  emails: InboundEmail[];
+  /** `cache`: the local index answered alone; `cache+server`: IMAP SEARCH covered messages not yet fetched. */
+  source: 'cache' | 'cache+server';
+}
+
+export async function searchEmail(ctx: AppContext, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<SearchResult> {
   const mailbox = await getMailboxOrThrow(ctx, q.mailbox);
-  return ctx.store.searchEmails({ ...q, mailbox: mailbox.address });
+  const port = portFor(ctx, mailbox);
+  const folder = q.folder ?? 'INBOX';
+  await port.sync(folder);
+  let source: SearchResult['source'] = 'cache';
+  const unfetched = port.searchServer ? await ctx.store.unfetchedUids(mailbox.address, folder) : [];
+  if (unfetched.length && port.searchServer) {
+    // The index has only envelopes of these; let the server search their bodies, then fetch the hits so
+    // the next search answers them locally.
+    const hits = await port.searchServer(folder, q.query, unfetched);
+    for (const email of await ctx.store.emailsByUid(mailbox.address, folder, hits)) await port.loadBody(email).catch(() => undefined);
+    source = 'cache+server';
+  }
+  return { emails: await ctx.store.searchEmails({ ...q, mailbox: mailbox.address }), source };
+}
+
+function portFor(ctx: AppContext, mailbox: Mailbox) {
+  if (!ctx.transports.canServe(mailbox)) {
+    throw new MailgateError('UNAVAILABLE', `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`, { field: 'mailbox' });
+  }
+  return ctx.transports.forMailbox(mailbox).mailbox;
 }
 
 export async function getEmailOrThrow(ctx: AppContext, id: string): Promise<InboundEmail> {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MailgateError } from '../errors.js';
-import { runMigrations } from './migrations.js';
+import { currentVersion, recordVersion, runMigrations } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -33,10 +33,19 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     // Several processes may open a fresh file at once; IMMEDIATE serialises schema creation.
-    db.transaction(() => {
-      db.exec(readFileSync(schemaPath(), 'utf8'));
-      runMigrations(db);
-    }).immediate();
+    try {
+      db.transaction(() => {
+        const version = currentVersion(db);
+        if (version !== null) runMigrations(db, version);
+        db.exec(readFileSync(schemaPath(), 'utf8'));
+        // An external-content FTS table starts empty: index the mail that was there before it existed.
+        if (version !== null && version < 2) db.exec("INSERT INTO emails_fts (emails_fts) VALUES ('rebuild')");
+        recordVersion(db);
+      }).immediate();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
   return db;
 }

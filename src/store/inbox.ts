@@ -22,11 +22,16 @@ export interface InboundEmail {
   unread: boolean;
   outbound_message_id: string | null;
   delivery_role: 'inbox' | 'sent' | null;
+  uidvalidity: number | null;
+  uid: number | null;
+  size: number | null;
+  has_body: boolean;
+  attachments: { filename: string; content_type: string; size: number }[];
   date: number;
   received_at: number;
 }
 
-export type NewEmail = Omit<InboundEmail, 'email_id' | 'received_at' | 'flags' | 'unread'> & { flags?: string[] };
+export type NewEmail = Omit<InboundEmail, 'email_id' | 'received_at' | 'flags' | 'unread' | 'uidvalidity' | 'uid' | 'size' | 'has_body' | 'attachments'> & { flags?: string[] };
 
 type Row = Record<string, unknown>;
 
@@ -39,6 +44,8 @@ function fromRow(r: Row): InboundEmail {
     html: (r.html_body as string | null) ?? null,
     flags: JSON.parse(String(r.flags)) as string[],
     unread: r.unread === 1,
+    has_body: r.has_body === 1,
+    attachments: JSON.parse(String(r.attachments ?? '[]')) as InboundEmail['attachments'],
   };
 }
 
@@ -78,19 +85,25 @@ export function folderNames(db: Db, mailbox: string): string[] {
 }
 
 /**
- * Substring search over sender, recipients, subject and text. The sandbox holds little mail, so a scan is
- * fine here; the IMAP cache gets a full-text index.
+ * Full-text search over what has been synced (SQLite FTS5): every word of the query must match a word
+ * prefix in the sender, recipients, subject or text. Words are quoted, so FTS syntax in a query is inert.
  */
 export function searchEmailRows(db: Db, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): InboundEmail[] {
-  const like = `%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const params: Row = { mailbox: q.mailbox, like, limit: q.limit };
+  const match = ftsQuery(q.query);
+  if (!match) return [];
+  const params: Row = { mailbox: q.mailbox, match, limit: q.limit };
   let folderClause = '';
-  if (q.folder) { folderClause = 'AND folder = @folder'; params.folder = q.folder; }
-  const sql = `SELECT * FROM emails WHERE mailbox = @mailbox ${folderClause} AND (
-      subject LIKE @like ESCAPE '\\' OR from_addr LIKE @like ESCAPE '\\' OR coalesce(from_name, '') LIKE @like ESCAPE '\\'
-      OR to_addrs LIKE @like ESCAPE '\\' OR coalesce(text_body, '') LIKE @like ESCAPE '\\')
-    ORDER BY date DESC LIMIT @limit`;
+  if (q.folder) { folderClause = 'AND e.folder = @folder'; params.folder = q.folder; }
+  const sql = `SELECT e.* FROM emails_fts f JOIN emails e ON e.rowid = f.rowid
+    WHERE emails_fts MATCH @match AND e.mailbox = @mailbox ${folderClause}
+    ORDER BY e.date DESC LIMIT @limit`;
   return (stmt(db, sql).all(params) as Row[]).map(fromRow);
+}
+
+/** Turns free text into an FTS5 query: each word a quoted prefix term, all required. */
+export function ftsQuery(text: string): string {
+  const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
+  return words.slice(0, 20).map((w) => `"${w}"*`).join(' ');
 }
 
 /** Applies flag changes and a move to one email; `\Seen` drives the unread column. */
@@ -130,4 +143,10 @@ export interface CapturedMail {
 export function listCapturedRows(db: Db, limit: number): CapturedMail[] {
   return stmt(db, `SELECT c.message_id, m.mailbox, c.recipient, m.subject, c.captured_at FROM captured_mail c
       JOIN messages m USING (message_id) ORDER BY c.captured_at DESC LIMIT ?`).all(limit) as CapturedMail[];
+}
+
+export function emailsByUid(db: Db, mailbox: string, folder: string, uids: readonly number[]): InboundEmail[] {
+  if (uids.length === 0) return [];
+  return (stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder = ? AND uid IN (SELECT value FROM json_each(?))`)
+    .all(mailbox, folder, JSON.stringify(uids)) as Row[]).map(fromRow);
 }

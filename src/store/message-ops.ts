@@ -62,7 +62,7 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     decided_at: null, decided_by: null, decision_reason: null, original_content: null,
     attempts: 0,
     next_attempt_at: status === 'queued' ? now : null,
-    lease_owner: null, lease_until: null, last_error: null, sent_at: null,
+    lease_owner: null, lease_until: null, last_error: null, transmitting_at: null, smtp_response: null, sent_at: null,
     updated_at: now,
   };
   messages.insertMessageRow(db, message);

@@ -53,6 +53,8 @@ export interface OutboundMessage extends MessageContent {
   lease_owner: string | null;
   lease_until: number | null;
   last_error: string | null;
+  transmitting_at: number | null;
+  smtp_response: string | null;
   sent_at: number | null;
   updated_at: number;
 }
@@ -156,9 +158,12 @@ export function dueForExpiry(db: Db, now: number, limit: number): OutboundMessag
   return (stmt(db, "SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(messageFromRow);
 }
 
-export function claimableRows(db: Db, now: number, limit: number): OutboundMessage[] {
+export function claimableRows(db: Db, now: number, limit: number, mailboxes: readonly string[]): OutboundMessage[] {
+  if (mailboxes.length === 0) return [];
   const statuses = CLAIMABLE.map((s) => `'${s}'`).join(', ');
-  return (stmt(db, `SELECT * FROM messages WHERE status IN (${statuses}) AND next_attempt_at <= ? ORDER BY created_at, message_id LIMIT ?`).all(now, limit) as Row[]).map(messageFromRow);
+  return (stmt(db, `SELECT * FROM messages WHERE status IN (${statuses}) AND next_attempt_at <= ?
+                    AND mailbox IN (SELECT value FROM json_each(?)) ORDER BY created_at, message_id LIMIT ?`)
+    .all(now, JSON.stringify(mailboxes), limit) as Row[]).map(messageFromRow);
 }
 
 export function expiredLeaseRows(db: Db, now: number): OutboundMessage[] {

@@ -5,7 +5,8 @@
 import { MailgateError } from '../errors.js';
 import type { Decision } from '../gate/types.js';
 import { appendAudit, queryAudit, verifyAuditChain } from './audit.js';
-import { type Db, inTransaction, openDatabase } from './db.js';
+import { type Db, inTransaction, openDatabase, stmt } from './db.js';
+import * as cache from './imap-cache.js';
 import * as inbox from './inbox.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
@@ -104,15 +105,24 @@ export class SqliteStore implements Store {
     });
   }
 
-  claimForDelivery(owner: string, now: number, leaseMs: number, limit: number) {
+  claimForDelivery(owner: string, now: number, leaseMs: number, limit: number, mailboxes: readonly string[]) {
     return this.tx(() => {
       const claimed: messages.OutboundMessage[] = [];
-      for (const m of messages.claimableRows(this.db, now, limit)) {
+      for (const m of messages.claimableRows(this.db, now, limit, mailboxes)) {
         const ok = messages.transition(this.db, m.message_id, ['approved', 'queued'], 'sending',
           { lease_owner: owner, lease_until: now + leaseMs, attempts: m.attempts + 1 }, now);
         if (ok) claimed.push({ ...m, status: 'sending', lease_owner: owner, lease_until: now + leaseMs, attempts: m.attempts + 1 });
       }
       return claimed;
+    });
+  }
+
+  markTransmitting(id: string, owner: string, now: number) {
+    return this.tx(() => {
+      const ok = stmt(this.db, `UPDATE messages SET transmitting_at = ?, updated_at = ?
+                                WHERE message_id = ? AND status = 'sending' AND lease_owner = ? AND lease_until >= ?`)
+        .run(now, now, id, owner, now).changes === 1;
+      if (!ok) throw new Error(`lease on ${id} lost before transmission; not sending`);
     });
   }
 
@@ -126,16 +136,19 @@ export class SqliteStore implements Store {
         appendAudit(this.db, { actor: 'system:delivery', action, mailbox: m.mailbox, message_id: id, detail: { attempt: m.attempts, ...detail } }, now);
       switch (outcome.kind) {
         case 'sent':
-          messages.transition(this.db, id, ['sending'], 'sent', { ...base, sent_at: now, last_error: null }, now, guard);
+          messages.transition(this.db, id, ['sending'], 'sent', { ...base, sent_at: now, last_error: null,
+            smtp_response: typeof outcome.detail.response === 'string' ? outcome.detail.response : null }, now, guard);
+          // Known contacts are addresses this mailbox has sent to. Inbound mail does not count: its From is
+          // whatever the sender claims, and a forged one must not earn an address automatic approval.
           if (m.kind !== 'tag') mailboxes.recordCorrespondents(this.db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
           audit(m.kind === 'tag' ? 'email.tagged' : 'message.sent', outcome.detail);
           break;
         case 'retry':
-          messages.transition(this.db, id, ['sending'], 'queued', { ...base, last_error: outcome.error, next_attempt_at: outcome.next_attempt_at }, now, guard);
+          messages.transition(this.db, id, ['sending'], 'queued', { ...base, last_error: outcome.error, next_attempt_at: outcome.next_attempt_at, transmitting_at: null }, now, guard);
           audit('message.retry_scheduled', { error: outcome.error, next_attempt_at: outcome.next_attempt_at });
           break;
         case 'failed':
-          messages.transition(this.db, id, ['sending'], 'failed', { ...base, last_error: outcome.error }, now, guard);
+          messages.transition(this.db, id, ['sending'], 'failed', { ...base, last_error: outcome.error, smtp_response: outcome.error }, now, guard);
           audit('message.failed', { error: outcome.error });
           break;
         case 'unknown':
@@ -153,8 +166,12 @@ export class SqliteStore implements Store {
       for (const m of messages.expiredLeaseRows(this.db, now)) {
         const retry = safeToRetry(m);
         const to = retry ? 'queued' : 'outcome_unknown';
-        const error = `delivery lease of ${m.lease_owner} expired (process died mid-delivery)`;
-        if (!messages.transition(this.db, m.message_id, ['sending'], to, { lease_owner: null, lease_until: null, last_error: error, next_attempt_at: now }, now, { where: 'AND lease_until < @now' })) continue;
+        const when = m.transmitting_at === null ? 'before the message was transmitted' : 'after the message was transmitted';
+        const error = retry
+          ? `delivery lease of ${m.lease_owner} expired ${when}; retrying (safe for this transport)`
+          : `delivery lease of ${m.lease_owner} expired ${when}; it may have been delivered, so it is not resent`;
+        const set = { lease_owner: null, lease_until: null, last_error: error, next_attempt_at: now, transmitting_at: retry ? null : m.transmitting_at };
+        if (!messages.transition(this.db, m.message_id, ['sending'], to, set, now, { where: 'AND lease_until < @now' })) continue;
         appendAudit(this.db, { actor: 'system:delivery', mailbox: m.mailbox, message_id: m.message_id,
           action: retry ? 'message.retry_scheduled' : 'message.outcome_unknown', detail: { error, recovered: true } }, now);
         out.push(messages.getMessageRow(this.db, m.message_id)!);
@@ -189,7 +206,6 @@ export class SqliteStore implements Store {
       };
       for (const rcpt of local) {
         inbox.insertEmail(this.db, { ...common, mailbox: rcpt, folder: 'INBOX', delivery_role: 'inbox' }, now);
-        mailboxes.recordCorrespondents(this.db, rcpt, [m.from_addr], now);
       }
       inbox.insertEmail(this.db, { ...common, mailbox: m.mailbox, folder: 'Sent', delivery_role: 'sent', flags: ['\\Seen'] }, now);
       inbox.insertCaptured(this.db, m.message_id, external, now);
@@ -197,12 +213,15 @@ export class SqliteStore implements Store {
   }
 
   insertInbound(e: inbox.NewEmail, now: number) {
-    return this.tx(() => {
-      const id = inbox.insertEmail(this.db, e, now);
-      if (id) mailboxes.recordCorrespondents(this.db, e.mailbox, [e.from_addr], now);
-      return id;
-    });
+    return this.tx(() => inbox.insertEmail(this.db, e, now));
   }
+
+  getFolderState(mailbox: string, folder: string) { return this.read(() => cache.getFolderState(this.db, mailbox, folder)); }
+  cachedUids(mailbox: string, folder: string, uidvalidity: number) { return this.read(() => cache.cachedUids(this.db, mailbox, folder, uidvalidity)); }
+  applyFolderSync(sync: cache.FolderSync, now: number) { return this.tx(() => cache.applyFolderSync(this.db, sync, now)); }
+  setEmailBody(emailId: string, body: cache.ParsedBody) { return this.tx(() => cache.setBody(this.db, emailId, body)); }
+  unfetchedUids(mailbox: string, folder: string) { return this.read(() => cache.unfetchedUids(this.db, mailbox, folder)); }
+  emailsByUid(mailbox: string, folder: string, uids: readonly number[]) { return this.read(() => inbox.emailsByUid(this.db, mailbox, folder, uids)); }
 
   findReply(mailbox: string, header: string) { return this.read(() => inbox.findReplyTo(this.db, mailbox, header)); }
   listCaptured(limit: number) { return this.read(() => inbox.listCapturedRows(this.db, limit)); }

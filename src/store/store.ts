@@ -5,10 +5,12 @@
  */
 import type { Decision, Facts } from '../gate/types.js';
 import type { AuditEvent, AuditQuery, VerifyResult } from './audit.js';
+import type { CachedEnvelope, FolderState, FolderSync, ParsedBody } from './imap-cache.js';
 import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
 import type { MessageContent, MessageKind, OutboundMessage, PendingPage, TagAction } from './messages.js';
 
+export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
 export type { AuditEvent, CapturedMail, InboundEmail, Mailbox, MessageContent, OutboundMessage, PendingPage, TagAction };
 
 /** The pure gate, closed over the action and global policy; the store supplies the mailbox and facts. */
@@ -73,7 +75,13 @@ export interface Store {
   submitMessage(req: SubmitRequest, gate: GateFn, now: number): Promise<SubmitResult>;
   decideMessage(id: string, req: DecideRequest, now: number): Promise<OutboundMessage>;
   expireDue(now: number, limit: number): Promise<OutboundMessage[]>;
-  claimForDelivery(owner: string, now: number, leaseMs: number, limit: number): Promise<OutboundMessage[]>;
+  /** Claims due messages of the given mailboxes (those this process can deliver for), each with a lease. */
+  claimForDelivery(owner: string, now: number, leaseMs: number, limit: number, mailboxes: readonly string[]): Promise<OutboundMessage[]>;
+  /**
+   * Records that the message is about to be committed to the transport (the final dot). Fails if this owner
+   * no longer holds the lease, so a stale worker aborts before it can send a second copy.
+   */
+  markTransmitting(id: string, owner: string, now: number): Promise<void>;
   recordOutcome(id: string, owner: string, outcome: DeliveryOutcome, now: number): Promise<OutboundMessage | undefined>;
   /** Messages whose delivery lease ran out (the process died): requeued if safe, else outcome_unknown. */
   recoverLeases(now: number, safeToRetry: (m: OutboundMessage) => boolean): Promise<OutboundMessage[]>;
@@ -91,6 +99,14 @@ export interface Store {
   deliverSandbox(m: OutboundMessage, local: readonly string[], external: readonly string[], now: number): Promise<void>;
   insertInbound(e: NewEmail, now: number): Promise<string | null>;
   findReply(mailbox: string, messageIdHeader: string): Promise<InboundEmail | undefined>;
+
+  /** IMAP cache (src/store/imap-cache.ts). */
+  getFolderState(mailbox: string, folder: string): Promise<FolderState | undefined>;
+  cachedUids(mailbox: string, folder: string, uidvalidity: number): Promise<number[]>;
+  applyFolderSync(sync: FolderSync, now: number): Promise<string[]>;
+  setEmailBody(emailId: string, body: ParsedBody): Promise<void>;
+  unfetchedUids(mailbox: string, folder: string): Promise<number[]>;
+  emailsByUid(mailbox: string, folder: string, uids: readonly number[]): Promise<InboundEmail[]>;
   listCaptured(limit: number): Promise<CapturedMail[]>;
 
   audit(q: AuditQuery): Promise<AuditEvent[]>;

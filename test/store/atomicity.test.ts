@@ -52,7 +52,7 @@ describe('submit records the gate outcome with its event', () => {
     const { message } = await submit(s, ALICE);
     expect(message).toMatchObject({ status: 'blocked', gate_code: 'action_blocked', next_attempt_at: null });
     expect(auditActions(s, message.message_id)).toEqual(['message.blocked']);
-    expect(await s.claimForDelivery('w', T0 + 10 ** 9, 1000, 100)).toEqual([]);
+    expect(await s.claimForDelivery('w', T0 + 10 ** 9, 1000, 100, [ALICE])).toEqual([]);
   });
 
   it('monitored -> queued + message.submitted, message.notified and one notification row', async () => {
@@ -120,7 +120,7 @@ describe('decisions and delivery record their events', () => {
 
   it('sent -> sent + message.sent by system:delivery, correspondents recorded in the same commit', async () => {
     await s.decideMessage(id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
-    await s.claimForDelivery('w1', T0 + 2, 1000, 10);
+    expect((await s.claimForDelivery('w1', T0 + 2, 1000, 10, [ALICE])).map((m) => m.message_id)).toEqual([id]);
     const m = await s.recordOutcome(id, 'w1', { kind: 'sent', detail: { accepted: ['x'] } }, T0 + 3);
     expect(m).toMatchObject({ status: 'sent', sent_at: T0 + 3, lease_owner: null, lease_until: null, attempts: 1 });
     expect(auditActions(s, id)).toEqual(['message.held', 'message.approved', 'message.sent']);

@@ -91,7 +91,7 @@ describe('verifyAudit on an honest history', () => {
     const s = t.open();
     await addMailbox(s, ALICE, 'autonomous');
     const { message } = await submit(s, ALICE);
-    const [claimed] = await s.claimForDelivery('w1', T0 + 1, 60_000, 10);
+    const [claimed] = await s.claimForDelivery('w1', T0 + 1, 60_000, 10, [ALICE]);
     expect(claimed?.message_id).toBe(message.message_id);
     await s.recordOutcome(message.message_id, 'w1', { kind: 'sent', detail: { accepted_at: new Date(T0) } }, T0 + 2);
     expect(await s.verifyAudit()).toEqual({ ok: true, events: 3 });

@@ -18,6 +18,8 @@ beforeEach(async () => {
 afterEach(async () => { await t.close(); });
 
 const EXPIRES = T0 + TTL_S * 1000;
+/** Every mailbox the suite created: the process can deliver for all of them. */
+const ALL = [ALICE, BOB, CAROL];
 const held = async (subject = 'held', now = T0) => (await submit(s, ALICE, content({ subject }), { now })).message.message_id;
 const approve: DecideRequest = { action: 'approve', actor: 'reviewer:r' };
 const reject: DecideRequest = { action: 'reject', actor: 'reviewer:r', reason: 'no' };
@@ -30,7 +32,7 @@ async function everyOtherStatus(): Promise<Record<string, string>> {
   for (const status of ['sending', 'sent', 'failed', 'outcome_unknown']) {
     ids[status] = (await submit(s, BOB, content({ subject: status }), { now: T0 + 1 })).message.message_id;
   }
-  expect((await s.claimForDelivery('w', T0 + 1, 60_000, 100)).length).toBe(4);
+  expect((await s.claimForDelivery('w', T0 + 1, 60_000, 100, ALL)).length).toBe(4);
   await s.recordOutcome(ids.sent!, 'w', { kind: 'sent', detail: {} }, T0 + 3);
   await s.recordOutcome(ids.failed!, 'w', { kind: 'failed', error: '550' }, T0 + 3);
   await s.recordOutcome(ids.outcome_unknown!, 'w', { kind: 'unknown', error: 'lost after DATA' }, T0 + 3);
@@ -97,7 +99,7 @@ describe('expiry is a decision', () => {
         // Asking again changes nothing more.
         await expect(s.decideMessage(id, req, now + 1)).rejects.toMatchObject({ code: 'NOT_PENDING', details: { status: 'expired' } });
         expect(decisionEvents(s, id)).toEqual(['message.expired']);
-        expect(await s.claimForDelivery('w', now + 10 ** 9, 1000, 10)).toEqual([]);
+        expect(await s.claimForDelivery('w', now + 10 ** 9, 1000, 10, ALL)).toEqual([]);
       });
     }
   }

@@ -19,12 +19,15 @@ beforeEach(async () => {
 afterEach(async () => { await t.close(); });
 
 const LEASE = 60_000;
+/** Every mailbox this suite created: the process can deliver for all of them. */
+const ALL = [ALICE, BOB, CAROL];
+const REQUEUED_W1 = 'delivery lease of w1 expired before the message was transmitted; retrying (safe for this transport)';
 const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id);
 const lastDetail = (id: string) => JSON.parse(a.db.prepare('SELECT detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(id) as string) as Record<string, unknown>;
 
 async function oneSending(owner = 'w1', now = T0 + 1): Promise<string> {
   const { message } = await submit(a, BOB, content(), { now: T0 });
-  const claimed = await a.claimForDelivery(owner, now, LEASE, 10);
+  const claimed = await a.claimForDelivery(owner, now, LEASE, 10, ALL);
   expect(claimed.map((m) => m.message_id)).toEqual([message.message_id]);
   return message.message_id;
 }
@@ -37,7 +40,7 @@ describe('claimForDelivery', () => {
     const taken = new Map<string, string>();
     for (let turn = 0, emptyRuns = 0; emptyRuns < 2; turn++) {
       const [store, owner] = turn % 2 ? [b, 'worker-b'] : [a, 'worker-a'];
-      const batch = await store.claimForDelivery(owner, T0 + 1, LEASE, 7);
+      const batch = await store.claimForDelivery(owner, T0 + 1, LEASE, 7, ALL);
       emptyRuns = batch.length ? 0 : emptyRuns + 1;
       for (const m of batch) {
         expect(taken.has(m.message_id), `claimed twice: ${m.message_id}`).toBe(false);
@@ -53,10 +56,10 @@ describe('claimForDelivery', () => {
   it('respects next_attempt_at and the limit', async () => {
     await submit(a, BOB, content({ subject: 'later' }), { now: T0 + 100 });
     for (let i = 0; i < 5; i++) await submit(a, BOB, content({ subject: `now ${i}` }), { now: T0 });
-    expect((await a.claimForDelivery('w', T0 + 50, LEASE, 3)).length).toBe(3);
-    expect((await b.claimForDelivery('w', T0 + 50, LEASE, 10)).length).toBe(2);
-    expect(await a.claimForDelivery('w', T0 + 99, LEASE, 10)).toEqual([]);
-    expect((await a.claimForDelivery('w', T0 + 100, LEASE, 10)).map((m) => m.subject)).toEqual(['later']);
+    expect((await a.claimForDelivery('w', T0 + 50, LEASE, 3, ALL)).length).toBe(3);
+    expect((await b.claimForDelivery('w', T0 + 50, LEASE, 10, ALL)).length).toBe(2);
+    expect(await a.claimForDelivery('w', T0 + 99, LEASE, 10, ALL)).toEqual([]);
+    expect((await a.claimForDelivery('w', T0 + 100, LEASE, 10, ALL)).map((m) => m.subject)).toEqual(['later']);
   });
 
   it('never claims a pending, rejected, expired, cancelled or blocked message', async () => {
@@ -67,11 +70,23 @@ describe('claimForDelivery', () => {
     const blocked = (await submit(a, CAROL)).message.message_id;
     expect(row(expired!)).toMatchObject({ status: 'expired' });
     for (const now of [T0 + 1, T0 + TTL_S * 1000, T0 + 10 ** 10]) {
-      expect(await a.claimForDelivery('w', now, LEASE, 100)).toEqual([]);
-      expect(await b.claimForDelivery('w2', now, LEASE, 100)).toEqual([]);
+      expect(await a.claimForDelivery('w', now, LEASE, 100, ALL)).toEqual([]);
+      expect(await b.claimForDelivery('w2', now, LEASE, 100, ALL)).toEqual([]);
     }
     expect([pending, rejected, cancelled, expired, blocked].map((id) => (row(id!) as { status: string }).status))
       .toEqual(['pending', 'rejected', 'cancelled', 'expired', 'blocked']);
+  });
+
+  it('claims only mail of the mailboxes it is given, and nothing for none', async () => {
+    const alice = await approveMany(a, ALICE, 2, (i) => content({ subject: `alice ${i}` }), T0);
+    const bob = [(await submit(a, BOB, content({ subject: 'bob' }), { now: T0 })).message.message_id];
+    expect(await a.claimForDelivery('w', T0 + 1, LEASE, 100, [])).toEqual([]);
+    expect(await a.claimForDelivery('w', T0 + 1, LEASE, 100, ['nobody@sandbox.test'])).toEqual([]);
+    const claimed = await b.claimForDelivery('w', T0 + 1, LEASE, 100, [BOB]);
+    expect(claimed.map((m) => m.message_id)).toEqual(bob);
+    for (const id of alice) expect(row(id)).toMatchObject({ status: 'approved', attempts: 0, lease_owner: null });
+    const rest = await a.claimForDelivery('w2', T0 + 1, LEASE, 100, [ALICE, BOB]);
+    expect(rest.map((m) => m.message_id).sort()).toEqual([...alice].sort());
   });
 });
 
@@ -101,8 +116,8 @@ describe('recordOutcome', () => {
     expect(m).toMatchObject({ status: 'queued', next_attempt_at: T0 + 30_000, last_error: '451 try later', lease_owner: null, lease_until: null, attempts: 1 });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
     expect(lastDetail(id)).toEqual({ attempt: 1, error: '451 try later', next_attempt_at: T0 + 30_000 });
-    expect(await b.claimForDelivery('w2', T0 + 29_999, LEASE, 10)).toEqual([]);
-    const [again] = await b.claimForDelivery('w2', T0 + 30_000, LEASE, 10);
+    expect(await b.claimForDelivery('w2', T0 + 29_999, LEASE, 10, ALL)).toEqual([]);
+    const [again] = await b.claimForDelivery('w2', T0 + 30_000, LEASE, 10, ALL);
     expect(again).toMatchObject({ message_id: id, status: 'sending', lease_owner: 'w2', attempts: 2 });
   });
 
@@ -113,7 +128,7 @@ describe('recordOutcome', () => {
     expect(await a.recordOutcome(unknown, 'w1', { kind: 'unknown', error: 'reset after DATA' }, T0 + 3)).toMatchObject({ status: 'outcome_unknown' });
     expect(auditActions(a, failed)).toEqual(['message.submitted', 'message.failed']);
     expect(auditActions(a, unknown)).toEqual(['message.submitted', 'message.outcome_unknown']);
-    expect(await a.claimForDelivery('w', T0 + 10 ** 10, LEASE, 10)).toEqual([]);
+    expect(await a.claimForDelivery('w', T0 + 10 ** 10, LEASE, 10, ALL)).toEqual([]);
     expect(await a.recoverLeases(T0 + 10 ** 10, () => true)).toEqual([]);
   });
 });
@@ -133,11 +148,11 @@ describe('recoverLeases', () => {
     expect(seen).toEqual([`${id}:w1`]);
     expect(out).toMatchObject([{ message_id: id, status: 'queued' }]);
     expect(row(id)).toMatchObject({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now,
-      last_error: 'delivery lease of w1 expired (process died mid-delivery)' });
+      last_error: REQUEUED_W1 });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
-    expect(lastDetail(id)).toEqual({ error: 'delivery lease of w1 expired (process died mid-delivery)', recovered: true });
+    expect(lastDetail(id)).toEqual({ error: REQUEUED_W1, recovered: true });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
-    const [again] = await b.claimForDelivery('w2', now, LEASE, 10);
+    const [again] = await b.claimForDelivery('w2', now, LEASE, 10, ALL);
     expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 2 });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
     expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: {} }, now + 1)).toMatchObject({ status: 'sent' });
@@ -151,7 +166,7 @@ describe('recoverLeases', () => {
     expect(row(id)).toMatchObject({ status: 'outcome_unknown', lease_owner: null, lease_until: null });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.outcome_unknown']);
     expect(lastDetail(id)).toMatchObject({ recovered: true });
-    expect(await a.claimForDelivery('w', now + 10 ** 9, LEASE, 10)).toEqual([]);
+    expect(await a.claimForDelivery('w', now + 10 ** 9, LEASE, 10, ALL)).toEqual([]);
     expect(await a.recoverLeases(now + 10 ** 9, () => true)).toEqual([]);
   });
 
@@ -167,7 +182,8 @@ describe('recoverLeases', () => {
 });
 
 describe('returned messages agree with the stored rows', () => {
-  const KEYS = ['status', 'decided_at', 'decided_by', 'lease_owner', 'lease_until', 'last_error', 'next_attempt_at', 'attempts', 'updated_at'] as const;
+  const KEYS = ['status', 'decided_at', 'decided_by', 'lease_owner', 'lease_until', 'last_error', 'next_attempt_at', 'attempts',
+    'transmitting_at', 'smtp_response', 'updated_at'] as const;
   const state = (m: object | undefined) => Object.fromEntries(KEYS.map((k) => [k, (m as Record<string, unknown>)[k]]));
 
   it('expireDue returns each message as it now stands', async () => {

@@ -29,7 +29,7 @@ describe('gated_send -> autonomous with held messages', () => {
     expect(after).toEqual(before);
     expect(after.every((m) => (m as { status: string }).status === 'pending')).toBe(true);
     expect((await s.listPending({ mailbox: ALICE, limit: 100, now: T0 + 20 })).messages.length).toBe(N);
-    expect(await s.claimForDelivery('w', T0 + 20, 60_000, 100)).toEqual([]);
+    expect(await s.claimForDelivery('w', T0 + 20, 60_000, 100, [ALICE, BOB])).toEqual([]);
   });
 
   it('records mailbox.mode_changed with actor, reason, the diff and pending_unaffected', async () => {
@@ -51,7 +51,7 @@ describe('gated_send -> autonomous with held messages', () => {
     const after = await submit(s, ALICE, content({ subject: 'after' }), { now: T0 + 2 });
     expect(after.message).toMatchObject({ status: 'queued', mode_at_submit: 'autonomous', gate_code: 'mode_allows' });
     expect((await s.getMessage(heldId!))).toMatchObject({ status: 'pending', mode_at_submit: 'gated_send' });
-    expect((await s.claimForDelivery('w', T0 + 3, 60_000, 10)).map((m) => m.message_id)).toEqual([after.message.message_id]);
+    expect((await s.claimForDelivery('w', T0 + 3, 60_000, 10, [ALICE, BOB])).map((m) => m.message_id)).toEqual([after.message.message_id]);
   });
 
   it('adding an auto-approve rule does not release held messages that it would match', async () => {

@@ -55,7 +55,7 @@ const { workerData: w, parentPort } = require('node:worker_threads');
   } else if (w.task === 'deliver') {
     const clock = () => w.now;
     const transport = sandboxTransport(store, clock);
-    const worker = new DeliveryWorker(store, { forMailbox: () => transport, close: async () => {} }, clock);
+    const worker = new DeliveryWorker(store, { canServe: () => true, forMailbox: () => transport, close: async () => {} }, clock);
     const claim = store.claimForDelivery.bind(store);
     let claimed = 0;
     store.claimForDelivery = async (...a) => { const r = await claim(...a); claimed += r.length; return r; };
@@ -132,7 +132,7 @@ describe('opening one fresh file from many threads at once', () => {
     const outs = await runThreads<string | number>(Array.from({ length: 6 }, () => ({ task: 'open', db: fresh })));
     expect(outs).toEqual(Array.from({ length: 6 }, () => ['wal', 0]));
     const check = new SqliteStore(fresh);
-    expect(check.db.prepare('SELECT value FROM meta').pluck().all()).toEqual(['1']);
+    expect(check.db.prepare('SELECT value FROM meta').pluck().all()).toEqual(['2']);
     expect(check.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get())
       .toBe(s.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get());
     await check.close();
@@ -187,7 +187,7 @@ describe('decisions from four threads at once', () => {
       if (!r.ok) expect(r).toMatchObject({ code: 'NOT_PENDING', status: 'expired' });
       expect(decisionEvents(s, r.id)).toEqual([r.ok ? 'message.approved' : 'message.expired']);
     }
-    const claimed = await s.claimForDelivery('w', expiries[N - 1]! + 2, 60_000, 10_000);
+    const claimed = await s.claimForDelivery('w', expiries[N - 1]! + 2, 60_000, 10_000, [ALICE, BOB]);
     expect(claimed.every((m) => !expiredSet.has(m.message_id))).toBe(true);
     expect(claimed.length + expired.length).toBe(N);
     // Both sides won some rounds: the race was real.

@@ -115,7 +115,7 @@ describe('approve vs expiry around expires_at', () => {
         expect(outcomes.expired).toBeGreaterThan(0);
       }
       // Nothing expired is ever claimable.
-      const claimed = await a.claimForDelivery(`w${approveAt}${sweepAt}`, EXPIRES + 10, 60_000, 10_000);
+      const claimed = await a.claimForDelivery(`w${approveAt}${sweepAt}`, EXPIRES + 10, 60_000, 10_000, [ALICE]);
       expect(claimed.every((m) => m.status === 'sending')).toBe(true);
       for (const m of claimed) expect(decisionEvents(a, m.message_id)).toEqual(['message.approved']);
     });

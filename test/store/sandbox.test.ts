@@ -1,5 +1,6 @@
 /** Sandbox delivery through the real transport: local INBOX copies, a Sent copy, capture of the rest, exactly once. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SendHooks } from '../../src/mail/ports.js';
 import { sandboxTransport } from '../../src/mail/sandbox.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { OutboundMessage } from '../../src/store/store.js';
@@ -22,6 +23,8 @@ beforeEach(async () => {
 afterEach(async () => { await t.close(); });
 
 const clock = () => T0 + 100;
+/** The worker marks the message transmitting in beforeFinalDot; these tests call the transport directly. */
+const NO_HOOKS: SendHooks = { beforeFinalDot: async () => {} };
 const copies = () => s.db.prepare('SELECT mailbox, folder FROM emails ORDER BY mailbox, folder').all() as { mailbox: string; folder: string }[];
 
 async function queuedMessage(c = content({ to: [BOB, OUTSIDER], cc: [CAROL], bcc: [DAVE, HIDDEN, REMOTE], subject: 'Hello sandbox' })): Promise<OutboundMessage> {
@@ -33,7 +36,7 @@ async function queuedMessage(c = content({ to: [BOB, OUTSIDER], cc: [CAROL], bcc
 describe('one send', () => {
   it('delivers an INBOX copy to each local recipient, a Sent copy to the sender, and captures the rest', async () => {
     const m = await queuedMessage();
-    const receipt = await sandboxTransport(s, clock).sender.send(m);
+    const receipt = await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
     expect(receipt.accepted.sort()).toEqual([BOB, OUTSIDER, CAROL, DAVE, HIDDEN, REMOTE].sort());
     expect(receipt.captured.sort()).toEqual([HIDDEN, OUTSIDER, REMOTE].sort());
     expect(receipt.detail).toMatchObject({ transport: 'sandbox', delivered_locally: expect.arrayContaining([BOB, CAROL, DAVE]) });
@@ -47,7 +50,7 @@ describe('one send', () => {
 
   it('each copy carries the message as sent, the same Message-ID, and never the Bcc list', async () => {
     const m = await queuedMessage();
-    await sandboxTransport(s, clock).sender.send(m);
+    await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
     const [bob] = await s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
     expect(bob).toMatchObject({
       source: 'sandbox', from_addr: ALICE, to: [BOB, OUTSIDER], cc: [CAROL], subject: 'Hello sandbox', text: m.text,
@@ -62,20 +65,45 @@ describe('one send', () => {
 
   it('a message to oneself lands in the INBOX and in Sent', async () => {
     const m = await queuedMessage(content({ to: [ALICE], subject: 'note to self' }));
-    const receipt = await sandboxTransport(s, clock).sender.send(m);
+    const receipt = await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
     expect(receipt.captured).toEqual([]);
     expect(copies()).toEqual([{ mailbox: ALICE, folder: 'INBOX' }, { mailbox: ALICE, folder: 'Sent' }]);
     expect(await s.listCaptured(10)).toEqual([]);
   });
 });
 
+describe('the final-dot hook', () => {
+  it('is awaited once, before anything is delivered or captured', async () => {
+    const m = await queuedMessage();
+    const seen: number[] = [];
+    const hooks: SendHooks = {
+      beforeFinalDot: async () => {
+        await Promise.resolve();
+        seen.push(copies().length + (await s.listCaptured(100)).length);
+      },
+    };
+    await sandboxTransport(s, clock).sender.send(m, hooks);
+    expect(seen).toEqual([0]);
+    expect(copies().length).toBe(4);
+  });
+
+  it('when it throws (the lease was lost), nothing is delivered or captured and the error reaches the caller', async () => {
+    const m = await queuedMessage();
+    const lost: SendHooks = { beforeFinalDot: async () => { throw new Error(`lease on ${m.message_id} lost before transmission; not sending`); } };
+    await expect(sandboxTransport(s, clock).sender.send(m, lost)).rejects.toThrow(/lost before transmission/);
+    expect(copies()).toEqual([]);
+    expect(await s.listCaptured(100)).toEqual([]);
+    expect(s.db.prepare('SELECT count(*) FROM correspondents').pluck().get()).toBe(0);
+  });
+});
+
 describe('exactly-once local delivery', () => {
   it('sending the same message twice, from one or two connections, delivers and captures once', async () => {
     const m = await queuedMessage();
-    await sandboxTransport(s, clock).sender.send(m);
+    await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
     const first = s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all();
-    await sandboxTransport(s, () => T0 + 200).sender.send(m);
-    await sandboxTransport(t.open(), () => T0 + 300).sender.send(m);
+    await sandboxTransport(s, () => T0 + 200).sender.send(m, NO_HOOKS);
+    await sandboxTransport(t.open(), () => T0 + 300).sender.send(m, NO_HOOKS);
     expect(s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all()).toEqual(first);
     expect((await s.listCaptured(100)).length).toBe(3);
   });
@@ -85,28 +113,26 @@ describe('exactly-once local delivery', () => {
     // Meanwhile the recipient moved the first copy out of its INBOX.
     const m = await queuedMessage(content({ to: [BOB], subject: 'once' }));
     const transport = sandboxTransport(s, clock);
-    await transport.sender.send(m);
+    await transport.sender.send(m, NO_HOOKS);
     const [copy] = await s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
     await s.applyTag({ email_id: copy!.email_id, add_flags: ['\\Seen'], remove_flags: [], move_to: 'Archive' });
-    await transport.sender.send(m);
+    await transport.sender.send(m, NO_HOOKS);
     expect(s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(BOB, m.message_id)).toBe(1);
     expect(s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(ALICE, m.message_id)).toBe(1);
   });
 });
 
 describe('correspondents', () => {
-  it('a recipient knows the sender after delivery, so its known_contact rule auto-approves a reply', async () => {
+  it('delivery teaches recipients nothing: inbound mail never makes its sender a known contact', async () => {
     const before = await submit(s, BOB, content({ to: [ALICE], subject: 'before' }));
     expect(before.message.status).toBe('pending');
-    await sandboxTransport(s, clock).sender.send(await queuedMessage());
-    for (const mb of [BOB, CAROL, DAVE]) {
-      expect(s.db.prepare('SELECT address, first_seen FROM correspondents WHERE mailbox = ?').all(mb)).toEqual([{ address: ALICE, first_seen: T0 + 100 }]);
+    await sandboxTransport(s, clock).sender.send(await queuedMessage(), NO_HOOKS);
+    for (const mb of [BOB, CAROL, DAVE, REMOTE]) {
+      expect(s.db.prepare('SELECT count(*) FROM correspondents WHERE mailbox = ?').pluck().get(mb)).toBe(0);
     }
     const after = await submit(s, BOB, content({ to: [ALICE], subject: 'after' }));
-    expect(after.message).toMatchObject({ status: 'queued', gate_code: 'auto_approved', gate_rule: 'known_contact' });
-    // An external recipient learned nothing, and a mailbox that got no copy knows nobody.
+    expect(after.message).toMatchObject({ status: 'pending', gate_code: 'mode_requires_approval' });
     expect(s.db.prepare('SELECT count(*) FROM correspondents WHERE address IN (?, ?)').pluck().get(HIDDEN, OUTSIDER)).toBe(0);
-    expect(s.db.prepare('SELECT count(*) FROM correspondents WHERE mailbox = ?').pluck().get(REMOTE)).toBe(0);
   });
 
   it('the sender knows its recipients once the delivery is recorded as sent', async () => {
@@ -114,8 +140,8 @@ describe('correspondents', () => {
     const held = await submit(s, ALICE, content({ to: [BOB], subject: 'first' }));
     expect(held.message.status).toBe('pending');
     await s.decideMessage(held.message.message_id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
-    const [claimed] = await s.claimForDelivery('w', T0 + 2, 60_000, 10);
-    const receipt = await sandboxTransport(s, clock).sender.send(claimed!);
+    const [claimed] = await s.claimForDelivery('w', T0 + 2, 60_000, 10, [ALICE, BOB, CAROL, DAVE]);
+    const receipt = await sandboxTransport(s, clock).sender.send(claimed!, { beforeFinalDot: () => s.markTransmitting(claimed!.message_id, 'w', T0 + 2) });
     await s.recordOutcome(claimed!.message_id, 'w', { kind: 'sent', detail: { accepted: receipt.accepted } }, T0 + 3);
     const second = await submit(s, ALICE, content({ to: [BOB], subject: 'second' }), { now: T0 + 4 });
     expect(second.message).toMatchObject({ status: 'queued', gate_rule: 'known_contact' });

@@ -1,6 +1,6 @@
 /** The DeliveryWorker over the sandbox: two workers on two connections deliver every message exactly once. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TransportRegistry } from '../../src/mail/ports.js';
+import type { Sender, Transport, TransportRegistry } from '../../src/mail/ports.js';
 import { sandboxTransport } from '../../src/mail/sandbox.js';
 import { DeliveryWorker } from '../../src/services/deliver.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -22,7 +22,7 @@ afterEach(async () => { await t.close(); });
 
 function registry(store: Store, clock: () => number): TransportRegistry {
   const transport = sandboxTransport(store, clock);
-  return { forMailbox: () => transport, close: async () => {} };
+  return { canServe: () => true, forMailbox: () => transport, close: async () => {} };
 }
 
 /** The real store, with the number of messages each claim returned counted (to see both workers took part). */
@@ -89,19 +89,20 @@ describe('two DeliveryWorkers on two connections', () => {
 });
 
 describe('a worker that died mid-delivery', () => {
-  /** Claims and delivers through the sandbox as worker 'dead', then stops before recording the outcome. */
+  /** Claims and delivers through the sandbox as worker 'dead' (marking it transmitting, as a worker does), then stops before recording the outcome. */
   async function dieAfterSending(): Promise<string> {
     const [id] = await approveMany(a, ALICE, 1, () => content({ to: [BOB], subject: 'once only' }), T0);
-    const [m] = await a.claimForDelivery('dead', T0 + 1, 60_000, 10);
-    await sandboxTransport(a, () => T0 + 1).sender.send(m!);
+    const [m] = await a.claimForDelivery('dead', T0 + 1, 60_000, 10, [ALICE, BOB, CAROL]);
+    await sandboxTransport(a, () => T0 + 1).sender.send(m!, { beforeFinalDot: () => a.markTransmitting(id!, 'dead', T0 + 1) });
+    expect((await a.getMessage(id!))?.transmitting_at).toBe(T0 + 1);
     return id!;
   }
 
-  it('is recovered by another worker after the lease, and the recipient still has one copy', async () => {
+  it('is recovered by another worker after the lease (the sandbox is idempotent), and the recipient still has one copy', async () => {
     const id = await dieAfterSending();
     const clock = () => T0 + 1 + 60_001;
     await new DeliveryWorker(b, registry(b, clock), clock).tick();
-    expect((await a.getMessage(id))).toMatchObject({ status: 'sent', attempts: 2 });
+    expect((await a.getMessage(id))).toMatchObject({ status: 'sent', attempts: 2, transmitting_at: T0 + 1 + 60_001 });
     expect(auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
     expect(perCopy(BOB, 'INBOX')).toEqual([{ outbound_message_id: id, n: 1 }]);
   });
@@ -114,5 +115,102 @@ describe('a worker that died mid-delivery', () => {
     await new DeliveryWorker(b, registry(b, clock), clock).tick();
     expect((await a.getMessage(id))!.status).toBe('sent');
     expect(a.db.prepare('SELECT folder FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().all(BOB, id)).toEqual(['Archive']);
+  });
+});
+
+/**
+ * A non-idempotent sender (like SMTP) that records who got past the final dot, and can be held before it
+ * starts, so a test can let its lease run out while it is mid-delivery.
+ */
+function recordingTransport(store: Store, clock: () => number, label: string, transmitted: string[]) {
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => { release = r; });
+  let reached: () => void = () => {};
+  const atGate = new Promise<void>((r) => { reached = r; });
+  let hold = false;
+  const sender: Sender = {
+    idempotent: false,
+    async send(m, hooks) {
+      reached();
+      if (hold) await held;
+      await hooks.beforeFinalDot();
+      transmitted.push(`${label}:${m.message_id}`);
+      return { accepted: [...m.to, ...m.cc, ...m.bcc], captured: [], detail: { transport: label } };
+    },
+  };
+  const transport: Transport = { sender, mailbox: sandboxTransport(store, clock).mailbox };
+  const reg: TransportRegistry = { canServe: () => true, forMailbox: () => transport, close: async () => {} };
+  return { registry: reg, holdBeforeSending: () => { hold = true; }, atGate, release };
+}
+
+describe('recovery with a sender that is not idempotent', () => {
+  const later = () => T0 + 1 + 60_001;
+
+  it('a delivery that died after the final dot becomes outcome_unknown and is never resent', async () => {
+    const [id] = await approveMany(a, ALICE, 1, () => content({ to: [BOB], subject: 'maybe delivered' }), T0);
+    await a.claimForDelivery('dead', T0 + 1, 60_000, 10, [ALICE]);
+    await a.markTransmitting(id!, 'dead', T0 + 1);
+    const transmitted: string[] = [];
+    const worker = new DeliveryWorker(b, recordingTransport(b, later, 'b', transmitted).registry, later);
+    await worker.tick();
+    await worker.tick();
+    expect(transmitted).toEqual([]);
+    expect(await a.getMessage(id!)).toMatchObject({
+      status: 'outcome_unknown', attempts: 1, transmitting_at: T0 + 1, lease_owner: null, sent_at: null,
+      last_error: 'delivery lease of dead expired after the message was transmitted; it may have been delivered, so it is not resent',
+    });
+    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.outcome_unknown']);
+  });
+
+  it('a delivery that died before the final dot is requeued and sent once by the next worker', async () => {
+    const [id] = await approveMany(a, ALICE, 1, () => content({ to: [BOB], subject: 'never left' }), T0);
+    await a.claimForDelivery('dead', T0 + 1, 60_000, 10, [ALICE]);
+    const transmitted: string[] = [];
+    await new DeliveryWorker(b, recordingTransport(b, later, 'b', transmitted).registry, later).tick();
+    expect(transmitted).toEqual([`b:${id}`]);
+    expect(await a.getMessage(id!)).toMatchObject({ status: 'sent', attempts: 2, transmitting_at: later() });
+    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
+  });
+
+  it('a stalled worker whose lease was taken over aborts at the final dot, so only the new owner transmits', async () => {
+    const [id] = await approveMany(a, ALICE, 1, () => content({ to: [BOB], subject: 'one copy' }), T0);
+    let now = T0 + 1;
+    const clock = () => now;
+    const transmitted: string[] = [];
+    const slow = recordingTransport(a, clock, 'a', transmitted);
+    slow.holdBeforeSending();
+    const workerA = new DeliveryWorker(a, slow.registry, clock, { leaseMs: 60_000 });
+    const tickA = workerA.tick();
+    await slow.atGate;
+    expect(await a.getMessage(id!)).toMatchObject({ status: 'sending', lease_owner: workerA.owner, lease_until: T0 + 1 + 60_000, transmitting_at: null });
+
+    now = T0 + 1 + 60_001;
+    const workerB = new DeliveryWorker(b, recordingTransport(b, clock, 'b', transmitted).registry, clock, { leaseMs: 60_000 });
+    await workerB.tick();
+    expect(await a.getMessage(id!)).toMatchObject({ status: 'sent', lease_owner: null, attempts: 2 });
+
+    slow.release();
+    await tickA;
+    expect(transmitted).toEqual([`b:${id}`]);
+    expect(await a.getMessage(id!)).toMatchObject({ status: 'sent', attempts: 2, transmitting_at: now });
+    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
+    expect(await a.verifyAudit()).toMatchObject({ ok: true });
+  });
+});
+
+describe('mailboxes this process cannot serve', () => {
+  it('are left alone: their mail is not claimed and no attempt is spent on it', async () => {
+    const [alice] = await approveMany(a, ALICE, 1, () => content({ to: [BOB], subject: 'servable' }), T0);
+    const [carol] = await approveMany(a, CAROL, 1, () => content({ to: [BOB], subject: 'not servable here' }), T0);
+    const clock = () => T0 + 10;
+    const transport = sandboxTransport(a, clock);
+    const partial: TransportRegistry = { canServe: (mb) => mb.address !== CAROL, forMailbox: () => transport, close: async () => {} };
+    await new DeliveryWorker(a, partial, clock).tick();
+    expect(await a.getMessage(alice!)).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(await a.getMessage(carol!)).toMatchObject({ status: 'approved', attempts: 0, lease_owner: null, last_error: null });
+    expect(auditActions(a, carol!)).toEqual(['message.held', 'message.approved']);
+    // A process that holds the account delivers it.
+    await new DeliveryWorker(b, registry(b, clock), clock).tick();
+    expect(await a.getMessage(carol!)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 });

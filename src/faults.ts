@@ -1,0 +1,10 @@
+/**
+ * Named crash points for the fault-injection tests (research/reliability.md §1.4): when MAILGATE_FAULT_POINT
+ * names a point, the process kills itself with SIGKILL on reaching it, exactly as a power cut or OOM kill
+ * would, so the tests can restart it and check that nothing was delivered twice. Inert otherwise.
+ */
+export type FaultPoint = 'after_claim' | 'before_final_dot' | 'after_final_dot' | 'after_accept' | 'after_record';
+
+export function faultPoint(name: FaultPoint): void {
+  if (process.env.MAILGATE_FAULT_POINT === name) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,39 @@
+/**
+ * Composing the MIME message from our own validated fields only. No agent-supplied nodemailer options reach
+ * here (no `path`, `href` or `raw` attachments), and file and URL access are disabled in the composer, so a
+ * message can never read a local file or fetch a URL. Bcc never appears in the headers: the SMTP envelope
+ * carries those recipients.
+ */
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { OutboundMessage } from '../store/store.js';
+
+export interface Composed {
+  raw: Buffer;
+  /** MAIL FROM and RCPT TO: exactly the recipients that were approved. */
+  envelope: { from: string; to: string[] };
+}
+
+export function composeMessage(m: OutboundMessage, displayName: string | null): Promise<Composed> {
+  const composer = new MailComposer({
+    from: displayName ? { name: displayName, address: m.from_addr } : m.from_addr,
+    to: m.to,
+    cc: m.cc.length ? m.cc : undefined,
+    subject: m.subject,
+    text: m.text ?? undefined,
+    html: m.html ?? undefined,
+    // Stable across attempts (generated when the message was created), so a receiver can dedupe.
+    messageId: m.message_id_header,
+    inReplyTo: m.in_reply_to_header ?? undefined,
+    references: m.references_header ?? undefined,
+    date: new Date(m.created_at),
+    headers: { 'X-Mailgate-Message-Id': m.message_id },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return new Promise<Composed>((resolve, reject) => {
+    composer.compile().build((err, raw) => {
+      if (err) reject(err);
+      else resolve({ raw, envelope: { from: m.from_addr, to: [...new Set([...m.to, ...m.cc, ...m.bcc])] } });
+    });
+  });
+}

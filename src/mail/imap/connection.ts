@@ -1,0 +1,126 @@
+/**
+ * A managed IMAP connection for one account: connected lazily, replaced after any close or error, and
+ * reconnected with capped exponential backoff so an unreachable server or a failing login is not hammered.
+ * Every folder access goes through withFolder, which holds imapflow's mailbox lock in try/finally.
+ */
+import { ImapFlow } from 'imapflow';
+import type { ServerAccount } from '../../config/accounts.js';
+import { MailgateError } from '../../errors.js';
+import { log } from '../../log.js';
+
+export interface ConnectionOptions {
+  /** Socket inactivity timeout; also bounds how long a silently dropped connection goes unnoticed. */
+  socketTimeoutMs?: number;
+  maxBackoffMs?: number;
+  /** Auto-IDLE after this much inactivity (imapflow's default is 15 s). */
+  autoIdleDelayMs?: number;
+}
+
+export class ImapUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImapUnavailable';
+  }
+}
+
+export class ImapConnection {
+  private client: ImapFlow | undefined;
+  private connecting: Promise<ImapFlow> | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private closed = false;
+
+  constructor(readonly account: ServerAccount, readonly label: string, private readonly opts: ConnectionOptions = {}) {}
+
+  /** A connected client, reusing the current one while it is usable. */
+  async get(): Promise<ImapFlow> {
+    if (this.closed) throw new ImapUnavailable(`${this.label}: connection closed`);
+    if (this.client?.usable) return this.client;
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  async withFolder<T>(folder: string, fn: (client: ImapFlow) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+    let client: ImapFlow;
+    try {
+      client = await this.get();
+    } catch (err) {
+      throw new MailgateError('UNAVAILABLE', (err as Error).message);
+    }
+    let lock;
+    try {
+      lock = await client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false });
+    } catch (err) {
+      const e = err as { serverResponseCode?: string; responseText?: string };
+      if (e.serverResponseCode === 'NONEXISTENT' || /exist/i.test(e.responseText ?? '')) {
+        const folders = (await client.list().catch(() => [])).map((f) => f.path);
+        throw new MailgateError('INVALID_INPUT', `folder '${folder}' does not exist in ${this.label}; folders: ${folders.join(', ')}`, { field: 'folder' });
+      }
+      throw new MailgateError('UNAVAILABLE', `${this.label}: cannot open folder '${folder}' (${e.responseText ?? String(err)})`);
+    }
+    try {
+      return await fn(client);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Drops the current connection (after a liveness failure); the next get() reconnects. */
+  drop(reason: string): void {
+    const c = this.client;
+    this.client = undefined;
+    if (c) {
+      log('warn', 'imap connection dropped', { mailbox: this.label, reason });
+      c.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.client;
+    this.client = undefined;
+    if (c?.usable) await c.logout().catch(() => c.close());
+    else c?.close();
+  }
+
+  private async open(): Promise<ImapFlow> {
+    const now = Date.now();
+    if (now < this.retryAt) {
+      throw new ImapUnavailable(`${this.label}: IMAP server unreachable; next attempt in ${Math.ceil((this.retryAt - now) / 1000)} s`);
+    }
+    const a = this.account;
+    const client = new ImapFlow({
+      host: a.host,
+      port: a.port,
+      secure: a.secure,
+      doSTARTTLS: a.requireStartTls ? true : undefined,
+      auth: 'accessToken' in a.auth ? { user: a.auth.user, accessToken: a.auth.accessToken } : { user: a.auth.user, pass: a.auth.pass },
+      tls: { rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) },
+      logger: false,
+      socketTimeout: this.opts.socketTimeoutMs ?? 5 * 60_000,
+      connectionTimeout: 30_000,
+      greetingTimeout: 15_000,
+      autoIdleDelay: this.opts.autoIdleDelayMs ?? 15_000,
+      maxIdleTime: 5 * 60_000,
+      clientInfo: { name: 'mailgate' },
+    });
+    client.on('error', (err: Error) => log('warn', 'imap error', { mailbox: this.label, error: err.message }));
+    client.on('close', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      this.failures++;
+      // Capped backoff: 1 s, 2 s, 4 s ... up to 15 min, so a bad password does not lock the account.
+      this.retryAt = Date.now() + Math.min(1000 * 2 ** (this.failures - 1), this.opts.maxBackoffMs ?? 15 * 60_000);
+      client.close();
+      const e = err as { authenticationFailed?: boolean; message?: string };
+      throw new ImapUnavailable(`${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})`}`);
+    }
+    this.failures = 0;
+    this.retryAt = 0;
+    this.client = client;
+    return client;
+  }
+}

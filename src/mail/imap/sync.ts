@@ -1,0 +1,94 @@
+/**
+ * Incremental folder sync into the SQLite cache. The first sync (or a UIDVALIDITY change, RFC 3501
+ * §2.3.1.1) fetches every envelope; later ones fetch only UIDs from the stored UIDNEXT on, flag changes
+ * since the stored HIGHESTMODSEQ where the server has CONDSTORE (RFC 7162), and detect expunges by
+ * comparing UID sets only when the message count says something disappeared.
+ */
+import type { FetchMessageObject, ImapFlow, MailboxObject, MessageAddressObject } from 'imapflow';
+import type { CachedEnvelope, Store } from '../../store/store.js';
+import type { ImapConnection } from './connection.js';
+
+export interface SyncResult {
+  folder: string;
+  added: string[];
+  flagChanges: number;
+  removed: number;
+  full: boolean;
+}
+
+export async function syncFolder(conn: ImapConnection, store: Store, mailbox: string, folder: string, clock: () => number): Promise<SyncResult> {
+  return conn.withFolder(folder, async (c) => {
+    // A NOOP makes the server report anything new on an already selected folder.
+    await c.noop();
+    const box = c.mailbox as MailboxObject;
+    const uidvalidity = Number(box.uidValidity);
+    const prev = await store.getFolderState(mailbox, folder);
+    const full = !prev || prev.uidvalidity !== uidvalidity;
+    const from = full ? 1 : prev.uidnext;
+    const upserts: CachedEnvelope[] = [];
+    const flagUpdates: { uid: number; flags: string[] }[] = [];
+    let removed: number[] = [];
+    let uidnext = box.uidNext || from;
+    if (box.exists > 0) {
+      // `n:*` always returns at least the highest message, so keep only UIDs at or past n.
+      for await (const msg of c.fetch(`${from}:*`, { uid: true, envelope: true, flags: true, internalDate: true, size: true }, { uid: true })) {
+        if (msg.uid >= from) upserts.push(toEnvelope(msg));
+        uidnext = Math.max(uidnext, msg.uid + 1);
+      }
+      if (!full) {
+        await collectFlagChanges(c, box, prev.highestmodseq, from, flagUpdates);
+        const cached = await store.cachedUids(mailbox, folder, uidvalidity);
+        if (cached.length + upserts.length !== box.exists) {
+          const onServer = new Set(((await c.search({ all: true }, { uid: true })) || []) as number[]);
+          removed = cached.filter((uid) => !onServer.has(uid));
+        }
+      }
+    } else if (!full) {
+      removed = await store.cachedUids(mailbox, folder, uidvalidity);
+    }
+    const added = await store.applyFolderSync({
+      state: {
+        mailbox, folder, uidvalidity, uidnext, highestmodseq: box.highestModseq?.toString() ?? null, messages: box.exists,
+        special_use: box.specialUse ?? null, synced_at: clock(),
+      },
+      reset: full, upserts, flagUpdates, removed,
+    }, clock());
+    return { folder, added, flagChanges: flagUpdates.length, removed: removed.length, full };
+  });
+}
+
+async function collectFlagChanges(c: ImapFlow, box: MailboxObject, prevModseq: string | null, below: number, out: { uid: number; flags: string[] }[]): Promise<void> {
+  if (box.highestModseq !== undefined && prevModseq !== null) {
+    if (box.highestModseq <= BigInt(prevModseq)) return;
+    for await (const msg of c.fetch('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(prevModseq) })) {
+      if (msg.uid < below) out.push({ uid: msg.uid, flags: [...(msg.flags ?? [])] });
+    }
+    return;
+  }
+  // No CONDSTORE: flags for every message (a FLAGS-only fetch is small).
+  for await (const msg of c.fetch('1:*', { uid: true, flags: true }, { uid: true })) {
+    if (msg.uid < below) out.push({ uid: msg.uid, flags: [...(msg.flags ?? [])] });
+  }
+}
+
+function toEnvelope(msg: FetchMessageObject): CachedEnvelope {
+  const env = msg.envelope;
+  const first = env?.from?.[0];
+  return {
+    uid: msg.uid,
+    from_addr: (first?.address ?? '').toLowerCase(),
+    from_name: first?.name || null,
+    to: addresses(env?.to),
+    cc: addresses(env?.cc),
+    subject: env?.subject ?? '',
+    message_id_header: env?.messageId ?? null,
+    in_reply_to_header: env?.inReplyTo ?? null,
+    flags: [...(msg.flags ?? [])],
+    size: msg.size ?? null,
+    date: new Date(env?.date ?? msg.internalDate ?? 0).getTime() || 0,
+  };
+}
+
+function addresses(list: MessageAddressObject[] | undefined): string[] {
+  return (list ?? []).map((a) => (a.address ?? '').toLowerCase()).filter(Boolean);
+}

@@ -1,0 +1,106 @@
+/**
+ * The IMAP cache: envelopes of synced folders keyed by (mailbox, folder, UIDVALIDITY, UID), plus each
+ * folder's sync state, so a repeat sync fetches only what changed. Bodies are filled in lazily when a
+ * message is first read or listed (has_body), and every row is in the full-text index by trigger.
+ */
+import { newEmailId } from '../ids.js';
+import { type Db, stmt } from './db.js';
+
+export interface FolderState {
+  mailbox: string;
+  folder: string;
+  uidvalidity: number;
+  uidnext: number;
+  highestmodseq: string | null;
+  messages: number;
+  special_use: string | null;
+  synced_at: number;
+}
+
+export interface CachedEnvelope {
+  uid: number;
+  from_addr: string;
+  from_name: string | null;
+  to: string[];
+  cc: string[];
+  subject: string;
+  message_id_header: string | null;
+  in_reply_to_header: string | null;
+  flags: string[];
+  size: number | null;
+  date: number;
+}
+
+export interface FolderSync {
+  state: FolderState;
+  /** UIDVALIDITY changed (or first sync): every cached row of the folder is dropped first (RFC 3501 §2.3.1.1). */
+  reset: boolean;
+  upserts: CachedEnvelope[];
+  flagUpdates: { uid: number; flags: string[] }[];
+  /** UIDs to drop (expunged on the server). */
+  removed: number[];
+}
+
+export function getFolderState(db: Db, mailbox: string, folder: string): FolderState | undefined {
+  return stmt(db, 'SELECT * FROM imap_folders WHERE mailbox = ? AND folder = ?').get(mailbox, folder) as FolderState | undefined;
+}
+
+/** Applies one sync batch; the caller runs it inside a transaction. Returns the ids of new rows. */
+export function applyFolderSync(db: Db, sync: FolderSync, now: number): string[] {
+  const { mailbox, folder, uidvalidity } = sync.state;
+  if (sync.reset) stmt(db, 'DELETE FROM emails WHERE mailbox = ? AND folder = ? AND source = ?').run(mailbox, folder, 'imap');
+  const insert = stmt(db, `INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs, subject,
+      message_id_header, in_reply_to_header, flags, unread, uidvalidity, uid, size, has_body, date, received_at)
+    VALUES (@email_id, @mailbox, @folder, 'imap', @from_addr, @from_name, @to_addrs, @cc_addrs, @subject,
+      @message_id_header, @in_reply_to_header, @flags, @unread, @uidvalidity, @uid, @size, 0, @date, @now)
+    ON CONFLICT (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL DO UPDATE SET flags = excluded.flags, unread = excluded.unread`);
+  const created: string[] = [];
+  for (const e of sync.upserts) {
+    const email_id = newEmailId();
+    const info = insert.run({
+      ...e, email_id, mailbox, folder, uidvalidity, now,
+      to_addrs: JSON.stringify(e.to), cc_addrs: JSON.stringify(e.cc), flags: JSON.stringify(e.flags),
+      unread: e.flags.includes('\\Seen') ? 0 : 1,
+    });
+    if (info.changes === 1 && exists(db, email_id)) created.push(email_id);
+  }
+  const setFlags = stmt(db, 'UPDATE emails SET flags = ?, unread = ? WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?');
+  for (const f of sync.flagUpdates) setFlags.run(JSON.stringify(f.flags), f.flags.includes('\\Seen') ? 0 : 1, mailbox, folder, uidvalidity, f.uid);
+  const del = stmt(db, 'DELETE FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?');
+  for (const uid of sync.removed) del.run(mailbox, folder, uidvalidity, uid);
+  stmt(db, `INSERT INTO imap_folders (mailbox, folder, uidvalidity, uidnext, highestmodseq, messages, special_use, synced_at)
+            VALUES (@mailbox, @folder, @uidvalidity, @uidnext, @highestmodseq, @messages, @special_use, @synced_at)
+            ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, uidnext = excluded.uidnext,
+              highestmodseq = excluded.highestmodseq, messages = excluded.messages, special_use = excluded.special_use,
+              synced_at = excluded.synced_at`).run(sync.state);
+  return created;
+}
+
+function exists(db: Db, emailId: string): boolean {
+  return stmt(db, 'SELECT 1 FROM emails WHERE email_id = ?', true).get(emailId) !== undefined;
+}
+
+export function cachedUids(db: Db, mailbox: string, folder: string, uidvalidity: number): number[] {
+  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? ORDER BY uid', true)
+    .all(mailbox, folder, uidvalidity) as number[];
+}
+
+export interface ParsedBody {
+  text: string | null;
+  html: string | null;
+  references_header: string | null;
+  in_reply_to_header: string | null;
+  attachments: { filename: string; content_type: string; size: number }[];
+}
+
+export function setBody(db: Db, emailId: string, body: ParsedBody): void {
+  stmt(db, `UPDATE emails SET text_body = ?, html_body = ?, references_header = ?, in_reply_to_header = coalesce(?, in_reply_to_header),
+              attachments = ?, has_body = 1 WHERE email_id = ?`)
+    .run(body.text, body.html, body.references_header, body.in_reply_to_header, JSON.stringify(body.attachments), emailId);
+}
+
+/** UIDs of a folder whose bodies have not been fetched yet (the part of a search the index cannot answer). */
+export function unfetchedUids(db: Db, mailbox: string, folder: string): number[] {
+  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND has_body = 0 AND uid IS NOT NULL ORDER BY uid', true)
+    .all(mailbox, folder) as number[];
+}
