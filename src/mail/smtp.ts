@@ -1,12 +1,15 @@
 /**
- * The SMTP sender: a pooled nodemailer transport per account, sending a message we composed ourselves with
- * an explicit envelope. The message body is handed over as a stream whose end we hold back until the
- * delivery has been marked `transmitting` in the store: nodemailer writes the final "." only after the
- * stream ends, so a crash before the mark is known to be safe to retry, and only the narrow window between
- * the final dot and recording the server's reply is ambiguous (outcome_unknown, never resent).
+ * The SMTP sender. It drives nodemailer's SMTPConnection directly rather than a pooled transport: the pool
+ * starts reading the message stream before MAIL FROM and may re-read it on another connection, and we need
+ * the opposite. SMTPConnection pipes the message only after the server's 354 to DATA; we feed it in chunks
+ * (so backpressure holds the end back until the body has drained into the socket) and hold the stream's end
+ * until the delivery has been marked `transmitting` in the store. nodemailer writes the final "." only after
+ * the stream ends, so a crash before the mark is safe to retry, and only the window between the final dot
+ * and recording the reply is ambiguous (outcome_unknown, never resent). One idle connection per account is
+ * kept for reuse; a reused connection that fails before the mark is replaced and the send retried once.
  */
 import { Readable } from 'node:stream';
-import nodemailer, { type Mail } from 'nodemailer';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ServerAccount } from '../config/accounts.js';
 import type { OutboundMessage } from '../store/store.js';
 import { composeMessage } from './compose.js';
@@ -17,56 +20,165 @@ export interface SmtpOptions {
   socketTimeoutMs?: number;
 }
 
+const CHUNK = 16 * 1024;
+const IDLE_REUSE_MS = 30_000;
+
 export class SmtpSender {
   readonly idempotent = false;
-  private readonly transport: Mail;
+  private idle: { conn: SMTPConnection; since: number } | undefined;
+  private readonly pending = new WeakMap<SMTPConnection, { fail?: ((err: unknown) => void) | undefined }>();
 
-  constructor(private readonly account: ServerAccount, private readonly displayName: string | null, opts: SmtpOptions = {}) {
-    const auth = 'accessToken' in account.auth
-      ? { type: 'OAuth2' as const, user: account.auth.user, accessToken: account.auth.accessToken }
-      : { user: account.auth.user, pass: account.auth.pass };
-    this.transport = nodemailer.createTransport({
-      pool: true,
-      maxConnections: 2,
-      host: account.host,
-      port: account.port,
-      secure: account.secure,
-      requireTLS: account.requireStartTls,
-      auth,
-      tls: { rejectUnauthorized: account.rejectUnauthorized, ...(account.ca ? { ca: account.ca } : {}) },
-      connectionTimeout: opts.connectionTimeoutMs ?? 30_000,
-      greetingTimeout: opts.connectionTimeoutMs ?? 30_000,
-      socketTimeout: opts.socketTimeoutMs ?? 60_000,
-      disableFileAccess: true,
-      disableUrlAccess: true,
-      logger: false,
-    });
-  }
+  constructor(private readonly account: ServerAccount, private readonly displayName: string | null, private readonly opts: SmtpOptions = {}) {}
 
   async send(message: OutboundMessage, hooks: SendHooks): Promise<SendReceipt & { raw: Buffer }> {
     const { raw, envelope } = await composeMessage(message, this.displayName);
-    let finalDot = false;
-    const body = heldBackStream(raw, async () => {
-      await hooks.beforeFinalDot();
-      finalDot = true;
-    });
-    try {
-      const info = await this.transport.sendMail({ envelope, raw: body });
-      const rejected = (info.rejected ?? []).map(String);
-      return {
-        accepted: (info.accepted ?? []).map(String),
-        captured: [],
-        raw,
-        detail: { transport: 'smtp', response: info.response, rejected, message_id_header: message.message_id_header },
-      };
-    } catch (err) {
-      throw classify(err, finalDot);
+    const reused = this.takeIdle();
+    if (reused) {
+      const first = await this.attempt(reused, raw, envelope, hooks);
+      // A stale pooled connection fails before anything was transmitted: try once more on a fresh one.
+      if (!('error' in first) || first.transmitted || !isConnectionError(first.error)) return this.finish(first, raw, message);
     }
+    return this.finish(await this.attempt(await this.connect(), raw, envelope, hooks), raw, message);
   }
 
   close(): void {
-    this.transport.close();
+    this.idle?.conn.quit();
+    this.idle = undefined;
   }
+
+  private finish(r: Attempt, raw: Buffer, message: OutboundMessage): SendReceipt & { raw: Buffer } {
+    if ('error' in r) throw classify(r.error, r.transmitted);
+    return {
+      accepted: r.info.accepted.map(String),
+      captured: [],
+      raw,
+      detail: { transport: 'smtp', response: r.info.response, rejected: r.info.rejected.map(String), message_id_header: message.message_id_header },
+    };
+  }
+
+  private takeIdle(): SMTPConnection | undefined {
+    const idle = this.idle;
+    this.idle = undefined;
+    if (idle && Date.now() - idle.since < IDLE_REUSE_MS) return idle.conn;
+    idle?.conn.quit();
+    return undefined;
+  }
+
+  private connect(): Promise<SMTPConnection> {
+    const a = this.account;
+    const conn = new SMTPConnection({
+      host: a.host,
+      port: a.port,
+      secure: a.secure,
+      requireTLS: a.requireStartTls,
+      tls: { rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) },
+      connectionTimeout: this.opts.connectionTimeoutMs ?? 30_000,
+      greetingTimeout: this.opts.connectionTimeoutMs ?? 30_000,
+      socketTimeout: this.opts.socketTimeoutMs ?? 60_000,
+      logger: false,
+    });
+    // SMTPConnection reports socket failures as 'error'/'end' events, not through the callbacks: keep one
+    // handler for the connection's life and route its errors to whatever operation is pending.
+    const pending: { fail?: ((err: unknown) => void) | undefined } = {};
+    // Deferred a little, so the operation's own callback, which carries the server's reply (say a 421 before
+    // it hangs up), wins over the bare close that follows it.
+    const later = (err: unknown) => setTimeout(() => pending.fail?.(err), 25);
+    conn.on('error', later);
+    conn.on('end', () => later(Object.assign(new Error('connection closed by the server'), { code: 'ECONNECTION' })));
+    this.pending.set(conn, pending);
+    // SMTPConnection only calls getToken and buildXOAuth2Token on its XOAuth2 object; ours serves a fixed token.
+    const auth = ('accessToken' in a.auth
+      ? { type: 'OAuth2', user: a.auth.user, oauth2: staticToken(a.auth.user, a.auth.accessToken) }
+      : { user: a.auth.user, pass: a.auth.pass }) as unknown as SMTPConnection.AuthenticationType;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        pending.fail = undefined;
+        conn.close();
+        reject(classify(err, false));
+      };
+      pending.fail = fail;
+      conn.connect((err) => {
+        if (err) return fail(err);
+        conn.login(auth, (loginErr) => {
+          if (loginErr) return fail(loginErr);
+          if (settled) return;
+          settled = true;
+          pending.fail = undefined;
+          resolve(conn);
+        });
+      });
+    });
+  }
+
+  private attempt(conn: SMTPConnection, raw: Buffer, envelope: { from: string; to: string[] }, hooks: SendHooks): Promise<Attempt> {
+    let transmitted = false;
+    let off = 0;
+    let ending = false;
+    const body = new Readable({
+      highWaterMark: CHUNK,
+      read() {
+        if (off < raw.length) {
+          const chunk = raw.subarray(off, off + CHUNK);
+          off += chunk.length;
+          this.push(chunk);
+          return;
+        }
+        if (ending) return;
+        ending = true;
+        hooks.beforeFinalDot().then(() => {
+          transmitted = true;
+          this.push(null);
+        }, (err: unknown) => this.destroy(err as Error));
+      },
+    });
+    const pending = this.pending.get(conn)!;
+    return new Promise((resolve) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        pending.fail = undefined;
+        body.destroy();
+        conn.close();
+        resolve({ error: err, transmitted });
+      };
+      pending.fail = fail;
+      conn.send(envelope, body, (err, info) => {
+        if (err || !info) return fail(err ?? new Error('no reply from the server'));
+        if (settled) return;
+        settled = true;
+        pending.fail = undefined;
+        this.idle?.conn.quit();
+        this.idle = { conn, since: Date.now() };
+        resolve({ info: { accepted: info.accepted ?? [], rejected: info.rejected ?? [], response: info.response ?? '' } });
+      });
+    });
+  }
+}
+
+type Attempt =
+  | { info: { accepted: unknown[]; rejected: unknown[]; response: string } }
+  | { error: unknown; transmitted: boolean };
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ECONNECTION' || code === 'ESOCKET' || code === 'ETIMEDOUT' || code === 'EPROTOCOL';
+}
+
+/** The XOAUTH2 token provider SMTPConnection expects, for an access token obtained outside mailgate. */
+function staticToken(user: string, accessToken: string) {
+  return {
+    options: { user },
+    getToken(_renew: boolean, cb: (err: Error | null, token?: string) => void) {
+      cb(null, accessToken);
+    },
+    buildXOAuth2Token(token: string) {
+      return Buffer.from(`user=${user}\x01auth=Bearer ${token}\x01\x01`, 'utf8').toString('base64');
+    },
+  };
 }
 
 /**
@@ -74,6 +186,7 @@ export class SmtpSender {
  * final dot leaves the outcome unknown: the server may have accepted the message.
  */
 export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
+  if (err instanceof DeliveryError) return err;
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const reply = e.response ? `: ${e.response}` : '';
   if (e.code === 'EAUTH') return new DeliveryError(`SMTP authentication failed${reply}; check the smtp credentials`, 'permanent');
@@ -84,22 +197,4 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   const what = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
   if (afterFinalDot) return new DeliveryError(`connection lost after the message was transmitted (${what}); it may have been delivered`, 'unknown_outcome');
   return new DeliveryError(`SMTP connection failed (${what})`, 'transient');
-}
-
-/** A stream of `raw` that awaits `beforeEnd` before signalling its end (and so before the final dot). */
-function heldBackStream(raw: Buffer, beforeEnd: () => Promise<void>): Readable {
-  let sent = false;
-  let ending = false;
-  return new Readable({
-    read() {
-      if (!sent) {
-        sent = true;
-        this.push(raw);
-        return;
-      }
-      if (ending) return;
-      ending = true;
-      beforeEnd().then(() => this.push(null), (err: unknown) => this.destroy(err as Error));
-    },
-  });
 }

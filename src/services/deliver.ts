@@ -7,6 +7,7 @@
 import { faultPoint } from '../faults.js';
 import { log } from '../log.js';
 import { DeliveryError, type TransportRegistry } from '../mail/ports.js';
+import { hostname } from 'node:os';
 import { randomToken } from '../ids.js';
 import type { DeliveryOutcome, OutboundMessage, Store } from '../store/store.js';
 
@@ -20,7 +21,8 @@ export interface WorkerOptions {
 }
 
 export class DeliveryWorker {
-  readonly owner = `worker_${process.pid}_${randomToken(6)}`;
+  /** host:pid:random, so a restarted process on the same host can tell that an old lease's owner is dead. */
+  readonly owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly opts: Required<WorkerOptions>;
@@ -36,6 +38,12 @@ export class DeliveryWorker {
 
   start(): void {
     if (this.timer) return;
+    // Leases held by processes on this host that no longer exist are released now rather than after the
+    // lease time, so mail a killed server was delivering is recovered as soon as any server starts.
+    void this.store.abandonLeases(ownerIsDead, this.clock()).then((n) => {
+      if (n) log('info', 'released delivery leases of dead processes', { count: n });
+      return this.tick();
+    }).catch((err: unknown) => log('warn', 'could not release dead leases', { error: String(err) }));
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
     this.timer.unref();
   }
@@ -129,5 +137,18 @@ export class DeliveryWorker {
       const delay = Math.min(this.opts.baseBackoffMs * 2 ** (m.attempts - 1), this.opts.maxBackoffMs);
       return { kind: 'retry', error, next_attempt_at: this.clock() + delay };
     }
+  }
+}
+
+/** True when the lease owner ran on this host and its process is gone. Owners elsewhere are never judged. */
+export function ownerIsDead(owner: string): boolean {
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -160,6 +160,17 @@ export class SqliteStore implements Store {
     });
   }
 
+  abandonLeases(isDead: (owner: string) => boolean, now: number) {
+    return this.tx(() => {
+      const owners = stmt(this.db, "SELECT DISTINCT lease_owner FROM messages WHERE status = 'sending' AND lease_owner IS NOT NULL", true).all() as string[];
+      let n = 0;
+      for (const owner of owners.filter(isDead)) {
+        n += stmt(this.db, "UPDATE messages SET lease_until = ? WHERE status = 'sending' AND lease_owner = ?").run(now - 1, owner).changes;
+      }
+      return n;
+    });
+  }
+
   recoverLeases(now: number, safeToRetry: (m: messages.OutboundMessage) => boolean) {
     return this.tx(() => {
       const out: messages.OutboundMessage[] = [];

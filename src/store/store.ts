@@ -83,6 +83,8 @@ export interface Store {
    */
   markTransmitting(id: string, owner: string, now: number): Promise<void>;
   recordOutcome(id: string, owner: string, outcome: DeliveryOutcome, now: number): Promise<OutboundMessage | undefined>;
+  /** Ends the leases of owners known to be dead (a killed process on this host), so recovery need not wait. */
+  abandonLeases(isDead: (owner: string) => boolean, now: number): Promise<number>;
   /** Messages whose delivery lease ran out (the process died): requeued if safe, else outcome_unknown. */
   recoverLeases(now: number, safeToRetry: (m: OutboundMessage) => boolean): Promise<OutboundMessage[]>;
   getMessage(id: string): Promise<OutboundMessage | undefined>;

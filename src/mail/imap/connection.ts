@@ -14,7 +14,12 @@ export interface ConnectionOptions {
   maxBackoffMs?: number;
   /** Auto-IDLE after this much inactivity (imapflow's default is 15 s). */
   autoIdleDelayMs?: number;
+  /** Longest one folder operation (a first sync of a large folder included) may take before the connection is declared dead. */
+  operationTimeoutMs?: number;
 }
+
+/** Connecting, logging in or opening a folder: a live server answers in far less; a dead link never does. */
+const CONNECT_DEADLINE_MS = 8000;
 
 export class ImapUnavailable extends Error {
   constructor(message: string) {
@@ -43,13 +48,14 @@ export class ImapConnection {
   async withFolder<T>(folder: string, fn: (client: ImapFlow) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
     let client: ImapFlow;
     try {
-      client = await this.get();
+      client = await withDeadline(this.get(), CONNECT_DEADLINE_MS, () => this.drop('connecting took too long'));
     } catch (err) {
       throw new MailgateError('UNAVAILABLE', (err as Error).message);
     }
     let lock;
     try {
-      lock = await client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false });
+      lock = await withDeadline(client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false }), CONNECT_DEADLINE_MS,
+        () => this.drop('opening the folder took too long'));
     } catch (err) {
       const e = err as { serverResponseCode?: string; responseText?: string };
       if (e.serverResponseCode === 'NONEXISTENT' || /exist/i.test(e.responseText ?? '')) {
@@ -59,7 +65,13 @@ export class ImapConnection {
       throw new MailgateError('UNAVAILABLE', `${this.label}: cannot open folder '${folder}' (${e.responseText ?? String(err)})`);
     }
     try {
-      return await fn(client);
+      return await withDeadline(fn(client), this.opts.operationTimeoutMs ?? 120_000, () =>
+        this.drop('an operation got no answer in time'));
+    } catch (err) {
+      if (err instanceof MailgateError) throw err;
+      // Anything else from imapflow here is the connection failing under us (closed, reset, timed out).
+      this.drop(`operation failed: ${(err as Error).message}`);
+      throw new MailgateError('UNAVAILABLE', `${this.label}: the IMAP connection failed (${(err as Error).message}); retry shortly`);
     } finally {
       lock.release();
     }
@@ -84,10 +96,11 @@ export class ImapConnection {
   }
 
   private async open(): Promise<ImapFlow> {
-    const now = Date.now();
-    if (now < this.retryAt) {
-      throw new ImapUnavailable(`${this.label}: IMAP server unreachable; next attempt in ${Math.ceil((this.retryAt - now) / 1000)} s`);
-    }
+    const wait = this.retryAt - Date.now();
+    // Within the backoff window: a short wait is sat out (a network blip should not fail a read), a long one
+    // is refused at once so a failing server or a bad password is not hammered.
+    if (wait > 5000) throw new ImapUnavailable(`${this.label}: IMAP server unreachable; next attempt in ${Math.ceil(wait / 1000)} s`);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const a = this.account;
     const client = new ImapFlow({
       host: a.host,
@@ -98,8 +111,8 @@ export class ImapConnection {
       tls: { rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) },
       logger: false,
       socketTimeout: this.opts.socketTimeoutMs ?? 5 * 60_000,
-      connectionTimeout: 30_000,
-      greetingTimeout: 15_000,
+      connectionTimeout: CONNECT_DEADLINE_MS,
+      greetingTimeout: CONNECT_DEADLINE_MS,
       autoIdleDelay: this.opts.autoIdleDelayMs ?? 15_000,
       maxIdleTime: 5 * 60_000,
       clientInfo: { name: 'mailgate' },
@@ -123,4 +136,15 @@ export class ImapConnection {
     this.client = client;
     return client;
   }
+}
+
+/** Rejects when p takes longer than ms (after calling onTimeout, which drops the dead connection). */
+function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`no answer from the IMAP server in ${Math.round(ms / 1000)} s`));
+    }, ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
+  });
 }

@@ -21,6 +21,8 @@ export class ImapMailbox implements MailboxPort {
   private watcher: InboxWatcher | undefined;
   /** INBOX is known current: synced since the watcher last reported a change. */
   private inboxClean = false;
+  /** Bumped by every watcher notice; a sync marks INBOX clean only if no notice came in while it ran. */
+  private inboxGeneration = 0;
   private syncing = new Map<string, Promise<void>>();
   private readonly listeners = new Set<() => void>();
 
@@ -32,7 +34,9 @@ export class ImapMailbox implements MailboxPort {
   async watch(): Promise<void> {
     if (this.watcher) return;
     this.watcher = new InboxWatcher(this.account.imap, this.account.address, (why) => {
+      this.inboxGeneration++;
       this.inboxClean = false;
+      if (why === 'heartbeat failed') this.conn.drop('the IDLE connection stopped answering; the network may be down');
       void this.sync('INBOX').then(() => this.listeners.forEach((l) => l()), (err: unknown) =>
         log('warn', 'inbox sync after IDLE event failed', { mailbox: this.account.address, why, error: String(err) }));
     }, { heartbeatMs: this.account.imap.heartbeatMs });
@@ -44,18 +48,22 @@ export class ImapMailbox implements MailboxPort {
     return () => this.listeners.delete(listener);
   }
 
-  async sync(folder: string): Promise<void> {
-    if (folder === 'INBOX' && this.inboxClean && this.watcher?.alive) return;
-    // One sync per folder at a time; concurrent callers share it.
-    let running = this.syncing.get(folder);
-    if (!running) {
+  async sync(folder: string, opts: { force?: boolean } = {}): Promise<void> {
+    if (!opts.force && folder === 'INBOX' && this.inboxClean && this.watcher?.alive) return;
+    // One sync per folder at a time. A caller arriving during a sync waits for it and then runs its own, since
+    // the running one may have started before the change this caller needs to see.
+    const running = this.syncing.get(folder);
+    if (running) await running.catch(() => undefined);
+    let mine = this.syncing.get(folder);
+    if (!mine) {
+      const generation = this.inboxGeneration;
       const watched = folder === 'INBOX' && !!this.watcher?.alive;
-      running = syncFolder(this.conn, this.store, this.account.address, folder, this.clock)
-        .then(() => { if (watched) this.inboxClean = true; })
+      mine = syncFolder(this.conn, this.store, this.account.address, folder, this.clock)
+        .then(() => { if (watched && generation === this.inboxGeneration) this.inboxClean = true; })
         .finally(() => this.syncing.delete(folder));
-      this.syncing.set(folder, running);
+      this.syncing.set(folder, mine);
     }
-    return running;
+    return mine;
   }
 
   async loadBody(email: InboundEmail): Promise<void> {
@@ -89,8 +97,9 @@ export class ImapMailbox implements MailboxPort {
         if (!moved) throw new DeliveryError(`could not move the email to ${action.move_to}`, 'permanent');
       }
     });
-    await this.sync(email.folder);
-    if (action.move_to) await this.sync(action.move_to).catch(() => undefined);
+    // The change must show at once, not when IDLE reports it back (about half a second with Dovecot).
+    await this.sync(email.folder, { force: true });
+    if (action.move_to) await this.sync(action.move_to, { force: true }).catch(() => undefined);
   }
 
   /** Appends a sent message to the special-use \Sent folder (RFC 6154), marked \Seen. */

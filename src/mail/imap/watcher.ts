@@ -71,6 +71,7 @@ export class InboxWatcher {
     } catch (err) {
       this.connected = false;
       this.conn.drop(`heartbeat NOOP failed: ${String(err)}`);
+      this.onChange('heartbeat failed');
       await this.reconnect('heartbeat failed');
     }
   }

@@ -1,0 +1,148 @@
+/**
+ * Helpers for the end-to-end tests against the private Dovecot + Postfix (test/helpers/mail-servers.ts):
+ * `mailgate serve` spawned with a config of real IMAP/SMTP mailboxes and short delivery polling, direct
+ * IMAP access as a user (what the recipient's own mail client would see), and read-only looks into the
+ * database the servers share.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import Database from 'better-sqlite3';
+import { ImapFlow } from 'imapflow';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
+import type { MailServers, MailUser } from '../helpers/mail-servers.js';
+import { childEnv, CLI, isAlive, ROOT, type ServerHandle, waitFor, writeConfig } from './harness.js';
+
+/** Delivery polling every 200 ms instead of 1 s, so approvals made in another process go out at once. */
+export const REAL_ENV = { MAILGATE_DELIVERY_POLL_MS: '200', MAILGATE_LOG_LEVEL: 'warn' };
+
+const live = new Set<ServerHandle>();
+
+export async function startRealServer(o: { role: 'agent' | 'reviewer'; db: string; home: string; config: string }): Promise<ServerHandle> {
+  const args = [CLI, 'serve', '--role', o.role, '--db', o.db, '--config', o.config];
+  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: ROOT, stderr: 'pipe', env: childEnv(o.home, REAL_ENV) });
+  let err = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const client = new Client({ name: `e2e-real-${o.role}`, version: '1.0.0' });
+  try {
+    await client.connect(transport);
+  } catch (e) {
+    await client.close().catch(() => undefined);
+    throw new Error(`mailgate serve --role ${o.role} did not start: ${String(e)}\nstderr:\n${err}`);
+  }
+  const pid = transport.pid!;
+  const handle: ServerHandle = {
+    client,
+    pid,
+    stderr: () => err,
+    // mail_wait may block for its whole timeout: give the SDK's per-request timeout room beyond it.
+    call: async (name, a = {}) => (await client.callTool({ name, arguments: a }, undefined, { timeout: 120_000 })) as CallToolResult,
+    async close() {
+      live.delete(handle);
+      await client.close();
+      await waitFor(() => !isAlive(pid), 5000, `server pid ${pid} still running after close`);
+    },
+  };
+  live.add(handle);
+  return handle;
+}
+
+export async function closeAllReal(): Promise<void> {
+  await Promise.all([...live].map((h) => h.close()));
+}
+
+export interface RealMailbox {
+  user: MailUser;
+  mode: 'gated_send' | 'autonomous' | 'gated_all' | 'read_only' | 'monitored';
+  /** IMAP port to use instead of Dovecot's (a fault-injection proxy). */
+  imapPort?: number;
+  heartbeatSeconds?: number;
+}
+
+/** Writes a config file with one real IMAP/SMTP mailbox per entry; returns its path. */
+export function writeRealConfig(path: string, mail: MailServers, boxes: RealMailbox[]): string {
+  return writeConfig(path, {
+    mailboxes: boxes.map((b) => ({
+      address: b.user.address,
+      oversight_mode: b.mode,
+      imap: {
+        host: '127.0.0.1', port: b.imapPort ?? mail.imap.port, secure: false, user: b.user.user, password: b.user.password,
+        heartbeat_seconds: b.heartbeatSeconds ?? 2,
+      },
+      smtp: { host: '127.0.0.1', port: mail.smtp.port, secure: false, user: b.user.user, password: b.user.password, timeout_seconds: 10 },
+    })),
+  });
+}
+
+export async function imapAs(mail: MailServers, u: MailUser): Promise<ImapFlow> {
+  const c = new ImapFlow({ host: mail.imap.host, port: mail.imap.port, secure: false, auth: { user: u.user, pass: u.password }, logger: false });
+  await c.connect();
+  return c;
+}
+
+export interface ServerCopy {
+  uid: number;
+  messageId: string | undefined;
+  subject: string | undefined;
+  flags: string[];
+  source: string;
+}
+
+/** Every message of a folder as the user's own client sees it on the server, raw source included. */
+export async function serverFolder(client: ImapFlow, folder: string): Promise<ServerCopy[]> {
+  const lock = await client.getMailboxLock(folder, { readOnly: true });
+  try {
+    // The folder may have been selected for a while: NOOP makes the server report what arrived since.
+    await client.noop();
+    const out: ServerCopy[] = [];
+    if ((client.mailbox && client.mailbox.exists) === 0) return out;
+    for await (const m of client.fetch('1:*', { uid: true, envelope: true, flags: true, source: true }, { uid: true })) {
+      out.push({ uid: m.uid, messageId: m.envelope?.messageId, subject: m.envelope?.subject, flags: [...(m.flags ?? [])], source: m.source?.toString('utf8') ?? '' });
+    }
+    return out;
+  } finally {
+    lock.release();
+  }
+}
+
+/** A header's unfolded value from raw message source (first occurrence), or undefined. */
+export function header(source: string, name: string): string | undefined {
+  const head = source.split(/\r?\n\r?\n/, 1)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+  const m = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(head);
+  return m?.[1]?.trim();
+}
+
+/** Submission through Postfix as `u`, as an ordinary mail client would send it; resolves on the 250 reply. */
+export async function submitAs(mail: MailServers, u: MailUser, msg: SendMailOptions): Promise<{ messageId: string; acceptedAt: number }> {
+  const t = nodemailer.createTransport({ host: mail.smtp.host, port: mail.smtp.port, secure: false, ignoreTLS: true, auth: { user: u.user, pass: u.password } });
+  try {
+    const info = await t.sendMail({ from: u.address, ...msg });
+    return { messageId: info.messageId, acceptedAt: Date.now() };
+  } finally {
+    t.close();
+  }
+}
+
+/** A read-only query against the servers' database (WAL: readers never block the writers). */
+export function dbAll<T = Record<string, unknown>>(dbPath: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The RFC 5322 Message-ID mailgate generated for an outbound message. */
+export function messageIdHeaderOf(dbPath: string, messageId: string): string {
+  const row = dbAll<{ message_id_header: string }>(dbPath, 'SELECT message_id_header FROM messages WHERE message_id = ?', messageId)[0];
+  if (!row) throw new Error(`no message ${messageId} in ${dbPath}`);
+  return row.message_id_header;
+}
+
+/** Polls `fn` until it returns a value (not undefined); returns it. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  let value: T | undefined;
+  await waitFor(async () => (value = await fn()) !== undefined, timeoutMs, what);
+  return value!;
+}
