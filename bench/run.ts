@@ -1,37 +1,53 @@
 /**
- * `npm run bench`: mailgate's two load figures, each beside a raw better-sqlite3 baseline measured in the same
- * run on the same disk. Compare the ratios, not the absolute numbers: machines are shared and noisy.
+ * `npm run bench`: mailgate's load figures, each beside a baseline measured in the same run: raw better-sqlite3
+ * on the same disk for send_email and list_pending; raw imapflow and nodemailer against the same private
+ * Dovecot + Postfix for check_inbox, search_email, mail_wait and delivery (skipped, saying why, where those
+ * servers cannot run). Compare the ratios, not the absolute numbers: machines are shared and noisy.
  * Prints a table, then the same figures as one JSON object on the last line of stdout.
- * MAILGATE_BENCH_QUICK=1 shrinks everything for a smoke run.
+ * MAILGATE_BENCH_QUICK=1 shrinks everything for a smoke run. MAILGATE_BENCH_ONLY=inbox,reply (any of send,
+ * pending, inbox, reply, delivery) runs only those parts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setLogLevel } from '../src/log.js';
 import { benchPending, type PendingReport } from './pending.js';
+import { benchReal, formatReal } from './real.js';
 import { benchSend, type SendReport } from './send.js';
 import { type Cell, formatTable, msSince, now, round, type Summary } from './stats.js';
 
 const quick = process.env.MAILGATE_BENCH_QUICK === '1';
+const PARTS = ['send', 'pending', 'inbox', 'reply', 'delivery'] as const;
+const only = (process.env.MAILGATE_BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
+for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`MAILGATE_BENCH_ONLY: unknown part '${p}'; parts: ${PARTS.join(', ')}`);
+const runs = (part: (typeof PARTS)[number]) => only.includes(part);
 
 async function main(): Promise<void> {
   setLogLevel('warn'); // the fill's own mailbox-creation lines; the spawned servers log at their default level
   const dir = mkdtempSync(join(tmpdir(), 'mailgate-bench-'));
   const start = now();
   try {
-    process.stderr.write(`bench: working in ${dir}\nbench: send_email ...\n`);
-    const send = await benchSend(dir, quick
+    process.stderr.write(`bench: working in ${dir}\n`);
+    if (runs('send')) process.stderr.write('bench: send_email ...\n');
+    const send = !runs('send') ? null : await benchSend(dir, quick
       ? { warmup: 20, maxOps: 200, maxMs: 3_000, rounds: 2, concurrency: 8 }
       : { warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, concurrency: 8 });
-    process.stderr.write('bench: list_pending (filling the queue) ...\n');
-    const pending = await benchPending(dir, quick
+    if (runs('pending')) process.stderr.write('bench: list_pending (filling the queue) ...\n');
+    const pending = !runs('pending') ? null : await benchPending(dir, quick
       ? { held: 10_000, history: 10_000, samples: 40, warmup: 5, rounds: 2, caseMs: 1_000 }
       : { held: 100_000, history: 100_000, samples: 200, warmup: 20, rounds: 4, caseMs: 3_000 });
+    const real = !(runs('inbox') || runs('reply') || runs('delivery')) ? null : await benchReal(dir, {
+      inbox: !runs('inbox') ? null : quick
+        ? { messages: 1_000, repeats: 20, searchRepeats: 3, maxMs: 3_000 }
+        : { messages: 10_000, repeats: 100, searchRepeats: 10, maxMs: 10_000 },
+      reply: !runs('reply') ? null : { trials: quick ? 3 : 20 },
+      delivery: !runs('delivery') ? null : { messages: quick ? 30 : 200, inFlight: 8 },
+    });
     const total = msSince(start);
-    process.stdout.write(`${report(send, pending)}\n\n`);
+    process.stdout.write(`${[send && reportSend(send), pending && reportPending(pending), real && formatReal(real)].filter(Boolean).join('\n\n')}\n\n`);
     process.stdout.write(`${JSON.stringify({
-      bench: 'mailgate', quick, node: process.version, platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length, at: new Date().toISOString(), total_ms: round(total), send_email: send, list_pending: pending,
+      bench: 'mailgate', quick, parts: only, node: process.version, platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length, at: new Date().toISOString(), total_ms: round(total), send_email: send, list_pending: pending, real_mail: real,
     })}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -41,13 +57,8 @@ async function main(): Promise<void> {
 const row = (label: string, s: Summary): Cell[] => [label, s.n, s.ops_per_s, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms];
 const HEADER = ['', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
 
-function report(send: SendReport, p: PendingReport): string {
+function reportSend(send: SendReport): string {
   const r = send.ratios;
-  const c = p.cases;
-  const pageRows: [string, string][] = [
-    ['first page', 'first_page'], ['second page (cursor)', 'second_page'], [`deep page (row ${p.held / 2})`, 'deep_page'],
-    ['mailbox filter (all held)', 'mailbox_filter'], ['mailbox with 0 held', 'empty_mailbox'],
-  ];
   return [
     'send_email, gated (held as pending), spawned `mailgate serve` over stdio',
     formatTable(HEADER, [
@@ -57,7 +68,16 @@ function report(send: SendReport, p: PendingReport): string {
     ]),
     `ratio mailgate/baseline: throughput ${r.sequential_ops}x sequential, ${r.concurrent_ops}x with ` +
       `${send.mailgate_concurrent.in_flight} in flight; latency p50 ${r.sequential_p50}x, p95 ${r.sequential_p95}x`,
-    '',
+  ].join('\n');
+}
+
+function reportPending(p: PendingReport): string {
+  const c = p.cases;
+  const pageRows: [string, string][] = [
+    ['first page', 'first_page'], ['second page (cursor)', 'second_page'], [`deep page (row ${p.held / 2})`, 'deep_page'],
+    ['mailbox filter (all held)', 'mailbox_filter'], ['mailbox with 0 held', 'empty_mailbox'],
+  ];
+  return [
     `list_pending, limit 50, ${p.held.toLocaleString('en-US')} held + ${p.history.toLocaleString('en-US')} delivered in the same mailbox ` +
       `(filled in ${Math.round(p.fill.ms)} ms, ${p.fill.rows_per_s} rows/s, ${p.fill.db_mb} MB; server ready in ${p.server_startup_ms} ms; ` +
       `a first page is ${Math.round(p.mcp_first_page_bytes / 1024)} KiB of JSON-RPC result)`,
