@@ -2,6 +2,7 @@
  * Wiring: open the store, apply the config file's mailboxes, and build the context every service gets.
  * The only place that knows which concrete store and transports are in use.
  */
+import { EventEmitter } from 'node:events';
 import type { LoadedConfig } from './config/load.js';
 import type { MailboxConfig } from './config/schema.js';
 import { MailgateError } from './errors.js';
@@ -34,8 +35,10 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     await store.close();
     throw err;
   }
-  const transports = new MailRegistry(store, clock, loaded.accounts);
-  const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker });
+  const changes = new EventEmitter();
+  changes.setMaxListeners(0); // one listener per concurrent mail_wait
+  const transports = new MailRegistry(store, clock, loaded.accounts, () => changes.emit('change'));
+  const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker }, () => changes.emit('change'));
   if (opts.background) {
     worker.start();
     await transports.watchAll();
@@ -45,6 +48,7 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     clock,
     transports,
     worker,
+    changes,
     settings: { requireApproval: loaded.config.require_approval, toolNames: loaded.config.tool_names },
     async close() {
       await worker.stop();

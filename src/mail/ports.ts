@@ -40,8 +40,11 @@ export interface Sender {
 export interface MailboxPort {
   /** Brings the local copy of a folder up to date before a read (nothing to do for the sandbox). */
   sync(folder: string): Promise<void>;
-  /** Fetches and parses the full message when only its envelope is cached (nothing to do for the sandbox). */
-  loadBody(email: InboundEmail): Promise<void>;
+  /**
+   * Fetches and parses the full messages of those whose envelope only is cached, all from one folder, in one
+   * round trip (nothing to do for the sandbox).
+   */
+  loadBodies(folder: string, emails: readonly InboundEmail[]): Promise<void>;
   /**
    * Asks the server which of the given cached-but-unfetched UIDs match the query (IMAP SEARCH TEXT), for the
    * part of a search the local index cannot answer. Absent for the sandbox, whose index is complete.

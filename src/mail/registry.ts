@@ -20,7 +20,13 @@ export class MailRegistry implements TransportRegistry {
   private sandbox: Transport | undefined;
   private readonly real = new Map<string, RealTransport>();
 
-  constructor(private readonly store: Store, private readonly clock: () => number, private readonly accounts: ReadonlyMap<string, MailAccount>) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number,
+    private readonly accounts: ReadonlyMap<string, MailAccount>,
+    /** Called when a watched INBOX synced new changes. */
+    private readonly onMail: () => void = () => undefined,
+  ) {}
 
   canServe(mailbox: Mailbox): boolean {
     return mailbox.transport === 'sandbox' || this.accounts.has(mailbox.address);
@@ -33,6 +39,7 @@ export class MailRegistry implements TransportRegistry {
     const account = this.accounts.get(mailbox.address);
     if (!account) throw new Error(`no imap/smtp account for ${mailbox.address} in this process's config; start mailgate with the config file that has it`);
     const transport = realTransport(account, this.store, this.clock);
+    transport.mailbox.onChange(this.onMail);
     this.real.set(mailbox.address, transport);
     return transport;
   }

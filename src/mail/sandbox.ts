@@ -24,7 +24,7 @@ export function sandboxTransport(store: Store, clock: () => number): Transport {
   };
   const mailbox: MailboxPort = {
     async sync() {},
-    async loadBody() {},
+    async loadBodies() {},
     async applyTag(action) {
       const email = await store.applyTag(action);
       if (!email) throw new DeliveryError(`email ${action.email_id} no longer exists`, 'permanent');

@@ -1,4 +1,5 @@
 /** What every service receives: the store, the clock, the transports, the settings, and who is asking. */
+import type { EventEmitter } from 'node:events';
 import { MailgateError } from '../errors.js';
 import type { TransportRegistry } from '../mail/ports.js';
 import type { Store } from '../store/store.js';
@@ -16,6 +17,12 @@ export interface AppContext {
   transports: TransportRegistry;
   settings: Settings;
   worker: DeliveryWorker;
+  /**
+   * In-process signal that mail state may have changed (new mail synced, a delivery recorded), so waiters
+   * (mail_wait) look again at once instead of at their next poll. Changes made by other processes are still
+   * found by the poll.
+   */
+  changes: EventEmitter;
 }
 
 /** Who is acting: recorded on every audit event. `roles` decide what the services allow. */

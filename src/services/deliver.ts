@@ -32,6 +32,8 @@ export class DeliveryWorker {
     private readonly transports: TransportRegistry,
     private readonly clock: () => number,
     opts: WorkerOptions = {},
+    /** Called after each recorded outcome. */
+    private readonly onOutcome: () => void = () => undefined,
   ) {
     this.opts = { leaseMs: 300_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, ...opts };
   }
@@ -105,6 +107,7 @@ export class DeliveryWorker {
     const outcome = await this.attempt(m);
     const recorded = await this.store.recordOutcome(m.message_id, this.owner, outcome, this.clock());
     faultPoint('after_record');
+    this.onOutcome();
     if (!recorded) log('warn', 'delivery lease was lost before the outcome was recorded', { message_id: m.message_id });
     else log('info', 'delivery outcome', { message_id: m.message_id, status: recorded.status });
   }

@@ -18,7 +18,7 @@ export async function checkInbox(ctx: AppContext, q: { mailbox: string; folder: 
   let emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
   // Snippets need bodies: fetch those of this page that only have an envelope cached (once each).
   if (emails.some((e) => !e.has_body)) {
-    for (const e of emails) if (!e.has_body) await port.loadBody(e).catch(() => undefined);
+    await port.loadBodies(q.folder, emails);
     emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
   }
   // The sandbox has no folder list of its own: a folder exists once mail is in it. (An IMAP folder that does
@@ -35,7 +35,7 @@ export async function checkInbox(ctx: AppContext, q: { mailbox: string; folder: 
 export async function readEmail(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
   let email = await getEmailOrThrow(ctx, id);
   if (!email.has_body) {
-    await portFor(ctx, await getMailboxOrThrow(ctx, email.mailbox)).loadBody(email);
+    await portFor(ctx, await getMailboxOrThrow(ctx, email.mailbox)).loadBodies(email.folder, [email]);
     email = await getEmailOrThrow(ctx, id);
   }
   await ctx.store.recordRead(email, who.id, ctx.clock());
@@ -59,7 +59,7 @@ export async function searchEmail(ctx: AppContext, q: { mailbox: string; query: 
     // The index has only envelopes of these; let the server search their bodies, then fetch the hits so
     // the next search answers them locally.
     const hits = await port.searchServer(folder, q.query, unfetched);
-    for (const email of await ctx.store.emailsByUid(mailbox.address, folder, hits)) await port.loadBody(email).catch(() => undefined);
+    await port.loadBodies(folder, await ctx.store.emailsByUid(mailbox.address, folder, hits));
     source = 'cache+server';
   }
   return { emails: await ctx.store.searchEmails({ ...q, mailbox: mailbox.address }), source };

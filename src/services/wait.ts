@@ -3,6 +3,7 @@
  * threads to it (In-Reply-To or References naming its Message-ID, RFC 5322 §3.6.4). Bounded because MCP
  * clients time calls out after about a minute; the caller simply calls again with the same message_id.
  */
+import type { EventEmitter } from 'node:events';
 import { isFinal } from '../gate/lifecycle.js';
 import type { InboundEmail, OutboundMessage } from '../store/store.js';
 import type { AppContext } from './context.js';
@@ -44,18 +45,21 @@ export async function waitForMessage(ctx: AppContext, id: string, opts: WaitOpti
       lastProgress = now;
       await opts.onProgress(now - started, message.status);
     }
-    await sleep(Math.min(pollMs, deadline - now), opts.signal);
+    await sleep(Math.min(pollMs, deadline - now), opts.signal, ctx.changes);
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Sleeps until the poll interval ends, the call is cancelled, or this process reports a change. */
+function sleep(ms: number, signal: AbortSignal | undefined, changes: EventEmitter): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {
       clearTimeout(t);
       signal?.removeEventListener('abort', done);
+      changes.off('change', done);
       resolve();
     }
     signal?.addEventListener('abort', done, { once: true });
+    changes.on('change', done);
   });
 }

@@ -53,16 +53,18 @@ export function applyFolderSync(db: Db, sync: FolderSync, now: number): string[]
       message_id_header, in_reply_to_header, flags, unread, uidvalidity, uid, size, has_body, date, received_at)
     VALUES (@email_id, @mailbox, @folder, 'imap', @from_addr, @from_name, @to_addrs, @cc_addrs, @subject,
       @message_id_header, @in_reply_to_header, @flags, @unread, @uidvalidity, @uid, @size, 0, @date, @now)
-    ON CONFLICT (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL DO UPDATE SET flags = excluded.flags, unread = excluded.unread`);
+    ON CONFLICT (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL DO UPDATE SET flags = excluded.flags, unread = excluded.unread
+    RETURNING email_id`);
   const created: string[] = [];
   for (const e of sync.upserts) {
     const email_id = newEmailId();
-    const info = insert.run({
+    // RETURNING gives the row's id: ours when the row is new, the existing one when only its flags changed.
+    const row = insert.get({
       ...e, email_id, mailbox, folder, uidvalidity, now,
       to_addrs: JSON.stringify(e.to), cc_addrs: JSON.stringify(e.cc), flags: JSON.stringify(e.flags),
       unread: e.flags.includes('\\Seen') ? 0 : 1,
-    });
-    if (info.changes === 1 && exists(db, email_id)) created.push(email_id);
+    }) as { email_id: string } | undefined;
+    if (row?.email_id === email_id) created.push(email_id);
   }
   const setFlags = stmt(db, 'UPDATE emails SET flags = ?, unread = ? WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?');
   for (const f of sync.flagUpdates) setFlags.run(JSON.stringify(f.flags), f.flags.includes('\\Seen') ? 0 : 1, mailbox, folder, uidvalidity, f.uid);
@@ -76,8 +78,8 @@ export function applyFolderSync(db: Db, sync: FolderSync, now: number): string[]
   return created;
 }
 
-function exists(db: Db, emailId: string): boolean {
-  return stmt(db, 'SELECT 1 FROM emails WHERE email_id = ?', true).get(emailId) !== undefined;
+export function cachedCount(db: Db, mailbox: string, folder: string, uidvalidity: number): number {
+  return stmt(db, 'SELECT count(*) FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ?', true).get(mailbox, folder, uidvalidity) as number;
 }
 
 export function cachedUids(db: Db, mailbox: string, folder: string, uidvalidity: number): number[] {

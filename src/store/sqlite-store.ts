@@ -229,8 +229,12 @@ export class SqliteStore implements Store {
 
   getFolderState(mailbox: string, folder: string) { return this.read(() => cache.getFolderState(this.db, mailbox, folder)); }
   cachedUids(mailbox: string, folder: string, uidvalidity: number) { return this.read(() => cache.cachedUids(this.db, mailbox, folder, uidvalidity)); }
+  cachedCount(mailbox: string, folder: string, uidvalidity: number) { return this.read(() => cache.cachedCount(this.db, mailbox, folder, uidvalidity)); }
   applyFolderSync(sync: cache.FolderSync, now: number) { return this.tx(() => cache.applyFolderSync(this.db, sync, now)); }
   setEmailBody(emailId: string, body: cache.ParsedBody) { return this.tx(() => cache.setBody(this.db, emailId, body)); }
+  setEmailBodies(bodies: readonly (readonly [string, cache.ParsedBody])[]) {
+    return this.tx(() => { for (const [id, body] of bodies) cache.setBody(this.db, id, body); });
+  }
   unfetchedUids(mailbox: string, folder: string) { return this.read(() => cache.unfetchedUids(this.db, mailbox, folder)); }
   emailsByUid(mailbox: string, folder: string, uids: readonly number[]) { return this.read(() => inbox.emailsByUid(this.db, mailbox, folder, uids)); }
 

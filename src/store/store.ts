@@ -105,8 +105,11 @@ export interface Store {
   /** IMAP cache (src/store/imap-cache.ts). */
   getFolderState(mailbox: string, folder: string): Promise<FolderState | undefined>;
   cachedUids(mailbox: string, folder: string, uidvalidity: number): Promise<number[]>;
+  cachedCount(mailbox: string, folder: string, uidvalidity: number): Promise<number>;
   applyFolderSync(sync: FolderSync, now: number): Promise<string[]>;
   setEmailBody(emailId: string, body: ParsedBody): Promise<void>;
+  /** Many bodies in one transaction (a batch fetched together). */
+  setEmailBodies(bodies: readonly (readonly [emailId: string, body: ParsedBody])[]): Promise<void>;
   unfetchedUids(mailbox: string, folder: string): Promise<number[]>;
   emailsByUid(mailbox: string, folder: string, uids: readonly number[]): Promise<InboundEmail[]>;
   listCaptured(limit: number): Promise<CapturedMail[]>;

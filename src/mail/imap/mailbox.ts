@@ -6,12 +6,16 @@
 import type { ImapFlow, ListResponse } from 'imapflow';
 import type { MailAccount } from '../../config/accounts.js';
 import { log } from '../../log.js';
-import type { InboundEmail, Store, TagAction } from '../../store/store.js';
+import { MailgateError } from '../../errors.js';
+import type { InboundEmail, ParsedBody, Store, TagAction } from '../../store/store.js';
 import { parseMessage } from '../parse.js';
 import { DeliveryError, type MailboxPort } from '../ports.js';
 import { ImapConnection } from './connection.js';
 import { syncFolder } from './sync.js';
 import { InboxWatcher } from './watcher.js';
+
+const PREFETCH_BATCH = 100;
+const EMPTY_BODY: ParsedBody = { text: null, html: null, references_header: null, in_reply_to_header: null, attachments: [] };
 
 /** Messages larger than this are parsed only up to it, so one huge mail cannot exhaust memory. */
 const MAX_FETCH_BYTES = 8 * 1024 * 1024;
@@ -24,6 +28,9 @@ export class ImapMailbox implements MailboxPort {
   /** Bumped by every watcher notice; a sync marks INBOX clean only if no notice came in while it ran. */
   private inboxGeneration = 0;
   private syncing = new Map<string, Promise<void>>();
+  private prefetching = new Map<string, Promise<void>>();
+  private closed = false;
+  private sentPath: string | undefined;
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly account: MailAccount, private readonly store: Store, private readonly clock: () => number) {
@@ -59,30 +66,67 @@ export class ImapMailbox implements MailboxPort {
       const generation = this.inboxGeneration;
       const watched = folder === 'INBOX' && !!this.watcher?.alive;
       mine = syncFolder(this.conn, this.store, this.account.address, folder, this.clock)
-        .then(() => { if (watched && generation === this.inboxGeneration) this.inboxClean = true; })
+        .then(() => {
+          if (watched && generation === this.inboxGeneration) this.inboxClean = true;
+          void this.prefetchBodies(folder);
+        })
         .finally(() => this.syncing.delete(folder));
       this.syncing.set(folder, mine);
     }
     return mine;
   }
 
-  async loadBody(email: InboundEmail): Promise<void> {
-    if (email.has_body || email.uid === null) return;
-    const raw = await this.conn.withFolder(email.folder, async (c) => {
-      const msg = await c.fetchOne(String(email.uid), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true });
-      return msg ? msg.source : undefined;
-    }, { readOnly: true });
-    if (!raw) return;
-    const parsed = await parseMessage(raw);
-    await this.store.setEmailBody(email.email_id, parsed);
-  }
-
   async searchServer(folder: string, query: string, uids: readonly number[]): Promise<number[]> {
     if (uids.length === 0) return [];
     return this.conn.withFolder(folder, async (c) => {
-      const found = await c.search({ uid: uids.join(','), body: query }, { uid: true });
-      return (found || []) as number[];
+      // As ranges (1:9980,9982): a plain list of 14,000 UIDs is a command servers refuse as too long.
+      const found = await c.search({ uid: uidRanges(uids), body: query }, { uid: true });
+      // imapflow answers false when the server refused the search: that is a failure, not "no hits".
+      if (found === false) throw new MailgateError('UNAVAILABLE', `${this.account.address}: the IMAP server refused the search; retry, or narrow the query`);
+      return found ?? [];
     }, { readOnly: true });
+  }
+
+  /**
+   * Fetches and indexes the bodies of a folder's messages that only have envelopes cached, newest first, in
+   * batches (one FETCH and one transaction each), so that searches come to be answered by the local index
+   * alone. Runs in the background after a sync; one at a time per folder.
+   */
+  prefetchBodies(folder: string): Promise<void> {
+    let running = this.prefetching.get(folder);
+    if (!running) {
+      running = this.fillBodies(folder).catch((err: unknown) => log('debug', 'body prefetch stopped', { folder, error: String(err) }))
+        .finally(() => this.prefetching.delete(folder));
+      this.prefetching.set(folder, running);
+    }
+    return running;
+  }
+
+  private async fillBodies(folder: string): Promise<void> {
+    for (;;) {
+      const uids = (await this.store.unfetchedUids(this.account.address, folder)).slice(-PREFETCH_BATCH);
+      if (uids.length === 0 || this.closed) return;
+      const emails = await this.store.emailsByUid(this.account.address, folder, uids);
+      await this.loadBodies(folder, emails);
+    }
+  }
+
+  /** One UID FETCH for all the given messages of a folder, then their bodies stored in one transaction. */
+  async loadBodies(folder: string, emails: readonly InboundEmail[]): Promise<void> {
+    const byUid = new Map(emails.filter((e) => !e.has_body && e.uid !== null).map((e) => [e.uid!, e]));
+    if (byUid.size === 0) return;
+    const raws: [InboundEmail, Buffer][] = [];
+    await this.conn.withFolder(folder, async (c) => {
+      for await (const msg of c.fetch(uidRanges([...byUid.keys()]), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
+        const email = byUid.get(msg.uid);
+        if (email && msg.source) raws.push([email, msg.source]);
+      }
+    }, { readOnly: true });
+    const parsed = await Promise.all(raws.map(async ([e, raw]) => [e.email_id, await parseMessage(raw)] as const));
+    // Messages the server no longer has are marked fetched (empty) so they are not asked for again.
+    const found = new Set(raws.map(([e]) => e.email_id));
+    const gone = [...byUid.values()].filter((e) => !found.has(e.email_id)).map((e) => [e.email_id, EMPTY_BODY] as const);
+    await this.store.setEmailBodies([...parsed, ...gone]);
   }
 
   async applyTag(action: TagAction): Promise<void> {
@@ -105,11 +149,12 @@ export class ImapMailbox implements MailboxPort {
   /** Appends a sent message to the special-use \Sent folder (RFC 6154), marked \Seen. */
   async appendSent(raw: Buffer): Promise<void> {
     const client = await this.conn.get();
-    const folder = await sentFolder(client);
-    await client.append(folder, raw, ['\\Seen']);
+    this.sentPath ??= await sentFolder(client);
+    await client.append(this.sentPath, raw, ['\\Seen']);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.watcher?.stop();
     await this.conn.close();
   }
@@ -118,4 +163,16 @@ export class ImapMailbox implements MailboxPort {
 async function sentFolder(client: ImapFlow): Promise<string> {
   const folders: ListResponse[] = await client.list();
   return folders.find((f) => f.specialUse === '\\Sent')?.path ?? folders.find((f) => /^sent( items| messages)?$/i.test(f.name))?.path ?? 'Sent';
+}
+
+/** Compresses UIDs into an IMAP sequence set of ranges: [1,2,3,7] -> "1:3,7". */
+export function uidRanges(uids: readonly number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]!;
+    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
+    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
+  }
+  return parts.join(',');
 }

@@ -37,10 +37,13 @@ export async function syncFolder(conn: ImapConnection, store: Store, mailbox: st
       }
       if (!full) {
         await collectFlagChanges(c, box, prev.highestmodseq, from, flagUpdates);
-        const cached = await store.cachedUids(mailbox, folder, uidvalidity);
-        if (cached.length + upserts.length !== box.exists) {
-          const onServer = new Set(((await c.search({ all: true }, { uid: true })) || []) as number[]);
-          removed = cached.filter((uid) => !onServer.has(uid));
+        // Only when the counts disagree did something disappear: then (and only then) compare UID sets.
+        if ((await store.cachedCount(mailbox, folder, uidvalidity)) + upserts.length !== box.exists) {
+          const cached = await store.cachedUids(mailbox, folder, uidvalidity);
+          const onServer = await c.search({ all: true }, { uid: true });
+          if (onServer === false) throw new Error('the server refused UID SEARCH ALL');
+          const present = new Set(onServer ?? []);
+          removed = cached.filter((uid) => !present.has(uid));
         }
       }
     } else if (!full) {
