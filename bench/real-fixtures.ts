@@ -99,7 +99,7 @@ export function writeMailgateConfig(path: string, mail: MailServers, boxes: Real
 
 /** mailgate's services in this process, as a tool handler calls them; `background` starts IDLE and the worker. */
 export function openApp(config: string, db: string, background = false): Promise<App> {
-  return createApp(loadConfig({ config, db }, {}), { background });
+  return createApp(loadConfig({ config, db }, {}), { background, watch: background });
 }
 
 export async function imapAs(mail: MailServers, u: MailUser): Promise<ImapFlow> {

@@ -20,6 +20,11 @@ export interface AppOptions {
   worker?: WorkerOptions;
   /** Start the background delivery loop (servers do; one-shot CLI commands deliver inline instead). */
   background?: boolean;
+  /**
+   * Watch real INBOXes with IDLE (agent servers, whose mail_wait and check_inbox use it). Each watcher is one
+   * more IMAP connection per account, and servers limit those (Dovecot: 10 per user and IP by default).
+   */
+  watch?: boolean;
 }
 
 export interface App extends AppContext {
@@ -39,10 +44,8 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
   changes.setMaxListeners(0); // one listener per concurrent mail_wait
   const transports = new MailRegistry(store, clock, loaded.accounts, () => changes.emit('change'));
   const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker }, () => changes.emit('change'));
-  if (opts.background) {
-    worker.start();
-    await transports.watchAll();
-  }
+  if (opts.background) worker.start();
+  if (opts.watch) await transports.watchAll();
   const app: App = {
     store,
     clock,

@@ -19,7 +19,7 @@ export function parseRole(value: string | undefined): Role {
 }
 
 export async function serve(loaded: LoadedConfig, role: Role): Promise<void> {
-  const app = await createApp(loaded, { background: true });
+  const app = await createApp(loaded, { background: true, watch: role === 'agent' });
   const server = createMcpServer(app, { roles: [role], mailboxes: await app.store.listMailboxes() });
   const transport = new StdioServerTransport();
   let closing = false;
