@@ -41,13 +41,17 @@ export interface ServeOptions {
   home: string;
   config?: string;
   clientName?: string;
+  /** Extra environment for the server process (delivery tuning, log level). */
+  env?: Record<string, string>;
+  /** The SDK's per-request timeout; raise it for calls that may block (mail_wait). */
+  requestTimeoutMs?: number;
 }
 
 const live = new Set<ServerHandle>();
 
 export async function startServer(o: ServeOptions): Promise<ServerHandle> {
   const args = [CLI, 'serve', '--role', o.role, '--db', o.db, ...(o.config ? ['--config', o.config] : [])];
-  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: ROOT, stderr: 'pipe', env: childEnv(o.home) });
+  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: ROOT, stderr: 'pipe', env: childEnv(o.home, o.env) });
   let err = '';
   transport.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
   const client = new Client({ name: o.clientName ?? `e2e-${o.role}`, version: '1.0.0' });
@@ -62,7 +66,8 @@ export async function startServer(o: ServeOptions): Promise<ServerHandle> {
     client,
     pid,
     stderr: () => err,
-    call: async (name, a = {}) => (await client.callTool({ name, arguments: a })) as CallToolResult,
+    call: async (name, a = {}) =>
+      (await client.callTool({ name, arguments: a }, undefined, o.requestTimeoutMs ? { timeout: o.requestTimeoutMs } : undefined)) as CallToolResult,
     async close() {
       live.delete(handle);
       await client.close();

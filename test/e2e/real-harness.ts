@@ -4,52 +4,21 @@
  * IMAP access as a user (what the recipient's own mail client would see), and read-only looks into the
  * database the servers share.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import Database from 'better-sqlite3';
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { MailServers, MailUser } from '../helpers/mail-servers.js';
-import { childEnv, CLI, isAlive, ROOT, type ServerHandle, waitFor, writeConfig } from './harness.js';
+import { closeAll, type ServerHandle, startServer, waitFor, writeConfig } from './harness.js';
 
 /** Delivery polling every 200 ms instead of 1 s, so approvals made in another process go out at once. */
 export const REAL_ENV = { MAILGATE_DELIVERY_POLL_MS: '200', MAILGATE_LOG_LEVEL: 'warn' };
 
-const live = new Set<ServerHandle>();
-
-export async function startRealServer(o: { role: 'agent' | 'reviewer'; db: string; home: string; config: string }): Promise<ServerHandle> {
-  const args = [CLI, 'serve', '--role', o.role, '--db', o.db, '--config', o.config];
-  const transport = new StdioClientTransport({ command: process.execPath, args, cwd: ROOT, stderr: 'pipe', env: childEnv(o.home, REAL_ENV) });
-  let err = '';
-  transport.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const client = new Client({ name: `e2e-real-${o.role}`, version: '1.0.0' });
-  try {
-    await client.connect(transport);
-  } catch (e) {
-    await client.close().catch(() => undefined);
-    throw new Error(`mailgate serve --role ${o.role} did not start: ${String(e)}\nstderr:\n${err}`);
-  }
-  const pid = transport.pid!;
-  const handle: ServerHandle = {
-    client,
-    pid,
-    stderr: () => err,
-    // mail_wait may block for its whole timeout: give the SDK's per-request timeout room beyond it.
-    call: async (name, a = {}) => (await client.callTool({ name, arguments: a }, undefined, { timeout: 120_000 })) as CallToolResult,
-    async close() {
-      live.delete(handle);
-      await client.close();
-      await waitFor(() => !isAlive(pid), 5000, `server pid ${pid} still running after close`);
-    },
-  };
-  live.add(handle);
-  return handle;
+/** A server on the real-mail config; mail_wait may block for its whole timeout, so requests get room beyond it. */
+export function startRealServer(o: { role: 'agent' | 'reviewer'; db: string; home: string; config: string }): Promise<ServerHandle> {
+  return startServer({ ...o, clientName: `e2e-real-${o.role}`, env: REAL_ENV, requestTimeoutMs: 120_000 });
 }
 
-export async function closeAllReal(): Promise<void> {
-  await Promise.all([...live].map((h) => h.close()));
-}
+export const closeAllReal = closeAll;
 
 export interface RealMailbox {
   user: MailUser;
