@@ -82,6 +82,8 @@ function formatInbox(b: InboxReport): string {
       ...search('service:  ', s, 'subject', SUBJECT_WORD), ...search('mcp stdio:', m, 'subject', SUBJECT_WORD),
       row(`store:     FTS query alone, body word '${BODY_WORD}'`, s.fts_only.body),
       row(`store:     FTS query alone, subject word '${SUBJECT_WORD}'`, s.fts_only.subject),
+      row(`service:   search_email body word, after prefetch (${s.after_prefetch.source}; prefetch ${s.after_prefetch.complete ? 'done' : 'NOT done'} in ${s.after_prefetch.prefetch_ms} ms)`, s.after_prefetch.body),
+      row(`service:   search_email subject word, after prefetch (${s.after_prefetch.source})`, s.after_prefetch.subject),
     ]),
     'ratio p50 mailgate/raw: ' + Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; '),
   ].join('\n');

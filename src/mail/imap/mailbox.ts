@@ -14,7 +14,8 @@ import { ImapConnection } from './connection.js';
 import { syncFolder } from './sync.js';
 import { InboxWatcher } from './watcher.js';
 
-const PREFETCH_BATCH = 100;
+const PREFETCH_BATCH = 25;
+const PREFETCH_PAUSE_MS = 20;
 const EMPTY_BODY: ParsedBody = { text: null, html: null, references_header: null, in_reply_to_header: null, attachments: [] };
 
 /** Messages larger than this are parsed only up to it, so one huge mail cannot exhaust memory. */
@@ -108,6 +109,9 @@ export class ImapMailbox implements MailboxPort {
       if (uids.length === 0 || this.closed) return;
       const emails = await this.store.emailsByUid(this.account.address, folder, uids);
       await this.loadBodies(folder, emails);
+      // Small batches and a pause between them: the prefetch shares the connection (and the event loop) with
+      // the agent's own reads, which must not queue behind it.
+      await new Promise((r) => setTimeout(r, PREFETCH_PAUSE_MS));
     }
   }
 
