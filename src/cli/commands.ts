@@ -3,12 +3,14 @@
  * terminal is the actor recorded (`--as NAME`, default the OS user); the CLI is the trusted path, because
  * only someone with access to this machine's database can run it.
  */
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { createApp, type App } from '../app.js';
 import type { LoadedConfig } from '../config/load.js';
 import { invalid } from '../errors.js';
 import { AutoApproveRules } from '../gate/rules/index.js';
 import type { Principal } from '../services/context.js';
 import { createMailbox, listMailboxes, updateMailbox } from '../services/mailboxes.js';
+import { exportAudit } from '../services/audit-export.js';
 import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
 import { Duration, EmailAddress, MessageId, OversightMode } from '../values.js';
 import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../../tools/shapes.js';
@@ -29,6 +31,8 @@ export interface Flags {
   ttl?: string | undefined;
   'display-name'?: string | undefined;
   cursor?: string | undefined;
+  since?: string | undefined;
+  out?: string | undefined;
 }
 
 export async function withApp<T>(loaded: LoadedConfig, fn: (app: App) => Promise<T>): Promise<T> {
@@ -123,7 +127,19 @@ export async function auditCommand(app: App, who: Principal, sub: string | undef
     else printLine(r.ok ? `audit chain ok: ${r.events} events` : `audit chain BROKEN at event seq ${r.first_bad_seq}: ${r.problem}`);
     return r.ok ? 0 : 1;
   }
-  if (sub !== undefined) throw invalid('audit', `unknown subcommand '${sub}'; use 'mailgate audit [--message ID] [--mailbox ADDR]' or 'mailgate audit verify'`);
+  if (sub === 'export') {
+    const since = flags.since === undefined ? undefined : Date.parse(flags.since);
+    if (since !== undefined && Number.isNaN(since)) throw invalid('--since', 'give a date or time such as 2026-11-01 or 2026-11-01T09:00:00Z');
+    const out: NodeJS.WritableStream = flags.out ? createWriteStream(flags.out) : process.stdout;
+    let chainOk = true;
+    for await (const record of exportAudit(app, who, { mailbox: flags.mailbox, since })) {
+      if (record.type === 'chain') chainOk = record.ok === true;
+      if (!out.write(`${JSON.stringify(record)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+    if (out !== process.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return chainOk ? 0 : 1;
+  }
+  if (sub !== undefined) throw invalid('audit', `unknown subcommand '${sub}'; use 'mailgate audit [--message ID] [--mailbox ADDR]', 'mailgate audit verify' or 'mailgate audit export'`);
   const message_id = flags.message === undefined ? undefined : parseWith('--message', MessageId, flags.message);
   const events = (await auditTrail(app, who, { message_id, mailbox: flags.mailbox, limit: limitOf(flags, 100, 100_000) })).map(toAuditEvent);
   if (flags.json) printJson({ events });

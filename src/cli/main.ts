@@ -23,6 +23,7 @@ Usage: mailgate <command> [options]
   approve MESSAGE_ID [--note TEXT]          approve and send a held message
   reject MESSAGE_ID --reason TEXT           reject a held message; it is never sent
   audit [--message ID] [--mailbox ADDRESS]  show audit events;  audit verify  checks the hash chain
+  audit export [--mailbox A] [--since DATE] [--out FILE]   JSON Lines for auditors: chain status, then one record per message
   captured                                  sandbox mail to outside addresses (captured, never sent)
 
 Options: --config FILE (or MAILGATE_CONFIG), --db FILE (or MAILGATE_DB), --json, --as NAME (who you are in the audit log)
@@ -39,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, mailbox: { type: 'string' },
       limit: { type: 'string' }, message: { type: 'string' }, mode: { type: 'string' }, 'autonomy-level': { type: 'string' },
       'approval-mode': { type: 'string' }, rules: { type: 'string' }, ttl: { type: 'string' }, 'display-name': { type: 'string' },
-      cursor: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+      cursor: { type: 'string' }, since: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;

@@ -173,3 +173,8 @@ export function expiredLeaseRows(db: Db, now: number): OutboundMessage[] {
 export function countPending(db: Db, mailbox: string): number {
   return stmt(db, "SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?", true).get(mailbox) as number;
 }
+
+export function listMessageRows(db: Db, q: { mailbox?: string | undefined; since?: number | undefined }): OutboundMessage[] {
+  return (stmt(db, `SELECT * FROM messages WHERE (@mailbox IS NULL OR mailbox = @mailbox) AND created_at >= @since
+                    ORDER BY created_at, message_id`).all({ mailbox: q.mailbox ?? null, since: q.since ?? 0 }) as Row[]).map(messageFromRow);
+}

@@ -192,6 +192,7 @@ export class SqliteStore implements Store {
   }
 
   getMessage(id: string) { return this.read(() => messages.getMessageRow(this.db, id)); }
+  listMessages(q: { mailbox?: string | undefined; since?: number | undefined }) { return this.read(() => messages.listMessageRows(this.db, q)); }
   listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }) {
     return this.read(() => messages.listPendingRows(this.db, q));
   }

@@ -88,6 +88,8 @@ export interface Store {
   /** Messages whose delivery lease ran out (the process died): requeued if safe, else outcome_unknown. */
   recoverLeases(now: number, safeToRetry: (m: OutboundMessage) => boolean): Promise<OutboundMessage[]>;
   getMessage(id: string): Promise<OutboundMessage | undefined>;
+  /** Every outbound message, oldest first, optionally of one mailbox and created at or after `since`. */
+  listMessages(q: { mailbox?: string | undefined; since?: number | undefined }): Promise<OutboundMessage[]>;
   /** Held messages that can still be decided (expires_at after `now`), oldest first. */
   listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }): Promise<PendingPage>;
 
