@@ -50,3 +50,10 @@ export function toMailgateError(err: unknown): MailgateError {
   }
   return new MailgateError('INTERNAL', 'internal error; the details were logged to stderr');
 }
+
+/** The error for an unknown mailbox, naming the ones that exist so the caller can correct itself. */
+export function unknownMailboxError(address: string, known: readonly string[]): MailgateError {
+  return new MailgateError('UNKNOWN_MAILBOX',
+    `unknown mailbox '${address}'; known mailboxes: ${known.length ? known.join(', ') : '(none; an operator can create one)'}`,
+    { field: 'mailbox' });
+}

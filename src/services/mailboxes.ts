@@ -1,5 +1,5 @@
 /** Operator use cases: list, create and update mailboxes, and apply the config file's mailboxes at start. */
-import { MailgateError, invalid } from '../errors.js';
+import { invalid, unknownMailboxError } from '../errors.js';
 import { type ModeInput, resolveMode } from '../gate/modes.js';
 import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { Mailbox, MailboxUpdateResult } from '../store/store.js';
@@ -12,9 +12,7 @@ export const DEFAULT_PENDING_TTL_SECONDS = 72 * 3600;
 export async function getMailboxOrThrow(ctx: AppContext, address: string): Promise<Mailbox> {
   const mailbox = await ctx.store.getMailbox(canonicalAddress(address));
   if (mailbox) return mailbox;
-  const known = (await ctx.store.listMailboxes()).map((m) => m.address);
-  throw new MailgateError('UNKNOWN_MAILBOX',
-    `unknown mailbox '${address}'; known mailboxes: ${known.length ? known.join(', ') : '(none; an operator can create one)'}`, { field: 'mailbox' });
+  throw unknownMailboxError(address, (await ctx.store.listMailboxes()).map((m) => m.address));
 }
 
 export interface MailboxInput extends ModeInput {

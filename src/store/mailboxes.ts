@@ -1,5 +1,5 @@
 /** The mailbox aggregate: rows, contact lists, and who each mailbox has corresponded with. */
-import { MailgateError } from '../errors.js';
+import { type MailgateError, unknownMailboxError } from '../errors.js';
 import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { OversightMode } from '../values.js';
 import { type Db, stmt } from './db.js';
@@ -79,10 +79,7 @@ export function recordCorrespondents(db: Db, mailbox: string, addresses: readonl
   for (const a of addresses) st.run(mailbox, a.toLowerCase(), now, now);
 }
 
-/** The error for an unknown mailbox, naming the ones that exist so the caller can correct itself. */
+/** The error for an unknown mailbox, listing those that exist. */
 export function unknownMailbox(db: Db, address: string): MailgateError {
-  const known = listMailboxRows(db).map((m) => m.address);
-  return new MailgateError('UNKNOWN_MAILBOX',
-    `unknown mailbox '${address}'; known mailboxes: ${known.length ? known.join(', ') : '(none; an operator can create one)'}`,
-    { field: 'mailbox' });
+  return unknownMailboxError(address, listMailboxRows(db).map((m) => m.address));
 }

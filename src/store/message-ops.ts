@@ -15,8 +15,7 @@ import type { DecideRequest, GateFn, SubmitRequest, SubmitResult } from './store
 export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number): SubmitResult {
   const mailbox = mailboxes.getMailboxRow(db, req.mailbox);
   if (!mailbox) throw mailboxes.unknownMailbox(db, req.mailbox);
-  const hash = contentHash({ kind: req.kind, mailbox: mailbox.address, ...req.content,
-    reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null });
+  const hash = messageHash({ kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null }, req.content);
 
   if (req.idempotency_key) {
     const prior = messages.findByIdempotencyKey(db, req.mailbox, req.idempotency_key);
@@ -94,7 +93,7 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
 /** The hash of the content as the agent submitted it (before any reviewer edits), for idempotent replays. */
 function submittedHash(m: messages.OutboundMessage): string {
   if (!m.original_content) return m.content_hash;
-  return contentHash({ kind: m.kind, mailbox: m.mailbox, ...m.original_content, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action });
+  return messageHash(m, m.original_content);
 }
 
 function recordedDecision(m: messages.OutboundMessage): Decision {
@@ -130,7 +129,7 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
     if (changed.length > 0) {
       const original: messages.MessageContent = { to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject, text: m.text, html: m.html };
       const edited = { ...original, ...Object.fromEntries(changed.map((k) => [k, edits[k]])) } as messages.MessageContent;
-      const hash = contentHash({ kind: m.kind, mailbox: m.mailbox, ...edited, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action });
+      const hash = messageHash(m, edited);
       set = { ...set, original_content: JSON.stringify(original), to_addrs: JSON.stringify(edited.to), cc_addrs: JSON.stringify(edited.cc),
         bcc_addrs: JSON.stringify(edited.bcc), subject: edited.subject, text_body: edited.text, html_body: edited.html, content_hash: hash };
       detail.edited_fields = changed;
@@ -167,6 +166,17 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
 function notPending(id: string, status: string, action: string): MailgateError {
   return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`,
     { field: 'message_id', details: { status } });
+}
+
+/**
+ * The hash an approval binds to: the content plus what it is (kind, sending mailbox, the email it answers,
+ * the tag it applies). One function for submit, replay and edits, so the three can never drift apart.
+ */
+function messageHash(
+  m: { kind: string; mailbox: string; reply_to_email_id: string | null; tag_action: messages.TagAction | null },
+  content: messages.MessageContent,
+): string {
+  return contentHash({ kind: m.kind, mailbox: m.mailbox, ...content, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action });
 }
 
 /** A stable hash of exactly what would be sent (or done), so an approval binds to that content. */
