@@ -1,5 +1,6 @@
 /** Output shapes shared by several tools, and the mappers from store rows to them. */
 import * as z from 'zod';
+import { htmlToText, stripInvisible } from '../src/mail/parse.js';
 import type { AuditEvent, InboundEmail, Mailbox, OutboundMessage } from '../src/store/store.js';
 import { formatDuration, MESSAGE_STATUSES } from '../src/values.js';
 
@@ -25,15 +26,19 @@ export const emailSummary = z.object({
 });
 
 export function toSummary(e: InboundEmail): z.infer<typeof emailSummary> {
-  const body = (e.text ?? stripTags(e.html ?? '')).replace(/\s+/g, ' ').trim();
+  const body = plainText(e.text, e.html);
   return {
     email_id: e.email_id, folder: e.folder, from: e.from_addr, to: e.to, subject: e.subject,
     date: iso(e.date)!, snippet: body.length > 160 ? `${body.slice(0, 157)}...` : body, unread: e.unread,
   };
 }
 
-function stripTags(html: string): string {
-  return html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
+/**
+ * One line of readable text for snippets and previews, through the same conversion read_email uses, so
+ * text hidden in HTML or invisible characters cannot reach the model through a snippet either.
+ */
+function plainText(text: string | null, html: string | null): string {
+  return stripInvisible(text ?? htmlToText(html ?? '')).text.replace(/\s+/g, ' ').trim();
 }
 
 export const pendingItem = z.object({
@@ -52,7 +57,7 @@ export const pendingItem = z.object({
 });
 
 export function toPendingItem(m: OutboundMessage): z.infer<typeof pendingItem> {
-  const body = (m.text ?? stripTags(m.html ?? '')).replace(/\s+/g, ' ').trim();
+  const body = plainText(m.text, m.html);
   return {
     message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject,
     body_preview: body.length > 280 ? `${body.slice(0, 277)}...` : body, created_by: m.created_by,
