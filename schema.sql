@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
   auto_approve_rules  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(auto_approve_rules) AND json_type(auto_approve_rules) = 'array'),
   pending_ttl_seconds INTEGER NOT NULL CHECK (pending_ttl_seconds > 0),
   transport           TEXT NOT NULL CHECK (transport IN ('sandbox', 'imap_smtp')),
+  -- Per-mailbox policy (src/gate/policy.ts MailboxPolicySettings): limits, domains, content holds, four eyes.
+  policy              TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(policy) AND json_type(policy) = 'object'),
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL
 ) STRICT;
@@ -33,6 +35,8 @@ CREATE TABLE IF NOT EXISTS correspondents (
   last_seen  INTEGER NOT NULL,
   PRIMARY KEY (mailbox, address)
 ) STRICT;
+-- The new_external_domain hold asks "has this mailbox written to anyone at this domain?".
+CREATE INDEX IF NOT EXISTS correspondents_domain ON correspondents (mailbox, substr(address, instr(address, '@') + 1));
 
 -- Outbound actions: sends and replies, and (in gated_all) held writes such as tagging an email.
 CREATE TABLE IF NOT EXISTS messages (
@@ -59,8 +63,12 @@ CREATE TABLE IF NOT EXISTS messages (
   idempotency_key     TEXT,
   created_by          TEXT NOT NULL,
   mode_at_submit      TEXT NOT NULL,
+  -- The gate's reason code (src/values.ts GATE_CODES): the mode's, or the first policy rule that blocked or held.
   gate_code           TEXT NOT NULL CHECK (gate_code IN ('mode_allows', 'auto_approved', 'mode_requires_approval',
-                                                         'require_approval', 'action_blocked')),
+                                                         'require_approval', 'action_blocked', 'duplicate', 'rate_limited',
+                                                         'suppressed_recipient', 'domain_blocked', 'domain_not_allowed',
+                                                         'too_many_recipients', 'attachment_limit', 'hold_new_recipient',
+                                                         'hold_external_domain', 'hold_secret')),
   gate_reason         TEXT NOT NULL,
   gate_rule           TEXT,
   notify              INTEGER NOT NULL DEFAULT 0 CHECK (notify IN (0, 1)),
@@ -82,6 +90,18 @@ CREATE TABLE IF NOT EXISTS messages (
   smtp_response       TEXT,
   sent_at             INTEGER,
   updated_at          INTEGER NOT NULL,
+  -- Every policy rule the draft hit (blocks and holds), for the reviewer and the auditor.
+  policy_hits         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(policy_hits)),
+  -- The content hash a reviewer (or the gate) approved; the worker refuses to send if the row no longer hashes to it.
+  approved_hash       TEXT,
+  -- Messages of one thread are delivered in the order they were queued (the root Message-ID of the thread).
+  thread_key          TEXT,
+  -- Attachment names, types, sizes and sha256 (the bytes are in message_attachments).
+  attachments         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attachments)),
+  -- The salt of this message's hashed personal data in the audit chain; erasing the message deletes it.
+  pii_salt            TEXT,
+  -- The content hash with each recipient list sorted: what duplicate detection compares (order is not news).
+  dedupe_hash         TEXT,
   CHECK (status <> 'pending' OR (expires_at IS NOT NULL AND decided_at IS NULL))
 ) STRICT;
 
@@ -92,6 +112,32 @@ CREATE INDEX IF NOT EXISTS messages_pending_expiry ON messages (expires_at) WHER
 CREATE INDEX IF NOT EXISTS messages_claimable ON messages (next_attempt_at) WHERE status IN ('approved', 'queued');
 CREATE INDEX IF NOT EXISTS messages_sending ON messages (lease_until) WHERE status = 'sending';
 CREATE INDEX IF NOT EXISTS messages_mailbox ON messages (mailbox, created_at);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_key, created_at) WHERE thread_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (mailbox, dedupe_hash, created_at) WHERE dedupe_hash IS NOT NULL;
+-- Rate-limit windows count drafts that were not blocked (blocked is final, so rows never move in or out).
+CREATE INDEX IF NOT EXISTS messages_rate ON messages (mailbox, created_at) WHERE kind <> 'tag' AND status <> 'blocked';
+
+-- Who each counted draft was addressed to, so per-recipient rate limits are index lookups, not JSON scans.
+CREATE TABLE IF NOT EXISTS message_recipients (
+  message_id TEXT NOT NULL REFERENCES messages(message_id),
+  mailbox    TEXT NOT NULL,
+  address    TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (message_id, address)
+) STRICT;
+CREATE INDEX IF NOT EXISTS message_recipients_window ON message_recipients (mailbox, address, created_at);
+
+-- Attachment bytes of outbound messages, kept apart so listing messages never reads them.
+CREATE TABLE IF NOT EXISTS message_attachments (
+  message_id   TEXT NOT NULL REFERENCES messages(message_id),
+  idx          INTEGER NOT NULL CHECK (idx >= 0),
+  filename     TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size         INTEGER NOT NULL CHECK (size >= 0),
+  sha256       TEXT NOT NULL,
+  content      BLOB NOT NULL,
+  PRIMARY KEY (message_id, idx)
+) STRICT;
 
 -- Inbound mail: delivered locally by the sandbox transport, or (later) cached from IMAP.
 CREATE TABLE IF NOT EXISTS emails (
@@ -174,17 +220,6 @@ CREATE TABLE IF NOT EXISTS captured_mail (
   PRIMARY KEY (message_id, recipient)
 ) STRICT;
 
--- Notifications for other systems (monitored mode, later webhooks): an outbox drained by a dispatcher.
-CREATE TABLE IF NOT EXISTS notifications (
-  notification_id TEXT PRIMARY KEY,
-  type            TEXT NOT NULL,
-  mailbox         TEXT,
-  message_id      TEXT,
-  payload         TEXT NOT NULL CHECK (json_valid(payload)),
-  created_at      INTEGER NOT NULL,
-  delivered_at    INTEGER
-) STRICT;
-
 -- The audit log: append-only (the triggers below refuse UPDATE and DELETE) and hash-chained:
 -- hash = sha256(prev_hash || canonical JSON of the event), so a changed, removed or reordered row is detectable.
 CREATE TABLE IF NOT EXISTS audit_events (
@@ -196,7 +231,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
                'message.submitted', 'message.blocked', 'message.held', 'message.approved', 'message.edited',
                'message.rejected', 'message.cancelled', 'message.expired', 'message.claimed', 'message.sent',
                'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
-               'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed')),
+               'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
+               'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
+               'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed')),
   mailbox    TEXT,
   message_id TEXT,
   email_id   TEXT,
@@ -213,3 +250,81 @@ BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 
 CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+-- Bearer tokens for principals (agent, reviewer, operator). Only a sha256 of the token is kept.
+CREATE TABLE IF NOT EXISTS tokens (
+  token_id     TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+  roles        TEXT NOT NULL CHECK (json_valid(roles) AND json_type(roles) = 'array' AND json_array_length(roles) > 0),
+  secret_hash  TEXT NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+) STRICT;
+
+-- Addresses and domains that must never be mailed: by hand, from config, or from a hard bounce.
+-- scope is a mailbox address or '*' for every mailbox; value is canonical (src/gate/canonical.ts).
+CREATE TABLE IF NOT EXISTS suppressions (
+  scope      TEXT NOT NULL,
+  kind       TEXT NOT NULL CHECK (kind IN ('address', 'domain')),
+  value      TEXT NOT NULL,
+  reason     TEXT,
+  source     TEXT NOT NULL CHECK (source IN ('manual', 'config', 'bounce')),
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (scope, kind, value)
+) STRICT;
+
+-- Webhook endpoints: from the config file (source 'config', re-synced at start) or added by an operator.
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+  endpoint_id TEXT PRIMARY KEY,
+  url         TEXT NOT NULL,
+  -- The Standard Webhooks secret (whsec_...): needed to sign, so it is kept; never logged, audited or returned.
+  secret      TEXT NOT NULL,
+  events      TEXT CHECK (events IS NULL OR (json_valid(events) AND json_type(events) = 'array')),
+  mailbox     TEXT,
+  source      TEXT NOT NULL CHECK (source IN ('config', 'operator')),
+  created_at  INTEGER NOT NULL,
+  disabled_at INTEGER
+) STRICT;
+
+-- The webhook outbox: one row per event (written in the transaction of the audit event it reports) ...
+CREATE TABLE IF NOT EXISTS webhook_events (
+  event_id   TEXT PRIMARY KEY,
+  type       TEXT NOT NULL,
+  mailbox    TEXT,
+  message_id TEXT,
+  payload    TEXT NOT NULL CHECK (json_valid(payload)),
+  created_at INTEGER NOT NULL
+) STRICT;
+
+-- ... and one row per (event, endpoint) to deliver, retried with backoff until delivered or given up.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  event_id        TEXT NOT NULL REFERENCES webhook_events(event_id),
+  endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints(endpoint_id),
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_at INTEGER NOT NULL,
+  lease_owner     TEXT,
+  lease_until     INTEGER,
+  last_status     INTEGER,
+  last_error      TEXT,
+  delivered_at    INTEGER,
+  created_at      INTEGER NOT NULL,
+  PRIMARY KEY (event_id, endpoint_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+
+-- One-time approval links (human confirmation of an approval asked for through MCP). Only a hash of the link
+-- secret is kept; a link approves exactly the content hash it was made for, once, before it expires.
+CREATE TABLE IF NOT EXISTS approval_links (
+  link_id      TEXT PRIMARY KEY,
+  secret_hash  TEXT NOT NULL UNIQUE,
+  message_id   TEXT NOT NULL REFERENCES messages(message_id),
+  content_hash TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  used_at      INTEGER
+) STRICT;

@@ -4,20 +4,24 @@
  * Dovecot + Postfix for check_inbox, search_email, mail_wait and delivery (skipped, saying why, where those
  * servers cannot run). Compare the ratios, not the absolute numbers: machines are shared and noisy.
  * Prints a table, then the same figures as one JSON object on the last line of stdout.
+ * Also the policy engine's cost per submit (bench/policy.ts) and webhook delivery against raw fetch POSTs to the
+ * same 127.0.0.1 receiver (bench/webhooks.ts).
  * MAILGATE_BENCH_QUICK=1 shrinks everything for a smoke run. MAILGATE_BENCH_ONLY=inbox,reply (any of send,
- * pending, inbox, reply, delivery) runs only those parts.
+ * pending, policy, webhooks, inbox, reply, delivery) runs only those parts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setLogLevel } from '../src/log.js';
 import { benchPending, type PendingReport } from './pending.js';
+import { benchPolicy, formatPolicy } from './policy.js';
 import { benchReal, formatReal } from './real.js';
 import { benchSend, type SendReport } from './send.js';
 import { type Cell, formatTable, msSince, now, round, type Summary } from './stats.js';
+import { benchWebhooks, formatWebhooks } from './webhooks.js';
 
 const quick = process.env.MAILGATE_BENCH_QUICK === '1';
-const PARTS = ['send', 'pending', 'inbox', 'reply', 'delivery'] as const;
+const PARTS = ['send', 'pending', 'policy', 'webhooks', 'inbox', 'reply', 'delivery'] as const;
 const only = (process.env.MAILGATE_BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`MAILGATE_BENCH_ONLY: unknown part '${p}'; parts: ${PARTS.join(', ')}`);
 const runs = (part: (typeof PARTS)[number]) => only.includes(part);
@@ -36,6 +40,14 @@ async function main(): Promise<void> {
     const pending = !runs('pending') ? null : await benchPending(dir, quick
       ? { held: 10_000, history: 10_000, samples: 40, warmup: 5, rounds: 2, caseMs: 1_000 }
       : { held: 100_000, history: 100_000, samples: 200, warmup: 20, rounds: 4, caseMs: 3_000 });
+    if (runs('policy')) process.stderr.write('bench: policy engine (filling history and suppressions) ...\n');
+    const policy = !runs('policy') ? null : await benchPolicy(dir, quick
+      ? { history: 10_000, suppressions: 10_000, warmup: 20, maxOps: 300, maxMs: 3_000, rounds: 3, pureMs: 500 }
+      : { history: 10_000, suppressions: 10_000, warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, pureMs: 3_000 });
+    if (runs('webhooks')) process.stderr.write('bench: webhook delivery ...\n');
+    const webhooks = !runs('webhooks') ? null : await benchWebhooks(dir, quick
+      ? { events: 50, rounds: 2, warmup: 10 }
+      : { events: 200, rounds: 4, warmup: 20 });
     const real = !(runs('inbox') || runs('reply') || runs('delivery')) ? null : await benchReal(dir, {
       inbox: !runs('inbox') ? null : quick
         ? { messages: 1_000, repeats: 20, searchRepeats: 3, maxMs: 3_000 }
@@ -44,10 +56,11 @@ async function main(): Promise<void> {
       delivery: !runs('delivery') ? null : { messages: quick ? 30 : 200, inFlight: 8 },
     });
     const total = msSince(start);
-    process.stdout.write(`${[send && reportSend(send), pending && reportPending(pending), real && formatReal(real)].filter(Boolean).join('\n\n')}\n\n`);
+    process.stdout.write(`${[send && reportSend(send), pending && reportPending(pending), policy && formatPolicy(policy),
+      webhooks && formatWebhooks(webhooks), real && formatReal(real)].filter(Boolean).join('\n\n')}\n\n`);
     process.stdout.write(`${JSON.stringify({
       bench: 'mailgate', quick, parts: only, node: process.version, platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length, at: new Date().toISOString(), total_ms: round(total), send_email: send, list_pending: pending, real_mail: real,
+      cpus: cpus().length, at: new Date().toISOString(), total_ms: round(total), send_email: send, list_pending: pending, policy, webhooks, real_mail: real,
     })}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -35,9 +35,12 @@ export async function benchSend(dir: string, o: SendOptions): Promise<SendReport
   const dbPath = join(dir, 'send.db');
   const server = await serveOverStdio(dbPath);
   let held = 0;
-  const send = async (i: number) => {
+  let serial = 0;
+  // Every send distinct (lanes reuse indexes): identical drafts within the dedupe window are refused.
+  const send = async (_i: number) => {
+    const n = ++serial;
     const r = await server.call('send_email', {
-      mailbox: 'agent@mailgate.test', to: `someone+${i}@example.com`, subject: `Bench ${i}`, text: BODY,
+      mailbox: 'agent@mailgate.test', to: `someone+${n}@example.com`, subject: `Bench ${n}`, text: BODY,
     });
     if (r.status !== 'pending') throw new Error(`send_email returned status ${String(r.status)}, expected pending (is agent@mailgate.test still gated_send?)`);
     held++;

@@ -7,7 +7,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--role', 'agent'], stderr: 'ignore' });
+// The SDK passes the server only a minimal environment unless told otherwise; pass ours so MAILGATE_DB applies.
+const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--role', 'agent'], env: process.env, stderr: 'ignore' });
 const client = new Client({ name: 'example-agent', version: '1.0.0' });
 await client.connect(transport);
 

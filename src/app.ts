@@ -6,14 +6,17 @@ import { EventEmitter } from 'node:events';
 import type { LoadedConfig } from './config/load.js';
 import type { MailboxConfig } from './config/schema.js';
 import { MailgateError } from './errors.js';
+import { parseSuppressionEntry } from './gate/canonical.js';
 import { resolveMode } from './gate/modes.js';
 import { log } from './log.js';
 import { MailRegistry } from './mail/registry.js';
 import type { AppContext } from './services/context.js';
 import { DeliveryWorker, type WorkerOptions } from './services/deliver.js';
 import { DEFAULT_PENDING_TTL_SECONDS } from './services/mailboxes.js';
+import { syncConfigWebhooks } from './services/webhooks.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { type DispatcherOptions, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface AppOptions {
   clock?: () => number;
@@ -25,9 +28,12 @@ export interface AppOptions {
    * more IMAP connection per account, and servers limit those (Dovecot: 10 per user and IP by default).
    */
   watch?: boolean;
+  /** Webhook dispatcher tuning (over the MAILGATE_WEBHOOK_* environment); it runs when `background` is set. */
+  webhooks?: DispatcherOptions;
 }
 
 export interface App extends AppContext {
+  webhooks: WebhookDispatcher;
   close(): Promise<void>;
 }
 
@@ -45,15 +51,22 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
   const transports = new MailRegistry(store, clock, loaded.accounts, () => changes.emit('change'));
   const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker }, () => changes.emit('change'));
   if (opts.background) worker.start();
+  const webhooks = new WebhookDispatcher(store, clock, { ...webhookTuning(process.env), ...opts.webhooks });
+  // Events queued by this process go out at once; other processes' events are found by the poll.
+  const stopWaking = store.onWebhookQueued(() => webhooks.wake());
+  if (opts.background) webhooks.start();
   if (opts.watch) await transports.watchAll();
   const app: App = {
     store,
     clock,
     transports,
     worker,
+    webhooks,
     changes,
-    settings: { requireApproval: loaded.config.require_approval, toolNames: loaded.config.tool_names },
+    settings: { requireApproval: loaded.config.require_approval, toolNames: loaded.config.tool_names, policy: loaded.config.policy },
     async close() {
+      stopWaking();
+      await webhooks.stop();
       await worker.stop();
       await transports.close();
       await store.close();
@@ -69,6 +82,12 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
  */
 async function applyConfig(store: Store, loaded: LoadedConfig, now: number): Promise<void> {
   const actor = loaded.source ? `config:${loaded.source}` : 'config:default';
+  // Settings kept in the database follow the config file when one is given; a CLI run without the file (an
+  // operator at a terminal) must not reset them to the defaults.
+  if (loaded.source) {
+    await store.setPersonalDataMode(loaded.config.audit_personal_data);
+    await store.syncConfigSuppressions(loaded.config.suppress.map((e) => parseSuppressionEntry(e)!), actor, now);
+  }
   await store.setContactLists(loaded.config.contact_lists);
   for (const mb of loaded.config.mailboxes) {
     const wanted = desiredMailbox(mb);
@@ -85,10 +104,13 @@ async function applyConfig(store: Store, loaded: LoadedConfig, now: number): Pro
       const r = await store.updateMailbox(wanted.address, {
         display_name: wanted.display_name, oversight_mode: wanted.oversight_mode, mode_source: wanted.mode_source,
         auto_approve_rules: wanted.auto_approve_rules, pending_ttl_seconds: wanted.pending_ttl_seconds, transport: wanted.transport,
+        policy: wanted.policy,
       }, actor, 'applied from the config file at start', now);
       if (r.changed.length) log('info', 'mailbox updated from config', { address: wanted.address, changed: r.changed });
     }
   }
+  // Like mailboxes: without a file (the built-in default) the endpoints a file set earlier are left alone.
+  if (loaded.source) await syncConfigWebhooks(store, loaded.config.webhooks, actor, now);
 }
 
 function desiredMailbox(mb: MailboxConfig) {
@@ -102,6 +124,7 @@ function desiredMailbox(mb: MailboxConfig) {
     auto_approve_rules: mode.value.rules,
     pending_ttl_seconds: mb.pending_ttl ?? DEFAULT_PENDING_TTL_SECONDS,
     transport: mb.imap ? ('imap_smtp' as const) : ('sandbox' as const),
+    policy: mb.policy ?? {},
   };
 }
 
@@ -109,14 +132,16 @@ function desiredMailbox(mb: MailboxConfig) {
  * Delivery tuning from the environment (documented in README, "Tuning"): the lease a worker holds while
  * delivering, how often it polls, and the first retry delay. Tests shorten them; the defaults suit servers.
  */
+function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new MailgateError('CONFIG_INVALID', `${name} must be a positive number of milliseconds`);
+  return n;
+}
+
 function workerTuning(env: NodeJS.ProcessEnv): WorkerOptions {
-  const num = (name: string) => {
-    const v = env[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new MailgateError('CONFIG_INVALID', `${name} must be a positive number of milliseconds`);
-    return n;
-  };
+  const num = (name: string) => envMs(env, name);
   const out: WorkerOptions = {};
   const lease = num('MAILGATE_DELIVERY_LEASE_MS');
   const poll = num('MAILGATE_DELIVERY_POLL_MS');
@@ -125,4 +150,15 @@ function workerTuning(env: NodeJS.ProcessEnv): WorkerOptions {
   if (poll) out.pollMs = poll;
   if (backoff) out.baseBackoffMs = backoff;
   return out;
+}
+
+/** Webhook dispatcher tuning from the environment (README, "Tuning"); tests shorten the schedule. */
+function webhookTuning(env: NodeJS.ProcessEnv): DispatcherOptions {
+  const entries = {
+    pollMs: envMs(env, 'MAILGATE_WEBHOOK_POLL_MS'),
+    leaseMs: envMs(env, 'MAILGATE_WEBHOOK_LEASE_MS'),
+    timeoutMs: envMs(env, 'MAILGATE_WEBHOOK_TIMEOUT_MS'),
+    retryBaseMs: envMs(env, 'MAILGATE_WEBHOOK_RETRY_BASE_MS'),
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
 }

@@ -18,6 +18,9 @@ export function randomToken(length = 20): string {
 export const newMessageId = () => `msg_${randomToken(20)}`;
 export const newEmailId = () => `em_${randomToken(20)}`;
 export const newEventId = () => `evt_${randomToken(20)}`;
+export const newTokenId = () => `tok_${randomToken(20)}`;
+export const newApprovalLinkId = () => `lnk_${randomToken(20)}`;
+export const newWebhookEndpointId = () => `wh_${randomToken(20)}`;
 
 /** An RFC 5322 msg-id, generated once when a message is created and reused on every delivery attempt. */
 export function newMessageIdHeader(fromAddress: string): string {

@@ -16,6 +16,28 @@ export const MESSAGE_STATUSES = [
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const MessageStatus = z.enum(MESSAGE_STATUSES);
 
+/**
+ * The gate's reason codes (messages.gate_code). Execute: mode_allows, auto_approved. Hold: the mode's two and
+ * the content holds (hold_*). Block: action_blocked (the mode) and the policy blocks, each one the agent can act on.
+ */
+export const GATE_CODES = [
+  'mode_allows', 'auto_approved', 'mode_requires_approval', 'require_approval', 'action_blocked',
+  'duplicate', 'rate_limited', 'suppressed_recipient', 'domain_blocked', 'domain_not_allowed', 'too_many_recipients',
+  'attachment_limit', 'hold_new_recipient', 'hold_external_domain', 'hold_secret',
+] as const;
+export type GateCode = (typeof GATE_CODES)[number];
+
+/** Audit event actions (audit_events.action). */
+export const AUDIT_ACTIONS = [
+  'message.submitted', 'message.blocked', 'message.held', 'message.approved', 'message.edited',
+  'message.rejected', 'message.cancelled', 'message.expired', 'message.claimed', 'message.sent',
+  'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
+  'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
+  'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
+  'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 export const ROLES = ['agent', 'reviewer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
 

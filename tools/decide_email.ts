@@ -1,14 +1,16 @@
 import * as z from 'zod';
 import { invalid } from '../src/errors.js';
 import { defineTool } from '../src/mcp/define-tool.js';
-import { approveMessage, rejectMessage } from '../src/services/review.js';
+import { approveFromSession } from '../src/services/confirm.js';
+import { rejectMessage } from '../src/services/review.js';
 import { MessageId } from '../src/values.js';
 import { messageDetail, toMessageDetail } from './shapes.js';
 
 export default defineTool({
   name: 'decide_email',
   title: 'Approve or reject a held email',
-  description: 'Decide a message held for approval: action "approve" sends it now; "reject" (give a reason) means it is never sent.',
+  description: 'Decide a message held for approval: action "approve" sends it now; "reject" (give a reason) means it is never sent. ' +
+    'In a session that can also send mail, an approval waits for the person to confirm it in their client.',
   access: 'review',
   input: {
     message_id: MessageId,
@@ -16,11 +18,11 @@ export default defineTool({
     reason: z.string().trim().max(2000).optional().describe('Why; required to reject, kept in the audit log'),
   },
   output: messageDetail.shape,
-  handler: async ({ message_id, action, reason }, { ctx, principal }) => {
+  handler: async ({ message_id, action, reason }, call) => {
     if (action === 'reject') {
       if (!reason) throw invalid('reason', 'a rejection needs a reason; it is kept in the audit log and shown to the agent');
-      return toMessageDetail(await rejectMessage(ctx, principal, message_id, reason));
+      return toMessageDetail(await rejectMessage(call.ctx, call.principal, message_id, reason));
     }
-    return toMessageDetail(await approveMessage(ctx, principal, message_id, { note: reason ?? null }));
+    return toMessageDetail(await approveFromSession(call, message_id, { note: reason ?? null }));
   },
 });

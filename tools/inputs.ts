@@ -17,3 +17,29 @@ export const idempotencyKey = z
 export const subjectField = headerText('subject');
 export const limitField = (max: number, dflt: number) => z.number().int().min(1).max(max, { error: `limit is at most ${max}` }).default(dflt);
 export const folderField = headerText('folder', 200).refine((s) => s.trim().length > 0, { error: 'folder is empty' });
+
+/** Hard ceiling on one request's attachments (the mailbox policy usually allows far less: README "Policy"). */
+export const MAX_ATTACHMENT_BASE64 = 48 * 1024 * 1024;
+
+/**
+ * Attachments as base64 bytes with a plain file name. No path or URL forms exist, so an agent can never make
+ * the server read a local file or fetch a URL; the bytes given are the bytes sent.
+ */
+export const attachmentsField = z
+  .array(z.object({
+    filename: z.string().trim().min(1, { error: 'filename is empty' }).max(255, { error: 'filename is longer than 255 characters' })
+      .refine((f) => !/[\\/\r\n\0]/.test(f), { error: 'filename must be a plain name without slashes, line breaks or NUL' }),
+    content_base64: z.string().max(MAX_ATTACHMENT_BASE64, { error: 'attachment is too large for one request' })
+      .refine(isBase64, { error: 'content_base64 is not complete base64 (standard alphabet, padded to a multiple of 4 characters)' }),
+    content_type: z.string().trim().regex(/^[\w.+-]+\/[\w.+-]+$/, { error: "content_type must be a MIME type such as 'application/pdf'" }).optional(),
+  }).strict())
+  .max(100, { error: 'at most 100 attachments in one message' })
+  .refine((list) => list.reduce((n, a) => n + a.content_base64.length, 0) <= MAX_ATTACHMENT_BASE64, { error: 'attachments together are too large for one request' })
+  .transform((list) => list.map((a) => ({ filename: a.filename, content_type: a.content_type, content: Buffer.from(a.content_base64, 'base64') })))
+  .describe('Files to attach: [{ filename, content_base64, content_type? }]. The mailbox policy limits count and size.');
+
+/** Strict standard base64: a truncated or mangled string is refused rather than decoded into other bytes. */
+function isBase64(value: string): boolean {
+  const b = value.replace(/[\r\n \t]/g, '');
+  return b.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(b) && !/=[^=]/.test(b);
+}

@@ -1,5 +1,6 @@
 /** The mode fields create_mailbox and update_mailbox share: one vocabulary or an alias, plus rules. */
 import * as z from 'zod';
+import { PolicySettings } from '../src/gate/policy/settings.js';
 import { AutoApproveRules } from '../src/gate/rules/index.js';
 import { Duration, OversightMode } from '../src/values.js';
 
@@ -10,4 +11,6 @@ export const modeFields = {
   approval_mode: z.enum(['all', 'smart', 'none']).optional().describe('Alias: all held, smart uses auto_approve_rules, none autonomous'),
   auto_approve_rules: AutoApproveRules.optional().describe('Ordered rules, first match auto-approves a send in a gated mode'),
   pending_ttl: Duration.optional().describe("How long held mail waits before expiring, e.g. '72h', '30d'"),
+  policy: PolicySettings.optional()
+    .describe('The mailbox policy (replaces its own settings): dedupe_window, rate_limits, allowed_domains, blocked_domains, max_recipients, attachment limits, content_holds, four_eyes'),
 };

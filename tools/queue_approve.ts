@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
-import { approveMessage } from '../src/services/review.js';
+import { approveFromSession } from '../src/services/confirm.js';
 import { addressList, MessageId } from '../src/values.js';
 import { bodyHtml, bodyText, subjectField } from './inputs.js';
 import { messageDetail, toMessageDetail } from './shapes.js';
@@ -11,7 +11,9 @@ export default defineTool({
   title: 'Approve a held email (with optional edits)',
   description:
     'Approve a message held for approval and send it. Optionally edit subject, text, html or recipients first; ' +
-    'the original and edited versions are both kept in the audit log.',
+    'the original and edited versions are both kept in the audit log. In a session that can also send mail, the person ' +
+    'confirms in their client (a one-time link or a prompt) before anything is approved; if the client cannot ask them, ' +
+    'the error gives the command that approves.',
   access: 'review',
   input: {
     message_id: MessageId,
@@ -26,6 +28,6 @@ export default defineTool({
     note: z.string().trim().max(2000).optional().describe('Optional note kept with the approval'),
   },
   output: messageDetail.shape,
-  handler: async ({ message_id, edits, note }, { ctx, principal }) =>
-    toMessageDetail(await approveMessage(ctx, principal, message_id, { edits: edits ?? null, note: note ?? null })),
+  handler: async ({ message_id, edits, note }, call) =>
+    toMessageDetail(await approveFromSession(call, message_id, { edits: edits ?? null, note: note ?? null })),
 });

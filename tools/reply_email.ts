@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { replyEmail } from '../src/services/send.js';
-import { EmailId } from '../src/values.js';
-import { bodyHtml, bodyText, idempotencyKey } from './inputs.js';
+import { addressList, EmailId } from '../src/values.js';
+import { attachmentsField, bodyHtml, bodyText, idempotencyKey } from './inputs.js';
 import { compact, sendResultShape } from './shapes.js';
 
 export default defineTool({
@@ -18,6 +18,9 @@ export default defineTool({
     text: bodyText.optional().describe('Plain-text body'),
     html: bodyHtml.optional().describe('HTML body'),
     reply_all: z.boolean().default(false).describe('Also reply to everyone else on the original to and cc'),
+    cc: addressList('cc').optional().describe('Extra people to copy. Adding anyone not already in the thread holds the reply for a human'),
+    bcc: addressList('bcc').optional().describe('Blind copies. Adding anyone not already in the thread holds the reply for a human'),
+    attachments: attachmentsField.optional(),
     idempotency_key: idempotencyKey.optional(),
   },
   output: sendResultShape,

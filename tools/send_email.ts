@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { sendEmail } from '../src/services/send.js';
 import { addressList } from '../src/values.js';
-import { bodyHtml, bodyText, idempotencyKey, mailboxField, subjectField } from './inputs.js';
+import { attachmentsField, bodyHtml, bodyText, idempotencyKey, mailboxField, subjectField } from './inputs.js';
 import { compact, sendResultShape } from './shapes.js';
 
 export default defineTool({
@@ -11,7 +11,9 @@ export default defineTool({
   description:
     'Send an email from one of your mailboxes. The mailbox oversight mode decides what happens: status "sent" ' +
     '(delivered now), "queued" (accepted, will be retried), "pending" (held until a human approves; tell the user ' +
-    'and call mail_wait with the message_id), or an error "action_blocked" (the mode forbids sending; do not retry). ' +
+    'and call mail_wait with the message_id), or "blocked" with an error code: "action_blocked" (the mode forbids ' +
+    'sending), or a policy code such as "rate_limited" (retry after retry_after), "duplicate" (already drafted: follow ' +
+    'duplicate_of), "suppressed_recipient" or "domain_blocked" (remove that recipient). ' +
     'Give text and/or html. Pass an idempotency_key when you might retry.',
   access: 'write',
   input: {
@@ -22,6 +24,7 @@ export default defineTool({
     subject: subjectField.describe('Subject line (one line)'),
     text: bodyText.optional().describe('Plain-text body'),
     html: bodyHtml.optional().describe('HTML body'),
+    attachments: attachmentsField.optional(),
     idempotency_key: idempotencyKey.optional(),
     metadata: z.record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()])).optional()
       .refine((m) => !m || Object.keys(m).length <= 20, { error: 'metadata has more than 20 keys' })

@@ -11,7 +11,9 @@ export const sendResultShape = {
   status: z.enum(['sent', 'queued', 'pending', 'blocked', 'failed', 'rejected', 'expired', 'cancelled', 'outcome_unknown']),
   expires_at: z.string().optional().describe('When a held message expires unless a human decides (pending only)'),
   reason: z.string().optional(),
-  error: z.string().optional().describe('Set when the gate refused the action, e.g. action_blocked'),
+  error: z.string().optional().describe('Set when the gate refused the action: action_blocked or a policy code such as rate_limited'),
+  retry_after: z.string().optional().describe('rate_limited only: when sending can succeed again (ISO time)'),
+  duplicate_of: z.string().optional().describe('duplicate only: the message already drafted with this content'),
 };
 
 export const emailSummary = z.object({
@@ -41,6 +43,11 @@ function plainText(text: string | null, html: string | null): string {
   return stripInvisible(text ?? htmlToText(html ?? '')).text.replace(/\s+/g, ' ').trim();
 }
 
+/** Policy rules a draft hit, with their details (which recipient, which kind of secret and where, the limit). */
+const policyHits = z.array(z.object({
+  rule: z.string(), code: z.string(), effect: z.enum(['block', 'hold']), reason: z.string(), details: z.record(z.string(), z.unknown()).optional(),
+}));
+
 export const pendingItem = z.object({
   message_id: z.string(),
   mailbox: z.string(),
@@ -54,7 +61,13 @@ export const pendingItem = z.object({
   created_at: z.string(),
   expires_at: z.string(),
   reason: z.string(),
+  /** Policy rules the draft hit (holds): what the reviewer should look at first. */
+  policy_hits: policyHits,
+  attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
 });
+
+const hitsOf = (m: OutboundMessage) => m.policy_hits.map((h) => ({ rule: h.rule, code: h.code, effect: h.effect, reason: h.reason, ...(h.details ? { details: h.details } : {}) }));
+const filesOf = (m: OutboundMessage) => m.attachments.map((a) => ({ filename: a.filename, content_type: a.content_type, size: a.size }));
 
 export function toPendingItem(m: OutboundMessage): z.infer<typeof pendingItem> {
   const body = plainText(m.text, m.html);
@@ -62,6 +75,7 @@ export function toPendingItem(m: OutboundMessage): z.infer<typeof pendingItem> {
     message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject,
     body_preview: body.length > 280 ? `${body.slice(0, 277)}...` : body, created_by: m.created_by,
     created_at: iso(m.created_at)!, expires_at: iso(m.expires_at) ?? '', reason: m.gate_reason,
+    policy_hits: hitsOf(m), attachments: filesOf(m),
   };
 }
 
@@ -90,13 +104,14 @@ export const mailboxShape = z.object({
   auto_approve_rules: z.array(z.record(z.string(), z.unknown())),
   pending_ttl: z.string(),
   transport: z.enum(['sandbox', 'imap_smtp']),
+  policy: z.record(z.string(), z.unknown()).describe("The mailbox's own policy settings (the global ones apply beneath)"),
   updated_at: z.string(),
 });
 
 export function toMailbox(m: Mailbox): z.infer<typeof mailboxShape> {
   return { address: m.address, display_name: m.display_name, oversight_mode: m.oversight_mode, mode_source: m.mode_source,
     auto_approve_rules: m.auto_approve_rules, pending_ttl: formatDuration(m.pending_ttl_seconds), transport: m.transport,
-    updated_at: iso(m.updated_at)! };
+    policy: m.policy, updated_at: iso(m.updated_at)! };
 }
 
 export const messageDetail = z.object({
@@ -118,6 +133,8 @@ export const messageDetail = z.object({
   attempts: z.number().int(),
   last_error: z.string().nullable(),
   gate: z.object({ code: z.string(), reason: z.string(), rule: z.string().nullable(), mode_at_submit: z.string() }),
+  policy_hits: policyHits,
+  attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
 });
 
 export function toMessageDetail(m: OutboundMessage): z.infer<typeof messageDetail> {
@@ -127,6 +144,7 @@ export function toMessageDetail(m: OutboundMessage): z.infer<typeof messageDetai
     decided_by: m.decided_by, decision_reason: m.decision_reason, edited: m.original_content !== null,
     sent_at: iso(m.sent_at), attempts: m.attempts, last_error: m.last_error,
     gate: { code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule, mode_at_submit: m.mode_at_submit },
+    policy_hits: hitsOf(m), attachments: filesOf(m),
   };
 }
 

@@ -10,7 +10,8 @@ export default defineTool({
   title: 'Change a mailbox',
   description:
     'Change a mailbox\'s oversight mode, rules, pending expiry or name. change_reason is required and audited. ' +
-    'Mail already held stays held: a looser mode applies only to new actions.',
+    'Mail already held stays held: a looser mode applies only to new actions. A stricter mode also takes back mail ' +
+    'the gate had let go but not yet sent (held again, or cancelled under read_only); human approvals stand.',
   access: 'admin',
   input: {
     address: EmailAddress,
@@ -18,9 +19,12 @@ export default defineTool({
     ...modeFields,
     change_reason: z.string().trim().min(1, { error: 'change_reason is empty; say why, it is kept in the audit log' }).max(2000),
   },
-  output: { ...mailboxShape.shape, changed: z.array(z.string()), pending_unaffected: z.number().int() },
+  output: {
+    ...mailboxShape.shape, changed: z.array(z.string()), pending_unaffected: z.number().int(),
+    retaken: z.number().int().describe('Mail the gate had let go but not yet sent, held again (or cancelled under read_only) because the mode tightened'),
+  },
   handler: async ({ pending_ttl, ...rest }, { ctx, principal }) => {
     const r = await updateMailbox(ctx, principal, { ...rest, pending_ttl_seconds: pending_ttl });
-    return { ...toMailbox(r.mailbox), changed: r.changed, pending_unaffected: r.pending_unaffected };
+    return { ...toMailbox(r.mailbox), changed: r.changed, pending_unaffected: r.pending_unaffected, retaken: r.retaken ?? 0 };
   },
 });

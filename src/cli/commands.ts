@@ -33,6 +33,7 @@ export interface Flags {
   cursor?: string | undefined;
   since?: string | undefined;
   out?: string | undefined;
+  anchor?: string | undefined;
 }
 
 export async function withApp<T>(loaded: LoadedConfig, fn: (app: App) => Promise<T>): Promise<T> {
@@ -122,9 +123,15 @@ export async function decideCommand(app: App, who: Principal, action: 'approve' 
 
 export async function auditCommand(app: App, who: Principal, sub: string | undefined, flags: Flags): Promise<number> {
   if (sub === 'verify') {
-    const r = await app.store.verifyAudit();
+    if (flags.anchor !== undefined && !/^[0-9a-f]{64}$/.test(flags.anchor)) throw invalid('--anchor', 'give a head hash printed by an earlier audit verify (64 hex characters)');
+    const r = await app.store.verifyAudit(flags.anchor);
     if (flags.json) printJson(r);
-    else printLine(r.ok ? `audit chain ok: ${r.events} events` : `audit chain BROKEN at event seq ${r.first_bad_seq}: ${r.problem}`);
+    else if (!r.ok) printLine(`audit chain BROKEN at event seq ${r.first_bad_seq}: ${r.problem}`);
+    else {
+      printLine(`audit chain ok: ${r.events} events`);
+      // The chain cannot show on its own that its newest events were not cut off: keep this line elsewhere.
+      if (r.head) printLine(`head: seq ${r.head.seq} hash ${r.head.hash} (keep it; check later with --anchor)`);
+    }
     return r.ok ? 0 : 1;
   }
   if (sub === 'export') {

@@ -8,13 +8,17 @@ import { log } from '../log.js';
 import type { Principal } from '../services/context.js';
 import { auditCommand, capturedCommand, decideCommand, type Flags, mailboxCommand, pendingCommand, withApp } from './commands.js';
 import { demo } from './demo.js';
-import { parseRole, serve } from './serve.js';
+import { eraseCommand, policyCommand, suppressCommand } from './policy.js';
+import { webhookCommand, webhookSecretCommand } from './webhook.js';
+import { serve } from './serve.js';
+import { tokenCommand } from './token.js';
 
 const HELP = `mailgate: an MCP email server where a human keeps control
 
 Usage: mailgate <command> [options]
 
-  serve [--role agent|reviewer|operator]   MCP server on stdio (default role: agent)
+  serve [--role agent|reviewer|operator]   MCP server on stdio (default role: agent; combine as agent,reviewer);
+                                            with MAILGATE_TOKEN set, the token's principal and roles
   demo                                      watch a send be held, approved and delivered (throwaway sandbox)
   mailbox list                              list mailboxes and their modes
   mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME]
@@ -22,9 +26,21 @@ Usage: mailgate <command> [options]
   pending [--mailbox ADDRESS] [--limit N]   list mail held for approval
   approve MESSAGE_ID [--note TEXT]          approve and send a held message
   reject MESSAGE_ID --reason TEXT           reject a held message; it is never sent
-  audit [--message ID] [--mailbox ADDRESS]  show audit events;  audit verify  checks the hash chain
+  audit [--message ID] [--mailbox ADDRESS]  show audit events
+  audit verify [--anchor HASH]              check the hash chain; prints the head hash to keep elsewhere
   audit export [--mailbox A] [--since DATE] [--out FILE]   JSON Lines for auditors: chain status, then one record per message
   captured                                  sandbox mail to outside addresses (captured, never sent)
+  policy test --mailbox A --to B[,C] [--cc ..] [--bcc ..] --subject S --text T | --file draft.json
+                                            which policy rules a draft would hit; nothing is recorded or sent
+  suppress add|remove ADDRESS_OR_DOMAIN [--mailbox A] [--reason R]   never mail this address or domain
+  suppress list [--mailbox A]               the suppression list (manual, config and hard-bounce entries)
+  erase MESSAGE_ID --reason TEXT            erase a decided message's personal data (the audit chain still verifies)
+  token create --role ROLES --name NAME     a bearer token for MAILGATE_TOKEN (printed once; only its hash is kept)
+  token list | revoke NAME|ID               tokens (never their secrets); revoke one
+  webhook add URL [--secret whsec_...] [--events email.pending,...] [--mailbox ADDRESS]
+                                            POST signed events to URL (a secret is generated and shown once if none is given)
+  webhook list | remove ID [--reason TEXT]  endpoints with their delivery counts (never their secrets); stop one
+  webhook secret                            print a fresh whsec_ secret
 
 Options: --config FILE (or MAILGATE_CONFIG), --db FILE (or MAILGATE_DB), --json, --as NAME (who you are in the audit log)
 With no config, mailgate uses a built-in sandbox: agent@mailgate.test (gated_send) and you@mailgate.test (autonomous).
@@ -41,15 +57,19 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' }, message: { type: 'string' }, mode: { type: 'string' }, 'autonomy-level': { type: 'string' },
       'approval-mode': { type: 'string' }, rules: { type: 'string' }, ttl: { type: 'string' }, 'display-name': { type: 'string' },
       cursor: { type: 'string' }, since: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+      secret: { type: 'string' }, events: { type: 'string' }, name: { type: 'string' },
+      to: { type: 'string' }, cc: { type: 'string' }, bcc: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' },
+      html: { type: 'string' }, file: { type: 'string' }, anchor: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
   if (values.version) return void process.stdout.write('0.1.0\n'), 0;
   if (values.help || command === undefined || command === 'help') return void process.stdout.write(HELP), 0;
   if (command === 'demo') return await demo(), 0;
+  if (command === 'webhook' && rest[0] === 'secret') return webhookSecretCommand(values), 0;
   const loaded = loadConfig({ config: values.config, db: values.db });
   if (command === 'serve') {
-    await serve(loaded, parseRole(values.role));
+    await serve(loaded, values.role);
     return -1; // keep running until stdin closes
   }
   const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'] };
@@ -62,6 +82,11 @@ async function main(argv: string[]): Promise<number> {
       case 'reject': await decideCommand(app, who, 'reject', rest, flags); return 0;
       case 'audit': return auditCommand(app, who, rest[0], flags);
       case 'captured': await capturedCommand(app, flags); return 0;
+      case 'policy': return policyCommand(app, rest[0], values);
+      case 'suppress': await suppressCommand(app, who, rest[0], rest.slice(1), values); return 0;
+      case 'erase': await eraseCommand(app, who, rest[0], values); return 0;
+      case 'token': await tokenCommand(app, who, rest[0], rest.slice(1), values); return 0;
+      case 'webhook': await webhookCommand(app, who, rest[0], rest.slice(1), values); return 0;
       default: throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
     }
   });

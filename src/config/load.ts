@@ -10,6 +10,7 @@ import { MailgateError } from '../errors.js';
 import { resolveMode } from '../gate/modes.js';
 import { type MailAccount, resolveAccount } from './accounts.js';
 import { Config, DEFAULT_CONFIG_INPUT } from './schema.js';
+import { webhookConfigProblems } from '../webhooks/schema.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -63,6 +64,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     if (seen.has(mb.address)) problems.push(`mailboxes[${i}].address: ${mb.address} is listed twice; keep one entry per mailbox`);
     seen.add(mb.address);
   }
+  problems.push(...webhookConfigProblems(config));
   if (problems.length) throw configError(problems);
   const fromFile = config.database && file && !isAbsolute(config.database) ? resolve(dirname(file), config.database) : config.database;
   const databasePath = flags.db ?? env.MAILGATE_DB ?? fromFile ?? DEFAULT_DATABASE;

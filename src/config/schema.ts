@@ -3,8 +3,11 @@
  * keys are refused so a typo cannot silently leave a mailbox ungated.
  */
 import * as z from 'zod';
+import { parseSuppressionEntry } from '../gate/canonical.js';
+import { PolicySettings } from '../gate/policy/settings.js';
 import { AutoApproveRules } from '../gate/rules/index.js';
 import { Duration, EmailAddress, OversightMode, headerText } from '../values.js';
+import { WebhookConfig } from '../webhooks/schema.js';
 
 /**
  * IMAP or SMTP account settings. Exactly one secret source: a password inline (discouraged), an
@@ -54,6 +57,8 @@ export const MailboxConfig = z
     approval_mode: z.enum(['all', 'smart', 'none'], { error: "approval_mode must be 'all', 'smart' or 'none'" }).optional(),
     auto_approve_rules: AutoApproveRules.optional(),
     pending_ttl: Duration.optional(),
+    /** This mailbox's policy settings, over the global `policy` (see README "Policy"). */
+    policy: PolicySettings.optional(),
     imap: ImapSettings.optional(),
     smtp: SmtpSettings.optional(),
   })
@@ -67,7 +72,17 @@ export const Config = z
     require_approval: z.boolean().default(false),
     tool_names: z.enum(['snake_case', 'dotted'], { error: "tool_names must be 'snake_case' (default) or 'dotted'" }).default('snake_case'),
     contact_lists: z.record(z.string().min(1).max(100), z.array(EmailAddress).max(10_000)).default({}),
+    /** `hashed` keeps addresses, subjects and bodies out of the audit chain as salted hashes (erasable). */
+    audit_personal_data: z.enum(['inline', 'hashed'], { error: "audit_personal_data must be 'inline' or 'hashed'" }).default('inline'),
+    /** Policy for every mailbox (a mailbox's own `policy` keys override these). */
+    policy: PolicySettings.default({}),
+    /** Addresses (`name@example.com`) and domains (`example.com`, subdomains included) never to be mailed. */
+    suppress: z.array(z.string().trim().min(1).max(254)
+      .refine((e) => parseSuppressionEntry(e) !== null, { error: "not an address or a domain; use 'name@example.com' or 'example.com'" }))
+      .max(100_000).default([]),
     mailboxes: z.array(MailboxConfig).max(1000).default([]),
+    /** Endpoints that receive signed events (README "Webhooks"); src/webhooks/schema.ts. */
+    webhooks: z.array(WebhookConfig).max(100).default([]),
   })
   .strict();
 export type Config = z.infer<typeof Config>;

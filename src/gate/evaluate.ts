@@ -3,10 +3,34 @@
  * No I/O, no clock, no ids. The store calls it inside the same transaction that records its outcome,
  * so the facts it sees are the facts the decision is written against.
  */
+import { checkPolicy, EMPTY_FACTS, POLICY_DEFAULTS, type PolicyHit } from './policy/index.js';
 import { describeRule, ruleMatches } from './rules/index.js';
 import type { Action, Decision, Facts, GlobalPolicy, MailboxPolicy } from './types.js';
 
+/**
+ * Order: reads pass; read_only blocks; writes follow the mode; for sends, policy blocks, then the global
+ * require_approval switch, then content holds (which hold in every mode, past any auto-approve rule), then
+ * the mode and its auto-approve rules.
+ */
 export function evaluate(policy: MailboxPolicy, global: GlobalPolicy, action: Action, facts: Facts): Decision {
+  const decision = evaluateMode(policy, global, action, facts);
+  if (action.kind !== 'send' || decision.outcome === 'block') return decision;
+  const hits = checkPolicy(policy.limits ?? POLICY_DEFAULTS, {
+    mailbox: action.mailbox ?? '', recipients: action.recipients, subject: action.subject, text: action.text ?? null,
+    html: action.html ?? null, attachments: action.attachments ?? [], threadParticipants: action.threadParticipants ?? null,
+  }, facts.policy ?? EMPTY_FACTS(0));
+  if (hits.length === 0) return decision;
+  const first = hits[0]!;
+  if (first.effect === 'block') return { outcome: 'block', code: first.code, reason: first.reason, hits };
+  if (decision.code === 'require_approval') return { ...decision, hits };
+  return { outcome: 'hold', code: first.code, reason: holdReason(first, hits), hits };
+}
+
+function holdReason(first: PolicyHit, hits: readonly PolicyHit[]): string {
+  return hits.length === 1 ? first.reason : `${first.reason} (and ${hits.length - 1} more policy hold${hits.length > 2 ? 's' : ''})`;
+}
+
+function evaluateMode(policy: MailboxPolicy, global: GlobalPolicy, action: Action, facts: Facts): Decision {
   if (action.kind === 'read') {
     return { outcome: 'execute', code: 'mode_allows', reason: `reads are allowed in ${policy.mode} mode`, notify: false };
   }

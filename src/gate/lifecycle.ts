@@ -12,8 +12,10 @@ import type { MessageStatus } from '../values.js';
 export const TRANSITIONS: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
   pending: ['approved', 'rejected', 'expired', 'cancelled'],
   approved: ['sending'],
-  queued: ['sending'],
-  sending: ['sent', 'queued', 'failed', 'outcome_unknown'],
+  // queued -> pending / cancelled and sending -> pending / cancelled: a tightened mode takes back mail the gate
+  // had let go but that has not reached the final dot yet (reliability G6). Human approvals are never taken back.
+  queued: ['sending', 'pending', 'cancelled'],
+  sending: ['sent', 'queued', 'failed', 'outcome_unknown', 'pending', 'cancelled'],
   sent: [],
   failed: [],
   outcome_unknown: [],

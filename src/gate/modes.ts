@@ -58,3 +58,10 @@ function rulesConflict(what: string): ModeResolution {
     message: `auto_approve_rules cannot be combined with ${what}; use approval_mode 'smart' or an oversight_mode with rules`,
   };
 }
+
+/** Modes from strictest to loosest: a move to a lower index tightens oversight (reliability G6). */
+const STRICTNESS: readonly OversightMode[] = ['read_only', 'gated_all', 'gated_send', 'monitored', 'autonomous'];
+
+export function isTightening(from: OversightMode, to: OversightMode): boolean {
+  return STRICTNESS.indexOf(to) < STRICTNESS.indexOf(from);
+}

@@ -27,6 +27,8 @@ export function composeMessage(m: OutboundMessage, displayName: string | null): 
     references: m.references_header ?? undefined,
     date: new Date(m.created_at),
     headers: { 'X-Mailgate-Message-Id': m.message_id },
+    // Bytes from our own table (loaded by the worker), never a path or URL.
+    attachments: (m.files ?? []).map((f) => ({ filename: f.filename, contentType: f.content_type, content: f.content })),
     disableFileAccess: true,
     disableUrlAccess: true,
   });

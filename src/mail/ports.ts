@@ -17,7 +17,12 @@ export interface SendReceipt {
  * may have been accepted (lost connection after the final dot) and must never be resent automatically.
  */
 export class DeliveryError extends Error {
-  constructor(message: string, readonly kind: 'transient' | 'permanent' | 'unknown_outcome') {
+  constructor(
+    message: string,
+    readonly kind: 'transient' | 'permanent' | 'unknown_outcome',
+    /** Recipients the server refused for good (a hard bounce at RCPT TO): they go on the suppression list. */
+    readonly bounced: readonly string[] = [],
+  ) {
     super(message);
     this.name = 'DeliveryError';
   }

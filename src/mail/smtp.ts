@@ -52,7 +52,8 @@ export class SmtpSender {
       accepted: r.info.accepted.map(String),
       captured: [],
       raw,
-      detail: { transport: 'smtp', response: r.info.response, rejected: r.info.rejected.map(String), message_id_header: message.message_id_header },
+      detail: { transport: 'smtp', response: r.info.response, rejected: r.info.rejected.map(String), bounced: hardBounces(r.info),
+        message_id_header: message.message_id_header },
     };
   }
 
@@ -153,14 +154,15 @@ export class SmtpSender {
         pending.fail = undefined;
         this.idle?.conn.quit();
         this.idle = { conn, since: Date.now() };
-        resolve({ info: { accepted: info.accepted ?? [], rejected: info.rejected ?? [], response: info.response ?? '' } });
+        resolve({ info: { accepted: info.accepted ?? [], rejected: info.rejected ?? [], response: info.response ?? '',
+          rejectedErrors: (info as { rejectedErrors?: unknown[] }).rejectedErrors ?? [] } });
       });
     });
   }
 }
 
 type Attempt =
-  | { info: { accepted: unknown[]; rejected: unknown[]; response: string } }
+  | { info: { accepted: unknown[]; rejected: unknown[]; response: string; rejectedErrors: unknown[] } }
   | { error: unknown; transmitted: boolean };
 
 function isConnectionError(err: unknown): boolean {
@@ -191,10 +193,26 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   const reply = e.response ? `: ${e.response}` : '';
   if (e.code === 'EAUTH') return new DeliveryError(`SMTP authentication failed${reply}; check the smtp credentials`, 'permanent');
   if (typeof e.responseCode === 'number') {
-    if (e.responseCode >= 500) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'permanent');
+    if (e.responseCode >= 500) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'permanent', hardBounces(err as { rejectedErrors?: unknown[] }));
     if (e.responseCode >= 400) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'transient');
   }
   const what = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
   if (afterFinalDot) return new DeliveryError(`connection lost after the message was transmitted (${what}); it may have been delivered`, 'unknown_outcome');
   return new DeliveryError(`SMTP connection failed (${what})`, 'transient');
+}
+
+/**
+ * Recipients refused for good at RCPT TO: a 550/551/553 reply, or any 5xx with an enhanced status of 5.1.x
+ * (bad mailbox or domain, RFC 3463). Policy refusals (5.7.x) and full mailboxes (552, 5.2.x) are not bounces
+ * of the address, so they do not suppress it.
+ */
+export function hardBounces(source: { rejectedErrors?: unknown[] }): string[] {
+  const out: string[] = [];
+  for (const e of source.rejectedErrors ?? []) {
+    const r = e as { recipient?: unknown; responseCode?: unknown; response?: unknown };
+    if (typeof r.recipient !== 'string' || typeof r.responseCode !== 'number') continue;
+    const enhanced = /\b5\.1\.\d{1,3}\b/.test(String(r.response ?? ''));
+    if ([550, 551, 553].includes(r.responseCode) || (r.responseCode >= 500 && enhanced)) out.push(r.recipient.toLowerCase());
+  }
+  return out;
 }

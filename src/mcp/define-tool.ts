@@ -4,6 +4,7 @@
  */
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type * as z from 'zod';
+import type { ConfirmChannel } from '../services/confirm.js';
 import type { AppContext, Principal } from '../services/context.js';
 
 /**
@@ -18,6 +19,8 @@ export interface ToolCall {
   signal: AbortSignal;
   /** Sends a progress notification when the client asked for them (a progressToken); otherwise a no-op. */
   progress(progress: number, total: number | undefined, message: string): Promise<void>;
+  /** How to reach the person behind the client, for approvals only they can give (src/services/confirm.ts). */
+  confirm: ConfirmChannel;
 }
 
 export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {

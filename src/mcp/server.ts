@@ -7,9 +7,12 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import * as z from 'zod';
 import { TOOLS } from '../../tools/index.js';
 import { log } from '../log.js';
+import type { LinkIssuer } from '../services/confirm.js';
 import type { AppContext, Principal } from '../services/context.js';
+import { assertTokenLive } from '../services/tokens.js';
 import type { Role } from '../values.js';
 import { annotationsFor, type ToolCall, type ToolDef } from './define-tool.js';
+import { elicitorFor } from './elicit.js';
 import { errorResult, okResult } from './result.js';
 import { roleAllows } from './roles.js';
 
@@ -32,6 +35,12 @@ export function toolsForRoles(roles: readonly Role[]): ToolDef[] {
 
 export interface ServerOptions {
   roles: readonly Role[];
+  /** The principal when the session is bound to a token (MAILGATE_TOKEN): id `token:NAME`, checked on every call. */
+  token?: { id: string; name: string } | undefined;
+  /** One-time approval links for sessions that can draft and approve (src/http/approval-link.ts). */
+  links?: LinkIssuer | undefined;
+  /** The terminal command that approves a message, as this server was started (--db, --config). */
+  approveCommand?: ((messageId: string) => string) | undefined;
   /** Mailboxes named in the instructions, so an agent knows which addresses it can use. */
   mailboxes?: readonly { address: string; oversight_mode: string }[];
 }
@@ -46,7 +55,8 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
   );
   const principal = (): Principal => {
     const client = server.server.getClientVersion()?.name;
-    return { id: `mcp:${opts.roles.join('+')}${client ? `/${client}` : ''}`, roles: opts.roles };
+    const base = opts.token ? `token:${opts.token.name}` : `mcp:${opts.roles.join('+')}`;
+    return { id: `${base}${client ? `/${client}` : ''}`, roles: opts.roles };
   };
   for (const tool of toolsForRoles(opts.roles)) {
     const name = toolNameFor(tool, ctx.settings.toolNames);
@@ -64,6 +74,7 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
           ctx,
           principal: principal(),
           signal: extra.signal,
+          confirm: { elicitor: elicitorFor(server, extra), links: opts.links, approveCommand: opts.approveCommand ?? ((id) => `mailgate approve ${id}`) },
           async progress(progress, total, message) {
             const token = extra._meta?.progressToken;
             if (token === undefined) return;
@@ -72,6 +83,8 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
           },
         };
         try {
+          // A token revoked while this session runs stops it at its next call.
+          if (opts.token) await assertTokenLive(ctx, opts.token.id);
           const out = await tool.handler(args as never, call);
           return okResult(out as Record<string, unknown>, { untrusted: tool.untrustedContent ?? false });
         } catch (err) {

@@ -1,6 +1,7 @@
 /** What every service receives: the store, the clock, the transports, the settings, and who is asking. */
 import type { EventEmitter } from 'node:events';
 import { MailgateError } from '../errors.js';
+import type { PolicySettings } from '../gate/policy/settings.js';
 import type { TransportRegistry } from '../mail/ports.js';
 import type { Store } from '../store/store.js';
 import type { Role } from '../values.js';
@@ -9,6 +10,8 @@ import type { DeliveryWorker } from './deliver.js';
 export interface Settings {
   requireApproval: boolean;
   toolNames: 'snake_case' | 'dotted';
+  /** The global policy settings (config `policy`); each mailbox's own settings apply over them. */
+  policy: PolicySettings;
 }
 
 export interface AppContext {

@@ -10,6 +10,7 @@ import { DeliveryError, type TransportRegistry } from '../mail/ports.js';
 import { hostname } from 'node:os';
 import { randomToken } from '../ids.js';
 import type { DeliveryOutcome, OutboundMessage, Store } from '../store/store.js';
+import { approvalMismatch } from '../store/message-ops.js';
 
 export interface WorkerOptions {
   leaseMs?: number;
@@ -118,11 +119,16 @@ export class DeliveryWorker {
       if (!mailbox) return { kind: 'failed', error: `mailbox ${m.mailbox} no longer exists` };
       const transport = this.transports.forMailbox(mailbox);
       if (m.kind === 'tag') {
+        const refusal = approvalMismatch(m, []);
+        if (refusal) return { kind: 'refused', error: refusal };
         await transport.mailbox.applyTag(m.tag_action!);
         return { kind: 'sent', detail: { tag_action: m.tag_action } };
       }
+      const files = m.attachments.length ? await this.store.loadAttachments(m.message_id) : [];
+      const refusal = approvalMismatch(m, files);
+      if (refusal) return { kind: 'refused', error: refusal };
       faultPoint('after_claim');
-      const receipt = await transport.sender.send(m, {
+      const receipt = await transport.sender.send({ ...m, files }, {
         beforeFinalDot: async () => {
           faultPoint('before_final_dot');
           await this.store.markTransmitting(m.message_id, this.owner, this.clock());
@@ -134,7 +140,7 @@ export class DeliveryWorker {
     } catch (err) {
       const kind = err instanceof DeliveryError ? err.kind : 'transient';
       const error = err instanceof Error ? err.message : String(err);
-      if (kind === 'permanent') return { kind: 'failed', error };
+      if (kind === 'permanent') return { kind: 'failed', error, bounced: err instanceof DeliveryError ? err.bounced : [] };
       if (kind === 'unknown_outcome') return { kind: 'unknown', error };
       if (m.attempts >= this.opts.maxAttempts) return { kind: 'failed', error: `gave up after ${m.attempts} attempts: ${error}` };
       const delay = Math.min(this.opts.baseBackoffMs * 2 ** (m.attempts - 1), this.opts.maxBackoffMs);

@@ -1,6 +1,7 @@
 /** Operator use cases: list, create and update mailboxes, and apply the config file's mailboxes at start. */
 import { invalid, unknownMailboxError } from '../errors.js';
 import { type ModeInput, resolveMode } from '../gate/modes.js';
+import type { PolicySettings } from '../gate/policy/settings.js';
 import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { Mailbox, MailboxUpdateResult } from '../store/store.js';
 import { canonicalAddress } from '../values.js';
@@ -20,6 +21,7 @@ export interface MailboxInput extends ModeInput {
   display_name?: string | null | undefined;
   pending_ttl_seconds?: number | undefined;
   transport?: Mailbox['transport'] | undefined;
+  policy?: PolicySettings | undefined;
 }
 
 export async function createMailbox(ctx: AppContext, who: Principal, input: MailboxInput): Promise<Mailbox> {
@@ -33,6 +35,7 @@ export async function createMailbox(ctx: AppContext, who: Principal, input: Mail
     auto_approve_rules: mode.rules,
     pending_ttl_seconds: input.pending_ttl_seconds ?? DEFAULT_PENDING_TTL_SECONDS,
     transport: input.transport ?? 'sandbox',
+    policy: input.policy ?? {},
   }, who.id, ctx.clock());
 }
 
@@ -41,6 +44,8 @@ export interface MailboxUpdate extends ModeInput {
   display_name?: string | null | undefined;
   pending_ttl_seconds?: number | undefined;
   transport?: Mailbox['transport'] | undefined;
+  /** Replaces the mailbox's own policy settings (the global ones still apply beneath). */
+  policy?: PolicySettings | undefined;
   change_reason: string;
 }
 
@@ -66,6 +71,7 @@ export async function updateMailbox(ctx: AppContext, who: Principal, input: Mail
     display_name: input.display_name,
     pending_ttl_seconds: input.pending_ttl_seconds,
     transport: input.transport,
+    policy: input.policy,
   }, who.id, input.change_reason.trim(), ctx.clock());
 }
 

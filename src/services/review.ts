@@ -3,11 +3,14 @@
  * message's status and history. Each decision is one guarded transaction in the store, so exactly one of
  * approve, reject, cancel and expiry wins; an approval then triggers delivery at once.
  */
+import { canDraftAndDecide } from '../auth/principal.js';
 import { invalid, MailgateError } from '../errors.js';
 import type { AuditEvent, MessageContent, OutboundMessage, PendingPage } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
+import { checkFourEyes } from './four-eyes.js';
 import { getMailboxOrThrow } from './mailboxes.js';
+import { checkEditedRecipients } from './policy.js';
 
 export async function listPending(ctx: AppContext, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage> {
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
@@ -21,23 +24,43 @@ export async function listPending(ctx: AppContext, q: { mailbox?: string | undef
   }
 }
 
+/**
+ * How a person confirmed an approval, kept in the message.approved audit detail: `cli` (at the terminal),
+ * `reviewer_session` (an MCP session that cannot draft mail, so no model drafted and approved),
+ * `elicitation_url` (a one-time link the person opened in a browser), `elicitation_form` (a confirmation form
+ * in the MCP client). src/services/confirm.ts chooses among the last two for sessions that can also draft.
+ */
+export type ConfirmationPath = 'cli' | 'reviewer_session' | 'elicitation_url' | 'elicitation_form';
+
 export interface Approval {
   note?: string | null | undefined;
   edits?: Partial<MessageContent> | null | undefined;
+  /** Default: `cli` for a cli: principal, else `reviewer_session`. */
+  confirmation?: ConfirmationPath | undefined;
 }
 
 export async function approveMessage(ctx: AppContext, who: Principal, id: string, a: Approval = {}): Promise<OutboundMessage> {
   requireRole(who, ['reviewer', 'operator'], 'approving mail');
-  if (a.edits && Object.values(a.edits).some((v) => v !== undefined)) await checkEdits(ctx, id, a.edits);
-  await ctx.store.decideMessage(id, { action: 'approve', actor: who.id, note: a.note ?? null, edits: a.edits ?? null }, ctx.clock());
+  const confirmation = a.confirmation ?? (who.id.startsWith('cli:') ? 'cli' : 'reviewer_session');
+  // Defence in depth: the tools send such sessions through confirm.ts; no other caller may skip the person.
+  if (canDraftAndDecide(who.roles) && confirmation !== 'elicitation_form') {
+    throw new MailgateError('CONFIRMATION_REQUIRED', `this session can draft mail as well as approve it, so a person must confirm approving ${id}`, { field: 'message_id' });
+  }
+  const m = await getMessageOrThrow(ctx, id);
+  await checkFourEyes(ctx, who, m);
+  if (a.edits && Object.values(a.edits).some((v) => v !== undefined)) {
+    checkEdits(m, a.edits);
+    await checkEditedRecipients(ctx, m, a.edits);
+  }
+  await ctx.store.decideMessage(id, { action: 'approve', actor: who.id, note: a.note ?? null, edits: a.edits ?? null, confirmation }, ctx.clock());
   // Deliver now so the reviewer sees the result; if another process's worker got there first, fine.
   await ctx.worker.tick();
   return (await ctx.store.getMessage(id))!;
 }
 
 /** Edits must leave a message that send_email itself would accept: recipients, a subject, a body. */
-async function checkEdits(ctx: AppContext, id: string, edits: Partial<MessageContent>): Promise<void> {
-  const m = await getMessageOrThrow(ctx, id);
+function checkEdits(m: OutboundMessage, edits: Partial<MessageContent>): void {
+  const id = m.message_id;
   if (m.kind === 'tag') throw invalid('edits', `${id} is a held ${m.kind} action, not an email; approve or reject it without edits`);
   const merged = { ...m, ...Object.fromEntries(Object.entries(edits).filter(([, v]) => v !== undefined)) } as MessageContent;
   if (merged.to.length + merged.cc.length + merged.bcc.length === 0) throw invalid('edits.to', 'the edits leave the message with no recipients');

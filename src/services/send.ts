@@ -4,15 +4,25 @@
  */
 import { MailgateError, invalid } from '../errors.js';
 import { evaluate } from '../gate/evaluate.js';
+import { findSecrets } from '../gate/policy/secrets.js';
 import type { Action } from '../gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../ids.js';
-import type { MessageContent, OutboundMessage, SubmitResult } from '../store/store.js';
+import { guessContentType } from '../mail/content-type.js';
+import type { MessageContent, NewAttachment, OutboundMessage, SubmitResult } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { getMailboxOrThrow } from './mailboxes.js';
 
+/** An attachment as a tool gives it: bytes already decoded from base64. */
+export interface AttachmentInput {
+  filename: string;
+  content_type?: string | undefined;
+  content: Buffer;
+}
+
 export interface SendInput {
   mailbox: string;
+  attachments?: AttachmentInput[] | undefined;
   to: string[];
   cc?: string[] | undefined;
   bcc?: string[] | undefined;
@@ -25,6 +35,10 @@ export interface SendInput {
 
 export interface ReplyInput {
   email_id: string;
+  /** Extra recipients beyond the thread's; a reply that adds people is held by the new_recipient content hold. */
+  cc?: string[] | undefined;
+  bcc?: string[] | undefined;
+  attachments?: AttachmentInput[] | undefined;
   text?: string | undefined;
   html?: string | undefined;
   reply_all?: boolean | undefined;
@@ -33,6 +47,10 @@ export interface ReplyInput {
 
 export interface SendOutcome {
   message_id: string;
+  /** For a rate limit: when a send can succeed again (ISO time). */
+  retry_after?: string;
+  /** For a duplicate: the first message, to follow instead of sending again. */
+  duplicate_of?: string;
   status: 'sent' | 'queued' | 'pending' | 'blocked' | 'failed' | 'rejected' | 'expired' | 'cancelled' | 'outcome_unknown';
   expires_at?: string;
   reason?: string;
@@ -44,7 +62,10 @@ export async function sendEmail(ctx: AppContext, who: Principal, input: SendInpu
   const mailbox = await getMailboxOrThrow(ctx, input.mailbox);
   const content = contentOf(input, input.subject);
   if (!content.subject.trim()) throw invalid('subject', 'subject is empty; give the email a subject');
-  const result = await submit(ctx, who, { mailbox: mailbox.address, kind: 'send', content, idempotency_key: input.idempotency_key, metadata: input.metadata ?? null });
+  const result = await submit(ctx, who, {
+    mailbox: mailbox.address, kind: 'send', content, idempotency_key: input.idempotency_key, metadata: input.metadata ?? null,
+    attachments: input.attachments, thread_participants: null,
+  });
   return outcome(ctx, result);
 }
 
@@ -54,17 +75,20 @@ export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyIn
   if (!email) throw new MailgateError('UNKNOWN_EMAIL', `no inbound email '${input.email_id}'; check_inbox or search_email lists email ids`, { field: 'email_id' });
   const self = email.mailbox;
   const to = [email.from_addr];
-  const cc = input.reply_all
+  const threadCc = input.reply_all
     ? [...new Set([...email.to, ...email.cc])].filter((a) => a !== self && a !== email.from_addr)
     : [];
+  const cc = [...new Set([...threadCc, ...(input.cc ?? [])])].filter((a) => a !== self && !to.includes(a));
   // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID; References is the parent's References plus it.
   const parentId = email.message_id_header;
   const references = parentId ? [email.references_header, parentId].filter(Boolean).join(' ') : email.references_header;
   const subject = /^re:/i.test(email.subject.trim()) ? email.subject : `Re: ${email.subject}`;
-  const content = contentOf({ to, cc, text: input.text, html: input.html }, subject);
+  const content = contentOf({ to, cc, bcc: input.bcc, text: input.text, html: input.html }, subject);
   const result = await submit(ctx, who, {
     mailbox: self, kind: 'reply', content, idempotency_key: input.idempotency_key, reply_to_email_id: email.email_id,
-    in_reply_to_header: parentId, references_header: references ?? null,
+    in_reply_to_header: parentId, references_header: references ?? null, attachments: input.attachments,
+    // Everyone already in the conversation; anyone else the reply adds is held for a human (content_holds).
+    thread_participants: [email.from_addr, ...email.to, ...email.cc],
   });
   return outcome(ctx, result);
 }
@@ -85,15 +109,24 @@ interface SubmitArgs {
   reply_to_email_id?: string | null;
   in_reply_to_header?: string | null;
   references_header?: string | null;
+  attachments?: AttachmentInput[] | undefined;
+  thread_participants: readonly string[] | null;
 }
 
 async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<SubmitResult> {
   const c = a.content;
-  const action: Action = { kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: a.kind === 'reply' };
+  const files = (a.attachments ?? []).map(attachmentFile);
+  const action: Action = {
+    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: a.kind === 'reply',
+    mailbox: a.mailbox, text: c.text, html: c.html, threadParticipants: a.thread_participants,
+    // Scanned here, before the store's write transaction: megabytes of regex work must not hold the lock.
+    attachments: files.map((f) => ({ filename: f.filename, content_type: f.content_type, size: f.content.length, secrets: findSecrets(textOf(f)) })),
+  };
   const global = { requireApproval: ctx.settings.requireApproval };
+  const messageIdHeader = newMessageIdHeader(a.mailbox);
   return ctx.store.submitMessage({
     message_id: newMessageId(),
-    message_id_header: newMessageIdHeader(a.mailbox),
+    message_id_header: messageIdHeader,
     mailbox: a.mailbox,
     kind: a.kind,
     content: c,
@@ -103,7 +136,27 @@ async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<S
     in_reply_to_header: a.in_reply_to_header ?? null,
     references_header: a.references_header ?? null,
     actor: who.id,
-  }, (mailbox, facts) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules }, global, action, facts), ctx.clock());
+    attachments: files,
+    policy: ctx.settings.policy,
+    thread_key: threadRoot(a.references_header ?? null, a.in_reply_to_header ?? null) ?? messageIdHeader,
+  }, (mailbox, facts, limits) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules, limits }, global, action, facts), ctx.clock());
+}
+
+/** The first Message-ID of References (the thread's root), else In-Reply-To (RFC 5322 §3.6.4). */
+function threadRoot(references: string | null, inReplyTo: string | null): string | null {
+  return /<[^<>\s]+>/.exec(references ?? '')?.[0] ?? /<[^<>\s]+>/.exec(inReplyTo ?? '')?.[0] ?? null;
+}
+
+function attachmentFile(a: AttachmentInput): NewAttachment {
+  return { filename: a.filename, content_type: a.content_type ?? guessContentType(a.filename), content: a.content };
+}
+
+/**
+ * The attachment's bytes as text for the secrets check. Every attachment is scanned, whatever its name or type
+ * claims: credentials are ASCII, and latin1 maps each byte to one character, so nothing is skipped or mangled.
+ */
+function textOf(f: NewAttachment): string {
+  return f.content.toString('latin1');
 }
 
 /** Delivers now when the gate allowed it, then reports the status in the send vocabulary. */
@@ -122,7 +175,7 @@ export function describe(m: OutboundMessage): SendOutcome {
     case 'pending':
       return { ...base, status: 'pending', expires_at: new Date(m.expires_at!).toISOString(), reason: m.gate_reason };
     case 'blocked':
-      return { ...base, status: 'blocked', error: m.gate_code, reason: m.gate_reason };
+      return { ...base, status: 'blocked', error: m.gate_code, reason: m.gate_reason, ...blockDetails(m) };
     case 'sent':
       return { ...base, status: 'sent' };
     case 'failed':
@@ -133,4 +186,13 @@ export function describe(m: OutboundMessage): SendOutcome {
       // rejected, expired, cancelled, outcome_unknown: seen on an idempotent replay of an old key.
       return { ...base, status: m.status, ...(m.decision_reason || m.last_error ? { reason: (m.decision_reason ?? m.last_error)! } : {}) };
   }
+}
+
+/** What an agent needs to act on a policy block: when to retry, which message it duplicates. */
+function blockDetails(m: OutboundMessage): Pick<SendOutcome, 'retry_after' | 'duplicate_of'> {
+  const d = m.policy_hits[0]?.details ?? {};
+  return {
+    ...(typeof d.retry_after === 'string' ? { retry_after: d.retry_after } : {}),
+    ...(typeof d.duplicate_of === 'string' ? { duplicate_of: d.duplicate_of } : {}),
+  };
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MailgateError } from '../errors.js';
-import { currentVersion, recordVersion, runMigrations } from './migrations.js';
+import { currentVersion, recordVersion, runMigrations, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -31,7 +31,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
+    // Foreign keys stay off while migrations rebuild tables (SQLite's documented procedure: the pragma cannot
+    // change inside a transaction); the transaction checks them itself before it commits.
+    db.pragma('foreign_keys = OFF');
     // Several processes may open a fresh file at once; IMMEDIATE serialises schema creation.
     try {
       db.transaction(() => {
@@ -40,8 +42,14 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
         db.exec(readFileSync(schemaPath(), 'utf8'));
         // An external-content FTS table starts empty: index the mail that was there before it existed.
         if (version !== null && version < 2) db.exec("INSERT INTO emails_fts (emails_fts) VALUES ('rebuild')");
+        // Only a migration can have broken a reference; the check costs ~0.2 µs a row, so it is not run on every open.
+        if (version !== null && version < SCHEMA_VERSION) {
+          const broken = db.prepare('PRAGMA foreign_key_check').all();
+          if (broken.length > 0) throw new Error(`database has ${broken.length} broken foreign key reference(s) after migration`);
+        }
         recordVersion(db);
       }).immediate();
+      db.pragma('foreign_keys = ON');
     } catch (err) {
       db.close();
       throw err;

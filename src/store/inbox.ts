@@ -31,7 +31,7 @@ export interface InboundEmail {
   received_at: number;
 }
 
-export type NewEmail = Omit<InboundEmail, 'email_id' | 'received_at' | 'flags' | 'unread' | 'uidvalidity' | 'uid' | 'size' | 'has_body' | 'attachments'> & { flags?: string[] };
+export type NewEmail = Omit<InboundEmail, 'email_id' | 'received_at' | 'flags' | 'unread' | 'uidvalidity' | 'uid' | 'size' | 'has_body' | 'attachments'> & { flags?: string[]; attachments?: InboundEmail['attachments'] };
 
 type Row = Record<string, unknown>;
 
@@ -55,10 +55,12 @@ export function insertEmail(db: Db, e: NewEmail, now: number): string | null {
   const email_id = newEmailId();
   const info = stmt(db, `INSERT OR IGNORE INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
       subject, text_body, html_body, message_id_header, in_reply_to_header, references_header, flags, unread,
-      outbound_message_id, delivery_role, date, received_at)
+      outbound_message_id, delivery_role, date, received_at, attachments)
     VALUES (@email_id, @mailbox, @folder, @source, @from_addr, @from_name, @to_addrs, @cc_addrs, @subject, @text, @html,
-      @message_id_header, @in_reply_to_header, @references_header, @flags, @unread, @outbound_message_id, @delivery_role, @date, @received_at)`).run({
+      @message_id_header, @in_reply_to_header, @references_header, @flags, @unread, @outbound_message_id, @delivery_role, @date, @received_at,
+      @attachments)`).run({
     ...e,
+    attachments: JSON.stringify(e.attachments ?? []),
     email_id,
     to_addrs: JSON.stringify(e.to),
     cc_addrs: JSON.stringify(e.cc),

@@ -1,5 +1,6 @@
 /** The mailbox aggregate: rows, contact lists, and who each mailbox has corresponded with. */
 import { type MailgateError, unknownMailboxError } from '../errors.js';
+import type { PolicySettings } from '../gate/policy/index.js';
 import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { OversightMode } from '../values.js';
 import { type Db, stmt } from './db.js';
@@ -14,13 +15,18 @@ export interface Mailbox {
   auto_approve_rules: AutoApproveRule[];
   pending_ttl_seconds: number;
   transport: Transport;
+  /** The mailbox's own policy settings (over the global ones): see src/gate/policy/settings.ts. */
+  policy: PolicySettings;
   created_at: number;
   updated_at: number;
 }
 
-interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules'> { auto_approve_rules: string }
+interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> { auto_approve_rules: string; policy: string }
 
-const fromRow = (r: MailboxRow): Mailbox => ({ ...r, auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[] });
+const fromRow = (r: MailboxRow): Mailbox => ({
+  ...r, auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[], policy: JSON.parse(r.policy) as PolicySettings,
+});
+const toRow = (m: Mailbox) => ({ ...m, auto_approve_rules: JSON.stringify(m.auto_approve_rules), policy: JSON.stringify(m.policy ?? {}) });
 
 export function getMailboxRow(db: Db, address: string): Mailbox | undefined {
   const row = stmt(db, 'SELECT * FROM mailboxes WHERE address = ?').get(address) as MailboxRow | undefined;
@@ -33,18 +39,18 @@ export function listMailboxRows(db: Db): Mailbox[] {
 
 export function insertMailboxRow(db: Db, m: Mailbox): void {
   stmt(db, `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
-                pending_ttl_seconds, transport, created_at, updated_at)
+                pending_ttl_seconds, transport, policy, created_at, updated_at)
               VALUES (@address, @display_name, @oversight_mode, @mode_source, @auto_approve_rules,
-                @pending_ttl_seconds, @transport, @created_at, @updated_at)`)
-    .run({ ...m, auto_approve_rules: JSON.stringify(m.auto_approve_rules) });
+                @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at)`)
+    .run(toRow(m));
 }
 
 export function updateMailboxRow(db: Db, m: Mailbox): void {
   stmt(db, `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
                 auto_approve_rules = @auto_approve_rules, pending_ttl_seconds = @pending_ttl_seconds,
-                transport = @transport, updated_at = @updated_at
+                transport = @transport, policy = @policy, updated_at = @updated_at
               WHERE address = @address`)
-    .run({ ...m, auto_approve_rules: JSON.stringify(m.auto_approve_rules) });
+    .run(toRow(m));
 }
 
 /** Replaces the named lists given (lists not named are left alone). */

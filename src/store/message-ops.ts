@@ -4,18 +4,21 @@
  */
 import { createHash } from 'node:crypto';
 import { MailgateError } from '../errors.js';
+import { resolvePolicy } from '../gate/policy/index.js';
 import type { Decision } from '../gate/types.js';
-import { newEventId } from '../ids.js';
 import { appendAudit } from './audit.js';
 import { type Db, stmt } from './db.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
-import type { DecideRequest, GateFn, SubmitRequest, SubmitResult } from './store.js';
+import { policyFacts, recordRecipients } from './policy-facts.js';
+import type { DecideRequest, GateFn, NewAttachment, SubmitRequest, SubmitResult } from './store.js';
 
 export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number): SubmitResult {
   const mailbox = mailboxes.getMailboxRow(db, req.mailbox);
   if (!mailbox) throw mailboxes.unknownMailbox(db, req.mailbox);
-  const hash = messageHash({ kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null }, req.content);
+  const attachments = (req.attachments ?? []).map(attachmentMeta);
+  const hash = messageHash({ kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null,
+    tag_action: req.tag_action ?? null, attachments }, req.content);
 
   if (req.idempotency_key) {
     const prior = messages.findByIdempotencyKey(db, req.mailbox, req.idempotency_key);
@@ -29,11 +32,16 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     }
   }
 
-  const recipients = [...req.content.to, ...req.content.cc, ...req.content.bcc];
+  const recipients = [...new Set([...req.content.to, ...req.content.cc, ...req.content.bcc])];
+  const limits = resolvePolicy(req.policy, mailbox.policy);
+  const sorted = (l: readonly string[]) => [...l].sort();
+  const dedupeHash = messageHash({ kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null,
+    tag_action: req.tag_action ?? null, attachments }, { ...req.content, to: sorted(req.content.to), cc: sorted(req.content.cc), bcc: sorted(req.content.bcc) });
   const decision = gate(mailbox, {
     knownContacts: mailboxes.knownCorrespondents(db, mailbox.address, recipients),
     contactLists: mailboxes.contactLists(db),
-  });
+    policy: req.kind === 'tag' ? undefined : policyFacts(db, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now }),
+  }, limits);
   const status = decision.outcome === 'execute' ? 'queued' : decision.outcome === 'hold' ? 'pending' : 'blocked';
   const message: messages.OutboundMessage = {
     message_id: req.message_id,
@@ -63,8 +71,19 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     next_attempt_at: status === 'queued' ? now : null,
     lease_owner: null, lease_until: null, last_error: null, transmitting_at: null, smtp_response: null, sent_at: null,
     updated_at: now,
+    policy_hits: decision.hits ?? [],
+    // Mail the gate lets go is approved by the gate, for exactly this content.
+    approved_hash: status === 'queued' ? hash : null,
+    thread_key: req.thread_key ?? null,
+    attachments,
+    dedupe_hash: req.kind === 'tag' ? null : dedupeHash,
   };
   messages.insertMessageRow(db, message);
+  // A refused draft keeps the list of its files (for the audit) but not their bytes.
+  if (status !== 'blocked') {
+    insertAttachments(db, message.message_id, req.attachments ?? [], attachments);
+    if (req.kind !== 'tag') recordRecipients(db, message, recipients);
+  }
   appendAudit(db, {
     actor: req.actor,
     action: status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted',
@@ -75,15 +94,14 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
       kind: req.kind, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject,
       content_hash: message.content_hash, mode: mailbox.oversight_mode, mode_source: mailbox.mode_source,
       gate: { outcome: decision.outcome, code: decision.code, reason: decision.reason, rule: message.gate_rule },
+      ...(message.policy_hits.length ? { policy_hits: message.policy_hits } : {}),
+      ...(attachments.length ? { attachments } : {}),
       ...(message.tag_action ? { tag_action: message.tag_action } : {}),
       ...(message.expires_at ? { expires_at: message.expires_at } : {}),
     },
   }, now);
   if (message.notify) {
-    // monitored mode: the send goes ahead and other systems are told (webhook delivery drains this table).
-    stmt(db, 'INSERT INTO notifications (notification_id, type, mailbox, message_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(newEventId(), 'email.monitored', mailbox.address, message.message_id,
-        JSON.stringify({ message_id: message.message_id, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject }), now);
+    // monitored mode: the send goes ahead and people are told (the audit event becomes an email.monitored webhook).
     appendAudit(db, { actor: 'system:monitor', action: 'message.notified', mailbox: mailbox.address, message_id: message.message_id,
       detail: { event: 'email.monitored' } }, now);
   }
@@ -97,11 +115,41 @@ function submittedHash(m: messages.OutboundMessage): string {
 }
 
 function recordedDecision(m: messages.OutboundMessage): Decision {
-  if (m.gate_code === 'action_blocked') return { outcome: 'block', code: 'action_blocked', reason: m.gate_reason };
-  if (m.gate_code === 'mode_requires_approval' || m.gate_code === 'require_approval') {
-    return { outcome: 'hold', code: m.gate_code, reason: m.gate_reason };
+  const hits = m.policy_hits.length ? { hits: m.policy_hits } : {};
+  const code = m.gate_code as Decision['code'];
+  if (code === 'mode_allows' || code === 'auto_approved') {
+    return { outcome: 'execute', code, reason: m.gate_reason, notify: m.notify, ...(m.gate_rule ? { rule: m.gate_rule } : {}), ...hits };
   }
-  return { outcome: 'execute', code: m.gate_code as 'mode_allows', reason: m.gate_reason, notify: m.notify, ...(m.gate_rule ? { rule: m.gate_rule } : {}) };
+  // The first recorded status tells hold from block (a held message may since have been decided).
+  return m.status === 'blocked' ? { outcome: 'block', code, reason: m.gate_reason, ...hits } : { outcome: 'hold', code, reason: m.gate_reason, ...hits };
+}
+
+function attachmentMeta(a: NewAttachment): messages.AttachmentMeta {
+  return { filename: a.filename, content_type: a.content_type, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex') };
+}
+
+function insertAttachments(db: Db, id: string, files: readonly NewAttachment[], meta: readonly messages.AttachmentMeta[]): void {
+  const ins = stmt(db, 'INSERT INTO message_attachments (message_id, idx, filename, content_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  files.forEach((f, i) => ins.run(id, i, meta[i]!.filename, meta[i]!.content_type, meta[i]!.size, meta[i]!.sha256, f.content));
+}
+
+/**
+ * Why a message must not be sent, or null if it may: the content about to go out (the row as read now, and
+ * the attachment bytes themselves) must hash to what was approved. Anything changed after the approval, by
+ * any path, is refused rather than sent.
+ */
+export function approvalMismatch(m: messages.OutboundMessage, files: readonly messages.AttachmentFile[]): string | null {
+  if (!m.approved_hash) return 'no approval is recorded for this content; not sending';
+  // The sender is the mailbox by construction (and so inside the hash); a changed From is a changed message.
+  if (m.from_addr !== m.mailbox) return 'the sender changed after approval (from differs from the mailbox); not sending';
+  const attachments = files.map((f) => attachmentMeta(f));
+  const now = messageHash({ ...m, attachments }, m);
+  return now === m.approved_hash ? null : 'the message changed after it was approved (its content no longer matches the approved hash); not sending';
+}
+
+/** The attachment bytes of a message, in order, as the delivery worker sends them. */
+export function loadAttachments(db: Db, id: string): messages.AttachmentFile[] {
+  return stmt(db, 'SELECT filename, content_type, size, sha256, content FROM message_attachments WHERE message_id = ? ORDER BY idx').all(id) as messages.AttachmentFile[];
 }
 
 type DecideResult = { ok: true; value: messages.OutboundMessage } | { ok: false; error: MailgateError };
@@ -122,7 +170,8 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
   const detail: Record<string, unknown> = {};
   let set: Record<string, unknown> = { decided_at: now, decided_by: req.actor };
   if (req.action === 'approve') {
-    set = { ...set, decision_reason: req.note ?? null, next_attempt_at: now };
+    // The approval binds to this exact content: the worker re-hashes what it is about to send against it.
+    set = { ...set, decision_reason: req.note ?? null, next_attempt_at: now, approved_hash: m.content_hash };
     const edits = req.edits ?? {};
     const changed = (Object.keys(edits) as (keyof messages.MessageContent)[]).filter(
       (k) => edits[k] !== undefined && JSON.stringify(edits[k]) !== JSON.stringify(m[k]));
@@ -130,7 +179,7 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
       const original: messages.MessageContent = { to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject, text: m.text, html: m.html };
       const edited = { ...original, ...Object.fromEntries(changed.map((k) => [k, edits[k]])) } as messages.MessageContent;
       const hash = messageHash(m, edited);
-      set = { ...set, original_content: JSON.stringify(original), to_addrs: JSON.stringify(edited.to), cc_addrs: JSON.stringify(edited.cc),
+      set = { ...set, approved_hash: hash, original_content: JSON.stringify(original), to_addrs: JSON.stringify(edited.to), cc_addrs: JSON.stringify(edited.cc),
         bcc_addrs: JSON.stringify(edited.bcc), subject: edited.subject, text_body: edited.text, html_body: edited.html, content_hash: hash };
       detail.edited_fields = changed;
       detail.original = original;
@@ -158,6 +207,7 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
       content_hash: (set.content_hash as string | undefined) ?? m.content_hash,
       edited: !!detail.edited_fields,
       waited_ms: now - m.created_at,
+      ...(req.action === 'approve' && req.confirmation ? { confirmation: req.confirmation } : {}),
     },
   }, now);
   return { ok: true, value: messages.getMessageRow(db, id)! };
@@ -172,11 +222,15 @@ function notPending(id: string, status: string, action: string): MailgateError {
  * The hash an approval binds to: the content plus what it is (kind, sending mailbox, the email it answers,
  * the tag it applies). One function for submit, replay and edits, so the three can never drift apart.
  */
-function messageHash(
-  m: { kind: string; mailbox: string; reply_to_email_id: string | null; tag_action: messages.TagAction | null },
+export function messageHash(
+  m: { kind: string; mailbox: string; reply_to_email_id: string | null; tag_action: messages.TagAction | null; attachments: readonly messages.AttachmentMeta[] },
   content: messages.MessageContent,
 ): string {
-  return contentHash({ kind: m.kind, mailbox: m.mailbox, ...content, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action });
+  // Attachments join the hash only when there are some, so hashes of mail without them (and of mail made
+  // before attachments existed) are unchanged.
+  const files = m.attachments.length ? { attachments: m.attachments.map((a) => [a.filename, a.content_type, a.sha256]) } : {};
+  const c = { to: content.to, cc: content.cc, bcc: content.bcc, subject: content.subject, text: content.text, html: content.html };
+  return contentHash({ kind: m.kind, mailbox: m.mailbox, ...c, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action, ...files });
 }
 
 /** A stable hash of exactly what would be sent (or done), so an approval binds to that content. */

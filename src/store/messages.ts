@@ -1,7 +1,9 @@
 /** The outbound message aggregate: rows and the guarded transitions of the lifecycle. */
 import { CLAIMABLE } from '../gate/lifecycle.js';
+import type { PolicyHit } from '../gate/policy/index.js';
 import type { MessageStatus } from '../values.js';
 import { type Db, stmt } from './db.js';
+import { newSalt } from './personal-data.js';
 
 export type MessageKind = 'send' | 'reply' | 'tag';
 
@@ -20,6 +22,18 @@ export interface MessageContent {
   subject: string;
   text: string | null;
   html: string | null;
+}
+
+/** An attachment as listed on a message: the bytes stay in message_attachments. */
+export interface AttachmentMeta {
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+}
+
+export interface AttachmentFile extends AttachmentMeta {
+  content: Buffer;
 }
 
 export interface OutboundMessage extends MessageContent {
@@ -57,13 +71,24 @@ export interface OutboundMessage extends MessageContent {
   smtp_response: string | null;
   sent_at: number | null;
   updated_at: number;
+  policy_hits: PolicyHit[];
+  /** The content hash that was approved (by a reviewer, or by the gate for mail that went straight out). */
+  approved_hash: string | null;
+  thread_key: string | null;
+  attachments: AttachmentMeta[];
+  /** The content hash with recipient lists sorted, for duplicate detection (null for held writes and old rows). */
+  dedupe_hash: string | null;
+  /** Attachment bytes, loaded by the delivery worker just before sending; never part of a row. */
+  files?: readonly AttachmentFile[];
 }
 
 type Row = Record<string, unknown>;
 
 const parse = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
 
-export function messageFromRow(r: Row): OutboundMessage {
+export function messageFromRow(row: Row): OutboundMessage {
+  // The audit salt stays in the database: it is the key to this message's hashed personal data.
+  const { pii_salt: _salt, ...r } = row;
   return {
     ...(r as unknown as OutboundMessage),
     to: parse<string[]>(r.to_addrs) ?? [],
@@ -75,6 +100,8 @@ export function messageFromRow(r: Row): OutboundMessage {
     metadata: parse<Record<string, unknown>>(r.metadata),
     original_content: parse<MessageContent>(r.original_content),
     notify: r.notify === 1,
+    policy_hits: parse<PolicyHit[]>(r.policy_hits) ?? [],
+    attachments: parse<AttachmentMeta[]>(r.attachments) ?? [],
   };
 }
 
@@ -82,12 +109,16 @@ export function insertMessageRow(db: Db, m: OutboundMessage): void {
   stmt(db, `INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
       text_body, html_body, tag_action, reply_to_email_id, message_id_header, in_reply_to_header, references_header,
       metadata, content_hash, idempotency_key, created_by, mode_at_submit, gate_code, gate_reason, gate_rule, notify,
-      created_at, expires_at, next_attempt_at, updated_at)
+      created_at, expires_at, next_attempt_at, updated_at, policy_hits, approved_hash, thread_key, attachments, pii_salt, dedupe_hash)
     VALUES (@message_id, @mailbox, @kind, @status, @from_addr, @to_addrs, @cc_addrs, @bcc_addrs, @subject,
       @text, @html, @tag_action, @reply_to_email_id, @message_id_header, @in_reply_to_header, @references_header,
       @metadata, @content_hash, @idempotency_key, @created_by, @mode_at_submit, @gate_code, @gate_reason, @gate_rule, @notify,
-      @created_at, @expires_at, @next_attempt_at, @updated_at)`).run({
+      @created_at, @expires_at, @next_attempt_at, @updated_at, @policy_hits, @approved_hash, @thread_key, @attachments, @pii_salt, @dedupe_hash)`).run({
     ...m,
+    pii_salt: newSalt(),
+    files: undefined,
+    policy_hits: JSON.stringify(m.policy_hits),
+    attachments: JSON.stringify(m.attachments),
     to_addrs: JSON.stringify(m.to),
     cc_addrs: JSON.stringify(m.cc),
     bcc_addrs: JSON.stringify(m.bcc),
@@ -161,8 +192,16 @@ export function dueForExpiry(db: Db, now: number, limit: number): OutboundMessag
 export function claimableRows(db: Db, now: number, limit: number, mailboxes: readonly string[]): OutboundMessage[] {
   if (mailboxes.length === 0) return [];
   const statuses = CLAIMABLE.map((s) => `'${s}'`).join(', ');
-  return (stmt(db, `SELECT * FROM messages WHERE status IN (${statuses}) AND next_attempt_at <= ?
-                    AND mailbox IN (SELECT value FROM json_each(?)) ORDER BY created_at, message_id LIMIT ?`)
+  // Per-thread order: a message waits while an earlier one of its thread (earlier by rowid: insertion order,
+  // exact even within one millisecond) is still on its way (approved, queued or sending), so replies in one
+  // conversation go out in the order they were drafted. Held or finished
+  // earlier messages do not block (a pending one may never be approved).
+  return (stmt(db, `SELECT * FROM messages m WHERE status IN (${statuses}) AND next_attempt_at <= ?
+                    AND mailbox IN (SELECT value FROM json_each(?))
+                    AND (thread_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM messages e WHERE e.thread_key = m.thread_key AND e.status IN ('approved', 'queued', 'sending')
+                        AND e.rowid < m.rowid))
+                    ORDER BY created_at, message_id LIMIT ?`)
     .all(now, JSON.stringify(mailboxes), limit) as Row[]).map(messageFromRow);
 }
 

@@ -4,8 +4,9 @@
  * A fresh database skips them: schema.sql alone is its truth.
  */
 import type Database from 'better-sqlite3';
+import { AUDIT_ACTIONS, GATE_CODES } from '../values.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
   // 2: real mail. Delivery marks the final-dot moment; the inbox caches IMAP folders and is full-text indexed.
@@ -18,7 +19,45 @@ const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
              ALTER TABLE emails ADD COLUMN has_body INTEGER NOT NULL DEFAULT 1 CHECK (has_body IN (0, 1));
              ALTER TABLE emails ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attachments));`);
   },
+  // 3: oversight. The gate's and the audit log's vocabularies grew (CHECK lists, which SQLite can only change by
+  // rebuilding the table); messages carry policy hits, the approved hash, a thread key and attachments;
+  // mailboxes a policy. The monitored-mode notifications table became the webhook outbox (schema.sql).
+  3: (db) => {
+    rebuildWithCheck(db, 'messages', /CHECK \(gate_code IN \([^)]*\)\)/, `CHECK (gate_code IN (${sqlList(GATE_CODES)}))`);
+    db.exec(`ALTER TABLE messages ADD COLUMN policy_hits TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(policy_hits));
+             ALTER TABLE messages ADD COLUMN approved_hash TEXT;
+             ALTER TABLE messages ADD COLUMN thread_key TEXT;
+             ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attachments));
+             ALTER TABLE messages ADD COLUMN pii_salt TEXT;
+             ALTER TABLE messages ADD COLUMN dedupe_hash TEXT;
+             ALTER TABLE mailboxes ADD COLUMN policy TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(policy) AND json_type(policy) = 'object');
+             UPDATE messages SET approved_hash = content_hash WHERE status NOT IN ('pending', 'rejected', 'expired', 'cancelled', 'blocked');
+             UPDATE messages SET thread_key = message_id_header WHERE kind <> 'tag';`);
+    rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
+    const hasNotifications = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'notifications'").get();
+    if (hasNotifications) db.exec('DROP TABLE notifications');
+  },
 };
+
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+/**
+ * Rebuilds a table with one CHECK clause replaced (SQLite's "other kinds of table schema changes", steps 4-7 of
+ * https://www.sqlite.org/lang_altertable.html#otheralter): new table, copy every row, drop, rename. The caller
+ * runs with foreign keys off (db.ts), as that procedure requires; indexes and triggers are recreated by
+ * schema.sql afterwards. Rows keep their rowid, so AUTOINCREMENT sequences and audit seq numbers are unchanged.
+ */
+function rebuildWithCheck(db: Database.Database, table: string, check: RegExp, replacement: string): void {
+  const row = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table) as { sql: string } | undefined;
+  if (!row) throw new Error(`migration: table ${table} is missing`);
+  if (!check.test(row.sql)) throw new Error(`migration: ${table} has no CHECK clause to replace`);
+  const tmp = `${table}_rebuild`;
+  const createSql = row.sql.replace(check, replacement).replace(/^CREATE TABLE "?\w+"?/, `CREATE TABLE ${tmp}`);
+  db.exec(createSql);
+  db.exec(`INSERT INTO ${tmp} SELECT * FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${tmp} RENAME TO ${table}`);
+}
 
 /** The version an existing database is at, or null for a fresh file. */
 export function currentVersion(db: Database.Database): number | null {

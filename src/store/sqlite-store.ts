@@ -11,7 +11,15 @@ import * as inbox from './inbox.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import type { DecideRequest, DeliveryOutcome, MailboxPatch, Store, SubmitRequest, GateFn } from './store.js';
-import { decideInTx, submitInTx } from './message-ops.js';
+import { decideInTx, loadAttachments, submitInTx } from './message-ops.js';
+import { isTightening } from '../gate/modes.js';
+import * as suppressions from './suppressions.js';
+import * as personal from './personal-data.js';
+import { canonicalEmail } from '../gate/canonical.js';
+import * as links from './approval-links.js';
+import * as tokens from './tokens.js';
+import * as endpoints from './webhook-endpoints.js';
+import * as webhooks from './webhooks.js';
 
 export class SqliteStore implements Store {
   readonly db: Db;
@@ -68,10 +76,35 @@ export class SqliteStore implements Store {
       // The mode applies to new actions only: held mail stays held whatever the new mode (it is never re-gated).
       const modeChanged = changed.some((k) => k === 'oversight_mode' || k === 'auto_approve_rules' || k === 'mode_source');
       const diff = Object.fromEntries(changed.map((k) => [k, { from: before[k], to: after[k] }]));
+      const retaken = isTightening(before.oversight_mode, after.oversight_mode) ? this.retakeUnsent(after, actor, reason, now) : [];
       appendAudit(this.db, { actor, mailbox: address, action: modeChanged ? 'mailbox.mode_changed' : 'mailbox.updated',
-        detail: { changes: diff, reason, pending_unaffected: pending } }, now);
-      return { mailbox: after, changed, pending_unaffected: pending };
+        detail: { changes: diff, reason, pending_unaffected: pending, ...(retaken.length ? { retaken } : {}) } }, now);
+      return { mailbox: after, changed, pending_unaffected: pending, retaken: retaken.length };
     });
+  }
+
+  /**
+   * Tightening applies to everything not yet transmitted (reliability G6): mail the gate itself let go
+   * (decided_by IS NULL: no human approved it) that has not reached the final dot goes back to the queue, or
+   * is cancelled under read_only. A worker holding one of these loses it at markTransmitting and sends nothing.
+   */
+  private retakeUnsent(mailbox: mailboxes.Mailbox, actor: string, reason: string, now: number): string[] {
+    const rows = stmt(this.db, `SELECT message_id, status FROM messages WHERE mailbox = ? AND status IN ('queued', 'sending')
+                                AND decided_by IS NULL AND transmitting_at IS NULL AND kind <> 'tag'`).all(mailbox.address) as { message_id: string; status: 'queued' | 'sending' }[];
+    const held = mailbox.oversight_mode !== 'read_only';
+    const why = `${mailbox.oversight_mode} mode now applies: ${reason}`;
+    return rows.filter((r) => {
+      const ok = held
+        ? messages.transition(this.db, r.message_id, [r.status], 'pending', { expires_at: now + mailbox.pending_ttl_seconds * 1000,
+          approved_hash: null, lease_owner: null, lease_until: null, next_attempt_at: null, gate_code: 'mode_requires_approval', gate_reason: why }, now)
+        : messages.transition(this.db, r.message_id, [r.status], 'cancelled', { decided_at: now, decided_by: actor, decision_reason: why,
+          approved_hash: null, lease_owner: null, lease_until: null, next_attempt_at: null }, now);
+      if (ok) {
+        appendAudit(this.db, { actor, action: held ? 'message.held' : 'message.cancelled', mailbox: mailbox.address, message_id: r.message_id,
+          detail: { reason: why, was: r.status, mode: mailbox.oversight_mode } }, now);
+      }
+      return ok;
+    }).map((r) => r.message_id);
   }
 
   setContactLists(lists: Record<string, readonly string[]>) {
@@ -142,6 +175,7 @@ export class SqliteStore implements Store {
           // whatever the sender claims, and a forged one must not earn an address automatic approval.
           if (m.kind !== 'tag') mailboxes.recordCorrespondents(this.db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
           audit(m.kind === 'tag' ? 'email.tagged' : 'message.sent', outcome.detail);
+          this.suppressBounces(outcome.detail.bounced as string[] | undefined, id, now);
           break;
         case 'retry':
           messages.transition(this.db, id, ['sending'], 'queued', { ...base, last_error: outcome.error, next_attempt_at: outcome.next_attempt_at, transmitting_at: null }, now, guard);
@@ -149,14 +183,65 @@ export class SqliteStore implements Store {
           break;
         case 'failed':
           messages.transition(this.db, id, ['sending'], 'failed', { ...base, last_error: outcome.error, smtp_response: outcome.error }, now, guard);
-          audit('message.failed', { error: outcome.error });
+          audit('message.failed', { error: outcome.error, ...(outcome.bounced?.length ? { bounced: outcome.bounced } : {}) });
+          this.suppressBounces(outcome.bounced, id, now);
           break;
         case 'unknown':
           messages.transition(this.db, id, ['sending'], 'outcome_unknown', { ...base, last_error: outcome.error }, now, guard);
           audit('message.outcome_unknown', { error: outcome.error });
           break;
+        case 'refused':
+          messages.transition(this.db, id, ['sending'], 'failed', { ...base, last_error: outcome.error }, now, guard);
+          audit('message.send_refused', { error: outcome.error, approved_hash: m.approved_hash });
+          break;
       }
       return messages.getMessageRow(this.db, id);
+    });
+  }
+
+  /** A hard bounce puts the address on the suppression list for every mailbox (it does not exist). */
+  private suppressBounces(bounced: readonly string[] | undefined, id: string, now: number): void {
+    for (const address of bounced ?? []) {
+      suppressions.addSuppression(this.db, { scope: '*', kind: 'address', value: canonicalEmail(address),
+        reason: `hard bounce delivering ${id}`, source: 'bounce', created_by: 'system:delivery' }, now);
+    }
+  }
+
+  addSuppression(s: Omit<suppressions.Suppression, 'created_at'>, now: number) { return this.tx(() => suppressions.addSuppression(this.db, s, now)); }
+  removeSuppression(q: { scope: string; kind: 'address' | 'domain'; value: string }, actor: string, now: number) {
+    return this.tx(() => suppressions.removeSuppression(this.db, q, actor, now));
+  }
+  listSuppressions(q: { scope?: string | undefined; limit: number }) { return this.read(() => suppressions.listSuppressions(this.db, q)); }
+  syncConfigSuppressions(entries: readonly { kind: 'address' | 'domain'; value: string }[], actor: string, now: number) {
+    return this.tx(() => suppressions.syncConfigSuppressions(this.db, entries, actor, now));
+  }
+
+  /** Runs submit's gate with its facts inside a transaction that is always rolled back: nothing is written. */
+  simulateSubmit(req: SubmitRequest, gate: GateFn, now: number): Promise<Decision> {
+    let decision: Decision | undefined;
+    const rollback = new Error('simulation');
+    try {
+      inTransaction(this.db, () => {
+        decision = submitInTx(this.db, { ...req, idempotency_key: null }, gate, now).decision;
+        throw rollback;
+      });
+    } catch (err) {
+      if (err !== rollback) return Promise.reject(err);
+    }
+    return Promise.resolve(decision!);
+  }
+
+  setPersonalDataMode(mode: 'inline' | 'hashed') {
+    return this.tx(() => personal.setPersonalDataMode(this.db, mode));
+  }
+
+  eraseMessage(id: string, actor: string, reason: string, now: number) {
+    return this.tx(() => {
+      const mailbox = (messages.getMessageRow(this.db, id))?.mailbox ?? null;
+      const inline = personal.personalDataMode(this.db) === 'inline';
+      personal.eraseMessageData(this.db, id);
+      appendAudit(this.db, { actor, action: 'message.erased', mailbox, message_id: id, detail: { reason,
+        ...(inline ? { note: 'the audit chain was kept in inline mode: events before this one still hold the personal data' } : {}) } }, now);
     });
   }
 
@@ -191,6 +276,8 @@ export class SqliteStore implements Store {
     });
   }
 
+  loadAttachments(id: string) { return this.read(() => loadAttachments(this.db, id)); }
+
   getMessage(id: string) { return this.read(() => messages.getMessageRow(this.db, id)); }
   listMessages(q: { mailbox?: string | undefined; since?: number | undefined }) { return this.read(() => messages.listMessageRows(this.db, q)); }
   listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }) {
@@ -215,6 +302,7 @@ export class SqliteStore implements Store {
         source: 'sandbox' as const, from_addr: m.from_addr, from_name: null, to: m.to, cc: m.cc, subject: m.subject,
         text: m.text, html: m.html, message_id_header: m.message_id_header, in_reply_to_header: m.in_reply_to_header,
         references_header: m.references_header, outbound_message_id: m.message_id, date: now,
+        attachments: m.attachments.map((a) => ({ filename: a.filename, content_type: a.content_type, size: a.size })),
       };
       for (const rcpt of local) {
         inbox.insertEmail(this.db, { ...common, mailbox: rcpt, folder: 'INBOX', delivery_role: 'inbox' }, now);
@@ -242,7 +330,42 @@ export class SqliteStore implements Store {
   findReply(mailbox: string, header: string) { return this.read(() => inbox.findReplyTo(this.db, mailbox, header)); }
   listCaptured(limit: number) { return this.read(() => inbox.listCapturedRows(this.db, limit)); }
   audit(q: Parameters<typeof queryAudit>[1]) { return this.read(() => queryAudit(this.db, q)); }
-  verifyAudit() { return this.read(() => verifyAuditChain(this.db)); }
+  verifyAudit(anchor?: string) { return this.read(() => verifyAuditChain(this.db, anchor)); }
+
+  createToken(t: tokens.NewToken, actor: string, now: number) { return this.tx(() => tokens.insertToken(this.db, t, actor, now)); }
+  listTokens() { return this.read(() => tokens.listTokens(this.db)); }
+  getToken(tokenId: string) { return this.read(() => tokens.getToken(this.db, tokenId)); }
+  findTokenByHash(secretHash: string) { return this.read(() => tokens.findTokenByHash(this.db, secretHash)); }
+  touchToken(tokenId: string, now: number) { return this.tx(() => tokens.touchToken(this.db, tokenId, now)); }
+  revokeToken(idOrName: string, actor: string, now: number) { return this.tx(() => tokens.revokeToken(this.db, idOrName, actor, now)); }
+
+  recordConfirmationRequest(req: links.ConfirmationRequest, now: number) { return this.tx(() => links.recordConfirmationRequest(this.db, req, now)); }
+  findApprovalLink(secretHash: string) { return this.read(() => links.findLinkByHash(this.db, secretHash)); }
+  approvalLinkProblem(link: links.ApprovalLink, now: number) { return this.read(() => links.linkProblem(this.db, link, now)); }
+  spendApprovalLink(linkId: string, now: number) { return this.tx(() => links.spendLink(this.db, linkId, now)); }
+  approveWithLink(link: links.ApprovalLink, note: string | null, now: number) {
+    return this.tryTx(() => links.approveWithLinkInTx(this.db, link, note, now));
+  }
+
+  // ---- Webhooks ----
+  addWebhookEndpoint(ep: endpoints.NewWebhookEndpoint, actor: string, now: number) {
+    return this.tx(() => endpoints.addEndpointInTx(this.db, ep, 'operator', actor, now));
+  }
+  removeWebhookEndpoint(id: string, actor: string, reason: string | null, now: number) {
+    return this.tx(() => endpoints.removeEndpointInTx(this.db, id, { actor, reason, allowConfig: false }, now));
+  }
+  listWebhookEndpoints(q: { include_disabled: boolean }) { return this.read(() => endpoints.listEndpoints(this.db, q)); }
+  syncConfigWebhooks(wanted: readonly endpoints.NewWebhookEndpoint[], actor: string, now: number) {
+    return this.tx(() => endpoints.syncConfigInTx(this.db, wanted, actor, now));
+  }
+  claimWebhookDeliveries(owner: string, now: number, leaseMs: number, limit: number) {
+    return this.tx(() => webhooks.claimDue(this.db, owner, now, leaseMs, limit));
+  }
+  recordWebhookAttempt(d: { event_id: string; endpoint_id: string }, owner: string, outcome: webhooks.WebhookAttemptOutcome, now: number) {
+    return this.tx(() => webhooks.recordAttempt(this.db, d, owner, outcome, now));
+  }
+  abandonWebhookLeases(isDead: (owner: string) => boolean, now: number) { return this.tx(() => webhooks.abandonLeases(this.db, isDead, now)); }
+  onWebhookQueued(listener: () => void) { return webhooks.onQueued(this.db, listener); }
 
   close() {
     if (this.db.open) this.db.close();

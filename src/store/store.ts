@@ -3,18 +3,38 @@
  * each in one synchronous BEGIN IMMEDIATE transaction; a PostgreSQL backend can implement the same interface
  * with row locks, without touching services, tools or the gate.
  */
+import type { EffectivePolicy, PolicySettings } from '../gate/policy/index.js';
 import type { Decision, Facts } from '../gate/types.js';
 import type { AuditEvent, AuditQuery, VerifyResult } from './audit.js';
 import type { CachedEnvelope, FolderState, FolderSync, ParsedBody } from './imap-cache.js';
 import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
-import type { MessageContent, MessageKind, OutboundMessage, PendingPage, TagAction } from './messages.js';
+import type { Suppression } from './suppressions.js';
+import type { AttachmentFile, AttachmentMeta, MessageContent, MessageKind, OutboundMessage, PendingPage, TagAction } from './messages.js';
+import type { ApprovalLink, ConfirmationRequest } from './approval-links.js';
+import type { NewToken, TokenRecord } from './tokens.js';
+import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
+import type { DueWebhookDelivery, WebhookAttemptOutcome } from './webhooks.js';
+
+export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint, WebhookSyncResult };
+
+export type { ApprovalLink, ConfirmationRequest, NewToken, TokenRecord };
 
 export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
+export type { AttachmentFile, AttachmentMeta, Suppression };
 export type { AuditEvent, CapturedMail, InboundEmail, Mailbox, MessageContent, OutboundMessage, PendingPage, TagAction };
 
-/** The pure gate, closed over the action and global policy; the store supplies the mailbox and facts. */
-export type GateFn = (mailbox: Mailbox, facts: Facts) => Decision;
+/**
+ * The pure gate, closed over the action and global policy; the store supplies the mailbox, the facts and the
+ * effective policy settings (global settings with the mailbox's own over them) the facts were read for.
+ */
+export type GateFn = (mailbox: Mailbox, facts: Facts, limits: EffectivePolicy) => Decision;
+
+export interface NewAttachment {
+  filename: string;
+  content_type: string;
+  content: Buffer;
+}
 
 export interface SubmitRequest {
   message_id: string;
@@ -29,6 +49,11 @@ export interface SubmitRequest {
   metadata?: Record<string, unknown> | null;
   idempotency_key?: string | null;
   actor: string;
+  attachments?: readonly NewAttachment[];
+  /** Delivery order is kept per thread (the thread's root Message-ID); null for held writes. */
+  thread_key?: string | null;
+  /** The global policy settings (config `policy`); the mailbox's own are read inside the transaction. */
+  policy?: PolicySettings;
 }
 
 export interface SubmitResult {
@@ -39,15 +64,19 @@ export interface SubmitResult {
 }
 
 export type DecideRequest =
-  | { action: 'approve'; actor: string; note?: string | null; edits?: Partial<MessageContent> | null }
+  | { action: 'approve'; actor: string; note?: string | null; edits?: Partial<MessageContent> | null;
+      /** How the approval was confirmed (src/services/confirm.ts ConfirmationPath); kept in the audit detail. */
+      confirmation?: string }
   | { action: 'reject'; actor: string; reason: string }
   | { action: 'cancel'; actor: string; reason?: string | null };
 
 export type DeliveryOutcome =
   | { kind: 'sent'; detail: Record<string, unknown> }
   | { kind: 'retry'; error: string; next_attempt_at: number }
-  | { kind: 'failed'; error: string }
-  | { kind: 'unknown'; error: string };
+  | { kind: 'failed'; error: string; bounced?: readonly string[] }
+  | { kind: 'unknown'; error: string }
+  /** Refused before transmission: the content no longer hashes to what was approved. Never retried. */
+  | { kind: 'refused'; error: string }
 
 export interface MailboxPatch {
   display_name?: string | null;
@@ -56,6 +85,7 @@ export interface MailboxPatch {
   auto_approve_rules?: Mailbox['auto_approve_rules'];
   pending_ttl_seconds?: number;
   transport?: Mailbox['transport'];
+  policy?: PolicySettings;
 }
 
 export interface MailboxUpdateResult {
@@ -63,6 +93,8 @@ export interface MailboxUpdateResult {
   changed: string[];
   /** Held messages in the mailbox, none of which the change touched. */
   pending_unaffected: number;
+  /** Mail the gate had let go but not yet sent, taken back because the mode tightened (held again, or cancelled under read_only). */
+  retaken?: number;
 }
 
 export interface Store {
@@ -88,6 +120,8 @@ export interface Store {
   /** Messages whose delivery lease ran out (the process died): requeued if safe, else outcome_unknown. */
   recoverLeases(now: number, safeToRetry: (m: OutboundMessage) => boolean): Promise<OutboundMessage[]>;
   getMessage(id: string): Promise<OutboundMessage | undefined>;
+  /** The attachment bytes of an outbound message, in order. */
+  loadAttachments(id: string): Promise<AttachmentFile[]>;
   /** Every outbound message, oldest first, optionally of one mailbox and created at or after `since`. */
   listMessages(q: { mailbox?: string | undefined; since?: number | undefined }): Promise<OutboundMessage[]>;
   /** Held messages that can still be decided (expires_at after `now`), oldest first. */
@@ -116,7 +150,55 @@ export interface Store {
   emailsByUid(mailbox: string, folder: string, uids: readonly number[]): Promise<InboundEmail[]>;
   listCaptured(limit: number): Promise<CapturedMail[]>;
 
+  /** The suppression list (src/store/suppressions.ts). Add and remove return false when nothing changed. */
+  addSuppression(s: Omit<Suppression, 'created_at'>, now: number): Promise<boolean>;
+  removeSuppression(q: { scope: string; kind: 'address' | 'domain'; value: string }, actor: string, now: number): Promise<boolean>;
+  listSuppressions(q: { scope?: string | undefined; limit: number }): Promise<Suppression[]>;
+  syncConfigSuppressions(entries: readonly { kind: 'address' | 'domain'; value: string }[], actor: string, now: number): Promise<void>;
+  /** The gate's decision for a draft, with the real facts, without recording anything (`mailgate policy test`). */
+  simulateSubmit(req: SubmitRequest, gate: GateFn, now: number): Promise<Decision>;
+
+  /** How personal data enters the audit chain from now on (src/store/personal-data.ts). */
+  setPersonalDataMode(mode: 'inline' | 'hashed'): Promise<void>;
+  /** Erases a decided message's personal data (GDPR Art. 17) and audits it; the chain still verifies. */
+  eraseMessage(id: string, actor: string, reason: string, now: number): Promise<void>;
+
   audit(q: AuditQuery): Promise<AuditEvent[]>;
-  verifyAudit(): Promise<VerifyResult>;
+  /** Walks the chain; with `anchor` (a head hash recorded earlier) also checks that event is still there. */
+  verifyAudit(anchor?: string): Promise<VerifyResult>;
+
+  /** Principal tokens (src/store/tokens.ts); only a sha256 of each secret is stored. */
+  createToken(t: NewToken, actor: string, now: number): Promise<TokenRecord>;
+  listTokens(): Promise<TokenRecord[]>;
+  getToken(tokenId: string): Promise<TokenRecord | undefined>;
+  findTokenByHash(secretHash: string): Promise<(TokenRecord & { secret_hash: string }) | undefined>;
+  /** Notes the token's use (if its last use is a minute old) and returns it as it is now (revoked or not). */
+  touchToken(tokenId: string, now: number): Promise<TokenRecord | undefined>;
+  revokeToken(idOrName: string, actor: string, now: number): Promise<TokenRecord>;
+
+  /** A person is asked to confirm an approval (src/store/approval-links.ts); URL mode stores a one-time link. */
+  recordConfirmationRequest(req: ConfirmationRequest, now: number): Promise<void>;
+  findApprovalLink(secretHash: string): Promise<(ApprovalLink & { secret_hash: string }) | undefined>;
+  /** Why the link cannot approve now (used, expired, message changed or decided), or null. */
+  approvalLinkProblem(link: ApprovalLink, now: number): Promise<string | null>;
+  spendApprovalLink(linkId: string, now: number): Promise<boolean>;
+  /** Spends the link and approves its message in one transaction (LINK_INVALID if it cannot). */
+  approveWithLink(link: ApprovalLink, note: string | null, now: number): Promise<OutboundMessage>;
+
+  // ---- Webhooks (src/store/webhooks.ts: the outbox; src/store/webhook-endpoints.ts: endpoints) ----
+  /** Adds an operator endpoint (audited as webhook.added). */
+  addWebhookEndpoint(ep: NewWebhookEndpoint, actor: string, now: number): Promise<WebhookEndpoint>;
+  /** Disables an operator endpoint and drops its pending deliveries (audited as webhook.removed). */
+  removeWebhookEndpoint(id: string, actor: string, reason: string | null, now: number): Promise<WebhookEndpoint>;
+  listWebhookEndpoints(q: { include_disabled: boolean }): Promise<WebhookEndpoint[]>;
+  /** Brings the config file's endpoints into the table (source 'config'); missing ones are disabled. */
+  syncConfigWebhooks(wanted: readonly NewWebhookEndpoint[], actor: string, now: number): Promise<WebhookSyncResult>;
+  /** Claims due deliveries with a lease (compare-and-set), one attempt each. */
+  claimWebhookDeliveries(owner: string, now: number, leaseMs: number, limit: number): Promise<DueWebhookDelivery[]>;
+  /** Records an attempt if `owner` still holds the lease; false when it was lost. */
+  recordWebhookAttempt(d: { event_id: string; endpoint_id: string }, owner: string, outcome: WebhookAttemptOutcome, now: number): Promise<boolean>;
+  abandonWebhookLeases(isDead: (owner: string) => boolean, now: number): Promise<number>;
+  /** Called after a commit of this store that queued webhook deliveries. Returns the unsubscribe function. */
+  onWebhookQueued(listener: () => void): () => void;
   close(): Promise<void>;
 }

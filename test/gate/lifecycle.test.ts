@@ -7,8 +7,9 @@ import { MESSAGE_STATUSES, type MessageStatus } from '../../src/values.js';
 const ALLOWED: Record<MessageStatus, MessageStatus[]> = {
   pending: ['approved', 'rejected', 'expired', 'cancelled'],
   approved: ['sending'],
-  queued: ['sending'],
-  sending: ['sent', 'queued', 'failed', 'outcome_unknown'],
+  // A tightened mode takes back gate-released mail before its final dot (reliability G6): held again or cancelled.
+  queued: ['sending', 'pending', 'cancelled'],
+  sending: ['sent', 'queued', 'failed', 'outcome_unknown', 'pending', 'cancelled'],
   sent: [],
   failed: [],
   outcome_unknown: [],
@@ -94,17 +95,22 @@ describe('reachability', () => {
     expect([...r].sort()).toEqual(['cancelled', 'expired', 'pending', 'rejected']);
   });
 
-  it.each(['sent', 'failed', 'outcome_unknown', 'rejected', 'expired', 'cancelled', 'blocked', 'approved', 'queued', 'sending'] as MessageStatus[])(
+  it.each(['sent', 'failed', 'outcome_unknown', 'rejected', 'expired', 'cancelled', 'blocked'] as MessageStatus[])(
     'no path leads from %s back to pending',
     (s) => {
       expect(reachable(s).has('pending')).toBe(false);
     },
   );
 
-  it('every path from sending ends in a final status (retries loop only through queued)', () => {
+  it('only queued and sending lead back to pending (a tightened mode re-holding unsent mail), never approved directly', () => {
+    // The store only takes back mail no human approved (decided_by IS NULL); test/store covers that guard.
+    expect(MESSAGE_STATUSES.filter((s) => canTransition(s, 'pending')).sort()).toEqual(['queued', 'sending']);
+  });
+
+  it('every path from sending ends in a final status or back in the queue (retries loop only through queued)', () => {
     const r = reachable('sending');
-    expect([...r].sort()).toEqual(['failed', 'outcome_unknown', 'queued', 'sending', 'sent']);
-    expect(reachable('queued', 'sending')).toEqual(new Set(['queued']));
+    expect([...r].sort()).toEqual(['approved', 'cancelled', 'expired', 'failed', 'outcome_unknown', 'pending', 'queued', 'rejected', 'sending', 'sent']);
+    expect(reachable('queued', 'sending')).toEqual(new Set(['queued', 'pending', 'cancelled', 'approved', 'rejected', 'expired']));
   });
 
   it('only approved and queued lead into sending', () => {

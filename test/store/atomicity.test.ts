@@ -18,7 +18,7 @@ const detailOf = (id: string) => JSON.parse(lastEvent(id).detail) as Record<stri
 function snapshot() {
   const n = (table: string) => s.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
   return {
-    messages: n('messages'), audit: n('audit_events'), emails: n('emails'), notifications: n('notifications'),
+    messages: n('messages'), audit: n('audit_events'), emails: n('emails'), webhook_events: n('webhook_events'), webhook_deliveries: n('webhook_deliveries'),
     correspondents: n('correspondents'), mailboxes: n('mailboxes'), captured: n('captured_mail'),
     changes: s.db.prepare('SELECT group_concat(message_id || status || updated_at) FROM messages').pluck().get(),
   };
@@ -55,12 +55,12 @@ describe('submit records the gate outcome with its event', () => {
     expect(await s.claimForDelivery('w', T0 + 10 ** 9, 1000, 100, [ALICE])).toEqual([]);
   });
 
-  it('monitored -> queued + message.submitted, message.notified and one notification row', async () => {
+  it('monitored -> queued + message.submitted and message.notified (which webhooks report as email.monitored)', async () => {
     await addMailbox(s, ALICE, 'monitored');
     const { message } = await submit(s, ALICE);
     expect(message.status).toBe('queued');
     expect(auditActions(s, message.message_id)).toEqual(['message.submitted', 'message.notified']);
-    expect(s.db.prepare('SELECT type, message_id FROM notifications').all()).toEqual([{ type: 'email.monitored', message_id: message.message_id }]);
+    expect(JSON.parse(lastEvent(message.message_id).detail)).toEqual({ event: 'email.monitored' });
   });
 
   it('auto-approved by a rule -> queued with the rule named in row and event', async () => {

@@ -25,8 +25,10 @@ const REQUEUED_W1 = 'delivery lease of w1 expired before the message was transmi
 const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id);
 const lastDetail = (id: string) => JSON.parse(a.db.prepare('SELECT detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(id) as string) as Record<string, unknown>;
 
+let serial = 0;
 async function oneSending(owner = 'w1', now = T0 + 1): Promise<string> {
-  const { message } = await submit(a, BOB, content(), { now: T0 });
+  // Each its own subject: identical drafts within the dedupe window would be blocked as duplicates.
+  const { message } = await submit(a, BOB, content({ subject: `sending ${++serial}` }), { now: T0 });
   const claimed = await a.claimForDelivery(owner, now, LEASE, 10, ALL);
   expect(claimed.map((m) => m.message_id)).toEqual([message.message_id]);
   return message.message_id;

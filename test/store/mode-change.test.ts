@@ -1,7 +1,14 @@
 /** Mode changes are prospective: held mail stays held and untouched; the change is audited with its count. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/gate/evaluate.js';
+import type { AutoApproveRule } from '../../src/gate/rules/index.js';
+import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { ALICE, BOB, OPERATOR, T0, addMailbox, auditCount, content, holdMany, submit, testDb } from './fixtures.js';
+import type { MailboxPatch } from '../../src/store/store.js';
+import {
+  ALICE, BOB, NOTHING_DELIVERED, OPERATOR, T0, TTL_S, addMailbox, auditCount, content, decisionEvents, deliveredCopies, holdMany, sandboxWorker,
+  submit, testDb,
+} from './fixtures.js';
 
 let t: ReturnType<typeof testDb>;
 let s: SqliteStore;
@@ -92,4 +99,78 @@ describe('other updates', () => {
     expect(await s.expireDue(T0 + 5000, 10)).toEqual([]);
     expect((await submit(s, ALICE, content({ subject: 'new' }), { now: T0 + 2 })).message.expires_at).toBe(T0 + 2 + 1000);
   });
+});
+
+/** Holds a tag write in a gated_all mailbox (as tag_email does): flag an email that arrived in its INBOX. */
+async function holdTag(mailbox: string): Promise<{ id: string; email: string }> {
+  const email = (await s.insertInbound({
+    mailbox, folder: 'INBOX', source: 'sandbox', from_addr: 'sender@example.org', from_name: null, to: [mailbox], cc: [], subject: 'to flag',
+    text: null, html: null, message_id_header: null, in_reply_to_header: null, references_header: null, outbound_message_id: null,
+    delivery_role: null, date: T0,
+  }, T0))!;
+  const r = await s.submitMessage({
+    message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox), mailbox, kind: 'tag', actor: 'agent:test',
+    content: { to: [], cc: [], bcc: [], subject: 'to flag', text: 'add \\Flagged', html: null },
+    tag_action: { email_id: email, add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
+  }, (mb) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, { kind: 'write', operation: 'tag' },
+    { knownContacts: new Set(), contactLists: new Map() }), T0);
+  expect(r.message.status).toBe('pending');
+  return { id: r.message.message_id, email };
+}
+
+describe('loosening with mail held, then the delivery worker (README: mail already held stays held)', () => {
+  const loosenings: [string, 'gated_all' | 'gated_send', MailboxPatch, (() => Promise<void>)?][] = [
+    ['gated_all -> monitored', 'gated_all', { oversight_mode: 'monitored' }],
+    ['gated_all -> autonomous', 'gated_all', { oversight_mode: 'autonomous' }],
+    ['gated_send -> monitored', 'gated_send', { oversight_mode: 'monitored' }],
+    ['gated_send -> autonomous', 'gated_send', { oversight_mode: 'autonomous' }],
+    ['gated_all with a rule approving everything', 'gated_all', { auto_approve_rules: [{ type: 'all' }] }],
+    ...([
+      ['all', { type: 'all' }],
+      ['domain', { type: 'domain', match: 'sandbox.test' }],
+      ['subject', { type: 'subject', match: 'held*' }],
+      ['contact_list', { type: 'contact_list', list: 'team' }],
+    ] as [string, AutoApproveRule][]).map(([name, rule]): [string, 'gated_send', MailboxPatch, () => Promise<void>] =>
+      [`gated_send with a ${name} rule matching the held mail`, 'gated_send', { auto_approve_rules: [rule] }, () => s.setContactLists({ team: [BOB] })]),
+  ];
+  for (const [name, from, patch, setup] of loosenings) {
+    it(`${name}: held mail is never delivered by the worker, and can still be approved, rejected or left to expire`, async () => {
+      await setup?.();
+      await s.updateMailbox(ALICE, { oversight_mode: from }, OPERATOR, 'start strict', T0);
+      const [approve, reject, expire] = await holdMany(s, ALICE, 3, T0, { to: [BOB] });
+      const tag = from === 'gated_all' ? await holdTag(ALICE) : null;
+      const held = [approve!, reject!, expire!, ...(tag ? [tag.id] : [])];
+      const r = await s.updateMailbox(ALICE, patch, OPERATOR, 'loosen', T0 + 10);
+      expect(r.pending_unaffected).toBe(held.length);
+      // The change really loosens: the same kind of send drafted now is not held.
+      const after = (await submit(s, ALICE, content({ to: [BOB], subject: 'held? not any more' }), { now: T0 + 11 })).message;
+      expect(after.status).toBe('queued');
+
+      const worker = (now: number) => sandboxWorker(s, () => now).tick();
+      await worker(T0 + 20);
+      expect(deliveredCopies(s, after.message_id)).toMatchObject({ inbox: 1, sent_events: 1 });
+      for (const id of held) {
+        expect((await s.getMessage(id))!.status, id).toBe('pending');
+        expect(deliveredCopies(s, id), id).toEqual(NOTHING_DELIVERED);
+      }
+      if (tag) expect((await s.getEmail(tag.email))!.flags).toEqual([]);
+
+      await s.decideMessage(approve!, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
+      await s.decideMessage(reject!, { action: 'reject', actor: 'reviewer:r', reason: 'no' }, T0 + 30);
+      if (tag) await s.decideMessage(tag.id, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
+      await worker(T0 + 40);
+      await worker(T0 + 41);
+      expect(deliveredCopies(s, approve!)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
+      expect(deliveredCopies(s, reject!)).toEqual(NOTHING_DELIVERED);
+      if (tag) expect((await s.getEmail(tag.email))!.flags).toEqual(['\\Flagged']);
+      expect((await s.getMessage(expire!))!.status).toBe('pending');
+
+      await worker(T0 + TTL_S * 1000);
+      expect((await s.getMessage(expire!))!.status).toBe('expired');
+      expect(deliveredCopies(s, expire!)).toEqual(NOTHING_DELIVERED);
+      expect(held.map((id) => decisionEvents(s, id))).toEqual([
+        ['message.approved'], ['message.rejected'], ['message.expired'], ...(tag ? [['message.approved']] : [])]);
+      expect(await s.verifyAudit()).toMatchObject({ ok: true });
+    });
+  }
 });

@@ -1,91 +1,23 @@
 /**
  * True parallelism: worker threads, each with its own SqliteStore on the same file, released together from a
  * barrier, so BEGIN IMMEDIATE, busy_timeout and the compare-and-set guards meet real lock contention
- * (reliability.md §1.4 K1, K2, K3, K6, K7, A10). The threads run src/ transpiled to plain JS by fixtures.ts.
+ * (reliability.md §1.4 K1, K2, K3, K6, K7, A10). The threads are in threads.ts.
  */
-import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogLevel } from '../../src/log.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { tempDir } from '../helpers/tmp.js';
 import {
-  ALICE, BOB, DECISION_STATUS, OUTSIDER, T0, TTL_S, addMailbox, approveMany, auditActions, content, decisionEvents, holdMany, testDb, transpileSrc,
+  ALICE, BOB, DECISION_STATUS, OUTSIDER, T0, TTL_S, addMailbox, approveMany, auditActions, content, decisionEvents, holdMany, testDb,
 } from './fixtures.js';
+import { type ThreadTask, threadRunner } from './threads.js';
 
-const THREAD = String.raw`
-const { workerData: w, parentPort } = require('node:worker_threads');
-(async () => {
-  const { SqliteStore } = await import(w.src + 'store/sqlite-store.js');
-  const { DeliveryWorker } = await import(w.src + 'services/deliver.js');
-  const { sandboxTransport } = await import(w.src + 'mail/sandbox.js');
-  const { evaluate } = await import(w.src + 'gate/evaluate.js');
-  const { setLogLevel } = await import(w.src + 'log.js');
-  setLogLevel('warn');
-  const open = () => new SqliteStore(w.db, { busyTimeoutMs: 30000 });
-  const store = w.task === 'open' ? null : open();
-  const flags = new Int32Array(w.sab);
-  Atomics.add(flags, 0, 1);
-  Atomics.wait(flags, 1, 0);
-  const out = [];
-  if (w.task === 'open') {
-    const fresh = open();
-    out.push(fresh.db.pragma('journal_mode', { simple: true }), (await fresh.listMailboxes()).length);
-    await fresh.close();
-  }
-  const fail = (e) => ({ ok: false, code: e.code ?? String(e), status: e.details && e.details.status });
-  // Lockstep: every thread attempts row i at the same moment, so each row is a real race. (Without it, the thread
-  // that first gets the lock stays ahead and the others only ever find rows already decided.)
-  const bar = new Int32Array(w.bar);
-  const sync = () => {
-    const gen = Atomics.load(bar, 1);
-    if (Atomics.add(bar, 0, 1) === w.n - 1) { Atomics.store(bar, 0, 0); Atomics.add(bar, 1, 1); Atomics.notify(bar, 1); }
-    else Atomics.wait(bar, 1, gen);
-  };
-  if (w.task === 'decide') {
-    for (const [i, id] of w.ids.entries()) {
-      sync();
-      const now = w.nows ? w.nows[i] : w.now;
-      try { out.push({ id, ok: true, status: (await store.decideMessage(id, w.req, now)).status }); } catch (e) { out.push({ id, ...fail(e) }); }
-    }
-  } else if (w.task === 'expire') {
-    for (const now of w.nows) {
-      sync();
-      out.push(...(await store.expireDue(now, 10)).map((m) => m.message_id));
-    }
-  } else if (w.task === 'deliver') {
-    const clock = () => w.now;
-    const transport = sandboxTransport(store, clock);
-    const worker = new DeliveryWorker(store, { canServe: () => true, forMailbox: () => transport, close: async () => {} }, clock);
-    const claim = store.claimForDelivery.bind(store);
-    let claimed = 0;
-    store.claimForDelivery = async (...a) => { const r = await claim(...a); claimed += r.length; return r; };
-    await worker.tick();
-    out.push(claimed);
-  } else if (w.task === 'submit') {
-    for (const [i, key] of w.keys.entries()) {
-      sync();
-      const c = { to: ['someone@external.example'], cc: [], bcc: [], subject: w.subject + ' ' + i, text: 'x', html: null };
-      const action = { kind: 'send', recipients: c.to, subject: c.subject, isReply: false };
-      const gate = (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts);
-      const req = { message_id: 'msg_' + w.tag + '_' + i, message_id_header: '<' + w.tag + '.' + i + '@sandbox.test>', mailbox: w.mailbox,
-        kind: 'send', content: c, idempotency_key: key, actor: 'agent:' + w.tag };
-      try { const r = await store.submitMessage(req, gate, w.now); out.push({ key, ok: true, replayed: r.replayed, id: r.message.message_id }); }
-      catch (e) { out.push({ key, ...fail(e) }); }
-    }
-  }
-  if (store) await store.close();
-  parentPort.postMessage({ out });
-})().catch((e) => parentPort.postMessage({ fatal: String((e && e.stack) || e) }));
-`;
-
-let build: ReturnType<typeof tempDir>;
-let src: string;
+let threads: ReturnType<typeof threadRunner>;
 beforeAll(() => {
   setLogLevel('warn');
-  build = tempDir('mailgate-build-');
-  src = transpileSrc(build.path);
+  threads = threadRunner();
 });
-afterAll(() => build.cleanup());
+afterAll(() => threads.cleanup());
 
 let t: ReturnType<typeof testDb>;
 let s: SqliteStore;
@@ -100,28 +32,8 @@ afterEach(async () => {
   await t.close();
 });
 
-/** Starts one thread per task, releases them together, and returns each thread's output. */
-async function runThreads<T>(tasks: Record<string, unknown>[]): Promise<T[][]> {
-  const sab = new SharedArrayBuffer(8);
-  const bar = new SharedArrayBuffer(8);
-  const flags = new Int32Array(sab);
-  const workers: Worker[] = [];
-  const results = tasks.map((task) => new Promise<T[]>((resolve, reject) => {
-    const w = new Worker(THREAD, { eval: true, workerData: { src, db: t.path, ...task, sab, bar, n: tasks.length } });
-    workers.push(w);
-    w.once('message', (m: { out?: T[]; fatal?: string }) => (m.fatal ? reject(new Error(m.fatal)) : resolve(m.out!)));
-    w.once('error', reject);
-  }));
-  try {
-    while (Atomics.load(flags, 0) < tasks.length) await new Promise((r) => setTimeout(r, 5));
-    Atomics.store(flags, 1, 1);
-    Atomics.notify(flags, 1);
-    return await Promise.all(results);
-  } finally {
-    // A thread that failed leaves the others waiting at the barrier; never leave them behind.
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-}
+/** Starts one thread per task on the test's file, releases them together, and returns each thread's output. */
+const runThreads = <T>(tasks: ThreadTask[]) => threads.run<T>(t.path, tasks);
 
 type Decided = { id: string; ok: boolean; status?: string; code?: string };
 const N = 200;
@@ -132,7 +44,7 @@ describe('opening one fresh file from many threads at once', () => {
     const outs = await runThreads<string | number>(Array.from({ length: 6 }, () => ({ task: 'open', db: fresh })));
     expect(outs).toEqual(Array.from({ length: 6 }, () => ['wal', 0]));
     const check = new SqliteStore(fresh);
-    expect(check.db.prepare('SELECT value FROM meta').pluck().all()).toEqual(['2']);
+    expect(check.db.prepare('SELECT value FROM meta').pluck().all()).toEqual([String(SCHEMA_VERSION)]);
     expect(check.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get())
       .toBe(s.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get());
     await check.close();

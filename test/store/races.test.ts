@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecideRequest } from '../../src/store/store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import {
-  ALICE, DECISION_STATUS, T0, TTL_S, addMailbox, content, decisionEvents, failure, rng, submit, testDb,
+  ALICE, DECISION_STATUS, T0, TTL_S, addMailbox, content, decisionEvents, failure, holdMany, race, rng, submit, testDb,
 } from './fixtures.js';
 
 const TRIALS = 200;
@@ -36,14 +36,7 @@ afterAll(async () => {
   await t.close();
 });
 
-/** Runs the two operations in an order and with microtask gaps chosen by the seeded generator. */
-async function race<A, B>(next: () => number, opA: () => Promise<A>, opB: () => Promise<B>) {
-  const gap = async (n: number) => { for (let i = 0; i < n; i++) await Promise.resolve(); };
-  const [ga, gb] = [Math.floor(next() * 4), Math.floor(next() * 4)];
-  return Promise.allSettled([gap(ga).then(opA), gap(gb).then(opB)]);
-}
-
-const newHeld = async () => (await submit(a, ALICE, content({ subject: 'race' }))).message.message_id;
+const newHeld = async () => (await holdMany(a, ALICE, 1))[0]!;
 
 const pairs: [string, DecideRequest, DecideRequest][] = [
   ['approve vs reject', { action: 'approve', actor: 'reviewer:a' }, { action: 'reject', actor: 'reviewer:b', reason: 'no' }],

@@ -1,7 +1,9 @@
 /** Connection pragmas and the schema's own guards (STRICT tables, CHECK constraints), checked with raw SQL. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toMailgateError } from '../../src/errors.js';
-import { ALICE, addMailbox, count, failure, submit, testDb } from './fixtures.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { AUDIT_ACTIONS, GATE_CODES, MESSAGE_STATUSES } from '../../src/values.js';
+import { ALICE, addMailbox, count, failure, schemaVersionOf, submit, testDb } from './fixtures.js';
 
 let t: ReturnType<typeof testDb>;
 beforeEach(() => { t = testDb(); });
@@ -28,7 +30,8 @@ describe('pragmas on every connection', () => {
   it('records the schema version once, however many connections open the file', () => {
     const a = t.open();
     t.open();
-    expect(a.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().all()).toEqual(['2']);
+    expect(schemaVersionOf(a.db)).toEqual([String(SCHEMA_VERSION)]);
+    expect(SCHEMA_VERSION).toBe(3);
   });
 
   it('every table is STRICT, except the full-text index, which SQLite cannot make STRICT', () => {
@@ -36,8 +39,9 @@ describe('pragmas on every connection', () => {
     const tables = s.db.prepare("SELECT name, type, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'").all() as
       { name: string; type: string; strict: number }[];
     expect(tables.map((x) => x.name).sort()).toEqual(
-      ['audit_events', 'captured_mail', 'contact_list_members', 'correspondents', 'emails', 'emails_fts', 'emails_fts_config', 'emails_fts_data',
-        'emails_fts_docsize', 'emails_fts_idx', 'imap_folders', 'mailboxes', 'messages', 'meta', 'notifications']);
+      ['approval_links', 'audit_events', 'captured_mail', 'contact_list_members', 'correspondents', 'emails', 'emails_fts',
+        'emails_fts_config', 'emails_fts_data', 'emails_fts_docsize', 'emails_fts_idx', 'imap_folders', 'mailboxes', 'message_attachments', 'message_recipients',
+        'messages', 'meta', 'suppressions', 'tokens', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events']);
     // FTS5 virtual tables and their shadow tables are the only non-STRICT ones, and only they are not ordinary tables.
     expect(tables.filter((x) => x.strict !== 1).map((x) => `${x.type}:${x.name}`).sort()).toEqual([
       'shadow:emails_fts_config', 'shadow:emails_fts_data', 'shadow:emails_fts_docsize', 'shadow:emails_fts_idx', 'virtual:emails_fts']);
@@ -87,6 +91,18 @@ describe('schema guards reject bad rows written with raw SQL', () => {
     await addMailbox(s, ALICE);
     expect(() => s.db.prepare("UPDATE mailboxes SET pending_ttl_seconds = 'a day' WHERE address = ?").run(ALICE))
       .toThrow(/cannot store TEXT value in INTEGER column/);
+  });
+
+  it('the status, gate_code and audit action CHECK lists are exactly the vocabularies of src/values.ts', () => {
+    const s = t.open();
+    const list = (table: string, column: string) => {
+      const sql = s.db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").pluck().get(table) as string;
+      const m = new RegExp(`CHECK \\(${column} IN \\(([^)]*)\\)\\)`).exec(sql);
+      return (m?.[1]?.match(/'[^']*'/g) ?? []).map((v) => v.slice(1, -1)).sort();
+    };
+    expect(list('messages', 'status')).toEqual([...MESSAGE_STATUSES].sort());
+    expect(list('messages', 'gate_code')).toEqual([...GATE_CODES].sort());
+    expect(list('audit_events', 'action')).toEqual([...AUDIT_ACTIONS].sort());
   });
 
   it('refuses an audit action outside the vocabulary and a message for an unknown mailbox', async () => {

@@ -163,7 +163,7 @@ describe('messages nobody could send', () => {
     ['an empty subject', { subject: '' }, /subject/],
     ['an empty body', { text: '' }, /text/],
   ])('queue_approve edits leaving %s are refused and the message stays pending', async (_label, edits, field) => {
-    const held = await send(h.agent, { mailbox: AGENT, to: YOU, subject: 'edit me', text: 'original body' });
+    const held = await send(h.agent, { mailbox: AGENT, to: YOU, subject: `edit me: ${_label}`, text: 'original body' });
     await expectRefused(h.reviewer, 'queue_approve', { message_id: held.message_id, edits }, [field]);
     expect(ok(await h.agent.call('get_message', { message_id: held.message_id })).status).toBe('pending');
   });

@@ -1,0 +1,84 @@
+/**
+ * Operator use cases for the policy engine: the suppression list, and a dry run of the gate on a draft
+ * (`mailgate policy test`) that reports every rule it would hit without recording or sending anything.
+ */
+import { invalid } from '../errors.js';
+import { parseSuppressionEntry } from '../gate/canonical.js';
+import { evaluate } from '../gate/evaluate.js';
+import type { Action, Decision } from '../gate/types.js';
+import { newMessageId, newMessageIdHeader } from '../ids.js';
+import type { MessageContent, OutboundMessage, Suppression } from '../store/store.js';
+import type { AppContext, Principal } from './context.js';
+import { requireRole } from './context.js';
+import { getMailboxOrThrow } from './mailboxes.js';
+
+export interface SuppressionInput {
+  entry: string;
+  mailbox?: string | undefined;
+  reason?: string | undefined;
+}
+
+async function target(ctx: AppContext, input: SuppressionInput) {
+  const parsed = parseSuppressionEntry(input.entry);
+  if (!parsed) throw invalid('entry', `'${input.entry}' is not an address or a domain; use name@example.com or example.com`);
+  const scope = input.mailbox ? (await getMailboxOrThrow(ctx, input.mailbox)).address : '*';
+  return { scope, ...parsed };
+}
+
+export async function suppress(ctx: AppContext, who: Principal, input: SuppressionInput): Promise<{ added: boolean; scope: string; kind: string; value: string }> {
+  requireRole(who, ['operator'], 'changing the suppression list');
+  const t = await target(ctx, input);
+  const added = await ctx.store.addSuppression({ ...t, reason: input.reason ?? null, source: 'manual', created_by: who.id }, ctx.clock());
+  return { added, ...t };
+}
+
+export async function unsuppress(ctx: AppContext, who: Principal, input: SuppressionInput): Promise<{ removed: boolean; scope: string; kind: string; value: string }> {
+  requireRole(who, ['operator'], 'changing the suppression list');
+  const t = await target(ctx, input);
+  return { removed: await ctx.store.removeSuppression(t, who.id, ctx.clock()), ...t };
+}
+
+export async function listSuppressed(ctx: AppContext, q: { mailbox?: string | undefined; limit: number }): Promise<Suppression[]> {
+  const scope = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
+  return ctx.store.listSuppressions({ scope, limit: q.limit });
+}
+
+export interface DraftInput {
+  mailbox: string;
+  content: MessageContent;
+  attachments?: { filename: string; content_type: string; size: number }[];
+  /** For a reply: who is already in the thread (for the new_recipient hold). */
+  thread_participants?: string[] | null;
+  kind?: 'send' | 'reply';
+}
+
+/** What the gate would decide for this draft now, with every policy hit; nothing is stored or sent. */
+export async function testPolicy(ctx: AppContext, input: DraftInput): Promise<Decision> {
+  const mailbox = await getMailboxOrThrow(ctx, input.mailbox);
+  const c = input.content;
+  const action: Action = {
+    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: input.kind === 'reply',
+    mailbox: mailbox.address, text: c.text, html: c.html, attachments: input.attachments ?? [],
+    threadParticipants: input.thread_participants ?? null,
+  };
+  const global = { requireApproval: ctx.settings.requireApproval };
+  return ctx.store.simulateSubmit({
+    message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox.address), mailbox: mailbox.address,
+    kind: input.kind ?? 'send', content: c, actor: 'policy-test', policy: ctx.settings.policy,
+  }, (mb, facts, limits) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules, limits }, global, action, facts), ctx.clock());
+}
+
+/** Rules about who may receive mail: a reviewer's edits are held to them too (the suppression list is absolute). */
+const RECIPIENT_RULES = new Set(['suppression', 'blocked_domains', 'allowed_domains', 'max_recipients']);
+
+/**
+ * Refuses edits that would send to someone the policy forbids. The other policy checks (duplicates, rates,
+ * content holds) are about what an agent drafts; a person editing a held message has already looked at it.
+ */
+export async function checkEditedRecipients(ctx: AppContext, m: OutboundMessage, edits: Partial<MessageContent>): Promise<void> {
+  if (edits.to === undefined && edits.cc === undefined && edits.bcc === undefined) return;
+  const content: MessageContent = { to: edits.to ?? m.to, cc: edits.cc ?? m.cc, bcc: edits.bcc ?? m.bcc, subject: m.subject, text: m.text, html: m.html };
+  const decision = await testPolicy(ctx, { mailbox: m.mailbox, content });
+  const refused = (decision.hits ?? []).filter((h) => h.effect === 'block' && RECIPIENT_RULES.has(h.rule));
+  if (refused.length > 0) throw invalid('edits.to', `${refused.map((h) => h.reason).join('; ')}`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Personal data in the audit chain. In `hashed` mode the addresses, subjects and bodies an event mentions are
+ * written to the chain as salted hashes (one random salt per message, kept on the message row; one per
+ * database for events outside a message). Erasing a message (GDPR Art. 17) deletes its content and its salt:
+ * the chain still verifies, since it only ever held the hashes, and the hashes can no longer be linked to
+ * anyone (reliability.md, "GDPR vs immutability"). In `inline` mode (the default) the chain holds the values.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { MailgateError } from '../errors.js';
+import { canonicalJson } from './audit.js';
+import { type Db, stmt } from './db.js';
+
+export type PersonalDataMode = 'inline' | 'hashed';
+
+/** Detail keys whose values are personal data (at any depth). */
+const PERSONAL_KEYS = new Set(['to', 'cc', 'bcc', 'subject', 'text', 'html', 'original', 'edited', 'recipients', 'recipient',
+  'added', 'bounced', 'accepted', 'rejected', 'captured', 'delivered_locally', 'value', 'domains', 'files', 'attachments']);
+
+const meta = (db: Db, key: string) => (stmt(db, 'SELECT value FROM meta WHERE key = ?', true).get(key) as string | undefined);
+const setMeta = (db: Db, key: string, value: string) =>
+  stmt(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+
+export function personalDataMode(db: Db): PersonalDataMode {
+  return meta(db, 'audit_personal_data') === 'hashed' ? 'hashed' : 'inline';
+}
+
+export function setPersonalDataMode(db: Db, mode: PersonalDataMode): void {
+  setMeta(db, 'audit_personal_data', mode);
+}
+
+export const newSalt = () => randomBytes(16).toString('hex');
+
+function saltFor(db: Db, messageId: string | null | undefined): string {
+  if (messageId) {
+    const salt = stmt(db, 'SELECT pii_salt FROM messages WHERE message_id = ?', true).get(messageId) as string | null | undefined;
+    // An erased message has no salt left: whatever is logged about it later is hashed with a throwaway one.
+    return salt ?? newSalt();
+  }
+  let salt = meta(db, 'audit_salt');
+  if (!salt) setMeta(db, 'audit_salt', (salt = newSalt()));
+  return salt;
+}
+
+/** The detail as it goes into the chain: unchanged inline, personal values replaced by salted hashes when hashed. */
+export function protectDetail(db: Db, messageId: string | null | undefined, detail: Record<string, unknown>): Record<string, unknown> {
+  if (personalDataMode(db) === 'inline') return detail;
+  const salt = saltFor(db, messageId);
+  const hash = (v: unknown) => `hmac-sha256:${createHmac('sha256', salt).update(canonicalJson(v)).digest('hex')}`;
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, PERSONAL_KEYS.has(k) && x !== null ? hash(x) : walk(x)]));
+  };
+  return walk(detail) as Record<string, unknown>;
+}
+
+const FINAL = ['sent', 'failed', 'outcome_unknown', 'rejected', 'expired', 'cancelled', 'blocked'];
+
+/**
+ * Erases a message's personal data: recipients, subject, bodies, attachments, metadata, sandbox copies and
+ * captured records, webhook payloads, and the salt. Status, times, decisions and hashes stay, so the record
+ * of what happened (and the audit chain) survives. Only a message that will not change again can be erased.
+ */
+export function eraseMessageData(db: Db, id: string): { status: string } {
+  const m = stmt(db, 'SELECT status FROM messages WHERE message_id = ?').get(id) as { status: string } | undefined;
+  if (!m) throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'`, { field: 'message_id' });
+  if (!FINAL.includes(m.status)) {
+    throw new MailgateError('NOT_PENDING', `${id} is ${m.status}; erase it once it is decided and delivered (or expired)`, { field: 'message_id', details: { status: m.status } });
+  }
+  stmt(db, `UPDATE messages SET to_addrs = '[]', cc_addrs = '[]', bcc_addrs = '[]', subject = '', text_body = NULL, html_body = NULL,
+              original_content = NULL, metadata = NULL, attachments = '[]', tag_action = NULL, policy_hits = '[]', last_error = NULL,
+              smtp_response = NULL, pii_salt = NULL WHERE message_id = ?`).run(id);
+  stmt(db, 'DELETE FROM message_attachments WHERE message_id = ?').run(id);
+  stmt(db, 'DELETE FROM message_recipients WHERE message_id = ?').run(id);
+  stmt(db, 'DELETE FROM captured_mail WHERE message_id = ?').run(id);
+  stmt(db, 'DELETE FROM emails WHERE outbound_message_id = ?').run(id);
+  stmt(db, `UPDATE webhook_events SET payload = json_object('type', type, 'erased', json('true')) WHERE message_id = ?`).run(id);
+  return m;
+}

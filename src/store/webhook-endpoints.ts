@@ -1,0 +1,131 @@
+/**
+ * Webhook endpoints: added by operators or synced from the config file, each change audited. A removed
+ * endpoint is disabled, never deleted, so its delivery history stays. Secrets are read here for signing and
+ * never leave through an audit event or a listing (WebhookEndpoint has no secret field).
+ */
+import { MailgateError } from '../errors.js';
+import { newWebhookEndpointId } from '../ids.js';
+import type { WebhookEventType } from '../webhooks/events.js';
+import { displayUrl } from '../webhooks/schema.js';
+import { appendAudit } from './audit.js';
+import { type Db, stmt } from './db.js';
+import { failPendingOf } from './webhooks.js';
+
+export type WebhookSource = 'config' | 'operator';
+
+export interface NewWebhookEndpoint {
+  url: string;
+  /** One or more `whsec_` secrets; several sign each delivery several times (rotation). */
+  secrets: string[];
+  events: WebhookEventType[] | null;
+  mailbox: string | null;
+}
+
+export interface WebhookEndpoint {
+  endpoint_id: string;
+  url: string;
+  events: WebhookEventType[] | null;
+  mailbox: string | null;
+  source: WebhookSource;
+  created_at: number;
+  disabled_at: number | null;
+  /** Deliveries by status, and the last failure (HTTP status and a short error; never a response body). */
+  pending: number;
+  delivered: number;
+  failed: number;
+  last_status: number | null;
+  last_error: string | null;
+}
+
+export interface WebhookSyncResult {
+  added: string[];
+  updated: string[];
+  removed: string[];
+}
+
+type Row = Record<string, unknown>;
+
+const LIST_SQL = `SELECT ep.endpoint_id, ep.url, ep.events, ep.mailbox, ep.source, ep.created_at, ep.disabled_at,
+    (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.status = 'pending') AS pending,
+    (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.status = 'delivered') AS delivered,
+    (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.status = 'failed') AS failed,
+    (SELECT d.last_status FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.last_error IS NOT NULL
+       ORDER BY d.next_attempt_at DESC LIMIT 1) AS last_status,
+    (SELECT d.last_error FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.last_error IS NOT NULL
+       ORDER BY d.next_attempt_at DESC LIMIT 1) AS last_error
+  FROM webhook_endpoints ep`;
+
+const fromRow = (r: Row): WebhookEndpoint => ({
+  ...(r as unknown as WebhookEndpoint),
+  events: r.events === null ? null : (JSON.parse(String(r.events)) as WebhookEventType[]),
+});
+
+export function listEndpoints(db: Db, q: { include_disabled: boolean }): WebhookEndpoint[] {
+  const where = q.include_disabled ? '' : 'WHERE ep.disabled_at IS NULL';
+  return (stmt(db, `${LIST_SQL} ${where} ORDER BY ep.created_at, ep.endpoint_id`).all() as Row[]).map(fromRow);
+}
+
+function getEndpoint(db: Db, id: string): WebhookEndpoint | undefined {
+  const r = stmt(db, `${LIST_SQL} WHERE ep.endpoint_id = ?`).get(id) as Row | undefined;
+  return r && fromRow(r);
+}
+
+/** What the audit log says about an endpoint: where it points and what it gets; never its secret. */
+const auditDetail = (id: string, ep: Omit<NewWebhookEndpoint, 'secrets'>, source: WebhookSource) =>
+  ({ endpoint_id: id, url: displayUrl(ep.url), events: ep.events, mailbox: ep.mailbox, source });
+
+export function addEndpointInTx(db: Db, ep: NewWebhookEndpoint, source: WebhookSource, actor: string, now: number): WebhookEndpoint {
+  const id = newWebhookEndpointId();
+  stmt(db, `INSERT INTO webhook_endpoints (endpoint_id, url, secret, events, mailbox, source, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    .run(id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now);
+  appendAudit(db, { actor, action: 'webhook.added', mailbox: ep.mailbox, detail: auditDetail(id, ep, source) }, now);
+  return getEndpoint(db, id)!;
+}
+
+export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; reason: string | null; allowConfig: boolean }, now: number): WebhookEndpoint {
+  const ep = getEndpoint(db, id);
+  if (!ep || ep.disabled_at !== null) {
+    const known = listEndpoints(db, { include_disabled: false }).map((e) => e.endpoint_id);
+    throw new MailgateError('INVALID_INPUT', `no active webhook endpoint '${id}'; active: ${known.join(', ') || '(none)'}`, { field: 'id' });
+  }
+  if (ep.source === 'config' && !opts.allowConfig) {
+    throw new MailgateError('INVALID_INPUT', `${id} comes from the config file; remove it there and restart mailgate`, { field: 'id' });
+  }
+  stmt(db, 'UPDATE webhook_endpoints SET disabled_at = ? WHERE endpoint_id = ?').run(now, id);
+  const dropped = failPendingOf(db, id, 'endpoint removed before delivery', now);
+  appendAudit(db, { actor: opts.actor, action: 'webhook.removed', mailbox: ep.mailbox,
+    detail: { ...auditDetail(id, ep, ep.source), reason: opts.reason, pending_dropped: dropped } }, now);
+  return getEndpoint(db, id)!;
+}
+
+/**
+ * Brings the config file's endpoints into the table. An endpoint is identified by its URL, mailbox filter and
+ * event filter: a new one is added and one no longer in the file is disabled (both audited), so the audit log
+ * shows every change of what is sent where. A changed secret is updated in place: pending deliveries are then
+ * signed with the new one. Operator endpoints are untouched.
+ */
+export function syncConfigInTx(db: Db, wanted: readonly NewWebhookEndpoint[], actor: string, now: number): WebhookSyncResult {
+  const result: WebhookSyncResult = { added: [], updated: [], removed: [] };
+  const current = stmt(db, "SELECT endpoint_id, url, secret, events, mailbox FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL")
+    .all() as { endpoint_id: string; url: string; secret: string; events: string | null; mailbox: string | null }[];
+  const keep = new Set<string>();
+  for (const w of wanted) {
+    const events = w.events && JSON.stringify(w.events);
+    const match = current.find((c) => c.url === w.url && c.mailbox === w.mailbox && c.events === events && !keep.has(c.endpoint_id));
+    if (!match) {
+      result.added.push(addEndpointInTx(db, w, 'config', actor, now).endpoint_id);
+      continue;
+    }
+    keep.add(match.endpoint_id);
+    if (match.secret !== w.secrets.join(' ')) {
+      stmt(db, 'UPDATE webhook_endpoints SET secret = ? WHERE endpoint_id = ?').run(w.secrets.join(' '), match.endpoint_id);
+      result.updated.push(match.endpoint_id);
+    }
+  }
+  for (const c of current.filter((x) => !keep.has(x.endpoint_id))) {
+    removeEndpointInTx(db, c.endpoint_id, { actor, reason: 'no longer in the config file', allowConfig: true }, now);
+    result.removed.push(c.endpoint_id);
+  }
+  return result;
+}
