@@ -11,6 +11,7 @@ import { demo } from './demo.js';
 import { eraseCommand, policyCommand, suppressCommand } from './policy.js';
 import { webhookCommand, webhookSecretCommand } from './webhook.js';
 import { serve } from './serve.js';
+import { serveHttp } from './serve-http.js';
 import { tokenCommand } from './token.js';
 
 const HELP = `mailgate: an MCP email server where a human keeps control
@@ -18,7 +19,11 @@ const HELP = `mailgate: an MCP email server where a human keeps control
 Usage: mailgate <command> [options]
 
   serve [--role agent|reviewer|operator]   MCP server on stdio (default role: agent; combine as agent,reviewer);
-                                            with MAILGATE_TOKEN set, the token's principal and roles
+                                            with MAILGATE_TOKEN set, the token's principal and roles;
+                                            --dashboard also serves the review dashboard on 127.0.0.1 (URL on stderr)
+  serve --http [--host 127.0.0.1] [--port 7464] [--allow-origin URL,..] [--allow-host NAME,..] [--first-run]
+                                            MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse; every request
+                                            needs a token (Authorization: Bearer); --first-run makes starter tokens
   demo                                      watch a send be held, approved and delivered (throwaway sandbox)
   mailbox list                              list mailboxes and their modes
   mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME]
@@ -60,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       secret: { type: 'string' }, events: { type: 'string' }, name: { type: 'string' },
       to: { type: 'string' }, cc: { type: 'string' }, bcc: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' },
       html: { type: 'string' }, file: { type: 'string' }, anchor: { type: 'string' },
+      http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'allow-origin': { type: 'string' },
+      'allow-host': { type: 'string' }, 'first-run': { type: 'boolean' }, dashboard: { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -68,8 +75,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'demo') return await demo(), 0;
   if (command === 'webhook' && rest[0] === 'secret') return webhookSecretCommand(values), 0;
   const loaded = loadConfig({ config: values.config, db: values.db });
+  if (command === 'serve' && values.http) {
+    if (values.role !== undefined) throw new MailgateError('INVALID_INPUT', "--role is for stdio; over HTTP each request's token decides its roles", { field: '--role' });
+    await serveHttp(loaded, values, { id: `cli:${values.as ?? osUser()}`, roles: ['operator'] });
+    return -1; // keep running until SIGINT/SIGTERM
+  }
   if (command === 'serve') {
-    await serve(loaded, values.role);
+    await serve(loaded, values.role, process.env, { dashboard: values.dashboard });
     return -1; // keep running until stdin closes
   }
   const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'] };

@@ -12,6 +12,7 @@ import { createApp } from '../app.js';
 import { canDraftAndDecide, parseRoles } from '../auth/principal.js';
 import type { LoadedConfig } from '../config/load.js';
 import { MailgateError } from '../errors.js';
+import { startDashboardServer } from '../dashboard/standalone.js';
 import { ApprovalLinkServer } from '../http/approval-link.js';
 import { log } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
@@ -25,7 +26,7 @@ interface Session {
   token?: { id: string; name: string };
 }
 
-export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, env: NodeJS.ProcessEnv = process.env, opts: { dashboard?: boolean | undefined } = {}): Promise<void> {
   const asked = roleFlag === undefined ? undefined : parseRoles(roleFlag);
   const token = env.MAILGATE_TOKEN;
   delete env.MAILGATE_TOKEN; // nothing this process starts needs it
@@ -33,6 +34,9 @@ export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, 
   const session = token === undefined ? { roles: asked ?? ['agent'] } : await withApp(loaded, (app) => bindToken(app, token, asked));
   const app = await createApp(loaded, { background: true, watch: session.roles.includes('agent') });
   const links = canDraftAndDecide(session.roles) ? new ApprovalLinkServer(app) : undefined;
+  // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, a random port.
+  const dashboard = opts.dashboard ? await startDashboardServer(app) : undefined;
+  if (dashboard) process.stderr.write(`mailgate: review dashboard at ${dashboard.url} (sign in with a reviewer or operator token)\n`);
   const server = createMcpServer(app, {
     roles: session.roles, token: session.token, links, approveCommand: approveCommandFor(loaded), mailboxes: await app.store.listMailboxes(),
   });
@@ -44,6 +48,7 @@ export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, 
     log('info', 'mailgate shutting down', { why });
     await server.close().catch(() => undefined);
     await links?.close().catch(() => undefined);
+    await dashboard?.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     process.exit(0);
   };
@@ -71,7 +76,7 @@ async function bindToken(app: AppContext, token: string, asked: Role[] | undefin
 }
 
 /** `mailgate approve ID` against the database (and config) this server uses, with absolute paths. */
-function approveCommandFor(loaded: LoadedConfig): (id: string) => string {
+export function approveCommandFor(loaded: LoadedConfig): (id: string) => string {
   const config = loaded.source ? ` --config ${shellQuote(loaded.source)}` : '';
   return (id) => `mailgate approve ${id} --db ${shellQuote(resolve(loaded.databasePath))}${config}`;
 }

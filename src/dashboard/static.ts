@@ -1,0 +1,80 @@
+/**
+ * The dashboard's only stylesheet and script, served from /static so the page CSP needs no inline code.
+ * Kept as strings so the build (tsc) ships them without a copy step.
+ */
+
+export const CSS = `*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#16181d;background:#f6f7f9}
+header{display:flex;align-items:center;gap:1.5rem;padding:.6rem 1.5rem;background:#1d2733;color:#fff}
+header a{color:#dfe7f1;text-decoration:none}header a:hover{color:#fff}
+header .brand{font-weight:700;color:#fff}header .who{margin-left:auto;color:#aab6c4;font-size:.9rem}
+header form{margin:0}header button{background:transparent;border:1px solid #56657a;color:#dfe7f1;padding:.2rem .7rem}
+main{max-width:72rem;margin:1.5rem auto;padding:0 1.5rem}
+h1{font-size:1.4rem;margin:.2rem 0 1rem;word-break:break-word}h2{font-size:1.1rem;margin:1.6rem 0 .6rem}
+table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #dde1e6}
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #eceef1;vertical-align:top}
+th{background:#eef1f4;font-weight:600;font-size:.85rem}
+td.subject a{font-weight:600;color:#11365e;word-break:break-word}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:4px;font-size:.8rem;background:#e5e8ec}
+.badge.pending{background:#fff1c2}.badge.sent{background:#cdeccd}.badge.rejected,.badge.failed,.badge.expired{background:#f6d0d0}
+.flag{display:inline-block;padding:0 .35rem;margin-left:.3rem;border-radius:3px;font-size:.75rem;font-weight:600}
+.flag.external{background:#ffe2b8;color:#7a4100}.flag.new{background:#d9e6ff;color:#173e8a}
+.bcc{background:#fff4e0;border-left:4px solid #e08a00}
+dl.facts{display:grid;grid-template-columns:9rem 1fr;gap:.3rem .8rem;background:#fff;border:1px solid #dde1e6;padding:.8rem;margin:0}
+dl.facts dt{font-weight:600}dl.facts dd{margin:0;word-break:break-word}
+pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #dde1e6;padding:.8rem;max-height:30rem;overflow:auto;margin:0}
+iframe.email-html{width:100%;height:22rem;border:1px solid #dde1e6;background:#fff}
+.muted{color:#5b6573;font-size:.9rem}.links code{word-break:break-all}
+.filters{display:flex;gap:.8rem;align-items:end;flex-wrap:wrap;margin-bottom:1rem}
+.filters label{display:flex;flex-direction:column;font-size:.8rem;color:#5b6573}
+input,select,textarea,button{font:inherit}input[type=text],input[type=password],textarea,select{padding:.35rem;border:1px solid #b9c1cb;border-radius:4px;background:#fff}
+textarea{width:100%;min-height:7rem}input.wide{width:100%}
+button{padding:.4rem 1rem;border-radius:4px;border:1px solid #8894a3;background:#fff;cursor:pointer}
+button.approve{background:#0a6d2c;border-color:#0a6d2c;color:#fff}button.reject{background:#a11c1c;border-color:#a11c1c;color:#fff}
+.actions{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem;margin-top:1rem}
+.actions form,.card{background:#fff;border:1px solid #dde1e6;padding:.8rem;border-radius:4px}
+.actions label,.card label{display:block;font-size:.85rem;margin:.4rem 0 .15rem}
+.notice{padding:.6rem .9rem;border-radius:4px;margin:0 0 1rem;background:#e3effd;border:1px solid #a9c6ee}
+.notice.error{background:#fde4e4;border-color:#eba7a7}.notice.ok{background:#def3de;border-color:#9fd39f}
+.hits li{margin:.2rem 0}.login{max-width:26rem;margin:4rem auto}.login input{width:100%}
+code.detail{font-size:.8rem;word-break:break-all}
+`;
+
+/**
+ * Live updates: the server's /events stream says "something changed"; the queue reloads its list, and a
+ * message page shows a note when its message's status moved (decided elsewhere, delivered, expired).
+ */
+export const JS = `(() => {
+  'use strict';
+  const live = document.getElementById('live');
+  if (!live || !window.EventSource) return;
+  const queue = document.getElementById('queue-list');
+  const message = document.querySelector('[data-message-id]');
+  const events = new EventSource('/events');
+  let busy = false;
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    try {
+      if (queue) {
+        const url = new URL(location.href);
+        url.searchParams.set('fragment', '1');
+        const r = await fetch(url, { credentials: 'same-origin' });
+        if (r.ok) { queue.innerHTML = await r.text(); live.textContent = 'updated ' + new Date().toLocaleTimeString(); }
+      } else if (message) {
+        const id = message.getAttribute('data-message-id');
+        const r = await fetch('/messages/' + encodeURIComponent(id) + '/status', { credentials: 'same-origin' });
+        if (!r.ok) return;
+        const { status } = await r.json();
+        if (status !== message.getAttribute('data-status')) {
+          live.textContent = 'This message is now ' + status + '. Reload to see it.';
+          live.className = 'notice';
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  }
+  events.addEventListener('change', () => { void refresh(); });
+})();
+`;
