@@ -32,18 +32,22 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
   const app = await createApp(loaded, { background: true, watch: true });
   const links = new ApprovalLinkServer(app);
   const sessions = new McpSessions(app, { links, approveCommand: approveCommandFor(loaded) });
-  // The review dashboard answers every path that is not an MCP endpoint.
+  // Every path that is not an MCP endpoint: the approval links' /approve/..., then the review dashboard.
   const dashboard = createDashboard(app);
   let http;
   try {
     http = await startHttpServer(app, sessions, {
-      host, port, allowHosts: list(flags['allow-host']), allowOrigins: list(flags['allow-origin']), fallback: (req, res) => dashboard.handle(req, res),
+      host, port, allowHosts: list(flags['allow-host']), allowOrigins: list(flags['allow-origin']),
+      fallback: async (req, res) => (await links.handle(req, res)) || dashboard.handle(req, res),
     });
   } catch (err) {
     await dashboard.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     throw err;
   }
+  // Links are for the person on this machine: mounted when the URL is a loopback one (also for 0.0.0.0 or ::,
+  // whose URL names 127.0.0.1); a server bound to one non-loopback address keeps them on 127.0.0.1, own port.
+  if (isLoopback(new URL(http.url).hostname)) links.mount(http.url);
   if (!isLoopback(host)) {
     log('warn', `listening on ${host}, not only this machine: anyone who can reach it may try tokens; put TLS in front of it (tokens are bearer secrets)`);
   }

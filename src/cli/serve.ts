@@ -35,7 +35,9 @@ export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, 
   const app = await createApp(loaded, { background: true, watch: session.roles.includes('agent') });
   const links = canDraftAndDecide(session.roles) ? new ApprovalLinkServer(app) : undefined;
   // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, a random port.
-  const dashboard = opts.dashboard ? await startDashboardServer(app) : undefined;
+  // The approval links are served there too (asked before the dashboard), rather than on a port of their own.
+  const dashboard = opts.dashboard ? await startDashboardServer(app, { before: links && ((req, res) => links.handle(req, res)) }) : undefined;
+  if (dashboard && links) links.mount(dashboard.url);
   if (dashboard) process.stderr.write(`mailgate: review dashboard at ${dashboard.url} (sign in with a reviewer or operator token)\n`);
   const server = createMcpServer(app, {
     roles: session.roles, token: session.token, links, approveCommand: approveCommandFor(loaded), mailboxes: await app.store.listMailboxes(),

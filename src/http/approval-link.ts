@@ -1,12 +1,13 @@
 /**
- * One-time approval links, served on 127.0.0.1 by the server process that made them (a random port,
- * started on first use). GET shows the message and never changes anything; POST with the page's CSRF token
- * approves. The secret in the path is the credential: it reaches only the person, through the MCP client's
- * URL elicitation, which the spec requires to open it outside the model's view.
+ * One-time approval links, served by the process that made them: at /approve/SECRET on the HTTP server it
+ * already runs (`mount`: serve --http, or the --dashboard of a stdio server), else on 127.0.0.1 on a random
+ * port of their own, started on first use. GET shows the message and never changes anything; POST with the
+ * page's CSRF token approves. The secret in the path is the credential: it reaches only the person, through
+ * the MCP client's URL elicitation, which the spec requires to open it outside the model's view.
  *
- * Browser-side defences: the Host must be 127.0.0.1:PORT (a DNS-rebinding page carries its own name), a
- * POST must come from this origin (Origin, Sec-Fetch-Site) with the token bound to the link, and the pages
- * forbid framing, scripts and referrers, so the secret cannot leak from the page itself.
+ * Browser-side defences: the Host must be the one in the link (a DNS-rebinding page carries its own name), a
+ * POST must come from the link's origin (Origin, Sec-Fetch-Site) with the token bound to the link, and the
+ * pages forbid framing, scripts and referrers, so the secret cannot leak from the page itself.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -39,15 +40,37 @@ export class ApprovalLinkServer implements LinkIssuer {
   private server: Server | undefined;
   private starting: Promise<number | undefined> | undefined;
   private port = 0;
+  /** The origin of the server the links are mounted on (`mount`); undefined: the links' own port. */
+  private mountedAt: string | undefined;
   /** Per process: a CSRF token is valid only for links this process made. */
   private readonly csrfKey = randomBytes(32);
   private readonly tracked = new Map<string, Tracked>();
 
   constructor(private readonly ctx: AppContext) {}
 
+  /**
+   * Serve the links from another HTTP server at `baseUrl` (its origin), which passes /approve/ requests to
+   * `handle` after its own Host/Origin guard; no port of their own is opened. Call before the first link.
+   */
+  mount(baseUrl: string): void {
+    if (this.starting) throw new Error('approval links are already served on their own port; mount them before the first link');
+    this.mountedAt = new URL(baseUrl).origin;
+  }
+
   async urlFor(secret: string): Promise<string | undefined> {
+    if (this.mountedAt) return `${this.mountedAt}/approve/${secret}`;
     const port = await this.listen();
     return port === undefined ? undefined : `http://127.0.0.1:${port}/approve/${secret}`;
+  }
+
+  /**
+   * For the server the links are mounted on: answers /approve/... (true), or leaves the request to the next
+   * handler (false), as it does every request while not mounted.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (!this.mountedAt || !new URL(req.url ?? '/', this.mountedAt).pathname.startsWith('/approve/')) return false;
+    await this.answer(req, res, this.mountedAt);
+    return true;
   }
 
   track(linkId: string, note: string | null, expiresAt: number): Promise<LinkOutcome> {
@@ -78,12 +101,7 @@ export class ApprovalLinkServer implements LinkIssuer {
   /** The port, or undefined if this machine will not let us listen on 127.0.0.1 (then form mode is used). */
   private listen(): Promise<number | undefined> {
     this.starting ??= new Promise((resolve) => {
-      const server = createServer((req, res) => {
-        this.handle(req, res).catch((err: unknown) => {
-          log('error', 'approval page failed', { error: err instanceof Error ? err.stack : String(err) });
-          if (!res.headersSent) send(res, 500, resultPage('Something went wrong', 'The approval was not recorded; the details are in the server log.'));
-        });
-      });
+      const server = createServer((req, res) => void this.answer(req, res, `http://127.0.0.1:${this.port}`));
       server.once('error', (err) => {
         log('warn', 'approval links unavailable: cannot listen on 127.0.0.1', { error: String(err) });
         resolve(undefined);
@@ -102,9 +120,19 @@ export class ApprovalLinkServer implements LinkIssuer {
     return createHmac('sha256', this.csrfKey).update(linkId).digest('hex');
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const origin = `http://127.0.0.1:${this.port}`;
-    if (req.headers.host !== `127.0.0.1:${this.port}`) return send(res, 421, resultPage('Wrong address', `Open the link as ${origin}/...`));
+  /** `origin` is where the links are served: the mounting server's, or 127.0.0.1 on their own port. */
+  private async answer(req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
+    try {
+      await this.respond(req, res, origin);
+    } catch (err) {
+      log('error', 'approval page failed', { error: err instanceof Error ? err.stack : String(err) });
+      if (!res.headersSent) send(res, 500, resultPage('Something went wrong', 'The approval was not recorded; the details are in the server log.'));
+      else res.end();
+    }
+  }
+
+  private async respond(req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
+    if ((req.headers.host ?? '').toLowerCase() !== new URL(origin).host) return send(res, 421, resultPage('Wrong address', `Open the link as ${origin}/...`));
     const path = /^\/approve\/([^/]+)$/.exec(new URL(req.url ?? '/', origin).pathname);
     if (!path) return send(res, 404, resultPage('Not found', 'There is nothing here.'));
     if (req.method !== 'GET' && req.method !== 'POST') {

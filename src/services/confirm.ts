@@ -52,7 +52,7 @@ export type LinkOutcome =
 
 /** One-time approval links (src/http/approval-link.ts). */
 export interface LinkIssuer {
-  /** The URL for a link secret, starting the server on first use; undefined if it cannot listen here. */
+  /** The URL for a link secret (its own server starts on first use unless mounted); undefined if it cannot listen here. */
   urlFor(secret: string): Promise<string | undefined>;
   /** Settles when the link is used (approved or refused), expires, or the server closes. */
   track(linkId: string, note: string | null, expiresAt: number): Promise<LinkOutcome>;

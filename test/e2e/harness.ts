@@ -5,11 +5,12 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = 'dist/src/cli/main.js';
@@ -127,6 +128,30 @@ export function ok<T = Record<string, unknown>>(r: CallToolResult): T {
 
 export function textOf(r: CallToolResult): string {
   return r.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');
+}
+
+/**
+ * Plays the person's client for URL elicitation: accepts every prompt, and resolves with the first URL it is
+ * asked to open (the one-time approval link). The client must advertise `elicitation: { url: {} }`.
+ */
+export function nextApprovalLink(client: Client): Promise<string> {
+  return new Promise((resolve) => {
+    client.setRequestHandler(ElicitRequestSchema, (req) => {
+      if (req.params.mode === 'url') resolve(req.params.url);
+      return { action: 'accept' };
+    });
+  });
+}
+
+/** Opens an approval link as the person's browser would: the page (with its strict headers) and its CSRF token. */
+export async function openApprovalPage(link: string): Promise<{ html: string; csrf: string }> {
+  const page = await fetch(link);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+  expect(page.headers.get('x-frame-options')).toBe('DENY');
+  expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+  const html = await page.text();
+  return { html, csrf: /name="csrf" value="([0-9a-f]{64})"/.exec(html)![1]! };
 }
 
 export function writeConfig(path: string, config: unknown): string {

@@ -4,10 +4,10 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { type CallToolResult, type ClientCapabilities, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, childEnv, CLI, ok, ROOT, runCli, textOf } from './harness.js';
+import { assertBuilt, childEnv, CLI, nextApprovalLink, ok, openApprovalPage, ROOT, runCli, textOf } from './harness.js';
 
 const tmp = tempDir('mailgate-e2e-token-sessions-');
 const db = tmp.file('sessions.db');
@@ -132,22 +132,33 @@ describe('a combined agent,reviewer session whose client cannot ask the person',
 describe('a token holding agent and reviewer, in a client with URL elicitation', { timeout: 90_000 }, () => {
   it('approves only when the person presses Approve on the link the server serves on 127.0.0.1', async () => {
     const s = await serve(await token('desk', 'agent,reviewer'), [], { elicitation: { url: {} } });
-    let gotUrl!: (u: string) => void;
-    const url = new Promise<string>((r) => (gotUrl = r));
-    s.client.setRequestHandler(ElicitRequestSchema, (req) => {
-      if (req.params.mode === 'url') gotUrl(req.params.url);
-      return { action: 'accept' };
-    });
-    const id = await draft(s);
-    const call = s.call('queue_approve', { message_id: id });
-    const link = await url;
+    const link = await approveByLink(s);
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approve\//);
-    const html = await (await fetch(link)).text();
-    expect(html).toContain(`Token draft ${n}`);
-    const csrf = /name="csrf" value="([0-9a-f]+)"/.exec(html)![1]!;
-    expect((await fetch(link, { method: 'POST', body: new URLSearchParams({ csrf }) })).status).toBe(200);
-    expect(ok<{ status: string }>(await call).status).toBe('sent');
-    const approved = (await audit()).find((e) => e.message_id === id && e.action === 'message.approved')!;
-    expect(approved).toMatchObject({ actor: 'token:desk/e2e-client', detail: { confirmation: 'elicitation_url' } });
+    // Its own port: nothing else is served there.
+    expect((await fetch(new URL('/login', link))).status).toBe(404);
+  });
+
+  it('with --dashboard, the link is on the dashboard\'s port, beside its pages', async () => {
+    const s = await serve(await token('desk-dash', 'agent,reviewer'), ['--dashboard'], { elicitation: { url: {} } });
+    const link = await approveByLink(s, 'desk-dash');
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approve\//);
+    const login = await fetch(new URL('/login', link));
+    expect(login.status).toBe(200);
+    expect(await login.text()).toContain('Sign in to review mail');
   });
 });
+
+/** Drafts, asks to approve, and plays the person: opens the link it is given and presses Approve. */
+async function approveByLink(s: Served, tokenName = 'desk'): Promise<string> {
+  const url = nextApprovalLink(s.client);
+  const id = await draft(s);
+  const call = s.call('queue_approve', { message_id: id });
+  const link = await url;
+  const { html, csrf } = await openApprovalPage(link);
+  expect(html).toContain(`Token draft ${n}`);
+  expect((await fetch(link, { method: 'POST', body: new URLSearchParams({ csrf }) })).status).toBe(200);
+  expect(ok<{ status: string }>(await call).status).toBe('sent');
+  const approved = (await audit()).find((e) => e.message_id === id && e.action === 'message.approved')!;
+  expect(approved).toMatchObject({ actor: `token:${tokenName}/e2e-client`, detail: { confirmation: 'elicitation_url' } });
+  return link;
+}

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll } from 'vitest';
 import { assertBuilt, childEnv, CLI, isAlive, ROOT, runCli, waitFor } from '../e2e/harness.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -104,7 +104,7 @@ export interface HttpSession {
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-export async function connect(kind: 'streamable' | 'sse', baseUrl: string, token: string, clientName = `http-${kind}`): Promise<HttpSession> {
+export async function connect(kind: 'streamable' | 'sse', baseUrl: string, token: string, clientName = `http-${kind}`, capabilities: ClientCapabilities = {}): Promise<HttpSession> {
   const headers = bearer(token);
   const transport = kind === 'streamable'
     ? new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers } })
@@ -112,7 +112,7 @@ export async function connect(kind: 'streamable' | 'sse', baseUrl: string, token
       requestInit: { headers },
       eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
     });
-  const client = new Client({ name: clientName, version: '1.0.0' });
+  const client = new Client({ name: clientName, version: '1.0.0' }, { capabilities });
   await client.connect(transport);
   return {
     client,

@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalLinkServer } from '../../src/http/approval-link.js';
+import { openApprovalPage } from '../e2e/harness.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { type Harness, ok, startHarness, textOf } from './harness.js';
 import { openSession, type Session } from './session.js';
@@ -69,12 +70,7 @@ describe('approval through a one-time link', () => {
     const link = await url;
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approve\/[A-Za-z0-9]{40}$/);
 
-    const page = await fetch(link);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(page.headers.get('x-frame-options')).toBe('DENY');
-    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
-    const html = await page.text();
+    const { html } = await openApprovalPage(link);
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).not.toMatch(/<script|<img/);
