@@ -132,7 +132,7 @@ function desiredMailbox(mb: MailboxConfig) {
  * Delivery tuning from the environment (documented in README, "Tuning"): the lease a worker holds while
  * delivering, how often it polls, and the first retry delay. Tests shorten them; the defaults suit servers.
  */
-function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+export function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
   if (v === undefined) return undefined;
   const n = Number(v);

@@ -3,7 +3,7 @@
  * and one app context, every request authenticated by a token (`mailgate token create`). stdout is unused;
  * the addresses, first-run tokens and logs go to stderr.
  */
-import { createApp } from '../app.js';
+import { createApp, envMs } from '../app.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createDashboard } from '../dashboard/index.js';
 import { invalid } from '../errors.js';
@@ -31,7 +31,8 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
   const port = parsePort(flags.port);
   const app = await createApp(loaded, { background: true, watch: true });
   const links = new ApprovalLinkServer(app);
-  const sessions = new McpSessions(app, { links, approveCommand: approveCommandFor(loaded) });
+  const sessions = new McpSessions(app, { links, approveCommand: approveCommandFor(loaded), idleMs: envMs(process.env, 'MAILGATE_HTTP_SESSION_IDLE_MS'),
+    maxSessionsPerToken: envMs(process.env, 'MAILGATE_HTTP_SESSIONS_PER_TOKEN') });
   // Every path that is not an MCP endpoint: the approval links' /approve/..., then the review dashboard.
   const dashboard = createDashboard(app);
   let http;

@@ -24,19 +24,57 @@ interface Session {
   principal: TokenPrincipal;
   server: McpServer;
   transport: Transport;
+  /** The last request that used the session (ms): idle sessions are closed, so abandoned ones do not pile up. */
+  lastSeen: number;
 }
+
+/** A client that vanished without DELETE leaves its session behind; after this long unused it is closed. */
+const DEFAULT_IDLE_MS = 60 * 60 * 1000;
+/** Per token: opening one more closes that token's least recently used session (a looping client cannot grow memory). */
+const DEFAULT_MAX_PER_TOKEN = 50;
 
 export interface SessionOptions {
   /** One-time approval links, offered only to sessions whose token holds both agent and reviewer/operator. */
   links?: LinkIssuer | undefined;
   approveCommand?: ((messageId: string) => string) | undefined;
   maxBodyBytes?: number | undefined;
+  idleMs?: number | undefined;
+  maxSessionsPerToken?: number | undefined;
 }
 
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly ctx: AppContext, private readonly opts: SessionOptions = {}) {}
+  constructor(private readonly ctx: AppContext, private readonly opts: SessionOptions = {}) {
+    const idle = opts.idleMs ?? DEFAULT_IDLE_MS;
+    this.sweeper = setInterval(() => this.sweep(idle), Math.min(60_000, Math.max(250, idle / 4)));
+    this.sweeper.unref();
+  }
+
+  /**
+   * Closes Streamable HTTP sessions unused for `idleMs`. Legacy SSE sessions are left alone: each lives exactly
+   * as long as its event stream, and is forgotten when the stream closes (sseOpen's onclose).
+   */
+  private sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const [id, s] of this.sessions) {
+      if (s.transport instanceof StreamableHTTPServerTransport && now - s.lastSeen > idleMs) {
+        log('info', 'mcp session idle: closed', { principal: `token:${s.principal.name}`, idle_ms: now - s.lastSeen });
+        this.forget(id);
+      }
+    }
+  }
+
+  /** Keeps a token under its session cap by closing its least recently used session. */
+  private makeRoom(who: TokenPrincipal): void {
+    const max = this.opts.maxSessionsPerToken ?? DEFAULT_MAX_PER_TOKEN;
+    const mine = [...this.sessions].filter(([, s]) => s.principal.token_id === who.token_id).sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
+    for (const [id] of mine.slice(0, Math.max(0, mine.length - max + 1))) {
+      log('info', 'mcp session cap reached: closed the least recently used', { principal: `token:${who.name}`, max });
+      this.forget(id);
+    }
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -85,12 +123,14 @@ export class McpSessions {
   }
 
   async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map((s) => s.server.close().catch(() => undefined)));
   }
 
   private async open(who: TokenPrincipal, transport: Transport): Promise<Session> {
+    this.makeRoom(who);
     const server = createMcpServer(this.ctx, {
       roles: who.roles,
       token: { id: who.token_id, name: who.name },
@@ -100,7 +140,7 @@ export class McpSessions {
     });
     await server.connect(transport);
     log('info', 'mcp session opened', { transport: transport instanceof SSEServerTransport ? 'sse' : 'streamable-http', principal: `token:${who.name}`, roles: who.roles });
-    return { principal: who, server, transport };
+    return { principal: who, server, transport, lastSeen: Date.now() };
   }
 
   private forget(id: string): void {
@@ -127,6 +167,7 @@ export class McpSessions {
       sendRpcError(res, 400, 'This session id belongs to the other transport (/mcp vs /sse)');
       return undefined;
     }
+    s.lastSeen = Date.now();
     return s as Session & { transport: T };
   }
 

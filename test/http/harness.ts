@@ -24,9 +24,9 @@ export interface HttpServer {
 
 const running = new Set<HttpServer>();
 
-export async function startHttpServer(o: { db: string; home: string; args?: string[] }): Promise<HttpServer> {
+export async function startHttpServer(o: { db: string; home: string; args?: string[]; env?: Record<string, string> }): Promise<HttpServer> {
   const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0', '--db', o.db, ...(o.args ?? [])], {
-    cwd: ROOT, env: childEnv(o.home), stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { ...childEnv(o.home), ...o.env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
   let out = '';

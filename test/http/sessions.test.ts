@@ -100,3 +100,31 @@ describe('shutdown', () => {
     await b.client.close().catch(() => undefined);
   });
 });
+
+describe('abandoned sessions do not pile up', () => {
+  it('a Streamable HTTP session unused for MAILGATE_HTTP_SESSION_IDLE_MS is closed; its id then gets 404', async () => {
+    const server = await startHttpServer({ db: f.db, home: f.home, env: { MAILGATE_HTTP_SESSION_IDLE_MS: '600' } });
+    const r = await raw(server.port, { headers: mcpHeaders(alice()), body: INIT });
+    const sid = String(r.headers['mcp-session-id']);
+    expect((await raw(server.port, { headers: mcpHeaders(alice(), { 'Mcp-Session-Id': sid }), body: LIST })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await raw(server.port, { headers: mcpHeaders(alice(), { 'Mcp-Session-Id': sid }), body: LIST })).status).toBe(404);
+    expect(server.stderr()).toMatch(/mcp session idle: closed/);
+    await server.stop();
+  });
+
+  it('one token opening more than MAILGATE_HTTP_SESSIONS_PER_TOKEN closes its least recently used, not other tokens\'', async () => {
+    const server = await startHttpServer({ db: f.db, home: f.home, env: { MAILGATE_HTTP_SESSIONS_PER_TOKEN: '2' } });
+    const open = async (token: string) => String((await raw(server.port, { headers: mcpHeaders(token), body: INIT })).headers['mcp-session-id']);
+    const status = async (token: string, sid: string) => (await raw(server.port, { headers: mcpHeaders(token, { 'Mcp-Session-Id': sid }), body: LIST })).status;
+    const other = await open(mallory());
+    const first = await open(alice());
+    const second = await open(alice());
+    const third = await open(alice());
+    expect(await status(alice(), first)).toBe(404);
+    expect(await status(alice(), second)).toBe(200);
+    expect(await status(alice(), third)).toBe(200);
+    expect(await status(mallory(), other)).toBe(200);
+    await server.stop();
+  });
+});
