@@ -1,7 +1,11 @@
 /**
- * Which recipients of a message deserve a second look: external (outside the mailbox's domain) and new
- * (this mailbox has never sent them mail). Both are what a misdirected or exfiltrating send looks like.
+ * Which recipients of a message deserve a second look: external (outside the mailbox's domain and the policy's
+ * internal_domains) and new (this mailbox has never sent them mail). Both are what a misdirected or
+ * exfiltrating send looks like.
  */
+import { domainOf as canonicalDomainOf } from '../gate/canonical.js';
+import { domainListed } from '../gate/policy/domains.js';
+import { resolvePolicy } from '../gate/policy/settings.js';
 import type { AppContext } from '../services/context.js';
 import type { OutboundMessage } from '../store/store.js';
 import { canonicalAddress } from '../values.js';
@@ -21,16 +25,17 @@ function bare(address: string): string {
 }
 
 export async function recipientFlags(ctx: AppContext, m: OutboundMessage): Promise<Map<string, RecipientFlags>> {
-  const own = domainOf(m.mailbox);
-  const earlier = new Set<string>();
-  for (const other of await ctx.store.listMessages({ mailbox: m.mailbox })) {
-    if (other.message_id === m.message_id || other.status !== 'sent') continue;
-    for (const a of [...other.to, ...other.cc, ...other.bcc]) earlier.add(bare(a));
-  }
+  const own = canonicalDomainOf(m.mailbox);
+  const mailbox = await ctx.store.getMailbox(m.mailbox);
+  const internal = resolvePolicy(ctx.settings.policy, mailbox?.policy).internalDomains;
+  const all = [...m.to, ...m.cc, ...m.bcc];
+  // Correspondents are the addresses this mailbox has sent to (recorded when a delivery succeeds).
+  const known = await ctx.store.knownCorrespondents(m.mailbox, all.map(bare));
   const out = new Map<string, RecipientFlags>();
-  for (const a of [...m.to, ...m.cc, ...m.bcc]) {
+  for (const a of all) {
     const addr = bare(a);
-    out.set(a, { external: domainOf(addr) !== own, isNew: !earlier.has(addr) });
+    const d = canonicalDomainOf(addr);
+    out.set(a, { external: d !== own && !domainListed(d, internal), isNew: !known.has(addr) });
   }
   return out;
 }

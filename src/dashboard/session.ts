@@ -35,7 +35,7 @@ export class Sessions {
   async signIn(token: string): Promise<{ sid: string; session: DashSession }> {
     let t;
     try {
-      t = await resolveToken(this.ctx, token);
+      t = await resolveToken(this.ctx, token, 'the token entered');
     } catch (err) {
       if (err instanceof MailgateError && err.code === 'UNAUTHENTICATED') {
         throw new MailgateError('UNAUTHENTICATED', 'that token is not valid here (unknown, mistyped or revoked); a person can create one with \'mailgate token create --role reviewer --name NAME\'');

@@ -70,7 +70,7 @@ export async function startHttpServer(ctx: AppContext, sessions: McpSessions, op
       return undefined;
     }
     try {
-      return await resolveToken(ctx, token);
+      return await resolveToken(ctx, token, 'the bearer token');
     } catch (err) {
       if (toMailgateError(err).code !== 'UNAUTHENTICATED') throw err;
       log('warn', 'http request with an unknown or revoked token', { reason: (err as Error).message });

@@ -44,17 +44,18 @@ export interface TokenPrincipal {
 }
 
 /**
- * The principal a presented token stands for. Errors never repeat the token: they end up on stderr, in
+ * The principal a presented token stands for; `what` names where it came from in the error (the environment
+ * variable on stdio, the bearer header over HTTP, the sign-in form). Errors never repeat the token: they end up on stderr, in
  * client logs and in bug reports.
  */
-export async function resolveToken(ctx: AppContext, token: string): Promise<TokenPrincipal> {
+export async function resolveToken(ctx: AppContext, token: string, what = 'MAILGATE_TOKEN'): Promise<TokenPrincipal> {
   const secret = token.trim();
   const hint = secret.startsWith(TOKEN_PREFIX) ? '' : ` (mailgate tokens start with '${TOKEN_PREFIX}')`;
   const hash = hashSecret(secret);
   const found = await ctx.store.findTokenByHash(hash);
   if (!found || !sameDigest(found.secret_hash, hash)) {
     throw new MailgateError('UNAUTHENTICATED',
-      `MAILGATE_TOKEN is not a token of this database${hint}; check it was copied whole and that --db or --config name the database it was created in ('mailgate token list')`);
+      `${what} is not a token of this database${hint}; check it was copied whole and that --db or --config name the database it was created in ('mailgate token list')`);
   }
   await assertTokenLive(ctx, found.token_id);
   return { token_id: found.token_id, name: found.name, roles: found.roles };

@@ -107,6 +107,10 @@ export class SqliteStore implements Store {
     }).map((r) => r.message_id);
   }
 
+  knownCorrespondents(mailbox: string, addresses: readonly string[]) {
+    return this.read(() => mailboxes.knownCorrespondents(this.db, mailbox, addresses));
+  }
+
   setContactLists(lists: Record<string, readonly string[]>) {
     return this.tx(() => mailboxes.replaceContactLists(this.db, lists));
   }

@@ -103,6 +103,8 @@ export interface Store {
   createMailbox(m: Omit<Mailbox, 'created_at' | 'updated_at'>, actor: string, now: number): Promise<Mailbox>;
   updateMailbox(address: string, patch: MailboxPatch, actor: string, reason: string, now: number): Promise<MailboxUpdateResult>;
   setContactLists(lists: Record<string, readonly string[]>): Promise<void>;
+  /** The subset of `addresses` this mailbox has sent mail to before. */
+  knownCorrespondents(mailbox: string, addresses: readonly string[]): Promise<Set<string>>;
 
   submitMessage(req: SubmitRequest, gate: GateFn, now: number): Promise<SubmitResult>;
   decideMessage(id: string, req: DecideRequest, now: number): Promise<OutboundMessage>;
