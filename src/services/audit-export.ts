@@ -36,7 +36,9 @@ function messageRecord(m: OutboundMessage, events: AuditEvent[]): Record<string,
     subject: m.subject,
     gate: { mode_at_submit: m.mode_at_submit, code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule },
     reviewer_saw: decision?.action === 'message.approved'
-      ? { content_hash: decision.detail.content_hash ?? m.content_hash, edited: !!edited, ...(edited ? { original: edited.detail.original, edited: edited.detail.edited } : {}) }
+      // `edited` says whether the reviewer changed the draft; the two versions are `original` and `approved`
+      // (one key each: an `edited` object beside the `edited` flag silently replaced the flag).
+      ? { content_hash: decision.detail.content_hash ?? m.content_hash, edited: !!edited, ...(edited ? { original: edited.detail.original, approved: edited.detail.edited } : {}) }
       : null,
     decision: decision
       ? { action: decision.action.replace('message.', ''), by: decision.actor, at: iso(decision.at), reason: decision.detail.reason ?? null, time_to_decide_ms: decision.at - m.created_at }

@@ -68,7 +68,7 @@ describe('mailgate audit export', () => {
 
     expect(by[ids.edited!]).toMatchObject({
       subject: 'approved with edits (fixed)',
-      reviewer_saw: { edited: true, original: { subject: 'approved with edits' }, edited: { subject: 'approved with edits (fixed)' } },
+      reviewer_saw: { edited: true, original: { subject: 'approved with edits' }, approved: { subject: 'approved with edits (fixed)' } },
       delivery: { status: 'sent' },
     });
     expect(by[ids.rejected!]).toMatchObject({ reviewer_saw: null, decision: { action: 'rejected', reason: 'wrong tone' }, delivery: { status: 'rejected', sent_at: null, result_event: null } });

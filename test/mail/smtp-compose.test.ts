@@ -24,7 +24,7 @@ function outbound(over: Partial<OutboundMessage> = {}): OutboundMessage {
     gate_code: 'mode_allows', gate_reason: 'r', gate_rule: null, notify: false, created_at: Date.UTC(2025, 0, 2, 3, 4, 5),
     expires_at: null, decided_at: null, decided_by: null, decision_reason: null, original_content: null, attempts: 1,
     next_attempt_at: null, lease_owner: 'w', lease_until: null, last_error: null, transmitting_at: null, smtp_response: null,
-    sent_at: null, updated_at: 0, ...over,
+    sent_at: null, updated_at: 0, policy_hits: [], approved_hash: 'x', thread_key: HEADER_ID, attachments: [], dedupe_hash: null, ...over,
   };
 }
 

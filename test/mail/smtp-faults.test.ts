@@ -81,7 +81,7 @@ async function setup(opts: { pass?: string } = {}): Promise<Rig> {
   const path = tmp.file(`faults-${++dbNo}.db`);
   const store = new SqliteStore(path);
   await store.createMailbox({ address: FROM, display_name: 'Agent', oversight_mode: 'autonomous', mode_source: 'test',
-    auto_approve_rules: [], pending_ttl_seconds: 3600, transport: 'imap_smtp' }, 'operator:test', Date.now());
+    auto_approve_rules: [], pending_ttl_seconds: 3600, transport: 'imap_smtp', policy: {} }, 'operator:test', Date.now());
   const marks: string[] = [];
   const sender = senderFor(fake, opts.pass);
   const clock: Rig['clock'] = { frozen: Date.now(), now: () => clock.frozen ?? Date.now(), thaw: () => { clock.frozen = null; } };

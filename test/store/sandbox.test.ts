@@ -18,7 +18,7 @@ beforeEach(async () => {
   await addMailbox(s, ALICE, 'autonomous');
   for (const mb of [BOB, CAROL, DAVE]) await addMailbox(s, mb, 'gated_send', { rules: [{ type: 'known_contact' }] });
   await s.createMailbox({ address: REMOTE, display_name: null, oversight_mode: 'gated_send', mode_source: 'test',
-    auto_approve_rules: [], pending_ttl_seconds: 60, transport: 'imap_smtp' }, OPERATOR, T0);
+    auto_approve_rules: [], pending_ttl_seconds: 60, transport: 'imap_smtp', policy: {} }, OPERATOR, T0);
 });
 afterEach(async () => { await t.close(); });
 

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/services/context.js';
 import { approveMessage } from '../../src/services/review.js';
-import { type Harness, ok, startHarness, textOf } from './harness.js';
-import { openSession, type Session } from './session.js';
+import { type Harness, ok, type Result, startHarness, textOf } from './harness.js';
+import { openSession } from './session.js';
 
 const COMBINED = ['agent', 'reviewer'] as const;
 let h: Harness;
@@ -16,7 +16,8 @@ beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => { await h?.close(); });
 
 /** A held draft from the session (subjects differ so the duplicate rule never fires). */
-async function draft(s: Pick<Session, 'call'>): Promise<string> {
+/** Anything that can call a tool: a Session from session.ts or a harness ToolClient. */
+async function draft(s: { call(name: string, args?: Record<string, unknown>): Promise<Result> }): Promise<string> {
   const r = ok(await s.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: `Draft ${++n}`, text: `Body of draft ${n}` }));
   expect(r.status).toBe('pending');
   return r.message_id as string;

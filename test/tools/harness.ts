@@ -105,7 +105,7 @@ export async function snapshot(app: App): Promise<Record<string, number>> {
   }
   return {
     audit: (await app.store.audit({ limit: 1_000_000 })).length,
-    pending: (await app.store.listPending({ limit: 100_000 })).messages.length,
+    pending: (await app.store.listPending({ limit: 100_000, now: app.clock() })).messages.length,
     captured: (await app.store.listCaptured(100_000)).length,
     mailboxes: mailboxes.length,
     emails,
