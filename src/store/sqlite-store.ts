@@ -366,7 +366,11 @@ export class SqliteStore implements Store {
     return this.tx(() => webhooks.claimDue(this.db, owner, now, leaseMs, limit));
   }
   recordWebhookAttempt(d: { event_id: string; endpoint_id: string }, owner: string, outcome: webhooks.WebhookAttemptOutcome, now: number) {
-    return this.tx(() => webhooks.recordAttempt(this.db, d, owner, outcome, now));
+    return this.tx(() => {
+      const recorded = webhooks.recordAttempt(this.db, d, owner, outcome, now);
+      if (recorded && outcome.kind === 'failed') endpoints.disableIfDead(this.db, d.endpoint_id, now);
+      return recorded;
+    });
   }
   abandonWebhookLeases(isDead: (owner: string) => boolean, now: number) { return this.tx(() => webhooks.abandonLeases(this.db, isDead, now)); }
   onWebhookQueued(listener: () => void) { return webhooks.onQueued(this.db, listener); }

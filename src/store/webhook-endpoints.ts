@@ -129,3 +129,22 @@ export function syncConfigInTx(db: Db, wanted: readonly NewWebhookEndpoint[], ac
   }
   return result;
 }
+
+/** An endpoint that has taken nothing for this long, while deliveries to it kept failing, is switched off. */
+export const AUTO_DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
+
+/**
+ * Called when a delivery to the endpoint has given up (after about a day of retries): if nothing reached it for
+ * AUTO_DISABLE_AFTER_MS and it is at least that old, it is disabled (audited as webhook.removed with the
+ * reason), so a dead receiver does not keep a growing backlog retrying forever. Reliability G8. A config-file
+ * endpoint comes back at the next start, when the file is applied again: that is the operator's say.
+ */
+export function disableIfDead(db: Db, endpointId: string, now: number): boolean {
+  const ep = getEndpoint(db, endpointId);
+  if (!ep || ep.disabled_at !== null || now - ep.created_at < AUTO_DISABLE_AFTER_MS) return false;
+  const lastOk = stmt(db, "SELECT max(delivered_at) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'delivered'", true).get(endpointId) as number | null;
+  if (lastOk !== null && now - lastOk < AUTO_DISABLE_AFTER_MS) return false;
+  const days = AUTO_DISABLE_AFTER_MS / 86_400_000;
+  removeEndpointInTx(db, endpointId, { actor: 'system:webhooks', reason: `auto-disabled: nothing delivered for ${days} days while deliveries kept failing`, allowConfig: true }, now);
+  return true;
+}
