@@ -3,7 +3,7 @@
  * internal_domains) and new (this mailbox has never sent them mail). Both are what a misdirected or
  * exfiltrating send looks like.
  */
-import { domainOf as canonicalDomainOf } from '../gate/canonical.js';
+import { domainOf } from '../gate/canonical.js';
 import { domainListed } from '../gate/policy/domains.js';
 import { resolvePolicy } from '../gate/policy/settings.js';
 import type { AppContext } from '../services/context.js';
@@ -15,17 +15,13 @@ export interface RecipientFlags {
   isNew: boolean;
 }
 
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
 /** The bare address in `Name <a@b>` or `a@b`, lower-cased. */
 function bare(address: string): string {
   return canonicalAddress(/<([^>]+)>\s*$/.exec(address)?.[1] ?? address);
 }
 
 export async function recipientFlags(ctx: AppContext, m: OutboundMessage): Promise<Map<string, RecipientFlags>> {
-  const own = canonicalDomainOf(m.mailbox);
+  const own = domainOf(m.mailbox);
   const mailbox = await ctx.store.getMailbox(m.mailbox);
   const internal = resolvePolicy(ctx.settings.policy, mailbox?.policy).internalDomains;
   const all = [...m.to, ...m.cc, ...m.bcc];
@@ -34,7 +30,7 @@ export async function recipientFlags(ctx: AppContext, m: OutboundMessage): Promi
   const out = new Map<string, RecipientFlags>();
   for (const a of all) {
     const addr = bare(a);
-    const d = canonicalDomainOf(addr);
+    const d = domainOf(addr);
     out.set(a, { external: d !== own && !domainListed(d, internal), isNew: !known.has(addr) });
   }
   return out;

@@ -4,13 +4,13 @@
  */
 import { invalid } from '../errors.js';
 import { parseSuppressionEntry } from '../gate/canonical.js';
-import { evaluate } from '../gate/evaluate.js';
-import type { Action, Decision } from '../gate/types.js';
+import type { Decision } from '../gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../ids.js';
 import type { MessageContent, OutboundMessage, Suppression } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { getMailboxOrThrow } from './mailboxes.js';
+import { draftAction, gateFor } from './send.js';
 
 export interface SuppressionInput {
   entry: string;
@@ -55,17 +55,12 @@ export interface DraftInput {
 /** What the gate would decide for this draft now, with every policy hit; nothing is stored or sent. */
 export async function testPolicy(ctx: AppContext, input: DraftInput): Promise<Decision> {
   const mailbox = await getMailboxOrThrow(ctx, input.mailbox);
-  const c = input.content;
-  const action: Action = {
-    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: input.kind === 'reply',
-    mailbox: mailbox.address, text: c.text, html: c.html, attachments: input.attachments ?? [],
-    threadParticipants: input.thread_participants ?? null,
-  };
-  const global = { requireApproval: ctx.settings.requireApproval };
+  const kind = input.kind ?? 'send';
+  const action = draftAction(mailbox.address, kind, input.content, input.attachments ?? [], input.thread_participants ?? null);
   return ctx.store.simulateSubmit({
     message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox.address), mailbox: mailbox.address,
-    kind: input.kind ?? 'send', content: c, actor: 'policy-test', policy: ctx.settings.policy,
-  }, (mb, facts, limits) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules, limits }, global, action, facts), ctx.clock());
+    kind, content: input.content, actor: 'policy-test', policy: ctx.settings.policy,
+  }, gateFor(ctx, action), ctx.clock());
 }
 
 /** Rules about who may receive mail: a reviewer's edits are held to them too (the suppression list is absolute). */

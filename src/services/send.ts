@@ -4,11 +4,12 @@
  */
 import { MailgateError, invalid } from '../errors.js';
 import { evaluate } from '../gate/evaluate.js';
+import type { DraftAttachment } from '../gate/policy/index.js';
 import { findSecrets } from '../gate/policy/secrets.js';
 import type { Action } from '../gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../ids.js';
 import { guessContentType } from '../mail/content-type.js';
-import type { MessageContent, NewAttachment, OutboundMessage, SubmitResult } from '../store/store.js';
+import type { GateFn, MessageContent, NewAttachment, OutboundMessage, SubmitResult } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { getMailboxOrThrow } from './mailboxes.js';
@@ -116,13 +117,9 @@ interface SubmitArgs {
 async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<SubmitResult> {
   const c = a.content;
   const files = (a.attachments ?? []).map(attachmentFile);
-  const action: Action = {
-    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: a.kind === 'reply',
-    mailbox: a.mailbox, text: c.text, html: c.html, threadParticipants: a.thread_participants,
-    // Scanned here, before the store's write transaction: megabytes of regex work must not hold the lock.
-    attachments: files.map((f) => ({ filename: f.filename, content_type: f.content_type, size: f.content.length, secrets: findSecrets(textOf(f)) })),
-  };
-  const global = { requireApproval: ctx.settings.requireApproval };
+  // Scanned here, before the store's write transaction: megabytes of regex work must not hold the lock.
+  const scanned = files.map((f) => ({ filename: f.filename, content_type: f.content_type, size: f.content.length, secrets: findSecrets(textOf(f)) }));
+  const action = draftAction(a.mailbox, a.kind, c, scanned, a.thread_participants);
   const messageIdHeader = newMessageIdHeader(a.mailbox);
   return ctx.store.submitMessage({
     message_id: newMessageId(),
@@ -139,7 +136,23 @@ async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<S
     attachments: files,
     policy: ctx.settings.policy,
     thread_key: threadRoot(a.references_header ?? null, a.in_reply_to_header ?? null) ?? messageIdHeader,
-  }, (mailbox, facts, limits) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules, limits }, global, action, facts), ctx.clock());
+  }, gateFor(ctx, action), ctx.clock());
+}
+
+/** The gate's view of a draft: one builder for a real submit and for `mailgate policy test`, so the two agree. */
+export function draftAction(
+  mailbox: string, kind: 'send' | 'reply', c: MessageContent, attachments: readonly DraftAttachment[], threadParticipants: readonly string[] | null,
+): Action {
+  return {
+    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: kind === 'reply',
+    mailbox, text: c.text, html: c.html, attachments, threadParticipants,
+  };
+}
+
+/** The pure gate for one draft, closed over the global settings; the store supplies mailbox, facts and limits. */
+export function gateFor(ctx: AppContext, action: Action): GateFn {
+  const global = { requireApproval: ctx.settings.requireApproval };
+  return (mailbox, facts, limits) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules, limits }, global, action, facts);
 }
 
 /** The first Message-ID of References (the thread's root), else In-Reply-To (RFC 5322 §3.6.4). */

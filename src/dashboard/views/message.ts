@@ -5,7 +5,8 @@
  */
 import type { InboundEmail, OutboundMessage } from '../../store/store.js';
 import { emailFrame } from '../render-email.js';
-import { domainOf, type RecipientFlags } from '../recipients.js';
+import { domainOf } from '../../gate/canonical.js';
+import type { RecipientFlags } from '../recipients.js';
 import type { DashSession } from '../session.js';
 import { badge, csrfField, esc, iso, LIVE, size } from './layout.js';
 

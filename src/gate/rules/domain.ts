@@ -1,3 +1,4 @@
+import { domainOf } from '../canonical.js';
 import { globMatch } from '../glob.js';
 import type { RuleMatcher } from './rule.js';
 
@@ -9,7 +10,3 @@ import type { RuleMatcher } from './rule.js';
 export const matchDomain: RuleMatcher<{ type: 'domain'; match: string }> = (rule, action) =>
   action.recipients.length > 0 &&
   action.recipients.every((r) => globMatch(rule.match.replace(/\.$/, ''), domainOf(r)));
-
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).replace(/\.$/, '');
-}
