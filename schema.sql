@@ -17,7 +17,10 @@ CREATE TABLE IF NOT EXISTS mailboxes (
   -- Per-mailbox policy (src/gate/policy.ts MailboxPolicySettings): limits, domains, content holds, four eyes.
   policy              TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(policy) AND json_type(policy) = 'object'),
   created_at          INTEGER NOT NULL,
-  updated_at          INTEGER NOT NULL
+  updated_at          INTEGER NOT NULL,
+  -- Digest of the config file's entry last applied to this mailbox: the file is applied again only when its
+  -- entry changes, so an operator's runtime change is not undone by the next process that starts.
+  config_digest       TEXT
 ) STRICT;
 
 -- Named contact lists for the contact_list rule.
@@ -233,7 +236,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
                'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
                'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
                'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
-               'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed')),
+               'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied')),
   mailbox    TEXT,
   message_id TEXT,
   email_id   TEXT,
@@ -260,7 +263,10 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at   INTEGER NOT NULL,
   created_by   TEXT NOT NULL,
   last_used_at INTEGER,
-  revoked_at   INTEGER
+  revoked_at   INTEGER,
+  -- The mailboxes the token may act on (a JSON array of addresses); NULL means every mailbox, which only an
+  -- explicit --all-mailboxes (or a token made before binding existed) gives.
+  mailboxes    TEXT CHECK (mailboxes IS NULL OR (json_valid(mailboxes) AND json_type(mailboxes) = 'array'))
 ) STRICT;
 
 -- Addresses and domains that must never be mailed: by hand, from config, or from a hard bounce.
@@ -286,7 +292,9 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   mailbox     TEXT,
   source      TEXT NOT NULL CHECK (source IN ('config', 'operator')),
   created_at  INTEGER NOT NULL,
-  disabled_at INTEGER
+  disabled_at INTEGER,
+  -- 1 lets the URL resolve to loopback or private addresses (a receiver beside mailgate); refused otherwise.
+  allow_private_network INTEGER NOT NULL DEFAULT 0 CHECK (allow_private_network IN (0, 1))
 ) STRICT;
 
 -- The webhook outbox: one row per event (written in the transaction of the audit event it reports) ...

@@ -34,7 +34,7 @@ export const AUDIT_ACTIONS = [
   'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
   'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
   'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
-  'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed',
+  'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { AUDIT_ACTIONS, GATE_CODES } from '../values.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
   // 2: real mail. Delivery marks the final-dot moment; the inbox caches IMAP folders and is full-text indexed.
@@ -37,7 +37,24 @@ const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
     const hasNotifications = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'notifications'").get();
     if (hasNotifications) db.exec('DROP TABLE notifications');
   },
+  // 4: scoped principals and closed paths. Tokens are bound to mailboxes (NULL: every mailbox, as tokens made
+  // before binding existed were); a mailbox remembers the digest of the config entry last applied to it, so a
+  // runtime change survives restarts; webhook endpoints say whether they may point at private networks. The
+  // audit and gate vocabularies grew again (authz.denied, ...).
+  4: (db) => {
+    // tokens and webhook_endpoints came with version 3's schema.sql: a database older than that gets them
+    // whole from schema.sql after the migrations, new columns included.
+    addColumnIfTable(db, 'tokens', `mailboxes TEXT CHECK (mailboxes IS NULL OR (json_valid(mailboxes) AND json_type(mailboxes) = 'array'))`);
+    addColumnIfTable(db, 'mailboxes', 'config_digest TEXT');
+    addColumnIfTable(db, 'webhook_endpoints', 'allow_private_network INTEGER NOT NULL DEFAULT 0 CHECK (allow_private_network IN (0, 1))');
+    rebuildWithCheck(db, 'messages', /CHECK \(gate_code IN \([^)]*\)\)/, `CHECK (gate_code IN (${sqlList(GATE_CODES)}))`);
+    rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
+  },
 };
+
+function addColumnIfTable(db: Database.Database, table: string, column: string): void {
+  if (db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+}
 
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
 
