@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS messages (
                                                          'require_approval', 'action_blocked', 'duplicate', 'rate_limited',
                                                          'suppressed_recipient', 'domain_blocked', 'domain_not_allowed',
                                                          'too_many_recipients', 'attachment_limit', 'hold_new_recipient',
-                                                         'hold_external_domain', 'hold_secret')),
+                                                         'hold_external_domain', 'hold_secret', 'held_limit')),
   gate_reason         TEXT NOT NULL,
   gate_rule           TEXT,
   notify              INTEGER NOT NULL DEFAULT 0 CHECK (notify IN (0, 1)),
@@ -236,7 +236,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
                'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
                'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
                'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
-               'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied')),
+               'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
+               'mailbox.confirmation_requested')),
   mailbox    TEXT,
   message_id TEXT,
   email_id   TEXT,
@@ -331,6 +332,22 @@ CREATE TABLE IF NOT EXISTS approval_links (
   secret_hash  TEXT NOT NULL UNIQUE,
   message_id   TEXT NOT NULL REFERENCES messages(message_id),
   content_hash TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  used_at      INTEGER
+) STRICT;
+
+-- One-time links a person opens to confirm a change that loosens a mailbox, asked for by a session that can
+-- also draft mail. Only a hash of the secret is kept; a link applies exactly the change stored with it, once,
+-- before it expires, and only while the mailbox is in the state (state_hash) it was asked against.
+CREATE TABLE IF NOT EXISTS change_links (
+  link_id      TEXT PRIMARY KEY,
+  secret_hash  TEXT NOT NULL UNIQUE,
+  mailbox      TEXT NOT NULL,
+  change       TEXT NOT NULL CHECK (json_valid(change)),
+  loosens      TEXT NOT NULL CHECK (json_valid(loosens)),
+  state_hash   TEXT NOT NULL,
   requested_by TEXT NOT NULL,
   created_at   INTEGER NOT NULL,
   expires_at   INTEGER NOT NULL,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { App } from '../src/app.js';
 import { checkInbox, searchEmail } from '../src/services/inbox.js';
 import { serveOverStdio, type Served } from './client.js';
-import { BODY_WORD, imapAs, openApp, seedMaildir, seedSubject, SUBJECT_WORD, writeMailgateConfig } from './real-fixtures.js';
+import { AGENT, BODY_WORD, imapAs, openApp, seedMaildir, seedSubject, SUBJECT_WORD, writeMailgateConfig } from './real-fixtures.js';
 import type { MailServers } from './real-mail.js';
 import { Acc, msSince, now, round, type Summary, timeLoop } from './stats.js';
 
@@ -83,13 +83,13 @@ export async function benchInbox(mail: MailServers, dir: string, o: InboxOptions
   process.stderr.write('bench:   check_inbox / search_email through the services ...\n');
   const serviceDb = join(dir, 'inbox-service.db');
   const listVia = (app: App) => async () =>
-    checkList(await checkInbox(app, { mailbox: big.address, folder: 'INBOX', unread_only: false, limit: LIMIT }), newest);
+    checkList(await checkInbox(app, AGENT, { mailbox: big.address, folder: 'INBOX', unread_only: false, limit: LIMIT }), newest);
   let service: InboxReport['service'];
   let app = await openApp(config, serviceDb);
   try {
     const list = listVia(app);
     const search = async (query: string) => {
-      const r = await searchEmail(app, { mailbox: big.address, query, limit: LIMIT });
+      const r = await searchEmail(app, AGENT, { mailbox: big.address, query, limit: LIMIT });
       return checkHits(query, r.emails.length, expectHits(query), r.source);
     };
     const t = now();
@@ -114,7 +114,7 @@ export async function benchInbox(mail: MailServers, dir: string, o: InboxOptions
     const complete = (await app.store.unfetchedUids(big.address, 'INBOX')).length === 0;
     let source = '';
     const searchNow = (query: string) => summaryOf0(timeLoop(async () => {
-      const r = await searchEmail(app, { mailbox: big.address, query, limit: LIMIT });
+      const r = await searchEmail(app, AGENT, { mailbox: big.address, query, limit: LIMIT });
       source = checkHits(query, r.emails.length, expectHits(query), r.source);
     }, o.searchRepeats, o.maxMs));
     const after_prefetch = { prefetch_ms: round(msSince(waitStart)), complete, body: await searchNow(BODY_WORD), subject: await searchNow(SUBJECT_WORD), source };

@@ -18,6 +18,9 @@ import { SqliteStore } from '../src/store/sqlite-store.js';
 import { serveOverStdio } from './client.js';
 import { BODY, openRaw } from './raw.js';
 import { Acc, msSince, now, round, type Summary, timeLoop } from './stats.js';
+import type { Principal } from '../src/services/context.js';
+
+const REVIEWER: Principal = { id: 'cli:bench-reviewer', roles: ['reviewer'], mailboxes: 'all' };
 
 export interface PendingOptions {
   held: number;
@@ -80,7 +83,7 @@ export async function benchPending(dir: string, o: PendingOptions): Promise<Pend
     const cases: Record<string, () => unknown> = {};
     for (const [page, p] of Object.entries(pages)) {
       cases[`mcp_${page}`] = async () => expect('list_pending', ((await server.call('list_pending', { limit: LIMIT, ...p.q })).messages as unknown[]).length, p.rows);
-      cases[`service_${page}`] = async () => expect('services listPending', (await listPending(app, { limit: LIMIT, ...p.q })).messages.length, p.rows);
+      cases[`service_${page}`] = async () => expect('services listPending', (await listPending(app, REVIEWER, { limit: LIMIT, ...p.q })).messages.length, p.rows);
       cases[`store_${page}`] = async () => expect('store.listPending', (await store.listPending({ limit: LIMIT, ...p.q, now: Date.now() })).messages.length, p.rows);
       cases[`raw_${page}`] = () => expect('raw query', p.raw().length, p.rows);
     }

@@ -10,14 +10,15 @@ import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Principal } from '../src/services/context.js';
 import { LOOPBACK, type MailServers, type MailUser } from './real-mail.js';
+import { BENCH_POLICY } from './client.js';
 import { msSince, now, round } from './stats.js';
 
 /** In 1 message of 100, only in the subject (the body never has it). */
 export const SUBJECT_WORD = 'zeppelin';
 /** In 1 message of 100, only in the body. */
 export const BODY_WORD = 'aardvark';
-export const AGENT: Principal = { id: 'mcp:agent/mailgate-bench', roles: ['agent'] };
-export const REVIEWER: Principal = { id: 'cli:bench-reviewer', roles: ['reviewer'] };
+export const AGENT: Principal = { id: 'mcp:agent/mailgate-bench', roles: ['agent'], mailboxes: 'all' };
+export const REVIEWER: Principal = { id: 'cli:bench-reviewer', roles: ['reviewer'], mailboxes: 'all' };
 
 const WORDS = ('account agenda answer april budget calendar change client contract copy customer data deadline delivery ' +
   'design draft estimate feedback figures final forecast invoice issue kickoff launch meeting minutes note office order ' +
@@ -93,6 +94,7 @@ export function writeMailgateConfig(path: string, mail: MailServers, boxes: Real
     mailboxes: boxes.map((b) => ({
       address: b.user.address, oversight_mode: b.mode, imap: server(b.user, mail.imap.port), smtp: server(b.user, mail.smtp.port),
     })),
+    policy: BENCH_POLICY,
   }, null, 2));
   return path;
 }

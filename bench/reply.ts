@@ -87,7 +87,7 @@ export async function benchReply(mail: MailServers, dir: string, o: ReplyOptions
         return {
           header,
           wait: async () => {
-            const r = await waitForMessage(app, sent.message_id, { timeoutMs: 30_000 });
+            const r = await waitForMessage(app, AGENT, sent.message_id, { timeoutMs: 30_000 });
             if (!r.reply) throw new Error(`mail_wait (service) returned without the reply (status ${r.message.status}, timed_out ${r.timed_out})`);
             return r.reply.received_at;
           },

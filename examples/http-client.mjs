@@ -1,6 +1,6 @@
 // An agent session against `mailgate serve --http` (or `npm start`), over Streamable HTTP with a bearer token:
 //   MAILGATE_URL=http://127.0.0.1:7464/mcp MAILGATE_TOKEN=mgt_... node examples/http-client.mjs
-// The token is an agent token (`npm start` prints one on first run; or `npx mailgate token create --role agent --name me`).
+// The token is an agent token (`npm start` prints one on first run; or `npx mailgate token create --role agent --name me --mailbox agent@mailgate.test`).
 // It lists its tools and sends from the gated sandbox mailbox: the send is held for a human.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';

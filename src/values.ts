@@ -23,7 +23,7 @@ export const MessageStatus = z.enum(MESSAGE_STATUSES);
 export const GATE_CODES = [
   'mode_allows', 'auto_approved', 'mode_requires_approval', 'require_approval', 'action_blocked',
   'duplicate', 'rate_limited', 'suppressed_recipient', 'domain_blocked', 'domain_not_allowed', 'too_many_recipients',
-  'attachment_limit', 'hold_new_recipient', 'hold_external_domain', 'hold_secret',
+  'attachment_limit', 'hold_new_recipient', 'hold_external_domain', 'hold_secret', 'held_limit',
 ] as const;
 export type GateCode = (typeof GATE_CODES)[number];
 
@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = [
   'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
   'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
   'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
+  'mailbox.confirmation_requested',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -96,12 +97,36 @@ export function addressList(field: string, max = 50) {
     });
 }
 
-/** A header-bound single-line string (subject, display name): no CR/LF, which would allow header injection. */
+/**
+ * Control characters no header field may carry: every C0 control (NUL and TAB included), DEL, the C1 controls
+ * and the Unicode line and paragraph separators. Some break a header outright (CR, LF); the rest are encoded by
+ * nodemailer and reach the recipient as invisible or truncating characters (a NUL ends the string in C code).
+ */
+const HEADER_CONTROL = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/;
+
+/** Why `value` cannot go into header `field`, or null; the one check for tools, edits and compose time. */
+export function headerTextProblem(field: string, value: string): string | null {
+  if (HEADER_BREAK.test(value)) return `${field} contains a line break (CR or LF); header fields must be one line`;
+  const c = HEADER_CONTROL.exec(value)?.[0];
+  if (c === undefined) return null;
+  const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${field} contains a control character (${code}); remove it, header fields take printable text only`;
+}
+
+/** `value` with its control characters replaced by spaces: for header text mailgate derives from outside mail. */
+export function withoutHeaderControls(value: string): string {
+  return value.replace(new RegExp(HEADER_CONTROL.source, 'g'), ' ');
+}
+
+/** A header-bound single-line string (subject, display name): no CR/LF or other control character. */
 export function headerText(field: string, max = 998) {
   return z
     .string()
     .max(max, { error: `${field} is longer than ${max} characters; shorten it` })
-    .refine((v) => !HEADER_BREAK.test(v), { error: `${field} contains a line break (CR or LF); header fields must be one line` });
+    .superRefine((v, ctx) => {
+      const problem = headerTextProblem(field, v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 }
 
 /** Durations such as `90s`, `15m`, `72h`, `30d` (or a number of seconds). */
@@ -128,6 +153,24 @@ export function formatDuration(seconds: number): string {
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
   return `${seconds}s`;
+}
+
+/**
+ * How long held mail may wait: 1 hour to 30 days, as the hosted services mailgate follows. Shorter only with
+ * the config file's `testing.allow_short_ttl` (tests that watch mail expire); never longer, since held mail
+ * is a person's to-do list and a stale approval is a risk of its own.
+ */
+export const PENDING_TTL_MIN_SECONDS = 3600;
+export const PENDING_TTL_MAX_SECONDS = 30 * 86400;
+
+/** What is wrong with a pending_ttl, or null; `allowShort` is the config's `testing.allow_short_ttl`. */
+export function pendingTtlProblem(seconds: number, allowShort: boolean): string | null {
+  const min = allowShort ? 1 : PENDING_TTL_MIN_SECONDS;
+  if (Number.isInteger(seconds) && seconds >= min && seconds <= PENDING_TTL_MAX_SECONDS) return null;
+  const got = Number.isFinite(seconds) ? ` (got ${formatDuration(seconds)})` : '';
+  return allowShort
+    ? `must be from 1s to 30d${got}; give a duration such as '72h'`
+    : `must be from 1h to 30d${got}; give a duration such as '72h' or '7d' (shorter values are for tests only: config testing.allow_short_ttl)`;
 }
 
 export const MessageId = z

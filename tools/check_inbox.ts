@@ -17,5 +17,5 @@ export default defineTool({
     limit: limitField(100, 20),
   },
   output: { emails: z.array(emailSummary) },
-  handler: async (args, { ctx }) => ({ emails: (await checkInbox(ctx, args)).map(toSummary) }),
+  handler: async (args, { ctx, principal }) => ({ emails: (await checkInbox(ctx, principal, args)).map(toSummary) }),
 });

@@ -10,5 +10,5 @@ export default defineTool({
   access: 'admin',
   input: {},
   output: { mailboxes: z.array(mailboxShape) },
-  handler: async (_args, { ctx }) => ({ mailboxes: (await listMailboxes(ctx)).map(toMailbox) }),
+  handler: async (_args, { ctx, principal }) => ({ mailboxes: (await listMailboxes(ctx, principal)).map(toMailbox) }),
 });

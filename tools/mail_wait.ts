@@ -26,8 +26,8 @@ export default defineTool({
     timed_out: z.boolean(),
     waited_seconds: z.number(),
   },
-  handler: async ({ message_id, timeout_seconds }, { ctx, signal, progress }) => {
-    const r = await waitForMessage(ctx, message_id, {
+  handler: async ({ message_id, timeout_seconds }, { ctx, principal, signal, progress }) => {
+    const r = await waitForMessage(ctx, principal, message_id, {
       timeoutMs: timeout_seconds * 1000,
       signal,
       onProgress: (ms, status) => progress(Math.floor(ms / 1000), timeout_seconds, `message is ${status}`),

@@ -20,8 +20,8 @@ export default defineTool({
     limit: limitField(100, 20),
   },
   output: { emails: z.array(emailSummary), source: z.enum(['cache', 'cache+server']) },
-  handler: async (args, { ctx }) => {
-    const r = await searchEmail(ctx, args);
+  handler: async (args, { ctx, principal }) => {
+    const r = await searchEmail(ctx, principal, args);
     return { emails: r.emails.map(toSummary), source: r.source };
   },
 });

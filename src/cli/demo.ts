@@ -19,10 +19,11 @@ export async function demo(): Promise<void> {
   setLogLevel('warn');
   const dir = mkdtempSync(join(tmpdir(), 'mailgate-demo-'));
   const app = await createApp(loadConfig({ db: join(dir, 'demo.db') }, {}));
-  const human = { id: 'cli:demo-human', roles: ['reviewer', 'operator'] as const };
+  const human = { id: 'cli:demo-human', roles: ['reviewer', 'operator'] as const, mailboxes: 'all' as const };
   try {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const server = createMcpServer(app, { roles: ['agent'] });
+    // The demo's agent also reads you@'s inbox, to show the delivery: it is given every mailbox.
+    const server = createMcpServer(app, { roles: ['agent'], scope: 'all' });
     await server.connect(serverSide);
     const agent = new Client({ name: 'demo-agent', version: '1.0.0' });
     await agent.connect(clientSide);

@@ -13,20 +13,25 @@ import { webhookCommand, webhookSecretCommand } from './webhook.js';
 import { serve } from './serve.js';
 import { serveHttp } from './serve-http.js';
 import { tokenCommand } from './token.js';
+import { checkFlags, COMMAND_FLAGS, commandKey } from './flags.js';
+
+const COMMANDS = new Set(Object.keys(COMMAND_FLAGS).map((k) => k.split(' ')[0]!));
 
 const HELP = `mailgate: an MCP email server where a human keeps control
 
 Usage: mailgate <command> [options]
 
-  serve [--role agent|reviewer|operator]   MCP server on stdio (default role: agent; combine as agent,reviewer);
-                                            with MAILGATE_TOKEN set, the token's principal and roles;
+  serve [--role agent|reviewer|operator] [--mailbox ADDRESS ...]
+                                            MCP server on stdio (default role: agent; combine as agent,reviewer);
+                                            with MAILGATE_TOKEN set, the token's principal, roles and mailboxes;
+                                            --mailbox (repeatable) narrows the session to those mailboxes;
                                             --dashboard also serves the review dashboard on 127.0.0.1 (URL on stderr)
   serve --http [--host 127.0.0.1] [--port 7464] [--allow-origin URL,..] [--allow-host NAME,..] [--first-run]
                                             MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse; every request
                                             needs a token (Authorization: Bearer); --first-run makes starter tokens
   demo                                      watch a send be held, approved and delivered (throwaway sandbox)
   mailbox list                              list mailboxes and their modes
-  mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME]
+  mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME] [--policy JSON]
   mailbox update ADDRESS [mode options] --reason TEXT
   pending [--mailbox ADDRESS] [--limit N]   list mail held for approval
   approve MESSAGE_ID [--note TEXT]          approve and send a held message
@@ -40,10 +45,13 @@ Usage: mailgate <command> [options]
   suppress add|remove ADDRESS_OR_DOMAIN [--mailbox A] [--reason R]   never mail this address or domain
   suppress list [--mailbox A]               the suppression list (manual, config and hard-bounce entries)
   erase MESSAGE_ID --reason TEXT            erase a decided message's personal data (the audit chain still verifies)
-  token create --role ROLES --name NAME     a bearer token for MAILGATE_TOKEN (printed once; only its hash is kept)
+  token create --role ROLES --name NAME (--mailbox ADDRESS ... | --all-mailboxes)
+                                            a bearer token for MAILGATE_TOKEN, bound to those mailboxes (repeat
+                                            --mailbox), or to every mailbox; printed once, only its hash is kept
   token list | revoke NAME|ID               tokens (never their secrets); revoke one
-  webhook add URL [--secret whsec_...] [--events email.pending,...] [--mailbox ADDRESS]
-                                            POST signed events to URL (a secret is generated and shown once if none is given)
+  webhook add URL [--secret whsec_...] [--events email.pending,...] [--mailbox ADDRESS] [--allow-private-network]
+                                            POST signed events to URL (a secret is generated and shown once if none is given);
+                                            loopback/private addresses only with --allow-private-network
   webhook list | remove ID [--reason TEXT]  endpoints with their delivery counts (never their secrets); stop one
   webhook secret                            print a fresh whsec_ secret
 
@@ -58,11 +66,12 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       config: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' }, as: { type: 'string' },
-      role: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, mailbox: { type: 'string' },
+      role: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, mailbox: { type: 'string', multiple: true },
+      'all-mailboxes': { type: 'boolean' },
       limit: { type: 'string' }, message: { type: 'string' }, mode: { type: 'string' }, 'autonomy-level': { type: 'string' },
-      'approval-mode': { type: 'string' }, rules: { type: 'string' }, ttl: { type: 'string' }, 'display-name': { type: 'string' },
+      'approval-mode': { type: 'string' }, rules: { type: 'string' }, policy: { type: 'string' }, ttl: { type: 'string' }, 'display-name': { type: 'string' },
       cursor: { type: 'string' }, since: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
-      secret: { type: 'string' }, events: { type: 'string' }, name: { type: 'string' },
+      secret: { type: 'string' }, events: { type: 'string' }, name: { type: 'string' }, 'allow-private-network': { type: 'boolean' },
       to: { type: 'string' }, cc: { type: 'string' }, bcc: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' },
       html: { type: 'string' }, file: { type: 'string' }, anchor: { type: 'string' },
       http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'allow-origin': { type: 'string' },
@@ -72,33 +81,43 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = positionals;
   if (values.version) return void process.stdout.write('0.1.0\n'), 0;
   if (values.help || command === undefined || command === 'help') return void process.stdout.write(HELP), 0;
+  // Refused before anything opens (or creates) a database.
+  if (!COMMANDS.has(command)) throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
+  if (command === 'serve' && values.http && values.role !== undefined) {
+    throw new MailgateError('INVALID_INPUT', "--role is for stdio; over HTTP each request's token decides its roles", { field: '--role' });
+  }
+  if (command === 'serve' && values.http && values.mailbox !== undefined) {
+    throw new MailgateError('INVALID_INPUT', "--mailbox is for stdio; over HTTP each request's token decides its mailboxes", { field: '--mailbox' });
+  }
+  checkFlags(commandKey(command, rest[0], values.http === true), values);
+  // Every command but serve and token create takes one --mailbox (checkFlags refused repeats).
+  const flags = { ...values, mailbox: values.mailbox?.[0] } as Flags;
   if (command === 'demo') return await demo(), 0;
-  if (command === 'webhook' && rest[0] === 'secret') return webhookSecretCommand(values), 0;
+  if (command === 'webhook' && rest[0] === 'secret') return webhookSecretCommand(flags), 0;
   const loaded = loadConfig({ config: values.config, db: values.db });
+  // The person at the terminal: they can open the database file anyway, so every mailbox.
+  const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'], mailboxes: 'all', via: `cli:${command}` };
   if (command === 'serve' && values.http) {
-    if (values.role !== undefined) throw new MailgateError('INVALID_INPUT', "--role is for stdio; over HTTP each request's token decides its roles", { field: '--role' });
-    await serveHttp(loaded, values, { id: `cli:${values.as ?? osUser()}`, roles: ['operator'] });
+    await serveHttp(loaded, values, { ...who, roles: ['operator'] });
     return -1; // keep running until SIGINT/SIGTERM
   }
   if (command === 'serve') {
-    await serve(loaded, values.role, process.env, { dashboard: values.dashboard });
+    await serve(loaded, { role: values.role, mailboxes: values.mailbox }, process.env, { dashboard: values.dashboard });
     return -1; // keep running until stdin closes
   }
-  const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'] };
-  const flags = values as Flags;
   return withApp(loaded, async (app) => {
     switch (command) {
       case 'mailbox': await mailboxCommand(app, who, rest[0], rest.slice(1), flags); return 0;
-      case 'pending': await pendingCommand(app, flags); return 0;
+      case 'pending': await pendingCommand(app, who, flags); return 0;
       case 'approve': await decideCommand(app, who, 'approve', rest, flags); return 0;
       case 'reject': await decideCommand(app, who, 'reject', rest, flags); return 0;
       case 'audit': return auditCommand(app, who, rest[0], flags);
       case 'captured': await capturedCommand(app, flags); return 0;
-      case 'policy': return policyCommand(app, rest[0], values);
-      case 'suppress': await suppressCommand(app, who, rest[0], rest.slice(1), values); return 0;
-      case 'erase': await eraseCommand(app, who, rest[0], values); return 0;
-      case 'token': await tokenCommand(app, who, rest[0], rest.slice(1), values); return 0;
-      case 'webhook': await webhookCommand(app, who, rest[0], rest.slice(1), values); return 0;
+      case 'policy': return policyCommand(app, who, rest[0], flags);
+      case 'suppress': await suppressCommand(app, who, rest[0], rest.slice(1), flags); return 0;
+      case 'erase': await eraseCommand(app, who, rest[0], flags); return 0;
+      case 'token': await tokenCommand(app, who, rest[0], rest.slice(1), { ...flags, mailbox: values.mailbox }); return 0;
+      case 'webhook': await webhookCommand(app, who, rest[0], rest.slice(1), flags); return 0;
       default: throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
     }
   });

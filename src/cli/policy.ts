@@ -58,10 +58,10 @@ function readDraft(flags: PolicyFlags): z.infer<typeof Draft> {
   return r.data;
 }
 
-export async function policyCommand(app: App, sub: string | undefined, flags: PolicyFlags): Promise<number> {
+export async function policyCommand(app: App, who: Principal, sub: string | undefined, flags: PolicyFlags): Promise<number> {
   if (sub !== 'test') throw new MailgateError('INVALID_INPUT', "use 'mailgate policy test --mailbox A --to B --subject S --text T' (or --file draft.json)");
   const d = readDraft(flags);
-  const decision = await testPolicy(app, {
+  const decision = await testPolicy(app, who, {
     mailbox: d.mailbox, content: { to: d.to, cc: d.cc, bcc: d.bcc, subject: d.subject, text: d.text, html: d.html },
     attachments: d.attachments, thread_participants: d.thread_participants, kind: d.thread_participants ? 'reply' : 'send',
   });
@@ -79,7 +79,7 @@ export async function suppressCommand(app: App, who: Principal, sub: string | un
   if (sub === 'list') {
     const limit = Number(flags.limit ?? 1000);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalid('--limit', 'give a whole number from 1 to 100000');
-    const rows = await listSuppressed(app, { mailbox: flags.mailbox, limit });
+    const rows = await listSuppressed(app, who, { mailbox: flags.mailbox, limit });
     if (flags.json) return printJson(rows);
     return printTable(rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() })), ['scope', 'kind', 'value', 'source', 'reason', 'created_at', 'created_by']);
   }

@@ -14,7 +14,7 @@ import { startHttpServer } from '../http/server.js';
 import { log } from '../log.js';
 import type { AppContext, Principal } from '../services/context.js';
 import { createToken } from '../services/tokens.js';
-import { approveCommandFor } from './serve.js';
+import { approveCommandFor, cliFlagsFor } from './serve.js';
 
 export const DEFAULT_HTTP_PORT = 7464;
 
@@ -31,7 +31,7 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
   const port = parsePort(flags.port);
   const app = await createApp(loaded, { background: true, watch: true });
   const links = new ApprovalLinkServer(app);
-  const sessions = new McpSessions(app, { links, approveCommand: approveCommandFor(loaded), idleMs: envMs(process.env, 'MAILGATE_HTTP_SESSION_IDLE_MS'),
+  const sessions = new McpSessions(app, { links, approveCommand: approveCommandFor(loaded), cliFlags: cliFlagsFor(loaded), idleMs: envMs(process.env, 'MAILGATE_HTTP_SESSION_IDLE_MS'),
     maxSessionsPerToken: envMs(process.env, 'MAILGATE_HTTP_SESSIONS_PER_TOKEN') });
   // Every path that is not an MCP endpoint: the approval links' /approve/..., then the review dashboard.
   const dashboard = createDashboard(app);
@@ -91,9 +91,12 @@ interface FirstRun {
  */
 async function firstRunTokens(app: AppContext, who: Principal): Promise<FirstRun | undefined> {
   if ((await app.store.listTokens()).length > 0) return undefined;
-  const operator: Principal = { id: who.id, roles: ['operator'] };
-  const agent = await createToken(app, operator, { name: 'first-run-agent', roles: ['agent'] });
-  const reviewer = await createToken(app, operator, { name: 'first-run-reviewer', roles: ['reviewer'] });
+  const operator: Principal = { id: who.id, roles: ['operator'], mailboxes: 'all' };
+  // The agent token is bound to the mailboxes there are now, so a mailbox added later is not the assistant's
+  // by default; the reviewer token (a person's) sees every mailbox.
+  const now = (await app.store.listMailboxes()).map((m) => m.address);
+  const agent = await createToken(app, operator, { name: 'first-run-agent', roles: ['agent'], mailboxes: now.length ? now : 'all' });
+  const reviewer = await createToken(app, operator, { name: 'first-run-reviewer', roles: ['reviewer'], mailboxes: 'all' });
   return { agent: agent.token, reviewer: reviewer.token };
 }
 

@@ -11,27 +11,39 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createApp } from '../app.js';
 import { canDraftAndDecide, parseRoles } from '../auth/principal.js';
 import type { LoadedConfig } from '../config/load.js';
-import { MailgateError } from '../errors.js';
+import { MailgateError, unknownMailboxError } from '../errors.js';
 import { startDashboardServer } from '../dashboard/standalone.js';
 import { ApprovalLinkServer } from '../http/approval-link.js';
 import { log } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
-import type { AppContext } from '../services/context.js';
+import type { AppContext, MailboxScope } from '../services/context.js';
 import { resolveToken } from '../services/tokens.js';
-import type { Role } from '../values.js';
+import { canonicalAddress, type Role } from '../values.js';
 import { withApp } from './commands.js';
+import { shellQuote } from '../text/shell.js';
 
 interface Session {
   roles: Role[];
+  mailboxes: MailboxScope;
   token?: { id: string; name: string };
 }
 
-export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, env: NodeJS.ProcessEnv = process.env, opts: { dashboard?: boolean | undefined } = {}): Promise<void> {
-  const asked = roleFlag === undefined ? undefined : parseRoles(roleFlag);
+/** What the command line asks the session to be: `--role`, and `--mailbox` (repeatable) to narrow it. */
+export interface SessionFlags {
+  role?: string | undefined;
+  mailboxes?: readonly string[] | undefined;
+}
+
+export async function serve(loaded: LoadedConfig, flags: SessionFlags, env: NodeJS.ProcessEnv = process.env, opts: { dashboard?: boolean | undefined } = {}): Promise<void> {
+  const asked = flags.role === undefined ? undefined : parseRoles(flags.role);
   const token = env.MAILGATE_TOKEN;
   delete env.MAILGATE_TOKEN; // nothing this process starts needs it
-  // Authenticate before anything runs (delivery, IDLE watchers): a bad token ends the process here.
-  const session = token === undefined ? { roles: asked ?? ['agent'] } : await withApp(loaded, (app) => bindToken(app, token, asked));
+  // Authenticate before anything runs (delivery, IDLE watchers): a bad token or mailbox ends the process here.
+  const local: Session = { roles: asked ?? ['agent'], mailboxes: 'all' };
+  const session = token === undefined && !flags.mailboxes?.length ? local : await withApp(loaded, async (app) => {
+    const s = token === undefined ? local : await bindToken(app, token, asked);
+    return { ...s, mailboxes: await narrowMailboxes(app, s, flags.mailboxes) };
+  });
   const app = await createApp(loaded, { background: true, watch: session.roles.includes('agent') });
   const links = canDraftAndDecide(session.roles) ? new ApprovalLinkServer(app) : undefined;
   // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, a random port.
@@ -40,7 +52,7 @@ export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, 
   if (dashboard && links) links.mount(dashboard.url);
   if (dashboard) process.stderr.write(`mailgate: review dashboard at ${dashboard.url} (sign in with a reviewer or operator token)\n`);
   const server = createMcpServer(app, {
-    roles: session.roles, token: session.token, links, approveCommand: approveCommandFor(loaded), mailboxes: await app.store.listMailboxes(),
+    roles: session.roles, scope: session.mailboxes, token: session.token, links, approveCommand: approveCommandFor(loaded), cliFlags: cliFlagsFor(loaded), mailboxes: await app.store.listMailboxes(),
   });
   const transport = new StdioServerTransport();
   let closing = false;
@@ -60,7 +72,7 @@ export async function serve(loaded: LoadedConfig, roleFlag: string | undefined, 
   transport.onclose = () => void shutdown('transport closed');
   await server.connect(transport);
   log('info', 'mailgate serving MCP on stdio', {
-    roles: session.roles, principal: session.token ? `token:${session.token.name}` : 'unauthenticated (--role)',
+    roles: session.roles, mailboxes: session.mailboxes, principal: session.token ? `token:${session.token.name}` : 'unauthenticated (--role)',
     database: loaded.databasePath, config: loaded.source ?? 'built-in sandbox default',
   });
 }
@@ -74,7 +86,29 @@ async function bindToken(app: AppContext, token: string, asked: Role[] | undefin
     throw new MailgateError('FORBIDDEN', `--role asks for ${more.join(', ')}, which the token '${t.name}' does not grant (it grants ${t.roles.join(', ')}); ` +
       'drop --role to get the token\'s roles, or have a person create a token with those roles');
   }
-  return { roles: asked ?? t.roles, token: { id: t.token_id, name: t.name } };
+  return { roles: asked ?? t.roles, mailboxes: t.mailboxes, token: { id: t.token_id, name: t.name } };
+}
+
+/** `--mailbox` narrows the session to mailboxes that exist and that the token (if any) is bound to; never widens it. */
+async function narrowMailboxes(app: AppContext, s: Session, asked: readonly string[] | undefined): Promise<MailboxScope> {
+  if (!asked?.length) return s.mailboxes;
+  const out: string[] = [];
+  for (const address of asked) {
+    const wanted = canonicalAddress(address);
+    if (s.mailboxes !== 'all' && !s.mailboxes.includes(wanted)) {
+      throw new MailgateError('FORBIDDEN', `--mailbox asks for ${wanted}, which the token '${s.token?.name}' is not bound to (it is bound to ${s.mailboxes.join(', ')}); ` +
+        'drop --mailbox to get the token\'s mailboxes, or have a person create a token for that mailbox');
+    }
+    const known = (await app.store.listMailboxes()).map((m) => m.address);
+    if (!known.includes(wanted)) throw unknownMailboxError(address, known);
+    out.push(wanted);
+  }
+  return [...new Set(out)];
+}
+
+/** `--db FILE [--config FILE]` with absolute paths: what every command a person is told to run needs. */
+export function cliFlagsFor(loaded: LoadedConfig): string[] {
+  return ['--db', resolve(loaded.databasePath), ...(loaded.source ? ['--config', loaded.source] : [])];
 }
 
 /** `mailgate approve ID` against the database (and config) this server uses, with absolute paths. */
@@ -83,6 +117,3 @@ export function approveCommandFor(loaded: LoadedConfig): (id: string) => string 
   return (id) => `mailgate approve ${id} --db ${shellQuote(resolve(loaded.databasePath))}${config}`;
 }
 
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
-}

@@ -7,9 +7,11 @@ import * as z from 'zod';
 import { toSummary } from '../../tools/shapes.js';
 import { canDraftAndDecide } from '../auth/principal.js';
 import { invalid } from '../errors.js';
-import type { AppContext } from '../services/context.js';
+import type { AppContext, Principal } from '../services/context.js';
 import { listMailboxes, updateMailbox } from '../services/mailboxes.js';
-import { approveMessage, auditTrail, getMessageOrThrow, listPending, rejectMessage } from '../services/review.js';
+import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
+import { getMessageOrThrow } from '../services/scope.js';
+import { threadReport } from '../services/thread-changes.js';
 import type { MessageContent, OutboundMessage } from '../store/store.js';
 import { EmailAddress, headerText, OversightMode } from '../values.js';
 import { redirect, send, sendHtml } from './http.js';
@@ -28,14 +30,17 @@ export interface Call {
   form: URLSearchParams;
 }
 
+/** The signed-in principal, naming the page in any authz.denied event. */
+const who = (c: Call): Principal => ({ ...c.session.principal, via: `dashboard:${c.req.method ?? 'GET'} ${c.url.pathname}` });
+
 const PAGE = 200;
 const MAX_QUEUE = 2000;
 
-async function allPending(app: AppContext, mailbox: string): Promise<OutboundMessage[]> {
+async function allPending(app: AppContext, c: Call, mailbox: string): Promise<OutboundMessage[]> {
   const out: OutboundMessage[] = [];
   let cursor: string | undefined;
   do {
-    const page = await listPending(app, { mailbox: mailbox || undefined, limit: PAGE, cursor });
+    const page = await listPending(app, who(c), { mailbox: mailbox || undefined, limit: PAGE, cursor });
     out.push(...page.messages);
     cursor = page.next_cursor ?? undefined;
   } while (cursor && out.length < MAX_QUEUE);
@@ -45,16 +50,16 @@ async function allPending(app: AppContext, mailbox: string): Promise<OutboundMes
 export async function queue(app: AppContext, c: Call): Promise<void> {
   const f = filterFrom(c.url.searchParams);
   const now = app.clock();
-  const all = await allPending(app, f.mailbox);
+  const all = await allPending(app, c, f.mailbox);
   const shown = applyFilter(all, f, now);
   if (c.url.searchParams.get('fragment') === '1') return sendHtml(c.res, 200, queueList(shown, now));
-  sendHtml(c.res, 200, layout('Queue', queuePage(all, shown, await listMailboxes(app), f, now), c.session));
+  sendHtml(c.res, 200, layout('Queue', queuePage(all, shown, await listMailboxes(app, who(c)), f, now), c.session));
 }
 
 const DONE: Record<string, string> = { approved: 'Approved.', rejected: 'Rejected: it will not be sent.' };
 
 export async function message(app: AppContext, c: Call, id: string, flash?: Flash, status = 200): Promise<void> {
-  const m = await getMessageOrThrow(app, id);
+  const m = await getMessageOrThrow(app, who(c), id);
   const email = m.reply_to_email_id ? await app.store.getEmail(m.reply_to_email_id) : undefined;
   const done = DONE[c.url.searchParams.get('done') ?? ''];
   const approveBlocked = canDraftAndDecide(c.session.principal.roles)
@@ -62,14 +67,14 @@ export async function message(app: AppContext, c: Call, id: string, flash?: Flas
       `sign in with a reviewer token that cannot draft, or run 'mailgate approve ${m.message_id}'. Rejecting works here.`
     : undefined;
   const body = messagePage({
-    m, flags: await recipientFlags(app, m), session: c.session, approveBlocked,
+    m, flags: await recipientFlags(app, m), session: c.session, approveBlocked, changes: await threadReport(app, m), now: app.clock(),
     thread: email ? { email, snippet: toSummary(email).snippet } : undefined,
   });
   sendHtml(c.res, status, layout(m.subject || m.message_id, body, c.session, flash ?? (done ? { kind: 'ok', text: `${done} Status: ${m.status}.` } : undefined)));
 }
 
 export async function messageStatus(app: AppContext, c: Call, id: string): Promise<void> {
-  const m = await getMessageOrThrow(app, id);
+  const m = await getMessageOrThrow(app, who(c), id);
   send(c.res, 200, 'application/json; charset=utf-8', JSON.stringify({ status: m.status }));
 }
 
@@ -105,30 +110,30 @@ function editsFrom(form: URLSearchParams, m: OutboundMessage): Partial<MessageCo
 }
 
 export async function approve(app: AppContext, c: Call, id: string): Promise<void> {
-  const m = await getMessageOrThrow(app, id);
+  const m = await getMessageOrThrow(app, who(c), id);
   const edits = c.form.get('edit') === '1' ? editsFrom(c.form, m) : undefined;
   const note = c.form.get('note')?.trim() || null;
-  await approveMessage(app, c.session.principal, id, { note, edits: edits && Object.keys(edits).length ? edits : null });
+  await approveMessage(app, who(c), id, { note, edits: edits && Object.keys(edits).length ? edits : null });
   redirect(c.res, `/messages/${encodeURIComponent(id)}?done=approved`);
 }
 
 export async function reject(app: AppContext, c: Call, id: string): Promise<void> {
   const reason = c.form.get('reason')?.trim();
   if (!reason) throw invalid('reason', 'say why the message is rejected; the reason is kept in the audit log');
-  await rejectMessage(app, c.session.principal, id, reason);
+  await rejectMessage(app, who(c), id, reason);
   redirect(c.res, `/messages/${encodeURIComponent(id)}?done=rejected`);
 }
 
 export async function audit(app: AppContext, c: Call): Promise<void> {
   const message = c.url.searchParams.get('message')?.trim() || undefined;
   const mailbox = c.url.searchParams.get('mailbox')?.trim() || undefined;
-  const events = await auditTrail(app, c.session.principal, { message_id: message, mailbox, limit: message ? 500 : 200 });
+  const events = await auditTrail(app, who(c), { message_id: message, mailbox, limit: message ? 500 : 200 });
   const scope = { ...(message ? { message } : {}), ...(mailbox ? { mailbox } : {}) };
   sendHtml(c.res, 200, layout('Audit', auditPage(scope, events, await app.store.verifyAudit()), c.session));
 }
 
 export async function mailboxes(app: AppContext, c: Call, flash?: Flash, status = 200): Promise<void> {
-  const list = await Promise.all((await listMailboxes(app)).map(async (mailbox) => ({
+  const list = await Promise.all((await listMailboxes(app, who(c))).map(async (mailbox) => ({
     mailbox, history: (await app.store.audit({ mailbox: mailbox.address, limit: 500 })).filter((e) => e.action.startsWith('mailbox.')),
   })));
   const done = c.url.searchParams.get('done') === 'mode' ? { kind: 'ok' as const, text: 'Mode changed.' } : undefined;
@@ -138,7 +143,7 @@ export async function mailboxes(app: AppContext, c: Call, flash?: Flash, status 
 export async function changeMode(app: AppContext, c: Call): Promise<void> {
   const mode = OversightMode.safeParse(c.form.get('mode'));
   if (!mode.success) throw invalid('mode', `choose one of ${OversightMode.options.join(', ')}`);
-  await updateMailbox(app, c.session.principal, {
+  await updateMailbox(app, who(c), {
     address: c.form.get('address') ?? '', oversight_mode: mode.data, change_reason: c.form.get('reason') ?? '',
   });
   redirect(c.res, '/mailboxes?done=mode');

@@ -49,7 +49,7 @@ export class Sessions {
     const sid = randomBytes(32).toString('base64url');
     const session: DashSession = {
       key: hashSecret(sid), csrf: randomBytes(32).toString('base64url'),
-      principal: { id: `token:${t.name}`, roles: t.roles }, tokenId: t.token_id, tokenName: t.name,
+      principal: { id: `token:${t.name}`, roles: t.roles, mailboxes: t.mailboxes }, tokenId: t.token_id, tokenName: t.name,
       expiresAt: this.ctx.clock() + this.ttlMs,
     };
     this.byKey.set(session.key, session);

@@ -37,6 +37,7 @@ export interface SessionOptions {
   /** One-time approval links, offered only to sessions whose token holds both agent and reviewer/operator. */
   links?: LinkIssuer | undefined;
   approveCommand?: ((messageId: string) => string) | undefined;
+  cliFlags?: readonly string[] | undefined;
   maxBodyBytes?: number | undefined;
   idleMs?: number | undefined;
   maxSessionsPerToken?: number | undefined;
@@ -133,9 +134,11 @@ export class McpSessions {
     this.makeRoom(who);
     const server = createMcpServer(this.ctx, {
       roles: who.roles,
+      scope: who.mailboxes,
       token: { id: who.token_id, name: who.name },
       links: canDraftAndDecide(who.roles) ? this.opts.links : undefined,
       approveCommand: this.opts.approveCommand,
+      cliFlags: this.opts.cliFlags,
       mailboxes: await this.ctx.store.listMailboxes(),
     });
     await server.connect(transport);

@@ -8,13 +8,14 @@ import * as z from 'zod';
 import { TOOLS } from '../../tools/index.js';
 import { log } from '../log.js';
 import type { LinkIssuer } from '../services/confirm.js';
-import type { AppContext, Principal } from '../services/context.js';
+import type { AppContext, MailboxScope, Principal } from '../services/context.js';
 import { assertTokenLive } from '../services/tokens.js';
 import type { Role } from '../values.js';
 import { annotationsFor, type ToolCall, type ToolDef } from './define-tool.js';
 import { elicitorFor } from './elicit.js';
 import { errorResult, okResult } from './result.js';
 import { roleAllows } from './roles.js';
+import { auditUnlistedCalls } from './unlisted-tools.js';
 
 export const SERVER_NAME = 'mailgate';
 export const SERVER_VERSION = '0.1.0';
@@ -35,20 +36,25 @@ export function toolsForRoles(roles: readonly Role[]): ToolDef[] {
 
 export interface ServerOptions {
   roles: readonly Role[];
+  /** The mailboxes the session may act on (a token's binding, or `serve --mailbox`). */
+  scope: MailboxScope;
   /** The principal when the session is bound to a token (MAILGATE_TOKEN): id `token:NAME`, checked on every call. */
   token?: { id: string; name: string } | undefined;
   /** One-time approval links for sessions that can draft and approve (src/http/approval-link.ts). */
   links?: LinkIssuer | undefined;
   /** The terminal command that approves a message, as this server was started (--db, --config). */
   approveCommand?: ((messageId: string) => string) | undefined;
-  /** Mailboxes named in the instructions, so an agent knows which addresses it can use. */
+  /** `--db FILE [--config FILE]` as this server was started, for the other commands a person is told to run. */
+  cliFlags?: readonly string[] | undefined;
+  /** Mailboxes named in the instructions (those in the session's scope), so an agent knows which addresses it can use. */
   mailboxes?: readonly { address: string; oversight_mode: string }[];
 }
 
 export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer {
-  const known = opts.mailboxes?.length
-    ? `\nMailboxes on this server: ${opts.mailboxes.map((m) => `${m.address} (${m.oversight_mode})`).join(', ')}.`
-    : '';
+  // Only the session's own mailboxes are named anywhere it can read: the others are none of its business.
+  const own = (opts.mailboxes ?? []).filter((m) => opts.scope === 'all' || opts.scope.includes(m.address));
+  const known = own.length ? `\nMailboxes on this server: ${own.map((m) => `${m.address} (${m.oversight_mode})`).join(', ')}.` : '';
+  const mailboxNote = opts.scope === 'all' || !own.length ? '' : ` This session may use only: ${own.map((m) => m.address).join(', ')}.`;
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS + known, maxToolInputElements: 2000 },
@@ -56,15 +62,17 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
   const principal = (): Principal => {
     const client = server.server.getClientVersion()?.name;
     const base = opts.token ? `token:${opts.token.name}` : `mcp:${opts.roles.join('+')}`;
-    return { id: `${base}${client ? `/${client}` : ''}`, roles: opts.roles };
+    return { id: `${base}${client ? `/${client}` : ''}`, roles: opts.roles, mailboxes: opts.scope };
   };
+  const listed = new Set<string>();
   for (const tool of toolsForRoles(opts.roles)) {
     const name = toolNameFor(tool, ctx.settings.toolNames);
+    listed.add(name);
     server.registerTool(
       name,
       {
         title: tool.title,
-        description: tool.description,
+        description: 'mailbox' in tool.input || 'address' in tool.input ? tool.description + mailboxNote : tool.description,
         inputSchema: z.object(tool.input).strict(),
         outputSchema: z.object(tool.output),
         annotations: annotationsFor(tool.access, tool.title),
@@ -72,9 +80,9 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
       async (args: Record<string, unknown>, extra) => {
         const call: ToolCall = {
           ctx,
-          principal: principal(),
+          principal: { ...principal(), via: name },
           signal: extra.signal,
-          confirm: { elicitor: elicitorFor(server, extra), links: opts.links, approveCommand: opts.approveCommand ?? ((id) => `mailgate approve ${id}`) },
+          confirm: { elicitor: elicitorFor(server, extra), links: opts.links, approveCommand: opts.approveCommand ?? ((id) => `mailgate approve ${id}`), cliFlags: opts.cliFlags },
           async progress(progress, total, message) {
             const token = extra._meta?.progressToken;
             if (token === undefined) return;
@@ -94,5 +102,8 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
       },
     );
   }
+  auditUnlistedCalls(server, listed, (tool) => ctx.store.recordDenial({
+    actor: principal().id, via: tool, reason: `role: '${tool}' is not a tool of this session (roles ${opts.roles.join(', ')})`, roles: opts.roles, target: tool,
+  }, ctx.clock()));
   return server;
 }

@@ -8,15 +8,15 @@
 import type { AuditEvent, OutboundMessage } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { getMailboxOrThrow } from './mailboxes.js';
+import { getMailboxOrThrow, scopeFilter } from './scope.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export async function* exportAudit(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; since?: number | undefined }): AsyncGenerator<Record<string, unknown>> {
-  requireRole(who, ['reviewer', 'operator'], 'exporting the audit log');
-  const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
+  await requireRole(ctx, who, ['reviewer', 'operator'], 'exporting the audit log');
+  const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   yield { type: 'chain', exported_at: iso(ctx.clock()), ...(await ctx.store.verifyAudit()) };
-  for (const m of await ctx.store.listMessages({ mailbox, since: q.since })) {
+  for (const m of await ctx.store.listMessages({ mailbox, mailboxes: scopeFilter(who), since: q.since })) {
     yield messageRecord(m, await ctx.store.audit({ message_id: m.message_id, limit: 10_000 }));
   }
 }

@@ -12,7 +12,17 @@ export interface Settings {
   toolNames: 'snake_case' | 'dotted';
   /** The global policy settings (config `policy`); each mailbox's own settings apply over them. */
   policy: PolicySettings;
+  /** Config `testing.allow_short_ttl`: a pending_ttl under the 1 hour floor is accepted (test suites only). */
+  allowShortTtl?: boolean;
+  /**
+   * Config `approvals.confirm_with`: the elicitation channels accepted as a person's confirmation when a session
+   * that can draft approves its mail or loosens a mailbox (the CLI and sessions without the agent role need none).
+   * Unset: ['url'].
+   */
+  confirmWith?: readonly ConfirmWith[];
 }
+
+export type ConfirmWith = 'url' | 'form';
 
 export interface AppContext {
   store: Store;
@@ -28,16 +38,28 @@ export interface AppContext {
   changes: EventEmitter;
 }
 
-/** Who is acting: recorded on every audit event. `roles` decide what the services allow. */
+/**
+ * The mailboxes a principal may act on: 'all', or the addresses it is bound to (a token's `--mailbox`, or
+ * `serve --mailbox`). Enforced by the services (src/services/scope.ts), not by tool lists.
+ */
+export type MailboxScope = 'all' | readonly string[];
+
+/** Who is acting: recorded on every audit event. `roles` and `mailboxes` decide what the services allow. */
 export interface Principal {
   id: string;
   roles: readonly Role[];
+  mailboxes: MailboxScope;
+  /** The tool, page or command the principal is using, named in authz.denied audit events. */
+  via?: string | undefined;
 }
 
-/** Services check roles too, so a tool wired to the wrong role still cannot act (defence in depth). */
-export function requireRole(principal: Principal, allowed: readonly Role[], what: string): void {
-  if (!principal.roles.some((r) => allowed.includes(r))) {
-    throw new MailgateError('FORBIDDEN',
-      `${what} needs the ${allowed.join(' or ')} role; this session is ${principal.roles.join(', ')}. A human can do it with the mailgate CLI.`);
-  }
+/**
+ * Services check roles too, so a tool wired to the wrong role still cannot act (defence in depth). A refusal is
+ * audited as authz.denied.
+ */
+export async function requireRole(ctx: AppContext, principal: Principal, allowed: readonly Role[], what: string): Promise<void> {
+  if (principal.roles.some((r) => allowed.includes(r))) return;
+  await ctx.store.recordDenial({ actor: principal.id, via: principal.via ?? null, reason: `role: ${what}`, roles: principal.roles }, ctx.clock());
+  throw new MailgateError('FORBIDDEN',
+    `${what} needs the ${allowed.join(' or ')} role; this session is ${principal.roles.join(', ')}. A human can do it with the mailgate CLI.`);
 }

@@ -8,11 +8,11 @@ import { newMessageId, newMessageIdHeader } from '../ids.js';
 import type { InboundEmail, Mailbox, TagAction } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { getMailboxOrThrow } from './mailboxes.js';
+import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { outcome, type SendOutcome } from './send.js';
 
-export async function checkInbox(ctx: AppContext, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
-  const mailbox = await getMailboxOrThrow(ctx, q.mailbox);
+export async function checkInbox(ctx: AppContext, who: Principal, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
+  const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
   const port = portFor(ctx, mailbox);
   await port.sync(q.folder);
   let emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
@@ -33,10 +33,10 @@ export async function checkInbox(ctx: AppContext, q: { mailbox: string; folder: 
 }
 
 export async function readEmail(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
-  let email = await getEmailOrThrow(ctx, id);
+  let email = await getEmailOrThrow(ctx, who, id);
   if (!email.has_body) {
-    await portFor(ctx, await getMailboxOrThrow(ctx, email.mailbox)).loadBodies(email.folder, [email]);
-    email = await getEmailOrThrow(ctx, id);
+    await portFor(ctx, await getMailboxOrThrow(ctx, who, email.mailbox)).loadBodies(email.folder, [email]);
+    email = await getEmailOrThrow(ctx, who, id);
   }
   await ctx.store.recordRead(email, who.id, ctx.clock());
   return email;
@@ -48,8 +48,8 @@ export interface SearchResult {
   source: 'cache' | 'cache+server';
 }
 
-export async function searchEmail(ctx: AppContext, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<SearchResult> {
-  const mailbox = await getMailboxOrThrow(ctx, q.mailbox);
+export async function searchEmail(ctx: AppContext, who: Principal, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<SearchResult> {
+  const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
   const port = portFor(ctx, mailbox);
   const folder = q.folder ?? 'INBOX';
   await port.sync(folder);
@@ -72,15 +72,9 @@ function portFor(ctx: AppContext, mailbox: Mailbox) {
   return ctx.transports.forMailbox(mailbox).mailbox;
 }
 
-export async function getEmailOrThrow(ctx: AppContext, id: string): Promise<InboundEmail> {
-  const email = await ctx.store.getEmail(id);
-  if (!email) throw new MailgateError('UNKNOWN_EMAIL', `no inbound email '${id}'; check_inbox or search_email lists email ids`, { field: 'email_id' });
-  return email;
-}
-
 export async function tagEmail(ctx: AppContext, who: Principal, input: Omit<TagAction, 'move_to'> & { move_to?: string | null | undefined }): Promise<SendOutcome> {
-  requireRole(who, ['agent'], 'tagging mail');
-  const email = await getEmailOrThrow(ctx, input.email_id);
+  await requireRole(ctx, who, ['agent'], 'tagging mail');
+  const email = await getEmailOrThrow(ctx, who, input.email_id);
   const action: TagAction = { email_id: email.email_id, add_flags: input.add_flags, remove_flags: input.remove_flags, move_to: input.move_to ?? null };
   const operation = action.move_to ? 'move' : 'tag';
   const describeTag = [

@@ -9,7 +9,8 @@ import { newMessageId, newMessageIdHeader } from '../ids.js';
 import type { MessageContent, OutboundMessage, Suppression } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { getMailboxOrThrow } from './mailboxes.js';
+import { refuseIfCanDraft } from './confirm-change.js';
+import { getMailboxOrThrow, requireAllMailboxes } from './scope.js';
 import { draftAction, gateFor } from './send.js';
 
 export interface SuppressionInput {
@@ -18,28 +19,32 @@ export interface SuppressionInput {
   reason?: string | undefined;
 }
 
-async function target(ctx: AppContext, input: SuppressionInput) {
+async function target(ctx: AppContext, who: Principal, input: SuppressionInput) {
   const parsed = parseSuppressionEntry(input.entry);
   if (!parsed) throw invalid('entry', `'${input.entry}' is not an address or a domain; use name@example.com or example.com`);
-  const scope = input.mailbox ? (await getMailboxOrThrow(ctx, input.mailbox)).address : '*';
+  // The list for every mailbox ('*') belongs to principals of every mailbox.
+  if (!input.mailbox) await requireAllMailboxes(ctx, who, 'changing the suppression list of every mailbox');
+  const scope = input.mailbox ? (await getMailboxOrThrow(ctx, who, input.mailbox)).address : '*';
   return { scope, ...parsed };
 }
 
 export async function suppress(ctx: AppContext, who: Principal, input: SuppressionInput): Promise<{ added: boolean; scope: string; kind: string; value: string }> {
-  requireRole(who, ['operator'], 'changing the suppression list');
-  const t = await target(ctx, input);
+  await requireRole(ctx, who, ['operator'], 'changing the suppression list');
+  const t = await target(ctx, who, input);
   const added = await ctx.store.addSuppression({ ...t, reason: input.reason ?? null, source: 'manual', created_by: who.id }, ctx.clock());
   return { added, ...t };
 }
 
 export async function unsuppress(ctx: AppContext, who: Principal, input: SuppressionInput): Promise<{ removed: boolean; scope: string; kind: string; value: string }> {
-  requireRole(who, ['operator'], 'changing the suppression list');
-  const t = await target(ctx, input);
+  await requireRole(ctx, who, ['operator'], 'changing the suppression list');
+  refuseIfCanDraft(who, 'removing a suppression', ['suppress', 'remove', input.entry, ...(input.mailbox ? ['--mailbox', input.mailbox] : [])]);
+  const t = await target(ctx, who, input);
   return { removed: await ctx.store.removeSuppression(t, who.id, ctx.clock()), ...t };
 }
 
-export async function listSuppressed(ctx: AppContext, q: { mailbox?: string | undefined; limit: number }): Promise<Suppression[]> {
-  const scope = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
+export async function listSuppressed(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; limit: number }): Promise<Suppression[]> {
+  if (!q.mailbox) await requireAllMailboxes(ctx, who, 'listing the suppression list of every mailbox');
+  const scope = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   return ctx.store.listSuppressions({ scope, limit: q.limit });
 }
 
@@ -53,12 +58,15 @@ export interface DraftInput {
 }
 
 /** What the gate would decide for this draft now, with every policy hit; nothing is stored or sent. */
-export async function testPolicy(ctx: AppContext, input: DraftInput): Promise<Decision> {
-  const mailbox = await getMailboxOrThrow(ctx, input.mailbox);
+export async function testPolicy(ctx: AppContext, who: Principal, input: DraftInput): Promise<Decision> {
+  return simulate(ctx, (await getMailboxOrThrow(ctx, who, input.mailbox)).address, input);
+}
+
+function simulate(ctx: AppContext, mailbox: string, input: DraftInput): Promise<Decision> {
   const kind = input.kind ?? 'send';
-  const action = draftAction(mailbox.address, kind, input.content, input.attachments ?? [], input.thread_participants ?? null);
+  const action = draftAction(mailbox, kind, input.content, input.attachments ?? [], input.thread_participants ?? null);
   return ctx.store.simulateSubmit({
-    message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox.address), mailbox: mailbox.address,
+    message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox), mailbox,
     kind, content: input.content, actor: 'policy-test', policy: ctx.settings.policy,
   }, gateFor(ctx, action), ctx.clock());
 }
@@ -73,7 +81,8 @@ const RECIPIENT_RULES = new Set(['suppression', 'blocked_domains', 'allowed_doma
 export async function checkEditedRecipients(ctx: AppContext, m: OutboundMessage, edits: Partial<MessageContent>): Promise<void> {
   if (edits.to === undefined && edits.cc === undefined && edits.bcc === undefined) return;
   const content: MessageContent = { to: edits.to ?? m.to, cc: edits.cc ?? m.cc, bcc: edits.bcc ?? m.bcc, subject: m.subject, text: m.text, html: m.html };
-  const decision = await testPolicy(ctx, { mailbox: m.mailbox, content });
+  // The message was found in the approver's scope already.
+  const decision = await simulate(ctx, m.mailbox, { mailbox: m.mailbox, content });
   const refused = (decision.hits ?? []).filter((h) => h.effect === 'block' && RECIPIENT_RULES.has(h.rule));
   if (refused.length > 0) throw invalid('edits.to', `${refused.map((h) => h.reason).join('; ')}`);
 }

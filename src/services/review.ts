@@ -6,16 +6,17 @@
 import { canDraftAndDecide } from '../auth/principal.js';
 import { invalid, MailgateError } from '../errors.js';
 import type { AuditEvent, MessageContent, OutboundMessage, PendingPage } from '../store/store.js';
+import { headerTextProblem, isEmailAddress } from '../values.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { checkFourEyes } from './four-eyes.js';
-import { getMailboxOrThrow } from './mailboxes.js';
 import { checkEditedRecipients } from './policy.js';
+import { getMailboxOrThrow, getMessageOrThrow, scopeFilter } from './scope.js';
 
-export async function listPending(ctx: AppContext, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage> {
-  const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
+export async function listPending(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage> {
+  const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   try {
-    return await ctx.store.listPending({ mailbox, limit: q.limit, cursor: q.cursor, now: ctx.clock() });
+    return await ctx.store.listPending({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, cursor: q.cursor, now: ctx.clock() });
   } catch (err) {
     if (err instanceof Error && err.message === 'bad cursor') {
       throw new MailgateError('INVALID_INPUT', 'cursor: not a cursor from list_pending; omit it to start from the first page', { field: 'cursor' });
@@ -40,13 +41,13 @@ export interface Approval {
 }
 
 export async function approveMessage(ctx: AppContext, who: Principal, id: string, a: Approval = {}): Promise<OutboundMessage> {
-  requireRole(who, ['reviewer', 'operator'], 'approving mail');
+  await requireRole(ctx, who, ['reviewer', 'operator'], 'approving mail');
   const confirmation = a.confirmation ?? (who.id.startsWith('cli:') ? 'cli' : 'reviewer_session');
   // Defence in depth: the tools send such sessions through confirm.ts; no other caller may skip the person.
   if (canDraftAndDecide(who.roles) && confirmation !== 'elicitation_form') {
     throw new MailgateError('CONFIRMATION_REQUIRED', `this session can draft mail as well as approve it, so a person must confirm approving ${id}`, { field: 'message_id' });
   }
-  const m = await getMessageOrThrow(ctx, id);
+  const m = await getMessageOrThrow(ctx, who, id);
   await checkFourEyes(ctx, who, m);
   if (a.edits && Object.values(a.edits).some((v) => v !== undefined)) {
     checkEdits(m, a.edits);
@@ -65,17 +66,25 @@ function checkEdits(m: OutboundMessage, edits: Partial<MessageContent>): void {
   const merged = { ...m, ...Object.fromEntries(Object.entries(edits).filter(([, v]) => v !== undefined)) } as MessageContent;
   if (merged.to.length + merged.cc.length + merged.bcc.length === 0) throw invalid('edits.to', 'the edits leave the message with no recipients');
   if (!merged.subject.trim()) throw invalid('edits.subject', 'the edits leave the message with an empty subject');
+  // Every client's edits meet the same header rule as send_email's (CLI and dashboard included).
+  const subjectProblem = headerTextProblem('subject', merged.subject);
+  if (subjectProblem) throw invalid('edits.subject', subjectProblem);
+  for (const field of ['to', 'cc', 'bcc'] as const) {
+    const bad = merged[field].find((a) => !isEmailAddress(a));
+    if (bad !== undefined) throw invalid(`edits.${field}`, `${JSON.stringify(bad)} is not a valid email address; use the form name@example.com`);
+  }
   if (!merged.text?.trim() && !merged.html?.trim()) throw invalid('edits.text', 'the edits leave the message with no body; give text or html');
 }
 
 export async function rejectMessage(ctx: AppContext, who: Principal, id: string, reason: string): Promise<OutboundMessage> {
-  requireRole(who, ['reviewer', 'operator'], 'rejecting mail');
+  await requireRole(ctx, who, ['reviewer', 'operator'], 'rejecting mail');
+  await getMessageOrThrow(ctx, who, id);
   return ctx.store.decideMessage(id, { action: 'reject', actor: who.id, reason }, ctx.clock());
 }
 
 export async function cancelMessage(ctx: AppContext, who: Principal, id: string): Promise<OutboundMessage> {
-  requireRole(who, ['agent', 'operator'], 'cancelling a held message');
-  const m = await getMessageOrThrow(ctx, id);
+  await requireRole(ctx, who, ['agent', 'operator'], 'cancelling a held message');
+  const m = await getMessageOrThrow(ctx, who, id);
   // An agent withdraws only what it drafted itself; an operator may withdraw anything.
   if (!who.roles.includes('operator') && m.created_by !== who.id) {
     throw new MailgateError('FORBIDDEN', `${id} was drafted by ${m.created_by}, not by this session (${who.id}); only its author or an operator can cancel it`, { field: 'message_id' });
@@ -83,20 +92,14 @@ export async function cancelMessage(ctx: AppContext, who: Principal, id: string)
   return ctx.store.decideMessage(id, { action: 'cancel', actor: who.id }, ctx.clock());
 }
 
-export async function getMessageOrThrow(ctx: AppContext, id: string): Promise<OutboundMessage> {
-  const m = await ctx.store.getMessage(id);
-  if (!m) throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; send_email returns message ids and list_pending lists held ones`, { field: 'message_id' });
-  return m;
-}
-
-export async function messageHistory(ctx: AppContext, id: string): Promise<{ message: OutboundMessage; events: AuditEvent[] }> {
-  const message = await getMessageOrThrow(ctx, id);
+export async function messageHistory(ctx: AppContext, who: Principal, id: string): Promise<{ message: OutboundMessage; events: AuditEvent[] }> {
+  const message = await getMessageOrThrow(ctx, who, id);
   return { message, events: await ctx.store.audit({ message_id: id, limit: 500 }) };
 }
 
 export async function auditTrail(ctx: AppContext, who: Principal, q: { message_id?: string | undefined; mailbox?: string | undefined; limit: number }): Promise<AuditEvent[]> {
-  requireRole(who, ['reviewer', 'operator'], 'reading the audit log');
-  if (q.message_id) await getMessageOrThrow(ctx, q.message_id);
-  const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, q.mailbox)).address : undefined;
-  return ctx.store.audit({ message_id: q.message_id, mailbox, limit: q.limit });
+  await requireRole(ctx, who, ['reviewer', 'operator'], 'reading the audit log');
+  if (q.message_id) await getMessageOrThrow(ctx, who, q.message_id);
+  const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
+  return ctx.store.audit({ message_id: q.message_id, mailbox, mailboxes: scopeFilter(who), limit: q.limit });
 }

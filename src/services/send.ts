@@ -12,7 +12,8 @@ import { guessContentType } from '../mail/content-type.js';
 import type { GateFn, MessageContent, NewAttachment, OutboundMessage, SubmitResult } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { getMailboxOrThrow } from './mailboxes.js';
+import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
+import { isEmailAddress, withoutHeaderControls } from '../values.js';
 
 /** An attachment as a tool gives it: bytes already decoded from base64. */
 export interface AttachmentInput {
@@ -59,8 +60,8 @@ export interface SendOutcome {
 }
 
 export async function sendEmail(ctx: AppContext, who: Principal, input: SendInput): Promise<SendOutcome> {
-  requireRole(who, ['agent'], 'sending mail');
-  const mailbox = await getMailboxOrThrow(ctx, input.mailbox);
+  await requireRole(ctx, who, ['agent'], 'sending mail');
+  const mailbox = await getMailboxOrThrow(ctx, who, input.mailbox);
   const content = contentOf(input, input.subject);
   if (!content.subject.trim()) throw invalid('subject', 'subject is empty; give the email a subject');
   const result = await submit(ctx, who, {
@@ -71,23 +72,35 @@ export async function sendEmail(ctx: AppContext, who: Principal, input: SendInpu
 }
 
 export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyInput): Promise<SendOutcome> {
-  requireRole(who, ['agent'], 'replying to mail');
-  const email = await ctx.store.getEmail(input.email_id);
-  if (!email) throw new MailgateError('UNKNOWN_EMAIL', `no inbound email '${input.email_id}'; check_inbox or search_email lists email ids`, { field: 'email_id' });
+  await requireRole(ctx, who, ['agent'], 'replying to mail');
+  const email = await getEmailOrThrow(ctx, who, input.email_id);
   const self = email.mailbox;
+  // The sender's From is outside text: one that is not a single plain address (an ESMTP parameter smuggled
+  // after '>', a line break, a group, a list) must never become an envelope recipient. Not echoed: it is hostile.
+  if (!isEmailAddress(email.from_addr)) {
+    throw invalid('email_id', `the sender address of ${email.email_id} is not a single valid email address, so it cannot be replied to safely; ` +
+      'to answer this person, use send_email with an address you have checked');
+  }
   const to = [email.from_addr];
   const threadCc = input.reply_all
     ? [...new Set([...email.to, ...email.cc])].filter((a) => a !== self && a !== email.from_addr)
     : [];
+  if (threadCc.some((a) => !isEmailAddress(a))) {
+    throw invalid('reply_all', `one of the other recipients of ${email.email_id} is not a valid email address; reply without reply_all, and add people you have checked with cc`);
+  }
   const cc = [...new Set([...threadCc, ...(input.cc ?? [])])].filter((a) => a !== self && !to.includes(a));
   // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID; References is the parent's References plus it.
-  const parentId = email.message_id_header;
-  const references = parentId ? [email.references_header, parentId].filter(Boolean).join(' ') : email.references_header;
-  const subject = /^re:/i.test(email.subject.trim()) ? email.subject : `Re: ${email.subject}`;
+  // Only well-formed msg-ids are carried over: the parent's headers are the sender's text.
+  const parentId = msgIds(email.message_id_header)[0] ?? null;
+  const refs = [...msgIds(email.references_header), ...(parentId ? [parentId] : [])];
+  const references = refs.length ? refs.join(' ') : null;
+  // The parent's subject may hold control characters (a NUL, a line separator): they are dropped, not refused.
+  const parentSubject = withoutHeaderControls(email.subject);
+  const subject = /^re:/i.test(parentSubject.trim()) ? parentSubject : `Re: ${parentSubject}`;
   const content = contentOf({ to, cc, bcc: input.bcc, text: input.text, html: input.html }, subject);
   const result = await submit(ctx, who, {
     mailbox: self, kind: 'reply', content, idempotency_key: input.idempotency_key, reply_to_email_id: email.email_id,
-    in_reply_to_header: parentId, references_header: references ?? null, attachments: input.attachments,
+    in_reply_to_header: parentId, references_header: references, attachments: input.attachments,
     // Everyone already in the conversation; anyone else the reply adds is held for a human (content_holds).
     thread_participants: [email.from_addr, ...email.to, ...email.cc],
   });
@@ -153,6 +166,11 @@ export function draftAction(
 export function gateFor(ctx: AppContext, action: Action): GateFn {
   const global = { requireApproval: ctx.settings.requireApproval };
   return (mailbox, facts, limits) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules, limits }, global, action, facts);
+}
+
+/** The msg-ids (RFC 5322 §3.6.4 `<left@right>`) in a header value, anything else between them dropped. */
+function msgIds(header: string | null): string[] {
+  return header?.match(/<[^<>\s\u0000-\u001F\u007F-\u009F\u2028\u2029]+>/g) ?? [];
 }
 
 /** The first Message-ID of References (the thread's root), else In-Reply-To (RFC 5322 §3.6.4). */

@@ -8,8 +8,10 @@ import { invalid, MailgateError } from '../errors.js';
 import { newTokenId } from '../ids.js';
 import type { TokenRecord } from '../store/store.js';
 import type { Role } from '../values.js';
-import type { AppContext, Principal } from './context.js';
+import type { AppContext, MailboxScope, Principal } from './context.js';
 import { requireRole } from './context.js';
+import { refuseIfCanDraft } from './confirm-change.js';
+import { getMailboxOrThrow, requireAllMailboxes } from './scope.js';
 
 export interface CreatedToken {
   /** The bearer secret: shown to the person once, then only its hash exists. */
@@ -17,23 +19,41 @@ export interface CreatedToken {
   record: TokenRecord;
 }
 
-export async function createToken(ctx: AppContext, who: Principal, input: { name: string; roles: Role[] }): Promise<CreatedToken> {
-  requireRole(who, ['operator'], 'creating tokens');
+export interface TokenInput {
+  name: string;
+  roles: Role[];
+  /** The mailboxes the token may act on (each must exist), or 'all', which the operator must ask for by name. */
+  mailboxes: MailboxScope;
+}
+
+export async function createToken(ctx: AppContext, who: Principal, input: TokenInput): Promise<CreatedToken> {
+  await requireRole(ctx, who, ['operator'], 'creating tokens');
+  await requireAllMailboxes(ctx, who, 'creating tokens');
+  // A token is a new principal: one minted by a session that can draft would let its model approve its own mail.
+  refuseIfCanDraft(who, 'creating a token', ['token', 'create', '--role', input.roles.join(','), '--name', input.name,
+    ...(input.mailboxes === 'all' ? ['--all-mailboxes'] : input.mailboxes.flatMap((m) => ['--mailbox', m]))]);
   if (!TOKEN_NAME_RE.test(input.name)) {
     throw invalid('--name', 'use 1 to 100 letters, digits and . _ @ - (starting with a letter or digit), e.g. --name alice-desktop');
   }
+  let mailboxes: string[] | null = null;
+  if (input.mailboxes !== 'all') {
+    if (input.mailboxes.length === 0) throw invalid('--mailbox', 'name at least one mailbox (repeat --mailbox for several), or give --all-mailboxes');
+    mailboxes = [];
+    for (const address of input.mailboxes) mailboxes.push((await getMailboxOrThrow(ctx, who, address)).address);
+    mailboxes = [...new Set(mailboxes)];
+  }
   const token = newTokenSecret();
-  const record = await ctx.store.createToken({ token_id: newTokenId(), name: input.name, roles: input.roles, secret_hash: hashSecret(token) }, who.id, ctx.clock());
+  const record = await ctx.store.createToken({ token_id: newTokenId(), name: input.name, roles: input.roles, secret_hash: hashSecret(token), mailboxes }, who.id, ctx.clock());
   return { token, record };
 }
 
 export async function listTokens(ctx: AppContext, who: Principal): Promise<TokenRecord[]> {
-  requireRole(who, ['operator'], 'listing tokens');
+  await requireRole(ctx, who, ['operator'], 'listing tokens');
   return ctx.store.listTokens();
 }
 
 export async function revokeToken(ctx: AppContext, who: Principal, idOrName: string): Promise<TokenRecord> {
-  requireRole(who, ['operator'], 'revoking tokens');
+  await requireRole(ctx, who, ['operator'], 'revoking tokens');
   return ctx.store.revokeToken(idOrName, who.id, ctx.clock());
 }
 
@@ -41,6 +61,7 @@ export interface TokenPrincipal {
   token_id: string;
   name: string;
   roles: Role[];
+  mailboxes: MailboxScope;
 }
 
 /**
@@ -58,7 +79,7 @@ export async function resolveToken(ctx: AppContext, token: string, what = 'MAILG
       `${what} is not a token of this database${hint}; check it was copied whole and that --db or --config name the database it was created in ('mailgate token list')`);
   }
   await assertTokenLive(ctx, found.token_id);
-  return { token_id: found.token_id, name: found.name, roles: found.roles };
+  return { token_id: found.token_id, name: found.name, roles: found.roles, mailboxes: found.mailboxes ?? 'all' };
 }
 
 /** Refuses a token revoked since the session started, so revoking takes effect at a session's next call. */

@@ -6,8 +6,8 @@
 import type { EventEmitter } from 'node:events';
 import { isFinal } from '../gate/lifecycle.js';
 import type { InboundEmail, OutboundMessage } from '../store/store.js';
-import type { AppContext } from './context.js';
-import { getMessageOrThrow } from './review.js';
+import type { AppContext, Principal } from './context.js';
+import { getMessageOrThrow } from './scope.js';
 
 export const MAX_WAIT_SECONDS = 50;
 
@@ -25,13 +25,13 @@ export interface WaitOptions {
   onProgress?: ((elapsedMs: number, status: string) => Promise<void> | void) | undefined;
 }
 
-export async function waitForMessage(ctx: AppContext, id: string, opts: WaitOptions): Promise<WaitResult> {
+export async function waitForMessage(ctx: AppContext, who: Principal, id: string, opts: WaitOptions): Promise<WaitResult> {
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
   const pollMs = opts.pollMs ?? 250;
   let lastProgress = started;
   for (;;) {
-    const message = await getMessageOrThrow(ctx, id);
+    const message = await getMessageOrThrow(ctx, who, id);
     const reply = message.status === 'sent' && message.kind !== 'tag'
       ? await ctx.store.findReply(message.mailbox, message.message_id_header)
       : undefined;

@@ -88,6 +88,8 @@ const fromRow = (r: AuditRow): AuditEvent => ({ ...r, detail: JSON.parse(r.detai
 export interface AuditQuery {
   message_id?: string | undefined;
   mailbox?: string | undefined;
+  /** Only events of these mailboxes (a principal bound to them); events of no mailbox are left out too. */
+  mailboxes?: readonly string[] | undefined;
   limit: number;
   /** Return events with seq below this (newest first paging). */
   before_seq?: number | undefined;
@@ -98,6 +100,7 @@ export function queryAudit(db: Db, q: AuditQuery): AuditEvent[] {
   const params: Record<string, unknown> = { limit: q.limit };
   if (q.message_id) { where.push('message_id = @message_id'); params.message_id = q.message_id; }
   if (q.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = q.mailbox; }
+  if (q.mailboxes) { where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))'); params.mailboxes = JSON.stringify(q.mailboxes); }
   if (q.before_seq) { where.push('seq < @before_seq'); params.before_seq = q.before_seq; }
   const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
   return (stmt(db, sql).all(params) as AuditRow[]).map(fromRow).reverse();

@@ -158,11 +158,27 @@ export interface PendingPage {
 }
 
 /** Pending messages oldest first, paged by (created_at, message_id) keyset so a page costs the same at any depth. */
-export function listPendingRows(db: Db, opts: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }): PendingPage {
+/** `mailboxes` limits the page to a principal's mailboxes (src/services/scope.ts). */
+export interface PendingQuery {
+  mailbox?: string | undefined;
+  mailboxes?: readonly string[] | undefined;
+  limit: number;
+  cursor?: string | undefined;
+  now: number;
+}
+
+export interface MessageQuery {
+  mailbox?: string | undefined;
+  mailboxes?: readonly string[] | undefined;
+  since?: number | undefined;
+}
+
+export function listPendingRows(db: Db, opts: PendingQuery): PendingPage {
   const params: Row = { limit: opts.limit + 1, now: opts.now };
   // Mail past its expiry is no longer offered even before the worker's sweep has marked it expired.
   const where = ["status = 'pending'", 'expires_at > @now'];
   if (opts.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = opts.mailbox; }
+  if (opts.mailboxes) { where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))'); params.mailboxes = JSON.stringify(opts.mailboxes); }
   if (opts.cursor) {
     const [created, id] = decodeCursor(opts.cursor);
     where.push('(created_at, message_id) > (@c_created, @c_id)');
@@ -213,7 +229,15 @@ export function countPending(db: Db, mailbox: string): number {
   return stmt(db, "SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?", true).get(mailbox) as number;
 }
 
-export function listMessageRows(db: Db, q: { mailbox?: string | undefined; since?: number | undefined }): OutboundMessage[] {
+export function listMessageRows(db: Db, q: MessageQuery): OutboundMessage[] {
   return (stmt(db, `SELECT * FROM messages WHERE (@mailbox IS NULL OR mailbox = @mailbox) AND created_at >= @since
-                    ORDER BY created_at, message_id`).all({ mailbox: q.mailbox ?? null, since: q.since ?? 0 }) as Row[]).map(messageFromRow);
+                    AND (@mailboxes IS NULL OR mailbox IN (SELECT value FROM json_each(@mailboxes)))
+                    ORDER BY created_at, message_id`)
+    .all({ mailbox: q.mailbox ?? null, since: q.since ?? 0, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null }) as Row[]).map(messageFromRow);
+}
+
+/** Mail this mailbox has actually sent in a thread (not drafts, which a model could seed), oldest first. */
+export function sentInThreadRows(db: Db, mailbox: string, threadKey: string, limit: number): OutboundMessage[] {
+  return (stmt(db, `SELECT * FROM messages WHERE mailbox = ? AND thread_key = ? AND status = 'sent' ORDER BY created_at LIMIT ?`)
+    .all(mailbox, threadKey, limit) as Row[]).map(messageFromRow);
 }

@@ -10,9 +10,10 @@ import * as cache from './imap-cache.js';
 import * as inbox from './inbox.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
-import type { DecideRequest, DeliveryOutcome, MailboxPatch, Store, SubmitRequest, GateFn } from './store.js';
+import type { DecideRequest, DeliveryOutcome, Denial, MailboxPatch, MailboxUpdateOptions, NewMailbox, Store, SubmitRequest, GateFn } from './store.js';
 import { decideInTx, loadAttachments, submitInTx } from './message-ops.js';
 import { isTightening } from '../gate/modes.js';
+import { mailboxStateHash } from '../gate/loosening.js';
 import * as suppressions from './suppressions.js';
 import * as personal from './personal-data.js';
 import { canonicalEmail } from '../gate/canonical.js';
@@ -47,29 +48,35 @@ export class SqliteStore implements Store {
   listMailboxes() { return this.read(() => mailboxes.listMailboxRows(this.db)); }
   getMailbox(address: string) { return this.read(() => mailboxes.getMailboxRow(this.db, address)); }
 
-  createMailbox(m: Omit<mailboxes.Mailbox, 'created_at' | 'updated_at'>, actor: string, now: number) {
+  createMailbox(m: NewMailbox, actor: string, now: number, opts: Pick<MailboxUpdateOptions, 'detail'> = {}) {
     return this.tx(() => {
       if (mailboxes.getMailboxRow(this.db, m.address)) {
         throw new MailgateError('MAILBOX_EXISTS', `mailbox ${m.address} already exists; use update_mailbox to change it`, { field: 'address' });
       }
-      const row = { ...m, created_at: now, updated_at: now };
+      const row = { ...m, config_digest: m.config_digest ?? null, created_at: now, updated_at: now };
       mailboxes.insertMailboxRow(this.db, row);
       appendAudit(this.db, { actor, action: 'mailbox.created', mailbox: m.address, detail: {
         oversight_mode: m.oversight_mode, mode_source: m.mode_source, auto_approve_rules: m.auto_approve_rules,
-        pending_ttl_seconds: m.pending_ttl_seconds, transport: m.transport } }, now);
+        pending_ttl_seconds: m.pending_ttl_seconds, transport: m.transport, ...opts.detail } }, now);
       return row;
     });
   }
 
-  updateMailbox(address: string, patch: MailboxPatch, actor: string, reason: string, now: number) {
+  updateMailbox(address: string, patch: MailboxPatch, actor: string, reason: string, now: number, opts: MailboxUpdateOptions = {}) {
     return this.tx(() => {
       const before = mailboxes.getMailboxRow(this.db, address);
       if (!before) throw mailboxes.unknownMailbox(this.db, address);
-      const after: mailboxes.Mailbox = { ...before };
+      if (opts.expectStateHash !== undefined && mailboxStateHash(before) !== opts.expectStateHash) {
+        throw new MailgateError('LINK_INVALID', `${address} changed after the person was asked to confirm this change, so the confirmation does not cover it; ask again`);
+      }
+      const after: mailboxes.Mailbox = { ...before, config_digest: opts.configDigest ?? before.config_digest };
       for (const [k, v] of Object.entries(patch)) if (v !== undefined) (after as unknown as Record<string, unknown>)[k] = v;
       const changed = (Object.keys(patch) as (keyof MailboxPatch)[]).filter(
         (k) => patch[k] !== undefined && JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-      if (changed.length === 0) return { mailbox: before, changed, pending_unaffected: 0 };
+      if (changed.length === 0) {
+        if (after.config_digest !== before.config_digest) mailboxes.setConfigDigest(this.db, address, after.config_digest);
+        return { mailbox: after, changed, pending_unaffected: 0 };
+      }
       const pending = messages.countPending(this.db, address);
       after.updated_at = now;
       mailboxes.updateMailboxRow(this.db, after);
@@ -78,7 +85,7 @@ export class SqliteStore implements Store {
       const diff = Object.fromEntries(changed.map((k) => [k, { from: before[k], to: after[k] }]));
       const retaken = isTightening(before.oversight_mode, after.oversight_mode) ? this.retakeUnsent(after, actor, reason, now) : [];
       appendAudit(this.db, { actor, mailbox: address, action: modeChanged ? 'mailbox.mode_changed' : 'mailbox.updated',
-        detail: { changes: diff, reason, pending_unaffected: pending, ...(retaken.length ? { retaken } : {}) } }, now);
+        detail: { changes: diff, reason, pending_unaffected: pending, ...(retaken.length ? { retaken } : {}), ...opts.detail } }, now);
       return { mailbox: after, changed, pending_unaffected: pending, retaken: retaken.length };
     });
   }
@@ -106,6 +113,8 @@ export class SqliteStore implements Store {
       return ok;
     }).map((r) => r.message_id);
   }
+
+  lastMailboxChange(address: string) { return this.read(() => mailboxes.lastMailboxChange(this.db, address)); }
 
   knownCorrespondents(mailbox: string, addresses: readonly string[]) {
     return this.read(() => mailboxes.knownCorrespondents(this.db, mailbox, addresses));
@@ -283,10 +292,8 @@ export class SqliteStore implements Store {
   loadAttachments(id: string) { return this.read(() => loadAttachments(this.db, id)); }
 
   getMessage(id: string) { return this.read(() => messages.getMessageRow(this.db, id)); }
-  listMessages(q: { mailbox?: string | undefined; since?: number | undefined }) { return this.read(() => messages.listMessageRows(this.db, q)); }
-  listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }) {
-    return this.read(() => messages.listPendingRows(this.db, q));
-  }
+  listMessages(q: messages.MessageQuery) { return this.read(() => messages.listMessageRows(this.db, q)); }
+  listPending(q: messages.PendingQuery) { return this.read(() => messages.listPendingRows(this.db, q)); }
 
   getEmail(id: string) { return this.read(() => inbox.getEmailRow(this.db, id)); }
   listEmails(q: { mailbox: string; folder: string; unread_only: boolean; limit: number }) { return this.read(() => inbox.listEmailRows(this.db, q)); }
@@ -332,8 +339,17 @@ export class SqliteStore implements Store {
   emailsByUid(mailbox: string, folder: string, uids: readonly number[]) { return this.read(() => inbox.emailsByUid(this.db, mailbox, folder, uids)); }
 
   findReply(mailbox: string, header: string) { return this.read(() => inbox.findReplyTo(this.db, mailbox, header)); }
+  threadOf(mailbox: string, key: string, limit: number) {
+    return this.read(() => ({ emails: inbox.threadEmailRows(this.db, mailbox, key, limit), sent: messages.sentInThreadRows(this.db, mailbox, key, limit) }));
+  }
   listCaptured(limit: number) { return this.read(() => inbox.listCapturedRows(this.db, limit)); }
   audit(q: Parameters<typeof queryAudit>[1]) { return this.read(() => queryAudit(this.db, q)); }
+  recordDenial(d: Denial, now: number) {
+    return this.tx(() => {
+      const { actor, mailbox, ...detail } = d;
+      appendAudit(this.db, { actor, action: 'authz.denied', mailbox: mailbox ?? null, detail }, now);
+    });
+  }
   verifyAudit(anchor?: string) { return this.read(() => verifyAuditChain(this.db, anchor)); }
 
   createToken(t: tokens.NewToken, actor: string, now: number) { return this.tx(() => tokens.insertToken(this.db, t, actor, now)); }
@@ -347,6 +363,9 @@ export class SqliteStore implements Store {
   findApprovalLink(secretHash: string) { return this.read(() => links.findLinkByHash(this.db, secretHash)); }
   approvalLinkProblem(link: links.ApprovalLink, now: number) { return this.read(() => links.linkProblem(this.db, link, now)); }
   spendApprovalLink(linkId: string, now: number) { return this.tx(() => links.spendLink(this.db, linkId, now)); }
+  recordChangeConfirmationRequest(req: links.ChangeConfirmationRequest, now: number) { return this.tx(() => links.recordChangeRequest(this.db, req, now)); }
+  findChangeLink(secretHash: string) { return this.read(() => links.findChangeLinkByHash(this.db, secretHash)); }
+  changeLinkProblem(link: links.ChangeLink, now: number) { return this.read(() => links.changeLinkProblem(this.db, link, now)); }
   approveWithLink(link: links.ApprovalLink, note: string | null, now: number) {
     return this.tryTx(() => links.approveWithLinkInTx(this.db, link, note, now));
   }

@@ -10,18 +10,32 @@ import type { CachedEnvelope, FolderState, FolderSync, ParsedBody } from './imap
 import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
 import type { Suppression } from './suppressions.js';
-import type { AttachmentFile, AttachmentMeta, MessageContent, MessageKind, OutboundMessage, PendingPage, TagAction } from './messages.js';
-import type { ApprovalLink, ConfirmationRequest } from './approval-links.js';
+import type { AttachmentFile, AttachmentMeta, MessageContent, MessageKind, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './messages.js';
+import type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange } from './approval-links.js';
 import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
 import type { DueWebhookDelivery, WebhookAttemptOutcome } from './webhooks.js';
 
 export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint, WebhookSyncResult };
 
-export type { ApprovalLink, ConfirmationRequest, NewToken, TokenRecord };
+export type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange, NewToken, TokenRecord };
 
 export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
 export type { AttachmentFile, AttachmentMeta, Suppression };
+export type { MessageQuery, PendingQuery };
+
+/** A refusal for role or scope, as audited (authz.denied). The target is what was asked for, known or not. */
+export interface Denial {
+  actor: string;
+  /** The tool, page or command used. */
+  via: string | null;
+  reason: string;
+  roles?: readonly string[];
+  /** The mailbox the target belongs to, when it exists: the event then shows in that mailbox's trail. */
+  mailbox?: string | null;
+  target?: string | null;
+}
+
 export type { AuditEvent, CapturedMail, InboundEmail, Mailbox, MessageContent, OutboundMessage, PendingPage, TagAction };
 
 /**
@@ -78,6 +92,9 @@ export type DeliveryOutcome =
   /** Refused before transmission: the content no longer hashes to what was approved. Never retried. */
   | { kind: 'refused'; error: string }
 
+/** A mailbox to create; `config_digest` only when the config file creates it. */
+export type NewMailbox = Omit<Mailbox, 'created_at' | 'updated_at' | 'config_digest'> & { config_digest?: string | null };
+
 export interface MailboxPatch {
   display_name?: string | null;
   oversight_mode?: Mailbox['oversight_mode'];
@@ -86,6 +103,19 @@ export interface MailboxPatch {
   pending_ttl_seconds?: number;
   transport?: Mailbox['transport'];
   policy?: PolicySettings;
+}
+
+/** How a change is recorded beyond the patch itself (the config file's apply uses both). */
+export interface MailboxUpdateOptions {
+  /** Merged into the audit event's detail (e.g. `{ source: 'config:FILE', loosened: true }`). */
+  detail?: Record<string, unknown>;
+  /** The config file entry's digest to record with the change, even when nothing else changes (never audited alone). */
+  configDigest?: string;
+  /**
+   * A person confirmed the change against this state of the mailbox (mailboxStateHash): if the mailbox is no
+   * longer in it, nothing changes and LINK_INVALID is thrown, so a stale confirmation never applies.
+   */
+  expectStateHash?: string;
 }
 
 export interface MailboxUpdateResult {
@@ -100,8 +130,10 @@ export interface MailboxUpdateResult {
 export interface Store {
   listMailboxes(): Promise<Mailbox[]>;
   getMailbox(address: string): Promise<Mailbox | undefined>;
-  createMailbox(m: Omit<Mailbox, 'created_at' | 'updated_at'>, actor: string, now: number): Promise<Mailbox>;
-  updateMailbox(address: string, patch: MailboxPatch, actor: string, reason: string, now: number): Promise<MailboxUpdateResult>;
+  createMailbox(m: NewMailbox, actor: string, now: number, opts?: Pick<MailboxUpdateOptions, 'detail'>): Promise<Mailbox>;
+  updateMailbox(address: string, patch: MailboxPatch, actor: string, reason: string, now: number, opts?: MailboxUpdateOptions): Promise<MailboxUpdateResult>;
+  /** Who last created or changed the mailbox and when (from the audit chain). */
+  lastMailboxChange(address: string): Promise<{ actor: string; at: number } | undefined>;
   setContactLists(lists: Record<string, readonly string[]>): Promise<void>;
   /** The subset of `addresses` this mailbox has sent mail to before. */
   knownCorrespondents(mailbox: string, addresses: readonly string[]): Promise<Set<string>>;
@@ -125,9 +157,9 @@ export interface Store {
   /** The attachment bytes of an outbound message, in order. */
   loadAttachments(id: string): Promise<AttachmentFile[]>;
   /** Every outbound message, oldest first, optionally of one mailbox and created at or after `since`. */
-  listMessages(q: { mailbox?: string | undefined; since?: number | undefined }): Promise<OutboundMessage[]>;
+  listMessages(q: MessageQuery): Promise<OutboundMessage[]>;
   /** Held messages that can still be decided (expires_at after `now`), oldest first. */
-  listPending(q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined; now: number }): Promise<PendingPage>;
+  listPending(q: PendingQuery): Promise<PendingPage>;
 
   getEmail(id: string): Promise<InboundEmail | undefined>;
   listEmails(q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]>;
@@ -139,6 +171,8 @@ export interface Store {
   deliverSandbox(m: OutboundMessage, local: readonly string[], external: readonly string[], now: number): Promise<void>;
   insertInbound(e: NewEmail, now: number): Promise<string | null>;
   findReply(mailbox: string, messageIdHeader: string): Promise<InboundEmail | undefined>;
+  /** A thread's inbound emails and the mail this mailbox sent in it (status sent), for comparing a reply with. */
+  threadOf(mailbox: string, threadKey: string, limit: number): Promise<{ emails: InboundEmail[]; sent: OutboundMessage[] }>;
 
   /** IMAP cache (src/store/imap-cache.ts). */
   getFolderState(mailbox: string, folder: string): Promise<FolderState | undefined>;
@@ -166,6 +200,8 @@ export interface Store {
   eraseMessage(id: string, actor: string, reason: string, now: number): Promise<void>;
 
   audit(q: AuditQuery): Promise<AuditEvent[]>;
+  /** Audits a refusal for role or mailbox scope (authz.denied): who, through what, at what. */
+  recordDenial(d: Denial, now: number): Promise<void>;
   /** Walks the chain; with `anchor` (a head hash recorded earlier) also checks that event is still there. */
   verifyAudit(anchor?: string): Promise<VerifyResult>;
 
@@ -186,6 +222,11 @@ export interface Store {
   spendApprovalLink(linkId: string, now: number): Promise<boolean>;
   /** Spends the link and approves its message in one transaction (LINK_INVALID if it cannot). */
   approveWithLink(link: ApprovalLink, note: string | null, now: number): Promise<OutboundMessage>;
+  /** A person is asked to confirm a change that loosens a mailbox; URL mode stores a one-time change link. */
+  recordChangeConfirmationRequest(req: ChangeConfirmationRequest, now: number): Promise<void>;
+  findChangeLink(secretHash: string): Promise<(ChangeLink & { secret_hash: string }) | undefined>;
+  /** Why the change link cannot apply now (used, expired, mailbox changed since), or null. */
+  changeLinkProblem(link: ChangeLink, now: number): Promise<string | null>;
 
   // ---- Webhooks (src/store/webhooks.ts: the outbox; src/store/webhook-endpoints.ts: endpoints) ----
   /** Adds an operator endpoint (audited as webhook.added). */

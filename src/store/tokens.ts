@@ -15,6 +15,8 @@ export interface TokenRecord {
   created_by: string;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** The mailboxes the token may act on; null for every mailbox (`--all-mailboxes`, or made before binding existed). */
+  mailboxes: string[] | null;
 }
 
 export interface NewToken {
@@ -22,23 +24,26 @@ export interface NewToken {
   name: string;
   roles: Role[];
   secret_hash: string;
+  mailboxes: string[] | null;
 }
 
 /** Without secret_hash: nothing read through here can leak it. */
-const COLUMNS = 'token_id, name, roles, created_at, created_by, last_used_at, revoked_at';
+const COLUMNS = 'token_id, name, roles, created_at, created_by, last_used_at, revoked_at, mailboxes';
 
-type Row = Omit<TokenRecord, 'roles'> & { roles: string };
-const fromRow = (r: Row): TokenRecord => ({ ...r, roles: JSON.parse(r.roles) as Role[] });
+type Row = Omit<TokenRecord, 'roles' | 'mailboxes'> & { roles: string; mailboxes: string | null };
+const fromRow = (r: Row): TokenRecord => ({
+  ...r, roles: JSON.parse(r.roles) as Role[], mailboxes: r.mailboxes === null ? null : JSON.parse(r.mailboxes) as string[],
+});
 
 export function insertToken(db: Db, t: NewToken, actor: string, now: number): TokenRecord {
   if (stmt(db, 'SELECT 1 FROM tokens WHERE name = ?').get(t.name)) {
     // Revoked tokens keep their name too: audit events name `token:NAME`, and one name must mean one token.
     throw new MailgateError('INVALID_INPUT', `--name: a token named '${t.name}' already exists (names are never reused, even after revoking); choose another name`, { field: '--name' });
   }
-  stmt(db, `INSERT INTO tokens (token_id, name, roles, secret_hash, created_at, created_by)
-            VALUES (@token_id, @name, @roles, @secret_hash, @created_at, @created_by)`)
-    .run({ ...t, roles: JSON.stringify(t.roles), created_at: now, created_by: actor });
-  appendAudit(db, { actor, action: 'token.created', detail: { token_id: t.token_id, name: t.name, roles: t.roles } }, now);
+  stmt(db, `INSERT INTO tokens (token_id, name, roles, secret_hash, created_at, created_by, mailboxes)
+            VALUES (@token_id, @name, @roles, @secret_hash, @created_at, @created_by, @mailboxes)`)
+    .run({ ...t, roles: JSON.stringify(t.roles), created_at: now, created_by: actor, mailboxes: t.mailboxes === null ? null : JSON.stringify(t.mailboxes) });
+  appendAudit(db, { actor, action: 'token.created', detail: { token_id: t.token_id, name: t.name, roles: t.roles, mailboxes: t.mailboxes ?? 'all' } }, now);
   return getToken(db, t.token_id)!;
 }
 

@@ -20,8 +20,8 @@ import type { Role } from '../../src/values.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const AGENT: Principal = { id: 'mcp:agent/test-client', roles: ['agent'] };
-const OPERATOR: Principal = { id: 'cli:test-setup', roles: ['reviewer', 'operator'] };
+export const AGENT: Principal = { id: 'mcp:agent/test-client', roles: ['agent'], mailboxes: 'all' as const };
+const OPERATOR: Principal = { id: 'cli:test-setup', roles: ['reviewer', 'operator'], mailboxes: 'all' as const };
 
 /**
  * True when Chromium is installed. Otherwise a loud warning and false, for describe.skipIf; with CI set and
@@ -61,7 +61,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
   const app = await createApp(loadConfig({ db: dir.file('mailgate.db') }, {}));
   const server = await startDashboardServer(app, { pollMs: 150 });
   const browser = await launchChromium();
-  const token = async (name: string, roles: Role[]) => (await createToken(app, OPERATOR, { name, roles })).token;
+  const token = async (name: string, roles: Role[]) => (await createToken(app, OPERATOR, { name, roles, mailboxes: 'all' })).token;
   const tokens = {
     alice: await token('alice', ['reviewer']), olga: await token('olga', ['operator']),
     bot: await token('bot', ['agent']), desk: await token('desk', ['agent', 'reviewer']),

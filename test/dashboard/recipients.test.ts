@@ -5,7 +5,7 @@ import { sendEmail } from '../../src/services/send.js';
 import { type Harness, startHarness } from '../tools/harness.js';
 
 let h: Harness;
-const AGENT = { id: 'agent:test', roles: ['agent'] as const };
+const AGENT = { id: 'agent:test', roles: ['agent'] as const, mailboxes: 'all' as const };
 beforeAll(async () => {
   h = await startHarness({ config: {
     mailboxes: [{ address: 'held@acme.test', oversight_mode: 'gated_send', policy: { internal_domains: ['acme-eu.test'] } }],

@@ -90,7 +90,7 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
   });
 
   it('shows the thread a reply answers', async () => {
-    await sendEmail(h.app, { id: 'mcp:agent/person', roles: ['agent'] }, { mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Can we meet Tuesday?', text: 'Would 3pm work for you?' });
+    await sendEmail(h.app, { id: 'mcp:agent/person', roles: ['agent'], mailboxes: 'all' as const }, { mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Can we meet Tuesday?', text: 'Would 3pm work for you?' });
     const [email] = await h.app.store.searchEmails({ mailbox: 'agent@mailgate.test', query: 'Tuesday', limit: 1 });
     const r = await replyEmail(h.app, AGENT, { email_id: email!.email_id, text: 'Tuesday 3pm works.' });
     expect(r.status).toBe('pending');
@@ -107,12 +107,12 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
     await page.waitForTimeout(400); // the live feed is connected and has read the audit head
     const id = await h.hold({ subject: 'Arrives while watching' });
     await page.locator(`tr[data-message="${id}"]`).waitFor({ timeout: 10_000 });
-    await approveMessage(h.app, { id: 'cli:someone-else', roles: ['reviewer'] }, id);
+    await approveMessage(h.app, { id: 'cli:someone-else', roles: ['reviewer'], mailboxes: 'all' as const }, id);
     await page.locator(`tr[data-message="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
   });
 
   it('filters the queue by agent and age', async () => {
-    const other = await sendEmail(h.app, { id: 'mcp:agent/other-bot', roles: ['agent'] }, { mailbox: 'agent@mailgate.test', to: ['you@mailgate.test'], subject: 'From the other bot', text: 'x' });
+    const other = await sendEmail(h.app, { id: 'mcp:agent/other-bot', roles: ['agent'], mailboxes: 'all' as const }, { mailbox: 'agent@mailgate.test', to: ['you@mailgate.test'], subject: 'From the other bot', text: 'x' });
     const mine = await h.hold({ subject: 'From the test client' });
     const { page } = await h.newPage(h.tokens.alice);
     await page.goto(`${h.url}queue?agent=${encodeURIComponent('mcp:agent/other-bot')}`);

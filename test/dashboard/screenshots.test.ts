@@ -21,7 +21,7 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
 
   it('captures the queue and a message view', async () => {
     mkdirSync(out, { recursive: true });
-    await sendEmail(h.app, { id: 'mcp:agent/customer', roles: ['agent'] }, {
+    await sendEmail(h.app, { id: 'mcp:agent/customer', roles: ['agent'], mailboxes: 'all' as const }, {
       mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Refund for order 1042?', text: 'Hi, the blender arrived broken. Can I get a refund?',
     });
     const [email] = await h.app.store.searchEmails({ mailbox: 'agent@mailgate.test', query: 'blender', limit: 1 });
@@ -32,7 +32,7 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
       attachments: [{ filename: 'refund-1042.pdf', content_type: 'application/pdf', content: Buffer.alloc(48_213) }],
     });
     await h.hold({ subject: 'Weekly status: <b>all green</b>', to: ['team@mailgate.test'], text: 'All green this week.' });
-    await sendEmail(h.app, { id: 'mcp:agent/billing-bot', roles: ['agent'] }, {
+    await sendEmail(h.app, { id: 'mcp:agent/billing-bot', roles: ['agent'], mailboxes: 'all' as const }, {
       mailbox: 'agent@mailgate.test', to: ['finance@partner.example'], subject: 'Invoice 2026-11', text: 'Attached. Key AKIAABCDEFGHIJKLMNOP',
     });
     const { page } = await h.newPage(h.tokens.alice);

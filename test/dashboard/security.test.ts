@@ -203,8 +203,8 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
 
   it('a revoked token\'s session ends at its next request', async () => {
     const { createToken, revokeToken } = await import('../../src/services/tokens.js');
-    const op = { id: 'cli:test-setup', roles: ['operator'] as const };
-    const { token } = await createToken(h.app, op, { name: 'short-lived', roles: ['reviewer'] });
+    const op = { id: 'cli:test-setup', roles: ['operator'] as const, mailboxes: 'all' as const };
+    const { token } = await createToken(h.app, op, { name: 'short-lived', roles: ['reviewer'], mailboxes: 'all' as const });
     const { page } = await h.newPage(token);
     expect(new URL(page.url()).pathname).toBe('/queue');
     await revokeToken(h.app, op, 'short-lived');

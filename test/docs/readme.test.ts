@@ -19,7 +19,7 @@ let app: App;
 
 async function listTools(role: Role) {
   const [a, b] = InMemoryTransport.createLinkedPair();
-  const server = createMcpServer(app, { roles: [role] });
+  const server = createMcpServer(app, { scope: 'all', roles: [role] });
   await server.connect(b);
   const client = new Client({ name: 'docs-test', version: '1' });
   await client.connect(a);

@@ -13,8 +13,8 @@ import { sendEmail } from '../../src/services/send.js';
 import { tempDir } from '../helpers/tmp.js';
 import { assertBuilt, runCli } from './harness.js';
 
-const agent = { id: 'mcp:agent/export-test', roles: ['agent'] as const };
-const human = { id: 'cli:auditor-test', roles: ['reviewer', 'operator'] as const };
+const agent = { id: 'mcp:agent/export-test', roles: ['agent'] as const, mailboxes: 'all' as const };
+const human = { id: 'cli:auditor-test', roles: ['reviewer', 'operator'] as const, mailboxes: 'all' as const };
 
 describe('mailgate audit export', () => {
   const tmp = tempDir();

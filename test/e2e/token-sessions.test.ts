@@ -38,7 +38,7 @@ async function serve(token: string | undefined, args: string[] = [], capabilitie
 }
 
 async function token(name: string, role: string): Promise<string> {
-  const r = await mg(['token', 'create', '--role', role, '--name', name, '--json']);
+  const r = await mg(['token', 'create', '--role', role, '--name', name, '--json', '--all-mailboxes']);
   expect(r.code).toBe(0);
   return (JSON.parse(r.stdout) as { token: string }).token;
 }

@@ -14,10 +14,10 @@ const db = tmp.file('tokens.db');
 const home = tmp.path;
 const mg = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--db', db], { home, env });
 
-interface Created { token: string; name: string; roles: string[]; token_id: string }
+interface Created { token: string; name: string; roles: string[]; mailboxes: string[] | 'all'; token_id: string }
 
 async function create(name: string, role: string): Promise<Created> {
-  const r = await mg(['token', 'create', '--role', role, '--name', name, '--json']);
+  const r = await mg(['token', 'create', '--role', role, '--name', name, '--json', '--all-mailboxes']);
   expect(r.stderr).not.toContain('mailgate:');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as Created;
@@ -30,8 +30,8 @@ afterAll(() => tmp.cleanup());
 describe('mailgate token', { timeout: 90_000 }, () => {
   it('create --json prints the token once, with its name, roles and id; only its sha256 is stored', async () => {
     const alice = await create('alice', 'reviewer');
-    expect(Object.keys(alice).sort()).toEqual(['name', 'roles', 'token', 'token_id']);
-    expect(alice).toMatchObject({ name: 'alice', roles: ['reviewer'], token_id: expect.stringMatching(/^tok_/) });
+    expect(Object.keys(alice).sort()).toEqual(['mailboxes', 'name', 'roles', 'token', 'token_id']);
+    expect(alice).toMatchObject({ name: 'alice', roles: ['reviewer'], mailboxes: 'all', token_id: expect.stringMatching(/^tok_/) });
     expect(alice.token).toMatch(/^mgt_[A-Za-z0-9]{40}$/);
     const both = await create('desk', 'reviewer,agent');
     expect(both.roles).toEqual(['agent', 'reviewer']);
@@ -39,7 +39,7 @@ describe('mailgate token', { timeout: 90_000 }, () => {
     const list = await mg(['token', 'list', '--json']);
     expect(list.code).toBe(0);
     const tokens = (JSON.parse(list.stdout) as { tokens: Record<string, unknown>[] }).tokens;
-    expect(tokens.map((t) => [t.name, t.roles, t.revoked_at])).toEqual([['alice', ['reviewer'], null], ['desk', ['agent', 'reviewer'], null]]);
+    expect(tokens.map((t) => [t.name, t.roles, t.mailboxes, t.revoked_at])).toEqual([['alice', ['reviewer'], 'all', null], ['desk', ['agent', 'reviewer'], 'all', null]]);
     expect(Object.keys(tokens[0]!)).not.toContain('token');
     const table = await mg(['token', 'list']);
     const audit = await mg(['audit', '--json']);
@@ -52,8 +52,8 @@ describe('mailgate token', { timeout: 90_000 }, () => {
     const created = (JSON.parse(audit.stdout) as { events: { action: string; detail: Record<string, unknown> }[] }).events
       .filter((e) => e.action === 'token.created').map((e) => e.detail);
     expect(created).toEqual([
-      { token_id: alice.token_id, name: 'alice', roles: ['reviewer'] },
-      { token_id: both.token_id, name: 'desk', roles: ['agent', 'reviewer'] },
+      { token_id: alice.token_id, name: 'alice', roles: ['reviewer'], mailboxes: 'all' },
+      { token_id: both.token_id, name: 'desk', roles: ['agent', 'reviewer'], mailboxes: 'all' },
     ]);
 
     const conn = new Database(db, { readonly: true });
@@ -68,13 +68,13 @@ describe('mailgate token', { timeout: 90_000 }, () => {
   });
 
   it('names are unique and checked; roles are checked', async () => {
-    const again = await mg(['token', 'create', '--role', 'agent', '--name', 'alice']);
+    const again = await mg(['token', 'create', '--role', 'agent', '--name', 'alice', '--all-mailboxes']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--name: a token named 'alice' already exists/);
-    const badName = await mg(['token', 'create', '--role', 'agent', '--name', 'a/b']);
+    const badName = await mg(['token', 'create', '--role', 'agent', '--name', 'a/b', '--all-mailboxes']);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toMatch(/--name: /);
-    const badRole = await mg(['token', 'create', '--role', 'agent,admin', '--name', 'x']);
+    const badRole = await mg(['token', 'create', '--role', 'agent,admin', '--name', 'x', '--all-mailboxes']);
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/--role: 'admin' is not a role/);
     expect((await mg(['token', 'create', '--name', 'x'])).stderr).toMatch(/--role: /);

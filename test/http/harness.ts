@@ -90,7 +90,7 @@ export function useHttpServer(name: string, tokens: Record<string, string>, args
 
 /** `mailgate token create --json` against db; returns the secret. */
 export async function createToken(db: string, home: string, name: string, roles: string): Promise<string> {
-  const r = await runCli(['token', 'create', '--role', roles, '--name', name, '--json', '--db', db], { home });
+  const r = await runCli(['token', 'create', '--role', roles, '--name', name, '--json', '--db', db, '--all-mailboxes'], { home });
   if (r.code !== 0) throw new Error(`token create failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { token: string }).token;
 }

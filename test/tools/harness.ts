@@ -12,6 +12,8 @@ import { type App, createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import type { Role } from '../../src/values.js';
+import type { AuditEvent } from '../../src/store/store.js';
+import type { MailboxScope } from '../../src/services/context.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export type Result = CallToolResult & { structuredContent?: Record<string, any> };
@@ -28,7 +30,7 @@ export interface Harness {
   agent: ToolClient;
   reviewer: ToolClient;
   operator: ToolClient;
-  connect(roles: readonly Role[], clientName?: string): Promise<ToolClient>;
+  connect(roles: readonly Role[], clientName?: string, scope?: MailboxScope): Promise<ToolClient>;
   close(): Promise<void>;
 }
 
@@ -48,8 +50,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const app = await createApp(loadConfig({ db: dbPath, config: configPath }, {}));
   const open: { client: Client; server: McpServer }[] = [];
 
-  async function connect(roles: readonly Role[], clientName = `test-${roles.join('+')}`): Promise<ToolClient> {
-    const server = createMcpServer(app, { roles });
+  async function connect(roles: readonly Role[], clientName = `test-${roles.join('+')}`, scope: MailboxScope = 'all'): Promise<ToolClient> {
+    const server = createMcpServer(app, { scope, roles, mailboxes: await app.store.listMailboxes() });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     const client = new Client({ name: clientName, version: '0.0.0' });
     await server.connect(serverSide);
@@ -95,6 +97,16 @@ export function ok(r: Result): Record<string, any> {
 }
 
 /** Everything a refused call must leave untouched, counted through the store. */
+/** The authz.denied events after audit seq `afterSeq`, oldest first. */
+export async function deniedSince(app: App, afterSeq: number): Promise<AuditEvent[]> {
+  return (await app.store.audit({ limit: 1_000_000 })).filter((e) => e.action === 'authz.denied' && e.seq > afterSeq);
+}
+
+/** The newest audit seq, to look for what a call adds after it. */
+export async function lastSeq(app: App): Promise<number> {
+  return (await app.store.audit({ limit: 1 }))[0]?.seq ?? 0;
+}
+
 export async function snapshot(app: App): Promise<Record<string, number>> {
   const mailboxes = await app.store.listMailboxes();
   let emails = 0;
@@ -104,7 +116,8 @@ export async function snapshot(app: App): Promise<Record<string, number>> {
     }
   }
   return {
-    audit: (await app.store.audit({ limit: 1_000_000 })).length,
+    // Refusals are audited (authz.denied) but change nothing: they are counted apart, by deniedSince().
+    audit: (await app.store.audit({ limit: 1_000_000 })).filter((e) => e.action !== 'authz.denied').length,
     pending: (await app.store.listPending({ limit: 100_000, now: app.clock() })).messages.length,
     captured: (await app.store.listCaptured(100_000)).length,
     mailboxes: mailboxes.length,

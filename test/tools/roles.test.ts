@@ -1,7 +1,7 @@
 /** Role filtering, annotations and tool metadata, seen through tools/list of a real SDK client. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { type Harness, ok, send, snapshot, startHarness, textOf } from './harness.js';
+import { deniedSince, type Harness, lastSeq, ok, send, snapshot, startHarness, textOf } from './harness.js';
 
 const AGENT_TOOLS = [
   'send_email', 'reply_email', 'check_inbox', 'read_email', 'search_email', 'tag_email', 'cancel_message', 'get_message',
@@ -48,6 +48,7 @@ describe('refusing tools outside the role', () => {
     const held = await send(h.agent, { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'Self-approve?' });
     expect(held.status).toBe('pending');
     const before = await snapshot(h.app);
+    const seq = await lastSeq(h.app);
     const attempts: [string, Record<string, unknown>][] = [
       ['queue_approve', { message_id: held.message_id }],
       ['decide_email', { message_id: held.message_id, action: 'approve' }],
@@ -57,6 +58,14 @@ describe('refusing tools outside the role', () => {
       const r = await h.agent.call(name, args);
       expect(r.isError, name).toBe(true);
       expect(textOf(r), name).toMatch(new RegExp(name));
+    }
+    // The SDK answers these (the tools are not listed), but each attempt is audited with who, what and how.
+    const denied = await deniedSince(h.app, seq);
+    expect(denied.map((e) => e.detail.via)).toEqual(attempts.map(([name]) => name));
+    for (const e of denied) {
+      expect(e.actor).toMatch(/^mcp:agent/);
+      expect(e.detail).toMatchObject({ target: e.detail.via, roles: ['agent'] });
+      expect(String(e.detail.reason)).toMatch(/not a tool of this session/);
     }
     const detail = ok(await h.agent.call('get_message', { message_id: held.message_id }));
     expect(detail.status).toBe('pending');
@@ -68,8 +77,10 @@ describe('refusing tools outside the role', () => {
 
   it('agent cannot change a mailbox mode', async () => {
     const before = await snapshot(h.app);
+    const seq = await lastSeq(h.app);
     const r = await h.agent.call('update_mailbox', { address: 'agent@mailgate.test', oversight_mode: 'autonomous', change_reason: 'me' });
     expect(r.isError).toBe(true);
+    expect((await deniedSince(h.app, seq)).map((e) => e.detail.via)).toEqual(['update_mailbox']);
     const mb = await h.app.store.getMailbox('agent@mailgate.test');
     expect(mb?.oversight_mode).toBe('gated_send');
     expect(await snapshot(h.app)).toEqual(before);

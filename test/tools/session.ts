@@ -26,8 +26,9 @@ export interface ClientOptions {
   onElicit?: (params: ElicitRequest['params']) => Promise<ElicitResult> | ElicitResult;
 }
 
-export async function openSession(app: App, server: ServerOptions, c: ClientOptions = {}): Promise<Session> {
-  const mcp = createMcpServer(app, server);
+/** `scope` defaults to every mailbox, as a `--role` session without `--mailbox` has. */
+export async function openSession(app: App, server: Omit<ServerOptions, 'scope'> & Partial<Pick<ServerOptions, 'scope'>>, c: ClientOptions = {}): Promise<Session> {
+  const mcp = createMcpServer(app, { scope: 'all', ...server });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: c.name ?? 'test-session', version: '0.0.0' }, { capabilities: c.capabilities ?? {} });
   const elicitations: ElicitRequest['params'][] = [];

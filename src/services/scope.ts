@@ -1,0 +1,57 @@
+/**
+ * Mailbox scope: which mailboxes a principal may act on. Every service that takes a mailbox address, an outbound
+ * message id or an inbound email id resolves it here, so a principal bound to support@ reaches ceo@ through no
+ * tool, page or command. Something of another mailbox answers exactly as something unknown would (the same code
+ * and text, listing only the principal's own mailboxes), so scope is no oracle for what exists; the refusal
+ * itself is audited as authz.denied, where the owning mailbox's reviewers can see it.
+ */
+import { MailgateError, unknownMailboxError } from '../errors.js';
+import type { InboundEmail, Mailbox, OutboundMessage } from '../store/store.js';
+import { canonicalAddress } from '../values.js';
+import type { AppContext, Principal } from './context.js';
+
+export function inScope(who: Principal, address: string): boolean {
+  return who.mailboxes === 'all' || who.mailboxes.includes(address);
+}
+
+/** For store queries: the addresses a listing is limited to, or undefined for every mailbox. */
+export function scopeFilter(who: Principal): readonly string[] | undefined {
+  return who.mailboxes === 'all' ? undefined : who.mailboxes;
+}
+
+/** Audits a refusal for scope: the target names what was asked for; `mailbox` is its owner when it exists. */
+export async function recordScopeDenial(ctx: AppContext, who: Principal, target: string, mailbox: string | null): Promise<void> {
+  await ctx.store.recordDenial({ actor: who.id, via: who.via ?? null, reason: 'outside the mailboxes this principal is bound to', target, mailbox }, ctx.clock());
+}
+
+export async function visibleMailboxes(ctx: AppContext, who: Principal): Promise<Mailbox[]> {
+  return (await ctx.store.listMailboxes()).filter((m) => inScope(who, m.address));
+}
+
+export async function getMailboxOrThrow(ctx: AppContext, who: Principal, address: string): Promise<Mailbox> {
+  const mailbox = await ctx.store.getMailbox(canonicalAddress(address));
+  if (mailbox && inScope(who, mailbox.address)) return mailbox;
+  if (mailbox) await recordScopeDenial(ctx, who, mailbox.address, mailbox.address);
+  throw unknownMailboxError(address, (await visibleMailboxes(ctx, who)).map((m) => m.address));
+}
+
+export async function getMessageOrThrow(ctx: AppContext, who: Principal, id: string): Promise<OutboundMessage> {
+  const m = await ctx.store.getMessage(id);
+  if (m && inScope(who, m.mailbox)) return m;
+  if (m) await recordScopeDenial(ctx, who, id, m.mailbox);
+  throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; send_email returns message ids and list_pending lists held ones`, { field: 'message_id' });
+}
+
+export async function getEmailOrThrow(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
+  const email = await ctx.store.getEmail(id);
+  if (email && inScope(who, email.mailbox)) return email;
+  if (email) await recordScopeDenial(ctx, who, id, email.mailbox);
+  throw new MailgateError('UNKNOWN_EMAIL', `no inbound email '${id}'; check_inbox or search_email lists email ids`, { field: 'email_id' });
+}
+
+/** Mailbox administration that is not about one mailbox (creating one, tokens) needs a principal of every mailbox. */
+export async function requireAllMailboxes(ctx: AppContext, who: Principal, what: string): Promise<void> {
+  if (who.mailboxes === 'all') return;
+  await ctx.store.recordDenial({ actor: who.id, via: who.via ?? null, reason: `scope: ${what}`, target: null }, ctx.clock());
+  throw new MailgateError('FORBIDDEN', `${what} needs a principal of every mailbox; this one is bound to ${who.mailboxes.join(', ')}. An operator with --all-mailboxes, or the mailgate CLI, can do it.`);
+}
