@@ -1,21 +1,15 @@
 /**
- * Wiring: open the store, apply the config file's mailboxes, and build the context every service gets.
+ * Wiring: open the store, apply the config file (src/services/config-apply.ts), and build the context every service gets.
  * The only place that knows which concrete store and transports are in use.
  */
 import { EventEmitter } from 'node:events';
 import type { LoadedConfig } from './config/load.js';
-import type { MailboxConfig } from './config/schema.js';
 import { MailgateError } from './errors.js';
-import { parseSuppressionEntry } from './gate/canonical.js';
-import { resolveMode } from './gate/modes.js';
-import { log } from './log.js';
 import { MailRegistry } from './mail/registry.js';
 import type { AppContext } from './services/context.js';
 import { DeliveryWorker, type WorkerOptions } from './services/deliver.js';
-import { DEFAULT_PENDING_TTL_SECONDS } from './services/mailboxes.js';
-import { syncConfigWebhooks } from './services/webhooks.js';
+import { applyConfig } from './services/config-apply.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { Store } from './store/store.js';
 import { type DispatcherOptions, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface AppOptions {
@@ -63,7 +57,8 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     worker,
     webhooks,
     changes,
-    settings: { requireApproval: loaded.config.require_approval, toolNames: loaded.config.tool_names, policy: loaded.config.policy },
+    settings: { requireApproval: loaded.config.require_approval, toolNames: loaded.config.tool_names, policy: loaded.config.policy,
+      allowShortTtl: loaded.config.testing.allow_short_ttl, confirmWith: loaded.config.approvals.confirm_with },
     async close() {
       stopWaking();
       await webhooks.stop();
@@ -73,59 +68,6 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     },
   };
   return app;
-}
-
-/**
- * Creates the file's mailboxes and brings existing ones in line with it (the file wins at start; the change
- * is audited like any other). With no file, the default sandbox mailboxes are created only if missing, so a
- * mode an operator changed later is kept.
- */
-async function applyConfig(store: Store, loaded: LoadedConfig, now: number): Promise<void> {
-  const actor = loaded.source ? `config:${loaded.source}` : 'config:default';
-  // Settings kept in the database follow the config file when one is given; a CLI run without the file (an
-  // operator at a terminal) must not reset them to the defaults.
-  if (loaded.source) {
-    await store.setPersonalDataMode(loaded.config.audit_personal_data);
-    await store.syncConfigSuppressions(loaded.config.suppress.map((e) => parseSuppressionEntry(e)!), actor, now);
-  }
-  await store.setContactLists(loaded.config.contact_lists);
-  for (const mb of loaded.config.mailboxes) {
-    const wanted = desiredMailbox(mb);
-    const existing = await store.getMailbox(wanted.address);
-    if (!existing) {
-      try {
-        await store.createMailbox(wanted, actor, now);
-        log('info', 'mailbox created from config', { address: wanted.address, mode: wanted.oversight_mode });
-      } catch (err) {
-        // Another process starting on the same fresh database created it first: that is the wanted state.
-        if (!(err instanceof MailgateError && err.code === 'MAILBOX_EXISTS')) throw err;
-      }
-    } else if (loaded.source) {
-      const r = await store.updateMailbox(wanted.address, {
-        display_name: wanted.display_name, oversight_mode: wanted.oversight_mode, mode_source: wanted.mode_source,
-        auto_approve_rules: wanted.auto_approve_rules, pending_ttl_seconds: wanted.pending_ttl_seconds, transport: wanted.transport,
-        policy: wanted.policy,
-      }, actor, 'applied from the config file at start', now);
-      if (r.changed.length) log('info', 'mailbox updated from config', { address: wanted.address, changed: r.changed });
-    }
-  }
-  // Like mailboxes: without a file (the built-in default) the endpoints a file set earlier are left alone.
-  if (loaded.source) await syncConfigWebhooks(store, loaded.config.webhooks, actor, now);
-}
-
-function desiredMailbox(mb: MailboxConfig) {
-  const mode = resolveMode(mb);
-  if (!mode.ok) throw new Error(`mailbox ${mb.address}: ${mode.field}: ${mode.message}`);
-  return {
-    address: mb.address,
-    display_name: mb.display_name ?? null,
-    oversight_mode: mode.value.mode,
-    mode_source: mode.value.source,
-    auto_approve_rules: mode.value.rules,
-    pending_ttl_seconds: mb.pending_ttl ?? DEFAULT_PENDING_TTL_SECONDS,
-    transport: mb.imap ? ('imap_smtp' as const) : ('sandbox' as const),
-    policy: mb.policy ?? {},
-  };
 }
 
 /**

@@ -10,7 +10,7 @@ export const modeFields = {
     .describe('Alias: 1 every send held, 2 first contact held, 3 autonomous'),
   approval_mode: z.enum(['all', 'smart', 'none']).optional().describe('Alias: all held, smart uses auto_approve_rules, none autonomous'),
   auto_approve_rules: AutoApproveRules.optional().describe('Ordered rules, first match auto-approves a send in a gated mode'),
-  pending_ttl: Duration.optional().describe("How long held mail waits before expiring, e.g. '72h', '30d'"),
+  pending_ttl: Duration.optional().describe("How long held mail waits before expiring, 1h to 30d, e.g. '72h', '7d'"),
   policy: PolicySettings.optional()
     .describe('The mailbox policy (replaces its own settings): dedupe_window, rate_limits, allowed_domains, blocked_domains, max_recipients, attachment limits, content_holds, four_eyes'),
 };

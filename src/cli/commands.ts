@@ -7,9 +7,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createApp, type App } from '../app.js';
 import type { LoadedConfig } from '../config/load.js';
 import { invalid } from '../errors.js';
+import { PolicySettings } from '../gate/policy/settings.js';
 import { AutoApproveRules } from '../gate/rules/index.js';
 import type { Principal } from '../services/context.js';
-import { createMailbox, listMailboxes, updateMailbox } from '../services/mailboxes.js';
+import { checkPendingTtl, createMailbox, listMailboxes, updateMailbox } from '../services/mailboxes.js';
 import { exportAudit } from '../services/audit-export.js';
 import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
 import { Duration, EmailAddress, MessageId, OversightMode } from '../values.js';
@@ -28,6 +29,7 @@ export interface Flags {
   'autonomy-level'?: string | undefined;
   'approval-mode'?: string | undefined;
   rules?: string | undefined;
+  policy?: string | undefined;
   ttl?: string | undefined;
   'display-name'?: string | undefined;
   cursor?: string | undefined;
@@ -65,6 +67,8 @@ function modeFlags(flags: Flags) {
     autonomy_level: level === undefined ? undefined : parseWith('--autonomy-level', { safeParse: (v: unknown) => (['1', '2', '3'].includes(String(v)) ? { success: true as const, data: Number(v) as 1 | 2 | 3 } : { success: false as const, error: { issues: [{ message: 'must be 1, 2 or 3' }] } }) }, level),
     approval_mode: flags['approval-mode'] === undefined ? undefined : parseWith('--approval-mode', { safeParse: (v: unknown) => (['all', 'smart', 'none'].includes(String(v)) ? { success: true as const, data: v as 'all' | 'smart' | 'none' } : { success: false as const, error: { issues: [{ message: "must be 'all', 'smart' or 'none'" }] } }) }, flags['approval-mode']),
     auto_approve_rules: flags.rules === undefined ? undefined : parseWith('--rules', AutoApproveRules, parseJsonFlag('--rules', flags.rules)),
+    // Replaces the mailbox's own policy settings, as update_mailbox's `policy` does.
+    policy: flags.policy === undefined ? undefined : parseWith('--policy', PolicySettings, parseJsonFlag('--policy', flags.policy)),
     pending_ttl_seconds: flags.ttl === undefined ? undefined : parseWith('--ttl', Duration, /^\d+$/.test(flags.ttl) ? Number(flags.ttl) : flags.ttl),
   };
 }
@@ -79,12 +83,14 @@ function parseJsonFlag(field: string, text: string): unknown {
 
 export async function mailboxCommand(app: App, who: Principal, sub: string | undefined, args: string[], flags: Flags): Promise<void> {
   if (sub === 'list' || sub === undefined) {
-    const rows = (await listMailboxes(app)).map(toMailbox);
+    const rows = (await listMailboxes(app, who)).map(toMailbox);
     if (flags.json) return printJson({ mailboxes: rows });
     return printTable(rows.map((r) => ({ ...r, rules: r.auto_approve_rules.map((x) => JSON.stringify(x)).join(' ') })),
       ['address', 'oversight_mode', 'mode_source', 'rules', 'pending_ttl', 'display_name']);
   }
   const address = parseWith('address', EmailAddress, args[0] ?? '');
+  // Checked here too so the error names the flag the person typed.
+  if (sub === 'create' || sub === 'update') checkPendingTtl(app, modeFlags(flags).pending_ttl_seconds, '--ttl');
   if (sub === 'create') {
     const m = await createMailbox(app, who, { address, display_name: flags['display-name'], ...modeFlags(flags) });
     return flags.json ? printJson(toMailbox(m)) : printLine(`created ${m.address} (${m.oversight_mode}, ${m.mode_source})`);
@@ -100,8 +106,8 @@ export async function mailboxCommand(app: App, who: Principal, sub: string | und
   throw invalid('mailbox', `unknown subcommand '${sub}'; use list, create or update`);
 }
 
-export async function pendingCommand(app: App, flags: Flags): Promise<void> {
-  const page = await listPending(app, { mailbox: flags.mailbox, limit: limitOf(flags, 50, 1000), cursor: flags.cursor });
+export async function pendingCommand(app: App, who: Principal, flags: Flags): Promise<void> {
+  const page = await listPending(app, who, { mailbox: flags.mailbox, limit: limitOf(flags, 50, 1000), cursor: flags.cursor });
   const rows = page.messages.map(toPendingItem);
   if (flags.json) return printJson({ messages: rows, next_cursor: page.next_cursor });
   printTable(rows, ['message_id', 'mailbox', 'to', 'subject', 'created_at', 'expires_at']);

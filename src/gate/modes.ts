@@ -65,3 +65,31 @@ const STRICTNESS: readonly OversightMode[] = ['read_only', 'gated_all', 'gated_s
 export function isTightening(from: OversightMode, to: OversightMode): boolean {
   return STRICTNESS.indexOf(to) < STRICTNESS.indexOf(from);
 }
+
+/** A mode's place from strictest (0, read_only) to loosest (4, autonomous). */
+export function modeRank(mode: OversightMode): number {
+  return STRICTNESS.indexOf(mode);
+}
+
+export function isLooserMode(from: OversightMode, to: OversightMode): boolean {
+  return modeRank(to) > modeRank(from);
+}
+
+/**
+ * Whether moving from one mode setting to another lets more mail go without a person: a looser mode, or an
+ * auto-approve rule that was not there before (each rule is a way past the queue). Removing rules and
+ * reordering them never loosens.
+ */
+export function isLoosening(from: { mode: OversightMode; rules: readonly AutoApproveRule[] }, to: { mode: OversightMode; rules: readonly AutoApproveRule[] }): boolean {
+  if (isLooserMode(from.mode, to.mode)) return true;
+  const before = new Set(from.rules.map(sortedJson));
+  return to.rules.some((r) => !before.has(sortedJson(r)));
+}
+
+// Rules from the file and from a tool may list the same keys in a different order.
+function sortedJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
+}

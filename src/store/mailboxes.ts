@@ -19,6 +19,11 @@ export interface Mailbox {
   policy: PolicySettings;
   created_at: number;
   updated_at: number;
+  /**
+   * sha256 of the config file's entry last applied to this mailbox (null: never applied, as on databases made
+   * before schema 4). The file is applied again only when its entry's digest differs (src/services/config-apply.ts).
+   */
+  config_digest: string | null;
 }
 
 interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> { auto_approve_rules: string; policy: string }
@@ -26,7 +31,7 @@ interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> { au
 const fromRow = (r: MailboxRow): Mailbox => ({
   ...r, auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[], policy: JSON.parse(r.policy) as PolicySettings,
 });
-const toRow = (m: Mailbox) => ({ ...m, auto_approve_rules: JSON.stringify(m.auto_approve_rules), policy: JSON.stringify(m.policy ?? {}) });
+const toRow = (m: Mailbox) => ({ ...m, auto_approve_rules: JSON.stringify(m.auto_approve_rules), policy: JSON.stringify(m.policy ?? {}), config_digest: m.config_digest ?? null });
 
 export function getMailboxRow(db: Db, address: string): Mailbox | undefined {
   const row = stmt(db, 'SELECT * FROM mailboxes WHERE address = ?').get(address) as MailboxRow | undefined;
@@ -39,18 +44,31 @@ export function listMailboxRows(db: Db): Mailbox[] {
 
 export function insertMailboxRow(db: Db, m: Mailbox): void {
   stmt(db, `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
-                pending_ttl_seconds, transport, policy, created_at, updated_at)
+                pending_ttl_seconds, transport, policy, created_at, updated_at, config_digest)
               VALUES (@address, @display_name, @oversight_mode, @mode_source, @auto_approve_rules,
-                @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at)`)
+                @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at, @config_digest)`)
     .run(toRow(m));
 }
 
 export function updateMailboxRow(db: Db, m: Mailbox): void {
   stmt(db, `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
                 auto_approve_rules = @auto_approve_rules, pending_ttl_seconds = @pending_ttl_seconds,
-                transport = @transport, policy = @policy, updated_at = @updated_at
+                transport = @transport, policy = @policy, updated_at = @updated_at, config_digest = @config_digest
               WHERE address = @address`)
     .run(toRow(m));
+}
+
+/** Records which config file entry the mailbox now reflects; not a change to the mailbox, so not audited. */
+export function setConfigDigest(db: Db, address: string, digest: string | null): void {
+  stmt(db, 'UPDATE mailboxes SET config_digest = ? WHERE address = ?').run(digest, address);
+}
+
+const CHANGE_ACTIONS = ['mailbox.created', 'mailbox.updated', 'mailbox.mode_changed'];
+
+/** Who last changed the mailbox and when, from the audit chain (the row itself does not keep the actor). */
+export function lastMailboxChange(db: Db, address: string): { actor: string; at: number } | undefined {
+  return stmt(db, `SELECT actor, at FROM audit_events WHERE mailbox = ? AND action IN (${CHANGE_ACTIONS.map(() => '?').join(', ')})
+                   ORDER BY seq DESC LIMIT 1`).get(address, ...CHANGE_ACTIONS) as { actor: string; at: number } | undefined;
 }
 
 /** Replaces the named lists given (lists not named are left alone). */

@@ -9,6 +9,7 @@ import { assertBuilt, closeAll, inbox, ok, type ServerHandle, sleep, startServer
 const tmp = tempDir('mailgate-e2e-modes-');
 const db = tmp.file('modes.db');
 const config = writeConfig(tmp.file('mailgate.json'), {
+  testing: { allow_short_ttl: true }, // the 2s pending_ttl below: a test watches held mail expire
   mailboxes: [
     { address: 'ro@mailgate.test', oversight_mode: 'read_only' },
     { address: 'auto@mailgate.test', oversight_mode: 'autonomous' },

@@ -1,7 +1,7 @@
 /** Mode vocabularies: resolveMode maps every alias onto oversight_mode + rules, then the gate decides on that. */
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/gate/evaluate.js';
-import { resolveMode, type ModeInput, type ResolvedMode } from '../../src/gate/modes.js';
+import { isLoosening, isLooserMode, modeRank, resolveMode, type ModeInput, type ResolvedMode } from '../../src/gate/modes.js';
 import type { AutoApproveRule } from '../../src/gate/rules/index.js';
 import type { Decision, Facts } from '../../src/gate/types.js';
 import { OVERSIGHT_MODES, type OversightMode } from '../../src/values.js';
@@ -117,5 +117,32 @@ describe('resolveMode then evaluate', () => {
     const d = evaluate({ mode: r.value.mode, rules: r.value.rules }, { requireApproval }, action, FACTS);
     const { reason: _reason, ...rest } = d;
     expect(rest).toEqual(want);
+  });
+});
+
+describe('isLoosening: what the config file apply audits as loosened', () => {
+  it('ranks the modes read_only < gated_all < gated_send < monitored < autonomous', () => {
+    expect([...OVERSIGHT_MODES].sort((a, b) => modeRank(a) - modeRank(b))).toEqual(['read_only', 'gated_all', 'gated_send', 'monitored', 'autonomous']);
+    for (const from of OVERSIGHT_MODES) {
+      for (const to of OVERSIGHT_MODES) expect(isLooserMode(from, to), `${from} -> ${to}`).toBe(modeRank(to) > modeRank(from));
+    }
+  });
+
+  const KEYS_REORDERED = { match: 'acme.com', type: 'domain' } as AutoApproveRule;
+  const rows: [string, OversightMode, AutoApproveRule[], OversightMode, AutoApproveRule[], boolean][] = [
+    ['a looser mode', 'read_only', [], 'gated_all', [], true],
+    ['the loosest move', 'read_only', [], 'autonomous', [], true],
+    ['a stricter mode', 'autonomous', [], 'read_only', [], false],
+    ['the same mode and rules', 'gated_send', [REPLY], 'gated_send', [REPLY], false],
+    ['a rule added', 'gated_send', [], 'gated_send', [REPLY], true],
+    ['a second rule added', 'gated_send', [REPLY], 'gated_send', [REPLY, ACME], true],
+    ['a rule removed', 'gated_send', [REPLY, ACME], 'gated_send', [ACME], false],
+    ['rules reordered', 'gated_send', [REPLY, ACME], 'gated_send', [ACME, REPLY], false],
+    ['a rule with its keys in another order', 'gated_send', [ACME], 'gated_send', [KEYS_REORDERED], false],
+    ['a rule changed (another domain)', 'gated_send', [ACME], 'gated_send', [{ type: 'domain', match: 'evil.example' }], true],
+    ['stricter mode but a rule added', 'monitored', [], 'gated_send', [REPLY], true],
+  ];
+  it.each(rows)('%s', (_name, fromMode, fromRules, toMode, toRules, want) => {
+    expect(isLoosening({ mode: fromMode, rules: fromRules }, { mode: toMode, rules: toRules })).toBe(want);
   });
 });
