@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { parseSuppressionEntry } from '../gate/canonical.js';
 import { PolicySettings } from '../gate/policy/settings.js';
 import { AutoApproveRules } from '../gate/rules/index.js';
-import { Duration, EmailAddress, OversightMode, headerText } from '../values.js';
+import { Duration, EmailAddress, OversightMode, headerText, pendingTtlProblem } from '../values.js';
 import { WebhookConfig } from '../webhooks/schema.js';
 
 /**
@@ -81,10 +81,27 @@ export const Config = z
       .refine((e) => parseSuppressionEntry(e) !== null, { error: "not an address or a domain; use 'name@example.com' or 'example.com'" }))
       .max(100_000).default([]),
     mailboxes: z.array(MailboxConfig).max(1000).default([]),
+    /** Approvals only a person can give (README): which client channels count as the person confirming. */
+    approvals: z.object({
+      // Form elicitation cannot tell a person from a client that answers forms by itself, so it is off unless asked for.
+      confirm_with: z.array(z.enum(['url', 'form'], { error: "approvals.confirm_with lists 'url' and/or 'form'" }))
+        .max(2).refine((l) => new Set(l).size === l.length, { error: 'approvals.confirm_with lists a channel twice' }).default(['url']),
+    }).strict().default({ confirm_with: ['url'] }),
     /** Endpoints that receive signed events (README "Webhooks"); src/webhooks/schema.ts. */
     webhooks: z.array(WebhookConfig).max(100).default([]),
+    /** Settings meant for test suites only (README "Configuration"); never set them in production. */
+    testing: z.object({
+      allow_short_ttl: z.boolean().default(false).describe('allow a pending_ttl under 1h, so a test can watch held mail expire'),
+    }).strict().prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Needs `testing` beside the mailboxes, so it is checked here rather than on each entry.
+    c.mailboxes.forEach((mb, i) => {
+      const problem = mb.pending_ttl === undefined ? null : pendingTtlProblem(mb.pending_ttl, c.testing.allow_short_ttl);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['mailboxes', i, 'pending_ttl'], message: `pending_ttl ${problem}` });
+    });
+  });
 export type Config = z.infer<typeof Config>;
 
 /** The documented default when no config is given: a sandbox pair, so `mailgate` works on a fresh machine. */

@@ -1,5 +1,5 @@
 /**
- * One-time approval links, served by the process that made them: at /approve/SECRET on the HTTP server it
+ * One-time links (approving a held message, or a change that loosens a mailbox), served by the process that made them: at /approve/SECRET on the HTTP server it
  * already runs (`mount`: serve --http, or the --dashboard of a stdio server), else on 127.0.0.1 on a random
  * port of their own, started on first use. GET shows the message and never changes anything; POST with the
  * page's CSRF token approves. The secret in the path is the credential: it reaches only the person, through
@@ -15,10 +15,10 @@ import type { AddressInfo } from 'node:net';
 import { sameDigest } from '../auth/secrets.js';
 import { toMailgateError } from '../errors.js';
 import { log } from '../log.js';
-import { approveByLink, findLinkBySecret, viewLink } from '../services/approval-links.js';
+import { applyByLink, approveByLink, changeLinkProblem, type FoundLink, findLinkBySecret, viewLink } from '../services/approval-links.js';
 import type { LinkIssuer, LinkOutcome } from '../services/confirm.js';
 import type { AppContext } from '../services/context.js';
-import { resultPage, reviewPage } from './approval-page.js';
+import { changePage, resultPage, reviewPage } from './approval-page.js';
 
 const HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -139,16 +139,13 @@ export class ApprovalLinkServer implements LinkIssuer {
       res.setHeader('Allow', 'GET, POST');
       return send(res, 405, resultPage('Not allowed', 'Open the link in a browser.'));
     }
-    const link = await findLinkBySecret(this.ctx, path[1]!);
-    if (!link) return send(res, 404, resultPage('Link not valid', 'This approval link is unknown. Ask your assistant for the approval again.'));
-    if (req.method === 'GET') {
-      const { message, problem } = await viewLink(this.ctx, link);
-      if (problem || !message) return send(res, 410, resultPage('This link cannot approve', problem ?? 'the message is gone'));
-      return send(res, 200, reviewPage(message, this.csrfFor(link.link_id), link.expires_at));
-    }
+    const found = await findLinkBySecret(this.ctx, path[1]!);
+    if (!found) return send(res, 404, resultPage('Link not valid', 'This approval link is unknown. Ask your assistant for the approval again.'));
+    const link = found.link;
+    if (req.method === 'GET') return this.show(res, found);
     const site = req.headers['sec-fetch-site'];
     if ((req.headers.origin !== undefined && req.headers.origin !== origin) || (site !== undefined && site !== 'same-origin' && site !== 'none')) {
-      return send(res, 403, resultPage('Refused', 'Approvals are only accepted from the approval page itself.'));
+      return send(res, 403, resultPage('Refused', 'Approvals and changes are only accepted from the approval page itself.'));
     }
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, resultPage('Refused', 'The request was too large.'));
@@ -156,15 +153,33 @@ export class ApprovalLinkServer implements LinkIssuer {
       return send(res, 403, resultPage('Refused', 'The form token is missing or wrong. Open the link again and press Approve there.'));
     }
     try {
-      const approved = await approveByLink(this.ctx, link, this.tracked.get(link.link_id)?.note ?? null);
+      if (found.kind === 'change') {
+        const r = await applyByLink(this.ctx, found.link);
+        this.settle(link.link_id, { kind: 'changed', result: r });
+        return send(res, 200, resultPage('Changed', `${r.mailbox.address} is changed (${found.link.loosens.join('; ')}); its mode is now ${r.mailbox.oversight_mode}.`));
+      }
+      const approved = await approveByLink(this.ctx, found.link, this.tracked.get(link.link_id)?.note ?? null);
       this.settle(link.link_id, { kind: 'approved', message: approved });
       send(res, 200, resultPage('Approved', `${approved.message_id} is approved and now ${approved.status}.`));
     } catch (err) {
       const e = toMailgateError(err);
-      if (e.code === 'INTERNAL') log('error', 'approval by link failed', { error: err instanceof Error ? err.stack : String(err) });
+      if (e.code === 'INTERNAL') log('error', 'confirmation by link failed', { error: err instanceof Error ? err.stack : String(err) });
       this.settle(link.link_id, { kind: 'refused', error: e });
-      send(res, 409, resultPage('Not approved', e.message));
+      send(res, 409, resultPage(found.kind === 'change' ? 'Not changed' : 'Not approved', e.message));
     }
+  }
+
+  /** GET: what the link would do, and its button; never changes anything. */
+  private async show(res: ServerResponse, found: FoundLink): Promise<void> {
+    const csrf = this.csrfFor(found.link.link_id);
+    if (found.kind === 'change') {
+      const problem = await changeLinkProblem(this.ctx, found.link);
+      if (problem) return send(res, 410, resultPage('This link cannot make the change', problem));
+      return send(res, 200, changePage(found.link, csrf));
+    }
+    const { message, problem } = await viewLink(this.ctx, found.link);
+    if (problem || !message) return send(res, 410, resultPage('This link cannot approve', problem ?? 'the message is gone'));
+    send(res, 200, reviewPage(message, csrf, found.link.expires_at));
   }
 }
 

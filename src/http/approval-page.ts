@@ -1,9 +1,9 @@
 /**
- * The approval page's HTML. Everything from the message (addresses, subject, body) is drafted by a model or
+ * The link pages' HTML (approving a message, confirming a mailbox change). Everything from the message (addresses, subject, body) is drafted by a model or
  * an outside sender, so all of it is escaped; the page loads nothing (no scripts, no images, no fonts).
  */
 import { htmlToText } from '../mail/parse.js';
-import type { OutboundMessage } from '../store/store.js';
+import type { ChangeLink, OutboundMessage } from '../store/store.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -39,6 +39,21 @@ export function reviewPage(m: OutboundMessage, csrf: string, expiresAt: number):
 <form method="post"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button type="submit">Approve and send</button></form>
 <p class="note">This link works once, until ${escapeHtml(new Date(expiresAt).toISOString())}. To refuse, close this page; the message stays held.
 Content sha256 ${escapeHtml(m.content_hash)}.</p>`);
+}
+
+/** The exact change a change link applies, and a Confirm button that POSTs with the link's CSRF token. */
+export function changePage(link: ChangeLink, csrf: string): string {
+  const c = link.change;
+  const reason = c.op === 'update' ? `<dt>Reason</dt><dd>${escapeHtml(c.reason)}</dd>` : '';
+  const full = c.op === 'update' ? c.patch : c.mailbox;
+  return page(c.op === 'create' ? 'Create this mailbox?' : 'Loosen this mailbox?', `<p>Your assistant asked for a change that lets more mail from
+<strong>${escapeHtml(link.mailbox)}</strong> go out without your approval. Confirm it only if you want exactly this.</p>
+<ul>${link.loosens.map((l) => `<li>${escapeHtml(`${l}${c.op === 'update' ? ` on ${link.mailbox}` : ''}`)}</li>`).join('')}</ul>
+<dl><dt>Mailbox</dt><dd>${escapeHtml(link.mailbox)}</dd>${reason}<dt>Asked by</dt><dd>${escapeHtml(link.requested_by)}</dd></dl>
+<details><summary>The whole change</summary><pre>${escapeHtml(JSON.stringify(full, null, 2))}</pre></details>
+<form method="post"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button type="submit">Confirm</button></form>
+<p class="note">This link works once, until ${escapeHtml(new Date(link.expires_at).toISOString())}, and only while the mailbox is as it was
+when asked. To refuse, close this page; nothing changes.</p>`);
 }
 
 export function resultPage(title: string, text: string): string {

@@ -5,19 +5,22 @@
  *   1. URL elicitation: a one-time link on 127.0.0.1 the client opens outside the model's view; the
  *      approval happens when the person presses Approve on that page (src/http/approval-link.ts).
  *   2. Form elicitation: a yes/no form in the client. Weaker: the server cannot tell a person's click from
- *      a client that answers forms automatically (hooks, headless clients).
+ *      a client that answers forms automatically (hooks, headless clients), so it counts only when config
+ *      `approvals.confirm_with` lists `form` (it does not by default).
  *   3. Neither: refused, with the exact CLI command a person can run.
- * Sessions that cannot draft (reviewer only) approve directly: no model there wrote the mail.
+ * Sessions that cannot draft (reviewer only) approve directly: no model there wrote the mail. The link
+ * machinery here also confirms mailbox loosenings (src/services/confirm-change.ts).
  */
 import { canDraftAndDecide } from '../auth/principal.js';
 import { hashSecret, newLinkSecret } from '../auth/secrets.js';
 import { invalid, MailgateError } from '../errors.js';
 import { newApprovalLinkId } from '../ids.js';
 import { htmlToText } from '../mail/parse.js';
-import type { OutboundMessage } from '../store/store.js';
-import type { AppContext, Principal } from './context.js';
+import type { MailboxUpdateResult, OutboundMessage } from '../store/store.js';
+import type { AppContext, ConfirmWith, Principal } from './context.js';
 import { checkFourEyes } from './four-eyes.js';
-import { type Approval, approveMessage, getMessageOrThrow } from './review.js';
+import { type Approval, approveMessage } from './review.js';
+import { getMessageOrThrow } from './scope.js';
 
 /** How long a link, or the client's confirmation prompt, stays open (capped by the message's own expiry). */
 export const CONFIRM_TTL_MS = 10 * 60_000;
@@ -47,6 +50,7 @@ export interface FormSchema {
 
 export type LinkOutcome =
   | { kind: 'approved'; message: OutboundMessage }
+  | { kind: 'changed'; result: MailboxUpdateResult }
   | { kind: 'refused'; error: MailgateError }
   | { kind: 'closed' };
 
@@ -63,6 +67,8 @@ export interface ConfirmChannel {
   links?: LinkIssuer | undefined;
   /** The exact terminal command that approves, as this server was started (--db, --config). */
   approveCommand(messageId: string): string;
+  /** `--db FILE [--config FILE]` as this server was started, for the other commands a person may be told to run. */
+  cliFlags?: readonly string[] | undefined;
 }
 
 /** A tool call that approves: who asks, how to reach the person, and the call's cancellation and progress. */
@@ -82,22 +88,41 @@ export async function approveFromSession(call: ApprovalCall, id: string, a: Appr
     throw invalid('edits', 'edits cannot be confirmed by the person in a session that can also draft mail; approve as drafted, ' +
       'or reject with a reason and send a corrected draft, or let a reviewer-only session approve with edits');
   }
-  const m = await getMessageOrThrow(ctx, id);
+  const m = await getMessageOrThrow(ctx, who, id);
   if (m.status !== 'pending') {
     throw new MailgateError('NOT_PENDING', `cannot approve ${id}: it is ${m.status}, not pending; get_message shows its history`, { field: 'message_id' });
   }
   // Refuse before asking: the person should never be asked to confirm what the rules would refuse.
   await checkFourEyes(ctx, who, m);
-  const { elicitor, links } = call.confirm;
-  if (elicitor.url && links) {
-    const outcome = await confirmByLink(call, m, a.note ?? null, links);
+  const use = channels(call);
+  if (use.url) {
+    const outcome = await confirmByLink(call, m, a.note ?? null, call.confirm.links!);
     if (outcome) return outcome;
   }
-  if (elicitor.form) return confirmByForm(call, m, a);
+  if (use.form) return confirmByForm(call, m, a);
   throw new MailgateError('CONFIRMATION_REQUIRED',
-    `this session can draft mail as well as approve it, so a person must confirm approving ${id}, and this MCP client cannot ask them ` +
-    `(it supports no elicitation). ${id} stays pending. To approve it, the person runs: ${call.confirm.approveCommand(id)}`,
+    `this session can draft mail as well as approve it, so a person must confirm approving ${id}, and ${cannotAsk(call)}. ` +
+    `${id} stays pending. To approve it, the person runs: ${call.confirm.approveCommand(id)}`,
     { field: 'message_id' });
+}
+
+/** The channels this call may use: offered by the client, served here, and accepted by `approvals.confirm_with`. */
+export function channels(call: ApprovalCall): { url: boolean; form: boolean } {
+  const accepted: readonly ConfirmWith[] = call.ctx.settings.confirmWith ?? ['url'];
+  const { elicitor, links } = call.confirm;
+  return { url: accepted.includes('url') && elicitor.url && links !== undefined, form: accepted.includes('form') && elicitor.form };
+}
+
+/** Why the person cannot be asked through this client, for a CONFIRMATION_REQUIRED message. */
+export function cannotAsk(call: ApprovalCall): string {
+  const accepted = call.ctx.settings.confirmWith ?? ['url'];
+  const { elicitor } = call.confirm;
+  if (elicitor.url && accepted.includes('url')) return 'no one-time link can be served from this process';
+  if (elicitor.form && !accepted.includes('form')) {
+    return 'this MCP client can ask only with a form, which this server does not take as the person\'s answer (a client can answer forms by itself; ' +
+      `config approvals.confirm_with is [${accepted.join(', ')}])`;
+  }
+  return 'this MCP client cannot ask them (it supports no elicitation)';
 }
 
 async function confirmByForm(call: ApprovalCall, m: OutboundMessage, a: Approval): Promise<OutboundMessage> {
@@ -110,48 +135,78 @@ async function confirmByForm(call: ApprovalCall, m: OutboundMessage, a: Approval
       approve: { type: 'boolean', title: 'Approve and send this email', description: `Sends ${m.message_id} as shown`, default: false } } },
     timeLeft(m, now));
   if (answer.action !== 'accept' || answer.content?.approve !== true) throw notConfirmed(m, answer.action);
-  const current = await getMessageOrThrow(ctx, m.message_id);
+  const current = await getMessageOrThrow(ctx, who, m.message_id);
   if (current.content_hash !== m.content_hash) {
     throw new MailgateError('NOT_CONFIRMED', `${m.message_id} changed while the person was asked, so their answer does not cover it; ask again`, { field: 'message_id' });
   }
   return approveMessage(ctx, who, m.message_id, { note: a.note, confirmation: 'elicitation_form' });
 }
 
-/** URL mode: undefined when no link can be served here (the caller falls back to a form). */
-async function confirmByLink(call: ApprovalCall, m: OutboundMessage, note: string | null, links: LinkIssuer): Promise<OutboundMessage | undefined> {
-  const { ctx, principal: who, confirm } = call;
+/** What a one-time link confirms, for askByLink: how to record it, and what the client shows with it. */
+export interface LinkAsk {
+  ttlMs: number;
+  /** Kept with the link while this process tracks it (an approval's note). */
+  note: string | null;
+  /** Records the request and stores the link (its secret as a hash), in one transaction. */
+  record(link: { link_id: string; secret_hash: string; expires_at: number }): Promise<void>;
+  /** The text the client shows beside the URL. */
+  message(expiresAt: number): string;
+}
+
+export type LinkResult = LinkOutcome | { kind: 'unavailable' } | { kind: 'declined'; action: string } | { kind: 'waiting'; expiresAt: number };
+
+/**
+ * URL mode: makes a link, asks the client to open it, and waits up to LINK_WAIT_MS for the person to use it.
+ * `unavailable` when no link can be served here (the caller may fall back to a form).
+ */
+export async function askByLink(call: ApprovalCall, links: LinkIssuer, ask: LinkAsk): Promise<LinkResult> {
+  const { ctx, confirm } = call;
   const secret = newLinkSecret();
   const url = await links.urlFor(secret);
-  if (!url) return undefined;
+  if (!url) return { kind: 'unavailable' };
   const now = ctx.clock();
   const linkId = newApprovalLinkId();
-  const expiresAt = now + timeLeft(m, now);
-  await ctx.store.recordConfirmationRequest({ message_id: m.message_id, actor: who.id, path: 'elicitation_url', content_hash: m.content_hash,
-    link: { link_id: linkId, secret_hash: hashSecret(secret), expires_at: expiresAt } }, now);
-  const outcome = links.track(linkId, note, expiresAt);
+  const expiresAt = now + ask.ttlMs;
+  await ask.record({ link_id: linkId, secret_hash: hashSecret(secret), expires_at: expiresAt });
+  const outcome = links.track(linkId, ask.note, expiresAt);
   // Tell the client the browser step is over whenever it ends, even after this call has returned.
   void outcome.then((o) => (o.kind === 'closed' ? undefined : confirm.elicitor.complete(linkId))).catch(() => undefined);
   let answer: Elicited;
   try {
-    answer = await confirm.elicitor.askUrl(linkId, url,
-      `Review and approve ${m.message_id} (to ${m.to.join(', ') || '(none)'}, subject "${m.subject}") in your browser. ` +
-      `The link works once, until ${new Date(expiresAt).toISOString()}.`, expiresAt - now);
+    answer = await confirm.elicitor.askUrl(linkId, url, ask.message(expiresAt), expiresAt - now);
   } catch (err) {
     await ctx.store.spendApprovalLink(linkId, ctx.clock());
     throw err;
   }
   if (answer.action !== 'accept') {
     await ctx.store.spendApprovalLink(linkId, ctx.clock());
-    throw notConfirmed(m, answer.action);
+    return { kind: 'declined', action: answer.action };
   }
-  const result = await waitFor(outcome, Math.min(LINK_WAIT_MS, expiresAt - ctx.clock()), call);
-  if (result?.kind === 'approved') return result.message;
-  if (result?.kind === 'refused') throw result.error;
-  if (result?.kind === 'closed') throw new MailgateError('NOT_CONFIRMED', `the approval link for ${m.message_id} expired unused; it stays pending`, { field: 'message_id' });
-  throw new MailgateError('CONFIRMATION_REQUIRED',
-    `awaiting your confirmation in the browser: ${m.message_id} stays pending until you press Approve on the page ` +
-    `(the link works until ${new Date(expiresAt).toISOString()}). mail_wait or get_message shows when it is approved; ` +
-    `do not ask again unless the link expired. From the terminal: ${confirm.approveCommand(m.message_id)}`, { field: 'message_id' });
+  return (await waitFor(outcome, Math.min(LINK_WAIT_MS, expiresAt - ctx.clock()), call)) ?? { kind: 'waiting', expiresAt };
+}
+
+/** URL mode: undefined when no link can be served here (the caller falls back to a form). */
+async function confirmByLink(call: ApprovalCall, m: OutboundMessage, note: string | null, links: LinkIssuer): Promise<OutboundMessage | undefined> {
+  const { ctx, principal: who, confirm } = call;
+  const result = await askByLink(call, links, {
+    ttlMs: timeLeft(m, ctx.clock()), note,
+    record: (link) => ctx.store.recordConfirmationRequest({ message_id: m.message_id, actor: who.id, path: 'elicitation_url', content_hash: m.content_hash, link }, ctx.clock()),
+    message: (expiresAt) => `Review and approve ${m.message_id} (to ${m.to.join(', ') || '(none)'}, subject "${m.subject}") in your browser. ` +
+      `The link works once, until ${new Date(expiresAt).toISOString()}.`,
+  });
+  switch (result.kind) {
+    case 'unavailable': return undefined;
+    case 'approved': return result.message;
+    case 'refused': throw result.error;
+    case 'declined': throw notConfirmed(m, result.action);
+    case 'closed': throw new MailgateError('NOT_CONFIRMED', `the approval link for ${m.message_id} expired unused; it stays pending`, { field: 'message_id' });
+    case 'changed': throw new Error('an approval link applied a mailbox change');
+    case 'waiting':
+      throw new MailgateError('CONFIRMATION_REQUIRED',
+        `awaiting your confirmation in the browser: ${m.message_id} stays pending until you press Approve on the page ` +
+        `(the link works until ${new Date(result.expiresAt).toISOString()}). mail_wait or get_message shows when it is approved; ` +
+        `do not ask again unless the link expired. From the terminal: ${confirm.approveCommand(m.message_id)}`, { field: 'message_id' });
+  }
 }
 
 /** The outcome, or undefined when `ms` pass or the call is cancelled first; a progress heartbeat every 5 s. */
@@ -165,7 +220,7 @@ async function waitFor(outcome: Promise<LinkOutcome>, ms: number, call: Approval
     call.signal.addEventListener('abort', onAbort, { once: true });
     if (call.signal.aborted) resolve(undefined);
   });
-  const beat = setInterval(() => void call.progress(Math.round((Date.now() - started) / 1000), Math.round(ms / 1000), 'waiting for you to approve in the browser'), 5000);
+  const beat = setInterval(() => void call.progress(Math.round((Date.now() - started) / 1000), Math.round(ms / 1000), 'waiting for you to confirm in the browser'), 5000);
   try {
     return await Promise.race([outcome, stop]);
   } finally {

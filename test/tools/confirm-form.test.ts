@@ -3,6 +3,7 @@
  * (with the CLI command) when its client cannot ask the person, and asks through a form when it can.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG_INPUT } from '../../src/config/schema.js';
 import type { Principal } from '../../src/services/context.js';
 import { approveMessage } from '../../src/services/review.js';
 import { type Harness, ok, type Result, startHarness, textOf } from './harness.js';
@@ -12,7 +13,8 @@ const COMBINED = ['agent', 'reviewer'] as const;
 let h: Harness;
 let n = 0;
 
-beforeAll(async () => { h = await startHarness(); });
+// Form elicitation is off by default (approvals.confirm_with); these tests switch it on, as an operator would.
+beforeAll(async () => { h = await startHarness({ config: { ...DEFAULT_CONFIG_INPUT, approvals: { confirm_with: ['url', 'form'] } } }); });
 afterAll(async () => { await h?.close(); });
 
 /** A held draft from the session (subjects differ so the duplicate rule never fires). */
@@ -49,7 +51,7 @@ describe('a session holding agent and reviewer, whose client cannot ask the pers
   it('cannot approve by calling the service directly either, whatever confirmation it claims', async () => {
     const s = await openSession(h.app, { roles: COMBINED });
     const id = await draft(s);
-    const model: Principal = { id: 'mcp:agent+reviewer/test-session', roles: COMBINED };
+    const model: Principal = { id: 'mcp:agent+reviewer/test-session', roles: COMBINED, mailboxes: 'all' as const };
     for (const confirmation of [undefined, 'reviewer_session', 'cli', 'elicitation_url'] as const) {
       await expect(approveMessage(h.app, model, id, { confirmation })).rejects.toMatchObject({ code: 'CONFIRMATION_REQUIRED' });
     }
@@ -58,7 +60,7 @@ describe('a session holding agent and reviewer, whose client cannot ask the pers
   });
 
   it('an agent with the operator role is a drafting session too: refused, not approved', async () => {
-    const model: Principal = { id: 'mcp:agent+operator/x', roles: ['agent', 'operator'] };
+    const model: Principal = { id: 'mcp:agent+operator/x', roles: ['agent', 'operator'], mailboxes: 'all' as const };
     const id = await draft(h.agent);
     await expect(approveMessage(h.app, model, id)).rejects.toMatchObject({ code: 'CONFIRMATION_REQUIRED' });
     expect(await status(id)).toBe('pending');
@@ -130,7 +132,7 @@ describe('sessions that cannot draft', () => {
 
   it('the CLI is recorded as cli', async () => {
     const id = await draft(h.agent);
-    await approveMessage(h.app, { id: 'cli:alice', roles: ['reviewer', 'operator'] }, id);
+    await approveMessage(h.app, { id: 'cli:alice', roles: ['reviewer', 'operator'], mailboxes: 'all' as const }, id);
     expect((await events(id)).find((e) => e.action === 'message.approved')!.detail).toMatchObject({ confirmation: 'cli' });
   });
 });

@@ -10,13 +10,14 @@ import type { Role } from '../../src/values.js';
 import { type Harness, ok, startHarness, textOf } from './harness.js';
 import { openSession, type Session } from './session.js';
 
-const OPERATOR = { id: 'cli:admin', roles: ['reviewer', 'operator'] as Role[] };
+const OPERATOR = { id: 'cli:admin', roles: ['reviewer', 'operator'] as Role[], mailboxes: 'all' as const };
 let h: Harness;
 const open: Session[] = [];
 let n = 0;
 
 beforeAll(async () => {
-  h = await startHarness({ config: { mailboxes: [
+  // Forms count as the person here, so the refusals below are the four-eyes rule's, not the channel's.
+  h = await startHarness({ config: { approvals: { confirm_with: ['url', 'form'] }, mailboxes: [
     { address: 'four@t.test', oversight_mode: 'gated_send', policy: { four_eyes: true } },
     { address: 'two@t.test', oversight_mode: 'gated_send' },
     { address: 'r@t.test', oversight_mode: 'autonomous' },
@@ -33,7 +34,7 @@ interface TokenSession extends Session {
 
 /** A session bound to a new token: what `MAILGATE_TOKEN=... mailgate serve` gives a client. */
 async function asToken(name: string, roles: Role[], client?: Parameters<typeof openSession>[2]): Promise<TokenSession> {
-  const { record } = await createToken(h.app, OPERATOR, { name: `${name}-${++n}`, roles });
+  const { record } = await createToken(h.app, OPERATOR, { name: `${name}-${++n}`, roles, mailboxes: 'all' });
   return { ...(await session(record, roles, client)), token: record };
 }
 
@@ -80,9 +81,9 @@ describe('four_eyes on a mailbox', () => {
   it('at the terminal: --as with the drafting token\'s name is refused, another name approves', async () => {
     const dave = await asToken('dave', ['agent']);
     const id = await draft(dave, 'four@t.test');
-    await expect(approveMessage(h.app, { id: `cli:${dave.token.name}`, roles: ['reviewer', 'operator'] }, id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(approveMessage(h.app, { id: `cli:${dave.token.name}`, roles: ['reviewer', 'operator'], mailboxes: 'all' }, id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await status(id)).toBe('pending');
-    expect((await approveMessage(h.app, { id: 'cli:erin', roles: ['reviewer', 'operator'] }, id)).status).toBe('sent');
+    expect((await approveMessage(h.app, { id: 'cli:erin', roles: ['reviewer', 'operator'], mailboxes: 'all' as const }, id)).status).toBe('sent');
   });
 });
 
@@ -103,7 +104,7 @@ describe('without four_eyes', () => {
       const self = await openSession(g.app, { roles: ['reviewer'] }, { name: 'test-agent' });
       const label = (await g.app.store.getMessage(id))!.created_by;
       expect(label).toBe('mcp:agent/test-agent');
-      await expect(approveMessage(g.app, { id: label, roles: ['reviewer'] }, id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(approveMessage(g.app, { id: label, roles: ['reviewer'], mailboxes: 'all' as const }, id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
       expect(ok(await self.call('queue_approve', { message_id: id })).status).toBe('sent');
       await self.close();
     } finally {
