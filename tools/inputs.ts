@@ -1,6 +1,7 @@
 /** Input pieces shared by several tools, so every tool validates the same field the same way. */
 import * as z from 'zod';
 import { EmailAddress, headerText } from '../src/values.js';
+import { filenameProblem } from '../src/text/invisible.js';
 
 export const MAX_TEXT = 500_000;
 export const MAX_HTML = 1_000_000;
@@ -28,7 +29,8 @@ export const MAX_ATTACHMENT_BASE64 = 48 * 1024 * 1024;
 export const attachmentsField = z
   .array(z.object({
     filename: z.string().trim().min(1, { error: 'filename is empty' }).max(255, { error: 'filename is longer than 255 characters' })
-      .refine((f) => !/[\\/\r\n\0]/.test(f), { error: 'filename must be a plain name without slashes, line breaks or NUL' }),
+      // Control, invisible and bidi characters or separators could disguise the name or make it a path: refused, not rewritten.
+      .superRefine((f, ctx) => { const problem = filenameProblem(f); if (problem) ctx.addIssue({ code: 'custom', message: problem }); }),
     content_base64: z.string().max(MAX_ATTACHMENT_BASE64, { error: 'attachment is too large for one request' })
       .refine(isBase64, { error: 'content_base64 is not complete base64 (standard alphabet, padded to a multiple of 4 characters)' }),
     content_type: z.string().trim().regex(/^[\w.+-]+\/[\w.+-]+$/, { error: "content_type must be a MIME type such as 'application/pdf'" }).optional(),

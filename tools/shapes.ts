@@ -1,8 +1,10 @@
 /** Output shapes shared by several tools, and the mappers from store rows to them. */
 import * as z from 'zod';
-import { htmlToText, stripInvisible } from '../src/mail/parse.js';
 import type { AuditEvent, InboundEmail, Mailbox, OutboundMessage } from '../src/store/store.js';
 import { formatDuration, MESSAGE_STATUSES } from '../src/values.js';
+import { snippet } from '../src/text/inbound.js';
+import { cleanAttachmentName, cleanLine } from '../src/text/invisible.js';
+import { THREAD_CHANGE_KINDS } from '../src/gate/thread-changes.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -28,20 +30,15 @@ export const emailSummary = z.object({
 });
 
 export function toSummary(e: InboundEmail): z.infer<typeof emailSummary> {
-  const body = plainText(e.text, e.html);
   return {
-    email_id: e.email_id, folder: e.folder, from: e.from_addr, to: e.to, subject: e.subject,
-    date: iso(e.date)!, snippet: body.length > 160 ? `${body.slice(0, 157)}...` : body, unread: e.unread,
+    email_id: e.email_id, folder: e.folder, from: cleanLine(e.from_addr), to: e.to.map(cleanLine), subject: cleanLine(e.subject),
+    date: iso(e.date)!, snippet: snippet(e.text, e.html, 160), unread: e.unread,
   };
 }
 
-/**
- * One line of readable text for snippets and previews, through the same conversion read_email uses, so
- * text hidden in HTML or invisible characters cannot reach the model through a snippet either.
- */
-function plainText(text: string | null, html: string | null): string {
-  return stripInvisible(text ?? htmlToText(html ?? '')).text.replace(/\s+/g, ' ').trim();
-}
+/** Attachment metadata of inbound mail as an agent sees it: names safe to display (src/text/invisible.ts). */
+export const inboundFiles = (files: InboundEmail['attachments']) =>
+  files.map((a) => ({ filename: cleanAttachmentName(a.filename), content_type: a.content_type, size: a.size }));
 
 /** Policy rules a draft hit, with their details (which recipient, which kind of secret and where, the limit). */
 const policyHits = z.array(z.object({
@@ -70,10 +67,10 @@ const hitsOf = (m: OutboundMessage) => m.policy_hits.map((h) => ({ rule: h.rule,
 const filesOf = (m: OutboundMessage) => m.attachments.map((a) => ({ filename: a.filename, content_type: a.content_type, size: a.size }));
 
 export function toPendingItem(m: OutboundMessage): z.infer<typeof pendingItem> {
-  const body = plainText(m.text, m.html);
   return {
     message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject,
-    body_preview: body.length > 280 ? `${body.slice(0, 277)}...` : body, created_by: m.created_by,
+    // A reviewer sees text the draft hides from view, marked: the recipient's agent would read it.
+    body_preview: snippet(m.text, m.html, 280, { showHidden: true }), created_by: m.created_by,
     created_at: iso(m.created_at)!, expires_at: iso(m.expires_at) ?? '', reason: m.gate_reason,
     policy_hits: hitsOf(m), attachments: filesOf(m),
   };
@@ -147,6 +144,13 @@ export function toMessageDetail(m: OutboundMessage): z.infer<typeof messageDetai
     policy_hits: hitsOf(m), attachments: filesOf(m),
   };
 }
+
+/** What a reply changes against its thread (src/services/thread-changes.ts): look at these before approving. */
+export const threadChangeFields = {
+  thread_compared: z.boolean().describe('False when the message is not a reply: only links whose text shows another domain are checked'),
+  thread_changes: z.array(z.object({ kind: z.enum(THREAD_CHANGE_KINDS), value: z.string() }))
+    .describe('New recipients, link domains and account numbers (IBAN, card, routing, BIC) not in the thread, and disguised links'),
+};
 
 /** Drops undefined keys: the client checks structuredContent against the schema, key by key. */
 export function compact<T extends Record<string, unknown>>(o: T): T {

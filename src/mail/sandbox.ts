@@ -3,7 +3,8 @@
  * recipient's INBOX in SQLite (and a copy into the sender's Sent); mail to any other address is captured in
  * the database and never leaves the machine. No sockets are opened.
  */
-import type { Store } from '../store/store.js';
+import type { OutboundMessage, Store } from '../store/store.js';
+import { cleanAttachmentName, cleanBody, cleanLine } from '../text/invisible.js';
 import { DeliveryError, type MailboxPort, type Sender, type Transport } from './ports.js';
 
 export function sandboxTransport(store: Store, clock: () => number): Transport {
@@ -18,7 +19,7 @@ export function sandboxTransport(store: Store, clock: () => number): Transport {
         (mb?.transport === 'sandbox' ? local : external).push(r);
       }
       await hooks.beforeFinalDot();
-      await store.deliverSandbox(message, local, external, clock());
+      await store.deliverSandbox(asInbound(message), local, external, clock());
       return { accepted: recipients, captured: external, detail: { transport: 'sandbox', delivered_locally: local, captured: external } };
     },
   };
@@ -31,4 +32,15 @@ export function sandboxTransport(store: Store, clock: () => number): Transport {
     },
   };
   return { sender, mailbox };
+}
+
+/**
+ * The delivered copies as inbound mail: subject, text and attachment names cleaned of invisible and bidi
+ * characters like IMAP mail (src/mail/imap/sync.ts), so a reply's "Re:" subject cannot carry them either.
+ */
+function asInbound(m: OutboundMessage): OutboundMessage {
+  return {
+    ...m, subject: cleanLine(m.subject), text: m.text === null ? null : cleanBody(m.text).text,
+    attachments: m.attachments.map((a) => ({ ...a, filename: cleanAttachmentName(a.filename) })),
+  };
 }

@@ -6,6 +6,7 @@
  */
 import type { FetchMessageObject, ImapFlow, MailboxObject, MessageAddressObject } from 'imapflow';
 import type { CachedEnvelope, Store } from '../../store/store.js';
+import { cleanLine } from '../../text/invisible.js';
 import type { ImapConnection } from './connection.js';
 
 export interface SyncResult {
@@ -79,11 +80,12 @@ function toEnvelope(msg: FetchMessageObject): CachedEnvelope {
   const first = env?.from?.[0];
   return {
     uid: msg.uid,
-    from_addr: (first?.address ?? '').toLowerCase(),
-    from_name: first?.name || null,
+    // Names and subjects are cleaned of invisible and bidi characters once, here, for every reader after.
+    from_addr: cleanLine(first?.address ?? '').toLowerCase(),
+    from_name: cleanLine(first?.name ?? '') || null,
     to: addresses(env?.to),
     cc: addresses(env?.cc),
-    subject: env?.subject ?? '',
+    subject: cleanLine(env?.subject ?? ''),
     message_id_header: env?.messageId ?? null,
     in_reply_to_header: env?.inReplyTo ?? null,
     flags: [...(msg.flags ?? [])],
@@ -93,5 +95,5 @@ function toEnvelope(msg: FetchMessageObject): CachedEnvelope {
 }
 
 function addresses(list: MessageAddressObject[] | undefined): string[] {
-  return (list ?? []).map((a) => (a.address ?? '').toLowerCase()).filter(Boolean);
+  return (list ?? []).map((a) => cleanLine(a.address ?? '').toLowerCase()).filter(Boolean);
 }
