@@ -6,10 +6,25 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG_INPUT } from '../src/config/schema.js';
 import { msSince, now } from './stats.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/**
+ * The global `policy` of every bench config: a bench drafts thousands of messages a minute on one mailbox, which
+ * the default loop guards (60 drafts a minute, 1,000 held) exist to refuse. Measured costs are unchanged: the
+ * same window counts are read, against a higher limit.
+ */
+export const BENCH_POLICY = { rate_limits: { per_minute: 1_000_000 }, max_pending: 1_000_000 };
+
+/** The built-in sandbox config (agent@ gated_send, you@ autonomous) with BENCH_POLICY, written to `path`. */
+export function sandboxConfig(path: string): string {
+  writeFileSync(path, JSON.stringify({ ...DEFAULT_CONFIG_INPUT, policy: BENCH_POLICY }));
+  return path;
+}
 
 export interface Served {
   /** Spawn to initialize-complete, in ms. */

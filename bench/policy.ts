@@ -23,6 +23,7 @@ import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { addSuppression } from '../src/store/suppressions.js';
 import { BODY, baselineInserter, createBaselineTable, openRaw } from './raw.js';
+import { BENCH_POLICY } from './client.js';
 import { Acc, type Cell, formatTable, msSince, now, round, type Summary, timeLoop } from './stats.js';
 
 export interface PolicyOptions {
@@ -131,7 +132,7 @@ export async function submitDraft(store: Pick<Store, 'submitMessage'>, mailbox: 
   const header = newMessageIdHeader(mailbox);
   const r = await store.submitMessage({
     message_id: newMessageId(), message_id_header: header, mailbox, kind: 'send', actor: AGENT, thread_key: header,
-    content: { to: [to], cc: [], bcc: [], subject, text: BODY, html: null },
+    content: { to: [to], cc: [], bcc: [], subject, text: BODY, html: null }, policy: BENCH_POLICY,
   }, (mb, facts, limits) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules, limits }, { requireApproval: false }, action, facts), Date.now());
   // Held by the mode or by a content hold; a block would mean the case measured a refusal, not a submit.
   if (r.message.status !== 'pending') throw new Error(`${mailbox}: draft ${n} was ${r.message.status} (${r.message.gate_code}: ${r.message.gate_reason})`);

@@ -6,7 +6,7 @@
  * concurrent runs are interleaved in rounds and each side sees the same disk weather.
  */
 import { join } from 'node:path';
-import { serveOverStdio } from './client.js';
+import { sandboxConfig, serveOverStdio } from './client.js';
 import { BODY, baselineInserter, createBaselineTable, openRaw } from './raw.js';
 import { Acc, round, type Summary, timeConcurrent, timeLoop } from './stats.js';
 
@@ -33,7 +33,7 @@ export async function benchSend(dir: string, o: SendOptions): Promise<SendReport
   createBaselineTable(raw);
   const insert = baselineInserter(raw);
   const dbPath = join(dir, 'send.db');
-  const server = await serveOverStdio(dbPath);
+  const server = await serveOverStdio(dbPath, 'agent', { config: sandboxConfig(join(dir, 'send.json')) });
   let held = 0;
   let serial = 0;
   // Every send distinct (lanes reuse indexes): identical drafts within the dedupe window are refused.

@@ -11,8 +11,9 @@
  * the end of its commits) to the receiver having the whole request. Rounds are interleaved. Nothing here talks to
  * anything but 127.0.0.1.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { type ClientRequest, createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
@@ -23,6 +24,7 @@ import { sendEmail } from '../src/services/send.js';
 import { newWebhookSecret } from '../src/webhooks/sign.js';
 import { submitDraft } from './policy.js';
 import { BODY, openRaw } from './raw.js';
+import { BENCH_POLICY } from './client.js';
 import { Acc, type Cell, formatTable, msSince, now, round, type Summary } from './stats.js';
 
 export interface WebhookOptions {
@@ -49,7 +51,7 @@ export interface WebhookReport {
 /** src/webhooks/dispatcher.ts BATCH (not exported): it claims up to this many and POSTs them all at once. */
 const DISPATCHER_BATCH = 20;
 const MAILBOX = 'agent@bench.test';
-const AGENT: Principal = { id: 'mcp:agent/mailgate-bench', roles: ['agent'] };
+const AGENT: Principal = { id: 'mcp:agent/mailgate-bench', roles: ['agent'], mailboxes: 'all' };
 
 export async function benchWebhooks(dir: string, o: WebhookOptions): Promise<WebhookReport> {
   const receiver = await startReceiver();
@@ -58,7 +60,8 @@ export async function benchWebhooks(dir: string, o: WebhookOptions): Promise<Web
   const configPath = join(dir, 'webhooks.config.json');
   writeFileSync(configPath, JSON.stringify({
     mailboxes: [{ address: MAILBOX, oversight_mode: 'gated_send' }],
-    webhooks: [{ url: receiver.url, secret: newWebhookSecret() }],
+    webhooks: [{ url: receiver.url, secret: newWebhookSecret(), allow_private_network: true }],
+    policy: BENCH_POLICY,
   }));
   const app = await createApp(loadConfig({ config: configPath, db: dbPath }, {}), { background: true }).catch(async (err: unknown) => {
     fetches.restore();
@@ -216,13 +219,26 @@ interface FetchCounter {
 }
 
 /**
- * Wraps the global fetch (the dispatcher's and the baseline's) to count requests awaiting their response. The
+ * Counts requests awaiting their response: the baseline's through a wrapped global fetch, the dispatcher's
+ * (node:http, pinned to a checked address) through node's http.client.request.start diagnostics channel. The
  * receiver cannot see overlap: it answers each request in the tick it ends, so it never has two open at once.
  */
 function countFetches(): FetchCounter {
   const original = globalThis.fetch;
   let open = 0;
-  const c: FetchCounter = { max: 0, reset: () => void (c.max = 0), restore: () => void (globalThis.fetch = original) };
+  const onRequest = (message: unknown) => {
+    c.max = Math.max(c.max, ++open);
+    (message as { request: ClientRequest }).request.once('close', () => open--);
+  };
+  subscribe('http.client.request.start', onRequest);
+  const c: FetchCounter = {
+    max: 0,
+    reset: () => void (c.max = 0),
+    restore: () => {
+      globalThis.fetch = original;
+      unsubscribe('http.client.request.start', onRequest);
+    },
+  };
   globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
     c.max = Math.max(c.max, ++open);
     try {
@@ -294,7 +310,7 @@ export function formatWebhooks(w: WebhookReport): string {
   const r = w.ratios;
   return [
     `webhooks: held sends -> email.pending -> the real dispatcher (${tuning}) -> a node:http receiver on 127.0.0.1 answering 200; ` +
-      'latency to the request arriving in full; in flight = fetch calls awaiting a response',
+      'latency to the request arriving in full; in flight = requests awaiting a response',
     formatTable(HEADER, [
       row('enqueue alone: sendEmail, held (its commit)', c.enqueue),
       row('mailgate: paced, one event at a time', c.dispatcher_paced, c.dispatcher_paced.max_in_flight),

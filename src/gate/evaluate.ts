@@ -4,15 +4,22 @@
  * so the facts it sees are the facts the decision is written against.
  */
 import { checkPolicy, EMPTY_FACTS, POLICY_DEFAULTS, type PolicyHit } from './policy/index.js';
+import { capHeld } from './policy/held-limit.js';
 import { describeRule, ruleMatches } from './rules/index.js';
 import type { Action, Decision, Facts, GlobalPolicy, MailboxPolicy } from './types.js';
 
 /**
  * Order: reads pass; read_only blocks; writes follow the mode; for sends, policy blocks, then the global
  * require_approval switch, then content holds (which hold in every mode, past any auto-approve rule), then
- * the mode and its auto-approve rules.
+ * the mode and its auto-approve rules; last, a hold is refused when the mailbox's queue is full (max_pending).
  */
 export function evaluate(policy: MailboxPolicy, global: GlobalPolicy, action: Action, facts: Facts): Decision {
+  const decision = evaluateAction(policy, global, action, facts);
+  // Last: whether the queue is full matters only for a draft that everything else would hold.
+  return action.kind === 'send' ? capHeld(decision, policy.limits ?? POLICY_DEFAULTS, facts.policy) : decision;
+}
+
+function evaluateAction(policy: MailboxPolicy, global: GlobalPolicy, action: Action, facts: Facts): Decision {
   const decision = evaluateMode(policy, global, action, facts);
   if (action.kind !== 'send' || decision.outcome === 'block') return decision;
   const hits = checkPolicy(policy.limits ?? POLICY_DEFAULTS, {

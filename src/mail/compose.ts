@@ -6,6 +6,8 @@
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { OutboundMessage } from '../store/store.js';
+import { headerTextProblem, isEmailAddress } from '../values.js';
+import { DeliveryError } from './ports.js';
 
 export interface Composed {
   raw: Buffer;
@@ -14,6 +16,9 @@ export interface Composed {
 }
 
 export function composeMessage(m: OutboundMessage, displayName: string | null): Promise<Composed> {
+  const problem = headerProblem(m, displayName);
+  // Permanent: the row itself is wrong, so a retry would fail the same way; nothing has been sent.
+  if (problem) return Promise.reject(new DeliveryError(`not sent: ${problem}`, 'permanent'));
   const composer = new MailComposer({
     from: displayName ? { name: displayName, address: m.from_addr } : m.from_addr,
     to: m.to,
@@ -38,4 +43,25 @@ export function composeMessage(m: OutboundMessage, displayName: string | null): 
       else resolve({ raw, envelope: { from: m.from_addr, to: [...new Set([...m.to, ...m.cc, ...m.bcc])] } });
     });
   });
+}
+
+/**
+ * The last check before bytes are built, for rows that reached the table around the tools' schemas (an edit
+ * from another client, an older version, a hand-made row): every header field is one line of printable text
+ * and every envelope address is a plain address, so nothing can smuggle a header or an SMTP parameter.
+ */
+function headerProblem(m: OutboundMessage, displayName: string | null): string | null {
+  const fields: [string, string | null][] = [
+    ['subject', m.subject], ['display_name', displayName],
+    ['in_reply_to', m.in_reply_to_header], ['references', m.references_header],
+  ];
+  for (const [field, value] of fields) {
+    const problem = value === null ? null : headerTextProblem(field, value);
+    if (problem) return problem;
+  }
+  for (const [field, list] of [['from', [m.from_addr]], ['to', m.to], ['cc', m.cc], ['bcc', m.bcc]] as const) {
+    const bad = list.find((a) => !isEmailAddress(a));
+    if (bad !== undefined) return `${field} holds ${JSON.stringify(bad)}, which is not a plain email address`;
+  }
+  return null;
 }

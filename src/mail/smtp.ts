@@ -196,6 +196,9 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
     if (e.responseCode >= 500) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'permanent', hardBounces(err as { rejectedErrors?: unknown[] }));
     if (e.responseCode >= 400) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'transient');
   }
+  // EENVELOPE with no server reply is nodemailer refusing the envelope itself (an address with <, > or a line
+  // break, no recipients): the row is wrong and every retry would be refused the same way, or worse, sent.
+  if (e.code === 'EENVELOPE') return new DeliveryError(`invalid envelope, not sent (${e.message ?? 'EENVELOPE'}); fix the recipients and send again`, 'permanent');
   const what = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
   if (afterFinalDot) return new DeliveryError(`connection lost after the message was transmitted (${what}); it may have been delivered`, 'unknown_outcome');
   return new DeliveryError(`SMTP connection failed (${what})`, 'transient');

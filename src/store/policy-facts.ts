@@ -46,7 +46,19 @@ export function policyFacts(db: Db, p: EffectivePolicy, q: { mailbox: string; re
       : []),
     suppressed: suppressedRecipients(db, mailbox, recipients),
     knownDomains: p.holds.newExternalDomain ? knownDomains(db, mailbox, recipients) : new Set(),
+    held: heldMessages(db, mailbox, now),
   };
+}
+
+/**
+ * Held messages still awaiting a decision (max_pending). Read here, in the submit transaction, so two drafts
+ * racing for the last place cannot both be held. One past its expiry that the sweeper has not reached yet
+ * no longer counts: nobody can approve it.
+ */
+function heldMessages(db: Db, mailbox: string, now: number): PolicyFacts['held'] {
+  const row = stmt(db, `SELECT count(*) AS count, min(expires_at) AS next_expiry FROM messages
+                        WHERE mailbox = ? AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?)`).get(mailbox, now) as PolicyFacts['held'];
+  return { count: row.count, next_expiry: row.next_expiry };
 }
 
 function suppressedRecipients(db: Db, mailbox: string, recipients: readonly string[]): PolicyFacts['suppressed'] {

@@ -19,6 +19,8 @@ export interface NewWebhookEndpoint {
   secrets: string[];
   events: WebhookEventType[] | null;
   mailbox: string | null;
+  /** May point at loopback and private networks; false (the default) refuses them at delivery too. */
+  allow_private_network?: boolean | undefined;
 }
 
 export interface WebhookEndpoint {
@@ -27,6 +29,7 @@ export interface WebhookEndpoint {
   events: WebhookEventType[] | null;
   mailbox: string | null;
   source: WebhookSource;
+  allow_private_network: boolean;
   created_at: number;
   disabled_at: number | null;
   /** Deliveries by status, and the last failure (HTTP status and a short error; never a response body). */
@@ -45,7 +48,7 @@ export interface WebhookSyncResult {
 
 type Row = Record<string, unknown>;
 
-const LIST_SQL = `SELECT ep.endpoint_id, ep.url, ep.events, ep.mailbox, ep.source, ep.created_at, ep.disabled_at,
+const LIST_SQL = `SELECT ep.endpoint_id, ep.url, ep.events, ep.mailbox, ep.source, ep.allow_private_network, ep.created_at, ep.disabled_at,
     (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.status = 'pending') AS pending,
     (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.status = 'delivered') AS delivered,
     (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = ep.endpoint_id AND d.status = 'failed') AS failed,
@@ -58,6 +61,7 @@ const LIST_SQL = `SELECT ep.endpoint_id, ep.url, ep.events, ep.mailbox, ep.sourc
 const fromRow = (r: Row): WebhookEndpoint => ({
   ...(r as unknown as WebhookEndpoint),
   events: r.events === null ? null : (JSON.parse(String(r.events)) as WebhookEventType[]),
+  allow_private_network: r.allow_private_network === 1,
 });
 
 export function listEndpoints(db: Db, q: { include_disabled: boolean }): WebhookEndpoint[] {
@@ -72,13 +76,13 @@ function getEndpoint(db: Db, id: string): WebhookEndpoint | undefined {
 
 /** What the audit log says about an endpoint: where it points and what it gets; never its secret. */
 const auditDetail = (id: string, ep: Omit<NewWebhookEndpoint, 'secrets'>, source: WebhookSource) =>
-  ({ endpoint_id: id, url: displayUrl(ep.url), events: ep.events, mailbox: ep.mailbox, source });
+  ({ endpoint_id: id, url: displayUrl(ep.url), events: ep.events, mailbox: ep.mailbox, source, allow_private_network: ep.allow_private_network === true });
 
 export function addEndpointInTx(db: Db, ep: NewWebhookEndpoint, source: WebhookSource, actor: string, now: number): WebhookEndpoint {
   const id = newWebhookEndpointId();
-  stmt(db, `INSERT INTO webhook_endpoints (endpoint_id, url, secret, events, mailbox, source, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)`)
-    .run(id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now);
+  stmt(db, `INSERT INTO webhook_endpoints (endpoint_id, url, secret, events, mailbox, source, created_at, allow_private_network)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now, ep.allow_private_network ? 1 : 0);
   appendAudit(db, { actor, action: 'webhook.added', mailbox: ep.mailbox, detail: auditDetail(id, ep, source) }, now);
   return getEndpoint(db, id)!;
 }
@@ -100,19 +104,21 @@ export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; re
 }
 
 /**
- * Brings the config file's endpoints into the table. An endpoint is identified by its URL, mailbox filter and
- * event filter: a new one is added and one no longer in the file is disabled (both audited), so the audit log
+ * Brings the config file's endpoints into the table. An endpoint is identified by its URL, mailbox filter,
+ * event filter and allow_private_network (so allowing private networks shows in the audit log as a new
+ * endpoint, never as a silent change): a new one is added and one no longer in the file is disabled (both audited), so the audit log
  * shows every change of what is sent where. A changed secret is updated in place: pending deliveries are then
  * signed with the new one. Operator endpoints are untouched.
  */
 export function syncConfigInTx(db: Db, wanted: readonly NewWebhookEndpoint[], actor: string, now: number): WebhookSyncResult {
   const result: WebhookSyncResult = { added: [], updated: [], removed: [] };
-  const current = stmt(db, "SELECT endpoint_id, url, secret, events, mailbox FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL")
-    .all() as { endpoint_id: string; url: string; secret: string; events: string | null; mailbox: string | null }[];
+  const current = stmt(db, "SELECT endpoint_id, url, secret, events, mailbox, allow_private_network FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL")
+    .all() as { endpoint_id: string; url: string; secret: string; events: string | null; mailbox: string | null; allow_private_network: number }[];
   const keep = new Set<string>();
   for (const w of wanted) {
     const events = w.events && JSON.stringify(w.events);
-    const match = current.find((c) => c.url === w.url && c.mailbox === w.mailbox && c.events === events && !keep.has(c.endpoint_id));
+    const allow = w.allow_private_network ? 1 : 0;
+    const match = current.find((c) => c.url === w.url && c.mailbox === w.mailbox && c.events === events && c.allow_private_network === allow && !keep.has(c.endpoint_id));
     if (!match) {
       result.added.push(addEndpointInTx(db, w, 'config', actor, now).endpoint_id);
       continue;

@@ -22,6 +22,8 @@ export interface DueWebhookDelivery {
   payload: string;
   /** This attempt's number, from 1. */
   attempt: number;
+  /** The endpoint may resolve to loopback and private addresses (src/webhooks/address.ts). */
+  allow_private_network: boolean;
 }
 
 export type WebhookAttemptOutcome =
@@ -73,13 +75,13 @@ export function enqueueFromAudit(db: Db, event: AuditEvent): void {
  * claim. The UPDATE repeats the conditions (compare-and-set), so two processes never POST one delivery at once.
  */
 export function claimDue(db: Db, owner: string, now: number, leaseMs: number, limit: number): DueWebhookDelivery[] {
-  const rows = stmt(db, `SELECT d.event_id, d.endpoint_id, d.attempts, ev.type, ev.payload, ep.url, ep.secret
+  const rows = stmt(db, `SELECT d.event_id, d.endpoint_id, d.attempts, ev.type, ev.payload, ep.url, ep.secret, ep.allow_private_network
       FROM webhook_deliveries d
       JOIN webhook_events ev ON ev.event_id = d.event_id
       JOIN webhook_endpoints ep ON ep.endpoint_id = d.endpoint_id AND ep.disabled_at IS NULL
       WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
       ORDER BY d.next_attempt_at, d.created_at LIMIT @limit`).all({ now, limit }) as
-    { event_id: string; endpoint_id: string; attempts: number; type: string; payload: string; url: string; secret: string }[];
+    { event_id: string; endpoint_id: string; attempts: number; type: string; payload: string; url: string; secret: string; allow_private_network: number }[];
   const claim = stmt(db, `UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1
       WHERE event_id = @event_id AND endpoint_id = @endpoint_id AND status = 'pending'
         AND (lease_until IS NULL OR lease_until < @now)`);
@@ -87,7 +89,7 @@ export function claimDue(db: Db, owner: string, now: number, leaseMs: number, li
   for (const r of rows) {
     if (claim.run({ owner, until: now + leaseMs, now, event_id: r.event_id, endpoint_id: r.endpoint_id }).changes !== 1) continue;
     out.push({ event_id: r.event_id, endpoint_id: r.endpoint_id, type: r.type, url: r.url, secrets: r.secret.split(' '),
-      payload: r.payload, attempt: r.attempts + 1 });
+      payload: r.payload, attempt: r.attempts + 1, allow_private_network: r.allow_private_network === 1 });
   }
   return out;
 }

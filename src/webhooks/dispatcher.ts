@@ -6,13 +6,24 @@
  * recorded leaves a lease that runs out, and the delivery is sent again with the same `webhook-id`.
  * Receivers de-duplicate on that id (Standard Webhooks asks them to).
  */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { hostname } from 'node:os';
 import { faultPoint } from '../faults.js';
 import { randomToken } from '../ids.js';
 import { log } from '../log.js';
 import { ownerIsDead } from '../services/deliver.js';
 import type { DueWebhookDelivery, Store, WebhookAttemptOutcome } from '../store/store.js';
+import { checkAddress, checkHost, ipLiteral, refusal } from './address.js';
 import { signatureHeaders } from './sign.js';
+
+/** Resolves a host name to all its addresses, as dns.lookup with `all: true` does. */
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (host) => new Promise((resolve, reject) => {
+  dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+});
 
 export interface DispatcherOptions {
   /** How often to look for due deliveries (retries come due between in-process wake-ups). */
@@ -23,6 +34,8 @@ export interface DispatcherOptions {
   timeoutMs?: number;
   /** The first retry delay; later ones are RETRY_SCHEDULE multiples of it. */
   retryBaseMs?: number;
+  /** How host names are resolved; the system's dns.lookup unless a test substitutes one. */
+  resolve?: Resolver;
 }
 
 /**
@@ -56,7 +69,7 @@ export class WebhookDispatcher {
   private readonly shutdown = new AbortController();
 
   constructor(private readonly store: Store, private readonly clock: () => number, opts: DispatcherOptions = {}) {
-    this.opts = { pollMs: 1000, leaseMs: 60_000, timeoutMs: 10_000, retryBaseMs: 5000, ...opts };
+    this.opts = { pollMs: 1000, leaseMs: 60_000, timeoutMs: 10_000, retryBaseMs: 5000, resolve: systemResolver, ...opts };
   }
 
   start(): void {
@@ -140,22 +153,40 @@ export class WebhookDispatcher {
   private async attempt(d: DueWebhookDelivery): Promise<WebhookAttemptOutcome> {
     // The timestamp is this attempt's, so a retry hours later is not refused as a replay by the receiver.
     const timestamp = Math.floor(this.clock() / 1000);
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = AbortSignal.any([timeout, this.shutdown.signal]);
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        body: d.payload,
-        // A 3xx is a failure, never followed: following would let a receiver point mailgate at another host.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.shutdown.signal]),
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signatureHeaders(d.secrets, d.event_id, timestamp, d.payload) },
-      });
-      // The response body is never read or kept: only the status matters, and a body could hold anything.
-      await res.body?.cancel().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status };
-      return this.failure(d, res.status, res.status >= 300 && res.status < 400 ? `HTTP ${res.status} redirect (not followed)` : `HTTP ${res.status}`);
+      const url = new URL(d.url);
+      const targets = await this.pin(url, d.allow_private_network, signal);
+      if ('refused' in targets) return this.failure(d, null, targets.refused);
+      const status = await post(url, targets, d.payload, signal,
+        { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signatureHeaders(d.secrets, d.event_id, timestamp, d.payload) });
+      if (status >= 200 && status < 300) return { kind: 'delivered', status };
+      return this.failure(d, status, status >= 300 && status < 400 ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`);
     } catch (err) {
-      return this.failure(d, null, this.describe(err));
+      return this.failure(d, null, timeout.aborted ? `no response within ${this.opts.timeoutMs} ms` : this.describe(err));
     }
+  }
+
+  /**
+   * The addresses this attempt may connect to. A name is resolved once, here, and refused if ANY of its
+   * addresses is forbidden (a name that answers both public and private cannot pick its moment); the request
+   * then connects only to these checked addresses, so a DNS answer that changes between check and connect
+   * (rebinding) has nothing to act on. Checked again on every attempt: a name's addresses may change.
+   */
+  private async pin(url: URL, allowPrivate: boolean, signal: AbortSignal): Promise<LookupAddress[] | { refused: string }> {
+    const host = url.hostname;
+    const why = refusal(checkHost(host), allowPrivate);
+    if (why) return { refused: `refused: the URL points at ${why}` };
+    const ip = ipLiteral(host);
+    if (ip) return [{ address: ip, family: ip.includes(':') ? 6 : 4 }];
+    const addresses = await abortable(this.opts.resolve(host), signal);
+    if (addresses.length === 0) return { refused: `${host} resolved to no address` };
+    for (const a of addresses) {
+      const why = refusal(checkAddress(a.address), allowPrivate);
+      if (why) return { refused: `refused: ${host} resolves to ${why}` };
+    }
+    return addresses;
   }
 
   private failure(d: DueWebhookDelivery, status: number | null, error: string): WebhookAttemptOutcome {
@@ -166,11 +197,43 @@ export class WebhookDispatcher {
     return { kind: 'retry', status, error, next_attempt_at: this.clock() + delay };
   }
 
-  /** A short cause (timeout, connection refused, TLS problem); fetch's messages name no URL or header. */
+  /** A short cause (connection refused, TLS problem, unknown host): a code, never a URL or a header. */
   private describe(err: unknown): string {
-    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-    if (e?.name === 'TimeoutError') return `no response within ${this.opts.timeoutMs} ms`;
-    const cause = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
-    return String(cause).slice(0, 200);
+    const e = err as { code?: string; message?: string };
+    return String(e?.code ?? e?.message ?? err).slice(0, 200);
   }
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (a lookup cannot be cancelled, only no longer waited for). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * One POST to `url`, connected to the checked `targets` whatever the name resolves to by then: node's `lookup`
+ * hook hands the socket those addresses (all of them when it tries several, as with autoSelectFamily), while
+ * the Host header and the TLS server name (SNI and certificate check) stay the URL's. No agent, so no pooled socket is shared between endpoints with different allowances.
+ * Redirects are never followed; the response body is never read.
+ */
+function post(url: URL, targets: LookupAddress[], body: string, signal: AbortSignal, headers: Record<string, string>): Promise<number> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST', agent: false, signal, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      lookup: (_host, opts, cb) => {
+        if (opts.all) (cb as (e: null, a: LookupAddress[]) => void)(null, targets);
+        else cb(null, targets[0]!.address, targets[0]!.family);
+      },
+    }, (res) => {
+      res.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -4,16 +4,16 @@
  */
 import * as z from 'zod';
 import { EmailAddress } from '../values.js';
+import { checkHost, refusal } from './address.js';
 import { WEBHOOK_EVENT_TYPES } from './events.js';
 import { secretProblem } from './sign.js';
 
 export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES, { error: `unknown event; use one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
 
 /**
- * http(s) only. Private and loopback addresses are allowed, since mailgate is self-hosted and the receiver is
- * often beside it; what keeps a URL from being turned against the network is that redirects are never followed
- * and only operators (config file, CLI) set URLs. Credentials in the URL are refused: the signature is the
- * authentication, and a URL is shown in listings and the audit log.
+ * http(s) only. Where the host may point is checked with the endpoint's allow_private_network (WebhookConfig
+ * below, and again on the resolved address at delivery). Credentials in the URL are refused: the signature is
+ * the authentication, and a URL is shown in listings and the audit log.
  */
 export const WebhookUrl = z.string().trim().superRefine((v, ctx) => {
   let url: URL;
@@ -47,9 +47,30 @@ export const WebhookConfig = z
     events: z.array(WebhookEventType).min(1, { error: 'events is empty; list event types, or leave events out for all' }).optional(),
     /** Only events of this mailbox; omitted means every mailbox. */
     mailbox: EmailAddress.optional(),
+    /** Lets the URL point at loopback, private, link-local or unique-local addresses (a receiver beside mailgate). */
+    allow_private_network: z.boolean({ error: 'allow_private_network must be true or false' }).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((w, ctx) => {
+    const problem = urlHostProblem(w.url, w.allow_private_network === true);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['url'] });
+  });
 export type WebhookConfig = z.infer<typeof WebhookConfig>;
+
+/**
+ * Why mailgate will not POST to this URL's host, or null. The host is the WHATWG parser's, so every spelling
+ * of an IPv4 address (decimal, hex, octal, shortened) is judged as the address it is.
+ */
+export function urlHostProblem(url: string, allowPrivate: boolean): string | null {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return null; // WebhookUrl reports it
+  }
+  const why = refusal(checkHost(host), allowPrivate);
+  return why && `the URL points at ${why}`;
+}
 
 /** Checks that need the rest of the config: a filter names a configured mailbox; no endpoint is listed twice. */
 export function webhookConfigProblems(config: { webhooks: readonly WebhookConfig[]; mailboxes: readonly { address: string }[] }): string[] {

@@ -100,8 +100,8 @@ describe('resolvePolicy: defaults < global < mailbox, key by key', () => {
 
   it('nothing set: the documented defaults', () => {
     expect(resolvePolicy(undefined, undefined)).toEqual({
-      dedupeWindowSeconds: 600, rateLimits: {}, allowedDomains: null, blockedDomains: [], internalDomains: [], maxRecipients: 50,
-      maxAttachments: 10, maxAttachmentBytes: 10 * 1024 * 1024, maxTotalAttachmentBytes: 25 * 1024 * 1024,
+      dedupeWindowSeconds: 600, rateLimits: { per_minute: 60 }, allowedDomains: null, blockedDomains: [], internalDomains: [], maxRecipients: 50,
+      maxAttachments: 10, maxAttachmentBytes: 10 * 1024 * 1024, maxTotalAttachmentBytes: 25 * 1024 * 1024, maxPending: 1000,
       holds: { newRecipient: true, newExternalDomain: false, secrets: true }, fourEyes: false,
     });
   });

@@ -41,10 +41,12 @@ describe('rate limits: per mailbox, the limit-th message in a window is refused'
     expect(hits[0]!.reason).toContain(new Date(oldest + ms).toISOString());
   });
 
-  it('a count over the limit (facts read late) is refused too; no limit set means no refusal at any count', () => {
+  it('a count over the limit (facts read late) is refused too; only the default per_minute = 60 applies when nothing is set', () => {
     expect(fired(checkPolicy(policy({ rate_limits: { per_hour: 2 } }), draft(), facts({ mailboxCounts: counts('hour', win(9)) }))))
       .toEqual(['rate_limits.per_hour:rate_limited']);
-    expect(checkPolicy(policy(), draft(), facts({ mailboxCounts: { minute: win(10_000), hour: win(10_000), day: win(10_000) } }))).toEqual([]);
+    expect(fired(checkPolicy(policy(), draft(), facts({ mailboxCounts: { minute: win(10_000), hour: win(10_000), day: win(10_000) } }))))
+      .toEqual(['rate_limits.per_minute:rate_limited']);
+    expect(checkPolicy(policy(), draft(), facts({ mailboxCounts: { minute: win(59), hour: win(10_000), day: win(10_000) } }))).toEqual([]);
   });
 
   it.each([['per_recipient_per_hour', 'hour', HOUR], ['per_recipient_per_day', 'day', DAY]] as const)(

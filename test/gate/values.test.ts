@@ -116,7 +116,7 @@ describe('addressList', () => {
 describe('headerText', () => {
   const subject = headerText('subject');
 
-  it.each(['Hello', '', 'Grüße 👋', 'tab\tinside', 'RE: [ticket #42] (urgent)', 'x'.repeat(998)])('accepts %j unchanged', (input) => {
+  it.each(['Hello', '', 'Grüße 👋', 'RE: [ticket #42] (urgent)', 'x'.repeat(998), 'Ünïcödé ‹quotes› and\u00a0nbsp'])('accepts %j unchanged', (input) => {
     expect(subject.parse(input)).toBe(input);
   });
 
@@ -127,6 +127,15 @@ describe('headerText', () => {
     ['Hello\n', 'subject contains a line break'],
     ['\r\n', 'subject contains a line break'],
     ['x'.repeat(999), 'subject is longer than 998 characters'],
+    // Every other control character too: C0 (NUL, TAB, ESC, ...), DEL, C1, and the Unicode line separators.
+    ['Hello\u0000world', 'subject contains a control character (U+0000)'],
+    ['tab\tinside', 'subject contains a control character (U+0009)'],
+    ['\u001b[31mred', 'subject contains a control character (U+001B)'],
+    ['del\u007f', 'subject contains a control character (U+007F)'],
+    ['next\u0085line', 'subject contains a control character (U+0085)'],
+    ['c1\u009f', 'subject contains a control character (U+009F)'],
+    ['line\u2028separator', 'subject contains a control character (U+2028)'],
+    ['para\u2029separator', 'subject contains a control character (U+2029)'],
     [7, ''],
   ] as [unknown, string][])('rejects %j', (input, message) => {
     expect(failure(subject, input)).toContain(message);

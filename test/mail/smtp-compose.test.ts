@@ -128,16 +128,14 @@ describe('composeMessage', () => {
       expect(s).not.toMatch(/content-disposition: attachment|multipart\/related|multipart\/mixed/i);
     });
 
-    it('header injection through the subject or the display name does not add headers (Bcc, extra To)', async () => {
-      const { raw, envelope } = await composeMessage(
-        outbound({ subject: 'Hi\r\nBcc: evil@attacker.example\r\nX-Injected: 1', cc: [], bcc: [] }), 'Agent\r\nBcc: evil2@attacker.example');
-      const head = headerBlock(raw);
-      expect(head).not.toMatch(/^bcc:/im);
-      expect(head).not.toMatch(/^x-injected:/im);
-      expect(envelope.to).toEqual(['ann@dest.example', 'bob@dest.example']);
-      const p = await simpleParser(raw);
-      expect(p.bcc).toBeUndefined();
-      expect(addrs(p.to)).toEqual(['ann@dest.example', 'bob@dest.example']);
+    it('header injection through the subject or the display name is refused outright: nothing is composed', async () => {
+      // A row the tool schemas would have refused (an older version, a hand-edited database): no bytes are built.
+      await expect(composeMessage(outbound({ subject: 'Hi\r\nBcc: evil@attacker.example\r\nX-Injected: 1', cc: [], bcc: [] }), 'Agent'))
+        .rejects.toMatchObject({ name: 'DeliveryError', kind: 'permanent', message: expect.stringMatching(/subject contains a line break/) });
+      await expect(composeMessage(outbound(), 'Agent\r\nBcc: evil2@attacker.example'))
+        .rejects.toMatchObject({ kind: 'permanent', message: expect.stringMatching(/display_name contains a line break/) });
+      await expect(composeMessage(outbound({ subject: 'Hi\u0000there' }), 'Agent'))
+        .rejects.toMatchObject({ kind: 'permanent', message: expect.stringMatching(/subject contains a control character \(U\+0000\)/) });
     });
   });
 });

@@ -99,16 +99,22 @@ export function gateFor(c: MessageContent, isReply = false, mailbox?: string): G
 
 export function submit(
   store: SqliteStore, mailbox: string, c: MessageContent = content(),
-  opts: { now?: number; key?: string | null; actor?: string } = {},
+  opts: { now?: number; key?: string | null; actor?: string; policy?: PolicySettings } = {},
 ): Promise<SubmitResult> {
   const req: SubmitRequest = {
     message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox), mailbox, kind: 'send', content: c,
-    idempotency_key: opts.key ?? null, actor: opts.actor ?? AGENT,
+    idempotency_key: opts.key ?? null, actor: opts.actor ?? AGENT, ...(opts.policy ? { policy: opts.policy } : {}),
   };
   return store.submitMessage(req, gateFor(c, false, mailbox), opts.now ?? T0);
 }
 
 let heldSerial = 0;
+
+/**
+ * The global policy of the bulk helpers below: they draft hundreds of messages at one instant on one mailbox,
+ * which the default loop guards (60 drafts a minute, 1,000 held) exist to refuse.
+ */
+export const BULK_POLICY: PolicySettings = { rate_limits: { per_minute: 1_000_000 }, max_pending: 1_000_000 };
 
 /**
  * Submits n sends that the gate holds (the mailbox must be gated). Each has its own subject, so the duplicate
@@ -117,7 +123,7 @@ let heldSerial = 0;
 export async function holdMany(store: SqliteStore, mailbox: string, n: number, now = T0, c: Partial<MessageContent> = {}): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await submit(store, mailbox, content({ ...c, subject: `held ${++heldSerial}` }), { now });
+    const r = await submit(store, mailbox, content({ ...c, subject: `held ${++heldSerial}` }), { now, policy: BULK_POLICY });
     if (r.message.status !== 'pending') throw new Error(`expected pending, got ${r.message.status}: ${r.message.gate_reason}`);
     ids.push(r.message.message_id);
   }
@@ -128,7 +134,7 @@ export async function holdMany(store: SqliteStore, mailbox: string, n: number, n
 export async function approveMany(store: SqliteStore, mailbox: string, n: number, c: (i: number) => MessageContent, now = T0): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await submit(store, mailbox, c(i), { now });
+    const r = await submit(store, mailbox, c(i), { now, policy: BULK_POLICY });
     await store.decideMessage(r.message.message_id, { action: 'approve', actor: 'reviewer:test' }, now);
     ids.push(r.message.message_id);
   }

@@ -2,7 +2,8 @@
  * Two connections (two worker threads, each with its own SqliteStore on one file) submit at the same moment
  * into a mailbox one message short of its rate limit. The counts are read inside the submit's BEGIN IMMEDIATE
  * transaction, so the second submit sees the first: in every trial exactly one gets through. Were the facts
- * read before taking the write lock, both would see limit - 1 and both would pass.
+ * read before taking the write lock, both would see limit - 1 and both would pass. The same holds for the cap
+ * on held messages (max_pending): two drafts racing for the last place are never both held.
  */
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,5 +78,21 @@ describe('racing submits at a rate limit', () => {
     // The table agrees: each mailbox holds exactly LIMIT messages that count against it.
     const counted = s.db.prepare("SELECT mailbox, count(*) AS n FROM messages WHERE status <> 'blocked' GROUP BY mailbox HAVING n <> ?").all(LIMIT);
     expect(counted).toEqual([]);
+  });
+});
+
+describe('racing submits at the held cap (max_pending)', () => {
+  it(`${TRIALS} trials, two connections each: exactly one of the two is held under max_pending = ${LIMIT}, the other refused`, async () => {
+    const mailboxes = Array.from({ length: TRIALS }, (_, i) => `held${i}@race.test`);
+    for (const mb of mailboxes) {
+      await addMailbox(s, mb, 'gated_send', { policy: { dedupe_window: 0, max_pending: LIMIT } });
+      for (let n = 0; n < LIMIT - 1; n++) expect((await submit(s, mb, content({ subject: `held ${n}` }), { now: T0 + n })).message.status).toBe('pending');
+    }
+    const bar = new SharedArrayBuffer(8);
+    const [a, b] = await Promise.all([thread('c', mailboxes, bar), thread('d', mailboxes, bar)]);
+    const trials = mailboxes.map((mb, i) => ({ mb, outcomes: [a![i], b![i]].sort() }));
+    expect(trials.filter((x) => x.outcomes.join() !== 'held_limit,mode_requires_approval')).toEqual([]);
+    const over = s.db.prepare("SELECT mailbox, count(*) AS n FROM messages WHERE mailbox LIKE 'held%' AND status = 'pending' GROUP BY mailbox HAVING n <> ?").all(LIMIT);
+    expect(over).toEqual([]);
   });
 });

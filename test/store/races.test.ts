@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecideRequest } from '../../src/store/store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import {
-  ALICE, DECISION_STATUS, T0, TTL_S, addMailbox, content, decisionEvents, failure, holdMany, race, rng, submit, testDb,
+  ALICE, BULK_POLICY, DECISION_STATUS, T0, TTL_S, addMailbox, content, decisionEvents, failure, holdMany, race, rng, submit, testDb,
 } from './fixtures.js';
 
 const TRIALS = 200;
@@ -121,7 +121,7 @@ describe('idempotent submits racing from two connections (K7)', () => {
     for (let i = 0; i < TRIALS; i++) {
       const key = `race-${i}`;
       const c = content({ subject: `idem ${i}` });
-      const [ra, rb] = await race(next, () => submit(a, ALICE, c, { key }), () => submit(b, ALICE, c, { key }));
+      const [ra, rb] = await race(next, () => submit(a, ALICE, c, { key, policy: BULK_POLICY }), () => submit(b, ALICE, c, { key, policy: BULK_POLICY }));
       if (ra.status !== 'fulfilled' || rb.status !== 'fulfilled') throw new Error(`trial ${i}: a submit failed`);
       expect([ra.value.replayed, rb.value.replayed].sort()).toEqual([false, true]);
       expect(ra.value.message.message_id).toBe(rb.value.message.message_id);
@@ -134,8 +134,8 @@ describe('idempotent submits racing from two connections (K7)', () => {
     for (let i = 0; i < TRIALS; i++) {
       const key = `conflict-${i}`;
       const [ra, rb] = await race(next,
-        () => submit(a, ALICE, content({ subject: `A ${i}` }), { key }),
-        () => submit(b, ALICE, content({ subject: `B ${i}` }), { key }));
+        () => submit(a, ALICE, content({ subject: `A ${i}` }), { key, policy: BULK_POLICY }),
+        () => submit(b, ALICE, content({ subject: `B ${i}` }), { key, policy: BULK_POLICY }));
       const ok = [ra, rb].filter((r) => r.status === 'fulfilled');
       const bad = [ra, rb].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(ok.length).toBe(1);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, writeConfig } from '../e2e/harness.js';
 import { tempDir } from '../helpers/tmp.js';
-import { GATED, MAILBOXES, secret } from './helpers.js';
+import { GATED, MAILBOXES, SHORT_TTL, secret } from './helpers.js';
 
 const tmp = tempDir('mailgate-webhook-cli-');
 const home = tmp.path;
@@ -16,7 +16,7 @@ let config: string;
 
 beforeAll(() => {
   assertBuilt();
-  config = writeConfig(tmp.file('cli.json'), { mailboxes: MAILBOXES, webhooks: [{ url: 'http://127.0.0.1:9/from-config', secret: CONFIG_SECRET }] });
+  config = writeConfig(tmp.file('cli.json'), { mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: 'https://hooks.example.com/from-config', secret: CONFIG_SECRET }] });
 });
 afterAll(() => tmp.cleanup());
 
@@ -36,14 +36,14 @@ describe('mailgate webhook', () => {
   });
 
   it('add, list, remove: the secret is shown once, listings never show one, removal is audited', async () => {
-    const added = await json('webhook', 'add', 'http://127.0.0.1:9/ops?token=abc', '--events', 'email.pending,email.rejected', '--mailbox', GATED, '--as', 'ops-alice');
-    expect(added).toMatchObject({ endpoint_id: expect.stringMatching(/^wh_/), url: 'http://127.0.0.1:9/ops?…', events: ['email.pending', 'email.rejected'], mailbox: GATED, source: 'operator', state: 'active' });
+    const added = await json('webhook', 'add', 'https://hooks.example.com/ops?token=abc', '--events', 'email.pending,email.rejected', '--mailbox', GATED, '--as', 'ops-alice');
+    expect(added).toMatchObject({ endpoint_id: expect.stringMatching(/^wh_/), url: 'https://hooks.example.com/ops?…', events: ['email.pending', 'email.rejected'], mailbox: GATED, source: 'operator', state: 'active' });
     expect(added.secret).toMatch(/^whsec_/);
 
     const given = secret();
-    const plain = await cli('webhook', 'add', 'https://127.0.0.1:9/given', '--secret', given);
+    const plain = await cli('webhook', 'add', 'https://127.0.0.1:9/given', '--secret', given, '--allow-private-network');
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toMatch(/^added wh_\S+: https:\/\/127\.0\.0\.1:9\/given \(events: all; mailbox: all\)\n$/);
+    expect(plain.stdout).toMatch(/^added wh_\S+: https:\/\/127\.0\.0\.1:9\/given \(events: all; mailbox: all; private network allowed\)\n$/);
 
     const [listed, table] = await Promise.all([cli('webhook', 'list', '--json'), cli('webhook', 'list')]);
     for (const out of [listed.stdout, table.stdout]) {
@@ -63,9 +63,9 @@ describe('mailgate webhook', () => {
   // Independent refusals, so they run side by side (each is a process start).
   it.concurrent.each([
     [['webhook', 'add', 'ftp://127.0.0.1/x'], 2, /INVALID_INPUT: URL: the URL must be http or https/],
-    [['webhook', 'add', 'http://127.0.0.1/x', '--events', 'email.opened'], 2, /INVALID_INPUT: --events: unknown event/],
-    [['webhook', 'add', 'http://127.0.0.1/x', '--secret', 'hunter2'], 2, /INVALID_INPUT: --secret: a webhook secret starts with 'whsec_'/],
-    [['webhook', 'add', 'http://127.0.0.1/x', '--mailbox', 'nobody@mailgate.test'], 1, /UNKNOWN_MAILBOX: unknown mailbox 'nobody@mailgate\.test'/],
+    [['webhook', 'add', 'https://hooks.example.com/x', '--events', 'email.opened'], 2, /INVALID_INPUT: --events: unknown event/],
+    [['webhook', 'add', 'https://hooks.example.com/x', '--secret', 'hunter2'], 2, /INVALID_INPUT: --secret: a webhook secret starts with 'whsec_'/],
+    [['webhook', 'add', 'https://hooks.example.com/x', '--mailbox', 'nobody@mailgate.test'], 1, /UNKNOWN_MAILBOX: unknown mailbox 'nobody@mailgate\.test'/],
     [['webhook', 'remove', 'wh_nope'], 2, /no active webhook endpoint 'wh_nope'/],
     [['webhook', 'frobnicate'], 2, /unknown subcommand 'frobnicate'/],
   ] as const)('refuses %j with a message naming what is wrong', async (args, code, want) => {

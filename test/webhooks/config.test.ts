@@ -11,14 +11,14 @@ import { MailgateError } from '../../src/errors.js';
 import { addWebhook } from '../../src/services/webhooks.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/tmp.js';
-import { GATED, MAILBOXES, OPERATOR, secret } from './helpers.js';
+import { GATED, MAILBOXES, OPERATOR, SHORT_TTL, secret } from './helpers.js';
 
 const dir = tempDir('mailgate-webhook-config-');
 afterAll(() => dir.cleanup());
 
 function problemsOf(webhooks: unknown[]): string[] {
   const path = dir.file(`bad-${Math.random()}.json`);
-  writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, webhooks }));
+  writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks }));
   try {
     loadConfig({ config: path, db: dir.file('unused.db') }, {});
   } catch (err) {
@@ -35,12 +35,12 @@ describe('config validation', () => {
   it.each([
     ['a non-http URL', { url: 'ftp://127.0.0.1/x', secret: good }, /webhooks\[0\]\.url: the URL must be http or https, not ftp/],
     ['not a URL', { url: 'hooks.example', secret: good }, /webhooks\[0\]\.url: not a URL/],
-    ['credentials in the URL', { url: 'https://u:p@127.0.0.1/x', secret: good }, /webhooks\[0\]\.url: remove the user name and password/],
-    ['a secret without whsec_', { url: 'http://127.0.0.1/x', secret: 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0' }, /webhooks\[0\]\.secret: a webhook secret starts with 'whsec_'/],
-    ['a short secret', { url: 'http://127.0.0.1/x', secret: `whsec_${Buffer.alloc(8).toString('base64')}` }, /webhooks\[0\]\.secret: the secret decodes to 8 bytes/],
-    ['an unknown event', { url: 'http://127.0.0.1/x', secret: good, events: ['email.pending', 'email.opened'] }, /webhooks\[0\]\.events\[1\]: unknown event; use one of email\.pending/],
-    ['a mailbox not in the config', { url: 'http://127.0.0.1/x', secret: good, mailbox: 'nobody@mailgate.test' }, /webhooks\[0\]\.mailbox: nobody@mailgate\.test is not a mailbox in this config/],
-    ['an unknown key', { url: 'http://127.0.0.1/x', secret: good, retries: 3 }, /webhooks\[0\]: .*retries/],
+    ['credentials in the URL', { url: 'https://u:p@hooks.example.com/x', secret: good }, /webhooks\[0\]\.url: remove the user name and password/],
+    ['a secret without whsec_', { url: 'https://hooks.example.com/x', secret: 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0' }, /webhooks\[0\]\.secret: a webhook secret starts with 'whsec_'/],
+    ['a short secret', { url: 'https://hooks.example.com/x', secret: `whsec_${Buffer.alloc(8).toString('base64')}` }, /webhooks\[0\]\.secret: the secret decodes to 8 bytes/],
+    ['an unknown event', { url: 'https://hooks.example.com/x', secret: good, events: ['email.pending', 'email.opened'] }, /webhooks\[0\]\.events\[1\]: unknown event; use one of email\.pending/],
+    ['a mailbox not in the config', { url: 'https://hooks.example.com/x', secret: good, mailbox: 'nobody@mailgate.test' }, /webhooks\[0\]\.mailbox: nobody@mailgate\.test is not a mailbox in this config/],
+    ['an unknown key', { url: 'https://hooks.example.com/x', secret: good, retries: 3 }, /webhooks\[0\]: .*retries/],
   ])('refuses %s, naming the key', (_, entry, want) => {
     const problems = problemsOf([entry]);
     expect(problems.join('\n')).toMatch(want);
@@ -48,13 +48,13 @@ describe('config validation', () => {
   });
 
   it('refuses the same URL twice for one mailbox', () => {
-    expect(problemsOf([{ url: 'http://127.0.0.1/x', secret: good }, { url: 'http://127.0.0.1/x', secret: secret() }]).join('\n'))
-      .toMatch(/webhooks\[1\]: http:\/\/127\.0\.0\.1\/x is listed twice/);
+    expect(problemsOf([{ url: 'https://hooks.example.com/x', secret: good }, { url: 'https://hooks.example.com/x', secret: secret() }]).join('\n'))
+      .toMatch(/webhooks\[1\]: https:\/\/hooks\.example\.com\/x is listed twice/);
   });
 
   it('accepts a list of secrets while rotating', () => {
     const path = dir.file('rotating.json');
-    writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, webhooks: [{ url: 'http://127.0.0.1/x', secret: [good, secret()] }] }));
+    writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: 'https://hooks.example.com/x', secret: [good, secret()] }] }));
     expect(loadConfig({ config: path }, {}).config.webhooks[0]!.secret).toHaveLength(2);
   });
 });
@@ -63,7 +63,7 @@ describe('config sync at start', () => {
   const db = dir.file('sync.db');
   const path = dir.file('sync.json');
   const start = async (webhooks: unknown[] | null) => {
-    if (webhooks) writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, webhooks }));
+    if (webhooks) writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks }));
     return createApp(loadConfig({ config: webhooks ? path : undefined, db }, {}));
   };
   const rows = (app: Awaited<ReturnType<typeof start>>) => (app.store as SqliteStore).db
@@ -72,21 +72,21 @@ describe('config sync at start', () => {
 
   it('adds, keeps, updates secrets in place, disables what left the file, and audits it without secrets', async () => {
     const [s1, s2, s3] = [secret(), secret(), secret()];
-    let app = await start([{ url: 'http://127.0.0.1/a', secret: s1 }, { url: 'http://127.0.0.1/b', secret: s2, mailbox: GATED }]);
-    await addWebhook(app, OPERATOR, { url: 'http://127.0.0.1/operator', secret: [s3] });
+    let app = await start([{ url: 'https://hooks.example.com/a', secret: s1 }, { url: 'https://hooks.example.com/b', secret: s2, mailbox: GATED }]);
+    await addWebhook(app, OPERATOR, { url: 'https://hooks.example.com/operator', secret: [s3] });
     const first = rows(app);
     expect(first.map((r) => [r.url, r.source, r.disabled_at])).toEqual([
-      ['http://127.0.0.1/a', 'config', null], ['http://127.0.0.1/b', 'config', null], ['http://127.0.0.1/operator', 'operator', null]]);
+      ['https://hooks.example.com/a', 'config', null], ['https://hooks.example.com/b', 'config', null], ['https://hooks.example.com/operator', 'operator', null]]);
     await app.close();
 
     // Restart with the same file: nothing changes.
-    app = await start([{ url: 'http://127.0.0.1/a', secret: s1 }, { url: 'http://127.0.0.1/b', secret: s2, mailbox: GATED }]);
+    app = await start([{ url: 'https://hooks.example.com/a', secret: s1 }, { url: 'https://hooks.example.com/b', secret: s2, mailbox: GATED }]);
     expect(rows(app)).toEqual(first);
     await app.close();
 
     // /a gets a new secret, /b leaves the file.
     const s4 = secret();
-    app = await start([{ url: 'http://127.0.0.1/a', secret: s4 }]);
+    app = await start([{ url: 'https://hooks.example.com/a', secret: s4 }]);
     const after = rows(app);
     expect(after.find((r) => r.url.endsWith('/a'))).toMatchObject({ endpoint_id: first[0]!.endpoint_id, secret: s4, disabled_at: null });
     expect(after.find((r) => r.url.endsWith('/b'))!.disabled_at).not.toBeNull();
@@ -95,8 +95,8 @@ describe('config sync at start', () => {
     const audit = await app.store.audit({ limit: 1000 });
     const hooks = audit.filter((e) => e.action.startsWith('webhook.'));
     expect(hooks.map((e) => [e.action, e.detail.url])).toEqual([
-      ['webhook.added', 'http://127.0.0.1/a'], ['webhook.added', 'http://127.0.0.1/b'], ['webhook.added', 'http://127.0.0.1/operator'],
-      ['webhook.removed', 'http://127.0.0.1/b']]);
+      ['webhook.added', 'https://hooks.example.com/a'], ['webhook.added', 'https://hooks.example.com/b'], ['webhook.added', 'https://hooks.example.com/operator'],
+      ['webhook.removed', 'https://hooks.example.com/b']]);
     expect(hooks[3]!.detail).toMatchObject({ reason: 'no longer in the config file', source: 'config' });
     const text = JSON.stringify(audit);
     for (const s of [s1, s2, s3, s4]) expect(text).not.toContain(s.slice(6));

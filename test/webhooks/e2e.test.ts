@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, closeAll, isAlive, ok, startServer, waitFor, writeConfig } from '../e2e/harness.js';
 import { tempDir } from '../helpers/tmp.js';
-import { GATED, MAILBOXES, type Receiver, secret, startReceiver, stopReceivers, verify } from './helpers.js';
+import { GATED, MAILBOXES, type Receiver, SHORT_TTL, secret, startReceiver, stopReceivers, verify } from './helpers.js';
 
 const tmp = tempDir('mailgate-webhook-e2e-');
 const SECRET = secret();
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 function setup(name: string) {
-  const config = writeConfig(tmp.file(`${name}.json`), { mailboxes: MAILBOXES, webhooks: [{ url: `${rx.url}/${name}`, secret: SECRET }] });
+  const config = writeConfig(tmp.file(`${name}.json`), { mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: `${rx.url}/${name}`, secret: SECRET, allow_private_network: true }] });
   return { config, db: tmp.file(`${name}.db`), home: tmp.path };
 }
 

@@ -106,7 +106,7 @@ describe('events from the lifecycle', () => {
   });
 
   it('a mode change: mailbox.mode_changed with the new mode, who and why', async () => {
-    await updateMailbox(t.app, { id: 'operator:test', roles: ['operator'] }, { address: AUTO, oversight_mode: 'gated_all', change_reason: 'audit week' });
+    await updateMailbox(t.app, { id: 'operator:test', roles: ['operator'], mailboxes: 'all' as const }, { address: AUTO, oversight_mode: 'gated_all', change_reason: 'audit week' });
     const r = await event('mailbox.mode_changed');
     expect(r.json.data).toMatchObject({
       mailbox: AUTO, oversight_mode: 'gated_all', changed_by: 'operator:test', reason: 'audit week',

@@ -116,15 +116,17 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
 }
 
-export const AGENT: Principal = { id: 'agent:test', roles: ['agent'] };
-export const REVIEWER: Principal = { id: 'reviewer:test', roles: ['reviewer'] };
-export const OPERATOR: Principal = { id: 'operator:test', roles: ['operator'] };
+export const AGENT: Principal = { id: 'agent:test', roles: ['agent'], mailboxes: 'all' as const };
+export const REVIEWER: Principal = { id: 'reviewer:test', roles: ['reviewer'], mailboxes: 'all' as const };
+export const OPERATOR: Principal = { id: 'operator:test', roles: ['operator'], mailboxes: 'all' as const };
 
 export const GATED = 'agent@mailgate.test';
 export const AUTO = 'you@mailgate.test';
 export const WATCHED = 'watched@mailgate.test';
 export const LOCKED = 'locked@mailgate.test';
 export const BRIEF = 'brief@mailgate.test';
+/** Config `testing` that lets BRIEF's 1s pending_ttl through (the floor is 1h otherwise); every config with MAILBOXES needs it. */
+export const SHORT_TTL = { allow_short_ttl: true };
 export const MAILBOXES = [
   { address: BRIEF, oversight_mode: 'gated_send', pending_ttl: '1s' },
   { address: GATED, oversight_mode: 'gated_send' },
@@ -151,11 +153,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A real app on a fresh database, its config file holding `webhooks`. */
+/**
+ * A real app on a fresh database, its config file holding `webhooks`. The receivers listen on 127.0.0.1, so each
+ * endpoint allows private networks unless it says otherwise (test/webhooks/ssrf-delivery.test.ts tests the refusal).
+ */
 export async function startApp(webhooks: unknown[], opts: AppOptions & { dbPath?: string } = {}): Promise<TestApp> {
   const dir = tempDir('mailgate-webhooks-');
   const configPath = dir.file('mailgate.json');
-  writeFileSync(configPath, JSON.stringify({ mailboxes: MAILBOXES, webhooks }));
+  const local = webhooks.map((w) => ({ allow_private_network: true, ...(w as Record<string, unknown>) }));
+  writeFileSync(configPath, JSON.stringify({ mailboxes: MAILBOXES, webhooks: local, testing: SHORT_TTL }));
   const dbPath = opts.dbPath ?? dir.file('mailgate.db');
   const app = await createApp(loadConfig({ config: configPath, db: dbPath }, {}), { webhooks: FAST, worker: { pollMs: 50 }, ...opts });
   return { app, dbPath, configPath, dir, async close() { await app.close(); dir.cleanup(); } };

@@ -47,6 +47,8 @@ export const PolicySettings = z
     max_attachments: z.number().int().min(0).max(1000).optional(),
     max_attachment_bytes: bytes('max_attachment_bytes').optional(),
     max_total_attachment_bytes: bytes('max_total_attachment_bytes').optional(),
+    /** Messages held for a decision at once; a draft that would be held beyond it is refused (held_limit). */
+    max_pending: count('max_pending').optional(),
     content_holds: ContentHolds.optional(),
     /** Refuse an approval by the principal that drafted the message. */
     four_eyes: z.boolean().optional(),
@@ -65,13 +67,16 @@ export interface EffectivePolicy {
   maxAttachments: number;
   maxAttachmentBytes: number;
   maxTotalAttachmentBytes: number;
+  maxPending: number;
   holds: { newRecipient: boolean; newExternalDomain: boolean; secrets: boolean };
   fourEyes: boolean;
 }
 
 export const POLICY_DEFAULTS: EffectivePolicy = {
   dedupeWindowSeconds: 600,
-  rateLimits: {},
+  // An agent in a loop drafts far faster than a person writes: 60 a minute is beyond any real use of one
+  // mailbox and stops a runaway within a minute. Raise it per mailbox for bulk work.
+  rateLimits: { per_minute: 60 },
   allowedDomains: null,
   blockedDomains: [],
   internalDomains: [],
@@ -79,6 +84,8 @@ export const POLICY_DEFAULTS: EffectivePolicy = {
   maxAttachments: 10,
   maxAttachmentBytes: 10 * 1024 * 1024,
   maxTotalAttachmentBytes: 25 * 1024 * 1024,
+  // A queue nobody can review is no oversight: past 1,000 held messages new drafts are refused, not queued.
+  maxPending: 1000,
   holds: { newRecipient: true, newExternalDomain: false, secrets: true },
   fourEyes: false,
 };
@@ -99,6 +106,7 @@ export function resolvePolicy(global: PolicySettings | undefined, mailbox: Polic
     if (s.max_attachments !== undefined) out.maxAttachments = s.max_attachments;
     if (s.max_attachment_bytes !== undefined) out.maxAttachmentBytes = s.max_attachment_bytes;
     if (s.max_total_attachment_bytes !== undefined) out.maxTotalAttachmentBytes = s.max_total_attachment_bytes;
+    if (s.max_pending !== undefined) out.maxPending = s.max_pending;
     if (s.content_holds?.new_recipient !== undefined) out.holds.newRecipient = s.content_holds.new_recipient;
     if (s.content_holds?.new_external_domain !== undefined) out.holds.newExternalDomain = s.content_holds.new_external_domain;
     if (s.content_holds?.secrets !== undefined) out.holds.secrets = s.content_holds.secrets;

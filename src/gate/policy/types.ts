@@ -43,6 +43,8 @@ export interface PolicyFacts {
   suppressed: ReadonlyMap<string, { kind: 'address' | 'domain'; value: string; reason: string | null }>;
   /** Canonical domains this mailbox has written to before. */
   knownDomains: ReadonlySet<string>;
+  /** Messages of this mailbox waiting for a decision, and the soonest of their expiries (when one frees up). */
+  held: { count: number; next_expiry: number | null };
 }
 
 export interface PolicyHit {
@@ -64,4 +66,5 @@ export const EMPTY_FACTS = (now: number): PolicyFacts => ({
   recipientCounts: new Map(),
   suppressed: new Map(),
   knownDomains: new Set(),
+  held: { count: 0, next_expiry: null },
 });
