@@ -2,7 +2,8 @@ import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { listPending } from '../src/services/review.js';
 import { limitField, mailboxField } from './inputs.js';
-import { pendingItem, toPendingItem } from './shapes.js';
+import { threadFields } from '../src/services/thread-changes.js';
+import { pendingItem, threadChangeFields, toPendingItem } from './shapes.js';
 
 export default defineTool({
   name: 'list_pending',
@@ -14,9 +15,10 @@ export default defineTool({
     limit: limitField(200, 50),
     cursor: z.string().max(200).optional(),
   },
-  output: { messages: z.array(pendingItem), next_cursor: z.string().nullable() },
-  handler: async (args, { ctx }) => {
-    const page = await listPending(ctx, args);
-    return { messages: page.messages.map(toPendingItem), next_cursor: page.next_cursor };
+  output: { messages: z.array(pendingItem.extend(threadChangeFields)), next_cursor: z.string().nullable() },
+  handler: async (args, { ctx, principal }) => {
+    const page = await listPending(ctx, principal, args);
+    const messages = await Promise.all(page.messages.map(async (m) => ({ ...toPendingItem(m), ...await threadFields(ctx, m) })));
+    return { messages, next_cursor: page.next_cursor };
   },
 });

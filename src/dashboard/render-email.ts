@@ -7,6 +7,7 @@
  */
 import sanitizeHtml from 'sanitize-html';
 import { escapeHtml } from '../http/approval-page.js';
+import { bdi } from './views/layout.js';
 
 export const FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
@@ -47,7 +48,7 @@ export function inertHtml(html: string): InertHtml {
 export function emailFrame(html: string): string {
   const { srcdoc, links } = inertHtml(html);
   const list = links.length
-    ? `<p class="muted">Links in the HTML (not clickable above):</p><ul class="links">${links.map((l) => `<li><code>${escapeHtml(l)}</code></li>`).join('')}</ul>`
+    ? `<p class="muted">Links in the HTML (not clickable above):</p><ul class="links">${links.map((l) => `<li><code>${bdi(l)}</code></li>`).join('')}</ul>`
     : '';
   return `<iframe class="email-html" title="HTML part (inert)" sandbox referrerpolicy="no-referrer" srcdoc="${escapeHtml(srcdoc)}"></iframe>${list}`;
 }

@@ -38,6 +38,11 @@ button.approve{background:#0a6d2c;border-color:#0a6d2c;color:#fff}button.reject{
 .notice.error{background:#fde4e4;border-color:#eba7a7}.notice.ok{background:#def3de;border-color:#9fd39f}
 .hits li{margin:.2rem 0}.login{max-width:26rem;margin:4rem auto}.login input{width:100%}
 code.detail{font-size:.8rem;word-break:break-all}
+.thread-changes{padding:.7rem 1rem;border-radius:4px;margin:0 0 1rem;border:1px solid #a9c6ee;background:#e3effd}
+.thread-changes.warn{background:#fff1e6;border:2px solid #d9480f}.thread-changes.warn h2{color:#a3300a;margin-top:0}
+.thread-changes.ok{background:#def3de;border-color:#9fd39f}.thread-changes h2{font-size:1.05rem;margin:0 0 .4rem}
+.thread-changes ul{margin:.3rem 0;padding-left:1.2rem}.thread-changes li{margin:.2rem 0}.thread-changes code{font-size:1rem;word-break:break-all}
+time.expires.soon{color:#a11c1c;font-weight:600}
 `;
 
 /**

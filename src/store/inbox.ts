@@ -152,3 +152,12 @@ export function emailsByUid(db: Db, mailbox: string, folder: string, uids: reado
   return (stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder = ? AND uid IN (SELECT value FROM json_each(?))`)
     .all(mailbox, folder, JSON.stringify(uids)) as Row[]).map(fromRow);
 }
+
+/**
+ * The inbound emails of a thread (RFC 5322 §3.6.4): the root itself and every email that replies to it or
+ * names it in References, oldest first. What a reply is compared with for the reviewer.
+ */
+export function threadEmailRows(db: Db, mailbox: string, threadKey: string, limit: number): InboundEmail[] {
+  return (stmt(db, `SELECT * FROM emails WHERE mailbox = @mailbox AND (message_id_header = @key OR in_reply_to_header = @key
+      OR instr(coalesce(references_header, ''), @key) > 0) ORDER BY date LIMIT @limit`).all({ mailbox, key: threadKey, limit }) as Row[]).map(fromRow);
+}

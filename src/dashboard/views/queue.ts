@@ -1,6 +1,6 @@
 /** The approval queue: held messages, oldest first, filtered by mailbox, agent and age. */
 import type { Mailbox, OutboundMessage } from '../../store/store.js';
-import { ago, esc, LIVE, options } from './layout.js';
+import { ago, bdi, esc, expiry, LIVE, options } from './layout.js';
 
 export const AGES = ['', 'lt1h', 'gt1h', 'gt24h'] as const;
 const AGE_LABELS: Record<string, string> = { '': 'any age', lt1h: 'under 1 hour', gt1h: 'over 1 hour', gt24h: 'over 24 hours' };
@@ -32,13 +32,13 @@ export function applyFilter(messages: OutboundMessage[], f: QueueFilter, now: nu
 export function queueList(messages: OutboundMessage[], now: number): string {
   if (messages.length === 0) return '<p class="muted" data-empty>Nothing is waiting for review.</p>';
   const rows = messages.map((m) => {
-    const recipients = [...m.to, ...m.cc].join(', ');
+    const recipients = [...m.to, ...m.cc].map(bdi).join(', ');
     const bcc = m.bcc.length ? ` <span class="flag external">+${m.bcc.length} bcc</span>` : '';
     const hits = m.policy_hits.map((h) => h.code).join(', ');
-    return `<tr data-message="${esc(m.message_id)}"><td class="subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${esc(m.subject || '(no subject)')}</a></td>` +
-      `<td>${esc(m.mailbox)}</td><td>${esc(recipients)}${bcc}</td><td>${esc(m.created_by)}</td>` +
-      `<td>${esc(ago(m.created_at, now))} ago</td><td>${m.expires_at === null ? '' : `in ${esc(ago(m.expires_at, now))}`}</td>` +
-      `<td>${esc(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`;
+    return `<tr data-message="${esc(m.message_id)}"><td class="subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a></td>` +
+      `<td>${bdi(m.mailbox)}</td><td>${recipients}${bcc}</td><td>${bdi(m.created_by)}</td>` +
+      `<td>${esc(ago(m.created_at, now))} ago</td><td class="expiry">${m.expires_at === null ? '' : expiry(m.expires_at, now)}</td>` +
+      `<td>${bdi(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`;
   }).join('');
   return `<table><thead><tr><th>Subject</th><th>Mailbox</th><th>To / Cc</th><th>Drafted by</th><th>Age</th><th>Expires</th><th>Why held</th></tr></thead>` +
     `<tbody>${rows}</tbody></table><p class="muted">${messages.length} held</p>`;
