@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { LoadedConfig } from './config/load.js';
 import { MailgateError } from './errors.js';
 import { MailRegistry } from './mail/registry.js';
+import { watchInboxes } from './services/inbox-cache.js';
+import { sandboxTransport } from './services/sandbox.js';
 import type { AppContext } from './services/context.js';
 import { DeliveryWorker, type WorkerOptions } from './services/deliver.js';
 import { applyConfig } from './services/config-apply.js';
@@ -42,14 +44,14 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
   }
   const changes = new EventEmitter();
   changes.setMaxListeners(0); // one listener per concurrent mail_wait
-  const transports = new MailRegistry(store, clock, loaded.accounts, () => changes.emit('change'));
+  const transports = new MailRegistry(loaded.accounts, sandboxTransport(store, clock));
   const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker }, () => changes.emit('change'));
   if (opts.background) worker.start();
   const webhooks = new WebhookDispatcher(store, clock, { ...webhookTuning(process.env), ...opts.webhooks });
   // Events queued by this process go out at once; other processes' events are found by the poll.
   const stopWaking = store.onWebhookQueued(() => webhooks.wake());
   if (opts.background) webhooks.start();
-  if (opts.watch) await transports.watchAll();
+  if (opts.watch) await watchInboxes(store, clock, transports, () => changes.emit('change'));
   const app: App = {
     store,
     clock,

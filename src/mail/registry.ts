@@ -5,10 +5,9 @@
  */
 import type { MailAccount } from '../config/accounts.js';
 import { log } from '../log.js';
-import type { Mailbox, Store } from '../store/store.js';
+import type { Mailbox } from '../store/store.js';
 import { ImapMailbox } from './imap/mailbox.js';
 import type { Transport, TransportRegistry } from './ports.js';
-import { sandboxTransport } from './sandbox.js';
 import { SmtpSender } from './smtp.js';
 
 export interface RealTransport extends Transport {
@@ -17,15 +16,12 @@ export interface RealTransport extends Transport {
 }
 
 export class MailRegistry implements TransportRegistry {
-  private sandbox: Transport | undefined;
   private readonly real = new Map<string, RealTransport>();
 
   constructor(
-    private readonly store: Store,
-    private readonly clock: () => number,
     private readonly accounts: ReadonlyMap<string, MailAccount>,
-    /** Called when a watched INBOX synced new changes. */
-    private readonly onMail: () => void = () => undefined,
+    /** The sandbox transport (src/services/sandbox.ts): a store write, so built by the services layer. */
+    private readonly sandbox: Transport,
   ) {}
 
   canServe(mailbox: Mailbox): boolean {
@@ -33,23 +29,14 @@ export class MailRegistry implements TransportRegistry {
   }
 
   forMailbox(mailbox: Mailbox): Transport {
-    if (mailbox.transport === 'sandbox') return (this.sandbox ??= sandboxTransport(this.store, this.clock));
+    if (mailbox.transport === 'sandbox') return this.sandbox;
     const existing = this.real.get(mailbox.address);
     if (existing) return existing;
     const account = this.accounts.get(mailbox.address);
     if (!account) throw new Error(`no imap/smtp account for ${mailbox.address} in this process's config; start mailgate with the config file that has it`);
-    const transport = realTransport(account, this.store, this.clock);
-    transport.mailbox.onChange(this.onMail);
+    const transport = realTransport(account);
     this.real.set(mailbox.address, transport);
     return transport;
-  }
-
-  /** Starts IDLE watchers for every real mailbox (long-running servers only). */
-  async watchAll(): Promise<void> {
-    for (const account of this.accounts.values()) {
-      const mb = await this.store.getMailbox(account.address);
-      if (mb) await (this.forMailbox(mb) as RealTransport).mailbox.watch();
-    }
   }
 
   async close(): Promise<void> {
@@ -58,13 +45,14 @@ export class MailRegistry implements TransportRegistry {
   }
 }
 
-function realTransport(account: MailAccount, store: Store, clock: () => number): RealTransport {
+function realTransport(account: MailAccount): RealTransport {
   const smtp = new SmtpSender(account.smtp, account.displayName, { connectionTimeoutMs: account.smtp.timeoutMs, socketTimeoutMs: account.smtp.timeoutMs });
-  const mailbox = new ImapMailbox(account, store, clock);
+  const mailbox = new ImapMailbox(account);
   return {
     mailbox,
     sender: {
       idempotent: false,
+      settingsDigest: (salt) => smtp.settingsDigest(salt),
       async send(message, hooks) {
         const receipt = await smtp.send(message, hooks);
         if (account.imap.saveSent) {

@@ -8,6 +8,7 @@
  * and recording the reply is ambiguous (outcome_unknown, never resent). One idle connection per account is
  * kept for reuse; a reused connection that fails before the mark is replaced and the send retried once.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ServerAccount } from '../config/accounts.js';
@@ -39,6 +40,13 @@ export class SmtpSender {
       if (!('error' in first) || first.transmitted || !isConnectionError(first.error)) return this.finish(first, raw, message);
     }
     return this.finish(await this.attempt(await this.connect(), raw, envelope, hooks), raw, message);
+  }
+
+  settingsDigest(salt: string): string {
+    const a = this.account;
+    const secret = 'accessToken' in a.auth ? a.auth.accessToken : a.auth.pass;
+    return createHash('sha256').update(JSON.stringify([salt, a.host, a.port, a.secure, a.requireStartTls, a.rejectUnauthorized,
+      a.ca?.toString('base64') ?? null, a.auth.user, secret])).digest('hex');
   }
 
   close(): void {
@@ -114,7 +122,13 @@ export class SmtpSender {
     });
   }
 
-  private attempt(conn: SMTPConnection, raw: Buffer, envelope: { from: string; to: string[] }, hooks: SendHooks): Promise<Attempt> {
+  private async attempt(conn: SMTPConnection, raw: Buffer, envelope: { from: string; to: string[] }, hooks: SendHooks): Promise<Attempt> {
+    try {
+      await hooks.beforeMailFrom?.();
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
     let transmitted = false;
     let off = 0;
     let ending = false;
@@ -191,7 +205,17 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   if (err instanceof DeliveryError) return err;
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const reply = e.response ? `: ${e.response}` : '';
-  if (e.code === 'EAUTH') return new DeliveryError(`SMTP authentication failed${reply}; check the smtp credentials`, 'permanent');
+  // Wrong credentials or TLS settings fail every message the same way: a configuration problem, not the
+  // message's (RFC 4954 §6: 530 authentication required, 534/538 mechanism, 535 credentials invalid).
+  if (e.code === 'EAUTH' || [530, 534, 535, 538].includes(e.responseCode ?? 0)) {
+    return new DeliveryError(`SMTP authentication failed${reply}; check the smtp user and password (smtp.password, `
+      + 'password_env or password_file in the config)', 'config');
+  }
+  const tlsCode = e.code === 'ETLS' ? e.code : [e.code, (err as { originalCode?: string }).originalCode].find((c) => c && TLS_FAILURE.test(c));
+  if (tlsCode) {
+    return new DeliveryError(`SMTP TLS failed (${tlsCode}: ${e.message ?? ''}); check smtp.host (it must match the server's `
+      + 'certificate), smtp.port with secure/starttls (465 is TLS from the first byte, 587 STARTTLS) and tls.ca_file for a private CA', 'config');
+  }
   if (typeof e.responseCode === 'number') {
     if (e.responseCode >= 500) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'permanent', hardBounces(err as { rejectedErrors?: unknown[] }));
     if (e.responseCode >= 400) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'transient');
@@ -203,6 +227,9 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   if (afterFinalDot) return new DeliveryError(`connection lost after the message was transmitted (${what}); it may have been delivered`, 'unknown_outcome');
   return new DeliveryError(`SMTP connection failed (${what})`, 'transient');
 }
+
+/** Node's and OpenSSL's codes for a certificate or protocol-version failure of the TLS handshake. */
+const TLS_FAILURE = /^(ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT_LOCALLY)|HOSTNAME_MISMATCH$|EPROTO$)/;
 
 /**
  * Recipients refused for good at RCPT TO: a 550/551/553 reply, or any 5xx with an enhanced status of 5.1.x

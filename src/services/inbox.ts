@@ -8,17 +8,18 @@ import { newMessageId, newMessageIdHeader } from '../ids.js';
 import type { InboundEmail, Mailbox, TagAction } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
+import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { outcome, type SendOutcome } from './send.js';
 
 export async function checkInbox(ctx: AppContext, who: Principal, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
-  const port = portFor(ctx, mailbox);
-  await port.sync(q.folder);
+  const cache = cacheFor(ctx, mailbox);
+  await cache?.sync(q.folder);
   let emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
   // Snippets need bodies: fetch those of this page that only have an envelope cached (once each).
-  if (emails.some((e) => !e.has_body)) {
-    await port.loadBodies(q.folder, emails);
+  if (cache && emails.some((e) => !e.has_body)) {
+    await cache.loadBodies(q.folder, emails);
     emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
   }
   // The sandbox has no folder list of its own: a folder exists once mail is in it. (An IMAP folder that does
@@ -34,8 +35,9 @@ export async function checkInbox(ctx: AppContext, who: Principal, q: { mailbox: 
 
 export async function readEmail(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
   let email = await getEmailOrThrow(ctx, who, id);
-  if (!email.has_body) {
-    await portFor(ctx, await getMailboxOrThrow(ctx, who, email.mailbox)).loadBodies(email.folder, [email]);
+  const cache = email.has_body ? undefined : cacheFor(ctx, await getMailboxOrThrow(ctx, who, email.mailbox));
+  if (cache) {
+    await cache.loadBodies(email.folder, [email]);
     email = await getEmailOrThrow(ctx, who, id);
   }
   await ctx.store.recordRead(email, who.id, ctx.clock());
@@ -50,26 +52,26 @@ export interface SearchResult {
 
 export async function searchEmail(ctx: AppContext, who: Principal, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<SearchResult> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
-  const port = portFor(ctx, mailbox);
+  const cache = cacheFor(ctx, mailbox);
   const folder = q.folder ?? 'INBOX';
-  await port.sync(folder);
+  await cache?.sync(folder);
   let source: SearchResult['source'] = 'cache';
-  const unfetched = port.searchServer ? await ctx.store.unfetchedUids(mailbox.address, folder) : [];
-  if (unfetched.length && port.searchServer) {
-    // The index has only envelopes of these; let the server search their bodies, then fetch the hits so
-    // the next search answers them locally.
-    const hits = await port.searchServer(folder, q.query, unfetched);
-    await port.loadBodies(folder, await ctx.store.emailsByUid(mailbox.address, folder, hits));
+  // The index has only envelopes of some: let the server search their bodies, then fetch the hits so the
+  // next search answers them locally.
+  const hits = await cache?.searchUnfetched(folder, q.query);
+  if (cache && hits) {
+    await cache.loadBodies(folder, hits);
     source = 'cache+server';
   }
   return { emails: await ctx.store.searchEmails({ ...q, mailbox: mailbox.address }), source };
 }
 
-function portFor(ctx: AppContext, mailbox: Mailbox) {
+/** The mailbox's inbox cache (undefined for the sandbox, whose mail is in the store already). */
+function cacheFor(ctx: AppContext, mailbox: Mailbox): InboxCache | undefined {
   if (!ctx.transports.canServe(mailbox)) {
     throw new MailgateError('UNAVAILABLE', `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`, { field: 'mailbox' });
   }
-  return ctx.transports.forMailbox(mailbox).mailbox;
+  return inboxCacheFor(ctx.store, ctx.clock, mailbox.address, ctx.transports.forMailbox(mailbox));
 }
 
 export async function tagEmail(ctx: AppContext, who: Principal, input: Omit<TagAction, 'move_to'> & { move_to?: string | null | undefined }): Promise<SendOutcome> {

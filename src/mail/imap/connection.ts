@@ -7,6 +7,7 @@ import { ImapFlow } from 'imapflow';
 import type { ServerAccount } from '../../config/accounts.js';
 import { MailgateError } from '../../errors.js';
 import { log } from '../../log.js';
+import { type CommandError, connectionError, folderOpenError, isMissingFolder, isServerAnswer, refusalError } from './errors.js';
 
 export interface ConnectionOptions {
   /** Socket inactivity timeout; also bounds how long a silently dropped connection goes unnoticed. */
@@ -34,6 +35,8 @@ export class ImapConnection {
   private failures = 0;
   private retryAt = 0;
   private closed = false;
+  /** The last error imapflow logged: it returns `false` for a failed command and logs why. */
+  private lastError: unknown;
 
   constructor(readonly account: ServerAccount, readonly label: string, private readonly opts: ConnectionOptions = {}) {}
 
@@ -57,24 +60,37 @@ export class ImapConnection {
       lock = await withDeadline(client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false }), CONNECT_DEADLINE_MS,
         () => this.drop('opening the folder took too long'));
     } catch (err) {
-      const e = err as { serverResponseCode?: string; responseText?: string };
-      if (e.serverResponseCode === 'NONEXISTENT' || /exist/i.test(e.responseText ?? '')) {
-        const folders = (await client.list().catch(() => [])).map((f) => f.path);
-        throw new MailgateError('INVALID_INPUT', `folder '${folder}' does not exist in ${this.label}; folders: ${folders.join(', ')}`, { field: 'folder' });
-      }
-      throw new MailgateError('UNAVAILABLE', `${this.label}: cannot open folder '${folder}' (${e.responseText ?? String(err)})`);
+      const folders = isMissingFolder(err) ? (await client.list().catch(() => [])).map((f) => f.path) : undefined;
+      throw folderOpenError(this.label, folder, err, folders);
     }
     try {
       return await withDeadline(fn(client), this.opts.operationTimeoutMs ?? 120_000, () =>
         this.drop('an operation got no answer in time'));
     } catch (err) {
       if (err instanceof MailgateError) throw err;
+      // A NO or BAD is the server answering a healthy connection: keep it, and say whether retrying can help.
+      if (isServerAnswer(err)) throw refusalError(this.label, 'the request', err);
       // Anything else from imapflow here is the connection failing under us (closed, reset, timed out).
       this.drop(`operation failed: ${(err as Error).message}`);
-      throw new MailgateError('UNAVAILABLE', `${this.label}: the IMAP connection failed (${(err as Error).message}); retry shortly`);
+      throw connectionError(this.label, err);
     } finally {
       lock.release();
     }
+  }
+
+  /**
+   * Runs one imapflow command that answers `false` when it fails, and returns the server's NO/BAD to it
+   * (undefined when it succeeded). imapflow answers `false` just the same when the connection failed under
+   * the command: that is no refusal, and is thrown, so withFolder drops the connection and reports UNAVAILABLE.
+   */
+  async refusalOf(command: () => Promise<unknown>): Promise<CommandError | undefined> {
+    this.lastError = undefined;
+    const ok = await command();
+    const err = this.lastError;
+    this.lastError = undefined;
+    if (ok !== false) return undefined;
+    if (isServerAnswer(err)) return err;
+    throw err instanceof Error ? err : new Error('the IMAP command failed with no answer from the server');
   }
 
   /** Drops the current connection (after a liveness failure); the next get() reconnects. */
@@ -109,7 +125,11 @@ export class ImapConnection {
       doSTARTTLS: a.requireStartTls ? true : undefined,
       auth: 'accessToken' in a.auth ? { user: a.auth.user, accessToken: a.auth.accessToken } : { user: a.auth.user, pass: a.auth.pass },
       tls: { rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) },
-      logger: false,
+      // imapflow logs why a command failed and returns false; keep the error to report it (refusalOf).
+      logger: {
+        debug: () => undefined, info: () => undefined, error: () => undefined,
+        warn: (entry: { err?: unknown }) => { if (entry?.err) this.lastError = entry.err; },
+      },
       socketTimeout: this.opts.socketTimeoutMs ?? 5 * 60_000,
       connectionTimeout: CONNECT_DEADLINE_MS,
       greetingTimeout: CONNECT_DEADLINE_MS,

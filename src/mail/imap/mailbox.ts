@@ -1,22 +1,19 @@
 /**
- * The IMAP side of a real mailbox: reads through the SQLite cache kept current by incremental sync (and by
- * the IDLE watcher for INBOX), bodies fetched on first use, flags and moves applied on the server, and a
- * copy of each sent message appended to the Sent folder.
+ * The IMAP side of a real mailbox, as a MailboxPort: folder deltas computed by incremental sync, bodies
+ * fetched and parsed, flags and moves applied on the server, IDLE on INBOX, and a copy of each sent message
+ * appended to the Sent folder. It returns what it fetched and writes nothing: the inbox cache service
+ * (src/services/inbox-cache.ts) decides when to sync and persists the results.
  */
-import type { ImapFlow, ListResponse } from 'imapflow';
+import type { ImapFlow, ListResponse, MailboxObject } from 'imapflow';
 import type { MailAccount } from '../../config/accounts.js';
-import { log } from '../../log.js';
 import { MailgateError } from '../../errors.js';
-import type { InboundEmail, ParsedBody, Store, TagAction } from '../../store/store.js';
+import type { ParsedBody, TagAction } from '../../store/store.js';
 import { parseMessage } from '../parse.js';
-import { DeliveryError, type MailboxPort } from '../ports.js';
+import type { KnownFolder, MailboxPort, SyncDelta, TagResult } from '../ports.js';
 import { ImapConnection } from './connection.js';
+import { isPermanent, serverReason } from './errors.js';
 import { syncFolder } from './sync.js';
 import { InboxWatcher } from './watcher.js';
-
-const PREFETCH_BATCH = 25;
-const PREFETCH_PAUSE_MS = 20;
-const EMPTY_BODY: ParsedBody = { text: null, html: null, references_header: null, in_reply_to_header: null, attachments: [] };
 
 /** Messages larger than this are parsed only up to it, so one huge mail cannot exhaust memory. */
 const MAX_FETCH_BYTES = 8 * 1024 * 1024;
@@ -24,57 +21,28 @@ const MAX_FETCH_BYTES = 8 * 1024 * 1024;
 export class ImapMailbox implements MailboxPort {
   readonly conn: ImapConnection;
   private watcher: InboxWatcher | undefined;
-  /** INBOX is known current: synced since the watcher last reported a change. */
-  private inboxClean = false;
-  /** Bumped by every watcher notice; a sync marks INBOX clean only if no notice came in while it ran. */
-  private inboxGeneration = 0;
-  private syncing = new Map<string, Promise<void>>();
-  private prefetching = new Map<string, Promise<void>>();
-  private closed = false;
   private sentPath: string | undefined;
-  private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly account: MailAccount, private readonly store: Store, private readonly clock: () => number) {
+  constructor(private readonly account: MailAccount) {
     this.conn = new ImapConnection(account.imap, account.address);
   }
 
-  /** Starts IDLE on INBOX; changes trigger a sync so waiters (mail_wait) see new mail within moments. */
-  async watch(): Promise<void> {
+  get watching(): boolean {
+    return !!this.watcher?.alive;
+  }
+
+  async watch(onChange: (why: string) => void): Promise<void> {
     if (this.watcher) return;
     this.watcher = new InboxWatcher(this.account.imap, this.account.address, (why) => {
-      this.inboxGeneration++;
-      this.inboxClean = false;
+      // The IDLE connection went quiet: the command connection shares its network path, so replace it too.
       if (why === 'heartbeat failed') this.conn.drop('the IDLE connection stopped answering; the network may be down');
-      void this.sync('INBOX').then(() => this.listeners.forEach((l) => l()), (err: unknown) =>
-        log('warn', 'inbox sync after IDLE event failed', { mailbox: this.account.address, why, error: String(err) }));
+      onChange(why);
     }, { heartbeatMs: this.account.imap.heartbeatMs });
     await this.watcher.start();
   }
 
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  async sync(folder: string, opts: { force?: boolean } = {}): Promise<void> {
-    if (!opts.force && folder === 'INBOX' && this.inboxClean && this.watcher?.alive) return;
-    // One sync per folder at a time. A caller arriving during a sync waits for it and then runs its own, since
-    // the running one may have started before the change this caller needs to see.
-    const running = this.syncing.get(folder);
-    if (running) await running.catch(() => undefined);
-    let mine = this.syncing.get(folder);
-    if (!mine) {
-      const generation = this.inboxGeneration;
-      const watched = folder === 'INBOX' && !!this.watcher?.alive;
-      mine = syncFolder(this.conn, this.store, this.account.address, folder, this.clock)
-        .then(() => {
-          if (watched && generation === this.inboxGeneration) this.inboxClean = true;
-          void this.prefetchBodies(folder);
-        })
-        .finally(() => this.syncing.delete(folder));
-      this.syncing.set(folder, mine);
-    }
-    return mine;
+  sync(folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
+    return syncFolder(this.conn, folder, known);
   }
 
   async searchServer(folder: string, query: string, uids: readonly number[]): Promise<number[]> {
@@ -88,69 +56,61 @@ export class ImapMailbox implements MailboxPort {
     }, { readOnly: true });
   }
 
-  /**
-   * Fetches and indexes the bodies of a folder's messages that only have envelopes cached, newest first, in
-   * batches (one FETCH and one transaction each), so that searches come to be answered by the local index
-   * alone. Runs in the background after a sync; one at a time per folder.
-   */
-  prefetchBodies(folder: string): Promise<void> {
-    let running = this.prefetching.get(folder);
-    if (!running) {
-      running = this.fillBodies(folder).catch((err: unknown) => log('debug', 'body prefetch stopped', { folder, error: String(err) }))
-        .finally(() => this.prefetching.delete(folder));
-      this.prefetching.set(folder, running);
-    }
-    return running;
-  }
-
-  private async fillBodies(folder: string): Promise<void> {
-    for (;;) {
-      const uids = (await this.store.unfetchedUids(this.account.address, folder)).slice(-PREFETCH_BATCH);
-      if (uids.length === 0 || this.closed) return;
-      const emails = await this.store.emailsByUid(this.account.address, folder, uids);
-      await this.loadBodies(folder, emails);
-      // Small batches and a pause between them: the prefetch shares the connection (and the event loop) with
-      // the agent's own reads, which must not queue behind it.
-      await new Promise((r) => setTimeout(r, PREFETCH_PAUSE_MS));
-    }
-  }
-
-  /** One UID FETCH for all the given messages of a folder, then their bodies stored in one transaction. */
-  async loadBodies(folder: string, emails: readonly InboundEmail[]): Promise<void> {
-    const byUid = new Map(emails.filter((e) => !e.has_body && e.uid !== null).map((e) => [e.uid!, e]));
-    if (byUid.size === 0) return;
-    const raws: [InboundEmail, Buffer][] = [];
+  /** One UID FETCH for all the given messages of a folder, parsed. */
+  async loadBodies(folder: string, uids: readonly number[]): Promise<Map<number, ParsedBody>> {
+    const bodies = new Map<number, ParsedBody>();
+    if (uids.length === 0) return bodies;
+    const raws: [number, Buffer][] = [];
     await this.conn.withFolder(folder, async (c) => {
-      for await (const msg of c.fetch(uidRanges([...byUid.keys()]), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
-        const email = byUid.get(msg.uid);
-        if (email && msg.source) raws.push([email, msg.source]);
+      for await (const msg of c.fetch(uidRanges(uids), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
+        if (msg.source) raws.push([msg.uid, msg.source]);
       }
     }, { readOnly: true });
-    const parsed = await Promise.all(raws.map(async ([e, raw]) => [e.email_id, await parseMessage(raw)] as const));
-    // Messages the server no longer has are marked fetched (empty) so they are not asked for again.
-    const found = new Set(raws.map(([e]) => e.email_id));
-    const gone = [...byUid.values()].filter((e) => !found.has(e.email_id)).map((e) => [e.email_id, EMPTY_BODY] as const);
-    await this.store.setEmailBodies([...parsed, ...gone]);
+    // Parsed after the folder lock is released, so a slow parse does not hold up other commands.
+    for (const [uid, raw] of raws) bodies.set(uid, await parseMessage(raw));
+    return bodies;
   }
 
-  async applyTag(action: TagAction): Promise<void> {
-    const email = await this.store.getEmail(action.email_id);
-    if (!email || email.uid === null) throw new DeliveryError(`email ${action.email_id} is not in the IMAP cache any more`, 'permanent');
+  /**
+   * Flags added, then removed, then the move; each step only if the one before was accepted. A step the
+   * server refuses for good ends the tag as refused with the server's reason, on a connection that stays up.
+   */
+  async applyTag(email: { folder: string; uid: number }, change: Omit<TagAction, 'email_id'>): Promise<TagResult> {
+    const result: TagResult = { added: [], removed: [], moved_to: null, refused: null };
     const uid = String(email.uid);
+    const label = this.account.address;
     await this.conn.withFolder(email.folder, async (c) => {
-      if (action.add_flags.length) await c.messageFlagsAdd(uid, action.add_flags, { uid: true });
-      if (action.remove_flags.length) await c.messageFlagsRemove(uid, action.remove_flags, { uid: true });
-      if (action.move_to && action.move_to !== email.folder) {
-        const moved = await c.messageMove(uid, action.move_to, { uid: true });
-        if (!moved) throw new DeliveryError(`could not move the email to ${action.move_to}`, 'permanent');
+      const refuse = (what: string, answer: NonNullable<Awaited<ReturnType<ImapConnection['refusalOf']>>>): void => {
+        // The server said to try later (RFC 5530 INUSE, UNAVAILABLE ...): a retryable failure, not a refusal.
+        if (!isPermanent(answer)) throw new MailgateError('UNAVAILABLE', `${label}: the IMAP server cannot do ${what} now: ${serverReason(answer)}; retry shortly`);
+        result.refused = { code: 'MAIL_REFUSED', reason: `${what}: ${serverReason(answer)}` };
+      };
+      if (change.add_flags.length) {
+        // imapflow silently drops flags the folder does not allow (PERMANENTFLAGS, RFC 3501 §7.1): ask first.
+        const denied = change.add_flags.filter((f) => !flagAllowed(c.mailbox as MailboxObject, f));
+        if (denied.length) {
+          result.refused = { code: 'MAIL_REFUSED', reason: `adding ${denied.join(', ')}: folder '${email.folder}' does not allow ${denied.length > 1 ? 'these flags' : 'this flag'} (PERMANENTFLAGS)` };
+          return;
+        }
+        const answer = await this.conn.refusalOf(() => c.messageFlagsAdd(uid, change.add_flags, { uid: true }));
+        if (answer) return refuse(`adding ${change.add_flags.join(', ')}`, answer);
+        result.added = [...change.add_flags];
+      }
+      if (change.remove_flags.length) {
+        const answer = await this.conn.refusalOf(() => c.messageFlagsRemove(uid, change.remove_flags, { uid: true }));
+        if (answer) return refuse(`removing ${change.remove_flags.join(', ')}`, answer);
+        result.removed = [...change.remove_flags];
+      }
+      if (change.move_to && change.move_to !== email.folder) {
+        const answer = await this.conn.refusalOf(() => c.messageMove(uid, change.move_to!, { uid: true }));
+        if (answer) return refuse(`moving the email to '${change.move_to}'`, answer);
+        result.moved_to = change.move_to;
       }
     });
-    // The change must show at once, not when IDLE reports it back (about half a second with Dovecot).
-    await this.sync(email.folder, { force: true });
-    if (action.move_to) await this.sync(action.move_to, { force: true }).catch(() => undefined);
+    return result;
   }
 
-  /** Appends a sent message to the special-use \Sent folder (RFC 6154), marked \Seen. */
+/** Appends a sent message to the special-use \Sent folder (RFC 6154), marked \Seen. */
   async appendSent(raw: Buffer): Promise<void> {
     const client = await this.conn.get();
     this.sentPath ??= await sentFolder(client);
@@ -158,10 +118,14 @@ export class ImapMailbox implements MailboxPort {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     await this.watcher?.stop();
     await this.conn.close();
   }
+}
+
+function flagAllowed(box: MailboxObject, flag: string): boolean {
+  const allowed = box.permanentFlags;
+  return !allowed || allowed.has('\\*') || allowed.has(flag);
 }
 
 async function sentFolder(client: ImapFlow): Promise<string> {

@@ -1,63 +1,55 @@
 /**
- * Incremental folder sync into the SQLite cache. The first sync (or a UIDVALIDITY change, RFC 3501
- * §2.3.1.1) fetches every envelope; later ones fetch only UIDs from the stored UIDNEXT on, flag changes
- * since the stored HIGHESTMODSEQ where the server has CONDSTORE (RFC 7162), and detect expunges by
- * comparing UID sets only when the message count says something disappeared.
+ * Incremental folder sync, computed against what the caller's cache knows and returned as a delta; the
+ * caller persists it. The first sync (or a UIDVALIDITY change, RFC 3501 §2.3.1.1) fetches every envelope;
+ * later ones fetch only UIDs from the known UIDNEXT on, flag changes since the known HIGHESTMODSEQ where the
+ * server has CONDSTORE (RFC 7162), and detect expunges by comparing UID sets only when the message count
+ * says something disappeared.
  */
 import type { FetchMessageObject, ImapFlow, MailboxObject, MessageAddressObject } from 'imapflow';
-import type { CachedEnvelope, Store } from '../../store/store.js';
+import type { CachedEnvelope } from '../../store/store.js';
 import { cleanLine } from '../../text/invisible.js';
+import type { KnownFolder, SyncDelta } from '../ports.js';
 import type { ImapConnection } from './connection.js';
 
-export interface SyncResult {
-  folder: string;
-  added: string[];
-  flagChanges: number;
-  removed: number;
-  full: boolean;
-}
-
-export async function syncFolder(conn: ImapConnection, store: Store, mailbox: string, folder: string, clock: () => number): Promise<SyncResult> {
+export async function syncFolder(conn: ImapConnection, folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
   return conn.withFolder(folder, async (c) => {
     // A NOOP makes the server report anything new on an already selected folder.
     await c.noop();
+    // imapflow's NOOP swallows a connection that died under it, and the folder is then no longer selected:
+    // a delta computed from that would be a reset with no UIDVALIDITY. Fail as the connection it is.
+    if (!c.mailbox || !c.usable) throw new Error('the connection closed during the sync');
     const box = c.mailbox as MailboxObject;
     const uidvalidity = Number(box.uidValidity);
-    const prev = await store.getFolderState(mailbox, folder);
-    const full = !prev || prev.uidvalidity !== uidvalidity;
-    const from = full ? 1 : prev.uidnext;
-    const upserts: CachedEnvelope[] = [];
-    const flagUpdates: { uid: number; flags: string[] }[] = [];
-    let removed: number[] = [];
+    const prev = known?.uidvalidity === uidvalidity ? known : undefined;
+    const from = prev ? prev.uidnext : 1;
+    const envelopes: CachedEnvelope[] = [];
+    const flagChanges: { uid: number; flags: string[] }[] = [];
+    let vanished: number[] = [];
     let uidnext = box.uidNext || from;
     if (box.exists > 0) {
       // `n:*` always returns at least the highest message, so keep only UIDs at or past n.
       for await (const msg of c.fetch(`${from}:*`, { uid: true, envelope: true, flags: true, internalDate: true, size: true }, { uid: true })) {
-        if (msg.uid >= from) upserts.push(toEnvelope(msg));
+        if (msg.uid >= from) envelopes.push(toEnvelope(msg));
         uidnext = Math.max(uidnext, msg.uid + 1);
       }
-      if (!full) {
-        await collectFlagChanges(c, box, prev.highestmodseq, from, flagUpdates);
+      if (prev) {
+        await collectFlagChanges(c, box, prev.highestmodseq, from, flagChanges);
         // Only when the counts disagree did something disappear: then (and only then) compare UID sets.
-        if ((await store.cachedCount(mailbox, folder, uidvalidity)) + upserts.length !== box.exists) {
-          const cached = await store.cachedUids(mailbox, folder, uidvalidity);
+        if (prev.uids.length + envelopes.length !== box.exists) {
           const onServer = await c.search({ all: true }, { uid: true });
           if (onServer === false) throw new Error('the server refused UID SEARCH ALL');
           const present = new Set(onServer ?? []);
-          removed = cached.filter((uid) => !present.has(uid));
+          vanished = prev.uids.filter((uid) => !present.has(uid));
         }
       }
-    } else if (!full) {
-      removed = await store.cachedUids(mailbox, folder, uidvalidity);
+    } else if (prev) {
+      vanished = [...prev.uids];
     }
-    const added = await store.applyFolderSync({
-      state: {
-        mailbox, folder, uidvalidity, uidnext, highestmodseq: box.highestModseq?.toString() ?? null, messages: box.exists,
-        special_use: box.specialUse ?? null, synced_at: clock(),
-      },
-      reset: full, upserts, flagUpdates, removed,
-    }, clock());
-    return { folder, added, flagChanges: flagUpdates.length, removed: removed.length, full };
+    return {
+      folder,
+      state: { uidvalidity, uidnext, highestmodseq: box.highestModseq?.toString() ?? null, messages: box.exists, special_use: box.specialUse ?? null },
+      reset: !prev, envelopes, flagChanges, vanished,
+    };
   });
 }
 

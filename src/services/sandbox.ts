@@ -1,11 +1,13 @@
 /**
  * The sandbox transport, the embedded default: mail between sandbox mailboxes is delivered into the
  * recipient's INBOX in SQLite (and a copy into the sender's Sent); mail to any other address is captured in
- * the database and never leaves the machine. No sockets are opened.
+ * the database and never leaves the machine. No sockets are opened. It lives with the services, not the mail
+ * adapters, because its "server" is the store: sending is a store write (exactly once per copy, however often
+ * it is retried), and its mailboxes have no MailboxPort since reading them is a store read.
  */
+import type { Sender, Transport } from '../mail/ports.js';
 import type { OutboundMessage, Store } from '../store/store.js';
 import { cleanAttachmentName, cleanBody, cleanLine } from '../text/invisible.js';
-import { DeliveryError, type MailboxPort, type Sender, type Transport } from './ports.js';
 
 export function sandboxTransport(store: Store, clock: () => number): Transport {
   const sender: Sender = {
@@ -23,15 +25,7 @@ export function sandboxTransport(store: Store, clock: () => number): Transport {
       return { accepted: recipients, captured: external, detail: { transport: 'sandbox', delivered_locally: local, captured: external } };
     },
   };
-  const mailbox: MailboxPort = {
-    async sync() {},
-    async loadBodies() {},
-    async applyTag(action) {
-      const email = await store.applyTag(action);
-      if (!email) throw new DeliveryError(`email ${action.email_id} no longer exists`, 'permanent');
-    },
-  };
-  return { sender, mailbox };
+  return { sender };
 }
 
 /**

@@ -1,0 +1,166 @@
+/**
+ * The inbound cache of a real mailbox, in one place: asks the MailboxPort what changed and persists it.
+ * Syncs are incremental (the port gets what the cache knows: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, UIDs),
+ * one at a time per folder; INBOX counts as current while IDLE (RFC 2177) is up and has reported nothing
+ * since the last sync; after each sync the bodies of the folder are fetched in the background in small
+ * batches, so searches come to be answered by the local index (FTS, by trigger) alone. Sandbox mailboxes
+ * have no port: their mail is in the store already and a tag is a store write.
+ */
+import { log } from '../log.js';
+import type { MailboxPort, TagResult, Transport, TransportRegistry } from '../mail/ports.js';
+import type { InboundEmail, ParsedBody, Store, TagAction } from '../store/store.js';
+
+const PREFETCH_BATCH = 25;
+const PREFETCH_PAUSE_MS = 20;
+const EMPTY_BODY: ParsedBody = { text: null, html: null, references_header: null, in_reply_to_header: null, attachments: [] };
+
+export class InboxCache {
+  /** INBOX is known current: synced since the watcher last reported a change. */
+  private inboxClean = false;
+  /** Bumped by every watcher notice; a sync marks INBOX clean only if no notice came in while it ran. */
+  private inboxGeneration = 0;
+  private readonly syncing = new Map<string, Promise<void>>();
+  private readonly prefetching = new Map<string, Promise<void>>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly store: Store, private readonly clock: () => number, readonly address: string, readonly port: MailboxPort) {}
+
+  /** Brings the cached copy of a folder up to date. */
+  async sync(folder: string, opts: { force?: boolean } = {}): Promise<void> {
+    if (!opts.force && folder === 'INBOX' && this.inboxClean && this.port.watching) return;
+    // One sync per folder at a time. A caller arriving during a sync waits for it and then runs its own, since
+    // the running one may have started before the change this caller needs to see.
+    const running = this.syncing.get(folder);
+    if (running) await running.catch(() => undefined);
+    let mine = this.syncing.get(folder);
+    if (!mine) {
+      const generation = this.inboxGeneration;
+      const watched = folder === 'INBOX' && this.port.watching;
+      mine = this.syncOnce(folder)
+        .then(() => {
+          if (watched && generation === this.inboxGeneration) this.inboxClean = true;
+          void this.prefetchBodies(folder);
+        })
+        .finally(() => this.syncing.delete(folder));
+      this.syncing.set(folder, mine);
+    }
+    return mine;
+  }
+
+  private async syncOnce(folder: string): Promise<void> {
+    const state = await this.store.getFolderState(this.address, folder);
+    const known = state && { ...state, uids: await this.store.cachedUids(this.address, folder, state.uidvalidity) };
+    const delta = await this.port.sync(folder, known);
+    const now = this.clock();
+    await this.store.applyFolderSync({
+      state: { mailbox: this.address, folder, ...delta.state, synced_at: now },
+      reset: delta.reset, upserts: delta.envelopes, flagUpdates: delta.flagChanges, removed: delta.vanished,
+    }, now);
+  }
+
+  /** Fetches and stores, in one transaction, the bodies of those emails that have only an envelope cached. */
+  async loadBodies(folder: string, emails: readonly InboundEmail[]): Promise<void> {
+    const byUid = new Map(emails.filter((e) => !e.has_body && e.uid !== null && e.folder === folder).map((e) => [e.uid!, e]));
+    if (byUid.size === 0) return;
+    const bodies = await this.port.loadBodies(folder, [...byUid.keys()]);
+    // Messages the server no longer has are marked fetched (empty) so they are not asked for again.
+    await this.store.setEmailBodies([...byUid].map(([uid, e]) => [e.email_id, bodies.get(uid) ?? EMPTY_BODY] as const));
+  }
+
+  /** The cached UIDs the local index cannot search yet (envelope only) that match on the server. */
+  async searchUnfetched(folder: string, query: string): Promise<InboundEmail[] | null> {
+    const unfetched = await this.store.unfetchedUids(this.address, folder);
+    if (unfetched.length === 0) return null;
+    const hits = await this.port.searchServer(folder, query, unfetched);
+    return this.store.emailsByUid(this.address, folder, hits);
+  }
+
+  /**
+   * Fetches and indexes the bodies of a folder's messages that only have envelopes cached, newest first, in
+   * batches (one FETCH and one transaction each). Runs in the background after a sync; one at a time per folder.
+   */
+  prefetchBodies(folder: string): Promise<void> {
+    let running = this.prefetching.get(folder);
+    if (!running) {
+      running = this.fillBodies(folder).catch((err: unknown) => log('debug', 'body prefetch stopped', { mailbox: this.address, folder, error: String(err) }))
+        .finally(() => this.prefetching.delete(folder));
+      this.prefetching.set(folder, running);
+    }
+    return running;
+  }
+
+  private async fillBodies(folder: string): Promise<void> {
+    for (;;) {
+      const uids = (await this.store.unfetchedUids(this.address, folder)).slice(-PREFETCH_BATCH);
+      if (uids.length === 0) return;
+      await this.loadBodies(folder, await this.store.emailsByUid(this.address, folder, uids));
+      // Small batches and a pause between them: the prefetch shares the connection (and the event loop) with
+      // the agent's own reads, which must not queue behind it.
+      await new Promise((r) => setTimeout(r, PREFETCH_PAUSE_MS));
+    }
+  }
+
+  /** Applies a tag on the server, then resyncs the folders it touched so the change shows at once. */
+  async applyTag(email: InboundEmail, action: TagAction): Promise<TagResult> {
+    if (email.uid === null) return { added: [], removed: [], moved_to: null, refused: { code: 'UNKNOWN_EMAIL', reason: `email ${email.email_id} is not in the IMAP cache any more` } };
+    const result = await this.port.applyTag({ folder: email.folder, uid: email.uid }, action);
+    // Not when IDLE reports it back (about half a second with Dovecot): the caller must see it now.
+    await this.sync(email.folder, { force: true }).catch((err: unknown) => log('warn', 'resync after a tag failed', { mailbox: this.address, error: String(err) }));
+    if (result.moved_to) await this.sync(result.moved_to, { force: true }).catch(() => undefined);
+    return result;
+  }
+
+  /** Starts IDLE on INBOX: each notice marks INBOX stale, resyncs it and then tells `onMail` listeners. */
+  async watch(): Promise<void> {
+    await this.port.watch((why) => {
+      this.inboxGeneration++;
+      this.inboxClean = false;
+      void this.sync('INBOX').then(() => this.listeners.forEach((l) => l()), (err: unknown) =>
+        log('warn', 'inbox sync after IDLE event failed', { mailbox: this.address, why, error: String(err) }));
+    });
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** One cache per port: its sync and prefetch bookkeeping lives as long as the port's connections do. */
+const caches = new WeakMap<MailboxPort, InboxCache>();
+
+/** The inbox cache of a mailbox served by `transport`, or undefined for the sandbox (no port, nothing to cache). */
+export function inboxCacheFor(store: Store, clock: () => number, address: string, transport: Transport): InboxCache | undefined {
+  const port = transport.mailbox;
+  if (!port) return undefined;
+  let cache = caches.get(port);
+  if (!cache) caches.set(port, (cache = new InboxCache(store, clock, address, port)));
+  return cache;
+}
+
+/**
+ * Applies a held or executed tag: on the server for a real mailbox (the cache follows by resync), in the
+ * store for a sandbox one. A refusal is a value (`refused`), never thrown; a transient failure is thrown.
+ */
+export async function applyTagAction(store: Store, clock: () => number, transport: Transport, action: TagAction): Promise<TagResult> {
+  const email = await store.getEmail(action.email_id);
+  if (!email) return { added: [], removed: [], moved_to: null, refused: { code: 'UNKNOWN_EMAIL', reason: `email ${action.email_id} no longer exists` } };
+  const cache = inboxCacheFor(store, clock, email.mailbox, transport);
+  if (cache) return cache.applyTag(email, action);
+  await store.applyTag(action);
+  return { added: [...action.add_flags], removed: [...action.remove_flags], moved_to: action.move_to && action.move_to !== email.folder ? action.move_to : null, refused: null };
+}
+
+/**
+ * Starts IDLE for every real mailbox this process serves (long-running servers only); `onMail` is called
+ * after each resync a notice caused, so waiters (mail_wait) see new mail within moments.
+ */
+export async function watchInboxes(store: Store, clock: () => number, transports: TransportRegistry, onMail: () => void): Promise<void> {
+  for (const mb of await store.listMailboxes()) {
+    if (mb.transport === 'sandbox' || !transports.canServe(mb)) continue;
+    const cache = inboxCacheFor(store, clock, mb.address, transports.forMailbox(mb));
+    if (!cache) continue;
+    cache.onChange(onMail);
+    await cache.watch();
+  }
+}
