@@ -20,7 +20,15 @@ CREATE TABLE IF NOT EXISTS mailboxes (
   updated_at          INTEGER NOT NULL,
   -- Digest of the config file's entry last applied to this mailbox: the file is applied again only when its
   -- entry changes, so an operator's runtime change is not undone by the next process that starts.
-  config_digest       TEXT
+  config_digest       TEXT,
+  -- Deliveries paused for a configuration problem (SMTP authentication, TLS): the messages stay queued until
+  -- the account's settings differ from the salted digest taken at the pause, or an operator resumes them.
+  delivery_paused_at     INTEGER,
+  delivery_paused_reason TEXT,
+  delivery_paused_digest TEXT,
+  -- The breaker: consecutive transient (4xx) failures, and the time before which the mailbox sends nothing.
+  delivery_failures      INTEGER NOT NULL DEFAULT 0 CHECK (delivery_failures >= 0),
+  delivery_held_until    INTEGER
 ) STRICT;
 
 -- Named contact lists for the contact_list rule.
@@ -142,7 +150,8 @@ CREATE TABLE IF NOT EXISTS message_attachments (
   PRIMARY KEY (message_id, idx)
 ) STRICT;
 
--- Inbound mail: delivered locally by the sandbox transport, or (later) cached from IMAP.
+-- Inbound mail: delivered locally by the sandbox transport, or cached from an IMAP folder (source 'imap': the
+-- envelope when a sync sees the UID, the body later, has_body = 0 until then).
 CREATE TABLE IF NOT EXISTS emails (
   email_id            TEXT PRIMARY KEY,
   mailbox             TEXT NOT NULL REFERENCES mailboxes(address),
@@ -237,7 +246,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
                'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
                'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
                'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
-               'mailbox.confirmation_requested')),
+               'mailbox.confirmation_requested', 'mailbox.paused', 'mailbox.resumed', 'message.resolved')),
   mailbox    TEXT,
   message_id TEXT,
   email_id   TEXT,

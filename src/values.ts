@@ -35,7 +35,7 @@ export const AUDIT_ACTIONS = [
   'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
   'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
   'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
-  'mailbox.confirmation_requested',
+  'mailbox.confirmation_requested', 'mailbox.paused', 'mailbox.resumed', 'message.resolved',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -12,10 +12,13 @@ import { AutoApproveRules } from '../gate/rules/index.js';
 import type { Principal } from '../services/context.js';
 import { checkPendingTtl, createMailbox, listMailboxes, updateMailbox } from '../services/mailboxes.js';
 import { exportAudit } from '../services/audit-export.js';
+import { verifyAudit } from '../services/audit-log.js';
+import { listCaptured } from '../services/captured.js';
 import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
 import { Duration, EmailAddress, MessageId, OversightMode } from '../values.js';
-import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../../tools/shapes.js';
+import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../present/records.js';
 import { printJson, printLine, printTable } from './output.js';
+import { deliveryStatus, mailboxResumeCommand } from './delivery.js';
 
 export interface Flags {
   json?: boolean | undefined;
@@ -83,11 +86,13 @@ function parseJsonFlag(field: string, text: string): unknown {
 
 export async function mailboxCommand(app: App, who: Principal, sub: string | undefined, args: string[], flags: Flags): Promise<void> {
   if (sub === 'list' || sub === undefined) {
-    const rows = (await listMailboxes(app, who)).map(toMailbox);
+    const mailboxes = await listMailboxes(app, who);
+    const rows = mailboxes.map((mb) => ({ ...toMailbox(mb), deliveries: deliveryStatus(mb, app.clock()) }));
     if (flags.json) return printJson({ mailboxes: rows });
     return printTable(rows.map((r) => ({ ...r, rules: r.auto_approve_rules.map((x) => JSON.stringify(x)).join(' ') })),
-      ['address', 'oversight_mode', 'mode_source', 'rules', 'pending_ttl', 'display_name']);
+      ['address', 'oversight_mode', 'mode_source', 'rules', 'pending_ttl', 'display_name', 'deliveries']);
   }
+  if (sub === 'resume') return mailboxResumeCommand(app, who, args, flags);
   const address = parseWith('address', EmailAddress, args[0] ?? '');
   // Checked here too so the error names the flag the person typed.
   if (sub === 'create' || sub === 'update') checkPendingTtl(app, modeFlags(flags).pending_ttl_seconds, '--ttl');
@@ -103,7 +108,7 @@ export async function mailboxCommand(app: App, who: Principal, sub: string | und
       ? `updated ${address}: ${r.changed.join(', ')} (now ${r.mailbox.oversight_mode}); ${r.pending_unaffected} held message(s) stay held`
       : `no change to ${address}`);
   }
-  throw invalid('mailbox', `unknown subcommand '${sub}'; use list, create or update`);
+  throw invalid('mailbox', `unknown subcommand '${sub}'; use list, create, update or resume`);
 }
 
 export async function pendingCommand(app: App, who: Principal, flags: Flags): Promise<void> {
@@ -130,7 +135,7 @@ export async function decideCommand(app: App, who: Principal, action: 'approve' 
 export async function auditCommand(app: App, who: Principal, sub: string | undefined, flags: Flags): Promise<number> {
   if (sub === 'verify') {
     if (flags.anchor !== undefined && !/^[0-9a-f]{64}$/.test(flags.anchor)) throw invalid('--anchor', 'give a head hash printed by an earlier audit verify (64 hex characters)');
-    const r = await app.store.verifyAudit(flags.anchor);
+    const r = await verifyAudit(app, who, flags.anchor);
     if (flags.json) printJson(r);
     else if (!r.ok) printLine(`audit chain BROKEN at event seq ${r.first_bad_seq}: ${r.problem}`);
     else {
@@ -160,8 +165,8 @@ export async function auditCommand(app: App, who: Principal, sub: string | undef
   return 0;
 }
 
-export async function capturedCommand(app: App, flags: Flags): Promise<void> {
-  const rows = (await app.store.listCaptured(limitOf(flags, 50, 10_000))).map((c) => ({ ...c, captured_at: new Date(c.captured_at).toISOString() }));
+export async function capturedCommand(app: App, who: Principal, flags: Flags): Promise<void> {
+  const rows = (await listCaptured(app, who, limitOf(flags, 50, 10_000))).map((c) => ({ ...c, captured_at: new Date(c.captured_at).toISOString() }));
   if (flags.json) return printJson({ captured: rows });
   printTable(rows, ['message_id', 'mailbox', 'recipient', 'subject', 'captured_at']);
 }

@@ -19,6 +19,8 @@ export const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'mailbox list': [],
   'mailbox create': MODE,
   'mailbox update': [...MODE, 'reason'],
+  'mailbox resume': ['reason'],
+  resolve: ['delivered', 'not-delivered', 'reason'],
   pending: ['mailbox', 'limit', 'cursor'],
   approve: ['note'],
   reject: ['reason'],

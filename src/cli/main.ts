@@ -9,6 +9,7 @@ import type { Principal } from '../services/context.js';
 import { auditCommand, capturedCommand, decideCommand, type Flags, mailboxCommand, pendingCommand, withApp } from './commands.js';
 import { demo } from './demo.js';
 import { eraseCommand, policyCommand, suppressCommand } from './policy.js';
+import { resolveCommand } from './delivery.js';
 import { webhookCommand, webhookSecretCommand } from './webhook.js';
 import { serve } from './serve.js';
 import { serveHttp } from './serve-http.js';
@@ -33,9 +34,13 @@ Usage: mailgate <command> [options]
   mailbox list                              list mailboxes and their modes
   mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME] [--policy JSON]
   mailbox update ADDRESS [mode options] --reason TEXT
+  mailbox resume ADDRESS [--reason TEXT]    resume deliveries paused for an SMTP authentication or TLS problem
   pending [--mailbox ADDRESS] [--limit N]   list mail held for approval
   approve MESSAGE_ID [--note TEXT]          approve and send a held message
   reject MESSAGE_ID --reason TEXT           reject a held message; it is never sent
+  resolve MESSAGE_ID --delivered|--not-delivered --reason TEXT
+                                            settle an outcome_unknown message once you have checked: delivered ->
+                                            sent; not delivered -> failed (send it again only as a new draft)
   audit [--message ID] [--mailbox ADDRESS]  show audit events
   audit verify [--anchor HASH]              check the hash chain; prints the head hash to keep elsewhere
   audit export [--mailbox A] [--since DATE] [--out FILE]   JSON Lines for auditors: chain status, then one record per message
@@ -76,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       html: { type: 'string' }, file: { type: 'string' }, anchor: { type: 'string' },
       http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'allow-origin': { type: 'string' },
       'allow-host': { type: 'string' }, 'first-run': { type: 'boolean' }, dashboard: { type: 'boolean' },
+      delivered: { type: 'boolean' }, 'not-delivered': { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -112,10 +118,11 @@ async function main(argv: string[]): Promise<number> {
       case 'approve': await decideCommand(app, who, 'approve', rest, flags); return 0;
       case 'reject': await decideCommand(app, who, 'reject', rest, flags); return 0;
       case 'audit': return auditCommand(app, who, rest[0], flags);
-      case 'captured': await capturedCommand(app, flags); return 0;
+      case 'captured': await capturedCommand(app, who, flags); return 0;
       case 'policy': return policyCommand(app, who, rest[0], flags);
       case 'suppress': await suppressCommand(app, who, rest[0], rest.slice(1), flags); return 0;
       case 'erase': await eraseCommand(app, who, rest[0], flags); return 0;
+      case 'resolve': await resolveCommand(app, who, rest, values); return 0;
       case 'token': await tokenCommand(app, who, rest[0], rest.slice(1), { ...flags, mailbox: values.mailbox }); return 0;
       case 'webhook': await webhookCommand(app, who, rest[0], rest.slice(1), flags); return 0;
       default: throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
@@ -139,6 +146,18 @@ main(process.argv.slice(2)).then(
     const e = err instanceof MailgateError ? err : (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? new MailgateError('INVALID_INPUT', `${(err as Error).message}; run 'mailgate help'`) : toMailgateError(err);
     if (e.code === 'INTERNAL') log('error', 'unexpected failure', { error: err instanceof Error ? err.stack : String(err) });
     process.stderr.write(`mailgate: ${e.code}: ${e.message}\n`);
-    process.exitCode = e.code === 'CONFIG_INVALID' || e.code === 'INVALID_INPUT' ? 2 : 1;
+    process.exitCode = exitCodeFor(e.code);
   },
 );
+
+/**
+ * Exit codes a script can act on (README, "Command line"): 2 the command or config is wrong; 3 the database
+ * file itself needs a person (damaged, foreign, too new, unwritable); 4 the database is full, busy or
+ * failing I/O, so the same command may work once that clears; 1 anything else that failed.
+ */
+function exitCodeFor(code: MailgateError['code']): number {
+  if (code === 'CONFIG_INVALID' || code === 'INVALID_INPUT') return 2;
+  if (code === 'STORE_FULL' || code === 'STORE_BUSY' || code === 'STORE_IO_ERROR') return 4;
+  if (code.startsWith('STORE_')) return 3;
+  return 1;
+}

@@ -25,6 +25,16 @@ export const TRANSITIONS: Readonly<Record<MessageStatus, readonly MessageStatus[
   blocked: [],
 };
 
+/**
+ * The only way out of outcome_unknown: a person who checked the recipient's side or the server's logs
+ * resolves it (`mailgate resolve`). Apart from TRANSITIONS on purpose: no automatic process may ever move
+ * such a message, because a second copy cannot be withdrawn; `not delivered` ends as failed, so sending it
+ * again takes a fresh draft and its own approval.
+ */
+export const RESOLUTIONS: Readonly<Partial<Record<MessageStatus, readonly MessageStatus[]>>> = {
+  outcome_unknown: ['sent', 'failed'],
+};
+
 export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
@@ -32,7 +42,7 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
 /** Statuses a delivery worker may claim. */
 export const CLAIMABLE: readonly MessageStatus[] = ['approved', 'queued'];
 
-/** Statuses in which a message will never change again. */
+/** Statuses in which no automatic process will change a message again (a person may resolve outcome_unknown). */
 export function isFinal(status: MessageStatus): boolean {
   return TRANSITIONS[status].length === 0;
 }

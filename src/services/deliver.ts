@@ -5,12 +5,14 @@
  * leases left by processes that died.
  */
 import { faultPoint } from '../faults.js';
+import { approvalMismatch } from '../gate/approval-binding.js';
 import { log } from '../log.js';
-import { DeliveryError, type TransportRegistry } from '../mail/ports.js';
+import { DeliveryError, type Sender, type TransportRegistry } from '../mail/ports.js';
+import { applyTagAction } from './inbox-cache.js';
 import { hostname } from 'node:os';
 import { randomToken } from '../ids.js';
-import type { DeliveryOutcome, OutboundMessage, Store } from '../store/store.js';
-import { approvalMismatch } from '../store/message-ops.js';
+import { ownerIsDead } from '../lease.js';
+import type { DeliveryOutcome, Mailbox, OutboundMessage, Store } from '../store/store.js';
 
 export interface WorkerOptions {
   leaseMs?: number;
@@ -19,6 +21,10 @@ export interface WorkerOptions {
   /** First retry delay; doubles per attempt up to maxBackoffMs. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Consecutive transient failures of one mailbox after which its deliveries wait as a whole (the breaker). */
+  breakerThreshold?: number;
+  /** Waits between tries of recording an outcome that failed to write (disk full, busy), before the lease is released. */
+  recordRetryMs?: readonly number[];
 }
 
 export class DeliveryWorker {
@@ -36,7 +42,8 @@ export class DeliveryWorker {
     /** Called after each recorded outcome. */
     private readonly onOutcome: () => void = () => undefined,
   ) {
-    this.opts = { leaseMs: 300_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, ...opts };
+    this.opts = { leaseMs: 300_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, breakerThreshold: 5,
+      recordRetryMs: [50, 250, 1000], ...opts };
   }
 
   start(): void {
@@ -87,6 +94,7 @@ export class DeliveryWorker {
       // Only mailboxes this process holds the account for: a CLI without the config file must not claim
       // (and burn attempts on) mail it cannot reach; the server that has the account delivers it.
       const servable = [...mailboxes.values()].filter((mb) => this.transports.canServe(mb)).map((mb) => mb.address);
+      for (const address of servable) await this.resumeIfReconfigured(mailboxes.get(address)!, now);
       // A lease that ran out means a process died mid-delivery. Retrying is safe only where a second send is
       // harmless (the sandbox dedupes); for SMTP the outcome is unknown and a human must look.
       await this.store.recoverLeases(now, (m) => {
@@ -104,31 +112,86 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * A mailbox paused for its configuration resumes once the account's settings differ from those it was
+   * paused with (this process was started with a changed config or secret); an unchanged one stays paused.
+   */
+  private async resumeIfReconfigured(mb: Mailbox, now: number): Promise<void> {
+    if (mb.delivery_paused_at == null || !mb.delivery_paused_digest) return;
+    const sender = this.transports.forMailbox(mb).sender;
+    const [salt, digest] = mb.delivery_paused_digest.split(':');
+    if (!sender.settingsDigest || !salt || sender.settingsDigest(salt) === digest) return;
+    if (await this.store.resumeDeliveries(mb.address, 'system:config', 'the smtp settings changed since the pause', now)) {
+      log('info', 'mailbox deliveries resumed: its smtp settings changed', { mailbox: mb.address });
+    }
+  }
+
   private async deliver(m: OutboundMessage): Promise<void> {
-    const outcome = await this.attempt(m);
-    const recorded = await this.store.recordOutcome(m.message_id, this.owner, outcome, this.clock());
+    const run = { tried: false, charged: false };
+    const outcome = await this.attempt(m, run);
+    // An attempt is a transmission tried: counted at MAIL FROM (run.charged) or, for transports without one,
+    // here. A paused or refused delivery never tried the server, and a crash before MAIL FROM is never charged.
+    const charge = run.tried && !run.charged && outcome.kind !== 'paused' && outcome.kind !== 'refused';
+    const recorded = await this.record(m, outcome, charge);
+    if (recorded === 'unrecorded') return;
     faultPoint('after_record');
     this.onOutcome();
     if (!recorded) log('warn', 'delivery lease was lost before the outcome was recorded', { message_id: m.message_id });
     else log('info', 'delivery outcome', { message_id: m.message_id, status: recorded.status });
   }
 
-  private async attempt(m: OutboundMessage): Promise<DeliveryOutcome> {
+  /**
+   * Records an outcome, retrying the write briefly (a busy database or a disk that frees up); if it still
+   * fails, the lease is released at once rather than held until it runs out, so the next pass of any worker
+   * recovers the message: requeued if nothing was transmitted, outcome_unknown if the final dot went out
+   * (never sent twice).
+   */
+  private async record(m: OutboundMessage, outcome: DeliveryOutcome, charge: boolean): Promise<OutboundMessage | undefined | 'unrecorded'> {
+    let failure: unknown;
+    for (const wait of [0, ...this.opts.recordRetryMs]) {
+      if (wait) await new Promise((r) => setTimeout(r, wait));
+      try {
+        return await this.store.recordOutcome(m.message_id, this.owner, outcome, this.clock(), { charge });
+      } catch (err) {
+        failure = err;
+      }
+    }
+    const released = await this.store.releaseLease(m.message_id, this.owner, this.clock()).catch(() => false);
+    log('error', 'could not record a delivery outcome; the lease was released so the next pass recovers the message', {
+      message_id: m.message_id, outcome: outcome.kind,
+      ...('detail' in outcome && typeof outcome.detail.response === 'string' ? { response: outcome.detail.response.slice(0, 300) } : {}),
+      error: String(failure), lease_released: released });
+    return 'unrecorded';
+  }
+
+  private async attempt(m: OutboundMessage, run: { tried: boolean; charged: boolean }): Promise<DeliveryOutcome> {
+    let mailbox: Mailbox | undefined;
+    let sender: Sender | undefined;
     try {
-      const mailbox = await this.store.getMailbox(m.mailbox);
+      mailbox = await this.store.getMailbox(m.mailbox);
       if (!mailbox) return { kind: 'failed', error: `mailbox ${m.mailbox} no longer exists` };
       const transport = this.transports.forMailbox(mailbox);
+      sender = transport.sender;
       if (m.kind === 'tag') {
         const refusal = approvalMismatch(m, []);
         if (refusal) return { kind: 'refused', error: refusal };
-        await transport.mailbox.applyTag(m.tag_action!);
-        return { kind: 'sent', detail: { tag_action: m.tag_action } };
+        run.tried = true;
+        const tagged = await applyTagAction(this.store, this.clock, transport, m.tag_action!);
+        // A server refusal is final: recorded as failed with the server's reason, never as applied, never retried.
+        if (tagged.refused) return { kind: 'failed', error: `${tagged.refused.code}: ${tagged.refused.reason}` };
+        return { kind: 'sent', detail: { tag_action: m.tag_action, tag_result: tagged } };
       }
       const files = m.attachments.length ? await this.store.loadAttachments(m.message_id) : [];
       const refusal = approvalMismatch(m, files);
       if (refusal) return { kind: 'refused', error: refusal };
       faultPoint('after_claim');
+      run.tried = true;
       const receipt = await transport.sender.send({ ...m, files }, {
+        beforeMailFrom: async () => {
+          if (run.charged) return; // a stale pooled connection retried on a fresh one: still one attempt
+          await this.store.chargeAttempt(m.message_id, this.owner, this.clock());
+          run.charged = true;
+        },
         beforeFinalDot: async () => {
           faultPoint('before_final_dot');
           await this.store.markTransmitting(m.message_id, this.owner, this.clock());
@@ -142,22 +205,28 @@ export class DeliveryWorker {
       const error = err instanceof Error ? err.message : String(err);
       if (kind === 'permanent') return { kind: 'failed', error, bounced: err instanceof DeliveryError ? err.bounced : [] };
       if (kind === 'unknown_outcome') return { kind: 'unknown', error };
-      if (m.attempts >= this.opts.maxAttempts) return { kind: 'failed', error: `gave up after ${m.attempts} attempts: ${error}` };
-      const delay = Math.min(this.opts.baseBackoffMs * 2 ** (m.attempts - 1), this.opts.maxBackoffMs);
-      return { kind: 'retry', error, next_attempt_at: this.clock() + delay };
+      if (kind === 'config') return pausedOutcome(m.mailbox, sender, error);
+      const attempts = m.attempts + (run.tried ? 1 : 0);
+      if (attempts >= this.opts.maxAttempts) return { kind: 'failed', error: `gave up after ${attempts} attempts: ${error}` };
+      const backoff = (n: number) => Math.min(this.opts.baseBackoffMs * 2 ** Math.max(n - 1, 0), this.opts.maxBackoffMs);
+      // The breaker: a server that keeps deferring gets the mailbox's whole queue backed off, not each message in turn.
+      const failures = (mailbox?.delivery_failures ?? 0) + (run.tried ? 1 : 0);
+      const open = run.tried && failures >= this.opts.breakerThreshold;
+      const hold = open ? this.clock() + backoff(failures - this.opts.breakerThreshold + 1) : null;
+      if (open) log('warn', 'mailbox deliveries held back after repeated transient failures', { mailbox: m.mailbox, failures, until: hold });
+      return { kind: 'retry', error, next_attempt_at: this.clock() + backoff(attempts), hold_mailbox_until: hold };
     }
   }
 }
 
-/** True when the lease owner ran on this host and its process is gone. Owners elsewhere are never judged. */
-export function ownerIsDead(owner: string): boolean {
-  const [host, pidText] = owner.split(':');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+/** The outcome of an authentication or TLS failure: the mailbox pauses; the message waits for the fix. */
+function pausedOutcome(mailbox: string, sender: Sender | undefined, error: string): DeliveryOutcome {
+  const salt = randomToken(8);
+  return {
+    kind: 'paused', error,
+    hint: `deliveries from ${mailbox} are paused: fix its smtp settings in the config (the user and the password or its `
+      + `password_env variable, tls.ca_file, host, port) and restart mailgate, or run 'mailgate mailbox resume ${mailbox}' once `
+      + 'the server side is fixed; queued mail stays queued until then',
+    settings_digest: sender?.settingsDigest ? `${salt}:${sender.settingsDigest(salt)}` : null,
+  };
 }

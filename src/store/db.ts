@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MailgateError } from '../errors.js';
+import { MailgateError, storeError } from '../errors.js';
 import { currentVersion, recordVersion, runMigrations, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
@@ -24,9 +24,21 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { readonly: opts.readonly ?? false });
   } catch (err) {
-    throw new MailgateError('CONFIG_INVALID',
+    throw storeError(err, path) ?? new MailgateError('CONFIG_INVALID',
       `cannot open database ${path}: ${(err as Error).message}; check --db, MAILGATE_DB or the config's database`);
   }
+  try {
+    prepare(db, opts);
+  } catch (err) {
+    db.close();
+    // A foreign file, a damaged page, a full disk or a read-only directory shows up here, at the first read or
+    // write: report it with the file's path and the fix rather than as an internal error.
+    throw storeError(err, path) ?? err;
+  }
+  return db;
+}
+
+function prepare(db: Db, opts: OpenOptions): void {
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
@@ -35,27 +47,21 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     // change inside a transaction); the transaction checks them itself before it commits.
     db.pragma('foreign_keys = OFF');
     // Several processes may open a fresh file at once; IMMEDIATE serialises schema creation.
-    try {
-      db.transaction(() => {
-        const version = currentVersion(db);
-        if (version !== null) runMigrations(db, version);
-        db.exec(readFileSync(schemaPath(), 'utf8'));
-        // An external-content FTS table starts empty: index the mail that was there before it existed.
-        if (version !== null && version < 2) db.exec("INSERT INTO emails_fts (emails_fts) VALUES ('rebuild')");
-        // Only a migration can have broken a reference; the check costs ~0.2 µs a row, so it is not run on every open.
-        if (version !== null && version < SCHEMA_VERSION) {
-          const broken = db.prepare('PRAGMA foreign_key_check').all();
-          if (broken.length > 0) throw new Error(`database has ${broken.length} broken foreign key reference(s) after migration`);
-        }
-        recordVersion(db);
-      }).immediate();
-      db.pragma('foreign_keys = ON');
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    db.transaction(() => {
+      const version = currentVersion(db);
+      if (version !== null) runMigrations(db, version);
+      db.exec(readFileSync(schemaPath(), 'utf8'));
+      // An external-content FTS table starts empty: index the mail that was there before it existed.
+      if (version !== null && version < 2) db.exec("INSERT INTO emails_fts (emails_fts) VALUES ('rebuild')");
+      // Only a migration can have broken a reference; the check costs ~0.2 µs a row, so it is not run on every open.
+      if (version !== null && version < SCHEMA_VERSION) {
+        const broken = db.prepare('PRAGMA foreign_key_check').all();
+        if (broken.length > 0) throw new Error(`database has ${broken.length} broken foreign key reference(s) after migration`);
+      }
+      recordVersion(db);
+    }).immediate();
+    db.pragma('foreign_keys = ON');
   }
-  return db;
 }
 
 /**

@@ -24,6 +24,13 @@ export interface Mailbox {
    * before schema 4). The file is applied again only when its entry's digest differs (src/services/config-apply.ts).
    */
   config_digest: string | null;
+  /** Deliveries paused for a configuration problem (src/store/delivery-pause.ts): since when, and why. */
+  delivery_paused_at?: number | null;
+  delivery_paused_reason?: string | null;
+  delivery_paused_digest?: string | null;
+  /** The breaker: consecutive transient failures, and the time before which the mailbox sends nothing. */
+  delivery_failures?: number;
+  delivery_held_until?: number | null;
 }
 
 interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> { auto_approve_rules: string; policy: string }

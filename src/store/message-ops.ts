@@ -2,8 +2,8 @@
  * The two message operations with the most rules: submit (idempotency, facts, gate, insert, audit) and
  * decide (approve / reject / cancel as one compare-and-set). Both run inside the caller's transaction.
  */
-import { createHash } from 'node:crypto';
 import { MailgateError } from '../errors.js';
+import { attachmentSha256, messageHash } from '../gate/approval-binding.js';
 import { resolvePolicy } from '../gate/policy/index.js';
 import type { Decision } from '../gate/types.js';
 import { appendAudit } from './audit.js';
@@ -125,26 +125,12 @@ function recordedDecision(m: messages.OutboundMessage): Decision {
 }
 
 function attachmentMeta(a: NewAttachment): messages.AttachmentMeta {
-  return { filename: a.filename, content_type: a.content_type, size: a.content.length, sha256: createHash('sha256').update(a.content).digest('hex') };
+  return { filename: a.filename, content_type: a.content_type, size: a.content.length, sha256: attachmentSha256(a.content) };
 }
 
 function insertAttachments(db: Db, id: string, files: readonly NewAttachment[], meta: readonly messages.AttachmentMeta[]): void {
   const ins = stmt(db, 'INSERT INTO message_attachments (message_id, idx, filename, content_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
   files.forEach((f, i) => ins.run(id, i, meta[i]!.filename, meta[i]!.content_type, meta[i]!.size, meta[i]!.sha256, f.content));
-}
-
-/**
- * Why a message must not be sent, or null if it may: the content about to go out (the row as read now, and
- * the attachment bytes themselves) must hash to what was approved. Anything changed after the approval, by
- * any path, is refused rather than sent.
- */
-export function approvalMismatch(m: messages.OutboundMessage, files: readonly messages.AttachmentFile[]): string | null {
-  if (!m.approved_hash) return 'no approval is recorded for this content; not sending';
-  // The sender is the mailbox by construction (and so inside the hash); a changed From is a changed message.
-  if (m.from_addr !== m.mailbox) return 'the sender changed after approval (from differs from the mailbox); not sending';
-  const attachments = files.map((f) => attachmentMeta(f));
-  const now = messageHash({ ...m, attachments }, m);
-  return now === m.approved_hash ? null : 'the message changed after it was approved (its content no longer matches the approved hash); not sending';
 }
 
 /** The attachment bytes of a message, in order, as the delivery worker sends them. */
@@ -216,25 +202,4 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
 function notPending(id: string, status: string, action: string): MailgateError {
   return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`,
     { field: 'message_id', details: { status } });
-}
-
-/**
- * The hash an approval binds to: the content plus what it is (kind, sending mailbox, the email it answers,
- * the tag it applies). One function for submit, replay and edits, so the three can never drift apart.
- */
-export function messageHash(
-  m: { kind: string; mailbox: string; reply_to_email_id: string | null; tag_action: messages.TagAction | null; attachments: readonly messages.AttachmentMeta[] },
-  content: messages.MessageContent,
-): string {
-  // Attachments join the hash only when there are some, so hashes of mail without them (and of mail made
-  // before attachments existed) are unchanged.
-  const files = m.attachments.length ? { attachments: m.attachments.map((a) => [a.filename, a.content_type, a.sha256]) } : {};
-  const c = { to: content.to, cc: content.cc, bcc: content.bcc, subject: content.subject, text: content.text, html: content.html };
-  return contentHash({ kind: m.kind, mailbox: m.mailbox, ...c, reply_to_email_id: m.reply_to_email_id, tag_action: m.tag_action, ...files });
-}
-
-/** A stable hash of exactly what would be sent (or done), so an approval binds to that content. */
-export function contentHash(content: Record<string, unknown>): string {
-  const keys = Object.keys(content).sort();
-  return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, content[k] ?? null]))).digest('hex');
 }

@@ -4,9 +4,10 @@
  * A fresh database skips them: schema.sql alone is its truth.
  */
 import type Database from 'better-sqlite3';
+import { MailgateError } from '../errors.js';
 import { AUDIT_ACTIONS, GATE_CODES } from '../values.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
   // 2: real mail. Delivery marks the final-dot moment; the inbox caches IMAP folders and is full-text indexed.
@@ -50,6 +51,15 @@ const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
     rebuildWithCheck(db, 'messages', /CHECK \(gate_code IN \([^)]*\)\)/, `CHECK (gate_code IN (${sqlList(GATE_CODES)}))`);
     rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
   },
+  // 5: failure paths. A mailbox's deliveries can pause for a configuration problem (and resume), and back off
+  // as a whole after repeated 4xx (the breaker); an operator resolves outcome_unknown (message.resolved).
+  5: (db) => {
+    for (const column of ['delivery_paused_at INTEGER', 'delivery_paused_reason TEXT', 'delivery_paused_digest TEXT',
+      'delivery_failures INTEGER NOT NULL DEFAULT 0 CHECK (delivery_failures >= 0)', 'delivery_held_until INTEGER']) {
+      addColumnIfTable(db, 'mailboxes', column);
+    }
+    rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
+  },
 };
 
 function addColumnIfTable(db: Database.Database, table: string, column: string): void {
@@ -87,7 +97,10 @@ export function currentVersion(db: Database.Database): number | null {
 /** Brings an existing database up to SCHEMA_VERSION; call inside the opening transaction, before schema.sql. */
 export function runMigrations(db: Database.Database, from: number): void {
   if (from > SCHEMA_VERSION) {
-    throw new Error(`database schema version ${from} is newer than this mailgate (${SCHEMA_VERSION}); upgrade mailgate`);
+    // Opening it would let this older code write rows the newer schema's rules do not expect: refuse, untouched.
+    throw new MailgateError('STORE_TOO_NEW', `the database ${db.name} has schema version ${from}, newer than this mailgate `
+      + `understands (${SCHEMA_VERSION}): a newer mailgate wrote it. Upgrade mailgate (npm install -g mailgate@latest), `
+      + `or point --db, MAILGATE_DB or the config's database at another file`, { details: { database: db.name, schema_version: from } });
   }
   for (let v = from + 1; v <= SCHEMA_VERSION; v++) MIGRATIONS[v]?.(db);
 }

@@ -2,7 +2,7 @@
  * The SQLite backend of the Store interface. Every operation is one synchronous BEGIN IMMEDIATE
  * transaction that writes the state change and its audit event together; nothing is awaited inside.
  */
-import { MailgateError } from '../errors.js';
+import { MailgateError, storeError } from '../errors.js';
 import type { Decision } from '../gate/types.js';
 import { appendAudit, queryAudit, verifyAuditChain } from './audit.js';
 import { type Db, inTransaction, openDatabase, stmt } from './db.js';
@@ -16,24 +16,26 @@ import { isTightening } from '../gate/modes.js';
 import { mailboxStateHash } from '../gate/loosening.js';
 import * as suppressions from './suppressions.js';
 import * as personal from './personal-data.js';
-import { canonicalEmail } from '../gate/canonical.js';
 import * as links from './approval-links.js';
 import * as tokens from './tokens.js';
 import * as endpoints from './webhook-endpoints.js';
 import * as webhooks from './webhooks.js';
+import * as delivery from './delivery.js';
+import * as pausing from './delivery-pause.js';
 
 export class SqliteStore implements Store {
   readonly db: Db;
 
-  constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
+  constructor(readonly path: string, opts: { busyTimeoutMs?: number } = {}) {
     this.db = openDatabase(path, opts);
   }
 
+  // Both translate SQLite's failures (disk full, damaged page, ...) here, where the file's path is known.
   private tx<T>(fn: () => T): Promise<T> {
     try {
       return Promise.resolve(inTransaction(this.db, fn));
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(storeError(err, this.path) ?? err);
     }
   }
 
@@ -41,7 +43,7 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(fn());
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(storeError(err, this.path) ?? err);
     }
   }
 
@@ -152,72 +154,23 @@ export class SqliteStore implements Store {
   }
 
   claimForDelivery(owner: string, now: number, leaseMs: number, limit: number, mailboxes: readonly string[]) {
+    return this.tx(() => delivery.claimDue(this.db, owner, now, leaseMs, limit, mailboxes));
+  }
+  chargeAttempt(id: string, owner: string, now: number) {
     return this.tx(() => {
-      const claimed: messages.OutboundMessage[] = [];
-      for (const m of messages.claimableRows(this.db, now, limit, mailboxes)) {
-        const ok = messages.transition(this.db, m.message_id, ['approved', 'queued'], 'sending',
-          { lease_owner: owner, lease_until: now + leaseMs, attempts: m.attempts + 1 }, now);
-        if (ok) claimed.push({ ...m, status: 'sending', lease_owner: owner, lease_until: now + leaseMs, attempts: m.attempts + 1 });
-      }
-      return claimed;
+      if (!delivery.chargeAttempt(this.db, id, owner, now)) throw new Error(`lease on ${id} lost before transmission; not sending`);
     });
   }
-
-  markTransmitting(id: string, owner: string, now: number) {
-    return this.tx(() => {
-      const ok = stmt(this.db, `UPDATE messages SET transmitting_at = ?, updated_at = ?
-                                WHERE message_id = ? AND status = 'sending' AND lease_owner = ? AND lease_until >= ?`)
-        .run(now, now, id, owner, now).changes === 1;
-      if (!ok) throw new Error(`lease on ${id} lost before transmission; not sending`);
-    });
+  markTransmitting(id: string, owner: string, now: number) { return this.tx(() => delivery.markTransmitting(this.db, id, owner, now)); }
+  recordOutcome(id: string, owner: string, outcome: DeliveryOutcome, now: number, opts: { charge?: boolean } = {}) {
+    return this.tx(() => delivery.recordOutcome(this.db, id, owner, outcome, now, opts.charge ?? false));
   }
-
-  recordOutcome(id: string, owner: string, outcome: DeliveryOutcome, now: number) {
-    return this.tx(() => {
-      const m = messages.getMessageRow(this.db, id);
-      if (!m || m.status !== 'sending' || m.lease_owner !== owner) return undefined; // lease lost: someone else owns it now
-      const base = { lease_owner: null, lease_until: null };
-      const guard = { where: 'AND lease_owner = @owner', params: { owner } };
-      const audit = (action: Parameters<typeof appendAudit>[1]['action'], detail: Record<string, unknown>) =>
-        appendAudit(this.db, { actor: 'system:delivery', action, mailbox: m.mailbox, message_id: id, detail: { attempt: m.attempts, ...detail } }, now);
-      switch (outcome.kind) {
-        case 'sent':
-          messages.transition(this.db, id, ['sending'], 'sent', { ...base, sent_at: now, last_error: null,
-            smtp_response: typeof outcome.detail.response === 'string' ? outcome.detail.response : null }, now, guard);
-          // Known contacts are addresses this mailbox has sent to. Inbound mail does not count: its From is
-          // whatever the sender claims, and a forged one must not earn an address automatic approval.
-          if (m.kind !== 'tag') mailboxes.recordCorrespondents(this.db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
-          audit(m.kind === 'tag' ? 'email.tagged' : 'message.sent', outcome.detail);
-          this.suppressBounces(outcome.detail.bounced as string[] | undefined, id, now);
-          break;
-        case 'retry':
-          messages.transition(this.db, id, ['sending'], 'queued', { ...base, last_error: outcome.error, next_attempt_at: outcome.next_attempt_at, transmitting_at: null }, now, guard);
-          audit('message.retry_scheduled', { error: outcome.error, next_attempt_at: outcome.next_attempt_at });
-          break;
-        case 'failed':
-          messages.transition(this.db, id, ['sending'], 'failed', { ...base, last_error: outcome.error, smtp_response: outcome.error }, now, guard);
-          audit('message.failed', { error: outcome.error, ...(outcome.bounced?.length ? { bounced: outcome.bounced } : {}) });
-          this.suppressBounces(outcome.bounced, id, now);
-          break;
-        case 'unknown':
-          messages.transition(this.db, id, ['sending'], 'outcome_unknown', { ...base, last_error: outcome.error }, now, guard);
-          audit('message.outcome_unknown', { error: outcome.error });
-          break;
-        case 'refused':
-          messages.transition(this.db, id, ['sending'], 'failed', { ...base, last_error: outcome.error }, now, guard);
-          audit('message.send_refused', { error: outcome.error, approved_hash: m.approved_hash });
-          break;
-      }
-      return messages.getMessageRow(this.db, id);
-    });
+  releaseLease(id: string, owner: string, now: number) { return this.tx(() => delivery.releaseLease(this.db, id, owner, now)); }
+  resumeDeliveries(address: string, actor: string, reason: string, now: number) {
+    return this.tx(() => pausing.resumeMailbox(this.db, address, actor, reason, now));
   }
-
-  /** A hard bounce puts the address on the suppression list for every mailbox (it does not exist). */
-  private suppressBounces(bounced: readonly string[] | undefined, id: string, now: number): void {
-    for (const address of bounced ?? []) {
-      suppressions.addSuppression(this.db, { scope: '*', kind: 'address', value: canonicalEmail(address),
-        reason: `hard bounce delivering ${id}`, source: 'bounce', created_by: 'system:delivery' }, now);
-    }
+  resolveOutcome(id: string, resolution: { delivered: boolean }, actor: string, reason: string, now: number) {
+    return this.tx(() => pausing.resolveOutcome(this.db, id, resolution.delivered ? { delivered: true } : { delivered: false }, actor, reason, now));
   }
 
   addSuppression(s: Omit<suppressions.Suppression, 'created_at'>, now: number) { return this.tx(() => suppressions.addSuppression(this.db, s, now)); }
@@ -258,35 +211,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  abandonLeases(isDead: (owner: string) => boolean, now: number) {
-    return this.tx(() => {
-      const owners = stmt(this.db, "SELECT DISTINCT lease_owner FROM messages WHERE status = 'sending' AND lease_owner IS NOT NULL", true).all() as string[];
-      let n = 0;
-      for (const owner of owners.filter(isDead)) {
-        n += stmt(this.db, "UPDATE messages SET lease_until = ? WHERE status = 'sending' AND lease_owner = ?").run(now - 1, owner).changes;
-      }
-      return n;
-    });
-  }
-
+  abandonLeases(isDead: (owner: string) => boolean, now: number) { return this.tx(() => delivery.abandonLeases(this.db, isDead, now)); }
   recoverLeases(now: number, safeToRetry: (m: messages.OutboundMessage) => boolean) {
-    return this.tx(() => {
-      const out: messages.OutboundMessage[] = [];
-      for (const m of messages.expiredLeaseRows(this.db, now)) {
-        const retry = safeToRetry(m);
-        const to = retry ? 'queued' : 'outcome_unknown';
-        const when = m.transmitting_at === null ? 'before the message was transmitted' : 'after the message was transmitted';
-        const error = retry
-          ? `delivery lease of ${m.lease_owner} expired ${when}; retrying (safe for this transport)`
-          : `delivery lease of ${m.lease_owner} expired ${when}; it may have been delivered, so it is not resent`;
-        const set = { lease_owner: null, lease_until: null, last_error: error, next_attempt_at: now, transmitting_at: retry ? null : m.transmitting_at };
-        if (!messages.transition(this.db, m.message_id, ['sending'], to, set, now, { where: 'AND lease_until < @now' })) continue;
-        appendAudit(this.db, { actor: 'system:delivery', mailbox: m.mailbox, message_id: m.message_id,
-          action: retry ? 'message.retry_scheduled' : 'message.outcome_unknown', detail: { error, recovered: true } }, now);
-        out.push(messages.getMessageRow(this.db, m.message_id)!);
-      }
-      return out;
-    });
+    return this.tx(() => delivery.recoverLeases(this.db, now, safeToRetry));
   }
 
   loadAttachments(id: string) { return this.read(() => loadAttachments(this.db, id)); }

@@ -86,11 +86,17 @@ export type DecideRequest =
 
 export type DeliveryOutcome =
   | { kind: 'sent'; detail: Record<string, unknown> }
-  | { kind: 'retry'; error: string; next_attempt_at: number }
+  /** `hold_mailbox_until`: the breaker opened; the whole mailbox sends nothing before then. */
+  | { kind: 'retry'; error: string; next_attempt_at: number; hold_mailbox_until?: number | null }
   | { kind: 'failed'; error: string; bounced?: readonly string[] }
   | { kind: 'unknown'; error: string }
   /** Refused before transmission: the content no longer hashes to what was approved. Never retried. */
   | { kind: 'refused'; error: string }
+  /**
+   * The account's configuration is wrong (authentication, TLS): the message stays queued and uncharged, and
+   * the mailbox's deliveries pause (audited mailbox.paused) with a hint of what to check.
+   */
+  | { kind: 'paused'; error: string; hint: string; settings_digest: string | null };
 
 /** A mailbox to create; `config_digest` only when the config file creates it. */
 export type NewMailbox = Omit<Mailbox, 'created_at' | 'updated_at' | 'config_digest'> & { config_digest?: string | null };
@@ -148,7 +154,19 @@ export interface Store {
    * no longer holds the lease, so a stale worker aborts before it can send a second copy.
    */
   markTransmitting(id: string, owner: string, now: number): Promise<void>;
-  recordOutcome(id: string, owner: string, outcome: DeliveryOutcome, now: number): Promise<OutboundMessage | undefined>;
+  /**
+   * Records the outcome if `owner` still holds the lease; `charge` counts this delivery as one attempt (when
+   * the sender did not already count it at MAIL FROM with chargeAttempt).
+   */
+  recordOutcome(id: string, owner: string, outcome: DeliveryOutcome, now: number, opts?: { charge?: boolean }): Promise<OutboundMessage | undefined>;
+  /** Counts one delivery attempt for the lease holder: a transmission is about to be tried. Fails if the lease was lost. */
+  chargeAttempt(id: string, owner: string, now: number): Promise<void>;
+  /** Ends this owner's lease now (its outcome could not be recorded), so any worker's next pass recovers the message. */
+  releaseLease(id: string, owner: string, now: number): Promise<boolean>;
+  /** Lifts a mailbox's delivery pause (audited mailbox.resumed); false when it was not paused. */
+  resumeDeliveries(address: string, actor: string, reason: string, now: number): Promise<boolean>;
+  /** A person's answer to outcome_unknown: delivered -> sent, not delivered -> failed (audited message.resolved). */
+  resolveOutcome(id: string, resolution: { delivered: boolean }, actor: string, reason: string, now: number): Promise<OutboundMessage>;
   /** Ends the leases of owners known to be dead (a killed process on this host), so recovery need not wait. */
   abandonLeases(isDead: (owner: string) => boolean, now: number): Promise<number>;
   /** Messages whose delivery lease ran out (the process died): requeued if safe, else outcome_unknown. */

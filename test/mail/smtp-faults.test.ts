@@ -1,5 +1,6 @@
 /**
- * SMTP faults (research/reliability.md §1.4, S1–S6 and FP5–FP6) against the real DeliveryWorker, a real
+ * SMTP faults (4xx/5xx replies at each step and a dropped connection after the final dot, RFC 5321 §4.2 and
+ * §6.1) against the real DeliveryWorker, a real
  * SqliteStore file and a real SmtpSender talking to the scriptable fake server on 127.0.0.1. The oracle is
  * the fake's record of accepted messages: never two copies of one Message-ID, and one for every `sent`.
  */
@@ -129,6 +130,7 @@ const actions = (r: Rig, id: string) => audit(r, id).map((e) => e.action);
 async function assertNoRetry(r: Rig, m: OutboundMessage, attempts: number, mailFroms: number): Promise<void> {
   r.clock.thaw();
   r.worker.start();
+  // Kept as a window: the claim is that no retry happens, and no event marks "none". Eight backoffs is short.
   await sleep(BACKOFF_MS * 8);
   await r.worker.tick();
   expect(await row(r, m.message_id)).toMatchObject({ status: m.status, attempts });
@@ -232,19 +234,24 @@ describe('SmtpSender + DeliveryWorker against a scripted SMTP server', () => {
     expect(sent.detail).toMatchObject({ accepted: [RCPT], rejected: [BAD] });
   });
 
-  it('S6 535 authentication failure: failed (permanent) naming the credentials, never retried, no secret stored', async () => {
+  it('S6 535 authentication failure: the mailbox pauses (message queued, uncharged), never retried, no secret stored', async () => {
     const r = await setup({ pass: 'Wr0ng-Secret-Value' });
     const m = await queue(r);
     await r.worker.tick();
     const f = await row(r, m.message_id);
-    expect(f).toMatchObject({ status: 'failed', attempts: 1, transmitting_at: null });
+    // A configuration problem, not the message's: it waits for the fix instead of failing for good.
+    expect(f).toMatchObject({ status: 'queued', attempts: 0, transmitting_at: null });
     expect(f.last_error).toMatch(/authentication failed/i);
-    expect(f.last_error).toMatch(/credentials/);
+    expect(f.last_error).toMatch(/password/);
     expect(f.last_error).toContain('535');
-    await assertNoRetry(r, f, 1, 0);
+    const paused = r.store.db.prepare("SELECT detail FROM audit_events WHERE action = 'mailbox.paused'").pluck().all() as string[];
+    expect(paused).toHaveLength(1);
+    expect(JSON.parse(paused[0]!)).toMatchObject({ hint: expect.stringMatching(/mailgate mailbox resume/) });
+    await assertNoRetry(r, f, 0, 0);
     expect(r.fake.auths).toEqual([{ user: r.fake.user, ok: false }]);
     const plain = Buffer.from(`\0${r.fake.user}\0Wr0ng-Secret-Value`).toString('base64');
-    const dump = JSON.stringify([f, audit(r, m.message_id), r.store.db.prepare('SELECT * FROM audit_events').all()]);
+    const dump = JSON.stringify([f, audit(r, m.message_id), r.store.db.prepare('SELECT * FROM audit_events').all(),
+      r.store.db.prepare('SELECT * FROM mailboxes').all()]);
     for (const secret of ['Wr0ng-Secret-Value', Buffer.from('Wr0ng-Secret-Value').toString('base64'), plain]) expect(dump).not.toContain(secret);
   });
 

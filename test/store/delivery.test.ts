@@ -47,12 +47,13 @@ describe('claimForDelivery', () => {
       for (const m of batch) {
         expect(taken.has(m.message_id), `claimed twice: ${m.message_id}`).toBe(false);
         taken.set(m.message_id, owner);
-        expect(m).toMatchObject({ status: 'sending', lease_owner: owner, lease_until: T0 + 1 + LEASE, attempts: 1 });
+        // A claim is not an attempt: only a transmission tried is (chargeAttempt, or recordOutcome's charge).
+        expect(m).toMatchObject({ status: 'sending', lease_owner: owner, lease_until: T0 + 1 + LEASE, attempts: 0 });
       }
     }
     expect([...taken.keys()].sort()).toEqual([...approved, ...queued].sort());
     expect(new Set(taken.values())).toEqual(new Set(['worker-a', 'worker-b']));
-    for (const [id, owner] of taken) expect(row(id)).toMatchObject({ status: 'sending', lease_owner: owner, attempts: 1 });
+    for (const [id, owner] of taken) expect(row(id)).toMatchObject({ status: 'sending', lease_owner: owner, attempts: 0 });
   });
 
   it('respects next_attempt_at and the limit', async () => {
@@ -114,13 +115,13 @@ describe('recordOutcome', () => {
 
   it('retry -> queued with next_attempt_at and last_error, claimable only from then, attempts counted', async () => {
     const id = await oneSending('w1');
-    const m = await a.recordOutcome(id, 'w1', { kind: 'retry', error: '451 try later', next_attempt_at: T0 + 30_000 }, T0 + 2);
+    const m = await a.recordOutcome(id, 'w1', { kind: 'retry', error: '451 try later', next_attempt_at: T0 + 30_000 }, T0 + 2, { charge: true });
     expect(m).toMatchObject({ status: 'queued', next_attempt_at: T0 + 30_000, last_error: '451 try later', lease_owner: null, lease_until: null, attempts: 1 });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
     expect(lastDetail(id)).toEqual({ attempt: 1, error: '451 try later', next_attempt_at: T0 + 30_000 });
     expect(await b.claimForDelivery('w2', T0 + 29_999, LEASE, 10, ALL)).toEqual([]);
     const [again] = await b.claimForDelivery('w2', T0 + 30_000, LEASE, 10, ALL);
-    expect(again).toMatchObject({ message_id: id, status: 'sending', lease_owner: 'w2', attempts: 2 });
+    expect(again).toMatchObject({ message_id: id, status: 'sending', lease_owner: 'w2', attempts: 1 });
   });
 
   it('failed and unknown outcomes are final and never claimable', async () => {
@@ -155,7 +156,8 @@ describe('recoverLeases', () => {
     expect(lastDetail(id)).toEqual({ error: REQUEUED_W1, recovered: true });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
     const [again] = await b.claimForDelivery('w2', now, LEASE, 10, ALL);
-    expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 2 });
+    // The dead owner never tried the server: its lease charged nothing.
+    expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 0 });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
     expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: {} }, now + 1)).toMatchObject({ status: 'sent' });
     expect(auditActions(a, id).filter((x) => x === 'message.sent')).toEqual(['message.sent']);

@@ -99,8 +99,8 @@ describe('opening a version-1 database', () => {
 
   it('brings it to the current version with the columns, tables, index and triggers of versions 2 and 3', () => {
     const s = t.open();
-    expect(SCHEMA_VERSION).toBe(4);
-    expect(schemaVersionOf(s.db)).toEqual(['4']);
+    expect(SCHEMA_VERSION).toBe(5);
+    expect(schemaVersionOf(s.db)).toEqual(['5']);
     const names = (table: string) => columns(s, table).map((c) => c.name);
     expect(names('messages')).toEqual(expect.arrayContaining([
       'transmitting_at', 'smtp_response', 'policy_hits', 'approved_hash', 'thread_key', 'attachments']));
@@ -199,7 +199,9 @@ describe('a database from a newer mailgate', () => {
     const db = new Database(t.path);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
     db.close();
-    expect(() => t.open()).toThrow(`schema version ${SCHEMA_VERSION + 1} is newer than this mailgate (${SCHEMA_VERSION})`);
+    expect(() => t.open()).toThrow(`schema version ${SCHEMA_VERSION + 1}, newer than this mailgate understands (${SCHEMA_VERSION})`);
+    // A catalogued error naming the file, not a plain Error.
+    expect(() => t.open()).toThrow(expect.objectContaining({ code: 'STORE_TOO_NEW', message: expect.stringContaining(t.path) }));
     const check = new Database(t.path);
     expect(check.prepare("SELECT name FROM pragma_table_info('emails')").pluck().all()).not.toContain('has_body');
     check.close();

@@ -31,7 +31,7 @@ describe('pragmas on every connection', () => {
     const a = t.open();
     t.open();
     expect(schemaVersionOf(a.db)).toEqual([String(SCHEMA_VERSION)]);
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
   });
 
   it('every table is STRICT, except the full-text index, which SQLite cannot make STRICT', () => {
@@ -118,7 +118,7 @@ describe('schema guards reject bad rows written with raw SQL', () => {
   });
 });
 
-describe('another process holding the write lock (reliability.md D1)', () => {
+describe('another process holding the write lock', () => {
   it('a write waits for busy_timeout, then fails retryably with nothing written; reads keep working', async () => {
     const holder = t.open();
     const s = t.open({ busyTimeoutMs: 250 });
@@ -130,7 +130,8 @@ describe('another process holding the write lock (reliability.md D1)', () => {
       const started = Date.now();
       const err = await failure(s.decideMessage(message.message_id, { action: 'approve', actor: 'r' }, 1));
       expect(Date.now() - started).toBeGreaterThanOrEqual(200);
-      expect(err.code).toBe('SQLITE_BUSY');
+      expect(err.code).toBe('STORE_BUSY');
+      expect(err.message).toContain(t.path);
       expect(toMailgateError(err)).toMatchObject({ code: 'STORE_BUSY', retryable: true });
       expect((await s.getMessage(message.message_id))?.status).toBe('pending');
       expect((await s.listPending({ limit: 10, now: 1 })).messages.length).toBe(1);

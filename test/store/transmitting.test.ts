@@ -41,7 +41,7 @@ describe('markTransmitting', () => {
     const id = await sending('w1');
     const events = auditCount(a);
     await b.markTransmitting(id, 'w1', T0 + 2);
-    expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1', lease_until: T0 + 1 + LEASE, transmitting_at: T0 + 2, updated_at: T0 + 2, attempts: 1 });
+    expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1', lease_until: T0 + 1 + LEASE, transmitting_at: T0 + 2, updated_at: T0 + 2, attempts: 0 });
     expect((await a.getMessage(id))?.transmitting_at).toBe(T0 + 2);
     expect(auditCount(a)).toBe(events);
   });
@@ -79,13 +79,16 @@ describe('markTransmitting', () => {
     // Between recovery and the next claim: nobody owns it.
     await expect(a.markTransmitting(id, 'w1', EXPIRED)).rejects.toThrow(/lost before transmission/);
     const [again] = await b.claimForDelivery('w2', EXPIRED, LEASE, 10, ALL);
-    expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 2, transmitting_at: null });
+    expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 0, transmitting_at: null });
     await expect(a.markTransmitting(id, 'w1', EXPIRED + 1)).rejects.toThrow(/lost before transmission/);
     expect(row(id)).toMatchObject({ lease_owner: 'w2', transmitting_at: null });
+    await b.chargeAttempt(id, 'w2', EXPIRED + 2);
+    await expect(a.chargeAttempt(id, 'w1', EXPIRED + 2)).rejects.toThrow(/lost before transmission/);
     await b.markTransmitting(id, 'w2', EXPIRED + 2);
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, EXPIRED + 3)).toBeUndefined();
+    // One transmission tried (w2's MAIL FROM); w1 died before its own, so it counts nothing.
     expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: { response: '250 2.0.0 Ok: queued as ABC' } }, EXPIRED + 3))
-      .toMatchObject({ status: 'sent', transmitting_at: EXPIRED + 2, smtp_response: '250 2.0.0 Ok: queued as ABC', attempts: 2 });
+      .toMatchObject({ status: 'sent', transmitting_at: EXPIRED + 2, smtp_response: '250 2.0.0 Ok: queued as ABC', attempts: 1 });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled', 'message.sent']);
   });
 });
@@ -94,6 +97,7 @@ describe('recoverLeases decides with transmitting_at', () => {
   it('a callback using transmitting_at requeues the untransmitted and marks the transmitted outcome_unknown, with audit', async () => {
     const untransmitted = await sending('w1', 'never reached the dot');
     const transmitted = await sending('w1', 'past the dot');
+    await a.chargeAttempt(transmitted, 'w1', T0 + 2); // MAIL FROM, as the SMTP sender's hook does
     await a.markTransmitting(transmitted, 'w1', T0 + 2);
     const seen: Pick<OutboundMessage, 'message_id' | 'transmitting_at' | 'lease_owner' | 'status'>[] = [];
     const out = await b.recoverLeases(EXPIRED, (m) => {
@@ -107,7 +111,7 @@ describe('recoverLeases decides with transmitting_at', () => {
     expect(Object.fromEntries(out.map((m) => [m.message_id, m.status]))).toEqual({ [untransmitted]: 'queued', [transmitted]: 'outcome_unknown' });
 
     expect(row(untransmitted)).toMatchObject({ status: 'queued', transmitting_at: null, lease_owner: null, lease_until: null,
-      next_attempt_at: EXPIRED, last_error: retryError('w1'), attempts: 1, updated_at: EXPIRED });
+      next_attempt_at: EXPIRED, last_error: retryError('w1'), attempts: 0, updated_at: EXPIRED });
     expect(auditActions(a, untransmitted)).toEqual(['message.submitted', 'message.retry_scheduled']);
     expect(lastEvent(untransmitted)).toEqual({ actor: 'system:delivery', action: 'message.retry_scheduled', at: EXPIRED,
       detail: JSON.stringify({ error: retryError('w1'), recovered: true }) });
@@ -157,7 +161,7 @@ describe('outcomes after transmitting', () => {
     const m = await a.recordOutcome(id, 'w1', { kind: 'retry', error: '421 closing', next_attempt_at: T0 + 100 }, T0 + 3);
     expect(m).toMatchObject({ status: 'queued', transmitting_at: null, last_error: '421 closing', next_attempt_at: T0 + 100 });
     const [again] = await b.claimForDelivery('w2', T0 + 100, LEASE, 10, ALL);
-    expect(again).toMatchObject({ message_id: id, transmitting_at: null, attempts: 2 });
+    expect(again).toMatchObject({ message_id: id, transmitting_at: null, attempts: 0 });
     // Died again before the dot: safe to retry by transmitting_at.
     expect(await a.recoverLeases(T0 + 101 + LEASE, (x) => x.transmitting_at === null)).toMatchObject([{ message_id: id, status: 'queued' }]);
   });
