@@ -2,9 +2,7 @@ import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { readEmail } from '../src/services/inbox.js';
 import { EmailId } from '../src/values.js';
-import { bodyView } from '../src/text/inbound.js';
-import { cleanLine } from '../src/text/invisible.js';
-import { inboundFiles } from './shapes.js';
+import { toEmailRead } from '../src/present/records.js';
 
 export default defineTool({
   name: 'read_email',
@@ -43,19 +41,6 @@ export default defineTool({
     references: z.array(z.string()),
     untrusted_content: z.literal(true),
   },
-  handler: async ({ email_id, offset, max_chars, show_hidden }, { ctx, principal }) => {
-    const e = await readEmail(ctx, principal, email_id);
-    const body = bodyView(e.text, e.html, { showHidden: show_hidden });
-    const full = body.text;
-    const end = Math.min(full.length, offset + max_chars);
-    return {
-      email_id: e.email_id, mailbox: e.mailbox, folder: e.folder, from: cleanLine(e.from_addr), to: e.to.map(cleanLine),
-      cc: e.cc.map(cleanLine), subject: cleanLine(e.subject), date: new Date(e.date).toISOString(), text: full.slice(offset, end),
-      text_length: full.length, hidden_content: body.hidden_count > 0, hidden_count: body.hidden_count,
-      next_offset: end < full.length ? end : null, attachments: inboundFiles(e.attachments),
-      message_id_header: e.message_id_header,
-      in_reply_to: e.in_reply_to_header, references: (e.references_header ?? '').split(/\s+/).filter(Boolean),
-      untrusted_content: true as const,
-    };
-  },
+  handler: async ({ email_id, offset, max_chars, show_hidden }, { ctx, principal }) =>
+    toEmailRead(await readEmail(ctx, principal, email_id), { offset, maxChars: max_chars, showHidden: show_hidden }),
 });

@@ -1,12 +1,12 @@
-/** Output shapes shared by several tools, and the mappers from store rows to them. */
+/**
+ * Output shapes shared by several tools. The mappers from records to them live in src/present/records.ts,
+ * shared with the CLI and the dashboard (which may not import tools/); they are re-exported here for the tools.
+ */
 import * as z from 'zod';
-import type { AuditEvent, InboundEmail, Mailbox, OutboundMessage } from '../src/store/store.js';
-import { formatDuration, MESSAGE_STATUSES } from '../src/values.js';
-import { snippet } from '../src/text/inbound.js';
-import { cleanAttachmentName, cleanLine } from '../src/text/invisible.js';
+import { MESSAGE_STATUSES } from '../src/values.js';
 import { THREAD_CHANGE_KINDS } from '../src/gate/thread-changes.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+export { toAuditEvent, toMailbox, toMessageDetail, toPendingItem, toSummary } from '../src/present/records.js';
 
 export const sendResultShape = {
   message_id: z.string(),
@@ -28,17 +28,6 @@ export const emailSummary = z.object({
   snippet: z.string(),
   unread: z.boolean(),
 });
-
-export function toSummary(e: InboundEmail): z.infer<typeof emailSummary> {
-  return {
-    email_id: e.email_id, folder: e.folder, from: cleanLine(e.from_addr), to: e.to.map(cleanLine), subject: cleanLine(e.subject),
-    date: iso(e.date)!, snippet: snippet(e.text, e.html, 160), unread: e.unread,
-  };
-}
-
-/** Attachment metadata of inbound mail as an agent sees it: names safe to display (src/text/invisible.ts). */
-export const inboundFiles = (files: InboundEmail['attachments']) =>
-  files.map((a) => ({ filename: cleanAttachmentName(a.filename), content_type: a.content_type, size: a.size }));
 
 /** Policy rules a draft hit, with their details (which recipient, which kind of secret and where, the limit). */
 const policyHits = z.array(z.object({
@@ -63,19 +52,6 @@ export const pendingItem = z.object({
   attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
 });
 
-const hitsOf = (m: OutboundMessage) => m.policy_hits.map((h) => ({ rule: h.rule, code: h.code, effect: h.effect, reason: h.reason, ...(h.details ? { details: h.details } : {}) }));
-const filesOf = (m: OutboundMessage) => m.attachments.map((a) => ({ filename: a.filename, content_type: a.content_type, size: a.size }));
-
-export function toPendingItem(m: OutboundMessage): z.infer<typeof pendingItem> {
-  return {
-    message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject,
-    // A reviewer sees text the draft hides from view, marked: the recipient's agent would read it.
-    body_preview: snippet(m.text, m.html, 280, { showHidden: true }), created_by: m.created_by,
-    created_at: iso(m.created_at)!, expires_at: iso(m.expires_at) ?? '', reason: m.gate_reason,
-    policy_hits: hitsOf(m), attachments: filesOf(m),
-  };
-}
-
 export const auditEvent = z.object({
   seq: z.number().int(),
   event_id: z.string(),
@@ -88,11 +64,6 @@ export const auditEvent = z.object({
   detail: z.record(z.string(), z.unknown()),
 });
 
-export function toAuditEvent(e: AuditEvent): z.infer<typeof auditEvent> {
-  return { seq: e.seq, event_id: e.event_id, at: iso(e.at)!, actor: e.actor, action: e.action, mailbox: e.mailbox,
-    message_id: e.message_id, email_id: e.email_id, detail: e.detail };
-}
-
 export const mailboxShape = z.object({
   address: z.string(),
   display_name: z.string().nullable(),
@@ -104,12 +75,6 @@ export const mailboxShape = z.object({
   policy: z.record(z.string(), z.unknown()).describe("The mailbox's own policy settings (the global ones apply beneath)"),
   updated_at: z.string(),
 });
-
-export function toMailbox(m: Mailbox): z.infer<typeof mailboxShape> {
-  return { address: m.address, display_name: m.display_name, oversight_mode: m.oversight_mode, mode_source: m.mode_source,
-    auto_approve_rules: m.auto_approve_rules, pending_ttl: formatDuration(m.pending_ttl_seconds), transport: m.transport,
-    policy: m.policy, updated_at: iso(m.updated_at)! };
-}
 
 export const messageDetail = z.object({
   message_id: z.string(),
@@ -133,17 +98,6 @@ export const messageDetail = z.object({
   policy_hits: policyHits,
   attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
 });
-
-export function toMessageDetail(m: OutboundMessage): z.infer<typeof messageDetail> {
-  return {
-    message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, status: m.status, to: m.to, cc: m.cc, bcc: m.bcc,
-    subject: m.subject, created_at: iso(m.created_at)!, expires_at: iso(m.expires_at), decided_at: iso(m.decided_at),
-    decided_by: m.decided_by, decision_reason: m.decision_reason, edited: m.original_content !== null,
-    sent_at: iso(m.sent_at), attempts: m.attempts, last_error: m.last_error,
-    gate: { code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule, mode_at_submit: m.mode_at_submit },
-    policy_hits: hitsOf(m), attachments: filesOf(m),
-  };
-}
 
 /** What a reply changes against its thread (src/services/thread-changes.ts): look at these before approving. */
 export const threadChangeFields = {

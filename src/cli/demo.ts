@@ -12,7 +12,8 @@ import { createApp } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { setLogLevel } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
-import { approveMessage, rejectMessage } from '../services/review.js';
+import { verifyAudit } from '../services/audit-log.js';
+import { approveMessage, auditTrail, rejectMessage } from '../services/review.js';
 import { printLine } from './output.js';
 
 export async function demo(): Promise<void> {
@@ -45,8 +46,8 @@ export async function demo(): Promise<void> {
     await rejectMessage(app, human, String(second.message_id), 'off-brand');
     const waited = await call('mail_wait', { message_id: second.message_id, timeout_seconds: 1 });
     printLine(`5. second send rejected        -> agent's mail_wait sees ${waited.status}: ${waited.reason}`);
-    const trail = await app.store.audit({ limit: 100 });
-    printLine(`6. audit log                   -> ${trail.length} events, chain ${(await app.store.verifyAudit()).ok ? 'verified' : 'BROKEN'}`);
+    const trail = await auditTrail(app, human, { limit: 100 });
+    printLine(`6. audit log                   -> ${trail.length} events, chain ${(await verifyAudit(app, human)).ok ? 'verified' : 'BROKEN'}`);
     printLine('\nNext: add mailgate to your MCP client (README, "Use it from an MCP client").');
     await agent.close();
   } finally {

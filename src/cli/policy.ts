@@ -7,6 +7,7 @@ import * as z from 'zod';
 import type { App } from '../app.js';
 import { invalid, MailgateError } from '../errors.js';
 import type { Principal } from '../services/context.js';
+import { eraseMessage } from '../services/personal-data.js';
 import { listSuppressed, suppress, testPolicy, unsuppress } from '../services/policy.js';
 import { EmailAddress, headerText } from '../values.js';
 import { printJson, printLine, printTable } from './output.js';
@@ -99,7 +100,7 @@ export async function suppressCommand(app: App, who: Principal, sub: string | un
 export async function eraseCommand(app: App, who: Principal, id: string | undefined, flags: PolicyFlags): Promise<void> {
   if (!id) throw new MailgateError('INVALID_INPUT', "use 'mailgate erase MESSAGE_ID --reason TEXT'");
   if (!flags.reason?.trim()) throw invalid('--reason', 'say why the data is erased (for example the request reference); it is kept in the audit log');
-  await app.store.eraseMessage(id, who.id, flags.reason.trim(), app.clock());
+  await eraseMessage(app, who, id, flags.reason.trim());
   if (flags.json) return printJson({ message_id: id, erased: true });
   printLine(`erased the personal data of ${id}; its status, decisions and audit chain remain`);
 }

@@ -13,7 +13,8 @@ import { McpSessions } from '../http/mcp-transports.js';
 import { startHttpServer } from '../http/server.js';
 import { log } from '../log.js';
 import type { AppContext, Principal } from '../services/context.js';
-import { createToken } from '../services/tokens.js';
+import { listMailboxes } from '../services/mailboxes.js';
+import { createToken, listTokens } from '../services/tokens.js';
 import { approveCommandFor, cliFlagsFor } from './serve.js';
 
 export const DEFAULT_HTTP_PORT = 7464;
@@ -90,11 +91,11 @@ interface FirstRun {
  * its own mail. Operator work stays at the terminal (the CLI).
  */
 async function firstRunTokens(app: AppContext, who: Principal): Promise<FirstRun | undefined> {
-  if ((await app.store.listTokens()).length > 0) return undefined;
   const operator: Principal = { id: who.id, roles: ['operator'], mailboxes: 'all' };
+  if ((await listTokens(app, operator)).length > 0) return undefined;
   // The agent token is bound to the mailboxes there are now, so a mailbox added later is not the assistant's
   // by default; the reviewer token (a person's) sees every mailbox.
-  const now = (await app.store.listMailboxes()).map((m) => m.address);
+  const now = (await listMailboxes(app, operator)).map((m) => m.address);
   const agent = await createToken(app, operator, { name: 'first-run-agent', roles: ['agent'], mailboxes: now.length ? now : 'all' });
   const reviewer = await createToken(app, operator, { name: 'first-run-reviewer', roles: ['reviewer'], mailboxes: 'all' });
   return { agent: agent.token, reviewer: reviewer.token };

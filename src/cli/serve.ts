@@ -16,7 +16,8 @@ import { startDashboardServer } from '../dashboard/standalone.js';
 import { ApprovalLinkServer } from '../http/approval-link.js';
 import { log } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
-import type { AppContext, MailboxScope } from '../services/context.js';
+import type { AppContext, MailboxScope, Principal } from '../services/context.js';
+import { listMailboxes } from '../services/mailboxes.js';
 import { resolveToken } from '../services/tokens.js';
 import { canonicalAddress, type Role } from '../values.js';
 import { withApp } from './commands.js';
@@ -27,6 +28,9 @@ interface Session {
   mailboxes: MailboxScope;
   token?: { id: string; name: string };
 }
+
+/** The session as the services see it; listing mailboxes audits nothing, so the id only names it. */
+const principalOf = (s: Session): Principal => ({ id: s.token ? `token:${s.token.name}` : 'serve', roles: s.roles, mailboxes: s.mailboxes });
 
 /** What the command line asks the session to be: `--role`, and `--mailbox` (repeatable) to narrow it. */
 export interface SessionFlags {
@@ -52,7 +56,7 @@ export async function serve(loaded: LoadedConfig, flags: SessionFlags, env: Node
   if (dashboard && links) links.mount(dashboard.url);
   if (dashboard) process.stderr.write(`mailgate: review dashboard at ${dashboard.url} (sign in with a reviewer or operator token)\n`);
   const server = createMcpServer(app, {
-    roles: session.roles, scope: session.mailboxes, token: session.token, links, approveCommand: approveCommandFor(loaded), cliFlags: cliFlagsFor(loaded), mailboxes: await app.store.listMailboxes(),
+    roles: session.roles, scope: session.mailboxes, token: session.token, links, approveCommand: approveCommandFor(loaded), cliFlags: cliFlagsFor(loaded), mailboxes: await listMailboxes(app, principalOf(session)),
   });
   const transport = new StdioServerTransport();
   let closing = false;
@@ -99,7 +103,7 @@ async function narrowMailboxes(app: AppContext, s: Session, asked: readonly stri
       throw new MailgateError('FORBIDDEN', `--mailbox asks for ${wanted}, which the token '${s.token?.name}' is not bound to (it is bound to ${s.mailboxes.join(', ')}); ` +
         'drop --mailbox to get the token\'s mailboxes, or have a person create a token for that mailbox');
     }
-    const known = (await app.store.listMailboxes()).map((m) => m.address);
+    const known = (await listMailboxes(app, principalOf(s))).map((m) => m.address);
     if (!known.includes(wanted)) throw unknownMailboxError(address, known);
     out.push(wanted);
   }

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { log } from '../log.js';
+import { latestAuditSeq } from '../services/audit-log.js';
 import type { AppContext } from '../services/context.js';
 import { SECURITY_HEADERS } from './http.js';
 
@@ -58,8 +59,7 @@ export class LiveFeed {
 
   private async poll(): Promise<void> {
     try {
-      const [head] = await this.ctx.store.audit({ limit: 1 });
-      const seq = head?.seq ?? 0;
+      const seq = await latestAuditSeq(this.ctx);
       if (this.lastSeq !== -1 && seq !== this.lastSeq) this.nudge();
       this.lastSeq = seq;
     } catch (err) {

@@ -1,21 +1,23 @@
 /**
- * The dashboard's page handlers. Each reads through the same services as the CLI and the MCP tools and
- * decides through their guarded transitions, as the signed-in principal.
+ * The dashboard's page handlers. Each reads through the same services as the CLI and the MCP tools (never the
+ * store: .dependency-cruiser.cjs checks it) and decides through their guarded transitions, as the signed-in
+ * principal.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
-import { toSummary } from '../../tools/shapes.js';
 import { canDraftAndDecide } from '../auth/principal.js';
 import { invalid } from '../errors.js';
+import { toSummary } from '../present/records.js';
+import { verifyAudit } from '../services/audit-log.js';
 import type { AppContext, Principal } from '../services/context.js';
 import { listMailboxes, updateMailbox } from '../services/mailboxes.js';
 import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
-import { getMessageOrThrow } from '../services/scope.js';
+import { recipientFlags } from '../services/recipients.js';
+import { getMessageOrThrow, repliedEmail } from '../services/scope.js';
 import { threadReport } from '../services/thread-changes.js';
 import type { MessageContent, OutboundMessage } from '../store/store.js';
 import { EmailAddress, headerText, OversightMode } from '../values.js';
 import { redirect, send, sendHtml } from './http.js';
-import { recipientFlags } from './recipients.js';
 import type { DashSession } from './session.js';
 import { auditPage, mailboxesPage } from './views/admin.js';
 import { type Flash, layout } from './views/layout.js';
@@ -60,7 +62,7 @@ const DONE: Record<string, string> = { approved: 'Approved.', rejected: 'Rejecte
 
 export async function message(app: AppContext, c: Call, id: string, flash?: Flash, status = 200): Promise<void> {
   const m = await getMessageOrThrow(app, who(c), id);
-  const email = m.reply_to_email_id ? await app.store.getEmail(m.reply_to_email_id) : undefined;
+  const email = await repliedEmail(app, who(c), m);
   const done = DONE[c.url.searchParams.get('done') ?? ''];
   const approveBlocked = canDraftAndDecide(c.session.principal.roles)
     ? `This token (${c.session.tokenName}) can also draft mail, so an approval from it needs a person's confirmation outside it: ` +
@@ -129,12 +131,12 @@ export async function audit(app: AppContext, c: Call): Promise<void> {
   const mailbox = c.url.searchParams.get('mailbox')?.trim() || undefined;
   const events = await auditTrail(app, who(c), { message_id: message, mailbox, limit: message ? 500 : 200 });
   const scope = { ...(message ? { message } : {}), ...(mailbox ? { mailbox } : {}) };
-  sendHtml(c.res, 200, layout('Audit', auditPage(scope, events, await app.store.verifyAudit()), c.session));
+  sendHtml(c.res, 200, layout('Audit', auditPage(scope, events, await verifyAudit(app, who(c))), c.session));
 }
 
 export async function mailboxes(app: AppContext, c: Call, flash?: Flash, status = 200): Promise<void> {
   const list = await Promise.all((await listMailboxes(app, who(c))).map(async (mailbox) => ({
-    mailbox, history: (await app.store.audit({ mailbox: mailbox.address, limit: 500 })).filter((e) => e.action.startsWith('mailbox.')),
+    mailbox, history: (await auditTrail(app, who(c), { mailbox: mailbox.address, limit: 500 })).filter((e) => e.action.startsWith('mailbox.')),
   })));
   const done = c.url.searchParams.get('done') === 'mode' ? { kind: 'ok' as const, text: 'Mode changed.' } : undefined;
   sendHtml(c.res, status, layout('Mailboxes', mailboxesPage(list, c.session), c.session, flash ?? done));

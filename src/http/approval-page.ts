@@ -2,7 +2,7 @@
  * The link pages' HTML (approving a message, confirming a mailbox change). Everything from the message (addresses, subject, body) is drafted by a model or
  * an outside sender, so all of it is escaped; the page loads nothing (no scripts, no images, no fonts).
  */
-import { htmlToText } from '../mail/parse.js';
+import { htmlToVisibleText } from '../text/visible-html.js';
 import type { ChangeLink, OutboundMessage } from '../store/store.js';
 
 export function escapeHtml(s: string): string {
@@ -29,9 +29,10 @@ export function reviewPage(m: OutboundMessage, csrf: string, expiresAt: number):
   if (m.bcc.length) rows.push(row('Bcc', m.bcc.join(', ')));
   rows.push(row('Subject', m.subject), row('Message', m.message_id));
   const text = m.text !== null ? `<pre>${escapeHtml(m.text)}</pre>` : '';
-  // The text rendering drops hidden HTML; the source below shows everything that will be sent.
+  // Text hidden from view is shown marked [hidden: ...], so a draft hides nothing from its reviewer; the source
+  // below shows everything that will be sent.
   const html = m.html !== null
-    ? `<p class="note">HTML part, shown as text:</p><pre>${escapeHtml(htmlToText(m.html))}</pre>` +
+    ? `<p class="note">HTML part, shown as text:</p><pre>${escapeHtml(htmlToVisibleText(m.html, { showHidden: true }).text)}</pre>` +
       `<details><summary>HTML source (as sent)</summary><pre>${escapeHtml(m.html)}</pre></details>`
     : '';
   return page('Approve this email?', `<p>Your assistant asked to approve and send this email. Approve it only if you want it sent exactly as shown.</p>

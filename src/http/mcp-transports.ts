@@ -15,6 +15,7 @@ import { log } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
 import type { LinkIssuer } from '../services/confirm.js';
 import type { AppContext } from '../services/context.js';
+import { listMailboxes } from '../services/mailboxes.js';
 import type { TokenPrincipal } from '../services/tokens.js';
 import { closeAfter, readJsonBody, sendRpcError } from './guards.js';
 
@@ -139,7 +140,7 @@ export class McpSessions {
       links: canDraftAndDecide(who.roles) ? this.opts.links : undefined,
       approveCommand: this.opts.approveCommand,
       cliFlags: this.opts.cliFlags,
-      mailboxes: await this.ctx.store.listMailboxes(),
+      mailboxes: await listMailboxes(this.ctx, { id: `token:${who.name}`, roles: who.roles, mailboxes: who.mailboxes }),
     });
     await server.connect(transport);
     log('info', 'mcp session opened', { transport: transport instanceof SSEServerTransport ? 'sse' : 'streamable-http', principal: `token:${who.name}`, roles: who.roles });

@@ -9,6 +9,7 @@ import { TOOLS } from '../../tools/index.js';
 import { log } from '../log.js';
 import type { LinkIssuer } from '../services/confirm.js';
 import type { AppContext, MailboxScope, Principal } from '../services/context.js';
+import { recordUnlistedTool } from '../services/scope.js';
 import { assertTokenLive } from '../services/tokens.js';
 import type { Role } from '../values.js';
 import { annotationsFor, type ToolCall, type ToolDef } from './define-tool.js';
@@ -102,8 +103,6 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
       },
     );
   }
-  auditUnlistedCalls(server, listed, (tool) => ctx.store.recordDenial({
-    actor: principal().id, via: tool, reason: `role: '${tool}' is not a tool of this session (roles ${opts.roles.join(', ')})`, roles: opts.roles, target: tool,
-  }, ctx.clock()));
+  auditUnlistedCalls(server, listed, (tool) => recordUnlistedTool(ctx, { ...principal(), via: tool }, tool));
   return server;
 }

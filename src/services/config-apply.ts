@@ -14,7 +14,7 @@ import { parseSuppressionEntry } from '../gate/canonical.js';
 import { loosenings } from '../gate/loosening.js';
 import { resolveMode } from '../gate/modes.js';
 import { log } from '../log.js';
-import { canonicalJson } from '../store/audit.js';
+import { canonicalJson } from '../canonical-json.js';
 import type { Mailbox, NewMailbox, Store } from '../store/store.js';
 import { DEFAULT_PENDING_TTL_SECONDS } from './mailboxes.js';
 import { syncConfigWebhooks } from './webhooks.js';

@@ -124,14 +124,3 @@ function notConfirmed(action: string, what: string): MailgateError {
 export function cliCommand(session: ApprovalCall | undefined, args: readonly string[]): string {
   return ['mailgate', ...args, ...(session?.confirm.cliFlags ?? [])].map(shellQuote).join(' ');
 }
-
-
-/**
- * Changes no MCP tool offers (removing a suppression, managing webhooks: a webhook could carry every held
- * message to whoever runs it): a principal that can draft is refused outright, with the command a person runs.
- */
-export function refuseIfCanDraft(who: Principal, what: string, cliArgs: readonly string[]): void {
-  if (!canDraftAndDecide(who.roles)) return;
-  throw new MailgateError('CONFIRMATION_REQUIRED',
-    `this principal can draft mail, so ${what} needs a person; nothing changed. The person runs: ${cliCommand(undefined, cliArgs)}`);
-}

@@ -9,7 +9,7 @@ import { newMessageId, newMessageIdHeader } from '../ids.js';
 import type { MessageContent, OutboundMessage, Suppression } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { refuseIfCanDraft } from './confirm-change.js';
+import { refuseIfCanDraft } from './needs-person.js';
 import { getMailboxOrThrow, requireAllMailboxes } from './scope.js';
 import { draftAction, gateFor } from './send.js';
 

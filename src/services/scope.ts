@@ -49,6 +49,23 @@ export async function getEmailOrThrow(ctx: AppContext, who: Principal, id: strin
   throw new MailgateError('UNKNOWN_EMAIL', `no inbound email '${id}'; check_inbox or search_email lists email ids`, { field: 'email_id' });
 }
 
+/**
+ * The inbound email a message answers, for showing beside it: undefined when the message answers none, the
+ * email is no longer stored (the inbox cache may have dropped it), or it is outside the principal's mailboxes.
+ */
+export async function repliedEmail(ctx: AppContext, who: Principal, m: OutboundMessage): Promise<InboundEmail | undefined> {
+  if (!m.reply_to_email_id) return undefined;
+  const email = await ctx.store.getEmail(m.reply_to_email_id);
+  return email && inScope(who, email.mailbox) ? email : undefined;
+}
+
+/** Audits a call to a tool the session does not list (the SDK refuses it before any tool code runs). */
+export async function recordUnlistedTool(ctx: AppContext, who: Principal, tool: string): Promise<void> {
+  await ctx.store.recordDenial({
+    actor: who.id, via: tool, reason: `role: '${tool}' is not a tool of this session (roles ${who.roles.join(', ')})`, roles: who.roles, target: tool,
+  }, ctx.clock());
+}
+
 /** Mailbox administration that is not about one mailbox (creating one, tokens) needs a principal of every mailbox. */
 export async function requireAllMailboxes(ctx: AppContext, who: Principal, what: string): Promise<void> {
   if (who.mailboxes === 'all') return;

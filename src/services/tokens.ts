@@ -10,7 +10,7 @@ import type { TokenRecord } from '../store/store.js';
 import type { Role } from '../values.js';
 import type { AppContext, MailboxScope, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { refuseIfCanDraft } from './confirm-change.js';
+import { refuseIfCanDraft } from './needs-person.js';
 import { getMailboxOrThrow, requireAllMailboxes } from './scope.js';
 
 export interface CreatedToken {

@@ -7,7 +7,7 @@ import { log } from '../log.js';
 import type { NewWebhookEndpoint, Store, WebhookEndpoint } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
-import { refuseIfCanDraft } from './confirm-change.js';
+import { refuseIfCanDraft } from './needs-person.js';
 import { getMailboxOrThrow, recordScopeDenial, requireAllMailboxes, scopeFilter } from './scope.js';
 import { MailgateError } from '../errors.js';
 

@@ -3,6 +3,7 @@
  * so a state change and its audit event commit together or not at all.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import { newEventId } from '../ids.js';
 import type { AuditAction } from '../values.js';
 import { type Db, stmt } from './db.js';
@@ -36,16 +37,6 @@ export interface AuditEvent {
 }
 
 const GENESIS = '0'.repeat(64);
-
-/** JSON with object keys sorted at every depth, so the same event always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 export function eventHash(prevHash: string, e: Omit<AuditEvent, 'seq' | 'hash' | 'prev_hash'>): string {
   const body = canonicalJson({

@@ -3,11 +3,11 @@
  * written to the chain as salted hashes (one random salt per message, kept on the message row; one per
  * database for events outside a message). Erasing a message (GDPR Art. 17) deletes its content and its salt:
  * the chain still verifies, since it only ever held the hashes, and the hashes can no longer be linked to
- * anyone (reliability.md, "GDPR vs immutability"). In `inline` mode (the default) the chain holds the values.
+ * anyone (test/store/personal-data.test.ts). In `inline` mode (the default) the chain holds the values.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import { MailgateError } from '../errors.js';
-import { canonicalJson } from './audit.js';
 import { type Db, stmt } from './db.js';
 
 export type PersonalDataMode = 'inline' | 'hashed';

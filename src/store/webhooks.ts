@@ -47,6 +47,7 @@ export function onQueued(db: Db, listener: () => void): () => void {
 /**
  * Called at the end of appendAudit, inside its transaction: when the action is one webhooks report, writes
  * one webhook_events row and one pending delivery per enabled endpoint whose event and mailbox filters match.
+ * Which actions are reported and what a payload says is src/webhooks/events.ts's (pure); this stores its answer.
  * No matching endpoint, no rows: without webhooks, a reported action costs one query of the (empty) endpoints table.
  */
 export function enqueueFromAudit(db: Db, event: AuditEvent): void {

@@ -9,11 +9,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { hostname } from 'node:os';
 import { faultPoint } from '../faults.js';
-import { randomToken } from '../ids.js';
 import { log } from '../log.js';
-import { ownerIsDead } from '../services/deliver.js';
+import { newLeaseOwner, ownerIsDead } from '../lease.js';
 import type { DueWebhookDelivery, Store, WebhookAttemptOutcome } from '../store/store.js';
 import { checkAddress, checkHost, ipLiteral, refusal } from './address.js';
 import { signatureHeaders } from './sign.js';
@@ -40,7 +38,8 @@ export interface DispatcherOptions {
 
 /**
  * Retry delays in multiples of retryBaseMs (5 s by default): 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h,
- * 8 h, 8 h. Eleven attempts over about 23.7 hours, a schedule like Svix's and Resend's (research/reliability.md),
+ * 8 h, 8 h. Eleven attempts over about 23.7 hours, a schedule like Svix's and Resend's published ones
+ * (the figures are pinned by test/webhooks/sign.test.ts),
  * so a receiver that is down for most of a day still gets everything.
  */
 export const RETRY_SCHEDULE = [1, 6, 24, 120, 360, 720, 1440, 2880, 5760, 5760] as const;
@@ -58,7 +57,7 @@ export function retryDelay(attempt: number, baseMs: number, random: () => number
 
 export class WebhookDispatcher {
   /** host:pid:random, like the delivery worker's, so leases of a dead process on this host can be released. */
-  readonly owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
+  readonly owner = newLeaseOwner();
   private readonly opts: Required<DispatcherOptions>;
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;

@@ -1,17 +1,18 @@
 /**
- * Which audit events become webhook events, and what their payloads say. Pure: the store hands in the audit
- * event and the message row as they are inside the transaction that wrote them.
+ * Which audit events become webhook events, and what their payloads say. Pure, and importing nothing of the
+ * store: the store calls it from appendAudit with the audit event and the message row as they are inside the
+ * transaction that wrote them, and stores the payload it returns, so an event exists exactly when its change
+ * committed (README "Webhooks -> Delivery") while what a payload says is decided here.
  *
  * A payload carries what a receiver needs to act (ids, status, recipients, subject, who decided and why) and
  * never a body, a password or a token: webhook receivers are other systems, often with their own logs.
  */
 import type { AuditAction } from '../values.js';
-import type { AuditEvent } from '../store/audit.js';
-import type { OutboundMessage } from '../store/messages.js';
 
 export const WEBHOOK_EVENT_TYPES = [
   'email.pending', 'email.approved', 'email.rejected', 'email.expired', 'email.sent', 'email.failed',
-  'email.blocked', 'email.cancelled', 'email.monitored', 'mailbox.mode_changed',
+  'email.blocked', 'email.cancelled', 'email.monitored', 'mailbox.mode_changed', 'email.outcome_unknown',
+  'mailbox.paused', 'mailbox.resumed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
@@ -22,14 +23,16 @@ const BY_ACTION: Partial<Record<AuditAction, WebhookEventType>> = {
   'message.expired': 'email.expired',
   'message.sent': 'email.sent',
   'message.failed': 'email.failed',
-  // The send may or may not have reached the server; for a receiver it did not go as planned. data.status
-  // says 'outcome_unknown' so the two can be told apart.
-  'message.outcome_unknown': 'email.failed',
+  // The send may or may not have reached the server: a person has to find out (README "Real mailboxes") and
+  // then `mailgate resolve` it, so this is its own event rather than a kind of failure.
+  'message.outcome_unknown': 'email.outcome_unknown',
   'message.blocked': 'email.blocked',
   'message.cancelled': 'email.cancelled',
   // monitored mode: the send went ahead without approval, and people are told.
   'message.notified': 'email.monitored',
   'mailbox.mode_changed': 'mailbox.mode_changed',
+  'mailbox.paused': 'mailbox.paused',
+  'mailbox.resumed': 'mailbox.resumed',
 };
 
 /** The webhook event type an audit action reports, or undefined when it reports none. */
@@ -44,13 +47,47 @@ export interface WebhookPayload {
   data: Record<string, unknown>;
 }
 
-/** The parts of an audit event a payload is built from. */
-export type AuditFacts = Pick<AuditEvent, 'at' | 'actor' | 'mailbox' | 'message_id' | 'detail'>;
+/** The parts of an audit event a payload is built from (src/store/audit.ts AuditEvent has them). */
+export interface AuditFacts {
+  at: number;
+  actor: string;
+  mailbox: string | null;
+  message_id: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** The parts of an outbound message a payload is built from (src/store/messages.ts OutboundMessage has them). */
+export interface MessageFacts {
+  message_id: string;
+  mailbox: string;
+  kind: string;
+  status: string;
+  from_addr: string;
+  to: readonly string[];
+  cc: readonly string[];
+  bcc: readonly string[];
+  subject: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  gate_code: string;
+  gate_reason: string;
+  gate_rule: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
+  sent_at: number | null;
+  last_error: string | null;
+  /** The Message-ID header, for looking an outcome_unknown message up at the recipient's side or in server logs. */
+  message_id_header?: string;
+}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function buildPayload(type: WebhookEventType, e: AuditFacts, message: OutboundMessage | undefined): WebhookPayload {
-  const data = type === 'mailbox.mode_changed' ? modeChangeData(e) : message ? messageData(type, message, e) : { message_id: e.message_id, mailbox: e.mailbox };
+export function buildPayload(type: WebhookEventType, e: AuditFacts, message: MessageFacts | undefined): WebhookPayload {
+  const data = type === 'mailbox.mode_changed' ? modeChangeData(e)
+    : type === 'mailbox.paused' || type === 'mailbox.resumed' ? { mailbox: e.mailbox, by: e.actor, ...e.detail }
+    : message ? messageData(type, message, e) : { message_id: e.message_id, mailbox: e.mailbox };
   return { type, timestamp: new Date(e.at).toISOString(), data };
 }
 
@@ -66,7 +103,7 @@ function modeChangeData(e: AuditFacts): Record<string, unknown> {
   };
 }
 
-function messageData(type: WebhookEventType, m: OutboundMessage, e: AuditFacts): Record<string, unknown> {
+function messageData(type: WebhookEventType, m: MessageFacts, e: AuditFacts): Record<string, unknown> {
   const data: Record<string, unknown> = {
     message_id: m.message_id,
     mailbox: m.mailbox,
@@ -91,6 +128,8 @@ function messageData(type: WebhookEventType, m: OutboundMessage, e: AuditFacts):
     case 'email.expired': return { ...data, expires_at: iso(m.expires_at) };
     case 'email.sent': return { ...data, sent_at: iso(m.sent_at) };
     case 'email.failed': return { ...data, error: m.last_error };
+    // What to look for on the recipient's side and in the SMTP server's logs.
+    case 'email.outcome_unknown': return { ...data, error: m.last_error, message_id_header: m.message_id_header ?? null };
     default: return data;
   }
 }

@@ -1,6 +1,6 @@
 /** The dashboard's recipient flags: external honours the policy's internal_domains; new means never sent to. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recipientFlags } from '../../src/dashboard/recipients.js';
+import { recipientFlags } from '../../src/services/recipients.js';
 import { sendEmail } from '../../src/services/send.js';
 import { type Harness, startHarness } from '../tools/harness.js';
 

@@ -6,7 +6,7 @@
 import type { InboundEmail, OutboundMessage } from '../../store/store.js';
 import { emailFrame } from '../render-email.js';
 import { domainOf } from '../../gate/canonical.js';
-import type { RecipientFlags } from '../recipients.js';
+import type { RecipientFlags } from '../../services/recipients.js';
 import type { DashSession } from '../session.js';
 import type { ThreadReport } from '../../services/thread-changes.js';
 import { badge, bdi, csrfField, esc, expiry, iso, LIVE, reveal, size } from './layout.js';

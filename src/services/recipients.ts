@@ -1,12 +1,13 @@
 /**
  * Which recipients of a message deserve a second look: external (outside the mailbox's domain and the policy's
  * internal_domains) and new (this mailbox has never sent them mail). Both are what a misdirected or
- * exfiltrating send looks like.
+ * exfiltrating send looks like. For the reviewer's views (the dashboard's message page); the message was
+ * resolved in the reviewer's scope (scope.ts getMessageOrThrow) before it gets here.
  */
 import { domainOf } from '../gate/canonical.js';
 import { domainListed } from '../gate/policy/domains.js';
 import { resolvePolicy } from '../gate/policy/settings.js';
-import type { AppContext } from '../services/context.js';
+import type { AppContext } from './context.js';
 import type { OutboundMessage } from '../store/store.js';
 import { canonicalAddress } from '../values.js';
 
