@@ -104,7 +104,10 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
 
   it('updates the queue live when mail is held and when it is decided elsewhere', async () => {
     const { page } = await h.newPage(h.tokens.alice);
-    await page.waitForTimeout(400); // the live feed is connected and has read the audit head
+    // The live feed is connected once /events answers; the server reads the audit head as it subscribes.
+    const feed = page.waitForResponse((r) => new URL(r.url()).pathname === '/events');
+    await page.goto(`${h.url}queue`);
+    await feed;
     const id = await h.hold({ subject: 'Arrives while watching' });
     await page.locator(`tr[data-message="${id}"]`).waitFor({ timeout: 10_000 });
     await approveMessage(h.app, { id: 'cli:someone-else', roles: ['reviewer'], mailboxes: 'all' as const }, id);

@@ -42,7 +42,8 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
     await page.goto(`${h.url}messages/${reply.message_id}`);
     // fullPage capture blanks the sandboxed iframe in headless Chromium: size the viewport to the page instead.
     await page.setViewportSize({ width: 1280, height: await page.evaluate(() => document.documentElement.scrollHeight) });
-    await page.waitForTimeout(200);
+    // The resized page has painted: two animation frames after the resize.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     await page.screenshot({ path: join(out, 'message.png') });
     expect(await page.locator('dl.thread').textContent()).toContain('Refund for order 1042?');
   });

@@ -83,6 +83,7 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     });
     await page.goto(`${h.url}messages/${id}`);
     await page.waitForLoadState('load');
+    // Kept as a window: the claim is that nothing happens (no script, no request), and no event marks "nothing".
     await page.waitForTimeout(500); // anything the email could trigger has had its chance
     return { page, requests, failures };
   }
@@ -94,7 +95,7 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     expect(await frame.getAttribute('sandbox')).toBe('');
     expect(await page.frameLocator('iframe.email-html').locator('body').textContent()).toContain('Dear customer');
     await page.frameLocator('iframe.email-html').locator('#jslink, a:has-text("Click me")').first().click({ timeout: 2000 }).catch(() => undefined);
-    await page.waitForTimeout(300);
+    await page.waitForTimeout(300); // a window, as above: whatever the click could start has had its chance
     expect(await scriptTraces(page)).toEqual([]);
     expect(witness.hits).toEqual([]);
     expect(requests.filter((u) => !u.startsWith(h.url))).toEqual([]);
@@ -113,7 +114,11 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
       const frame = document.querySelector('iframe.email-html') as HTMLIFrameElement;
       frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="${csp}">${html}<img src="${p}">`;
     }, [hostileHtml(witness.url), FRAME_CSP, probe] as const);
-    await page.waitForTimeout(800);
+    // The probe comes last in the frame: wait until it was attempted and every load attempted so far has ended.
+    await expect.poll(() => {
+      const tried = requests.slice(before);
+      return tried.includes(probe) && tried.every((u) => failures.has(u));
+    }, { timeout: 5000 }).toBe(true);
     expect(await scriptTraces(page)).toEqual([]);
     expect(witness.hits).toEqual([]);
     // Chromium reports the loads it refused as requests that failed for CSP ('csp'): none went out.

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, closeAll, inbox, ok, type ServerHandle, sleep, startServer, textOf, waitForStatus } from './harness.js';
+import { assertBuilt, closeAll, holdsFor, inbox, ok, type ServerHandle, startServer, textOf, waitForStatus } from './harness.js';
 
 const tmp = tempDir('mailgate-e2e-accept-');
 const db = tmp.file('shared.db');
@@ -15,11 +15,16 @@ let reviewer: ServerHandle;
 const REVIEW_OR_OPERATOR_TOOLS = ['decide_email', 'queue_approve', 'queue_reject', 'get_audit', 'list_mailboxes', 'create_mailbox', 'update_mailbox'];
 const AGENT_TOOLS = ['send_email', 'reply_email', 'check_inbox', 'read_email', 'search_email', 'tag_email', 'cancel_message', 'get_message', 'mail_wait', 'list_pending'];
 
+/** Delivery polls every 200 ms (1 s by default), so the windows below that prove nothing leaves span several. */
+const POLL = { MAILGATE_DELIVERY_POLL_MS: '200' };
+/** Three delivery polls of each process. */
+const POLLS_MS = 600;
+
 beforeAll(async () => {
   assertBuilt();
   // Sequential start: the first process creates the schema and the default mailboxes.
-  agent = await startServer({ role: 'agent', db, home: tmp.path });
-  reviewer = await startServer({ role: 'reviewer', db, home: tmp.path });
+  agent = await startServer({ role: 'agent', db, home: tmp.path, env: POLL });
+  reviewer = await startServer({ role: 'reviewer', db, home: tmp.path, env: POLL });
 });
 
 afterAll(async () => {
@@ -58,9 +63,9 @@ describe('agent and reviewer processes on one database', () => {
     expect(hits).toHaveLength(1);
     expect(hits[0]!.from).toBe('agent@mailgate.test');
 
-    // Both background workers had time to run again: still exactly one copy.
-    await sleep(1500);
-    expect((await inbox(agent, 'you@mailgate.test')).filter((e) => e.subject === 'Quarterly report')).toHaveLength(1);
+    // Both background workers run again meanwhile: still exactly one copy.
+    await holdsFor(async () => (await inbox(agent, 'you@mailgate.test')).filter((e) => e.subject === 'Quarterly report').length === 1,
+      POLLS_MS, 'one copy of the approved mail');
     const after = ok<{ messages: { message_id: string }[] }>(await reviewer.call('list_pending', {}));
     expect(after.messages.map((m) => m.message_id)).not.toContain(sent.message_id);
   });
@@ -72,8 +77,8 @@ describe('agent and reviewer processes on one database', () => {
       await reviewer.call('queue_reject', { message_id: sent.message_id, reason: 'off-brand' }));
     expect(rejected).toMatchObject({ status: 'rejected', decision_reason: 'off-brand' });
 
-    await sleep(2000); // two poll intervals of both processes' delivery workers
-    expect((await inbox(agent, 'you@mailgate.test')).filter((e) => e.subject === 'Unvetted offer')).toHaveLength(0);
+    await holdsFor(async () => (await inbox(agent, 'you@mailgate.test')).every((e) => e.subject !== 'Unvetted offer'),
+      POLLS_MS, 'no copy of the rejected mail');
     const detail = ok<{ status: string; decision_reason: string; sent_at: string | null; history: { action: string }[] }>(
       await agent.call('get_message', { message_id: sent.message_id }));
     expect(detail.status).toBe('rejected');
@@ -110,9 +115,11 @@ describe('role separation across processes', () => {
     const r2 = await agent.call('decide_email', { message_id: sent.message_id, action: 'approve' });
     expect(r2.isError).toBe(true);
 
-    await sleep(1200);
-    const detail = ok<{ status: string; decided_by: string | null }>(await agent.call('get_message', { message_id: sent.message_id }));
-    expect(detail).toMatchObject({ status: 'pending', decided_by: null });
+    // Several delivery polls later it is still pending and undecided.
+    await holdsFor(async () => {
+      const detail = ok<{ status: string; decided_by: string | null }>(await agent.call('get_message', { message_id: sent.message_id }));
+      return detail.status === 'pending' && detail.decided_by === null;
+    }, POLLS_MS, 'the message pending and undecided');
     const pending = ok<{ messages: { message_id: string }[] }>(await reviewer.call('list_pending', {}));
     expect(pending.messages.map((m) => m.message_id)).toContain(sent.message_id);
   });

@@ -1,5 +1,5 @@
 /**
- * K6 (research/reliability.md §1.4): ten `mailgate serve` processes on one database, each running its own
+ * Many deliverers on one database: ten `mailgate serve` processes on one database, each running its own
  * delivery worker against the same real SMTP account (the fake server), while agents send autonomously and
  * short-lived CLI processes approve held mail and deliver inline. Every Message-ID must be accepted by the
  * server exactly once, and every message must end `sent` after a single attempt.

@@ -170,6 +170,20 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * The negative of waitFor: checks that `check` stays true for the whole window, failing at the first moment it
+ * does not. For claims that something does NOT happen (no duplicate, no retry, nothing sent while held), where
+ * no event marks the end: the window is the claim, so it is named by the caller and kept short.
+ */
+export async function holdsFor(check: () => boolean | Promise<boolean>, windowMs: number, what: string): Promise<void> {
+  const end = Date.now() + windowMs;
+  for (;;) {
+    if (!(await check())) throw new Error(`no longer true: ${what}`);
+    if (Date.now() >= end) return;
+    await sleep(Math.min(20, end - Date.now()));
+  }
+}
+
 /** Polls get_message until the status is one of `want`; returns the last detail. */
 export async function waitForStatus(s: ServerHandle, message_id: string, want: string[], timeoutMs = 10_000): Promise<Record<string, unknown>> {
   let last: Record<string, unknown> = {};

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, closeAll, inbox, ok, type ServerHandle, sleep, startServer, textOf, waitForStatus, writeConfig } from './harness.js';
+import { assertBuilt, closeAll, holdsFor, inbox, ok, type ServerHandle, startServer, textOf, waitForStatus, writeConfig } from './harness.js';
 
 const tmp = tempDir('mailgate-e2e-modes-');
 const db = tmp.file('modes.db');
@@ -22,7 +22,8 @@ let agent: ServerHandle;
 
 beforeAll(async () => {
   assertBuilt();
-  agent = await startServer({ role: 'agent', db, config, home: tmp.path });
+  // Delivery polls every 200 ms (1 s by default), so the window below that proves nothing leaves spans several.
+  agent = await startServer({ role: 'agent', db, config, home: tmp.path, env: { MAILGATE_DELIVERY_POLL_MS: '200' } });
 });
 
 afterAll(async () => {
@@ -43,8 +44,8 @@ describe('modes from a config file', () => {
 
     const detail = ok<{ status: string; gate: { code: string } }>(await agent.call('get_message', { message_id: s.message_id }));
     expect(detail).toMatchObject({ status: 'blocked', gate: { code: 'action_blocked' } });
-    await sleep(1200); // a worker pass: a blocked row is never claimed
-    expect((await inbox(agent, 'inbox@mailgate.test')).filter((e) => e.subject === 'From read-only')).toHaveLength(0);
+    // Three worker passes: a blocked row is never claimed.
+    await holdsFor(async () => (await inbox(agent, 'inbox@mailgate.test')).every((e) => e.subject !== 'From read-only'), 600, 'nothing delivered');
   });
 
   it('sends at once from an autonomous mailbox: status sent and already in the inbox', async () => {

@@ -7,7 +7,7 @@ import type { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireMailServersOrSkip, startMailServers, type MailServers, type MailUser } from '../helpers/mail-servers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, inbox, ok, type ServerHandle, sleep, waitForStatus } from './harness.js';
+import { assertBuilt, holdsFor, inbox, ok, type ServerHandle, waitForStatus } from './harness.js';
 import {
   closeAllReal, dbAll, eventually, header, imapAs, messageIdHeaderOf, serverFolder, startRealServer, submitAs, writeRealConfig,
 } from './real-harness.js';
@@ -25,8 +25,6 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
   let reviewer: ServerHandle;
   let aliceImap: ImapFlow;
   let bobImap: ImapFlow;
-  /** The approved message of the first test, which the reply tests answer. */
-  let delivered: { message_id: string; header: string; subject: string } | undefined;
 
   beforeAll(async () => {
     assertBuilt();
@@ -59,13 +57,24 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     return { message_id: r.message_id, header: messageIdHeaderOf(db, r.message_id) };
   }
 
+  /** A held send from alice, approved and listed in bob's INBOX by the agent's server: what a reply test answers. */
+  async function deliveredToBob(subject: string): Promise<{ message_id: string; header: string; subject: string; email_id: string }> {
+    const sent = await sendHeld(subject);
+    ok(await reviewer.call('queue_approve', { message_id: sent.message_id }));
+    await waitForStatus(agent, sent.message_id, ['sent']);
+    // The agent's cache of bob's INBOX follows the server once IDLE reports the delivery.
+    const received = await eventually(async () => (await inbox(agent, bob.address)).find((e) => e.subject === subject), 10_000,
+      'the approved mail in bob\'s INBOX as the agent lists it');
+    return { ...sent, subject, email_id: received.email_id };
+  }
+
   it('holds the send, and after approval it arrives in bob\'s INBOX exactly once with a copy in alice\'s Sent', async () => {
     const subject = `Quarterly report ${Date.now()}`;
     const sent = await sendHeld(subject);
     expect(sent.header).toMatch(/^<[^@>]+@mailgate\.test>$/);
 
-    await sleep(600); // three delivery polls of each process: nothing may leave while it is held
-    expect(await copies(bobImap, 'INBOX', sent.header)).toHaveLength(0);
+    // Three delivery polls of each process (200 ms): nothing may leave while it is held.
+    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 0, 600, 'nothing in bob\'s INBOX while held');
     expect((await serverFolder(bobImap, 'INBOX')).filter((m) => m.subject === subject)).toHaveLength(0);
 
     const approvedAt = Date.now();
@@ -76,8 +85,8 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     process.stderr.write(`[real-acceptance] approval -> in bob's INBOX on the server: ${Date.now() - approvedAt} ms\n`);
     await waitForStatus(agent, sent.message_id, ['sent']);
 
-    // Both processes' delivery workers polled many times since: still one copy each.
-    await sleep(1500);
+    // Both processes' delivery workers poll many times meanwhile: still one copy each.
+    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 1, 1500, 'one copy in bob\'s INBOX');
     const inBob = await copies(bobImap, 'INBOX', sent.header);
     expect(inBob).toHaveLength(1);
     expect(header(inBob[0]!.source, 'From')).toContain(alice.address);
@@ -95,7 +104,6 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     const read = ok<{ message_id_header: string; text: string }>(await agent.call('read_email', { email_id: listed[0]!.email_id }));
     expect(read.message_id_header).toBe(sent.header);
     expect(read.text).toContain(`this is "${subject}"`);
-    delivered = { ...sent, subject };
   });
 
   it('never delivers a rejected message', async () => {
@@ -104,8 +112,8 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     const rejected = ok<{ status: string; decision_reason: string }>(await reviewer.call('queue_reject', { message_id: sent.message_id, reason: 'off-brand' }));
     expect(rejected).toMatchObject({ status: 'rejected', decision_reason: 'off-brand' });
 
-    await sleep(3000); // fifteen delivery polls of each process
-    expect(await copies(bobImap, 'INBOX', sent.header)).toHaveLength(0);
+    // Five delivery polls of each process (200 ms) with nothing sent: a rejected row is never claimable.
+    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 0, 1000, 'nothing in bob\'s INBOX after the rejection');
     expect((await serverFolder(bobImap, 'INBOX')).filter((m) => m.subject === subject)).toHaveLength(0);
     expect(await copies(aliceImap, 'Sent', sent.header)).toHaveLength(0);
     expect((await inbox(agent, bob.address)).filter((e) => e.subject === subject)).toHaveLength(0);
@@ -114,14 +122,12 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
   });
 
   it('threads bob\'s reply_email for alice\'s mail client, and mail_wait returns it moments after delivery', async () => {
-    expect(delivered, 'the approval test delivered a message to reply to').toBeDefined();
-    const original = delivered!;
-    const received = (await inbox(agent, bob.address)).find((e) => e.subject === original.subject)!;
+    const original = await deliveredToBob(`To be answered ${Date.now()}`);
 
-    // mail_wait first, as an agent would after sending; the reply is sent while it waits.
+    // mail_wait first, as an agent would after sending; the reply is sent while it waits. No pause is needed:
+    // the server reads its stdin in order, and mail_wait's first look needs no I/O, while the reply needs SMTP.
     const waiting = agent.call('mail_wait', { message_id: original.message_id, timeout_seconds: 20 }).then((r) => ({ r, at: Date.now() }));
-    await sleep(300);
-    const replied = ok<{ message_id: string; status: string }>(await agent.call('reply_email', { email_id: received.email_id, text: 'Thanks, Alice. Looks good. Bob' }));
+    const replied = ok<{ message_id: string; status: string }>(await agent.call('reply_email', { email_id: original.email_id, text: 'Thanks, Alice. Looks good. Bob' }));
     const repliedAt = Date.now(); // after SMTP acceptance and the Sent append: the figure below is a lower bound
     expect(replied.status).toBe('sent'); // bob is autonomous
     const { r, at } = await waiting;
@@ -157,8 +163,8 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
       ok(await reviewer.call('queue_approve', { message_id: sent.message_id }));
       await waitForStatus(agent, sent.message_id, ['sent']);
 
+      // mail_wait is on the server's stdin before bob's reply is even submitted (see above).
       const waiting = agent.call('mail_wait', { message_id: sent.message_id, timeout_seconds: 20 }).then((r) => ({ r, at: Date.now() }));
-      await sleep(300);
       // bob answers from his own client (nodemailer through Postfix submission), threading by hand.
       const reply = await submitAs(mail, bob, {
         to: alice.address, subject: `Re: ${subject}`, text: 'Got it.', inReplyTo: sent.header, references: [sent.header],

@@ -40,7 +40,8 @@ describe.skipIf(!requireMailServersOrSkip())('hostile mail on a real IMAP server
   let mail: MailServers;
   let bob: MailUser;
   let agent: ServerHandle;
-  let id: string;
+  /** The hostile email's id, from check_inbox (which syncs the folder): each test looks it up itself. */
+  const emailId = async () => ok<{ emails: { email_id: string }[] }>(await agent.call('check_inbox', { mailbox: bob.address })).emails[0]!.email_id;
 
   beforeAll(async () => {
     assertBuilt();
@@ -63,13 +64,12 @@ describe.skipIf(!requireMailServersOrSkip())('hostile mail on a real IMAP server
     expect(email).toMatchObject({
       subject: 'Contract fdp.exe ready', from: 'mallory@example.org', snippet: 'Hi Bob, the signed contract is attached. Please sign by Friday.',
     });
-    id = email!.email_id;
     expect(JSON.stringify(r)).not.toMatch(/HIDDEN-/);
     expect(JSON.stringify(r)).not.toMatch(INVISIBLE);
   });
 
   it('read_email: visible text, hidden_content with a count, safe attachment names', async () => {
-    const r = await agent.call('read_email', { email_id: id });
+    const r = await agent.call('read_email', { email_id: await emailId() });
     const email = ok<Record<string, unknown>>(r);
     expect(email).toMatchObject({
       text: 'Hi Bob, the signed contract is attached.\n\nPlease sign by Friday.', hidden_content: true, hidden_count: 5,
@@ -83,7 +83,7 @@ describe.skipIf(!requireMailServersOrSkip())('hostile mail on a real IMAP server
   });
 
   it('read_email show_hidden: the hidden text, marked', async () => {
-    const email = ok<{ text: string; hidden_count: number }>(await agent.call('read_email', { email_id: id, show_hidden: true }));
+    const email = ok<{ text: string; hidden_count: number }>(await agent.call('read_email', { email_id: await emailId(), show_hidden: true }));
     for (const tag of ['A', 'B', 'C', 'D', 'E']) expect(email.text).toMatch(new RegExp(`\\[hidden: HIDDEN-${tag}\\b[^\\]]*\\]`));
     expect(email.text).not.toMatch(INVISIBLE);
   });

@@ -75,17 +75,18 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
   it('finds a reply delivered while the IMAP connections were silently dropped, once, after the network heals', async () => {
     const subject = `Blackhole ${Date.now()}`;
     const sent = await sendFromAlice(subject);
-    await sleep(1000); // the watcher is IDLE again after the Sent append's activity
+    // Kept as a pause: the watcher is IDLE again after the Sent append's activity, and nothing outside the
+    // process shows when it re-entered IDLE (a blackhole before that tests a different, easier case).
+    await sleep(1000);
     const waiting = startWaiting(sent.message_id);
     const before = proxy.connections;
 
     proxy.blackhole();
     await mail.deliver(replyTo(sent.header, subject, bob.address, alice.address), alice.address);
-    // One heartbeat (1 s) plus its NOOP timeout (2 s): the watcher has declared the connection dead and is
-    // reconnecting into the black hole. Nothing can have been synced meanwhile.
-    await sleep(4000);
+    // One heartbeat (1 s) plus its NOOP timeout (2 s): the watcher declares the connection dead and reconnects
+    // into the black hole, which the proxy sees as a new connection. Nothing can have been synced meanwhile.
+    await waitFor(() => proxy.connections > before, 10_000, 'the watcher to try a fresh connection');
     expect(waiting.settled()).toBe(false);
-    expect(proxy.connections, 'the watcher tried a fresh connection').toBeGreaterThan(before);
 
     const healedAt = Date.now();
     proxy.resume();
@@ -99,7 +100,7 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
   it('finds a reply delivered right after the connections were reset (RST), once', async () => {
     const subject = `Reset ${Date.now()}`;
     const sent = await sendFromAlice(subject);
-    await sleep(1000);
+    await sleep(1000); // the watcher is IDLE again (see above)
     const waiting = startWaiting(sent.message_id);
     const before = proxy.connections;
 
@@ -116,8 +117,8 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
     // And the watcher is live again: one more reply, no fault, arrives promptly.
     const subject2 = `After reset ${Date.now()}`;
     const sent2 = await sendFromAlice(subject2);
+    // No pause: mail_wait is on the server's stdin before the LMTP delivery starts, and its first look needs no I/O.
     const waiting2 = startWaiting(sent2.message_id);
-    await sleep(300);
     const deliveredAt = Date.now();
     await mail.deliver(replyTo(sent2.header, subject2, bob.address, alice.address), alice.address);
     const second = await waiting2.p;
@@ -127,10 +128,13 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
 
   it('answers a read during a silent outage within 15 s (from the cache or with UNAVAILABLE), not hanging', async () => {
     ok(await agent.call('check_inbox', { mailbox: alice.address }));
+    const before = proxy.connections;
     proxy.blackhole();
     let call: Promise<{ ms: number; text: string; isError: boolean }> | undefined;
     try {
-      await sleep(4000); // the watcher has noticed: this process knows the IMAP link is dead
+      // The watcher has noticed (its heartbeat failed, so it dropped both connections and reconnects into the
+      // black hole): this process knows the IMAP link is dead.
+      await waitFor(() => proxy.connections > before, 10_000, 'the watcher to notice the outage');
       const t = Date.now();
       call = agent.call('check_inbox', { mailbox: alice.address }).then((r) => ({ ms: Date.now() - t, text: textOf(r), isError: !!r.isError }));
       const settled = await Promise.race([call, sleep(15_000).then(() => undefined)]);
@@ -151,7 +155,8 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
     ok(await agent.call('check_inbox', { mailbox: alice.address, folder: 'Sent' }));
     proxy.blackhole();
     const pending = agent.call('check_inbox', { mailbox: alice.address, folder: 'Sent' });
-    await sleep(500); // its NOOP is on the wire, unanswered
+    // Kept as a pause: its NOOP is on the wire, unanswered (the proxy shows no per-command event to wait on).
+    await sleep(500);
     proxy.reset();
     proxy.resume();
     const r = await pending;
@@ -175,14 +180,16 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
     const carolDb = tmp.file('carol.db');
     const config = writeRealConfig(tmp.file('carol.json'), mail, [{ user: carol, mode: 'gated_send', heartbeatSeconds: 1 }]);
     const server = await startRealServer({ role: 'agent', db: carolDb, home: tmp.path, config });
+    // Kept as a pause: lands the delivery inside the first sync's FETCH (seconds long at 5,000 messages); if it
+    // came before, the test would only be easier, never falsely failing.
     await sleep(500);
     await mail.deliver('From: late@example.org\r\nSubject: Arrived during the first sync\r\nMessage-ID: <late@example.org>\r\n\r\nlate\r\n', carol.address);
     const synced = () => dbAll(carolDb, "SELECT 1 FROM imap_folders WHERE mailbox = ? AND folder = 'INBOX'", carol.address).length > 0;
     await waitFor(synced, 25_000, 'the first sync of carol\'s INBOX');
     const lateRow = () => dbAll(carolDb, "SELECT 1 FROM emails WHERE message_id_header = '<late@example.org>'").length;
     process.stderr.write(`[real-idle] late mail in the cache when the first sync finished: ${lateRow() === 1}\n`);
-    await sleep(2000); // the watcher's EXISTS came long ago; any follow-up sync is done
-    expect(lateRow(), 'the mail delivered during the first sync is in the cache (mail_wait reads only the cache)').toBe(1);
+    // The watcher's EXISTS for it leads to one more sync: wait for its row (mail_wait reads only the cache).
+    await waitFor(() => lateRow() === 1, 10_000, 'the mail delivered during the first sync to be in the cache');
     const top = ok<{ emails: Summary[] }>(await server.call('check_inbox', { mailbox: carol.address, limit: 5 })).emails.map((e) => e.subject);
     expect(top).toContain('Arrived during the first sync');
     await server.close();

@@ -1,6 +1,6 @@
 /**
  * A scriptable SMTP server on nodemailer's smtp-server, in-process on 127.0.0.1 (port chosen by the OS), for
- * the delivery fault tests (research/reliability.md §1.4 "Fake SMTP"). No TLS; AUTH PLAIN/LOGIN with one
+ * the delivery fault tests (test/mail/smtp-faults.test.ts, test/e2e/delivery-*.test.ts). No TLS; AUTH PLAIN/LOGIN with one
  * test user (or none with `auth: false`).
  *
  *   const smtp = await startFakeSmtp();

@@ -3,7 +3,7 @@
  * opened it; DELETE ends a session; SIGTERM shuts the process down cleanly with sessions open.
  */
 import { describe, expect, it } from 'vitest';
-import { ok } from '../e2e/harness.js';
+import { ok, waitFor } from '../e2e/harness.js';
 import { connect, INIT, mcpHeaders, raw, startHttpServer, useHttpServer } from './harness.js';
 
 const f = useHttpServer('sessions', { 'alice-agent': 'agent', 'mallory-agent': 'agent' });
@@ -107,9 +107,9 @@ describe('abandoned sessions do not pile up', () => {
     const r = await raw(server.port, { headers: mcpHeaders(alice()), body: INIT });
     const sid = String(r.headers['mcp-session-id']);
     expect((await raw(server.port, { headers: mcpHeaders(alice(), { 'Mcp-Session-Id': sid }), body: LIST })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // The sweeper logs each idle session it closes: wait for that line rather than a fixed time.
+    await waitFor(() => /mcp session idle: closed/.test(server.stderr()), 10_000, 'the idle session to be closed');
     expect((await raw(server.port, { headers: mcpHeaders(alice(), { 'Mcp-Session-Id': sid }), body: LIST })).status).toBe(404);
-    expect(server.stderr()).toMatch(/mcp session idle: closed/);
     await server.stop();
   });
 

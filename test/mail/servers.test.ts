@@ -141,6 +141,7 @@ describe.skipIf(!requireMailServersOrSkip())('private Dovecot + Postfix on 127.0
       const noop = client.noop();
       const late = connect(proxy.port, '127.0.0.1'); // accepted, but not connected upstream until resume()
       const greeting = new Promise<string>((r) => late.once('data', (d) => r(d.toString())));
+      // A bounded window for a negative: neither the NOOP's answer nor the greeting may arrive while blackholed.
       const first = await Promise.race([noop.then(() => 'answered'), greeting, sleep(300).then(() => 'silent')]);
       expect(first).toBe('silent');
       expect(client.usable).toBe(true);

@@ -6,51 +6,39 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newMessageIdHeader } from '../../src/ids.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { MessageContent, NewAttachment } from '../../src/store/store.js';
 import {
-  ALICE, auditActions, BOB, CAROL, content, count, deliveredCopies, gateFor, NOTHING_DELIVERED, sandboxWorker, T0, testDb, addMailbox,
+  ALICE, auditActions, BOB, CAROL, content, count, deliveredCopies, gateFor, NOTHING_DELIVERED, sandboxWorker, T0, addMailbox, useStore,
 } from './fixtures.js';
 
 const REVIEWER = 'reviewer:test';
 const ATTACHMENT: NewAttachment = { filename: 'terms.txt', content_type: 'text/plain', content: Buffer.from('Net 30 days.\n') };
 
-/** A fresh file: ALICE's drafts are held; BOB and CAROL are sandbox recipients (an INBOX copy proves delivery). */
-async function fresh() {
-  const db = testDb();
-  const store = db.open();
-  await addMailbox(store, ALICE, 'gated_send', { policy: { dedupe_window: 0 } });
-  for (const rcpt of [BOB, CAROL]) await addMailbox(store, rcpt, 'autonomous');
-  return { db, store };
-}
-
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
+/** A fresh file per test: ALICE's drafts are held; BOB and CAROL are sandbox recipients (an INBOX copy proves delivery). */
+const db = useStore(async (s) => {
+  await addMailbox(s, ALICE, 'gated_send', { policy: { dedupe_window: 0 } });
+  for (const rcpt of [BOB, CAROL]) await addMailbox(s, rcpt, 'autonomous');
+});
 let clock = T0;
-beforeEach(async () => {
-  ({ db: t, store: s } = await fresh());
-  clock = T0;
-});
-afterEach(async () => {
-  expect(await s.verifyAudit()).toMatchObject({ ok: true });
-  await t.close();
-});
+beforeEach(() => { clock = T0; });
+// Registered after useStore's, so it runs before the database is closed.
+afterEach(async () => { expect(await db.s.verifyAudit()).toMatchObject({ ok: true }); });
 
 let serial = 0;
 /** Submits from ALICE with an attachment; `id` and `thread` let a test fix the message id and the thread. */
 async function draft(c: Partial<MessageContent> = {}, o: { id?: string; thread?: string; mailbox?: string } = {}) {
   const full = content({ to: [BOB], subject: `draft ${++serial}`, html: '<p>Hello there</p>', ...c });
   const mailbox = o.mailbox ?? ALICE;
-  const r = await s.submitMessage({
+  const r = await db.s.submitMessage({
     message_id: o.id ?? `msg_binding${String(serial).padStart(9, '0')}`, message_id_header: newMessageIdHeader(mailbox), mailbox, kind: 'send',
     content: full, actor: 'agent:test', attachments: [ATTACHMENT], thread_key: o.thread ?? null,
   }, gateFor(full, false, mailbox), T0);
   return r.message.message_id;
 }
-const approve = (id: string, edits?: Partial<MessageContent>) => s.decideMessage(id, { action: 'approve', actor: REVIEWER, edits: edits ?? null }, T0 + 1);
-const deliver = () => sandboxWorker(s, () => ++clock).tick();
-const sql = (text: string, ...params: unknown[]) => s.db.prepare(text).run(...params);
-const bobInbox = () => s.db.prepare("SELECT subject, text_body AS text FROM emails WHERE mailbox = ? AND folder = 'INBOX' ORDER BY rowid").all(BOB) as { subject: string; text: string }[];
+const approve = (id: string, edits?: Partial<MessageContent>) => db.s.decideMessage(id, { action: 'approve', actor: REVIEWER, edits: edits ?? null }, T0 + 1);
+const deliver = () => sandboxWorker(db.s, () => ++clock).tick();
+const sql = (text: string, ...params: unknown[]) => db.s.db.prepare(text).run(...params);
+const bobInbox = () => db.s.db.prepare("SELECT subject, text_body AS text FROM emails WHERE mailbox = ? AND folder = 'INBOX' ORDER BY rowid").all(BOB) as { subject: string; text: string }[];
 
 describe('content changed after approval is refused at send time', () => {
   const TAMPER: [string, (id: string) => void][] = [
@@ -74,33 +62,33 @@ describe('content changed after approval is refused at send time', () => {
     await approve(id);
     tamper(id);
     await deliver();
-    const m = (await s.getMessage(id))!;
+    const m = (await db.s.getMessage(id))!;
     expect(m.status).toBe('failed');
     expect(m.last_error).toMatch(/changed after it was approved/);
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.approved', 'message.send_refused']);
-    expect(deliveredCopies(s, id)).toEqual(NOTHING_DELIVERED);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.approved', 'message.send_refused']);
+    expect(deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
     expect(bobInbox()).toEqual([]);
     await deliver(); // never retried
-    expect((await s.getMessage(id))!.status).toBe('failed');
-    expect(deliveredCopies(s, id)).toEqual(NOTHING_DELIVERED);
+    expect((await db.s.getMessage(id))!.status).toBe('failed');
+    expect(deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
   });
 
   it('mail the gate let through is bound too: a queued message changed before the worker claims it is refused', async () => {
     const id = await draft({ subject: 'auto' }, { mailbox: CAROL });
-    expect((await s.getMessage(id))!.status).toBe('queued');
+    expect((await db.s.getMessage(id))!.status).toBe('queued');
     sql('UPDATE messages SET to_addrs = ? WHERE message_id = ?', JSON.stringify(['spy@evil.example']), id);
     await deliver();
-    expect((await s.getMessage(id))!).toMatchObject({ status: 'failed' });
-    expect(auditActions(s, id)).toContain('message.send_refused');
-    expect(count(s, 'SELECT count(*) FROM captured_mail WHERE message_id = ?', id)).toBe(0);
+    expect((await db.s.getMessage(id))!).toMatchObject({ status: 'failed' });
+    expect(auditActions(db.s, id)).toContain('message.send_refused');
+    expect(count(db.s, 'SELECT count(*) FROM captured_mail WHERE message_id = ?', id)).toBe(0);
   });
 
   it('a held message marked approved by hand, with no approval recorded, is refused', async () => {
     const id = await draft();
     sql("UPDATE messages SET status = 'approved', expires_at = NULL, decided_at = ?, next_attempt_at = ? WHERE message_id = ?", T0, T0, id);
     await deliver();
-    expect((await s.getMessage(id))!).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/no approval is recorded/) });
-    expect(deliveredCopies(s, id)).toEqual(NOTHING_DELIVERED);
+    expect((await db.s.getMessage(id))!).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/no approval is recorded/) });
+    expect(deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
   });
 
   // Regression (fixed): src/store/message-ops.ts messageHash (lines 412-421) binds kind, mailbox, to/cc/bcc, subject, bodies,
@@ -111,21 +99,21 @@ describe('content changed after approval is refused at send time', () => {
     await approve(id);
     sql("UPDATE messages SET from_addr = 'ceo@sandbox.test' WHERE message_id = ?", id);
     await deliver();
-    expect((await s.getMessage(id))!.status).toBe('failed');
+    expect((await db.s.getMessage(id))!.status).toBe('failed');
   });
 });
 
 describe('what is approved is what is sent, once', () => {
   it('approve with edits: the edited content is bound and delivered', async () => {
     const id = await draft({ subject: 'Draft subject', text: 'draft text' });
-    const before = (await s.getMessage(id))!.content_hash;
+    const before = (await db.s.getMessage(id))!.content_hash;
     const approved = await approve(id, { subject: 'Edited subject', text: 'edited text' });
     expect(approved.approved_hash).toBe(approved.content_hash);
     expect(approved.approved_hash).not.toBe(before);
     await deliver();
-    expect((await s.getMessage(id))!.status).toBe('sent');
+    expect((await db.s.getMessage(id))!.status).toBe('sent');
     expect(bobInbox()).toEqual([{ subject: 'Edited subject', text: 'edited text' }]);
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.edited', 'message.approved', 'message.sent']);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.edited', 'message.approved', 'message.sent']);
   });
 
   it('an untouched approval is delivered exactly once, with its attachment', async () => {
@@ -133,16 +121,16 @@ describe('what is approved is what is sent, once', () => {
     await approve(id);
     await deliver();
     await deliver();
-    expect((await s.getMessage(id))!.status).toBe('sent');
-    expect(deliveredCopies(s, id)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
-    const copy = s.db.prepare("SELECT attachments FROM emails WHERE outbound_message_id = ? AND folder = 'INBOX'").pluck().get(id) as string;
+    expect((await db.s.getMessage(id))!.status).toBe('sent');
+    expect(deliveredCopies(db.s, id)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
+    const copy = db.s.db.prepare("SELECT attachments FROM emails WHERE outbound_message_id = ? AND folder = 'INBOX'").pluck().get(id) as string;
     expect(JSON.parse(copy)).toEqual([{ filename: 'terms.txt', content_type: 'text/plain', size: ATTACHMENT.content.length }]);
   });
 });
 
 describe('per-thread delivery order', () => {
   /** The order of message.sent events: the audit sequence is the true order of delivery. */
-  const sentOrder = () => s.db.prepare("SELECT message_id FROM audit_events WHERE action = 'message.sent' ORDER BY seq").pluck().all() as string[];
+  const sentOrder = () => db.s.db.prepare("SELECT message_id FROM audit_events WHERE action = 'message.sent' ORDER BY seq").pluck().all() as string[];
 
   it('three replies of one thread approved in reverse order go out in drafting order', async () => {
     // Ids sort against drafting order and all share one created_at, so only the thread rule can give this order.
@@ -161,12 +149,12 @@ describe('per-thread delivery order', () => {
     const b1 = await draft({}, { thread: '<b@x>' });
     for (const id of [a1, a2, b1]) await approve(id);
     // Another worker holds a1 mid-delivery.
-    const [claimed] = await s.claimForDelivery('other-worker', T0 + 2, 600_000, 1, [ALICE]);
+    const [claimed] = await db.s.claimForDelivery('other-worker', T0 + 2, 600_000, 1, [ALICE]);
     expect(claimed?.message_id).toBe(a1);
     await deliver();
     expect(sentOrder()).toEqual([b1]);
-    expect((await s.getMessage(a2))!.status).toBe('approved');
-    await s.recordOutcome(a1, 'other-worker', { kind: 'sent', detail: {} }, T0 + 3);
+    expect((await db.s.getMessage(a2))!.status).toBe('approved');
+    await db.s.recordOutcome(a1, 'other-worker', { kind: 'sent', detail: {} }, T0 + 3);
     await deliver();
     expect(sentOrder()).toEqual([b1, a1, a2]);
   });
@@ -177,6 +165,6 @@ describe('per-thread delivery order', () => {
     await approve(later);
     await deliver();
     expect(sentOrder()).toEqual([later]);
-    expect((await s.getMessage(held))!.status).toBe('pending');
+    expect((await db.s.getMessage(held))!.status).toBe('pending');
   });
 });

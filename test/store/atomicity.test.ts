@@ -1,37 +1,33 @@
 /** Every state change commits with its audit event, and a failed operation writes nothing at all. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  AGENT, ALICE, BOB, OPERATOR, T0, TTL_S, addMailbox, auditActions, auditCount, content, failure, messageCount, submit, testDb,
+  AGENT, ALICE, BOB, OPERATOR, T0, TTL_S, addMailbox, auditActions, auditCount, content, failure, messageCount, submit, useStore,
 } from './fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
-beforeEach(() => { t = testDb(); s = t.open(); });
-afterEach(async () => { await t.close(); });
+const db = useStore();
 
-const lastEvent = (id: string) => s.db.prepare('SELECT * FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as
+const lastEvent = (id: string) => db.s.db.prepare('SELECT * FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as
   { action: string; actor: string; at: number; mailbox: string; detail: string };
 const detailOf = (id: string) => JSON.parse(lastEvent(id).detail) as Record<string, unknown>;
 
 /** Every table a store operation can write, counted. */
 function snapshot() {
-  const n = (table: string) => s.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+  const n = (table: string) => db.s.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
   return {
     messages: n('messages'), audit: n('audit_events'), emails: n('emails'), webhook_events: n('webhook_events'), webhook_deliveries: n('webhook_deliveries'),
     correspondents: n('correspondents'), mailboxes: n('mailboxes'), captured: n('captured_mail'),
-    changes: s.db.prepare('SELECT group_concat(message_id || status || updated_at) FROM messages').pluck().get(),
+    changes: db.s.db.prepare('SELECT group_concat(message_id || status || updated_at) FROM messages').pluck().get(),
   };
 }
 
 describe('submit records the gate outcome with its event', () => {
   it('held -> pending + message.held with hash, gate and expiry', async () => {
-    await addMailbox(s, ALICE, 'gated_send');
-    const { message, decision } = await submit(s, ALICE);
+    await addMailbox(db.s, ALICE, 'gated_send');
+    const { message, decision } = await submit(db.s, ALICE);
     expect(decision.outcome).toBe('hold');
     expect(message.status).toBe('pending');
     expect(message.expires_at).toBe(T0 + TTL_S * 1000);
-    expect(auditActions(s, message.message_id)).toEqual(['message.held']);
+    expect(auditActions(db.s, message.message_id)).toEqual(['message.held']);
     expect(lastEvent(message.message_id)).toMatchObject({ actor: AGENT, at: T0, mailbox: ALICE });
     expect(detailOf(message.message_id)).toMatchObject({
       content_hash: message.content_hash, mode: 'gated_send', expires_at: T0 + TTL_S * 1000,
@@ -40,32 +36,32 @@ describe('submit records the gate outcome with its event', () => {
   });
 
   it('autonomous -> queued + message.submitted, claimable at once', async () => {
-    await addMailbox(s, ALICE, 'autonomous');
-    const { message } = await submit(s, ALICE);
+    await addMailbox(db.s, ALICE, 'autonomous');
+    const { message } = await submit(db.s, ALICE);
     expect(message).toMatchObject({ status: 'queued', next_attempt_at: T0, expires_at: null });
-    expect(auditActions(s, message.message_id)).toEqual(['message.submitted']);
+    expect(auditActions(db.s, message.message_id)).toEqual(['message.submitted']);
     expect(detailOf(message.message_id)).toMatchObject({ gate: { outcome: 'execute', code: 'mode_allows' } });
   });
 
   it('read_only -> blocked + message.blocked, never claimable', async () => {
-    await addMailbox(s, ALICE, 'read_only');
-    const { message } = await submit(s, ALICE);
+    await addMailbox(db.s, ALICE, 'read_only');
+    const { message } = await submit(db.s, ALICE);
     expect(message).toMatchObject({ status: 'blocked', gate_code: 'action_blocked', next_attempt_at: null });
-    expect(auditActions(s, message.message_id)).toEqual(['message.blocked']);
-    expect(await s.claimForDelivery('w', T0 + 10 ** 9, 1000, 100, [ALICE])).toEqual([]);
+    expect(auditActions(db.s, message.message_id)).toEqual(['message.blocked']);
+    expect(await db.s.claimForDelivery('w', T0 + 10 ** 9, 1000, 100, [ALICE])).toEqual([]);
   });
 
   it('monitored -> queued + message.submitted and message.notified (which webhooks report as email.monitored)', async () => {
-    await addMailbox(s, ALICE, 'monitored');
-    const { message } = await submit(s, ALICE);
+    await addMailbox(db.s, ALICE, 'monitored');
+    const { message } = await submit(db.s, ALICE);
     expect(message.status).toBe('queued');
-    expect(auditActions(s, message.message_id)).toEqual(['message.submitted', 'message.notified']);
+    expect(auditActions(db.s, message.message_id)).toEqual(['message.submitted', 'message.notified']);
     expect(JSON.parse(lastEvent(message.message_id).detail)).toEqual({ event: 'email.monitored' });
   });
 
   it('auto-approved by a rule -> queued with the rule named in row and event', async () => {
-    await addMailbox(s, ALICE, 'gated_send', { rules: [{ type: 'domain', match: 'external.example' }] });
-    const { message } = await submit(s, ALICE);
+    await addMailbox(db.s, ALICE, 'gated_send', { rules: [{ type: 'domain', match: 'external.example' }] });
+    const { message } = await submit(db.s, ALICE);
     expect(message).toMatchObject({ status: 'queued', gate_code: 'auto_approved', gate_rule: 'domain:external.example' });
     expect(detailOf(message.message_id)).toMatchObject({ gate: { code: 'auto_approved', rule: 'domain:external.example' } });
   });
@@ -74,23 +70,23 @@ describe('submit records the gate outcome with its event', () => {
 describe('decisions and delivery record their events', () => {
   let id: string;
   beforeEach(async () => {
-    await addMailbox(s, ALICE);
-    id = (await submit(s, ALICE)).message.message_id;
+    await addMailbox(db.s, ALICE);
+    id = (await submit(db.s, ALICE)).message.message_id;
   });
 
   it('approve -> approved + message.approved', async () => {
-    const m = await s.decideMessage(id, { action: 'approve', actor: 'reviewer:r', note: 'ok' }, T0 + 50);
+    const m = await db.s.decideMessage(id, { action: 'approve', actor: 'reviewer:r', note: 'ok' }, T0 + 50);
     expect(m).toMatchObject({ status: 'approved', decided_by: 'reviewer:r', decided_at: T0 + 50, decision_reason: 'ok', next_attempt_at: T0 + 50 });
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.approved']);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.approved']);
     expect(lastEvent(id)).toMatchObject({ actor: 'reviewer:r', at: T0 + 50 });
     expect(detailOf(id)).toEqual({ reason: 'ok', content_hash: m.content_hash, edited: false, waited_ms: 50 });
   });
 
   it('approve with edits -> message.edited carrying original and edited, then message.approved with the new hash', async () => {
-    const before = (await s.getMessage(id))!;
-    const m = await s.decideMessage(id, { action: 'approve', actor: 'reviewer:r', edits: { subject: 'Fixed subject', to: [BOB] } }, T0 + 5);
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.edited', 'message.approved']);
-    const edited = JSON.parse(s.db.prepare("SELECT detail FROM audit_events WHERE action = 'message.edited'").pluck().get() as string) as Record<string, unknown>;
+    const before = (await db.s.getMessage(id))!;
+    const m = await db.s.decideMessage(id, { action: 'approve', actor: 'reviewer:r', edits: { subject: 'Fixed subject', to: [BOB] } }, T0 + 5);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.edited', 'message.approved']);
+    const edited = JSON.parse(db.s.db.prepare("SELECT detail FROM audit_events WHERE action = 'message.edited'").pluck().get() as string) as Record<string, unknown>;
     const original = { to: before.to, cc: [], bcc: [], subject: before.subject, text: before.text, html: null };
     expect(edited).toEqual({ edited_fields: ['subject', 'to'], original, edited: { ...original, subject: 'Fixed subject', to: [BOB] } });
     expect(detailOf(id)).toMatchObject({ edited: true, content_hash: m.content_hash });
@@ -98,50 +94,51 @@ describe('decisions and delivery record their events', () => {
   });
 
   it('reject -> rejected + message.rejected with the reason', async () => {
-    const m = await s.decideMessage(id, { action: 'reject', actor: 'reviewer:r', reason: 'off-topic' }, T0 + 1);
+    const m = await db.s.decideMessage(id, { action: 'reject', actor: 'reviewer:r', reason: 'off-topic' }, T0 + 1);
     expect(m).toMatchObject({ status: 'rejected', decision_reason: 'off-topic', next_attempt_at: null });
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.rejected']);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.rejected']);
     expect(detailOf(id)).toMatchObject({ reason: 'off-topic', edited: false });
   });
 
   it('cancel -> cancelled + message.cancelled', async () => {
-    const m = await s.decideMessage(id, { action: 'cancel', actor: AGENT }, T0 + 1);
+    const m = await db.s.decideMessage(id, { action: 'cancel', actor: AGENT }, T0 + 1);
     expect(m).toMatchObject({ status: 'cancelled', decided_by: AGENT, decision_reason: null });
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.cancelled']);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.cancelled']);
   });
 
   it('expiry -> expired + message.expired by system:expiry', async () => {
-    const [m] = await s.expireDue(T0 + TTL_S * 1000, 10);
+    const [m] = await db.s.expireDue(T0 + TTL_S * 1000, 10);
     expect(m).toMatchObject({ message_id: id, status: 'expired' });
-    expect((await s.getMessage(id))).toMatchObject({ status: 'expired', decided_by: 'system:expiry', decided_at: T0 + TTL_S * 1000 });
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.expired']);
+    expect((await db.s.getMessage(id))).toMatchObject({ status: 'expired', decided_by: 'system:expiry', decided_at: T0 + TTL_S * 1000 });
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.expired']);
     expect(lastEvent(id).actor).toBe('system:expiry');
   });
 
   it('sent -> sent + message.sent by system:delivery, correspondents recorded in the same commit', async () => {
-    await s.decideMessage(id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
-    expect((await s.claimForDelivery('w1', T0 + 2, 1000, 10, [ALICE])).map((m) => m.message_id)).toEqual([id]);
-    const m = await s.recordOutcome(id, 'w1', { kind: 'sent', detail: { accepted: ['x'] } }, T0 + 3);
+    await db.s.decideMessage(id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
+    expect((await db.s.claimForDelivery('w1', T0 + 2, 1000, 10, [ALICE])).map((m) => m.message_id)).toEqual([id]);
+    // The transport tried it: the attempt is charged with the outcome, in the same commit.
+    const m = await db.s.recordOutcome(id, 'w1', { kind: 'sent', detail: { accepted: ['x'] } }, T0 + 3, { charge: true });
     expect(m).toMatchObject({ status: 'sent', sent_at: T0 + 3, lease_owner: null, lease_until: null, attempts: 1 });
-    expect(auditActions(s, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
+    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
     expect(lastEvent(id).actor).toBe('system:delivery');
     expect(detailOf(id)).toEqual({ attempt: 1, accepted: ['x'] });
-    expect(s.db.prepare('SELECT address FROM correspondents WHERE mailbox = ?').pluck().all(ALICE)).toEqual([content().to[0]]);
+    expect(db.s.db.prepare('SELECT address FROM correspondents WHERE mailbox = ?').pluck().all(ALICE)).toEqual([content().to[0]]);
   });
 });
 
 describe('a failing operation writes nothing', () => {
   beforeEach(async () => {
-    await addMailbox(s, ALICE);
-    await submit(s, ALICE, content(), { key: 'k1' });
+    await addMailbox(db.s, ALICE);
+    await submit(db.s, ALICE, content(), { key: 'k1' });
   });
 
   const cases: [string, () => Promise<unknown>, string][] = [
-    ['decide an unknown id', () => s.decideMessage('msg_doesnotexist', { action: 'approve', actor: 'r' }, T0), 'UNKNOWN_MESSAGE'],
-    ['reuse a key with other content', () => submit(s, ALICE, content({ subject: 'other' }), { key: 'k1' }), 'IDEMPOTENCY_CONFLICT'],
-    ['submit to an unknown mailbox', () => submit(s, 'nobody@sandbox.test'), 'UNKNOWN_MAILBOX'],
-    ['create an existing mailbox', () => addMailbox(s, ALICE), 'MAILBOX_EXISTS'],
-    ['update an unknown mailbox', () => s.updateMailbox('nobody@sandbox.test', { oversight_mode: 'autonomous' }, OPERATOR, 'x', T0), 'UNKNOWN_MAILBOX'],
+    ['decide an unknown id', () => db.s.decideMessage('msg_doesnotexist', { action: 'approve', actor: 'r' }, T0), 'UNKNOWN_MESSAGE'],
+    ['reuse a key with other content', () => submit(db.s, ALICE, content({ subject: 'other' }), { key: 'k1' }), 'IDEMPOTENCY_CONFLICT'],
+    ['submit to an unknown mailbox', () => submit(db.s, 'nobody@sandbox.test'), 'UNKNOWN_MAILBOX'],
+    ['create an existing mailbox', () => addMailbox(db.s, ALICE), 'MAILBOX_EXISTS'],
+    ['update an unknown mailbox', () => db.s.updateMailbox('nobody@sandbox.test', { oversight_mode: 'autonomous' }, OPERATOR, 'x', T0), 'UNKNOWN_MAILBOX'],
   ];
   for (const [name, op, code] of cases) {
     it(name, async () => {
@@ -152,29 +149,29 @@ describe('a failing operation writes nothing', () => {
   }
 
   it('decide a message that is no longer pending (and not expired)', async () => {
-    const id = (await submit(s, ALICE, content({ subject: 'x' }))).message.message_id;
-    await s.decideMessage(id, { action: 'reject', actor: 'r', reason: 'no' }, T0 + 1);
+    const id = (await submit(db.s, ALICE, content({ subject: 'x' }))).message.message_id;
+    await db.s.decideMessage(id, { action: 'reject', actor: 'r', reason: 'no' }, T0 + 1);
     const before = snapshot();
-    expect((await failure(s.decideMessage(id, { action: 'approve', actor: 'r' }, T0 + 2))).code).toBe('NOT_PENDING');
+    expect((await failure(db.s.decideMessage(id, { action: 'approve', actor: 'r' }, T0 + 2))).code).toBe('NOT_PENDING');
     expect(snapshot()).toEqual(before);
   });
 
   it('a gate that throws leaves no message and no event', async () => {
     const before = snapshot();
     const req = { message_id: 'msg_gatethrows', message_id_header: '<g@x>', mailbox: ALICE, kind: 'send' as const, content: content(), actor: AGENT };
-    await expect(s.submitMessage(req, () => { throw new Error('gate exploded'); }, T0)).rejects.toThrow('gate exploded');
+    await expect(db.s.submitMessage(req, () => { throw new Error('gate exploded'); }, T0)).rejects.toThrow('gate exploded');
     expect(snapshot()).toEqual(before);
   });
 
   it('when the audit append fails, the state change rolls back with it', async () => {
-    const id = (await submit(s, ALICE, content({ subject: 'y' }))).message.message_id;
-    s.db.exec(`CREATE TEMP TRIGGER refuse_approved BEFORE INSERT ON audit_events WHEN NEW.action = 'message.approved'
+    const id = (await submit(db.s, ALICE, content({ subject: 'y' }))).message.message_id;
+    db.s.db.exec(`CREATE TEMP TRIGGER refuse_approved BEFORE INSERT ON audit_events WHEN NEW.action = 'message.approved'
                BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
     const before = snapshot();
-    await expect(s.decideMessage(id, { action: 'approve', actor: 'r' }, T0 + 1)).rejects.toThrow('audit disk full');
+    await expect(db.s.decideMessage(id, { action: 'approve', actor: 'r' }, T0 + 1)).rejects.toThrow('audit disk full');
     expect(snapshot()).toEqual(before);
-    expect((await s.getMessage(id))).toMatchObject({ status: 'pending', decided_at: null });
-    expect(messageCount(s)).toBe(2);
-    expect(auditCount(s)).toBe(3);
+    expect((await db.s.getMessage(id))).toMatchObject({ status: 'pending', decided_at: null });
+    expect(messageCount(db.s)).toBe(2);
+    expect(auditCount(db.s)).toBe(3);
   });
 });

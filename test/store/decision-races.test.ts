@@ -1,5 +1,5 @@
 /**
- * Decision races end to end (issue 4 Acceptance; reliability.md §1.4 K1-K3 and oracle I1-I3, I6): approve vs
+ * Decision races end to end (issue 4 Acceptance): approve vs
  * reject, approve vs cancel, two reviewers approving, approve vs expiry at expires_at and 1 ms either side, with
  * the sandbox delivery worker running during the race and after it. Every trial: exactly one decision, the loser
  * gets NOT_PENDING, the audit log has exactly one decision event and it agrees with the row, and an approved

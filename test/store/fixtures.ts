@@ -13,7 +13,7 @@ import type { PolicySettings } from '../../src/gate/policy/index.js';
 import type { AutoApproveRule } from '../../src/gate/rules/index.js';
 import type { Action } from '../../src/gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
-import { sandboxTransport } from '../../src/mail/sandbox.js';
+import { sandboxTransport } from '../../src/services/sandbox.js';
 import { DeliveryWorker } from '../../src/services/deliver.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { GateFn, MessageContent, Store, SubmitRequest, SubmitResult } from '../../src/store/store.js';

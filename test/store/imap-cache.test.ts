@@ -2,20 +2,14 @@
  * The IMAP cache: applyFolderSync keeps one row per (mailbox, folder, UIDVALIDITY, UID) and the folder's sync
  * state, in one transaction; bodies arrive later through setEmailBody.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { describe, expect, it } from 'vitest';
 import type { CachedEnvelope, FolderState, FolderSync } from '../../src/store/store.js';
-import { ALICE, BOB, T0, addMailbox, testDb } from './fixtures.js';
+import { ALICE, BOB, T0, addMailbox, useStore } from './fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
-beforeEach(async () => {
-  t = testDb();
-  s = t.open();
+const db = useStore(async (s) => {
   await addMailbox(s, ALICE);
   await addMailbox(s, BOB);
 });
-afterEach(async () => { await t.close(); });
 
 const UV = 1_700_000_001;
 
@@ -31,12 +25,12 @@ function envelope(uid: number, over: Partial<CachedEnvelope> = {}): CachedEnvelo
 }
 
 const sync = (over: Partial<FolderSync> = {}): FolderSync => ({ state: state(), reset: false, upserts: [], flagUpdates: [], removed: [], ...over });
-const firstSync = (upserts = [envelope(1), envelope(2, { flags: ['\\Seen'] }), envelope(3)]) => s.applyFolderSync(sync({ reset: true, upserts }), T0);
+const firstSync = (upserts = [envelope(1), envelope(2, { flags: ['\\Seen'] }), envelope(3)]) => db.s.applyFolderSync(sync({ reset: true, upserts }), T0);
 
-const rows = (mailbox = ALICE, folder = 'INBOX') => s.db.prepare(
+const rows = (mailbox = ALICE, folder = 'INBOX') => db.s.db.prepare(
   'SELECT uid, uidvalidity, subject, flags, unread, has_body, source FROM emails WHERE mailbox = ? AND folder = ? ORDER BY uid').all(mailbox, folder) as
   { uid: number; uidvalidity: number; subject: string; flags: string; unread: number; has_body: number; source: string }[];
-const byUid = async (uid: number, folder = 'INBOX') => (await s.emailsByUid(ALICE, folder, [uid]))[0];
+const byUid = async (uid: number, folder = 'INBOX') => (await db.s.emailsByUid(ALICE, folder, [uid]))[0];
 
 describe('a first sync', () => {
   it('inserts each envelope once, without its body, and returns the new ids', async () => {
@@ -48,100 +42,100 @@ describe('a first sync', () => {
       { uid: 2, uidvalidity: UV, subject: 'Subject 2', flags: '["\\\\Seen"]', unread: 0, has_body: 0, source: 'imap' },
       { uid: 3, uidvalidity: UV, subject: 'Subject 3', flags: '[]', unread: 1, has_body: 0, source: 'imap' },
     ]);
-    const email = await s.getEmail(ids[0]!);
+    const email = await db.s.getEmail(ids[0]!);
     expect(email).toMatchObject({
       mailbox: ALICE, folder: 'INBOX', source: 'imap', uid: 1, uidvalidity: UV, size: 1001, has_body: false, attachments: [],
       from_addr: 'sender1@example.org', from_name: 'Sender 1', to: [ALICE], cc: [], message_id_header: '<1@example.org>',
       text: null, html: null, date: T0 - 1, received_at: T0,
     });
-    expect(await s.cachedUids(ALICE, 'INBOX', UV)).toEqual([1, 2, 3]);
-    expect(await s.cachedUids(ALICE, 'INBOX', UV + 1)).toEqual([]);
+    expect(await db.s.cachedUids(ALICE, 'INBOX', UV)).toEqual([1, 2, 3]);
+    expect(await db.s.cachedUids(ALICE, 'INBOX', UV + 1)).toEqual([]);
   });
 
   it('stores the folder state, and a later sync replaces it', async () => {
-    expect(await s.getFolderState(ALICE, 'INBOX')).toBeUndefined();
+    expect(await db.s.getFolderState(ALICE, 'INBOX')).toBeUndefined();
     await firstSync();
-    expect(await s.getFolderState(ALICE, 'INBOX')).toEqual(state());
+    expect(await db.s.getFolderState(ALICE, 'INBOX')).toEqual(state());
     const later = state({ uidnext: 9, highestmodseq: '18446744073709551615', messages: 5, special_use: '\\Inbox', synced_at: T0 + 60_000 });
-    await s.applyFolderSync(sync({ state: later }), T0 + 60_000);
-    expect(await s.getFolderState(ALICE, 'INBOX')).toEqual(later);
-    expect(await s.getFolderState(ALICE, 'Archive')).toBeUndefined();
-    expect(await s.getFolderState(BOB, 'INBOX')).toBeUndefined();
+    await db.s.applyFolderSync(sync({ state: later }), T0 + 60_000);
+    expect(await db.s.getFolderState(ALICE, 'INBOX')).toEqual(later);
+    expect(await db.s.getFolderState(ALICE, 'Archive')).toBeUndefined();
+    expect(await db.s.getFolderState(BOB, 'INBOX')).toBeUndefined();
   });
 });
 
 describe('a repeat sync', () => {
   it('upserting a UID already cached updates its flags only, with no second row and no new id', async () => {
     const [first] = await firstSync();
-    const again = await s.applyFolderSync(sync({ upserts: [envelope(1, { flags: ['\\Seen', '\\Flagged'], subject: 'Changed subject', size: 1 })] }), T0 + 1);
+    const again = await db.s.applyFolderSync(sync({ upserts: [envelope(1, { flags: ['\\Seen', '\\Flagged'], subject: 'Changed subject', size: 1 })] }), T0 + 1);
     expect(again).toEqual([]);
-    expect(s.db.prepare('SELECT count(*) FROM emails WHERE uid = 1').pluck().get()).toBe(1);
+    expect(db.s.db.prepare('SELECT count(*) FROM emails WHERE uid = 1').pluck().get()).toBe(1);
     expect(await byUid(1)).toMatchObject({ email_id: first, flags: ['\\Seen', '\\Flagged'], unread: false, subject: 'Subject 1', size: 1001, received_at: T0 });
-    await s.applyFolderSync(sync({ upserts: [envelope(1, { flags: [] })] }), T0 + 2);
+    await db.s.applyFolderSync(sync({ upserts: [envelope(1, { flags: [] })] }), T0 + 2);
     expect(await byUid(1)).toMatchObject({ email_id: first, flags: [], unread: true });
   });
 
   it('new UIDs are inserted beside the cached ones and only they are returned', async () => {
     await firstSync();
-    const ids = await s.applyFolderSync(sync({ upserts: [envelope(3), envelope(4), envelope(5)] }), T0 + 1);
+    const ids = await db.s.applyFolderSync(sync({ upserts: [envelope(3), envelope(4), envelope(5)] }), T0 + 1);
     expect(ids.length).toBe(2);
-    expect((await s.emailsByUid(ALICE, 'INBOX', [4, 5])).map((e) => e.email_id).sort()).toEqual([...ids].sort());
-    expect(await s.cachedUids(ALICE, 'INBOX', UV)).toEqual([1, 2, 3, 4, 5]);
+    expect((await db.s.emailsByUid(ALICE, 'INBOX', [4, 5])).map((e) => e.email_id).sort()).toEqual([...ids].sort());
+    expect(await db.s.cachedUids(ALICE, 'INBOX', UV)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('flagUpdates set flags and unread on the cached UIDs and ignore unknown ones', async () => {
     await firstSync();
-    await s.applyFolderSync(sync({ flagUpdates: [{ uid: 1, flags: ['\\Seen'] }, { uid: 2, flags: ['\\Answered'] }, { uid: 99, flags: ['\\Seen'] }] }), T0 + 1);
+    await db.s.applyFolderSync(sync({ flagUpdates: [{ uid: 1, flags: ['\\Seen'] }, { uid: 2, flags: ['\\Answered'] }, { uid: 99, flags: ['\\Seen'] }] }), T0 + 1);
     expect(rows().map((r) => [r.uid, JSON.parse(r.flags), r.unread])).toEqual([[1, ['\\Seen'], 0], [2, ['\\Answered'], 1], [3, [], 1]]);
-    expect(s.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(3);
+    expect(db.s.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(3);
   });
 
   it('removed drops those UIDs only', async () => {
     const [, two] = await firstSync();
-    await s.applyFolderSync(sync({ removed: [1, 3, 99] }), T0 + 1);
+    await db.s.applyFolderSync(sync({ removed: [1, 3, 99] }), T0 + 1);
     expect(rows().map((r) => r.uid)).toEqual([2]);
-    expect(await s.cachedUids(ALICE, 'INBOX', UV)).toEqual([2]);
+    expect(await db.s.cachedUids(ALICE, 'INBOX', UV)).toEqual([2]);
     expect((await byUid(2))?.email_id).toBe(two);
   });
 
   it('reset (UIDVALIDITY changed) drops every cached row of that folder and nothing else', async () => {
     await firstSync();
-    await s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(1)] }), T0);
-    await s.applyFolderSync(sync({ state: state({ mailbox: BOB }), reset: true, upserts: [envelope(1)] }), T0);
-    const sandbox = await s.insertInbound({
+    await db.s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(1)] }), T0);
+    await db.s.applyFolderSync(sync({ state: state({ mailbox: BOB }), reset: true, upserts: [envelope(1)] }), T0);
+    const sandbox = await db.s.insertInbound({
       mailbox: ALICE, folder: 'INBOX', source: 'sandbox', from_addr: 'local@sandbox.test', from_name: null, to: [ALICE], cc: [],
       subject: 'local copy', text: 'x', html: null, message_id_header: null, in_reply_to_header: null, references_header: null,
       outbound_message_id: null, delivery_role: null, date: T0,
     }, T0);
-    const fresh = await s.applyFolderSync(sync({ state: state({ uidvalidity: UV + 1, uidnext: 2, messages: 1 }), reset: true, upserts: [envelope(1, { subject: 'New world' })] }), T0 + 1);
+    const fresh = await db.s.applyFolderSync(sync({ state: state({ uidvalidity: UV + 1, uidnext: 2, messages: 1 }), reset: true, upserts: [envelope(1, { subject: 'New world' })] }), T0 + 1);
     expect(fresh.length).toBe(1);
     expect(rows().filter((r) => r.source === 'imap')).toEqual([
       { uid: 1, uidvalidity: UV + 1, subject: 'New world', flags: '[]', unread: 1, has_body: 0, source: 'imap' }]);
-    expect(await s.cachedUids(ALICE, 'INBOX', UV)).toEqual([]);
-    expect(await s.getEmail(sandbox!)).toMatchObject({ subject: 'local copy', source: 'sandbox' });
+    expect(await db.s.cachedUids(ALICE, 'INBOX', UV)).toEqual([]);
+    expect(await db.s.getEmail(sandbox!)).toMatchObject({ subject: 'local copy', source: 'sandbox' });
     expect(rows(ALICE, 'Archive').map((r) => r.uid)).toEqual([1]);
     expect(rows(BOB, 'INBOX').map((r) => r.uid)).toEqual([1]);
-    expect((await s.getFolderState(ALICE, 'INBOX'))?.uidvalidity).toBe(UV + 1);
+    expect((await db.s.getFolderState(ALICE, 'INBOX'))?.uidvalidity).toBe(UV + 1);
   });
 
   it('a batch that fails part-way writes nothing, not even the folder state', async () => {
     await firstSync();
-    const before = s.db.prepare('SELECT * FROM emails ORDER BY email_id').all();
+    const before = db.s.db.prepare('SELECT * FROM emails ORDER BY email_id').all();
     const bad = envelope(5, { from_addr: null as unknown as string });
-    await expect(s.applyFolderSync(sync({
+    await expect(db.s.applyFolderSync(sync({
       state: state({ uidnext: 6, synced_at: T0 + 5 }), upserts: [envelope(4), bad], flagUpdates: [{ uid: 1, flags: ['\\Seen'] }], removed: [2],
     }), T0 + 5)).rejects.toThrow(/NOT NULL/);
-    expect(s.db.prepare('SELECT * FROM emails ORDER BY email_id').all()).toEqual(before);
-    expect(await s.getFolderState(ALICE, 'INBOX')).toEqual(state());
+    expect(db.s.db.prepare('SELECT * FROM emails ORDER BY email_id').all()).toEqual(before);
+    expect(await db.s.getFolderState(ALICE, 'INBOX')).toEqual(state());
   });
 });
 
 describe('correspondents', () => {
-  const known = (mailbox = ALICE) => s.db.prepare('SELECT address, first_seen, last_seen FROM correspondents WHERE mailbox = ? ORDER BY address').all(mailbox);
+  const known = (mailbox = ALICE) => db.s.db.prepare('SELECT address, first_seen, last_seen FROM correspondents WHERE mailbox = ? ORDER BY address').all(mailbox);
 
   it('synced inbound mail records nobody: a From header is whatever the sender claims', async () => {
-    await s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, { from_addr: 'Pat@Example.ORG' }), envelope(2)] }), T0);
-    await s.applyFolderSync(sync({ state: state({ folder: 'Sent' }), reset: true, upserts: [envelope(1)] }), T0);
+    await db.s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, { from_addr: 'Pat@Example.ORG' }), envelope(2)] }), T0);
+    await db.s.applyFolderSync(sync({ state: state({ folder: 'Sent' }), reset: true, upserts: [envelope(1)] }), T0);
     expect(known()).toEqual([]);
     expect(known(BOB)).toEqual([]);
   });
@@ -150,39 +144,39 @@ describe('correspondents', () => {
 describe('bodies', () => {
   it('unfetchedUids lists the envelope-only UIDs of a folder until setEmailBody stores each body', async () => {
     const [one, two] = await firstSync();
-    await s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(7)] }), T0);
-    expect(await s.unfetchedUids(ALICE, 'INBOX')).toEqual([1, 2, 3]);
-    await s.setEmailBody(two!, { text: 'two', html: null, references_header: null, in_reply_to_header: null, attachments: [] });
-    expect(await s.unfetchedUids(ALICE, 'INBOX')).toEqual([1, 3]);
-    expect(await s.unfetchedUids(ALICE, 'Archive')).toEqual([7]);
-    expect(await s.unfetchedUids(BOB, 'INBOX')).toEqual([]);
-    expect((await s.getEmail(one!))?.has_body).toBe(false);
+    await db.s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(7)] }), T0);
+    expect(await db.s.unfetchedUids(ALICE, 'INBOX')).toEqual([1, 2, 3]);
+    await db.s.setEmailBody(two!, { text: 'two', html: null, references_header: null, in_reply_to_header: null, attachments: [] });
+    expect(await db.s.unfetchedUids(ALICE, 'INBOX')).toEqual([1, 3]);
+    expect(await db.s.unfetchedUids(ALICE, 'Archive')).toEqual([7]);
+    expect(await db.s.unfetchedUids(BOB, 'INBOX')).toEqual([]);
+    expect((await db.s.getEmail(one!))?.has_body).toBe(false);
   });
 
   it('setEmailBody stores text, html, threading headers and attachments, and keeps an envelope In-Reply-To it lacks', async () => {
     const [one, two] = await firstSync([envelope(1, { in_reply_to_header: '<parent@example.org>' }), envelope(2)]);
     const attachments = [{ filename: 'numbers.pdf', content_type: 'application/pdf', size: 2048 }];
-    await s.setEmailBody(one!, { text: 'plain', html: '<p>plain</p>', references_header: '<root@example.org> <parent@example.org>', in_reply_to_header: null, attachments });
-    expect(await s.getEmail(one!)).toMatchObject({
+    await db.s.setEmailBody(one!, { text: 'plain', html: '<p>plain</p>', references_header: '<root@example.org> <parent@example.org>', in_reply_to_header: null, attachments });
+    expect(await db.s.getEmail(one!)).toMatchObject({
       has_body: true, text: 'plain', html: '<p>plain</p>', references_header: '<root@example.org> <parent@example.org>',
       in_reply_to_header: '<parent@example.org>', attachments, subject: 'Subject 1', uid: 1,
     });
-    await s.setEmailBody(two!, { text: null, html: null, references_header: null, in_reply_to_header: '<other@example.org>', attachments: [] });
-    expect(await s.getEmail(two!)).toMatchObject({ has_body: true, in_reply_to_header: '<other@example.org>', attachments: [] });
+    await db.s.setEmailBody(two!, { text: null, html: null, references_header: null, in_reply_to_header: '<other@example.org>', attachments: [] });
+    expect(await db.s.getEmail(two!)).toMatchObject({ has_body: true, in_reply_to_header: '<other@example.org>', attachments: [] });
     // A repeat sync of a fetched message does not forget its body.
-    await s.applyFolderSync(sync({ upserts: [envelope(1, { flags: ['\\Seen'] })] }), T0 + 1);
-    expect(await s.getEmail(one!)).toMatchObject({ has_body: true, text: 'plain', attachments, flags: ['\\Seen'] });
+    await db.s.applyFolderSync(sync({ upserts: [envelope(1, { flags: ['\\Seen'] })] }), T0 + 1);
+    expect(await db.s.getEmail(one!)).toMatchObject({ has_body: true, text: 'plain', attachments, flags: ['\\Seen'] });
   });
 
   it('emailsByUid returns the cached rows of that mailbox and folder for the UIDs asked, ignoring unknown ones', async () => {
     const ids = await firstSync();
-    await s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(1)] }), T0);
-    await s.applyFolderSync(sync({ state: state({ mailbox: BOB }), reset: true, upserts: [envelope(1)] }), T0);
-    const got = await s.emailsByUid(ALICE, 'INBOX', [3, 1, 42]);
+    await db.s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(1)] }), T0);
+    await db.s.applyFolderSync(sync({ state: state({ mailbox: BOB }), reset: true, upserts: [envelope(1)] }), T0);
+    const got = await db.s.emailsByUid(ALICE, 'INBOX', [3, 1, 42]);
     expect(got.map((e) => e.uid).sort()).toEqual([1, 3]);
     expect(got.map((e) => e.email_id).sort()).toEqual([ids[0]!, ids[2]!].sort());
     expect(got.every((e) => e.mailbox === ALICE && e.folder === 'INBOX')).toBe(true);
-    expect(await s.emailsByUid(ALICE, 'INBOX', [])).toEqual([]);
-    expect(await s.emailsByUid(ALICE, 'Nowhere', [1])).toEqual([]);
+    expect(await db.s.emailsByUid(ALICE, 'INBOX', [])).toEqual([]);
+    expect(await db.s.emailsByUid(ALICE, 'Nowhere', [1])).toEqual([]);
   });
 });

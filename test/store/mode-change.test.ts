@@ -1,89 +1,82 @@
 /** Mode changes are prospective: held mail stays held and untouched; the change is audited with its count. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/gate/evaluate.js';
 import type { AutoApproveRule } from '../../src/gate/rules/index.js';
 import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { MailboxPatch } from '../../src/store/store.js';
 import {
-  ALICE, BOB, NOTHING_DELIVERED, OPERATOR, T0, TTL_S, addMailbox, auditCount, content, decisionEvents, deliveredCopies, holdMany, sandboxWorker,
-  submit, testDb,
+  ALICE, BOB, NOTHING_DELIVERED, OPERATOR, T0, TTL_S, addMailbox, auditCount, content, decisionEvents, deliveredCopies, holdMany, sandboxWorker, submit, useStore,
 } from './fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
-beforeEach(async () => {
-  t = testDb();
-  s = t.open();
+const db = useStore(async (s) => {
   await addMailbox(s, ALICE, 'gated_send');
   await addMailbox(s, BOB, 'gated_send');
 });
-afterEach(async () => { await t.close(); });
 
 const N = 25;
-const rowsOf = (mailbox: string) => s.db.prepare("SELECT * FROM messages WHERE mailbox = ? ORDER BY message_id").all(mailbox);
-const events = (action: string) => s.db.prepare('SELECT actor, at, mailbox, detail FROM audit_events WHERE action = ?').all(action) as
+const rowsOf = (mailbox: string) => db.s.db.prepare("SELECT * FROM messages WHERE mailbox = ? ORDER BY message_id").all(mailbox);
+const events = (action: string) => db.s.db.prepare('SELECT actor, at, mailbox, detail FROM audit_events WHERE action = ?').all(action) as
   { actor: string; at: number; mailbox: string; detail: string }[];
 
 describe('gated_send -> autonomous with held messages', () => {
   it('leaves every held message pending and byte-for-byte unchanged, and reports the count', async () => {
-    await holdMany(s, ALICE, N);
-    await holdMany(s, BOB, 3);
+    await holdMany(db.s, ALICE, N);
+    await holdMany(db.s, BOB, 3);
     const before = rowsOf(ALICE);
-    const r = await s.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'the agent has earned it', T0 + 10);
+    const r = await db.s.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'the agent has earned it', T0 + 10);
     expect(r).toMatchObject({ changed: ['oversight_mode'], pending_unaffected: N, mailbox: { oversight_mode: 'autonomous', updated_at: T0 + 10 } });
     const after = rowsOf(ALICE);
     expect(after).toEqual(before);
     expect(after.every((m) => (m as { status: string }).status === 'pending')).toBe(true);
-    expect((await s.listPending({ mailbox: ALICE, limit: 100, now: T0 + 20 })).messages.length).toBe(N);
-    expect(await s.claimForDelivery('w', T0 + 20, 60_000, 100, [ALICE, BOB])).toEqual([]);
+    expect((await db.s.listPending({ mailbox: ALICE, limit: 100, now: T0 + 20 })).messages.length).toBe(N);
+    expect(await db.s.claimForDelivery('w', T0 + 20, 60_000, 100, [ALICE, BOB])).toEqual([]);
   });
 
   it('records mailbox.mode_changed with actor, reason, the diff and pending_unaffected', async () => {
-    await holdMany(s, ALICE, N);
-    await s.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'the agent has earned it', T0 + 10);
+    await holdMany(db.s, ALICE, N);
+    await db.s.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'the agent has earned it', T0 + 10);
     const [ev, ...more] = events('mailbox.mode_changed');
     expect(more).toEqual([]);
     expect(ev).toMatchObject({ actor: OPERATOR, at: T0 + 10, mailbox: ALICE });
     expect(JSON.parse(ev!.detail)).toEqual({
       changes: { oversight_mode: { from: 'gated_send', to: 'autonomous' } }, reason: 'the agent has earned it', pending_unaffected: N,
     });
-    expect(await s.verifyAudit()).toMatchObject({ ok: true });
+    expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
   });
 
   it('new submissions follow the new mode, including from another connection', async () => {
-    const other = t.open();
-    const [heldId] = await holdMany(s, ALICE, 1);
+    const other = db.t.open();
+    const [heldId] = await holdMany(db.s, ALICE, 1);
     await other.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'go', T0 + 1);
-    const after = await submit(s, ALICE, content({ subject: 'after' }), { now: T0 + 2 });
+    const after = await submit(db.s, ALICE, content({ subject: 'after' }), { now: T0 + 2 });
     expect(after.message).toMatchObject({ status: 'queued', mode_at_submit: 'autonomous', gate_code: 'mode_allows' });
-    expect((await s.getMessage(heldId!))).toMatchObject({ status: 'pending', mode_at_submit: 'gated_send' });
-    expect((await s.claimForDelivery('w', T0 + 3, 60_000, 10, [ALICE, BOB])).map((m) => m.message_id)).toEqual([after.message.message_id]);
+    expect((await db.s.getMessage(heldId!))).toMatchObject({ status: 'pending', mode_at_submit: 'gated_send' });
+    expect((await db.s.claimForDelivery('w', T0 + 3, 60_000, 10, [ALICE, BOB])).map((m) => m.message_id)).toEqual([after.message.message_id]);
   });
 
   it('adding an auto-approve rule does not release held messages that it would match', async () => {
-    await holdMany(s, ALICE, 4);
-    const r = await s.updateMailbox(ALICE, { auto_approve_rules: [{ type: 'all' }] }, OPERATOR, 'trust all', T0 + 1);
+    await holdMany(db.s, ALICE, 4);
+    const r = await db.s.updateMailbox(ALICE, { auto_approve_rules: [{ type: 'all' }] }, OPERATOR, 'trust all', T0 + 1);
     expect(r).toMatchObject({ changed: ['auto_approve_rules'], pending_unaffected: 4 });
-    expect((await s.listPending({ mailbox: ALICE, limit: 10, now: T0 + 1 })).messages.length).toBe(4);
+    expect((await db.s.listPending({ mailbox: ALICE, limit: 10, now: T0 + 1 })).messages.length).toBe(4);
     expect(JSON.parse(events('mailbox.mode_changed')[0]!.detail)).toMatchObject({
       changes: { auto_approve_rules: { from: [], to: [{ type: 'all' }] } }, pending_unaffected: 4,
     });
-    expect((await submit(s, ALICE, content({ subject: 'new' }), { now: T0 + 2 })).message).toMatchObject({ status: 'queued', gate_rule: 'all' });
+    expect((await submit(db.s, ALICE, content({ subject: 'new' }), { now: T0 + 2 })).message).toMatchObject({ status: 'queued', gate_rule: 'all' });
   });
 });
 
 describe('other updates', () => {
   it('a patch that changes nothing writes nothing', async () => {
-    await holdMany(s, ALICE, 2);
-    const n = auditCount(s);
-    const r = await s.updateMailbox(ALICE, { oversight_mode: 'gated_send', display_name: undefined }, OPERATOR, 'noop', T0 + 1);
+    await holdMany(db.s, ALICE, 2);
+    const n = auditCount(db.s);
+    const r = await db.s.updateMailbox(ALICE, { oversight_mode: 'gated_send', display_name: undefined }, OPERATOR, 'noop', T0 + 1);
     expect(r).toMatchObject({ changed: [], mailbox: { oversight_mode: 'gated_send', updated_at: T0 } });
-    expect(auditCount(s)).toBe(n);
+    expect(auditCount(db.s)).toBe(n);
   });
 
   it('a change that is not about oversight is mailbox.updated', async () => {
-    await s.updateMailbox(ALICE, { display_name: 'Alice', pending_ttl_seconds: 60 }, OPERATOR, 'cosmetic', T0 + 1);
+    await db.s.updateMailbox(ALICE, { display_name: 'Alice', pending_ttl_seconds: 60 }, OPERATOR, 'cosmetic', T0 + 1);
     expect(events('mailbox.mode_changed')).toEqual([]);
     const [ev] = events('mailbox.updated');
     expect(JSON.parse(ev!.detail)).toEqual({
@@ -92,23 +85,23 @@ describe('other updates', () => {
   });
 
   it('a shorter TTL does not shorten the expiry of mail already held', async () => {
-    const [id] = await holdMany(s, ALICE, 1);
-    const before = (await s.getMessage(id!))!.expires_at;
-    await s.updateMailbox(ALICE, { pending_ttl_seconds: 1 }, OPERATOR, 'hurry', T0 + 1);
-    expect((await s.getMessage(id!))!.expires_at).toBe(before);
-    expect(await s.expireDue(T0 + 5000, 10)).toEqual([]);
-    expect((await submit(s, ALICE, content({ subject: 'new' }), { now: T0 + 2 })).message.expires_at).toBe(T0 + 2 + 1000);
+    const [id] = await holdMany(db.s, ALICE, 1);
+    const before = (await db.s.getMessage(id!))!.expires_at;
+    await db.s.updateMailbox(ALICE, { pending_ttl_seconds: 1 }, OPERATOR, 'hurry', T0 + 1);
+    expect((await db.s.getMessage(id!))!.expires_at).toBe(before);
+    expect(await db.s.expireDue(T0 + 5000, 10)).toEqual([]);
+    expect((await submit(db.s, ALICE, content({ subject: 'new' }), { now: T0 + 2 })).message.expires_at).toBe(T0 + 2 + 1000);
   });
 });
 
 /** Holds a tag write in a gated_all mailbox (as tag_email does): flag an email that arrived in its INBOX. */
 async function holdTag(mailbox: string): Promise<{ id: string; email: string }> {
-  const email = (await s.insertInbound({
+  const email = (await db.s.insertInbound({
     mailbox, folder: 'INBOX', source: 'sandbox', from_addr: 'sender@example.org', from_name: null, to: [mailbox], cc: [], subject: 'to flag',
     text: null, html: null, message_id_header: null, in_reply_to_header: null, references_header: null, outbound_message_id: null,
     delivery_role: null, date: T0,
   }, T0))!;
-  const r = await s.submitMessage({
+  const r = await db.s.submitMessage({
     message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox), mailbox, kind: 'tag', actor: 'agent:test',
     content: { to: [], cc: [], bcc: [], subject: 'to flag', text: 'add \\Flagged', html: null },
     tag_action: { email_id: email, add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
@@ -131,46 +124,46 @@ describe('loosening with mail held, then the delivery worker (README: mail alrea
       ['subject', { type: 'subject', match: 'held*' }],
       ['contact_list', { type: 'contact_list', list: 'team' }],
     ] as [string, AutoApproveRule][]).map(([name, rule]): [string, 'gated_send', MailboxPatch, () => Promise<void>] =>
-      [`gated_send with a ${name} rule matching the held mail`, 'gated_send', { auto_approve_rules: [rule] }, () => s.setContactLists({ team: [BOB] })]),
+      [`gated_send with a ${name} rule matching the held mail`, 'gated_send', { auto_approve_rules: [rule] }, () => db.s.setContactLists({ team: [BOB] })]),
   ];
   for (const [name, from, patch, setup] of loosenings) {
     it(`${name}: held mail is never delivered by the worker, and can still be approved, rejected or left to expire`, async () => {
       await setup?.();
-      await s.updateMailbox(ALICE, { oversight_mode: from }, OPERATOR, 'start strict', T0);
-      const [approve, reject, expire] = await holdMany(s, ALICE, 3, T0, { to: [BOB] });
+      await db.s.updateMailbox(ALICE, { oversight_mode: from }, OPERATOR, 'start strict', T0);
+      const [approve, reject, expire] = await holdMany(db.s, ALICE, 3, T0, { to: [BOB] });
       const tag = from === 'gated_all' ? await holdTag(ALICE) : null;
       const held = [approve!, reject!, expire!, ...(tag ? [tag.id] : [])];
-      const r = await s.updateMailbox(ALICE, patch, OPERATOR, 'loosen', T0 + 10);
+      const r = await db.s.updateMailbox(ALICE, patch, OPERATOR, 'loosen', T0 + 10);
       expect(r.pending_unaffected).toBe(held.length);
       // The change really loosens: the same kind of send drafted now is not held.
-      const after = (await submit(s, ALICE, content({ to: [BOB], subject: 'held? not any more' }), { now: T0 + 11 })).message;
+      const after = (await submit(db.s, ALICE, content({ to: [BOB], subject: 'held? not any more' }), { now: T0 + 11 })).message;
       expect(after.status).toBe('queued');
 
-      const worker = (now: number) => sandboxWorker(s, () => now).tick();
+      const worker = (now: number) => sandboxWorker(db.s, () => now).tick();
       await worker(T0 + 20);
-      expect(deliveredCopies(s, after.message_id)).toMatchObject({ inbox: 1, sent_events: 1 });
+      expect(deliveredCopies(db.s, after.message_id)).toMatchObject({ inbox: 1, sent_events: 1 });
       for (const id of held) {
-        expect((await s.getMessage(id))!.status, id).toBe('pending');
-        expect(deliveredCopies(s, id), id).toEqual(NOTHING_DELIVERED);
+        expect((await db.s.getMessage(id))!.status, id).toBe('pending');
+        expect(deliveredCopies(db.s, id), id).toEqual(NOTHING_DELIVERED);
       }
-      if (tag) expect((await s.getEmail(tag.email))!.flags).toEqual([]);
+      if (tag) expect((await db.s.getEmail(tag.email))!.flags).toEqual([]);
 
-      await s.decideMessage(approve!, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
-      await s.decideMessage(reject!, { action: 'reject', actor: 'reviewer:r', reason: 'no' }, T0 + 30);
-      if (tag) await s.decideMessage(tag.id, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
+      await db.s.decideMessage(approve!, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
+      await db.s.decideMessage(reject!, { action: 'reject', actor: 'reviewer:r', reason: 'no' }, T0 + 30);
+      if (tag) await db.s.decideMessage(tag.id, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
       await worker(T0 + 40);
       await worker(T0 + 41);
-      expect(deliveredCopies(s, approve!)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
-      expect(deliveredCopies(s, reject!)).toEqual(NOTHING_DELIVERED);
-      if (tag) expect((await s.getEmail(tag.email))!.flags).toEqual(['\\Flagged']);
-      expect((await s.getMessage(expire!))!.status).toBe('pending');
+      expect(deliveredCopies(db.s, approve!)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
+      expect(deliveredCopies(db.s, reject!)).toEqual(NOTHING_DELIVERED);
+      if (tag) expect((await db.s.getEmail(tag.email))!.flags).toEqual(['\\Flagged']);
+      expect((await db.s.getMessage(expire!))!.status).toBe('pending');
 
       await worker(T0 + TTL_S * 1000);
-      expect((await s.getMessage(expire!))!.status).toBe('expired');
-      expect(deliveredCopies(s, expire!)).toEqual(NOTHING_DELIVERED);
-      expect(held.map((id) => decisionEvents(s, id))).toEqual([
+      expect((await db.s.getMessage(expire!))!.status).toBe('expired');
+      expect(deliveredCopies(db.s, expire!)).toEqual(NOTHING_DELIVERED);
+      expect(held.map((id) => decisionEvents(db.s, id))).toEqual([
         ['message.approved'], ['message.rejected'], ['message.expired'], ...(tag ? [['message.approved']] : [])]);
-      expect(await s.verifyAudit()).toMatchObject({ ok: true });
+      expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
     });
   }
 });

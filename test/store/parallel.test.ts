@@ -1,7 +1,7 @@
 /**
  * True parallelism: worker threads, each with its own SqliteStore on the same file, released together from a
  * barrier, so BEGIN IMMEDIATE, busy_timeout and the compare-and-set guards meet real lock contention
- * (reliability.md §1.4 K1, K2, K3, K6, K7, A10). The threads are in threads.ts.
+ * (decision races, claims by many workers, audit appends). The threads are in threads.ts.
  */
 import { afterEach, beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogLevel } from '../../src/log.js';

@@ -4,7 +4,7 @@
  * the config file's entries, hard bounces). Races between connections are in policy-race.test.ts.
  */
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { evaluate } from '../../src/gate/evaluate.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -13,7 +13,9 @@ import { hardBounces } from '../../src/mail/smtp.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { OutboundMessage } from '../../src/store/store.js';
 import type { OversightMode } from '../../src/values.js';
-import { addMailbox, auditActions, BOB, CAROL, content, OPERATOR, OUTSIDER, sandboxWorker, submit, T0, testDb } from './fixtures.js';
+import {
+  addMailbox, auditActions, BOB, CAROL, content, OPERATOR, OUTSIDER, sandboxWorker, submit, T0, useStore,
+} from './fixtures.js';
 
 const MB = 'agent@sandbox.test';
 const OTHER = 'other@sandbox.test';
@@ -21,20 +23,13 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
-beforeEach(() => {
-  t = testDb();
-  s = t.open();
-});
-afterEach(async () => {
-  expect(await s.verifyAudit()).toMatchObject({ ok: true });
-  await t.close();
-});
+const db = useStore();
+// Registered after useStore's, so it runs before the database is closed.
+afterEach(async () => { expect(await db.s.verifyAudit()).toMatchObject({ ok: true }); });
 
-const mailbox = (policy: PolicySettings, mode: OversightMode = 'autonomous', address = MB) => addMailbox(s, address, mode, { policy });
+const mailbox = (policy: PolicySettings, mode: OversightMode = 'autonomous', address = MB) => addMailbox(db.s, address, mode, { policy });
 /** Submits at `at` (ms after T0) and returns the stored row. */
-const at = async (ms: number, c = content(), address = MB) => (await submit(s, address, c, { now: T0 + ms })).message;
+const at = async (ms: number, c = content(), address = MB) => (await submit(db.s, address, c, { now: T0 + ms })).message;
 const code = (m: OutboundMessage) => m.gate_code;
 const firstHit = (m: OutboundMessage) => m.policy_hits[0]!;
 const FACTS = { knownContacts: new Set<string>(), contactLists: new Map<string, Set<string>>() };
@@ -47,7 +42,7 @@ describe('dedupe_window', () => {
     expect([twin.status, code(twin)]).toEqual(['blocked', 'duplicate']);
     expect(firstHit(twin).details).toEqual({ duplicate_of: first.message_id, window_seconds: 600 });
     expect(twin.gate_reason).toContain(first.message_id);
-    expect(auditActions(s, twin.message_id)).toEqual(['message.blocked']);
+    expect(auditActions(db.s, twin.message_id)).toEqual(['message.blocked']);
     expect(code(await at(600_000))).toBe('mode_allows'); // the first is now exactly window-old: outside
   });
 
@@ -71,7 +66,7 @@ describe('dedupe_window', () => {
   it('a cancelled earlier twin does not count', async () => {
     await mailbox({ dedupe_window: 600 }, 'gated_send');
     const first = await at(0);
-    await s.decideMessage(first.message_id, { action: 'cancel', actor: 'agent:test' }, T0 + 1);
+    await db.s.decideMessage(first.message_id, { action: 'cancel', actor: 'agent:test' }, T0 + 1);
     const again = await at(2);
     expect([again.status, code(again)]).toEqual(['pending', 'mode_requires_approval']);
   });
@@ -79,7 +74,7 @@ describe('dedupe_window', () => {
   it('a blocked earlier twin does not count', async () => {
     await mailbox({ dedupe_window: 600 }, 'read_only');
     expect(code(await at(0))).toBe('action_blocked');
-    await s.updateMailbox(MB, { oversight_mode: 'autonomous' }, OPERATOR, 'open up', T0 + 1);
+    await db.s.updateMailbox(MB, { oversight_mode: 'autonomous' }, OPERATOR, 'open up', T0 + 1);
     expect(code(await at(2))).toBe('mode_allows');
   });
 
@@ -106,12 +101,12 @@ describe('rate limits per mailbox', () => {
 
   it('held and sent mail count, blocked mail does not; a rate-limited refusal does not count either', async () => {
     await mailbox({ dedupe_window: 0, rate_limits: { per_minute: 3 } }, 'gated_send');
-    await s.addSuppression({ scope: MB, kind: 'address', value: 'nope@x.test', reason: null, source: 'manual', created_by: OPERATOR }, T0);
+    await db.s.addSuppression({ scope: MB, kind: 'address', value: 'nope@x.test', reason: null, source: 'manual', created_by: OPERATOR }, T0);
     const held = await at(0, content({ subject: 'held' }));
     const sent = await at(1000, content({ subject: 'to be sent' }));
-    await s.decideMessage(sent.message_id, { action: 'approve', actor: 'reviewer:test' }, T0 + 1001);
-    await sandboxWorker(s, () => T0 + 1002).tick();
-    expect((await s.getMessage(sent.message_id))!.status).toBe('sent');
+    await db.s.decideMessage(sent.message_id, { action: 'approve', actor: 'reviewer:test' }, T0 + 1001);
+    await sandboxWorker(db.s, () => T0 + 1002).tick();
+    expect((await db.s.getMessage(sent.message_id))!.status).toBe('sent');
     expect(code(await at(2000, content({ to: ['nope@x.test'] })))).toBe('suppressed_recipient');
     expect(code(await at(3000, content({ subject: 'third' })))).toBe('mode_requires_approval');
     const refused = await at(4000, content({ subject: 'fourth' }));
@@ -123,7 +118,7 @@ describe('rate limits per mailbox', () => {
 
   it('tag actions (held flag changes) do not count against a send limit', async () => {
     await mailbox({ dedupe_window: 0, rate_limits: { per_minute: 1 } }, 'gated_all');
-    const tag = await s.submitMessage({
+    const tag = await db.s.submitMessage({
       message_id: 'msg_tagtagtagtagtag', message_id_header: '<tag@sandbox.test>', mailbox: MB, kind: 'tag', actor: 'agent:test',
       content: { to: [], cc: [], bcc: [], subject: 'x', text: 'add \\Flagged', html: null },
       tag_action: { email_id: 'em_xxxxxxxxxxxx', add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
@@ -137,7 +132,7 @@ describe('rate limits per mailbox', () => {
 describe('rate limits per recipient', () => {
   it('counts a recipient in to, cc or bcc; blocked mail to them does not count; others are unaffected', async () => {
     await mailbox({ dedupe_window: 0, rate_limits: { per_recipient_per_hour: 2 } });
-    await s.addSuppression({ scope: '*', kind: 'address', value: 'nope@x.test', reason: null, source: 'manual', created_by: OPERATOR }, T0);
+    await db.s.addSuppression({ scope: '*', kind: 'address', value: 'nope@x.test', reason: null, source: 'manual', created_by: OPERATOR }, T0);
     expect(code(await at(0, content({ to: [BOB] })))).toBe('mode_allows');
     expect(code(await at(1, content({ to: ['nope@x.test', BOB] })))).toBe('suppressed_recipient');
     expect(code(await at(2, content({ to: [CAROL], cc: [BOB] })))).toBe('mode_allows');
@@ -160,7 +155,7 @@ describe('rate limits per recipient', () => {
 
 describe('the suppression list in the database', () => {
   const add = (scope: string, kind: 'address' | 'domain', value: string, reason: string | null = null) =>
-    s.addSuppression({ scope, kind, value, reason, source: 'manual', created_by: OPERATOR }, T0);
+    db.s.addSuppression({ scope, kind, value, reason, source: 'manual', created_by: OPERATOR }, T0);
 
   it("scope '*' covers every mailbox, a mailbox scope only that one; removing the entry lifts it", async () => {
     await mailbox({ dedupe_window: 0 });
@@ -173,41 +168,41 @@ describe('the suppression list in the database', () => {
     expect(code(await at(0, content(), OTHER))).toBe('suppressed_recipient');
     expect(code(await at(1, content({ to: ['x@eu.partner.test'] })))).toBe('suppressed_recipient');
     expect(code(await at(1, content({ to: ['x@eu.partner.test'] }), OTHER))).toBe('mode_allows');
-    expect(await s.removeSuppression({ scope: '*', kind: 'address', value: OUTSIDER }, OPERATOR, T0 + 2)).toBe(true);
+    expect(await db.s.removeSuppression({ scope: '*', kind: 'address', value: OUTSIDER }, OPERATOR, T0 + 2)).toBe(true);
     expect(code(await at(3))).toBe('mode_allows');
   });
 
   it('adding twice is a no-op; add and remove are audited', async () => {
     expect(await add('*', 'domain', 'evil.com')).toBe(true);
     expect(await add('*', 'domain', 'evil.com')).toBe(false);
-    expect(await s.removeSuppression({ scope: '*', kind: 'domain', value: 'evil.com' }, OPERATOR, T0)).toBe(true);
-    expect(await s.removeSuppression({ scope: '*', kind: 'domain', value: 'evil.com' }, OPERATOR, T0)).toBe(false);
-    expect((await s.audit({ limit: 10 })).map((e) => e.action).filter((a) => a.startsWith('suppression.')).sort())
+    expect(await db.s.removeSuppression({ scope: '*', kind: 'domain', value: 'evil.com' }, OPERATOR, T0)).toBe(true);
+    expect(await db.s.removeSuppression({ scope: '*', kind: 'domain', value: 'evil.com' }, OPERATOR, T0)).toBe(false);
+    expect((await db.s.audit({ limit: 10 })).map((e) => e.action).filter((a) => a.startsWith('suppression.')).sort())
       .toEqual(['suppression.added', 'suppression.removed']);
   });
 });
 
 describe('the config file keeps its own entries in sync at start', () => {
   it("source 'config' entries follow the file; manual and bounce entries stay", async () => {
-    const configPath = t.dir.file('mailgate.json');
+    const configPath = db.t.dir.file('mailgate.json');
     const start = async (suppress: string[]) => {
       writeFileSync(configPath, JSON.stringify({ suppress, mailboxes: [{ address: MB, oversight_mode: 'autonomous' }] }));
-      const app = await createApp(loadConfig({ config: configPath, db: t.path }, {}));
+      const app = await createApp(loadConfig({ config: configPath, db: db.t.path }, {}));
       const rows = await app.store.listSuppressions({ limit: 100 });
       await app.close();
       return rows.map((r) => `${r.source}:${r.kind}:${r.value}`).sort();
     };
     expect(await start(['Gone@Example.com', 'spam.example', 'shared@x.test'])).toEqual(
       ['config:address:gone@example.com', 'config:address:shared@x.test', 'config:domain:spam.example']);
-    await s.addSuppression({ scope: '*', kind: 'address', value: 'kept@x.test', reason: 'asked', source: 'manual', created_by: OPERATOR }, T0);
-    await s.addSuppression({ scope: '*', kind: 'address', value: 'bounced@x.test', reason: 'bounce', source: 'bounce', created_by: 'system:delivery' }, T0);
+    await db.s.addSuppression({ scope: '*', kind: 'address', value: 'kept@x.test', reason: 'asked', source: 'manual', created_by: OPERATOR }, T0);
+    await db.s.addSuppression({ scope: '*', kind: 'address', value: 'bounced@x.test', reason: 'bounce', source: 'bounce', created_by: 'system:delivery' }, T0);
     // The same entry typed by hand and in the file: the manual one is kept when the file drops it.
-    await s.addSuppression({ scope: MB, kind: 'domain', value: 'spam.example', reason: null, source: 'manual', created_by: OPERATOR }, T0);
+    await db.s.addSuppression({ scope: MB, kind: 'domain', value: 'spam.example', reason: null, source: 'manual', created_by: OPERATOR }, T0);
     expect(await start(['gone@example.com', 'bücher.example'])).toEqual([
       'bounce:address:bounced@x.test', 'config:address:gone@example.com', 'config:domain:xn--bcher-kva.example',
       'manual:address:kept@x.test', 'manual:domain:spam.example']);
     expect(await start([])).toEqual(['bounce:address:bounced@x.test', 'manual:address:kept@x.test', 'manual:domain:spam.example']);
-    const actors = (await s.audit({ limit: 100 })).filter((e) => e.action.startsWith('suppression.')).map((e) => e.actor);
+    const actors = (await db.s.audit({ limit: 100 })).filter((e) => e.action.startsWith('suppression.')).map((e) => e.actor);
     expect(actors.filter((a) => a.startsWith('config:'))).toHaveLength(3 + 3 + 2); // 3 added; 1 added + 2 removed; 2 removed
   });
 });
@@ -216,18 +211,18 @@ describe('hard bounces suppress the address', () => {
   async function deliverAndFail(outcome: Parameters<SqliteStore['recordOutcome']>[2], to = ['gone@ext.example', BOB]) {
     await mailbox({ dedupe_window: 0 });
     const m = await at(0, content({ to }));
-    const [claimed] = await s.claimForDelivery('owner:test', T0 + 1, MINUTE, 10, [MB]);
+    const [claimed] = await db.s.claimForDelivery('owner:test', T0 + 1, MINUTE, 10, [MB]);
     expect(claimed?.message_id).toBe(m.message_id);
-    await s.recordOutcome(m.message_id, 'owner:test', outcome, T0 + 2);
+    await db.s.recordOutcome(m.message_id, 'owner:test', outcome, T0 + 2);
     return m;
   }
 
   it("a failed delivery with bounced recipients adds them (canonical) with source 'bounce'; later mail to them is blocked", async () => {
     const m = await deliverAndFail({ kind: 'failed', error: 'SMTP 550 5.1.1 user unknown', bounced: ['Gone@Ext.Example'] });
-    const rows = await s.listSuppressions({ limit: 10 });
+    const rows = await db.s.listSuppressions({ limit: 10 });
     expect(rows).toEqual([expect.objectContaining({ scope: '*', kind: 'address', value: 'gone@ext.example', source: 'bounce', created_by: 'system:delivery' })]);
     expect(rows[0]!.reason).toContain(m.message_id);
-    expect((await s.getMessage(m.message_id))!.status).toBe('failed');
+    expect((await db.s.getMessage(m.message_id))!.status).toBe('failed');
     expect(code(await at(10, content({ to: ['gone@ext.example'] })))).toBe('suppressed_recipient');
     expect(code(await at(11, content({ to: ['gone+again@ext.example'] })))).toBe('suppressed_recipient');
     expect(code(await at(12, content({ to: [BOB] })))).toBe('mode_allows'); // the other recipient was not bounced
@@ -235,12 +230,12 @@ describe('hard bounces suppress the address', () => {
 
   it('a partial success (sent, one recipient refused at RCPT) suppresses the refused one', async () => {
     await deliverAndFail({ kind: 'sent', detail: { accepted: [BOB], bounced: ['gone@ext.example'] } });
-    expect((await s.listSuppressions({ limit: 10 })).map((r) => r.value)).toEqual(['gone@ext.example']);
+    expect((await db.s.listSuppressions({ limit: 10 })).map((r) => r.value)).toEqual(['gone@ext.example']);
   });
 
   it('a failure without bounced recipients suppresses nothing', async () => {
     await deliverAndFail({ kind: 'failed', error: 'SMTP 554 5.7.1 message refused' });
-    expect(await s.listSuppressions({ limit: 10 })).toEqual([]);
+    expect(await db.s.listSuppressions({ limit: 10 })).toEqual([]);
   });
 
   it.each([

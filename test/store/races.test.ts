@@ -1,7 +1,7 @@
 /**
  * Decision races between two connections on one file (two "processes"), in randomised interleavings:
  * exactly one decision wins, the loser gets NOT_PENDING, and the audit log agrees with the rows.
- * (reliability.md §1.4 K1-K3, K7.) True thread-level contention is in parallel.test.ts.
+ * True thread-level contention is in parallel.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecideRequest } from '../../src/store/store.js';

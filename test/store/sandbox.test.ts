@@ -1,74 +1,68 @@
 /** Sandbox delivery through the real transport: local INBOX copies, a Sent copy, capture of the rest, exactly once. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SendHooks } from '../../src/mail/ports.js';
-import { sandboxTransport } from '../../src/mail/sandbox.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { sandboxTransport } from '../../src/services/sandbox.js';
 import type { OutboundMessage } from '../../src/store/store.js';
-import { ALICE, BOB, CAROL, OPERATOR, OUTSIDER, T0, addMailbox, content, submit, testDb } from './fixtures.js';
+import { ALICE, BOB, CAROL, OPERATOR, OUTSIDER, T0, addMailbox, content, submit, useStore } from './fixtures.js';
 
 const DAVE = 'dave@sandbox.test';
 const HIDDEN = 'hidden@external.example';
 const REMOTE = 'remote@imap.example';
 
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
-beforeEach(async () => {
-  t = testDb();
-  s = t.open();
+const db = useStore(async (s) => {
   await addMailbox(s, ALICE, 'autonomous');
   for (const mb of [BOB, CAROL, DAVE]) await addMailbox(s, mb, 'gated_send', { rules: [{ type: 'known_contact' }] });
   await s.createMailbox({ address: REMOTE, display_name: null, oversight_mode: 'gated_send', mode_source: 'test',
     auto_approve_rules: [], pending_ttl_seconds: 60, transport: 'imap_smtp', policy: {} }, OPERATOR, T0);
 });
-afterEach(async () => { await t.close(); });
 
 const clock = () => T0 + 100;
 /** The worker marks the message transmitting in beforeFinalDot; these tests call the transport directly. */
 const NO_HOOKS: SendHooks = { beforeFinalDot: async () => {} };
-const copies = () => s.db.prepare('SELECT mailbox, folder FROM emails ORDER BY mailbox, folder').all() as { mailbox: string; folder: string }[];
+const copies = () => db.s.db.prepare('SELECT mailbox, folder FROM emails ORDER BY mailbox, folder').all() as { mailbox: string; folder: string }[];
 
 async function queuedMessage(c = content({ to: [BOB, OUTSIDER], cc: [CAROL], bcc: [DAVE, HIDDEN, REMOTE], subject: 'Hello sandbox' })): Promise<OutboundMessage> {
-  const { message } = await submit(s, ALICE, c);
+  const { message } = await submit(db.s, ALICE, c);
   expect(message.status).toBe('queued');
-  return (await s.getMessage(message.message_id))!;
+  return (await db.s.getMessage(message.message_id))!;
 }
 
 describe('one send', () => {
   it('delivers an INBOX copy to each local recipient, a Sent copy to the sender, and captures the rest', async () => {
     const m = await queuedMessage();
-    const receipt = await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
+    const receipt = await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
     expect(receipt.accepted.sort()).toEqual([BOB, OUTSIDER, CAROL, DAVE, HIDDEN, REMOTE].sort());
     expect(receipt.captured.sort()).toEqual([HIDDEN, OUTSIDER, REMOTE].sort());
     expect(receipt.detail).toMatchObject({ transport: 'sandbox', delivered_locally: expect.arrayContaining([BOB, CAROL, DAVE]) });
     expect(copies()).toEqual([
       { mailbox: ALICE, folder: 'Sent' }, { mailbox: BOB, folder: 'INBOX' }, { mailbox: CAROL, folder: 'INBOX' }, { mailbox: DAVE, folder: 'INBOX' },
     ]);
-    const captured = await s.listCaptured(100);
+    const captured = await db.s.listCaptured(100);
     expect(captured.map((c) => c.recipient).sort()).toEqual([HIDDEN, OUTSIDER, REMOTE].sort());
     expect(captured.every((c) => c.message_id === m.message_id && c.mailbox === ALICE && c.subject === 'Hello sandbox' && c.captured_at === T0 + 100)).toBe(true);
   });
 
   it('each copy carries the message as sent, the same Message-ID, and never the Bcc list', async () => {
     const m = await queuedMessage();
-    await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
-    const [bob] = await s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
+    await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
+    const [bob] = await db.s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
     expect(bob).toMatchObject({
       source: 'sandbox', from_addr: ALICE, to: [BOB, OUTSIDER], cc: [CAROL], subject: 'Hello sandbox', text: m.text,
       message_id_header: m.message_id_header, outbound_message_id: m.message_id, unread: true, flags: [], date: T0 + 100,
     });
-    const [sent] = await s.listEmails({ mailbox: ALICE, folder: 'Sent', unread_only: false, limit: 10 });
+    const [sent] = await db.s.listEmails({ mailbox: ALICE, folder: 'Sent', unread_only: false, limit: 10 });
     expect(sent).toMatchObject({ from_addr: ALICE, unread: false, flags: ['\\Seen'], message_id_header: m.message_id_header });
-    const raw = JSON.stringify(s.db.prepare('SELECT * FROM emails').all());
+    const raw = JSON.stringify(db.s.db.prepare('SELECT * FROM emails').all());
     expect(raw).not.toContain(HIDDEN);
     expect(raw).not.toContain(REMOTE);
   });
 
   it('a message to oneself lands in the INBOX and in Sent', async () => {
     const m = await queuedMessage(content({ to: [ALICE], subject: 'note to self' }));
-    const receipt = await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
+    const receipt = await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
     expect(receipt.captured).toEqual([]);
     expect(copies()).toEqual([{ mailbox: ALICE, folder: 'INBOX' }, { mailbox: ALICE, folder: 'Sent' }]);
-    expect(await s.listCaptured(10)).toEqual([]);
+    expect(await db.s.listCaptured(10)).toEqual([]);
   });
 });
 
@@ -79,10 +73,10 @@ describe('the final-dot hook', () => {
     const hooks: SendHooks = {
       beforeFinalDot: async () => {
         await Promise.resolve();
-        seen.push(copies().length + (await s.listCaptured(100)).length);
+        seen.push(copies().length + (await db.s.listCaptured(100)).length);
       },
     };
-    await sandboxTransport(s, clock).sender.send(m, hooks);
+    await sandboxTransport(db.s, clock).sender.send(m, hooks);
     expect(seen).toEqual([0]);
     expect(copies().length).toBe(4);
   });
@@ -90,63 +84,63 @@ describe('the final-dot hook', () => {
   it('when it throws (the lease was lost), nothing is delivered or captured and the error reaches the caller', async () => {
     const m = await queuedMessage();
     const lost: SendHooks = { beforeFinalDot: async () => { throw new Error(`lease on ${m.message_id} lost before transmission; not sending`); } };
-    await expect(sandboxTransport(s, clock).sender.send(m, lost)).rejects.toThrow(/lost before transmission/);
+    await expect(sandboxTransport(db.s, clock).sender.send(m, lost)).rejects.toThrow(/lost before transmission/);
     expect(copies()).toEqual([]);
-    expect(await s.listCaptured(100)).toEqual([]);
-    expect(s.db.prepare('SELECT count(*) FROM correspondents').pluck().get()).toBe(0);
+    expect(await db.s.listCaptured(100)).toEqual([]);
+    expect(db.s.db.prepare('SELECT count(*) FROM correspondents').pluck().get()).toBe(0);
   });
 });
 
 describe('exactly-once local delivery', () => {
   it('sending the same message twice, from one or two connections, delivers and captures once', async () => {
     const m = await queuedMessage();
-    await sandboxTransport(s, clock).sender.send(m, NO_HOOKS);
-    const first = s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all();
-    await sandboxTransport(s, () => T0 + 200).sender.send(m, NO_HOOKS);
-    await sandboxTransport(t.open(), () => T0 + 300).sender.send(m, NO_HOOKS);
-    expect(s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all()).toEqual(first);
-    expect((await s.listCaptured(100)).length).toBe(3);
+    await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
+    const first = db.s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all();
+    await sandboxTransport(db.s, () => T0 + 200).sender.send(m, NO_HOOKS);
+    await sandboxTransport(db.t.open(), () => T0 + 300).sender.send(m, NO_HOOKS);
+    expect(db.s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all()).toEqual(first);
+    expect((await db.s.listCaptured(100)).length).toBe(3);
   });
 
   it('a redelivery after the recipient archived its copy does not deliver a second one', async () => {
     // A worker delivers, dies before recording `sent`; its lease is recovered and the sandbox (idempotent) is retried.
     // Meanwhile the recipient moved the first copy out of its INBOX.
     const m = await queuedMessage(content({ to: [BOB], subject: 'once' }));
-    const transport = sandboxTransport(s, clock);
+    const transport = sandboxTransport(db.s, clock);
     await transport.sender.send(m, NO_HOOKS);
-    const [copy] = await s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
-    await s.applyTag({ email_id: copy!.email_id, add_flags: ['\\Seen'], remove_flags: [], move_to: 'Archive' });
+    const [copy] = await db.s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
+    await db.s.applyTag({ email_id: copy!.email_id, add_flags: ['\\Seen'], remove_flags: [], move_to: 'Archive' });
     await transport.sender.send(m, NO_HOOKS);
-    expect(s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(BOB, m.message_id)).toBe(1);
-    expect(s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(ALICE, m.message_id)).toBe(1);
+    expect(db.s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(BOB, m.message_id)).toBe(1);
+    expect(db.s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(ALICE, m.message_id)).toBe(1);
   });
 });
 
 describe('correspondents', () => {
   it('delivery teaches recipients nothing: inbound mail never makes its sender a known contact', async () => {
-    const before = await submit(s, BOB, content({ to: [ALICE], subject: 'before' }));
+    const before = await submit(db.s, BOB, content({ to: [ALICE], subject: 'before' }));
     expect(before.message.status).toBe('pending');
-    await sandboxTransport(s, clock).sender.send(await queuedMessage(), NO_HOOKS);
+    await sandboxTransport(db.s, clock).sender.send(await queuedMessage(), NO_HOOKS);
     for (const mb of [BOB, CAROL, DAVE, REMOTE]) {
-      expect(s.db.prepare('SELECT count(*) FROM correspondents WHERE mailbox = ?').pluck().get(mb)).toBe(0);
+      expect(db.s.db.prepare('SELECT count(*) FROM correspondents WHERE mailbox = ?').pluck().get(mb)).toBe(0);
     }
-    const after = await submit(s, BOB, content({ to: [ALICE], subject: 'after' }));
+    const after = await submit(db.s, BOB, content({ to: [ALICE], subject: 'after' }));
     expect(after.message).toMatchObject({ status: 'pending', gate_code: 'mode_requires_approval' });
-    expect(s.db.prepare('SELECT count(*) FROM correspondents WHERE address IN (?, ?)').pluck().get(HIDDEN, OUTSIDER)).toBe(0);
+    expect(db.s.db.prepare('SELECT count(*) FROM correspondents WHERE address IN (?, ?)').pluck().get(HIDDEN, OUTSIDER)).toBe(0);
   });
 
   it('the sender knows its recipients once the delivery is recorded as sent', async () => {
-    await s.updateMailbox(ALICE, { oversight_mode: 'gated_send', auto_approve_rules: [{ type: 'known_contact' }] }, OPERATOR, 'tighten', T0);
-    const held = await submit(s, ALICE, content({ to: [BOB], subject: 'first' }));
+    await db.s.updateMailbox(ALICE, { oversight_mode: 'gated_send', auto_approve_rules: [{ type: 'known_contact' }] }, OPERATOR, 'tighten', T0);
+    const held = await submit(db.s, ALICE, content({ to: [BOB], subject: 'first' }));
     expect(held.message.status).toBe('pending');
-    await s.decideMessage(held.message.message_id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
-    const [claimed] = await s.claimForDelivery('w', T0 + 2, 60_000, 10, [ALICE, BOB, CAROL, DAVE]);
-    const receipt = await sandboxTransport(s, clock).sender.send(claimed!, { beforeFinalDot: () => s.markTransmitting(claimed!.message_id, 'w', T0 + 2) });
-    await s.recordOutcome(claimed!.message_id, 'w', { kind: 'sent', detail: { accepted: receipt.accepted } }, T0 + 3);
-    const second = await submit(s, ALICE, content({ to: [BOB], subject: 'second' }), { now: T0 + 4 });
+    await db.s.decideMessage(held.message.message_id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
+    const [claimed] = await db.s.claimForDelivery('w', T0 + 2, 60_000, 10, [ALICE, BOB, CAROL, DAVE]);
+    const receipt = await sandboxTransport(db.s, clock).sender.send(claimed!, { beforeFinalDot: () => db.s.markTransmitting(claimed!.message_id, 'w', T0 + 2) });
+    await db.s.recordOutcome(claimed!.message_id, 'w', { kind: 'sent', detail: { accepted: receipt.accepted } }, T0 + 3);
+    const second = await submit(db.s, ALICE, content({ to: [BOB], subject: 'second' }), { now: T0 + 4 });
     expect(second.message).toMatchObject({ status: 'queued', gate_rule: 'known_contact' });
     // known_contact needs every recipient known: adding a stranger holds it again.
-    const third = await submit(s, ALICE, content({ to: [BOB, OUTSIDER], subject: 'third' }), { now: T0 + 5 });
+    const third = await submit(db.s, ALICE, content({ to: [BOB, OUTSIDER], subject: 'third' }), { now: T0 + 5 });
     expect(third.message.status).toBe('pending');
   });
 });

@@ -2,25 +2,19 @@
  * searchEmails over the FTS5 index: every query word must be a word prefix in the sender, name, recipients,
  * subject or text; query syntax is inert; the index follows inserts, body updates and deletions.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { FolderSync, InboundEmail } from '../../src/store/store.js';
-import { ALICE, BOB, T0, addMailbox, rng, testDb } from './fixtures.js';
+import { ALICE, BOB, T0, addMailbox, rng, useStore } from './fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let s: SqliteStore;
-beforeEach(async () => {
-  t = testDb();
-  s = t.open();
+const db = useStore(async (s) => {
   await addMailbox(s, ALICE);
   await addMailbox(s, BOB);
 });
-afterEach(async () => { await t.close(); });
 
 type Mail = Partial<Pick<InboundEmail, 'mailbox' | 'folder' | 'from_addr' | 'from_name' | 'to' | 'cc' | 'subject' | 'text' | 'date'>>;
 
 async function deliver(m: Mail): Promise<string> {
-  const id = await s.insertInbound({
+  const id = await db.s.insertInbound({
     mailbox: m.mailbox ?? ALICE, folder: m.folder ?? 'INBOX', source: 'sandbox', from_addr: m.from_addr ?? 'sender@example.org',
     from_name: m.from_name ?? null, to: m.to ?? [ALICE], cc: m.cc ?? [], subject: m.subject ?? 'no subject', text: m.text ?? null,
     html: null, message_id_header: null, in_reply_to_header: null, references_header: null, outbound_message_id: null,
@@ -31,9 +25,9 @@ async function deliver(m: Mail): Promise<string> {
 }
 
 const search = async (query: string, opts: { mailbox?: string; folder?: string; limit?: number } = {}) =>
-  (await s.searchEmails({ mailbox: opts.mailbox ?? ALICE, query, folder: opts.folder, limit: opts.limit ?? 100 })).map((e) => e.email_id);
+  (await db.s.searchEmails({ mailbox: opts.mailbox ?? ALICE, query, folder: opts.folder, limit: opts.limit ?? 100 })).map((e) => e.email_id);
 const sorted = (ids: string[]) => [...ids].sort();
-const integrity = () => s.db.prepare("INSERT INTO emails_fts (emails_fts, rank) VALUES ('integrity-check', 1)").run();
+const integrity = () => db.s.db.prepare("INSERT INTO emails_fts (emails_fts, rank) VALUES ('integrity-check', 1)").run();
 
 describe('word-prefix matching', () => {
   let ids: Record<string, string>;
@@ -102,7 +96,7 @@ describe('scope, order and limit', () => {
 
   it('follows a move to another folder', async () => {
     const id = await deliver({ subject: 'harbour move me' });
-    await s.applyTag({ email_id: id, add_flags: [], remove_flags: [], move_to: 'Archive' });
+    await db.s.applyTag({ email_id: id, add_flags: [], remove_flags: [], move_to: 'Archive' });
     expect(await search('harbour', { folder: 'INBOX' })).toEqual([]);
     expect(await search('harbour', { folder: 'Archive' })).toEqual([id]);
   });
@@ -122,7 +116,7 @@ describe('FTS syntax in a query is inert', () => {
   beforeEach(async () => {
     id = await deliver({ from_addr: 'billing@example.net', subject: 'Harbour invoice and receipts', text: 'Payment due next week' });
     walrus = await deliver({ from_addr: 'memo@example.net', subject: 'Unrelated walrus memo' });
-    count = s.db.prepare('SELECT count(*) FROM emails').pluck().get() as number;
+    count = db.s.db.prepare('SELECT count(*) FROM emails').pluck().get() as number;
   });
 
   it('operators are plain words: AND, OR, NOT and NEAR must themselves appear', async () => {
@@ -154,7 +148,7 @@ describe('FTS syntax in a query is inert', () => {
     for (const q of queries) expect(Array.isArray(await search(q)), q).toBe(true);
     expect(await search("'; DROP TABLE emails; --")).toEqual([]);
     expect(await search('%harbour%')).toEqual([id]);
-    expect(s.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(count);
+    expect(db.s.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(count);
     expect(await search('harbour')).toEqual([id]);
     expect(() => integrity()).not.toThrow();
   });
@@ -181,35 +175,35 @@ describe('the index follows the emails table', () => {
   const body = (text: string | null) => ({ text, html: null, references_header: null, in_reply_to_header: null, attachments: [] });
 
   it('an envelope is searchable by subject at once, by its body once setEmailBody has stored it', async () => {
-    const [id] = await s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'Harbour plans')] }), T0);
+    const [id] = await db.s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'Harbour plans')] }), T0);
     expect(await search('harbour')).toEqual([id]);
     expect(await search('cormorant')).toEqual([]);
-    await s.setEmailBody(id!, body('A cormorant sat on the pier.'));
+    await db.s.setEmailBody(id!, body('A cormorant sat on the pier.'));
     expect(await search('cormorant')).toEqual([id]);
     expect(await search('harbour cormorant pier')).toEqual([id]);
     expect(() => integrity()).not.toThrow();
   });
 
   it('a new body replaces the old words in the index', async () => {
-    const [id] = await s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'Plans')] }), T0);
-    await s.setEmailBody(id!, body('first draft mentions the cormorant'));
-    await s.setEmailBody(id!, body('second draft mentions the heron'));
+    const [id] = await db.s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'Plans')] }), T0);
+    await db.s.setEmailBody(id!, body('first draft mentions the cormorant'));
+    await db.s.setEmailBody(id!, body('second draft mentions the heron'));
     expect(await search('cormorant')).toEqual([]);
     expect(await search('heron')).toEqual([id]);
-    await s.setEmailBody(id!, body(null));
+    await db.s.setEmailBody(id!, body(null));
     expect(await search('heron')).toEqual([]);
     expect(await search('plans')).toEqual([id]);
     expect(() => integrity()).not.toThrow();
   });
 
   it('an expunged or reset email leaves the index, and a flag change leaves it as it was', async () => {
-    const [one, two] = await s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'harbour one'), envelope(2, 'harbour two')] }), T0);
-    await s.applyFolderSync(sync({ flagUpdates: [{ uid: 2, flags: ['\\Seen'] }] }), T0 + 1);
+    const [one, two] = await db.s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'harbour one'), envelope(2, 'harbour two')] }), T0);
+    await db.s.applyFolderSync(sync({ flagUpdates: [{ uid: 2, flags: ['\\Seen'] }] }), T0 + 1);
     expect(sorted(await search('harbour'))).toEqual(sorted([one!, two!]));
-    await s.applyFolderSync(sync({ removed: [1] }), T0 + 2);
+    await db.s.applyFolderSync(sync({ removed: [1] }), T0 + 2);
     expect(await search('harbour')).toEqual([two]);
     expect(await search('one')).toEqual([]);
-    await s.applyFolderSync(sync({ state: { ...state, uidvalidity: 8 }, reset: true }), T0 + 3);
+    await db.s.applyFolderSync(sync({ state: { ...state, uidvalidity: 8 }, reset: true }), T0 + 3);
     expect(await search('harbour')).toEqual([]);
     expect(() => integrity()).not.toThrow();
   });

@@ -1,5 +1,5 @@
 /**
- * Tampering with the audit log (issue 4 Acceptance; reliability.md §2): with the append-only triggers dropped, as
+ * Tampering with the audit log (issue 4 Acceptance): with the append-only triggers dropped, as
  * anyone who can write the file can do, every edit, removal or reordering of a row makes verifyAudit fail at that
  * event, and `mailgate audit verify` exits non-zero naming it. What the chain alone cannot prove (the tail cut off,
  * a suffix rewritten with fresh hashes) is pinned down here too. The history is the 20 real events of
@@ -151,7 +151,7 @@ describe('reordered rows fail verification at the first one out of place', () =>
   });
 });
 
-describe('what the chain alone cannot prove (no head hash is recorded anywhere: residual risk, reliability.md §2.2 items 4-5)', () => {
+describe('what the chain alone cannot prove (no head hash is recorded anywhere: a residual risk)', () => {
   it('a naive cut of the newest events fails at the first removed seq (AUTOINCREMENT remembers the old end)', async () => {
     const s = tamperable();
     s.db.prepare('DELETE FROM audit_events WHERE seq > ?').run(N - 2);

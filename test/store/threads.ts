@@ -13,7 +13,7 @@ const { workerData: w, parentPort } = require('node:worker_threads');
 (async () => {
   const { SqliteStore } = await import(w.src + 'store/sqlite-store.js');
   const { DeliveryWorker } = await import(w.src + 'services/deliver.js');
-  const { sandboxTransport } = await import(w.src + 'mail/sandbox.js');
+  const { sandboxTransport } = await import(w.src + 'services/sandbox.js');
   const { evaluate } = await import(w.src + 'gate/evaluate.js');
   const { setLogLevel } = await import(w.src + 'log.js');
   setLogLevel('warn');

@@ -1,28 +1,36 @@
 /** The approval flows end to end: send, review, deliver, read, reply, wait; through real SDK clients. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, inbox, ok, send, snapshot, startHarness, textOf } from './harness.js';
 
 const AGENT = 'agent@mailgate.test'; // gated_send
 const YOU = 'you@mailgate.test'; // autonomous
 
+// A fresh app and database per test: each test sets up the part of a flow it checks.
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
+beforeEach(async () => { h = await startHarness(); });
+afterEach(async () => { await h?.close(); });
 
 async function history(messageId: string) {
   return ok(await h.agent.call('get_message', { message_id: messageId }));
 }
 
 describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
-  let held: Record<string, any>;
-  let emailId: string;
+  /** The first step: the agent drafts, the gate holds. */
+  const holdQuarterly = () => send(h.agent, {
+    mailbox: AGENT, to: YOU, cc: 'carol@example.com', bcc: ['dave@example.com'], subject: 'Quarterly numbers',
+    text: 'Here are the numbers you asked for.',
+  });
+  /** The first steps up to delivery: held, approved, and in you@'s INBOX. Returns the message and the email's id. */
+  async function delivered(): Promise<{ held: Record<string, any>; emailId: string }> {
+    const held = await holdQuarterly();
+    ok(await h.reviewer.call('queue_approve', { message_id: held.message_id, note: 'fine' }));
+    const [email] = await inbox(h.agent, YOU);
+    return { held, emailId: email!.email_id };
+  }
 
   it('holds the send and says when it expires', async () => {
     const t0 = Date.now();
-    held = await send(h.agent, {
-      mailbox: AGENT, to: YOU, cc: 'carol@example.com', bcc: ['dave@example.com'], subject: 'Quarterly numbers',
-      text: 'Here are the numbers you asked for.',
-    });
+    const held = await holdQuarterly();
     expect(held.status).toBe('pending');
     expect(held.message_id).toMatch(/^msg_[A-Za-z0-9]{20}$/);
     const expires = Date.parse(held.expires_at);
@@ -33,6 +41,7 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
   });
 
   it('the reviewer sees it in list_pending with recipients, subject and a body preview', async () => {
+    const held = await holdQuarterly();
     const page = ok(await h.reviewer.call('list_pending', { mailbox: AGENT }));
     const item = page.messages.find((m: { message_id: string }) => m.message_id === held.message_id);
     expect(item).toMatchObject({
@@ -43,13 +52,13 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
   });
 
   it('queue_approve sends it, and the recipient finds it unread in check_inbox', async () => {
+    const held = await holdQuarterly();
     const approved = ok(await h.reviewer.call('queue_approve', { message_id: held.message_id, note: 'fine' }));
     expect(approved.status).toBe('sent');
     expect(approved.decided_by).toMatch(/^mcp:reviewer/);
     const emails = await inbox(h.agent, YOU);
     expect(emails).toHaveLength(1);
     expect(emails[0]).toMatchObject({ from: AGENT, subject: 'Quarterly numbers', unread: true, to: [YOU] });
-    emailId = emails[0].email_id;
     // External cc/bcc recipients are captured by the sandbox, not delivered.
     const captured = await h.app.store.listCaptured(100);
     expect(captured.filter((c) => c.message_id === held.message_id).map((c) => c.recipient).sort())
@@ -57,6 +66,7 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
   });
 
   it('read_email returns the text and headers, marked untrusted in both channels', async () => {
+    const { emailId } = await delivered();
     const r = await h.agent.call('read_email', { email_id: emailId });
     const e = ok(r);
     expect(e.text).toBe('Here are the numbers you asked for.');
@@ -68,11 +78,13 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
   });
 
   it('check_inbox text is marked untrusted too', async () => {
+    await delivered();
     const r = await h.agent.call('check_inbox', { mailbox: YOU });
     expect(textOf(r)).toMatch(/untrusted/i);
   });
 
   it('reply_email threads to the original, and mail_wait on the original returns the reply', async () => {
+    const { held, emailId } = await delivered();
     const original = ok(await h.agent.call('read_email', { email_id: emailId }));
     const reply = ok(await h.agent.call('reply_email', { email_id: emailId, text: 'Thanks, got them.' }));
     expect(reply.status).toBe('sent'); // you@ is autonomous
@@ -91,6 +103,7 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
   });
 
   it('get_message history records held, approved and sent', async () => {
+    const { held } = await delivered();
     const d = await history(held.message_id);
     expect(d.status).toBe('sent');
     expect(d.history.map((e: { action: string }) => e.action)).toEqual(['message.held', 'message.approved', 'message.sent']);

@@ -4,7 +4,7 @@
  * check_inbox, search_email, read_email, reply_email and get_message must show none of it as normal text, and
  * an outbound attachment name that disguises itself is refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, inbox, ok, send, snapshot, startHarness, textOf } from './harness.js';
 
 const AGENT = 'agent@mailgate.test';
@@ -39,13 +39,16 @@ describe('a hostile HTML email delivered through the sandbox', () => {
       attachments: [{ filename: 'invoice.pdf', content_base64: Buffer.from('%PDF-1.4').toString('base64') }],
     });
     expect(r.status).toBe('sent');
+    // Found here, not by the first test, so each test can run alone.
+    const [email] = (await h.app.store.listEmails({ mailbox: AGENT, folder: 'INBOX', unread_only: false, limit: 10 }))
+      .filter((e) => e.subject.startsWith('Invoice'));
+    emailId = email!.email_id;
   });
 
   it('check_inbox shows a clean subject and a snippet of the visible text only', async () => {
     const r = await h.agent.call('check_inbox', { mailbox: AGENT });
     const email = ok(r).emails.find((e: { subject: string }) => e.subject.startsWith('Invoice'));
-    expect(email).toMatchObject({ subject: 'Invoice fdp.exe due now', snippet: 'Hello, your invoice is attached. Payment due by Friday.' });
-    emailId = email.email_id;
+    expect(email).toMatchObject({ email_id: emailId, subject: 'Invoice fdp.exe due now', snippet: 'Hello, your invoice is attached. Payment due by Friday.' });
     expect(everything(r)).not.toMatch(/INJECT/);
     expect(everything(r)).not.toMatch(INVISIBLE);
   });
@@ -102,6 +105,10 @@ describe('names and subjects stored by any path are cleaned when shown', () => {
 });
 
 describe('outbound attachment names that disguise themselves are refused', () => {
+  // An email in agent@'s INBOX for reply_email to answer (each its own subject: identical drafts are blocked as duplicates).
+  let asked = 0;
+  beforeEach(async () => { await send(h.agent, { mailbox: YOU, to: AGENT, subject: `Please send the files (${++asked})`, text: 'Thanks.' }); });
+
   it.each([
     ['a right-to-left override', 'invoice\u202Efdp.exe', /bidirectional/],
     ['a zero-width space', 'repo\u200Brt.pdf', /invisible/],

@@ -1,5 +1,5 @@
 /** Oversight modes, the mode aliases, auto-approve rules and the global switch, as an agent sees them. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, inbox, ok, send, snapshot, startHarness, textOf } from './harness.js';
 
 const RO = 'ro@t.test';
@@ -11,8 +11,9 @@ const L2 = 'l2@t.test';
 const SMART = 'smart@t.test';
 const FLIP = 'flip@t.test';
 
+// A fresh app and database per test, so no test sees another's mail or mode changes.
 let h: Harness;
-beforeAll(async () => {
+beforeEach(async () => {
   h = await startHarness({
     config: {
       require_approval: false,
@@ -30,7 +31,7 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(async () => { await h?.close(); });
+afterEach(async () => { await h?.close(); });
 
 async function status(id: string) {
   return ok(await h.agent.call('get_message', { message_id: id }));

@@ -2,18 +2,19 @@
  * pending_ttl through create_mailbox and update_mailbox (a real SDK client, a real SQLite file): 1 hour to
  * 30 days; shorter only when the config file says `testing.allow_short_ttl`, never longer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, ok, startHarness, textOf } from './harness.js';
 
 let h: Harness;
 let testing: Harness;
 
-beforeAll(async () => {
+// Fresh apps per test: a mailbox one test creates is not there for another.
+beforeEach(async () => {
   h = await startHarness();
   testing = await startHarness({ config: { testing: { allow_short_ttl: true }, mailboxes: [{ address: 'agent@mailgate.test' }] } });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await h.close();
   await testing.close();
 });
@@ -35,6 +36,7 @@ describe('pending_ttl bounds', () => {
   });
 
   it('update_mailbox refuses outside the range and leaves the TTL as it was', async () => {
+    ok(await h.operator.call('create_mailbox', { address: 'hour@mailgate.test', pending_ttl: '1h' }));
     refused(await h.operator.call('update_mailbox', { address: 'hour@mailgate.test', pending_ttl: '59m', change_reason: 'faster' }), '1h to 30d', '59m');
     refused(await h.operator.call('update_mailbox', { address: 'hour@mailgate.test', pending_ttl: '31d', change_reason: 'slower' }), '1h to 30d', '31d');
     expect((await h.app.store.getMailbox('hour@mailgate.test'))!.pending_ttl_seconds).toBe(3600);

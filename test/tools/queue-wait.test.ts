@@ -1,23 +1,36 @@
 /** list_pending paging and mail_wait's bounded wait, timeout and progress notifications. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { waitFor } from '../e2e/harness.js';
 import { type Harness, ok, send, startHarness } from './harness.js';
 
 const AGENT = 'agent@mailgate.test';
 const YOU = 'you@mailgate.test';
 
+// A fresh app and database per test: the queue a test pages through holds only what it put there.
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
+beforeEach(async () => { h = await startHarness(); });
+afterEach(async () => { await h?.close(); });
+
+/** Waits until the clock has moved past the current millisecond, so the next row's created_at is later. */
+async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() === now) await new Promise((r) => setImmediate(r));
+}
+
+/** Seven held sends from the agent, oldest first, each with its own created_at (for a strict oldest-first check). */
+async function holdSeven(): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    ids.push((await send(h.agent, { mailbox: AGENT, to: YOU, subject: `page ${i}` })).message_id);
+    await nextMillisecond();
+  }
+  return ids;
+}
 
 describe('list_pending paging', () => {
   it('visits every held message exactly once, oldest first, and ends with next_cursor null', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 7; i++) {
-      ids.push((await send(h.agent, { mailbox: AGENT, to: YOU, subject: `page ${i}` })).message_id);
-      // Distinct created_at for a strict oldest-first check.
-      await new Promise((r) => setTimeout(r, 3));
-    }
+    const ids = await holdSeven();
     const seen: string[] = [];
     const sizes: number[] = [];
     let cursor: string | undefined;
@@ -34,6 +47,7 @@ describe('list_pending paging', () => {
   });
 
   it('the agent sees the same queue, and a mailbox filter with a limit that fits returns no cursor', async () => {
+    await holdSeven();
     const page = ok(await h.agent.call('list_pending', { mailbox: AGENT, limit: 200 }));
     expect(page.messages).toHaveLength(7);
     expect(page.next_cursor).toBeNull();
@@ -41,6 +55,7 @@ describe('list_pending paging', () => {
   });
 
   it('a decided message drops out of the queue between pages without skipping others', async () => {
+    await holdSeven();
     const first = ok(await h.reviewer.call('list_pending', { limit: 2 }));
     const [a, b] = first.messages as { message_id: string }[];
     await h.reviewer.call('queue_reject', { message_id: a!.message_id, reason: 'r' });
@@ -85,7 +100,8 @@ describe('mail_wait', () => {
     const held = await send(h.agent, { mailbox: AGENT, to: YOU, subject: 'reject me while waiting' });
     const t0 = Date.now();
     const waiting = h.agent.call('mail_wait', { message_id: held.message_id, timeout_seconds: 20 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Reject only once the wait is under way: it has read the status and sleeps on the app's change events.
+    await waitFor(() => h.app.changes.listenerCount('change') > 0, 5000, 'mail_wait to be waiting');
     ok(await h.reviewer.call('queue_reject', { message_id: held.message_id, reason: 'not now' }));
     const r = ok(await waiting);
     expect(r).toMatchObject({ status: 'rejected', reason: 'not now', timed_out: false });

@@ -4,7 +4,7 @@
  * unknown address or id fails (same code, same text but for the id), change nothing, and leave an authz.denied
  * event naming who, through which tool, at what.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exportAudit } from '../../src/services/audit-export.js';
 import type { Principal } from '../../src/services/context.js';
 import { suppress, unsuppress } from '../../src/services/policy.js';
@@ -26,7 +26,8 @@ let ceoEmail: string;
 let legalHeld: string;
 let supportHeld: string;
 
-beforeAll(async () => {
+// A fresh app and database per test: what one test sends or changes, no other test sees.
+beforeEach(async () => {
   h = await startHarness({ config: { mailboxes: [
     { address: SUPPORT, oversight_mode: 'gated_send' },
     { address: CEO, oversight_mode: 'autonomous' },
@@ -41,7 +42,7 @@ beforeAll(async () => {
   operator = await h.connect(['operator'], 'support-operator', [SUPPORT]);
   supportHeld = (await send(agent, { mailbox: SUPPORT, to: 'customer@example.com', subject: 'Your ticket' })).message_id as string;
 });
-afterAll(async () => { await h?.close(); });
+afterEach(async () => { await h?.close(); });
 
 /** The call fails as the same call on an unknown target does, once the target itself is blanked out. */
 async function refusedLikeUnknown(c: ToolClient, tool: string, foreign: Record<string, unknown>, unknown: Record<string, unknown>): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sendEmail } from '../../src/services/send.js';
+import { holdsFor } from '../e2e/harness.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { MAX_ATTEMPTS } from '../../src/webhooks/dispatcher.js';
 import {
@@ -35,8 +36,7 @@ describe('retries', () => {
     await until(() => deliveries(t!.app)[0]?.status === 'delivered', 'delivered');
     expect(deliveries(t.app)).toEqual([expect.objectContaining({ status: 'delivered', attempts: 2, last_status: 200, last_error: null })]);
     // Nothing more is sent once it is delivered.
-    await new Promise((r) => setTimeout(r, 100));
-    expect(rx.received).toHaveLength(2);
+    await holdsFor(() => rx.received.length === 2, 100, 'two POSTs, no third');
   });
 
   it('a receiver that is down (connection refused), then started on that port: delivered', async () => {

@@ -5,7 +5,7 @@
  * same event being sent again, with the same webhook-id, by the next server: at least once, never lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, closeAll, isAlive, ok, startServer, waitFor, writeConfig } from '../e2e/harness.js';
+import { assertBuilt, closeAll, holdsFor, isAlive, ok, startServer, waitFor, writeConfig } from '../e2e/harness.js';
 import { tempDir } from '../helpers/tmp.js';
 import { GATED, MAILBOXES, type Receiver, SHORT_TTL, secret, startReceiver, stopReceivers, verify } from './helpers.js';
 
@@ -50,7 +50,7 @@ describe('mailgate serve with a webhook in its config', () => {
     const [a, b] = [await startServer({ role: 'agent', ...env }), await startServer({ role: 'agent', ...env })];
     for (let i = 0; i < 10; i++) await sendHeld(i % 2 ? a : b, `held ${i}`);
     await waitFor(() => forPath('two').length >= 10, 10_000, '10 events');
-    await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up, were there one
+    await holdsFor(() => forPath('two').length === 10, 300, 'ten events, no duplicate'); // room for one to show up
     const ids = forPath('two').map((r) => r.id);
     expect(ids).toHaveLength(10);
     expect(new Set(ids).size).toBe(10);
@@ -72,8 +72,7 @@ describe('mailgate serve with a webhook in its config', () => {
     expect(again!.id).toBe(first!.id);
     expect(again!.body).toBe(first!.body);
     expect(() => verify(SECRET, again!)).not.toThrow();
-    await new Promise((r) => setTimeout(r, 200));
-    expect(forPath('crash')).toHaveLength(2);
+    await holdsFor(() => forPath('crash').length === 2, 200, 'one redelivery, no third POST');
     await next.close();
   });
 });

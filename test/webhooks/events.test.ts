@@ -115,7 +115,7 @@ describe('events from the lifecycle', () => {
     expect(() => verify(SECRET, r)).not.toThrow();
   });
 
-  it('a failed delivery and an unknown outcome: email.failed, told apart by data.status', async () => {
+  it('a failed delivery is email.failed; an unknown outcome is email.outcome_unknown with the Message-ID to look for', async () => {
     const store = t.app.store;
     const ids: string[] = [];
     for (const subject of ['will fail', 'unknown fate']) {
@@ -134,7 +134,9 @@ describe('events from the lifecycle', () => {
     await store.recordOutcome(ids[0]!, owner, { kind: 'failed', error: '550 mailbox unavailable' }, Date.now());
     await store.recordOutcome(ids[1]!, owner, { kind: 'unknown', error: 'connection lost after the final dot' }, Date.now());
     expect((await event('email.failed', ids[0])).json.data).toMatchObject({ status: 'failed', error: '550 mailbox unavailable' });
-    expect((await event('email.failed', ids[1])).json.data).toMatchObject({ status: 'outcome_unknown' });
+    const unknown = (await event('email.outcome_unknown', ids[1])).json.data;
+    expect(unknown).toMatchObject({ status: 'outcome_unknown', error: 'connection lost after the final dot' });
+    expect(unknown.message_id_header).toMatch(/^<.+@.+>$/);
   });
 
   it('never sends a body, and every request verifies', () => {

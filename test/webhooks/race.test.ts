@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sendEmail } from '../../src/services/send.js';
+import { holdsFor } from '../e2e/harness.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { AGENT, FAST, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, until } from './helpers.js';
@@ -55,7 +56,7 @@ describe('two dispatchers on one database', () => {
     b.dispatcher.start();
     await holdMany(30);
     await until(() => deliveries(t!.app).filter((d) => d.status === 'delivered').length === 30, '30 delivered');
-    await new Promise((r) => setTimeout(r, 100));
+    await holdsFor(() => rx.received.length === 30, 100, 'thirty POSTs, no duplicate');
     expect(new Set(rx.received.map((r) => r.id)).size).toBe(30);
     expect(rx.received).toHaveLength(30);
   });
@@ -67,12 +68,14 @@ describe('leases', () => {
     t = await startApp([{ url: rx.url, secret: SECRET }]);
     await holdMany(1);
     // A claimant that POSTs and dies before recording (the crash between POST and record).
+    const claimedAt = Date.now();
     const [claimed] = await t.app.store.claimWebhookDeliveries('elsewhere:1:ghost', Date.now(), 300, 10);
     expect(claimed).toBeDefined();
     await t.app.webhooks.tick();
     expect(rx.received).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 320));
-    await t.app.webhooks.tick();
+    // Ticks until the lease runs out and the delivery is taken over; it must not happen before then.
+    await until(async () => { await t!.app.webhooks.tick(); return rx.received.length > 0; }, 'the delivery after the lease');
+    expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(300);
     expect(rx.received.map((r) => r.id)).toEqual([claimed!.event_id]);
     expect(deliveries(t.app)[0]).toMatchObject({ status: 'delivered', attempts: 2 });
   });
