@@ -4,6 +4,7 @@
  * file, in plain text or in the base64 forms AUTH PLAIN / LOGIN would carry.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSmtp, type FakeSmtp } from '../helpers/fake-smtp.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -52,9 +53,18 @@ describe('secrets stay out of every output', () => {
     const inbox = await proc.call('check_inbox', { mailbox: 'agent@leak.test' }); // IMAP down: UNAVAILABLE
     expect(inbox.isError).toBe(true);
     expect(textOf(inbox)).toMatch(/^UNAVAILABLE/);
-    await waitFor(() => rows(db).some((r) => r.status === 'failed'), 10_000, 'the 535 to fail the message');
-    const failed = rows(db).find((r) => r.status === 'failed')!;
-    expect(failed.last_error).toMatch(/authentication failed/i);
+    // A 535 is a configuration problem: the mailbox's deliveries pause (the message stays queued), with the reason.
+    const pausedReason = () => {
+      const conn = new Database(db, { readonly: true });
+      try {
+        return conn.prepare("SELECT delivery_paused_reason FROM mailboxes WHERE address = 'agent@leak.test'").pluck().get() as string | null;
+      } finally {
+        conn.close();
+      }
+    };
+    await waitFor(() => pausedReason() !== null, 10_000, 'the 535 to pause the mailbox\'s deliveries');
+    expect(pausedReason()).toMatch(/authentication/i);
+    expect(rows(db).map((r) => r.status)).not.toContain('sent');
     expect(smtp.auths.some((a) => a.user === 'agent@leak.test' && !a.ok)).toBe(true);
 
     const audit = await runCli(['audit', '--json', '--db', db, '--config', config, '--limit', '1000'], { home: tmp.path, env: { LEAK_IMAP_PASSWORD: IMAP_SECRET } });
@@ -65,6 +75,7 @@ describe('secrets stay out of every output', () => {
 
     const surfaces: Record<string, string> = {
       stderr: proc.stderr(),
+      paused_reason: pausedReason() ?? '',
       send_result: JSON.stringify(sent),
       inbox_result: JSON.stringify(inbox),
       audit_cli: audit.stdout + audit.stderr,
