@@ -49,11 +49,11 @@ CREATE TABLE IF NOT EXISTS correspondents (
 -- The new_external_domain hold asks "has this mailbox written to anyone at this domain?".
 CREATE INDEX IF NOT EXISTS correspondents_domain ON correspondents (mailbox, substr(address, instr(address, '@') + 1));
 
--- Outbound actions: sends and replies, and (in gated_all) held writes such as tagging an email.
+-- Outbound messages: sends and replies (held writes such as tagging an email are in mailbox_actions).
 CREATE TABLE IF NOT EXISTS messages (
   message_id          TEXT PRIMARY KEY,
   mailbox             TEXT NOT NULL REFERENCES mailboxes(address),
-  kind                TEXT NOT NULL CHECK (kind IN ('send', 'reply', 'tag')),
+  kind                TEXT NOT NULL CHECK (kind IN ('send', 'reply')),
   status              TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'queued', 'sending', 'sent', 'failed',
                                                       'outcome_unknown', 'rejected', 'expired', 'cancelled', 'blocked')),
   from_addr           TEXT NOT NULL,
@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS messages (
   subject             TEXT NOT NULL,
   text_body           TEXT,
   html_body           TEXT,
-  -- For kind = 'tag': the operation to apply once approved.
+  -- Unused since held writes moved to mailbox_actions (kept: SQLite drops a column only by a rebuild).
   tag_action          TEXT CHECK (tag_action IS NULL OR json_valid(tag_action)),
   reply_to_email_id   TEXT,
   message_id_header   TEXT NOT NULL UNIQUE,
@@ -126,7 +126,7 @@ CREATE INDEX IF NOT EXISTS messages_mailbox ON messages (mailbox, created_at);
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_key, created_at) WHERE thread_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_dedupe ON messages (mailbox, dedupe_hash, created_at) WHERE dedupe_hash IS NOT NULL;
 -- Rate-limit windows count drafts that were not blocked (blocked is final, so rows never move in or out).
-CREATE INDEX IF NOT EXISTS messages_rate ON messages (mailbox, created_at) WHERE kind <> 'tag' AND status <> 'blocked';
+CREATE INDEX IF NOT EXISTS messages_rate ON messages (mailbox, created_at) WHERE status <> 'blocked';
 
 -- Who each counted draft was addressed to, so per-recipient rate limits are index lookups, not JSON scans.
 CREATE TABLE IF NOT EXISTS message_recipients (
@@ -137,6 +137,38 @@ CREATE TABLE IF NOT EXISTS message_recipients (
   PRIMARY KEY (message_id, address)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS message_recipients_window ON message_recipients (mailbox, address, created_at);
+
+-- Held mailbox actions (tag_email: flags, move, trash). Not outbound messages: no Message-ID, no recipients;
+-- "applied" (not "sent") once the worker has done it on the mailbox (src/gate/action-lifecycle.ts).
+CREATE TABLE IF NOT EXISTS mailbox_actions (
+  action_id        TEXT PRIMARY KEY,
+  mailbox          TEXT NOT NULL REFERENCES mailboxes(address),
+  email_id         TEXT NOT NULL,
+  action           TEXT NOT NULL CHECK (json_valid(action)),
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'applied', 'failed', 'rejected', 'expired',
+                                                   'cancelled', 'blocked')),
+  gate_code        TEXT NOT NULL,
+  gate_reason      TEXT NOT NULL,
+  gate_rule        TEXT,
+  created_by       TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  expires_at       INTEGER,
+  decided_by       TEXT,
+  decided_at       INTEGER,
+  decision_reason  TEXT,
+  lease_owner      TEXT,
+  lease_until      INTEGER,
+  next_attempt_at  INTEGER,
+  attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  last_error       TEXT,
+  applied_at       INTEGER,
+  result           TEXT CHECK (result IS NULL OR json_valid(result)),
+  updated_at       INTEGER NOT NULL,
+  CHECK (status <> 'pending' OR (expires_at IS NOT NULL AND decided_at IS NULL))
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS mailbox_actions_pending ON mailbox_actions (mailbox, created_at, action_id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS mailbox_actions_claimable ON mailbox_actions (next_attempt_at) WHERE status = 'approved';
 
 -- Attachment bytes of outbound messages, kept apart so listing messages never reads them.
 CREATE TABLE IF NOT EXISTS message_attachments (
@@ -241,7 +273,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
   actor      TEXT NOT NULL,
   action     TEXT NOT NULL CHECK (action IN (
                'message.submitted', 'message.blocked', 'message.held', 'message.approved', 'message.edited',
-               'message.rejected', 'message.cancelled', 'message.expired', 'message.claimed', 'message.sent',
+               'message.rejected', 'message.cancelled', 'message.expired', 'message.sent',
                'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
                'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
                'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',

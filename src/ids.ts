@@ -16,6 +16,7 @@ export function randomToken(length = 20): string {
 }
 
 export const newMessageId = () => `msg_${randomToken(20)}`;
+export const newActionId = () => `act_${randomToken(20)}`;
 export const newEmailId = () => `em_${randomToken(20)}`;
 export const newEventId = () => `evt_${randomToken(20)}`;
 export const newTokenId = () => `tok_${randomToken(20)}`;

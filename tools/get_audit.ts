@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { auditTrail } from '../src/services/review.js';
-import { MessageId } from '../src/values.js';
+import { ReviewId } from '../src/values.js';
 import { limitField, mailboxField } from './inputs.js';
 import { auditEvent, toAuditEvent } from './shapes.js';
 
@@ -11,7 +11,7 @@ export default defineTool({
   description: 'Audit events (oldest first within the page): for one message (message_id), one mailbox, or the newest overall.',
   access: 'audit',
   input: {
-    message_id: MessageId.optional(),
+    message_id: ReviewId.optional(),
     mailbox: mailboxField.optional(),
     limit: limitField(1000, 100),
   },

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { MAX_WAIT_SECONDS, waitForMessage } from '../src/services/wait.js';
-import { MessageId, MESSAGE_STATUSES } from '../src/values.js';
+import { ACTION_STATUSES, MESSAGE_STATUSES, ReviewId } from '../src/values.js';
 import { emailSummary, toSummary } from './shapes.js';
 
 export default defineTool({
@@ -11,16 +11,16 @@ export default defineTool({
   description:
     `Wait up to timeout_seconds (at most ${MAX_WAIT_SECONDS}) for a message to be decided, delivered, and answered. ` +
     'Returns the current status, the rejection reason if rejected, and the reply if one arrived. If timed_out is true, ' +
-    'call again with the same message_id to keep waiting.',
+    'call again with the same message_id to keep waiting. An action_id from tag_email waits until the action is decided and applied.',
   access: 'read',
   untrustedContent: true,
   input: {
-    message_id: MessageId,
+    message_id: ReviewId,
     timeout_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS, { error: `timeout_seconds is at most ${MAX_WAIT_SECONDS}; call again to wait longer` }).default(30),
   },
   output: {
     message_id: z.string(),
-    status: z.enum(MESSAGE_STATUSES),
+    status: z.enum([...new Set([...MESSAGE_STATUSES, ...ACTION_STATUSES])] as [string, ...string[]]),
     reason: z.string().nullable(),
     reply: emailSummary.nullable(),
     timed_out: z.boolean(),

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
-import { approveFromSession } from '../src/services/confirm.js';
-import { addressList, MessageId } from '../src/values.js';
+import { approveItemInSession } from '../src/services/actions.js';
+import { addressList, ReviewId } from '../src/values.js';
 import { bodyHtml, bodyText, subjectField } from './inputs.js';
-import { messageDetail, toMessageDetail } from './shapes.js';
+import { reviewDetail, toReviewDetail } from './shapes.js';
 
 export default defineTool({
   name: 'queue_approve',
@@ -16,7 +16,7 @@ export default defineTool({
     'the error gives the command that approves.',
   access: 'review',
   input: {
-    message_id: MessageId,
+    message_id: ReviewId,
     edits: z.object({
       subject: subjectField.optional(),
       text: bodyText.optional(),
@@ -27,7 +27,7 @@ export default defineTool({
     }).strict().optional(),
     note: z.string().trim().max(2000).optional().describe('Optional note kept with the approval'),
   },
-  output: messageDetail.shape,
+  output: reviewDetail.shape,
   handler: async ({ message_id, edits, note }, call) =>
-    toMessageDetail(await approveFromSession(call, message_id, { edits: edits ?? null, note: note ?? null })),
+    toReviewDetail(await approveItemInSession(call, message_id, { edits: edits ?? null, note: note ?? null })),
 });

@@ -3,10 +3,11 @@
  * shared with the CLI and the dashboard (which may not import tools/); they are re-exported here for the tools.
  */
 import * as z from 'zod';
-import { MESSAGE_STATUSES } from '../src/values.js';
+import { ACTION_STATUSES, MESSAGE_STATUSES } from '../src/values.js';
 import { THREAD_CHANGE_KINDS } from '../src/gate/thread-changes.js';
 
-export { toAuditEvent, toMailbox, toMessageDetail, toPendingItem, toSummary } from '../src/present/records.js';
+export { toAuditEvent, toMailbox, toPendingItem, toSummary } from '../src/present/records.js';
+export { toActionView, toReviewDetail } from '../src/present/actions.js';
 
 export const sendResultShape = {
   message_id: z.string(),
@@ -37,7 +38,7 @@ const policyHits = z.array(z.object({
 export const pendingItem = z.object({
   message_id: z.string(),
   mailbox: z.string(),
-  kind: z.enum(['send', 'reply', 'tag']),
+  kind: z.enum(['send', 'reply']),
   to: z.array(z.string()),
   cc: z.array(z.string()),
   bcc: z.array(z.string()),
@@ -76,10 +77,10 @@ export const mailboxShape = z.object({
   updated_at: z.string(),
 });
 
-export const messageDetail = z.object({
+const messageDetail = z.object({
   message_id: z.string(),
   mailbox: z.string(),
-  kind: z.enum(['send', 'reply', 'tag']),
+  kind: z.enum(['send', 'reply']),
   status: z.enum(MESSAGE_STATUSES),
   to: z.array(z.string()),
   cc: z.array(z.string()),
@@ -97,6 +98,36 @@ export const messageDetail = z.object({
   gate: z.object({ code: z.string(), reason: z.string(), rule: z.string().nullable(), mode_at_submit: z.string() }),
   policy_hits: policyHits,
   attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
+});
+
+/** A held mailbox action (tag_email in gated_all): which email, which flags, which folder. */
+export const actionView = z.object({
+  action_id: z.string(),
+  mailbox: z.string(),
+  email_id: z.string(),
+  add_flags: z.array(z.string()),
+  remove_flags: z.array(z.string()),
+  move_to: z.string().nullable(),
+  status: z.enum(ACTION_STATUSES),
+  created_by: z.string(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  reason: z.string(),
+  applied_at: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+});
+
+/**
+ * What the review tools answer for a message_id that may name a held mailbox action (act_): type 'email' with
+ * every message field, or type 'action' with `action` and the decision fields (message_id is then the act_ id).
+ */
+export const reviewDetail = messageDetail.partial().extend({
+  type: z.enum(['email', 'action']),
+  message_id: z.string(),
+  mailbox: z.string(),
+  status: z.enum([...MESSAGE_STATUSES, ...ACTION_STATUSES.filter((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s))]),
+  created_at: z.string(),
+  action: actionView.optional(),
 });
 
 /** What a reply changes against its thread (src/services/thread-changes.ts): look at these before approving. */

@@ -14,9 +14,11 @@ import { checkPendingTtl, createMailbox, listMailboxes, updateMailbox } from '..
 import { exportAudit } from '../services/audit-export.js';
 import { verifyAudit } from '../services/audit-log.js';
 import { listCaptured } from '../services/captured.js';
-import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
-import { Duration, EmailAddress, MessageId, OversightMode } from '../values.js';
+import { approveItem, rejectItem } from '../services/actions.js';
+import { auditTrail, listPending } from '../services/review.js';
+import { Duration, EmailAddress, OversightMode, ReviewId } from '../values.js';
 import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../present/records.js';
+import { toActionDetail, toActionView } from '../present/actions.js';
 import { printJson, printLine, printTable } from './output.js';
 import { deliveryStatus, mailboxResumeCommand } from './delivery.js';
 
@@ -114,21 +116,23 @@ export async function mailboxCommand(app: App, who: Principal, sub: string | und
 export async function pendingCommand(app: App, who: Principal, flags: Flags): Promise<void> {
   const page = await listPending(app, who, { mailbox: flags.mailbox, limit: limitOf(flags, 50, 1000), cursor: flags.cursor });
   const rows = page.messages.map(toPendingItem);
-  if (flags.json) return printJson({ messages: rows, next_cursor: page.next_cursor });
+  const actions = page.actions.map(toActionView);
+  if (flags.json) return printJson({ messages: rows, actions, next_cursor: page.next_cursor });
   printTable(rows, ['message_id', 'mailbox', 'to', 'subject', 'created_at', 'expires_at']);
+  if (actions.length) {
+    printLine('held mailbox actions (tag_email):');
+    printTable(actions.map((a) => ({ ...a, change: [a.add_flags.length ? `add ${a.add_flags.join(' ')}` : '', a.remove_flags.length ? `remove ${a.remove_flags.join(' ')}` : '',
+      a.move_to ? `move to ${a.move_to}` : ''].filter(Boolean).join('; ') })), ['action_id', 'mailbox', 'email_id', 'change', 'created_at', 'expires_at']);
+  }
   if (page.next_cursor) printLine(`more: mailgate pending --cursor ${page.next_cursor}`);
 }
 
 export async function decideCommand(app: App, who: Principal, action: 'approve' | 'reject', args: string[], flags: Flags): Promise<void> {
-  const id = parseWith('message id', MessageId, args[0] ?? '');
-  let m;
-  if (action === 'approve') {
-    m = await approveMessage(app, who, id, { note: flags.note ?? null });
-  } else {
-    if (!flags.reason?.trim()) throw invalid('--reason', 'a rejection needs a reason, e.g. --reason "wrong recipient"');
-    m = await rejectMessage(app, who, id, flags.reason.trim());
-  }
-  if (flags.json) return printJson(toMessageDetail(m));
+  const id = parseWith('message id', ReviewId, args[0] ?? '');
+  const reason = flags.reason?.trim();
+  if (action === 'reject' && !reason) throw invalid('--reason', 'a rejection needs a reason, e.g. --reason "wrong recipient"');
+  const m = action === 'approve' ? await approveItem(app, who, id, { note: flags.note ?? null }) : await rejectItem(app, who, id, reason!);
+  if (flags.json) return printJson('action_id' in m ? toActionDetail(m) : toMessageDetail(m));
   printLine(`${id}: ${m.status}${m.last_error ? ` (${m.last_error})` : ''}`);
 }
 
@@ -158,7 +162,7 @@ export async function auditCommand(app: App, who: Principal, sub: string | undef
     return chainOk ? 0 : 1;
   }
   if (sub !== undefined) throw invalid('audit', `unknown subcommand '${sub}'; use 'mailgate audit [--message ID] [--mailbox ADDR]', 'mailgate audit verify' or 'mailgate audit export'`);
-  const message_id = flags.message === undefined ? undefined : parseWith('--message', MessageId, flags.message);
+  const message_id = flags.message === undefined ? undefined : parseWith('--message', ReviewId, flags.message);
   const events = (await auditTrail(app, who, { message_id, mailbox: flags.mailbox, limit: limitOf(flags, 100, 100_000) })).map(toAuditEvent);
   if (flags.json) printJson({ events });
   else printTable(events.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), ['seq', 'at', 'actor', 'action', 'mailbox', 'message_id', 'detail']);

@@ -11,16 +11,18 @@ import { toSummary } from '../present/records.js';
 import { verifyAudit } from '../services/audit-log.js';
 import type { AppContext, Principal } from '../services/context.js';
 import { listMailboxes, updateMailbox } from '../services/mailboxes.js';
-import { approveMessage, auditTrail, listPending, rejectMessage } from '../services/review.js';
+import { actionEmail, approveItem, rejectItem } from '../services/actions.js';
+import { auditTrail, listPending } from '../services/review.js';
 import { recipientFlags } from '../services/recipients.js';
-import { getMessageOrThrow, repliedEmail } from '../services/scope.js';
+import { getActionOrThrow, getMessageOrThrow, repliedEmail } from '../services/scope.js';
 import { threadReport } from '../services/thread-changes.js';
-import type { MessageContent, OutboundMessage } from '../store/store.js';
-import { EmailAddress, headerText, OversightMode } from '../values.js';
+import type { MailboxAction, MessageContent, OutboundMessage } from '../store/store.js';
+import { EmailAddress, headerText, isActionId, OversightMode } from '../values.js';
 import { redirect, send, sendHtml } from './http.js';
 import type { DashSession } from './session.js';
 import { auditPage, mailboxesPage } from './views/admin.js';
 import { type Flash, layout } from './views/layout.js';
+import { actionList, actionPage } from './views/action.js';
 import { messagePage } from './views/message.js';
 import { applyFilter, filterFrom, queueList, queuePage } from './views/queue.js';
 
@@ -38,29 +40,33 @@ const who = (c: Call): Principal => ({ ...c.session.principal, via: `dashboard:$
 const PAGE = 200;
 const MAX_QUEUE = 2000;
 
-async function allPending(app: AppContext, c: Call, mailbox: string): Promise<OutboundMessage[]> {
+async function allPending(app: AppContext, c: Call, mailbox: string): Promise<{ messages: OutboundMessage[]; actions: MailboxAction[] }> {
   const out: OutboundMessage[] = [];
+  const actions: MailboxAction[] = [];
   let cursor: string | undefined;
   do {
     const page = await listPending(app, who(c), { mailbox: mailbox || undefined, limit: PAGE, cursor });
     out.push(...page.messages);
+    actions.push(...page.actions);
     cursor = page.next_cursor ?? undefined;
   } while (cursor && out.length < MAX_QUEUE);
-  return out;
+  return { messages: out, actions };
 }
 
 export async function queue(app: AppContext, c: Call): Promise<void> {
   const f = filterFrom(c.url.searchParams);
   const now = app.clock();
-  const all = await allPending(app, c, f.mailbox);
+  const { messages: all, actions } = await allPending(app, c, f.mailbox);
   const shown = applyFilter(all, f, now);
-  if (c.url.searchParams.get('fragment') === '1') return sendHtml(c.res, 200, queueList(shown, now));
-  sendHtml(c.res, 200, layout('Queue', queuePage(all, shown, await listMailboxes(app, who(c)), f, now), c.session));
+  const held = actionList(actions.filter((a) => !f.agent || a.created_by === f.agent), now);
+  if (c.url.searchParams.get('fragment') === '1') return sendHtml(c.res, 200, queueList(shown, now) + held);
+  sendHtml(c.res, 200, layout('Queue', queuePage(all, shown, await listMailboxes(app, who(c)), f, now, held), c.session));
 }
 
 const DONE: Record<string, string> = { approved: 'Approved.', rejected: 'Rejected: it will not be sent.' };
 
 export async function message(app: AppContext, c: Call, id: string, flash?: Flash, status = 200): Promise<void> {
+  if (isActionId(id)) return actionMessage(app, c, id, flash, status);
   const m = await getMessageOrThrow(app, who(c), id);
   const email = await repliedEmail(app, who(c), m);
   const done = DONE[c.url.searchParams.get('done') ?? ''];
@@ -75,8 +81,18 @@ export async function message(app: AppContext, c: Call, id: string, flash?: Flas
   sendHtml(c.res, status, layout(m.subject || m.message_id, body, c.session, flash ?? (done ? { kind: 'ok', text: `${done} Status: ${m.status}.` } : undefined)));
 }
 
+async function actionMessage(app: AppContext, c: Call, id: string, flash: Flash | undefined, status: number): Promise<void> {
+  const a = await getActionOrThrow(app, who(c), id);
+  const done = DONE[c.url.searchParams.get('done') ?? ''];
+  const approveBlocked = canDraftAndDecide(c.session.principal.roles)
+    ? `This token (${c.session.tokenName}) can also draft, so an approval from it needs a person: sign in with a reviewer token that cannot draft, or run 'mailgate approve ${id}'.`
+    : undefined;
+  const body = actionPage({ a, email: await actionEmail(app, who(c), a), session: c.session, approveBlocked, now: app.clock() });
+  sendHtml(c.res, status, layout(`Action ${id}`, body, c.session, flash ?? (done ? { kind: 'ok', text: `${done} Status: ${a.status}.` } : undefined)));
+}
+
 export async function messageStatus(app: AppContext, c: Call, id: string): Promise<void> {
-  const m = await getMessageOrThrow(app, who(c), id);
+  const m = isActionId(id) ? await getActionOrThrow(app, who(c), id) : await getMessageOrThrow(app, who(c), id);
   send(c.res, 200, 'application/json; charset=utf-8', JSON.stringify({ status: m.status }));
 }
 
@@ -112,17 +128,17 @@ function editsFrom(form: URLSearchParams, m: OutboundMessage): Partial<MessageCo
 }
 
 export async function approve(app: AppContext, c: Call, id: string): Promise<void> {
-  const m = await getMessageOrThrow(app, who(c), id);
-  const edits = c.form.get('edit') === '1' ? editsFrom(c.form, m) : undefined;
   const note = c.form.get('note')?.trim() || null;
-  await approveMessage(app, who(c), id, { note, edits: edits && Object.keys(edits).length ? edits : null });
+  const m = isActionId(id) ? undefined : await getMessageOrThrow(app, who(c), id);
+  const edits = m && c.form.get('edit') === '1' ? editsFrom(c.form, m) : undefined;
+  await approveItem(app, who(c), id, { note, edits: edits && Object.keys(edits).length ? edits : null });
   redirect(c.res, `/messages/${encodeURIComponent(id)}?done=approved`);
 }
 
 export async function reject(app: AppContext, c: Call, id: string): Promise<void> {
   const reason = c.form.get('reason')?.trim();
   if (!reason) throw invalid('reason', 'say why the message is rejected; the reason is kept in the audit log');
-  await rejectMessage(app, who(c), id, reason);
+  await rejectItem(app, who(c), id, reason);
   redirect(c.res, `/messages/${encodeURIComponent(id)}?done=rejected`);
 }
 

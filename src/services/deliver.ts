@@ -12,7 +12,7 @@ import { applyTagAction } from './inbox-cache.js';
 import { hostname } from 'node:os';
 import { randomToken } from '../ids.js';
 import { ownerIsDead } from '../lease.js';
-import type { DeliveryOutcome, Mailbox, OutboundMessage, Store } from '../store/store.js';
+import type { ActionOutcome, DeliveryOutcome, Mailbox, MailboxAction, OutboundMessage, Store } from '../store/store.js';
 
 export interface WorkerOptions {
   leaseMs?: number;
@@ -89,7 +89,8 @@ export class DeliveryWorker {
       // Small batches keep each write transaction short; a backlog drains over a few passes.
       let expired = 0;
       for (let i = 0, n = 100; i < 10 && n === 100; i++, expired += n) n = (await this.store.expireDue(now, 100)).length;
-      if (expired) log('info', 'expired held messages', { count: expired });
+      for (let i = 0, n = 100; i < 10 && n === 100; i++, expired += n) n = (await this.store.expireDueActions(now, 100)).length;
+      if (expired) log('info', 'expired held messages and actions', { count: expired });
       const mailboxes = new Map((await this.store.listMailboxes()).map((mb) => [mb.address, mb]));
       // Only mailboxes this process holds the account for: a CLI without the config file must not claim
       // (and burn attempts on) mail it cannot reach; the server that has the account delivers it.
@@ -100,8 +101,13 @@ export class DeliveryWorker {
       await this.store.recoverLeases(now, (m) => {
         const mb = mailboxes.get(m.mailbox);
         const idempotent = !!mb && this.transports.canServe(mb) && this.transports.forMailbox(mb).sender.idempotent;
-        return m.kind === 'tag' || m.transmitting_at === null || idempotent;
+        return m.transmitting_at === null || idempotent;
       });
+      for (;;) {
+        const batch = await this.store.claimActions(this.owner, this.clock(), this.opts.leaseMs, 20, servable);
+        if (batch.length === 0) break;
+        for (const a of batch) await this.apply(a, mailboxes.get(a.mailbox));
+      }
       for (;;) {
         const batch = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 20, servable);
         if (batch.length === 0) break;
@@ -164,6 +170,30 @@ export class DeliveryWorker {
     return 'unrecorded';
   }
 
+  /**
+   * Applies an approved mailbox action (flags, move) through the mail port. A server refusal is final: recorded
+   * as failed with the server's reason, never as applied; an unreachable server is retried with the same backoff.
+   */
+  private async apply(a: MailboxAction, mb: Mailbox | undefined): Promise<void> {
+    let outcome: ActionOutcome;
+    try {
+      if (!mb) throw new DeliveryError(`mailbox ${a.mailbox} no longer exists`, 'permanent');
+      const tagged = await applyTagAction(this.store, this.clock, this.transports.forMailbox(mb), a.action);
+      outcome = tagged.refused ? { kind: 'failed', error: `${tagged.refused.code}: ${tagged.refused.reason}` }
+        : { kind: 'applied', result: { added: tagged.added, removed: tagged.removed, moved_to: tagged.moved_to } };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      const attempts = a.attempts + 1;
+      const final = (err instanceof DeliveryError && err.kind === 'permanent') || attempts >= this.opts.maxAttempts;
+      outcome = final ? { kind: 'failed', error: attempts >= this.opts.maxAttempts ? `gave up after ${attempts} attempts: ${error}` : error }
+        : { kind: 'retry', error, next_attempt_at: this.clock() + Math.min(this.opts.baseBackoffMs * 2 ** (attempts - 1), this.opts.maxBackoffMs) };
+    }
+    const recorded = await this.store.recordActionOutcome(a.action_id, this.owner, outcome, this.clock())
+      .catch((err: unknown) => log('error', 'could not record a mailbox action outcome; its lease runs out and it is applied again', { action_id: a.action_id, error: String(err) }));
+    this.onOutcome();
+    if (recorded) log('info', 'mailbox action outcome', { action_id: a.action_id, status: recorded.status });
+  }
+
   private async attempt(m: OutboundMessage, run: { tried: boolean; charged: boolean }): Promise<DeliveryOutcome> {
     let mailbox: Mailbox | undefined;
     let sender: Sender | undefined;
@@ -172,15 +202,6 @@ export class DeliveryWorker {
       if (!mailbox) return { kind: 'failed', error: `mailbox ${m.mailbox} no longer exists` };
       const transport = this.transports.forMailbox(mailbox);
       sender = transport.sender;
-      if (m.kind === 'tag') {
-        const refusal = approvalMismatch(m, []);
-        if (refusal) return { kind: 'refused', error: refusal };
-        run.tried = true;
-        const tagged = await applyTagAction(this.store, this.clock, transport, m.tag_action!);
-        // A server refusal is final: recorded as failed with the server's reason, never as applied, never retried.
-        if (tagged.refused) return { kind: 'failed', error: `${tagged.refused.code}: ${tagged.refused.reason}` };
-        return { kind: 'sent', detail: { tag_action: m.tag_action, tag_result: tagged } };
-      }
       const files = m.attachments.length ? await this.store.loadAttachments(m.message_id) : [];
       const refusal = approvalMismatch(m, files);
       if (refusal) return { kind: 'refused', error: refusal };

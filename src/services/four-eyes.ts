@@ -6,15 +6,16 @@
 import { personOf } from '../auth/principal.js';
 import { MailgateError } from '../errors.js';
 import { resolvePolicy } from '../gate/policy/index.js';
-import type { OutboundMessage } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 
-export async function checkFourEyes(ctx: AppContext, approver: Principal, m: OutboundMessage): Promise<void> {
+/** `m`: a held message or a held mailbox action. */
+export async function checkFourEyes(ctx: AppContext, approver: Principal, m: { created_by: string; mailbox: string; message_id?: string; action_id?: string }): Promise<void> {
+  const id = m.message_id ?? m.action_id ?? '';
   if (personOf(m.created_by) !== personOf(approver.id)) return;
   const mailbox = await ctx.store.getMailbox(m.mailbox);
   if (!resolvePolicy(ctx.settings.policy, mailbox?.policy).fourEyes) return;
   throw new MailgateError('FORBIDDEN',
-    `four-eyes rule on ${m.mailbox}: ${m.message_id} was drafted by ${m.created_by}, so ${personOf(approver.id)} may not approve it; ` +
-    `a different person must: another reviewer's token session, or someone else at the terminal ('mailgate approve ${m.message_id} --as THEIR_NAME')`,
+    `four-eyes rule on ${m.mailbox}: ${id} was drafted by ${m.created_by}, so ${personOf(approver.id)} may not approve it; ` +
+    `a different person must: another reviewer's token session, or someone else at the terminal ('mailgate approve ${id} --as THEIR_NAME')`,
     { field: 'message_id' });
 }

@@ -3,14 +3,13 @@
  * synced the folder; tagging is a write and goes through the gate like a send, so gated_all holds it.
  */
 import { MailgateError } from '../errors.js';
-import { evaluate } from '../gate/evaluate.js';
-import { newMessageId, newMessageIdHeader } from '../ids.js';
-import type { InboundEmail, Mailbox, TagAction } from '../store/store.js';
+import { newActionId } from '../ids.js';
+import type { InboundEmail, Mailbox, MailboxAction, TagAction } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
-import { outcome, type SendOutcome } from './send.js';
+import { gateFor } from './send.js';
 
 export async function checkInbox(ctx: AppContext, who: Principal, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
@@ -74,25 +73,36 @@ function cacheFor(ctx: AppContext, mailbox: Mailbox): InboxCache | undefined {
   return inboxCacheFor(ctx.store, ctx.clock, mailbox.address, ctx.transports.forMailbox(mailbox));
 }
 
-export async function tagEmail(ctx: AppContext, who: Principal, input: Omit<TagAction, 'move_to'> & { move_to?: string | null | undefined }): Promise<SendOutcome> {
+/** What tag_email answers: `applied` once the worker has done it, `queued` while it waits to be applied. */
+export interface ActionResult {
+  action_id: string;
+  status: 'applied' | 'queued' | 'pending' | 'blocked' | 'failed' | 'rejected' | 'expired' | 'cancelled';
+  expires_at?: string;
+  reason?: string;
+  error?: string;
+}
+
+export async function tagEmail(ctx: AppContext, who: Principal, input: Omit<TagAction, 'move_to'> & { move_to?: string | null | undefined }): Promise<ActionResult> {
   await requireRole(ctx, who, ['agent'], 'tagging mail');
   const email = await getEmailOrThrow(ctx, who, input.email_id);
   const action: TagAction = { email_id: email.email_id, add_flags: input.add_flags, remove_flags: input.remove_flags, move_to: input.move_to ?? null };
-  const operation = action.move_to ? 'move' : 'tag';
-  const describeTag = [
-    action.add_flags.length ? `add ${action.add_flags.join(', ')}` : '',
-    action.remove_flags.length ? `remove ${action.remove_flags.join(', ')}` : '',
-    action.move_to ? `move to ${action.move_to}` : '',
-  ].filter(Boolean).join('; ');
-  const result = await ctx.store.submitMessage({
-    message_id: newMessageId(),
-    message_id_header: newMessageIdHeader(email.mailbox),
-    mailbox: email.mailbox,
-    kind: 'tag',
-    content: { to: [], cc: [], bcc: [], subject: email.subject, text: `${describeTag} (email from ${email.from_addr})`, html: null },
-    tag_action: action,
-    actor: who.id,
-  }, (mailbox) => evaluate({ mode: mailbox.oversight_mode, rules: mailbox.auto_approve_rules },
-    { requireApproval: false }, { kind: 'write', operation }, { knownContacts: new Set(), contactLists: new Map() }), ctx.clock());
-  return outcome(ctx, result);
+  let a = await ctx.store.submitAction({ action_id: newActionId(), mailbox: email.mailbox, action, actor: who.id },
+    gateFor(ctx, { kind: 'write', operation: action.move_to ? 'move' : 'tag' }), ctx.clock());
+  if (a.status === 'approved') {
+    await ctx.worker.tick();
+    a = (await ctx.store.getAction(a.action_id)) ?? a;
+  }
+  return describeAction(a);
+}
+
+function describeAction(a: MailboxAction): ActionResult {
+  const base = { action_id: a.action_id };
+  switch (a.status) {
+    case 'pending': return { ...base, status: 'pending', expires_at: new Date(a.expires_at!).toISOString(), reason: a.gate_reason };
+    case 'blocked': return { ...base, status: 'blocked', error: a.gate_code, reason: a.gate_reason };
+    case 'approved': return { ...base, status: 'queued', ...(a.last_error ? { reason: `will retry: ${a.last_error}` } : {}) };
+    case 'failed': return { ...base, status: 'failed', reason: a.last_error ?? 'the mail server refused the action' };
+    case 'applied': return { ...base, status: 'applied' };
+    default: return { ...base, status: a.status, ...(a.decision_reason ? { reason: a.decision_reason } : {}) };
+  }
 }

@@ -5,18 +5,20 @@
  */
 import { canDraftAndDecide } from '../auth/principal.js';
 import { invalid, MailgateError } from '../errors.js';
-import type { AuditEvent, MessageContent, OutboundMessage, PendingPage } from '../store/store.js';
-import { headerTextProblem, isEmailAddress } from '../values.js';
+import type { AuditEvent, MailboxAction, MessageContent, OutboundMessage, PendingPage } from '../store/store.js';
+import { headerTextProblem, isActionId, isEmailAddress } from '../values.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { checkFourEyes } from './four-eyes.js';
 import { checkEditedRecipients } from './policy.js';
-import { getMailboxOrThrow, getMessageOrThrow, scopeFilter } from './scope.js';
+import { getActionOrThrow, getMailboxOrThrow, getMessageOrThrow, scopeFilter } from './scope.js';
 
-export async function listPending(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage> {
+/** Held messages, paged; with the first page (no cursor), the held mailbox actions too (tag_email in gated_all). */
+export async function listPending(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage & { actions: MailboxAction[] }> {
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
+  const actions = q.cursor ? [] : await ctx.store.listPendingActions({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, now: ctx.clock() });
   try {
-    return await ctx.store.listPending({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, cursor: q.cursor, now: ctx.clock() });
+    return { actions, ...await ctx.store.listPending({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, cursor: q.cursor, now: ctx.clock() }) };
   } catch (err) {
     if (err instanceof Error && err.message === 'bad cursor') {
       throw new MailgateError('INVALID_INPUT', 'cursor: not a cursor from list_pending; omit it to start from the first page', { field: 'cursor' });
@@ -61,8 +63,6 @@ export async function approveMessage(ctx: AppContext, who: Principal, id: string
 
 /** Edits must leave a message that send_email itself would accept: recipients, a subject, a body. */
 function checkEdits(m: OutboundMessage, edits: Partial<MessageContent>): void {
-  const id = m.message_id;
-  if (m.kind === 'tag') throw invalid('edits', `${id} is a held ${m.kind} action, not an email; approve or reject it without edits`);
   const merged = { ...m, ...Object.fromEntries(Object.entries(edits).filter(([, v]) => v !== undefined)) } as MessageContent;
   if (merged.to.length + merged.cc.length + merged.bcc.length === 0) throw invalid('edits.to', 'the edits leave the message with no recipients');
   if (!merged.subject.trim()) throw invalid('edits.subject', 'the edits leave the message with an empty subject');
@@ -99,7 +99,7 @@ export async function messageHistory(ctx: AppContext, who: Principal, id: string
 
 export async function auditTrail(ctx: AppContext, who: Principal, q: { message_id?: string | undefined; mailbox?: string | undefined; limit: number }): Promise<AuditEvent[]> {
   await requireRole(ctx, who, ['reviewer', 'operator'], 'reading the audit log');
-  if (q.message_id) await getMessageOrThrow(ctx, who, q.message_id);
+  if (q.message_id) await (isActionId(q.message_id) ? getActionOrThrow(ctx, who, q.message_id) : getMessageOrThrow(ctx, who, q.message_id));
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   return ctx.store.audit({ message_id: q.message_id, mailbox, mailboxes: scopeFilter(who), limit: q.limit });
 }

@@ -6,7 +6,7 @@
  * itself is audited as authz.denied, where the owning mailbox's reviewers can see it.
  */
 import { MailgateError, unknownMailboxError } from '../errors.js';
-import type { InboundEmail, Mailbox, OutboundMessage } from '../store/store.js';
+import type { InboundEmail, Mailbox, MailboxAction, OutboundMessage } from '../store/store.js';
 import { canonicalAddress } from '../values.js';
 import type { AppContext, Principal } from './context.js';
 
@@ -40,6 +40,14 @@ export async function getMessageOrThrow(ctx: AppContext, who: Principal, id: str
   if (m && inScope(who, m.mailbox)) return m;
   if (m) await recordScopeDenial(ctx, who, id, m.mailbox);
   throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; send_email returns message ids and list_pending lists held ones`, { field: 'message_id' });
+}
+
+/** A held mailbox action (act_ id, from tag_email): of another mailbox it answers exactly as an unknown id. */
+export async function getActionOrThrow(ctx: AppContext, who: Principal, id: string): Promise<MailboxAction> {
+  const a = await ctx.store.getAction(id);
+  if (a && inScope(who, a.mailbox)) return a;
+  if (a) await recordScopeDenial(ctx, who, id, a.mailbox);
+  throw new MailgateError('UNKNOWN_MESSAGE', `no held action '${id}'; tag_email returns action ids and list_pending lists held ones`, { field: 'message_id' });
 }
 
 export async function getEmailOrThrow(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {

@@ -26,7 +26,6 @@ const fromEmail = (e: InboundEmail): ThreadPart => ({ from: e.from_addr, to: e.t
 const fromMessage = (m: OutboundMessage): ThreadPart => ({ from: m.from_addr, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject, text: m.text, html: m.html });
 
 export async function threadReport(ctx: AppContext, m: OutboundMessage): Promise<ThreadReport> {
-  if (m.kind === 'tag') return { compared: false, replyMissing: false, changes: [] };
   const draft = fromMessage(m);
   if (!m.reply_to_email_id) return { compared: false, replyMissing: false, changes: threadChanges(draft, null) };
   const found = await ctx.store.getEmail(m.reply_to_email_id);

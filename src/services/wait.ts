@@ -4,15 +4,18 @@
  * clients time calls out after about a minute; the caller simply calls again with the same message_id.
  */
 import type { EventEmitter } from 'node:events';
+import { isActionFinal } from '../gate/action-lifecycle.js';
 import { isFinal } from '../gate/lifecycle.js';
-import type { InboundEmail, OutboundMessage } from '../store/store.js';
+import type { InboundEmail, MailboxAction, OutboundMessage } from '../store/store.js';
+import { isActionId } from '../values.js';
 import type { AppContext, Principal } from './context.js';
-import { getMessageOrThrow } from './scope.js';
+import { getActionOrThrow, getMessageOrThrow } from './scope.js';
 
 export const MAX_WAIT_SECONDS = 50;
 
 export interface WaitResult {
-  message: OutboundMessage;
+  /** The message waited on, or (for an act_ id) the held mailbox action. */
+  message: OutboundMessage | MailboxAction;
   reply: InboundEmail | undefined;
   timed_out: boolean;
   waited_ms: number;
@@ -31,12 +34,10 @@ export async function waitForMessage(ctx: AppContext, who: Principal, id: string
   const pollMs = opts.pollMs ?? 250;
   let lastProgress = started;
   for (;;) {
-    const message = await getMessageOrThrow(ctx, who, id);
-    const reply = message.status === 'sent' && message.kind !== 'tag'
-      ? await ctx.store.findReply(message.mailbox, message.message_id_header)
-      : undefined;
-    // A sent message waits on for its reply; an applied tag has nothing more to wait for.
-    const done = reply !== undefined || (isFinal(message.status) && (message.status !== 'sent' || message.kind === 'tag'));
+    const message = isActionId(id) ? await getActionOrThrow(ctx, who, id) : await getMessageOrThrow(ctx, who, id);
+    const reply = 'kind' in message && message.status === 'sent' ? await ctx.store.findReply(message.mailbox, message.message_id_header) : undefined;
+    // A sent message waits on for its reply; a mailbox action has nothing more to wait for once final.
+    const done = reply !== undefined || ('kind' in message ? isFinal(message.status) && message.status !== 'sent' : isActionFinal(message.status));
     const now = Date.now();
     if (done || now >= deadline || opts.signal?.aborted) {
       return { message, reply, timed_out: !done && now >= deadline, waited_ms: now - started };

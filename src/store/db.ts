@@ -49,8 +49,9 @@ function prepare(db: Db, opts: OpenOptions): void {
     // Several processes may open a fresh file at once; IMMEDIATE serialises schema creation.
     db.transaction(() => {
       const version = currentVersion(db);
-      if (version !== null) runMigrations(db, version);
-      db.exec(readFileSync(schemaPath(), 'utf8'));
+      const schema = readFileSync(schemaPath(), 'utf8');
+      if (version !== null) runMigrations(db, version, schema);
+      db.exec(schema);
       // An external-content FTS table starts empty: index the mail that was there before it existed.
       if (version !== null && version < 2) db.exec("INSERT INTO emails_fts (emails_fts) VALUES ('rebuild')");
       // Only a migration can have broken a reference; the check costs ~0.2 µs a row, so it is not run on every open.
@@ -95,7 +96,7 @@ export function stmt(db: Db, sql: string, pluck = false): Database.Statement {
 let cachedSchemaPath: string | undefined;
 
 /** schema.sql sits at the package root; find it from here whether running from src/ or dist/src/. */
-export function schemaPath(): string {
+function schemaPath(): string {
   if (cachedSchemaPath) return cachedSchemaPath;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {

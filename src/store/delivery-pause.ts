@@ -15,7 +15,7 @@ import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 
 /** A mailbox's delivery state (mailboxes.delivery_* columns, schema 5). */
-export interface DeliveryState {
+interface DeliveryState {
   paused_at: number | null;
   paused_reason: string | null;
   /** The salted settings digest at the pause (`salt:hex`), to tell when the configuration changed. */
@@ -26,7 +26,7 @@ export interface DeliveryState {
   held_until: number | null;
 }
 
-export function deliveryState(db: Db, address: string): DeliveryState | undefined {
+function deliveryState(db: Db, address: string): DeliveryState | undefined {
   return stmt(db, `SELECT delivery_paused_at AS paused_at, delivery_paused_reason AS paused_reason, delivery_paused_digest AS paused_digest,
                    delivery_failures AS failures, delivery_held_until AS held_until FROM mailboxes WHERE address = ?`).get(address) as DeliveryState | undefined;
 }
@@ -59,7 +59,7 @@ export function resumeMailbox(db: Db, address: string, actor: string, reason: st
  * Feeds the breaker: a transient failure counts (and may hold the mailbox until `holdUntil`); any other
  * answer from the server resets it.
  */
-export function noteDeliveryResult(db: Db, address: string, result: 'answered' | 'transient', now: number, holdUntil?: number | null): void {
+export function noteDeliveryResult(db: Db, address: string, result: 'answered' | 'transient', _now: number, holdUntil?: number | null): void {
   if (result === 'answered') {
     stmt(db, `UPDATE mailboxes SET delivery_failures = 0, delivery_held_until = NULL
               WHERE address = ? AND (delivery_failures <> 0 OR delivery_held_until IS NOT NULL)`).run(address);
@@ -88,7 +88,7 @@ export function resolveOutcome(db: Db, id: string, r: Resolution, actor: string,
     throw new MailgateError('NOT_OUTCOME_UNKNOWN', `${id} was resolved by someone else just now; 'mailgate audit --message ${id}' shows how`);
   }
   // Delivered mail makes its recipients known correspondents, as a recorded 250 does.
-  if (r.delivered && m.kind !== 'tag') mailboxes.recordCorrespondents(db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
+  if (r.delivered) mailboxes.recordCorrespondents(db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
   appendAudit(db, { actor, action: 'message.resolved', mailbox: m.mailbox, message_id: id,
     detail: { resolution: r.delivered ? 'delivered' : 'not_delivered', reason, message_id_header: m.message_id_header } }, now);
   return messages.getMessageRow(db, id)!;

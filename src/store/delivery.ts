@@ -65,8 +65,8 @@ export function recordOutcome(db: Db, id: string, owner: string, outcome: Delive
         smtp_response: typeof outcome.detail.response === 'string' ? outcome.detail.response : null }, now, guard);
       // Known contacts are addresses this mailbox has sent to. Inbound mail does not count: its From is
       // whatever the sender claims, and a forged one must not earn an address automatic approval.
-      if (m.kind !== 'tag') mailboxes.recordCorrespondents(db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
-      audit(m.kind === 'tag' ? 'email.tagged' : 'message.sent', outcome.detail);
+      mailboxes.recordCorrespondents(db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
+      audit('message.sent', outcome.detail);
       suppressBounces(db, outcome.detail.bounced as string[] | undefined, id, now);
       noteDeliveryResult(db, m.mailbox, 'answered', now);
       break;

@@ -40,7 +40,7 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   const decision = gate(mailbox, {
     knownContacts: mailboxes.knownCorrespondents(db, mailbox.address, recipients),
     contactLists: mailboxes.contactLists(db),
-    policy: req.kind === 'tag' ? undefined : policyFacts(db, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now }),
+    policy: policyFacts(db, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now }),
   }, limits);
   const status = decision.outcome === 'execute' ? 'queued' : decision.outcome === 'hold' ? 'pending' : 'blocked';
   const message: messages.OutboundMessage = {
@@ -76,13 +76,13 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     approved_hash: status === 'queued' ? hash : null,
     thread_key: req.thread_key ?? null,
     attachments,
-    dedupe_hash: req.kind === 'tag' ? null : dedupeHash,
+    dedupe_hash: dedupeHash,
   };
   messages.insertMessageRow(db, message);
   // A refused draft keeps the list of its files (for the audit) but not their bytes.
   if (status !== 'blocked') {
     insertAttachments(db, message.message_id, req.attachments ?? [], attachments);
-    if (req.kind !== 'tag') recordRecipients(db, message, recipients);
+    recordRecipients(db, message, recipients);
   }
   appendAudit(db, {
     actor: req.actor,
@@ -130,7 +130,7 @@ function attachmentMeta(a: NewAttachment): messages.AttachmentMeta {
 
 function insertAttachments(db: Db, id: string, files: readonly NewAttachment[], meta: readonly messages.AttachmentMeta[]): void {
   const ins = stmt(db, 'INSERT INTO message_attachments (message_id, idx, filename, content_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  files.forEach((f, i) => ins.run(id, i, meta[i]!.filename, meta[i]!.content_type, meta[i]!.size, meta[i]!.sha256, f.content));
+  for (const [i, f] of files.entries()) ins.run(id, i, meta[i]!.filename, meta[i]!.content_type, meta[i]!.size, meta[i]!.sha256, f.content);
 }
 
 /** The attachment bytes of a message, in order, as the delivery worker sends them. */

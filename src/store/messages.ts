@@ -5,9 +5,9 @@ import type { MessageStatus } from '../values.js';
 import { type Db, stmt } from './db.js';
 import { newSalt } from './personal-data.js';
 
-export type MessageKind = 'send' | 'reply' | 'tag';
+export type MessageKind = 'send' | 'reply';
 
-/** A held or executed write on an inbound email (tag_email). */
+/** A write on an inbound email (tag_email), held or applied as a mailbox action (src/store/mailbox-actions.ts). */
 export interface TagAction {
   email_id: string;
   add_flags: string[];
@@ -86,7 +86,7 @@ type Row = Record<string, unknown>;
 
 const parse = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
 
-export function messageFromRow(row: Row): OutboundMessage {
+function messageFromRow(row: Row): OutboundMessage {
   // The audit salt stays in the database: it is the key to this message's hashed personal data.
   const { pii_salt: _salt, ...r } = row;
   return {
@@ -195,7 +195,7 @@ export function encodeCursor(created: number, id: string): string {
   return Buffer.from(`${created}:${id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): [number, string] {
+function decodeCursor(cursor: string): [number, string] {
   const m = /^(\d+):(msg_[A-Za-z0-9_-]+)$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!m) throw new Error('bad cursor');
   return [Number(m[1]), m[2]!];

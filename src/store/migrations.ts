@@ -9,7 +9,7 @@ import { AUDIT_ACTIONS, GATE_CODES } from '../values.js';
 
 export const SCHEMA_VERSION = 5;
 
-const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
+const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void> = {
   // 2: real mail. Delivery marks the final-dot moment; the inbox caches IMAP folders and is full-text indexed.
   2: (db) => {
     db.exec(`ALTER TABLE messages ADD COLUMN transmitting_at INTEGER;
@@ -53,14 +53,33 @@ const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
   },
   // 5: failure paths. A mailbox's deliveries can pause for a configuration problem (and resume), and back off
   // as a whole after repeated 4xx (the breaker); an operator resolves outcome_unknown (message.resolved).
-  5: (db) => {
+  // Held mailbox actions (tag_email) left the messages table for their own (mailbox_actions): old rows move
+  // there as act_ ids with the same random part, and messages.kind no longer admits 'tag'.
+  5: (db, schema) => {
     for (const column of ['delivery_paused_at INTEGER', 'delivery_paused_reason TEXT', 'delivery_paused_digest TEXT',
       'delivery_failures INTEGER NOT NULL DEFAULT 0 CHECK (delivery_failures >= 0)', 'delivery_held_until INTEGER']) {
       addColumnIfTable(db, 'mailboxes', column);
     }
     rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
+    moveTagRows(db, schema);
   },
 };
+
+function moveTagRows(db: Database.Database, schema: string): void {
+  const ddl = /CREATE TABLE IF NOT EXISTS mailbox_actions \([\s\S]*?\) STRICT;/.exec(schema);
+  if (!ddl) throw new Error('migration: schema.sql has no mailbox_actions table');
+  db.exec(ddl[0]);
+  db.exec(`INSERT INTO mailbox_actions (action_id, mailbox, email_id, action, status, gate_code, gate_reason, gate_rule, created_by,
+             created_at, expires_at, decided_by, decided_at, decision_reason, next_attempt_at, attempts, last_error, applied_at, updated_at)
+           SELECT 'act_' || substr(message_id, 5), mailbox, json_extract(tag_action, '$.email_id'), tag_action,
+             CASE status WHEN 'sent' THEN 'applied' WHEN 'outcome_unknown' THEN 'failed' WHEN 'queued' THEN 'approved' WHEN 'sending' THEN 'approved'
+               ELSE status END, gate_code, gate_reason, gate_rule, created_by, created_at, expires_at, decided_by, decided_at, decision_reason,
+             next_attempt_at, attempts, last_error, sent_at, updated_at
+           FROM messages WHERE kind = 'tag' AND tag_action IS NOT NULL;
+           DELETE FROM messages WHERE kind = 'tag';
+           DROP INDEX IF EXISTS messages_rate;`);
+  rebuildWithCheck(db, 'messages', /CHECK \(kind IN \([^)]*\)\)/, "CHECK (kind IN ('send', 'reply'))");
+}
 
 function addColumnIfTable(db: Database.Database, table: string, column: string): void {
   if (db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
@@ -95,14 +114,14 @@ export function currentVersion(db: Database.Database): number | null {
 }
 
 /** Brings an existing database up to SCHEMA_VERSION; call inside the opening transaction, before schema.sql. */
-export function runMigrations(db: Database.Database, from: number): void {
+export function runMigrations(db: Database.Database, from: number, schema: string): void {
   if (from > SCHEMA_VERSION) {
     // Opening it would let this older code write rows the newer schema's rules do not expect: refuse, untouched.
     throw new MailgateError('STORE_TOO_NEW', `the database ${db.name} has schema version ${from}, newer than this mailgate `
       + `understands (${SCHEMA_VERSION}): a newer mailgate wrote it. Upgrade mailgate (npm install -g mailgate@latest), `
       + `or point --db, MAILGATE_DB or the config's database at another file`, { details: { database: db.name, schema_version: from } });
   }
-  for (let v = from + 1; v <= SCHEMA_VERSION; v++) MIGRATIONS[v]?.(db);
+  for (let v = from + 1; v <= SCHEMA_VERSION; v++) MIGRATIONS[v]?.(db, schema);
 }
 
 export function recordVersion(db: Database.Database): void {

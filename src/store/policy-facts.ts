@@ -17,7 +17,7 @@ export function policyFacts(db: Db, p: EffectivePolicy, q: { mailbox: string; re
   const windowCount = (ms: number): WindowCount => {
     // Matches the partial index messages_rate exactly, so the count reads the index alone.
     const row = stmt(db, `SELECT count(*) AS count, min(created_at) AS oldest FROM messages
-                          WHERE mailbox = ? AND created_at > ? AND kind <> 'tag' AND status <> 'blocked'`).get(mailbox, now - ms) as WindowCount;
+                          WHERE mailbox = ? AND created_at > ? AND status <> 'blocked'`).get(mailbox, now - ms) as WindowCount;
     return { count: row.count, oldest: row.oldest };
   };
   const none = { count: 0, oldest: null };

@@ -143,6 +143,21 @@ describe('opening a version-1 database', () => {
     expect(s.db.prepare('SELECT has_body FROM emails WHERE email_id = ?').pluck().get(EMAIL_ID)).toBe(1);
   });
 
+  it('moves a held tag write to mailbox_actions (an act_ id with the same random part), out of messages', async () => {
+    const raw = new Database(t.path);
+    raw.prepare(`INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject, tag_action,
+        message_id_header, content_hash, created_by, mode_at_submit, gate_code, gate_reason, created_at, expires_at, updated_at)
+      VALUES ('msg_v1tagv1tagv1tag', ?, 'tag', 'pending', ?, '[]', '[]', '[]', 'to flag', ?, '<v1tag@sandbox.test>', 'h', 'agent:v1',
+        'gated_all', 'mode_requires_approval', 'gated_all mode holds tag for approval', ?, ?, ?)`)
+      .run(ALICE, ALICE, JSON.stringify({ email_id: EMAIL_ID, add_flags: ['\\Flagged'], remove_flags: [], move_to: null }), T0, T0 + 3_600_000, T0);
+    raw.close();
+    const s = t.open();
+    expect(await s.getMessage('msg_v1tagv1tagv1tag')).toBeUndefined();
+    expect(await s.getAction('act_v1tagv1tagv1tag')).toMatchObject({ status: 'pending', mailbox: ALICE, email_id: EMAIL_ID,
+      action: { add_flags: ['\\Flagged'] }, created_by: 'agent:v1', expires_at: T0 + 3_600_000 });
+    expect(() => s.db.prepare("UPDATE messages SET kind = 'tag' WHERE message_id = ?").run(SENT_ID)).toThrow(/CHECK/);
+  });
+
   it('full-text search finds the version-1 email by subject, sender, name and text', async () => {
     const s = t.open();
     for (const query of ['harbour', 'invoice harb', 'zelda', 'Quartermaine', 'pelican numbers']) {

@@ -118,12 +118,11 @@ describe('rate limits per mailbox', () => {
 
   it('tag actions (held flag changes) do not count against a send limit', async () => {
     await mailbox({ dedupe_window: 0, rate_limits: { per_minute: 1 } }, 'gated_all');
-    const tag = await db.s.submitMessage({
-      message_id: 'msg_tagtagtagtagtag', message_id_header: '<tag@sandbox.test>', mailbox: MB, kind: 'tag', actor: 'agent:test',
-      content: { to: [], cc: [], bcc: [], subject: 'x', text: 'add \\Flagged', html: null },
-      tag_action: { email_id: 'em_xxxxxxxxxxxx', add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
+    const tag = await db.s.submitAction({
+      action_id: 'act_tagtagtagtagtag', mailbox: MB, actor: 'agent:test',
+      action: { email_id: 'em_xxxxxxxxxxxx', add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
     }, (mb) => evaluate({ mode: mb.oversight_mode, rules: [] }, { requireApproval: false }, { kind: 'write', operation: 'tag' }, FACTS), T0);
-    expect(tag.message.status).toBe('pending');
+    expect(tag.status).toBe('pending');
     expect(code(await at(1))).toBe('mode_requires_approval');
     expect(code(await at(2, content({ subject: 'second' })))).toBe('rate_limited');
   });

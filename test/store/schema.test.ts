@@ -40,7 +40,7 @@ describe('pragmas on every connection', () => {
       { name: string; type: string; strict: number }[];
     expect(tables.map((x) => x.name).sort()).toEqual(
       ['approval_links', 'audit_events', 'captured_mail', 'change_links', 'contact_list_members', 'correspondents', 'emails', 'emails_fts',
-        'emails_fts_config', 'emails_fts_data', 'emails_fts_docsize', 'emails_fts_idx', 'imap_folders', 'mailboxes', 'message_attachments', 'message_recipients',
+        'emails_fts_config', 'emails_fts_data', 'emails_fts_docsize', 'emails_fts_idx', 'imap_folders', 'mailbox_actions', 'mailboxes', 'message_attachments', 'message_recipients',
         'messages', 'meta', 'suppressions', 'tokens', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events']);
     // FTS5 virtual tables and their shadow tables are the only non-STRICT ones, and only they are not ordinary tables.
     expect(tables.filter((x) => x.strict !== 1).map((x) => `${x.type}:${x.name}`).sort()).toEqual([

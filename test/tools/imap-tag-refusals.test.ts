@@ -22,7 +22,7 @@ describe.skipIf(!requireMailServersOrSkip())('tag_email refused by a real IMAP s
   beforeAll(async () => {
     mail = await startMailServers({ users: ['tagger'] });
     u = mail.users[0]!;
-    for (const s of ['Move me nowhere', 'Too long a flag', 'Flag me']) await mail.deliver(raw(s), u.address);
+    for (const s of ['Move me nowhere', 'Too long a flag', 'Flag me', 'Hold my flag']) await mail.deliver(raw(s), u.address);
     const server = { host: '127.0.0.1', secure: false, user: u.user, password: u.password };
     h = await startHarness({ config: { mailboxes: [{ address: u.address, oversight_mode: 'autonomous',
       imap: { ...server, port: mail.imap.port }, smtp: { ...server, port: mail.smtp.port } }] } });
@@ -72,14 +72,14 @@ describe.skipIf(!requireMailServersOrSkip())('tag_email refused by a real IMAP s
     const r = ok(await h.agent.call('tag_email', { email_id: id, add_flags: ['\\Flagged'], move_to: 'Nowhere' }));
     expect(r.status).toBe('failed');
     expect(r.reason).toMatch(/^MAIL_REFUSED: moving the email to 'Nowhere': \[TRYCREATE\] Mailbox doesn't exist: Nowhere$/);
-    const audit = await auditOf(r.message_id);
+    const audit = await auditOf(r.action_id);
     expect(audit).toContain('message.failed');
     expect(audit).not.toContain('email.tagged');
     expect(audit).not.toContain('message.retry_scheduled');
     // Not retried: another delivery pass leaves it failed and adds nothing to its history.
     await h.app.worker.tick();
-    expect(await h.app.store.getMessage(r.message_id)).toMatchObject({ status: 'failed' });
-    expect(await auditOf(r.message_id)).toEqual(audit);
+    expect(await h.app.store.getAction(r.action_id)).toMatchObject({ status: 'failed' });
+    expect(await auditOf(r.action_id)).toEqual(audit);
     expect(await liveClient()).toBe(before);
     expect(await serverCopy('Move me nowhere')).toMatchObject({ folder: 'INBOX' });
   });
@@ -90,18 +90,32 @@ describe.skipIf(!requireMailServersOrSkip())('tag_email refused by a real IMAP s
     const r = ok(await h.agent.call('tag_email', { email_id: id, add_flags: [flag] }));
     expect(r).toMatchObject({ status: 'failed' });
     expect(r.reason).toMatch(/^MAIL_REFUSED: adding x{60}: \[CANNOT\] Keyword length too long$/);
-    expect(await auditOf(r.message_id)).not.toContain('email.tagged');
+    expect(await auditOf(r.action_id)).not.toContain('email.tagged');
     expect((await serverCopy('Too long a flag'))!.flags).not.toContain(flag);
   });
 
   it('what the server accepts is applied, audited as email.tagged with what it took, and shown by check_inbox at once', async () => {
     const id = await emailId('Flag me');
     const r = ok(await h.agent.call('tag_email', { email_id: id, add_flags: ['\\Seen'], move_to: 'Archive' }));
-    expect(r.status).toBe('sent');
-    const tagged = (await h.app.store.audit({ limit: 1000 })).find((e) => e.message_id === r.message_id && e.action === 'email.tagged');
-    expect(tagged?.detail).toMatchObject({ tag_result: { added: ['\\Seen'], removed: [], moved_to: 'Archive', refused: null } });
+    expect(r.status).toBe('applied');
+    const tagged = (await h.app.store.audit({ limit: 1000 })).find((e) => e.message_id === r.action_id && e.action === 'email.tagged');
+    expect(tagged?.detail).toMatchObject({ result: { added: ['\\Seen'], removed: [], moved_to: 'Archive' } });
+    expect(await h.app.store.getAction(r.action_id)).toMatchObject({ status: 'applied', result: { moved_to: 'Archive' } });
     expect(await serverCopy('Flag me')).toMatchObject({ folder: 'Archive', flags: expect.arrayContaining(['\\Seen']) });
     const archive = ok(await h.agent.call('check_inbox', { mailbox: u.address, folder: 'Archive' }));
     expect(archive.emails).toMatchObject([{ subject: 'Flag me', unread: false }]);
+  });
+
+  it('in gated_all a tag is held as a mailbox action, then applied on the server once a reviewer approves it', async () => {
+    await h.app.store.updateMailbox(u.address, { oversight_mode: 'gated_all' }, 'operator:test', 'hold writes', Date.now());
+    const id = await emailId('Hold my flag');
+    const r = ok(await h.agent.call('tag_email', { email_id: id, add_flags: ['\\Flagged'] }));
+    expect(r).toMatchObject({ status: 'pending', action_id: expect.stringMatching(/^act_/) });
+    await h.app.worker.tick();
+    expect((await serverCopy('Hold my flag'))!.flags).not.toContain('\\Flagged');
+    const approved = ok(await h.reviewer.call('queue_approve', { message_id: r.action_id }));
+    expect(approved).toMatchObject({ type: 'action', status: 'applied', action: { email_id: id, add_flags: ['\\Flagged'] } });
+    expect((await serverCopy('Hold my flag'))!.flags).toContain('\\Flagged');
+    expect(await auditOf(r.action_id)).toEqual(['message.held', 'message.approved', 'email.tagged']);
   });
 });

@@ -83,11 +83,12 @@ describe('tagging: a write', () => {
     await send(h.agent, { mailbox: AUTO, to: GA, subject: 'tag me (gated_all)' });
     const [email] = await inbox(h.agent, GA);
     const r = ok(await h.agent.call('tag_email', { email_id: email!.email_id, add_flags: ['\\Seen'] }));
-    expect(r).toMatchObject({ status: 'pending', email_id: email!.email_id });
+    expect(r).toMatchObject({ status: 'pending', email_id: email!.email_id, action_id: expect.stringMatching(/^act_/) });
     expect((await inbox(h.agent, GA))[0]?.unread).toBe(true);
     const page = ok(await h.reviewer.call('list_pending', { mailbox: GA }));
-    expect(page.messages).toEqual([expect.objectContaining({ message_id: r.message_id, kind: 'tag' })]);
-    expect(ok(await h.reviewer.call('queue_approve', { message_id: r.message_id })).status).toBe('sent');
+    expect(page.messages).toEqual([]);
+    expect(page.actions).toEqual([expect.objectContaining({ action_id: r.action_id, email_id: email!.email_id, add_flags: ['\\Seen'] })]);
+    expect(ok(await h.reviewer.call('queue_approve', { message_id: r.action_id })).status).toBe('applied');
     expect((await inbox(h.agent, GA))[0]?.unread).toBe(false);
   });
 
@@ -99,7 +100,7 @@ describe('tagging: a write', () => {
     await send(h.agent, { mailbox: AUTO, to: GS, subject: 'tag me (gated_send)' });
     const [email] = await inbox(h.agent, GS);
     const r = ok(await h.agent.call('tag_email', { email_id: email!.email_id, add_flags: ['\\Seen'], move_to: 'Archive' }));
-    expect(r).toMatchObject({ status: 'sent', email_id: email!.email_id });
+    expect(r).toMatchObject({ status: 'applied', email_id: email!.email_id });
     expect(await inbox(h.agent, GS)).toEqual([]);
     const archived = ok(await h.agent.call('check_inbox', { mailbox: GS, folder: 'Archive' })).emails as Record<string, any>[];
     expect(archived).toEqual([expect.objectContaining({ email_id: email!.email_id, unread: false })]);

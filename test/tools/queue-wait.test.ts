@@ -120,16 +120,15 @@ describe('mail_wait', () => {
     expect(r.reply).toMatchObject({ from: YOU, subject: 'Re: answer me', snippet: 'here is my answer' });
   });
 
-  // BUG (src/services/wait.ts waitForMessage): a tag action never gets a reply, yet `done` waits for one
-  // whenever status is 'sent', so waiting on an applied tag always runs to the timeout and says timed_out.
+  // A mailbox action gets no reply: once applied, there is nothing more to wait for.
   it('returns at once for a tag action that has been applied', async () => {
     await send(h.agent, { mailbox: YOU, to: AGENT, subject: 'tag target' });
     const email = ok(await h.agent.call('check_inbox', { mailbox: AGENT })).emails.find((e: { subject: string }) => e.subject === 'tag target');
     const tag = ok(await h.agent.call('tag_email', { email_id: email.email_id, add_flags: ['\\Flagged'] }));
-    expect(tag.status).toBe('sent');
+    expect(tag.status).toBe('applied');
     const t0 = Date.now();
-    const r = ok(await h.agent.call('mail_wait', { message_id: tag.message_id, timeout_seconds: 3 }));
-    expect(r.status).toBe('sent');
+    const r = ok(await h.agent.call('mail_wait', { message_id: tag.action_id, timeout_seconds: 3 }));
+    expect(r.status).toBe('applied');
     expect(r.timed_out).toBe(false);
     expect(Date.now() - t0).toBeLessThan(1500);
   });

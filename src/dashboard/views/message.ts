@@ -84,7 +84,7 @@ function actions(v: MessageView): string {
     ? `<div class="card"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
     : `<form method="post" action="/messages/${id}/approve">${csrfField(session)}<strong>Approve as shown</strong>
 <label for="note">Note (optional)</label><input class="wide" type="text" id="note" name="note" maxlength="1000">
-<p><button class="approve" type="submit" name="do" value="approve">Approve and send</button></p></form>${m.kind === 'tag' ? '' : `
+<p><button class="approve" type="submit" name="do" value="approve">Approve and send</button></p></form>
 <form method="post" action="/messages/${id}/approve">${csrfField(session)}<input type="hidden" name="edit" value="1"><strong>Approve with edits</strong>
 <label for="e-to">To (comma-separated)</label><input class="wide" type="text" id="e-to" name="to" value="${esc(m.to.join(', '))}">
 <label for="e-cc">Cc</label><input class="wide" type="text" id="e-cc" name="cc" value="${esc(m.cc.join(', '))}">
@@ -92,7 +92,7 @@ function actions(v: MessageView): string {
 <label for="e-subject">Subject</label><input class="wide" type="text" id="e-subject" name="subject" dir="auto" value="${esc(m.subject)}">
 <label for="e-text">Text</label><textarea id="e-text" name="text" dir="auto">${esc(m.text ?? '')}</textarea>
 ${m.html !== null ? '<label><input type="checkbox" name="drop_html" value="1"> Send the text only (drop the HTML part, which the edits do not change)</label>' : ''}
-<p><button class="approve" type="submit">Approve with these edits</button></p></form>`}`;
+<p><button class="approve" type="submit">Approve with these edits</button></p></form>`;
   return `<h2>Decide</h2><div class="actions">${approve}
 <form method="post" action="/messages/${id}/reject">${csrfField(session)}<strong>Reject</strong>
 <label for="reason">Reason (kept in the audit log)</label><textarea id="reason" name="reason" required maxlength="2000"></textarea>
@@ -107,5 +107,5 @@ export function messagePage(v: MessageView): string {
   const { m } = v;
   return `<div data-message-id="${esc(m.message_id)}" data-status="${esc(m.status)}">
 <p class="muted">${esc(m.kind)} from mailbox ${bdi(m.mailbox)} · ${esc(m.message_id)}${pendingUntil(v)} · <a href="/audit?message=${encodeURIComponent(m.message_id)}">audit trail</a></p>
-<h1>${m.subject ? bdi(m.subject) : '(no subject)'}</h1>${LIVE}${m.kind === 'tag' ? '' : threadChangesBox(v.changes)}${facts(v)}${hits(m)}${thread(v)}${body(m)}${actions(v)}</div>`;
+<h1>${m.subject ? bdi(m.subject) : '(no subject)'}</h1>${LIVE}${threadChangesBox(v.changes)}${facts(v)}${hits(m)}${thread(v)}${body(m)}${actions(v)}</div>`;
 }

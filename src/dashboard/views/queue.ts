@@ -2,7 +2,7 @@
 import type { Mailbox, OutboundMessage } from '../../store/store.js';
 import { ago, bdi, esc, expiry, LIVE, options } from './layout.js';
 
-export const AGES = ['', 'lt1h', 'gt1h', 'gt24h'] as const;
+const AGES = ['', 'lt1h', 'gt1h', 'gt24h'] as const;
 const AGE_LABELS: Record<string, string> = { '': 'any age', lt1h: 'under 1 hour', gt1h: 'over 1 hour', gt24h: 'over 24 hours' };
 
 export interface QueueFilter {
@@ -44,7 +44,8 @@ export function queueList(messages: OutboundMessage[], now: number): string {
     `<tbody>${rows}</tbody></table><p class="muted">${messages.length} held</p>`;
 }
 
-export function queuePage(all: OutboundMessage[], shown: OutboundMessage[], mailboxes: Mailbox[], f: QueueFilter, now: number): string {
+/** `held`: the held mailbox actions' table (views/action.ts actionList), below the held mail. */
+export function queuePage(all: OutboundMessage[], shown: OutboundMessage[], mailboxes: Mailbox[], f: QueueFilter, now: number, held = ''): string {
   const agents = [...new Set([...all.map((m) => m.created_by), ...(f.agent ? [f.agent] : [])])].sort();
   return `<h1>Held for review</h1>
 <form class="filters" method="get" action="/queue">
@@ -52,5 +53,5 @@ export function queuePage(all: OutboundMessage[], shown: OutboundMessage[], mail
 <label>Agent<select name="agent">${options(['', ...agents], f.agent, { '': 'all agents' })}</select></label>
 <label>Age<select name="age">${options(AGES, f.age, AGE_LABELS)}</select></label>
 <button type="submit">Filter</button></form>
-<div id="queue-list">${queueList(shown, now)}</div>${LIVE}`;
+<div id="queue-list">${queueList(shown, now)}${held}</div>${LIVE}`;
 }
