@@ -27,7 +27,7 @@ export interface DeliveryOptions {
   inFlight: number;
 }
 
-export interface Throughput {
+interface Throughput {
   ms: number;
   msgs_per_s: number;
 }
@@ -179,6 +179,7 @@ async function untilInbox(c: ImapFlow, count: number): Promise<void> {
   let last = 0;
   await until(async () => {
     const st = await c.status('INBOX', { messages: true });
+    // biome-ignore lint/complexity/useOptionalChain: st is false | StatusObject, and ?. does not narrow false
     last = (st && st.messages) || 0;
     return last >= count;
   }, 60_000,

@@ -27,7 +27,7 @@ export interface InboxOptions {
   maxMs: number;
 }
 
-export interface SearchFigures {
+interface SearchFigures {
   first_ms: number;
   first_source: string;
   repeat: Summary;

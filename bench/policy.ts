@@ -201,8 +201,8 @@ function fillSuppressions(store: SqliteStore, scope: string, count: number): voi
 function benchPure(maxMs: number): PolicyReport['pure'] {
   const limits = resolvePolicy(undefined, {});
   const facts: Facts = { knownContacts: new Set(), contactLists: new Map(), policy: EMPTY_FACTS(Date.now()) };
-  const csv = (bytes: number) => 'date,order,customer,amount,note\n' + Array.from({ length: Math.ceil(bytes / 60) }, (_, i) =>
-    `2024-03-${String(1 + (i % 28)).padStart(2, '0')},A-${100000 + i},Customer ${i % 997},${(i * 7.31).toFixed(2)},shipped on time\n`).join('').slice(0, bytes);
+  const csv = (bytes: number) => `date,order,customer,amount,note\n${Array.from({ length: Math.ceil(bytes / 60) }, (_, i) =>
+    `2024-03-${String(1 + (i % 28)).padStart(2, '0')},A-${100000 + i},Customer ${i % 997},${(i * 7.31).toFixed(2)},shipped on time\n`).join('').slice(0, bytes)}`;
   const prose = (bytes: number) => BODY.repeat(Math.ceil(bytes / BODY.length)).slice(0, bytes);
   const attachment = (filename: string, text: string) => [{ filename, content_type: 'application/octet-stream', size: text.length, text }];
   const drafts: Record<string, { text: string; attachments: ReturnType<typeof attachment> | []; clean: boolean }> = {

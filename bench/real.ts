@@ -85,7 +85,7 @@ function formatInbox(b: InboxReport): string {
       row(`service:   search_email body word, after prefetch (${s.after_prefetch.source}; prefetch ${s.after_prefetch.complete ? 'done' : 'NOT done'} in ${s.after_prefetch.prefetch_ms} ms)`, s.after_prefetch.body),
       row(`service:   search_email subject word, after prefetch (${s.after_prefetch.source})`, s.after_prefetch.subject),
     ]),
-    'ratio p50 mailgate/raw: ' + Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; '),
+    `ratio p50 mailgate/raw: ${Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; ')}`,
   ].join('\n');
 }
 
@@ -121,6 +121,6 @@ function formatDelivery(b: DeliveryReport): string {
       t('service:   approveMessage -> sent', b.service),
       t('mcp stdio: queue_approve -> sent', b.mcp),
     ]),
-    'ratio msgs/s mailgate/raw: ' + Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; '),
+    `ratio msgs/s mailgate/raw: ${Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; ')}`,
   ].join('\n');
 }

@@ -23,7 +23,7 @@ export interface ReplyOptions {
   trials: number;
 }
 
-export interface ReplyCase {
+interface ReplyCase {
   /** 250 for the reply -> mail_wait returned with it. */
   mail_wait: Summary;
   /** 250 -> the reply stored in mailgate's cache (IDLE push to mailgate's watcher, then the sync). */

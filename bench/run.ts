@@ -100,7 +100,7 @@ function reportPending(p: PendingReport): string {
       row(`store:     ${label}`, c[`store_${k}`]!),
       row(`raw query: ${label}`, c[`raw_${k}`]!),
     ])),
-    'ratio p50 mailgate/raw query (same page): ' + pageRows.map(([, k]) => `${k} mcp ${p.ratios[`mcp_${k}_p50`]}x service ${p.ratios[`service_${k}_p50`]}x store ${p.ratios[`store_${k}_p50`]}x`).join('; '),
+    `ratio p50 mailgate/raw query (same page): ${pageRows.map(([, k]) => `${k} mcp ${p.ratios[`mcp_${k}_p50`]}x service ${p.ratios[`service_${k}_p50`]}x store ${p.ratios[`store_${k}_p50`]}x`).join('; ')}`,
     `raw query, mailbox filter vs unfiltered first page: ${p.ratios.raw_mailbox_filter_vs_first_page_p50}x`,
   ].join('\n');
 }

@@ -207,6 +207,7 @@ async function drainBacklog(receiver: Receiver, fetches: FetchCounter, count: nu
 async function arrivalsSince(receiver: Receiver, fetches: FetchCounter, started: Map<string, bigint>, start: bigint): Promise<Timed> {
   const arrivals = await Promise.all([...started.keys()].map((k) => receiver.arrival(k)));
   const samples = [...started.values()].map((t, i) => Number(arrivals[i]! - t) / 1e6);
+  // biome-ignore lint/complexity/useMathMinMax: these are bigint nanoseconds, which Math.max does not take
   const last = arrivals.reduce((a, b) => (b > a ? b : a), start);
   return { samples, wallMs: Number(last - start) / 1e6, maxInFlight: fetches.max };
 }

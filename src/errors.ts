@@ -3,7 +3,7 @@
  * Expected outcomes (held, blocked) are values, not errors; these are for requests that cannot proceed.
  * Messages tell the caller how to recover, because the caller is often a model.
  */
-export const ERRORS = {
+const ERRORS = {
   INVALID_INPUT: { retryable: false, meaning: 'a field failed validation' },
   UNKNOWN_MAILBOX: { retryable: false, meaning: 'no mailbox with that address' },
   MAILBOX_EXISTS: { retryable: false, meaning: 'a mailbox with that address already exists' },

@@ -16,6 +16,10 @@ export const MESSAGE_STATUSES = [
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const MessageStatus = z.enum(MESSAGE_STATUSES);
 
+/** Held mailbox action statuses (see src/gate/action-lifecycle.ts for the transitions). */
+export const ACTION_STATUSES = ['pending', 'approved', 'applied', 'failed', 'rejected', 'expired', 'cancelled', 'blocked'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+
 /**
  * The gate's reason codes (messages.gate_code). Execute: mode_allows, auto_approved. Hold: the mode's two and
  * the content holds (hold_*). Block: action_blocked (the mode) and the policy blocks, each one the agent can act on.
@@ -30,7 +34,7 @@ export type GateCode = (typeof GATE_CODES)[number];
 /** Audit event actions (audit_events.action). */
 export const AUDIT_ACTIONS = [
   'message.submitted', 'message.blocked', 'message.held', 'message.approved', 'message.edited',
-  'message.rejected', 'message.cancelled', 'message.expired', 'message.claimed', 'message.sent',
+  'message.rejected', 'message.cancelled', 'message.expired', 'message.sent',
   'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
   'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
   'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
@@ -102,6 +106,7 @@ export function addressList(field: string, max = 50) {
  * and the Unicode line and paragraph separators. Some break a header outright (CR, LF); the rest are encoded by
  * nodemailer and reach the recipient as invisible or truncating characters (a NUL ends the string in C code).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this check's purpose
 const HEADER_CONTROL = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]/;
 
 /** Why `value` cannot go into header `field`, or null; the one check for tools, edits and compose time. */
@@ -160,8 +165,8 @@ export function formatDuration(seconds: number): string {
  * the config file's `testing.allow_short_ttl` (tests that watch mail expire); never longer, since held mail
  * is a person's to-do list and a stale approval is a risk of its own.
  */
-export const PENDING_TTL_MIN_SECONDS = 3600;
-export const PENDING_TTL_MAX_SECONDS = 30 * 86400;
+const PENDING_TTL_MIN_SECONDS = 3600;
+const PENDING_TTL_MAX_SECONDS = 30 * 86400;
 
 /** What is wrong with a pending_ttl, or null; `allowShort` is the config's `testing.allow_short_ttl`. */
 export function pendingTtlProblem(seconds: number, allowShort: boolean): string | null {
@@ -177,6 +182,12 @@ export const MessageId = z
   .string()
   .trim()
   .regex(/^msg_[A-Za-z0-9_-]{6,64}$/, { error: "expected an outbound message id such as 'msg_…' (from send_email or list_pending)" });
+/** What a reviewer decides on: an outbound message (msg_) or a held mailbox action (act_, from tag_email). */
+export const ReviewId = z
+  .string()
+  .trim()
+  .regex(/^(msg|act)_[A-Za-z0-9_-]{6,64}$/, { error: "expected a message id 'msg_…' or a held action id 'act_…' (from send_email, tag_email or list_pending)" });
+export const isActionId = (id: string): boolean => id.startsWith('act_');
 export const EmailId = z
   .string()
   .trim()

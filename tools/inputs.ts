@@ -3,8 +3,8 @@ import * as z from 'zod';
 import { EmailAddress, headerText } from '../src/values.js';
 import { filenameProblem } from '../src/text/invisible.js';
 
-export const MAX_TEXT = 500_000;
-export const MAX_HTML = 1_000_000;
+const MAX_TEXT = 500_000;
+const MAX_HTML = 1_000_000;
 
 export const mailboxField = EmailAddress.describe('The mailbox address, e.g. agent@mailgate.test (the server instructions list them; an unknown one is answered with the valid ones)');
 export const bodyText = z.string().max(MAX_TEXT, { error: `text is longer than ${MAX_TEXT} characters; shorten it or send a link` });
@@ -20,7 +20,7 @@ export const limitField = (max: number, dflt: number) => z.number().int().min(1)
 export const folderField = headerText('folder', 200).refine((s) => s.trim().length > 0, { error: 'folder is empty' });
 
 /** Hard ceiling on one request's attachments (the mailbox policy usually allows far less: README "Policy"). */
-export const MAX_ATTACHMENT_BASE64 = 48 * 1024 * 1024;
+const MAX_ATTACHMENT_BASE64 = 48 * 1024 * 1024;
 
 /**
  * Attachments as base64 bytes with a plain file name. No path or URL forms exist, so an agent can never make

@@ -17,7 +17,7 @@ import { listMailboxes } from '../services/mailboxes.js';
 import { createToken, listTokens } from '../services/tokens.js';
 import { approveCommandFor, cliFlagsFor } from './serve.js';
 
-export const DEFAULT_HTTP_PORT = 7464;
+const DEFAULT_HTTP_PORT = 7464;
 
 export interface HttpServeFlags {
   host?: string | undefined;
@@ -36,7 +36,7 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
     maxSessionsPerToken: envMs(process.env, 'MAILGATE_HTTP_SESSIONS_PER_TOKEN') });
   // Every path that is not an MCP endpoint: the approval links' /approve/..., then the review dashboard.
   const dashboard = createDashboard(app);
-  let http;
+  let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     http = await startHttpServer(app, sessions, {
       host, port, allowHosts: list(flags['allow-host']), allowOrigins: list(flags['allow-origin']),

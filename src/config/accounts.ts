@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImapSettings, MailboxConfig, SmtpSettings } from './schema.js';
 
-export type Credentials = { user: string; pass: string } | { user: string; accessToken: string };
+type Credentials = { user: string; pass: string } | { user: string; accessToken: string };
 
 export interface ServerAccount {
   host: string;

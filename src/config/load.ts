@@ -26,7 +26,7 @@ export interface ConfigFlags {
   db?: string | undefined;
 }
 
-export const DEFAULT_DATABASE = join(homedir(), '.mailgate', 'mailgate.db');
+const DEFAULT_DATABASE = join(homedir(), '.mailgate', 'mailgate.db');
 
 export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = flags.config ?? env.MAILGATE_CONFIG;

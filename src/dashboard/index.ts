@@ -17,7 +17,7 @@ import type { AppContext } from '../services/context.js';
 import { BodyTooLarge, readForm, redirect, sameOrigin, send, sendHtml } from './http.js';
 import { LiveFeed } from './live.js';
 import * as pages from './pages.js';
-import { csrfMatches, type DashSession, Sessions } from './session.js';
+import { csrfMatches, Sessions } from './session.js';
 import { CSS, JS } from './static.js';
 import { esc, type Flash, layout, loginPage } from './views/layout.js';
 
@@ -155,5 +155,3 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
     },
   };
 }
-
-export type { DashSession };

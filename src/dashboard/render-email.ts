@@ -11,14 +11,14 @@ import { bdi } from './views/layout.js';
 
 export const FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-export interface InertHtml {
+interface InertHtml {
   /** The value for the iframe's srcdoc attribute (still to be attribute-escaped). */
   srcdoc: string;
   /** Every link target in the HTML, shown to the reviewer as text (the rendered links do not navigate). */
   links: string[];
 }
 
-export function inertHtml(html: string): InertHtml {
+function inertHtml(html: string): InertHtml {
   const links: string[] = [];
   const clean = sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'font', 'center'],

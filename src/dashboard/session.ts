@@ -11,7 +11,7 @@ import type { AppContext, Principal } from '../services/context.js';
 import { assertTokenLive, resolveToken } from '../services/tokens.js';
 import { isHttps, parseCookies } from './http.js';
 
-export const COOKIE = 'mailgate_session';
+const COOKIE = 'mailgate_session';
 
 export interface DashSession {
   /** sha256 of the cookie's value: the map key, so a heap dump holds no usable session id. */
@@ -33,7 +33,7 @@ export class Sessions {
    * Returns the cookie value to set (shown to no one else).
    */
   async signIn(token: string): Promise<{ sid: string; session: DashSession }> {
-    let t;
+    let t: Awaited<ReturnType<typeof resolveToken>>;
     try {
       t = await resolveToken(this.ctx, token, 'the token entered');
     } catch (err) {

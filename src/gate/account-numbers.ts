@@ -32,7 +32,7 @@ function isCountry(code: string): boolean {
 }
 
 /** Folds the text so one number has one spelling (see the file comment). */
-export function foldText(text: string): string {
+function foldText(text: string): string {
   return text.normalize('NFKC').replace(/\p{Cf}/gu, '').replace(/[\u2010-\u2015\u2212\uFE63\uFF0D]/g, '-');
 }
 
@@ -75,7 +75,7 @@ export function abaValid(digits: string): boolean {
 }
 
 /** A BIC's shape (bank, ISO country, location, optional branch), upper case as banks print it. */
-export function bicShaped(code: string): boolean {
+function bicShaped(code: string): boolean {
   return /^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$/.test(code) && isCountry(code.slice(4, 6));
 }
 

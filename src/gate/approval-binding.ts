@@ -15,7 +15,7 @@ export interface BoundContent {
   html: string | null;
 }
 
-export interface AttachmentDigest {
+interface AttachmentDigest {
   filename: string;
   content_type: string;
   sha256: string;
@@ -43,7 +43,7 @@ export function messageHash(m: BindingFrame, content: BoundContent): string {
 }
 
 /** A stable hash of exactly what would be sent (or done), so an approval binds to that content. */
-export function contentHash(content: Record<string, unknown>): string {
+function contentHash(content: Record<string, unknown>): string {
   const keys = Object.keys(content).sort();
   return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, content[k] ?? null]))).digest('hex');
 }

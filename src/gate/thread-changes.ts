@@ -96,7 +96,7 @@ export function readHtml(html: string): HtmlParts {
 }
 
 /** The canonical host of a URL or bare domain (mailto: gives the address's domain), or '' if it has none. */
-export function hostOf(url: string): string {
+function hostOf(url: string): string {
   try {
     // A protocol-relative href (`//evil.example/x`) opens over https in a mail client.
     const u = new URL(url.startsWith('//') ? `https:${url}` : url);
@@ -164,7 +164,7 @@ export function threadChanges(draft: ThreadPart, thread: readonly ThreadPart[] |
   const out: ThreadChange[] = [];
   if (thread !== null) {
     const known = thread.map(scan);
-    const squashed = known.flat().map((s) => squash(s.text) + '\n' + s.anchors.map((a) => squash(a.href)).join('\n')).join('\n');
+    const squashed = known.flat().map((s) => `${squash(s.text)}\n${s.anchors.map((a) => squash(a.href)).join('\n')}`).join('\n');
     for (const part of parts) {
       for (const n of findAccountNumbers(part.text)) {
         if (!appearsIn(squashed, n.value)) out.push({ kind: ACCOUNT_KIND[n.kind], value: n.value, where: part.where });

@@ -44,8 +44,6 @@ export interface Facts {
   policy?: PolicyFacts;
 }
 
-export type ReasonCode = GateCode;
-
 /** `hits` lists every policy rule the draft hit (present only when there were some). */
 export type Decision =
   | { outcome: 'execute'; code: 'mode_allows' | 'auto_approved'; reason: string; notify: boolean; rule?: string; hits?: PolicyHit[] }

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
  * The body cap for POSTs to /mcp and /messages: send_email accepts up to 48 MiB of base64 attachments in one
  * request (tools/inputs.ts MAX_ATTACHMENT_BASE64), plus the JSON-RPC envelope and the text of the mail.
  */
-export const MAX_BODY_BYTES = 50 * 1024 * 1024;
+const MAX_BODY_BYTES = 50 * 1024 * 1024;
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 

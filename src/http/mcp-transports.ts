@@ -108,7 +108,7 @@ export class McpSessions {
   }
 
   /** GET /sse: opens a legacy session; its endpoint event names /messages?sessionId=... */
-  async sseOpen(req: IncomingMessage, res: ServerResponse, who: TokenPrincipal): Promise<void> {
+  async sseOpen(_req: IncomingMessage, res: ServerResponse, who: TokenPrincipal): Promise<void> {
     const transport = new SSEServerTransport('/messages', res);
     transport.onclose = () => this.forget(transport.sessionId);
     this.sessions.set(transport.sessionId, await this.open(who, transport));

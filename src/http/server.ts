@@ -13,7 +13,7 @@ import { allowedFor, bearerOf, hostPort, refuseHostOrOrigin, sendJson, sendRpcEr
 import type { McpSessions } from './mcp-transports.js';
 
 /** Another handler on the same port (the dashboard): true if it answered the request. */
-export type Fallback = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+type Fallback = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export interface HttpServerOptions {
   host: string;

@@ -66,7 +66,7 @@ export interface KnownFolder {
 }
 
 /** A folder's state on the server after a sync. */
-export interface FolderSnapshot {
+interface FolderSnapshot {
   uidvalidity: number;
   uidnext: number;
   /** CONDSTORE's HIGHESTMODSEQ (RFC 7162), null where the server has none. */

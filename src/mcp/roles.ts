@@ -2,7 +2,7 @@
 import type { Role } from '../values.js';
 import type { Access } from './define-tool.js';
 
-export const ROLE_ACCESS: Readonly<Record<Role, readonly Access[]>> = {
+const ROLE_ACCESS: Readonly<Record<Role, readonly Access[]>> = {
   agent: ['read', 'write', 'queue'],
   reviewer: ['queue', 'review', 'audit'],
   operator: ['admin', 'audit'],

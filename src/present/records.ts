@@ -30,14 +30,14 @@ export function toSummary(e: InboundEmail): EmailSummary {
   };
 }
 
-export type FileView = { filename: string; content_type: string; size: number };
+type FileView = { filename: string; content_type: string; size: number };
 
 /** Attachment metadata of inbound mail as an agent sees it: names safe to display (src/text/invisible.ts). */
 const inboundFiles = (files: InboundEmail['attachments']): FileView[] =>
   files.map((a) => ({ filename: cleanAttachmentName(a.filename), content_type: a.content_type, size: a.size }));
 
 /** A policy rule a draft hit, with its details (which recipient, which kind of secret and where, the limit). */
-export type PolicyHitView = {
+type PolicyHitView = {
   rule: string;
   code: string;
   effect: 'block' | 'hold';

@@ -20,12 +20,12 @@ import { DEFAULT_PENDING_TTL_SECONDS } from './mailboxes.js';
 import { syncConfigWebhooks } from './webhooks.js';
 
 /** A file entry in the form stored on the mailbox: aliases resolved, defaults filled in. */
-export type WantedMailbox = Omit<NewMailbox, 'config_digest'>;
+type WantedMailbox = Omit<NewMailbox, 'config_digest'>;
 
 /** The fields an entry sets. mode_source is compared apart: it names a vocabulary and changes no behaviour. */
 const BEHAVIOUR_FIELDS = ['display_name', 'oversight_mode', 'auto_approve_rules', 'pending_ttl_seconds', 'transport', 'policy'] as const;
 
-export type EntryPlan =
+type EntryPlan =
   /** The mailbox is what the file says and the entry is the one last applied. */
   | { kind: 'in_line' }
   /** The entry changed but the mailbox already matches it: record the digest, nothing to audit. */
@@ -41,7 +41,7 @@ export type EntryPlan =
  * start applied the file, so a difference found now is a change an operator made since the last start, such
  * as yesterday's emergency downgrade.
  */
-export function planEntry(current: Mailbox, wanted: WantedMailbox, digest: string): EntryPlan {
+function planEntry(current: Mailbox, wanted: WantedMailbox, digest: string): EntryPlan {
   const differs = BEHAVIOUR_FIELDS.filter((k) => canonicalJson(current[k]) !== canonicalJson(wanted[k]));
   if (current.config_digest === digest) return differs.length ? { kind: 'runtime_holds', differs, record: false } : { kind: 'in_line' };
   if (differs.length === 0) return { kind: 'record' };
@@ -50,11 +50,11 @@ export function planEntry(current: Mailbox, wanted: WantedMailbox, digest: strin
 }
 
 /** sha256 of the canonical JSON of the normalised entry, so key order and aliases' spelling in the file do not matter. */
-export function entryDigest(wanted: WantedMailbox): string {
+function entryDigest(wanted: WantedMailbox): string {
   return createHash('sha256').update(canonicalJson(wanted)).digest('hex');
 }
 
-export function desiredMailbox(mb: MailboxConfig): WantedMailbox {
+function desiredMailbox(mb: MailboxConfig): WantedMailbox {
   const mode = resolveMode(mb);
   if (!mode.ok) throw new Error(`mailbox ${mb.address}: ${mode.field}: ${mode.message}`);
   return {

@@ -108,7 +108,7 @@ async function confirmByForm(call: ApprovalCall, req: ChangeRequest, loosens: st
 }
 
 /** The change as the person is asked about it: "mode gated_send -> autonomous on X, reason R". */
-export function describe(req: ChangeRequest, loosens: readonly string[]): string {
+function describe(req: ChangeRequest, loosens: readonly string[]): string {
   const verb = req.change.op === 'create' ? `create ${req.address} with` : '';
   const on = req.change.op === 'create' ? '' : ` on ${req.address}`;
   const reason = req.change.op === 'update' ? `, reason "${req.change.reason}"` : '';
@@ -121,6 +121,6 @@ function notConfirmed(action: string, what: string): MailgateError {
 }
 
 /** `mailgate ARGS --db FILE [--config FILE]`, quoted for a POSIX shell, as this server was started. */
-export function cliCommand(session: ApprovalCall | undefined, args: readonly string[]): string {
+function cliCommand(session: ApprovalCall | undefined, args: readonly string[]): string {
   return ['mailgate', ...args, ...(session?.confirm.cliFlags ?? [])].map(shellQuote).join(' ');
 }

@@ -25,9 +25,9 @@ import { getMessageOrThrow } from './scope.js';
 /** How long a link, or the client's confirmation prompt, stays open (capped by the message's own expiry). */
 export const CONFIRM_TTL_MS = 10 * 60_000;
 /** How long one tool call waits for the person to press Approve; MCP clients time calls out after ~60 s. */
-export const LINK_WAIT_MS = 50_000;
+const LINK_WAIT_MS = 50_000;
 
-export interface Elicited {
+interface Elicited {
   action: 'accept' | 'decline' | 'cancel';
   content?: Record<string, unknown> | undefined;
 }
@@ -42,7 +42,7 @@ export interface Elicitor {
   complete(elicitationId: string): Promise<void>;
 }
 
-export interface FormSchema {
+interface FormSchema {
   type: 'object';
   properties: Record<string, { type: 'boolean'; title: string; description: string; default: boolean }>;
   required: string[];

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { Role } from '../values.js';
 import type { DeliveryWorker } from './deliver.js';
 
-export interface Settings {
+interface Settings {
   requireApproval: boolean;
   toolNames: 'snake_case' | 'dotted';
   /** The global policy settings (config `policy`); each mailbox's own settings apply over them. */

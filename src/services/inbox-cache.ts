@@ -115,7 +115,7 @@ export class InboxCache {
     await this.port.watch((why) => {
       this.inboxGeneration++;
       this.inboxClean = false;
-      void this.sync('INBOX').then(() => this.listeners.forEach((l) => l()), (err: unknown) =>
+      void this.sync('INBOX').then(() => { for (const l of this.listeners) l(); }, (err: unknown) =>
         log('warn', 'inbox sync after IDLE event failed', { mailbox: this.address, why, error: String(err) }));
     });
   }

@@ -2,7 +2,7 @@
  * Submitting a send or a reply: one action, one gate decision inside the store's transaction, and, when the
  * gate lets it go, an immediate delivery attempt so the caller learns `sent` in the same call.
  */
-import { MailgateError, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
 import { evaluate } from '../gate/evaluate.js';
 import type { DraftAttachment } from '../gate/policy/index.js';
 import { findSecrets } from '../gate/policy/secrets.js';
@@ -16,7 +16,7 @@ import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { isEmailAddress, withoutHeaderControls } from '../values.js';
 
 /** An attachment as a tool gives it: bytes already decoded from base64. */
-export interface AttachmentInput {
+interface AttachmentInput {
   filename: string;
   content_type?: string | undefined;
   content: Buffer;
@@ -170,6 +170,7 @@ export function gateFor(ctx: AppContext, action: Action): GateFn {
 
 /** The msg-ids (RFC 5322 §3.6.4 `<left@right>`) in a header value, anything else between them dropped. */
 function msgIds(header: string | null): string[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a msg-id never contains a control character, so one ends it
   return header?.match(/<[^<>\s\u0000-\u001F\u007F-\u009F\u2028\u2029]+>/g) ?? [];
 }
 
@@ -191,7 +192,7 @@ function textOf(f: NewAttachment): string {
 }
 
 /** Delivers now when the gate allowed it, then reports the status in the send vocabulary. */
-export async function outcome(ctx: AppContext, result: SubmitResult): Promise<SendOutcome> {
+async function outcome(ctx: AppContext, result: SubmitResult): Promise<SendOutcome> {
   let m = result.message;
   if (!result.replayed && m.status === 'queued') {
     await ctx.worker.tick();
@@ -200,7 +201,7 @@ export async function outcome(ctx: AppContext, result: SubmitResult): Promise<Se
   return describe(m);
 }
 
-export function describe(m: OutboundMessage): SendOutcome {
+function describe(m: OutboundMessage): SendOutcome {
   const base = { message_id: m.message_id };
   switch (m.status) {
     case 'pending':

@@ -10,9 +10,6 @@ import { type Db, stmt } from './db.js';
 import { protectDetail } from './personal-data.js';
 import { enqueueFromAudit } from './webhooks.js';
 
-export type { AuditAction };
-
-
 export interface AuditInput {
   actor: string;
   action: AuditAction;

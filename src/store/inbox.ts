@@ -103,7 +103,7 @@ export function searchEmailRows(db: Db, q: { mailbox: string; query: string; fol
 }
 
 /** Turns free text into an FTS5 query: each word a quoted prefix term, all required. */
-export function ftsQuery(text: string): string {
+function ftsQuery(text: string): string {
   const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
   return words.slice(0, 20).map((w) => `"${w}"*`).join(' ');
 }

@@ -5,7 +5,7 @@ import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { OversightMode } from '../values.js';
 import { type Db, stmt } from './db.js';
 
-export type Transport = 'sandbox' | 'imap_smtp';
+type Transport = 'sandbox' | 'imap_smtp';
 
 export interface Mailbox {
   address: string;

@@ -22,6 +22,7 @@ import * as endpoints from './webhook-endpoints.js';
 import * as webhooks from './webhooks.js';
 import * as delivery from './delivery.js';
 import * as pausing from './delivery-pause.js';
+import * as actions from './mailbox-actions.js';
 
 export class SqliteStore implements Store {
   readonly db: Db;
@@ -79,7 +80,7 @@ export class SqliteStore implements Store {
         if (after.config_digest !== before.config_digest) mailboxes.setConfigDigest(this.db, address, after.config_digest);
         return { mailbox: after, changed, pending_unaffected: 0 };
       }
-      const pending = messages.countPending(this.db, address);
+      const pending = messages.countPending(this.db, address) + actions.countPendingActions(this.db, address);
       after.updated_at = now;
       mailboxes.updateMailboxRow(this.db, after);
       // The mode applies to new actions only: held mail stays held whatever the new mode (it is never re-gated).
@@ -99,7 +100,7 @@ export class SqliteStore implements Store {
    */
   private retakeUnsent(mailbox: mailboxes.Mailbox, actor: string, reason: string, now: number): string[] {
     const rows = stmt(this.db, `SELECT message_id, status FROM messages WHERE mailbox = ? AND status IN ('queued', 'sending')
-                                AND decided_by IS NULL AND transmitting_at IS NULL AND kind <> 'tag'`).all(mailbox.address) as { message_id: string; status: 'queued' | 'sending' }[];
+                                AND decided_by IS NULL AND transmitting_at IS NULL`).all(mailbox.address) as { message_id: string; status: 'queued' | 'sending' }[];
     const held = mailbox.oversight_mode !== 'read_only';
     const why = `${mailbox.oversight_mode} mode now applies: ${reason}`;
     return rows.filter((r) => {
@@ -221,6 +222,14 @@ export class SqliteStore implements Store {
   getMessage(id: string) { return this.read(() => messages.getMessageRow(this.db, id)); }
   listMessages(q: messages.MessageQuery) { return this.read(() => messages.listMessageRows(this.db, q)); }
   listPending(q: messages.PendingQuery) { return this.read(() => messages.listPendingRows(this.db, q)); }
+
+  submitAction(req: actions.ActionRequest, gate: GateFn, now: number) { return this.tx(() => actions.submitActionInTx(this.db, req, gate, now)); }
+  decideAction(id: string, req: DecideRequest, now: number) { return this.tryTx(() => actions.decideActionInTx(this.db, id, req, now)); }
+  getAction(id: string) { return this.read(() => actions.getActionRow(this.db, id)); }
+  listPendingActions(q: Parameters<typeof actions.listPendingActionRows>[1]) { return this.read(() => actions.listPendingActionRows(this.db, q)); }
+  expireDueActions(now: number, limit: number) { return this.tx(() => actions.expireDueActions(this.db, now, limit)); }
+  claimActions(owner: string, now: number, ms: number, limit: number, mbs: readonly string[]) { return this.tx(() => actions.claimActions(this.db, owner, now, ms, limit, mbs)); }
+  recordActionOutcome(id: string, owner: string, o: actions.ActionOutcome, now: number) { return this.tx(() => actions.recordActionOutcome(this.db, id, owner, o, now)); }
 
   getEmail(id: string) { return this.read(() => inbox.getEmailRow(this.db, id)); }
   listEmails(q: { mailbox: string; folder: string; unread_only: boolean; limit: number }) { return this.read(() => inbox.listEmailRows(this.db, q)); }

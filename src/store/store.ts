@@ -10,19 +10,20 @@ import type { CachedEnvelope, FolderState, FolderSync, ParsedBody } from './imap
 import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
 import type { Suppression } from './suppressions.js';
+import type { ActionOutcome, ActionRequest, MailboxAction } from './mailbox-actions.js';
 import type { AttachmentFile, AttachmentMeta, MessageContent, MessageKind, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './messages.js';
 import type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange } from './approval-links.js';
 import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
 import type { DueWebhookDelivery, WebhookAttemptOutcome } from './webhooks.js';
 
-export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint, WebhookSyncResult };
+export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint,  };
 
-export type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange, NewToken, TokenRecord };
+export type { ApprovalLink,  ChangeLink,  MailboxChange,  TokenRecord };
 
 export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
-export type { AttachmentFile, AttachmentMeta, Suppression };
-export type { MessageQuery, PendingQuery };
+export type { Suppression };
+export type { ActionOutcome, MailboxAction };
 
 /** A refusal for role or scope, as audited (authz.denied). The target is what was asked for, known or not. */
 export interface Denial {
@@ -178,6 +179,18 @@ export interface Store {
   listMessages(q: MessageQuery): Promise<OutboundMessage[]>;
   /** Held messages that can still be decided (expires_at after `now`), oldest first. */
   listPending(q: PendingQuery): Promise<PendingPage>;
+
+  /** Held mailbox actions (src/store/mailbox-actions.ts): submitted with the gate evaluated inside the transaction. */
+  submitAction(req: ActionRequest, gate: GateFn, now: number): Promise<MailboxAction>;
+  decideAction(id: string, req: DecideRequest, now: number): Promise<MailboxAction>;
+  getAction(id: string): Promise<MailboxAction | undefined>;
+  listPendingActions(q: { mailbox?: string | undefined; mailboxes?: readonly string[] | undefined; limit: number; now: number }): Promise<MailboxAction[]>;
+  /** Expires held actions past their expiry (audited message.expired), at most `limit`. */
+  expireDueActions(now: number, limit: number): Promise<MailboxAction[]>;
+  /** Claims approved actions of these mailboxes, each with a lease. */
+  claimActions(owner: string, now: number, leaseMs: number, limit: number, mailboxes: readonly string[]): Promise<MailboxAction[]>;
+  /** Records applied / failed / retry if `owner` still holds the lease. */
+  recordActionOutcome(id: string, owner: string, outcome: ActionOutcome, now: number): Promise<MailboxAction | undefined>;
 
   getEmail(id: string): Promise<InboundEmail | undefined>;
   listEmails(q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]>;

@@ -130,7 +130,7 @@ const FUNCTION_PATTERNS = new Map<string, RegExp>();
 /** `clip: rect(top, right, bottom, left)` that leaves no area. */
 export function clipHidesAll(value: string, fontPx: number): boolean {
   const [args] = functionArgs(value, /rect/);
-  if (!args || args.length !== 4) return false;
+  if (args?.length !== 4) return false;
   const [t, r, b, l] = args.map((a) => lengthPx(a, fontPx));
   if ([t, r, b, l].some((x) => x === null || x === undefined)) return false;
   return b! <= t! || r! <= l!;

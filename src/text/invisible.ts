@@ -10,9 +10,11 @@
 /** Default-ignorables (a superset of the zero-width, bidi and tag ranges) plus the annotation marks. */
 const IGNORABLE = /[\p{Default_Ignorable_Code_Point}\uFFF9-\uFFFB]/gu;
 /** Control characters a body may not keep: all C0/C1 controls and DEL except tab, line feed, carriage return. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters removed from a body
 const BODY_CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 /** In a one-line field (subject, name) every control is dropped and line or paragraph breaks become spaces. */
 const LINE_BREAKS = /[\t\n\r\u2028\u2029]+/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters removed from a one-line field
 const LINE_CONTROLS = /[\u0000-\u001F\u007F-\u009F]/g;
 
 export interface Cleaned {
@@ -70,6 +72,7 @@ export function cleanAttachmentName(raw: string | null | undefined): string {
  * it a path on the recipient's side; nothing is silently rewritten in what an agent sends.
  */
 export function filenameProblem(name: string): string | null {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a filename with a control character is refused
   if (/[\u0000-\u001F\u007F-\u009F]/.test(name)) return 'filename must not contain control characters (line breaks, tabs, NUL)';
   if (new RegExp(IGNORABLE.source, 'u').test(name)) {
     return 'filename must not contain invisible or bidirectional-control characters (such as U+200B or U+202E); remove them';

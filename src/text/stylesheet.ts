@@ -24,7 +24,7 @@ export function spend(budget: Budget, n = 1): void {
 }
 
 /** Properties that can hide text; declarations of any other property are dropped at parse time. */
-export const RELEVANT = new Set([
+const RELEVANT = new Set([
   'display', 'visibility', 'opacity', 'font-size', 'font', 'color', '-webkit-text-fill-color', 'background',
   'background-color', 'background-image', 'height', 'max-height', 'width', 'max-width', 'overflow', 'overflow-x',
   'overflow-y', 'position', 'left', 'top', 'right', 'bottom', 'margin', 'margin-left', 'margin-top', 'text-indent',
@@ -44,11 +44,11 @@ interface IndexedRule {
   order: number;
 }
 
-export const MAX_SELECTORS = 4000;
-export const MAX_STYLE_CHARS = 512 * 1024;
+const MAX_SELECTORS = 4000;
+const MAX_STYLE_CHARS = 512 * 1024;
 
 /** Declarations of a declaration list (an inline `style` attribute, or a rule's body), relevant ones only. */
-export function declarations(container: Container): Declaration[] {
+function declarations(container: Container): Declaration[] {
   const out: Declaration[] = [];
   for (const node of container.nodes ?? []) {
     if (node.type !== 'decl') continue;

@@ -25,7 +25,7 @@ export interface VisibleText {
 /** Nesting deeper than this is refused before parsing: htmlparser2's work grows with depth times tags. */
 export const MAX_DEPTH = 400;
 /** Steps of style matching and tree walking one document may take (a few hundred milliseconds at most). */
-export const MAX_STEPS = 1_500_000;
+const MAX_STEPS = 1_500_000;
 /** Never rendered as text, never counted: code and metadata, not content a sender hid. */
 const DROPPED = new Set(['script', 'style', 'head', 'title', 'meta', 'link', 'object', 'iframe']);
 /** Elements whose end tag may be left out: they do not nest, so they are not counted as depth. */

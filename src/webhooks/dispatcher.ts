@@ -17,7 +17,7 @@ import { checkAddress, checkHost, ipLiteral, refusal } from './address.js';
 import { signatureHeaders } from './sign.js';
 
 /** Resolves a host name to all its addresses, as dns.lookup with `all: true` does. */
-export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 const systemResolver: Resolver = (host) => new Promise((resolve, reject) => {
   dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
@@ -44,7 +44,7 @@ export interface DispatcherOptions {
  */
 export const RETRY_SCHEDULE = [1, 6, 24, 120, 360, 720, 1440, 2880, 5760, 5760] as const;
 export const MAX_ATTEMPTS = RETRY_SCHEDULE.length + 1;
-export const USER_AGENT = 'mailgate-webhooks';
+const USER_AGENT = 'mailgate-webhooks';
 const BATCH = 20;
 
 /** The wait after failed attempt number `attempt` (from 1), or null when that was the last one. */

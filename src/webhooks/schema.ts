@@ -8,14 +8,14 @@ import { checkHost, refusal } from './address.js';
 import { WEBHOOK_EVENT_TYPES } from './events.js';
 import { secretProblem } from './sign.js';
 
-export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES, { error: `unknown event; use one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
+const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES, { error: `unknown event; use one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
 
 /**
  * http(s) only. Where the host may point is checked with the endpoint's allow_private_network (WebhookConfig
  * below, and again on the resolved address at delivery). Credentials in the URL are refused: the signature is
  * the authentication, and a URL is shown in listings and the audit log.
  */
-export const WebhookUrl = z.string().trim().superRefine((v, ctx) => {
+const WebhookUrl = z.string().trim().superRefine((v, ctx) => {
   let url: URL;
   try {
     url = new URL(v);
@@ -28,7 +28,7 @@ export const WebhookUrl = z.string().trim().superRefine((v, ctx) => {
 });
 
 /** One secret, or (while rotating) up to three: each delivery is signed with all of them, newest first. */
-export const WebhookSecrets = z
+const WebhookSecrets = z
   .union([z.string(), z.array(z.string()).min(1).max(3)], { error: "secret must be a 'whsec_...' string, or a list of up to 3 while rotating" })
   .transform((v, ctx) => {
     const list = Array.isArray(v) ? v : [v];
@@ -61,7 +61,7 @@ export type WebhookConfig = z.infer<typeof WebhookConfig>;
  * Why mailgate will not POST to this URL's host, or null. The host is the WHATWG parser's, so every spelling
  * of an IPv4 address (decimal, hex, octal, shortened) is judged as the address it is.
  */
-export function urlHostProblem(url: string, allowPrivate: boolean): string | null {
+function urlHostProblem(url: string, allowPrivate: boolean): string | null {
   let host: string;
   try {
     host = new URL(url).hostname;

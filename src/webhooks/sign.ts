@@ -13,10 +13,10 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
-export const SECRET_PREFIX = 'whsec_';
+const SECRET_PREFIX = 'whsec_';
 /** The spec asks for keys of 24 to 64 bytes. */
-export const SECRET_MIN_BYTES = 24;
-export const SECRET_MAX_BYTES = 64;
+const SECRET_MIN_BYTES = 24;
+const SECRET_MAX_BYTES = 64;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

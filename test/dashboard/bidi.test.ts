@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: innerText on purpose: these tests assert what a person sees rendered, which textContent does not give
 /**
  * `invoice<U+202E>fdp.exe` must not pass for `invoiceexe.pdf` in front of a reviewer. The dashboard isolates
  * every name, subject and address in a <bdi> and shows bidi and invisible controls as visible marks, on its

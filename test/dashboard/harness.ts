@@ -19,7 +19,7 @@ import { createToken } from '../../src/services/tokens.js';
 import type { Role } from '../../src/values.js';
 import { tempDir } from '../helpers/tmp.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 export const AGENT: Principal = { id: 'mcp:agent/test-client', roles: ['agent'], mailboxes: 'all' as const };
 const OPERATOR: Principal = { id: 'cli:test-setup', roles: ['reviewer', 'operator'], mailboxes: 'all' as const };
 
@@ -37,7 +37,7 @@ export function requireChromiumOrSkip(): boolean {
   return false;
 }
 
-export async function launchChromium(): Promise<Browser> {
+async function launchChromium(): Promise<Browser> {
   // Chromium's own sandbox cannot start as root (CI runs as root); the pages under test are our own.
   const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: innerText on purpose: these tests assert what a person sees rendered, which textContent does not give
 /**
  * The reviewer's message page in Chromium: the "changed bank details" reply (a new IBAN, a new payment link
  * domain, a new recipient, drafted by the agent through the real MCP tools) is flagged at the top of the page

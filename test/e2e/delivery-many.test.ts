@@ -56,7 +56,9 @@ describe(`${PROCS} serve processes and CLI approvals delivering over one SMTP ac
 
     // Ten reviewers approve from the terminal at once; each CLI process delivers inline and races the servers.
     const approvals = await Promise.all(heldIds.map((id) => runCli(['approve', id, '--config', config, '--db', db, '--as', 'rev'], { home, env: TUNING, timeoutMs: 20_000 })));
-    approvals.forEach((a, i) => expect(a.code, `${heldIds[i]}: ${a.stderr}`).toBe(0));
+    approvals.forEach((a, i) => {
+      expect(a.code, `${heldIds[i]}: ${a.stderr}`).toBe(0);
+    });
 
     await waitFor(() => rows(db).filter((r) => r.status === 'sent').length === AUTO_SENDS + HELD_SENDS, 20_000,
       `all ${AUTO_SENDS + HELD_SENDS} sent (now ${JSON.stringify(rows(db).map((r) => r.status))})`);

@@ -11,7 +11,7 @@ import type { MailServers, MailUser } from '../helpers/mail-servers.js';
 import { closeAll, type ServerHandle, startServer, waitFor, writeConfig } from './harness.js';
 
 /** Delivery polling every 200 ms instead of 1 s, so approvals made in another process go out at once. */
-export const REAL_ENV = { MAILGATE_DELIVERY_POLL_MS: '200', MAILGATE_LOG_LEVEL: 'warn' };
+const REAL_ENV = { MAILGATE_DELIVERY_POLL_MS: '200', MAILGATE_LOG_LEVEL: 'warn' };
 
 /** A server on the real-mail config; mail_wait may block for its whole timeout, so requests get room beyond it. */
 export function startRealServer(o: { role: 'agent' | 'reviewer'; db: string; home: string; config: string }): Promise<ServerHandle> {
@@ -64,6 +64,7 @@ export async function serverFolder(client: ImapFlow, folder: string): Promise<Se
     // The folder may have been selected for a while: NOOP makes the server report what arrived since.
     await client.noop();
     const out: ServerCopy[] = [];
+    // biome-ignore lint/complexity/useOptionalChain: client.mailbox is false | MailboxObject, and ?. does not narrow false
     if ((client.mailbox && client.mailbox.exists) === 0) return out;
     for await (const m of client.fetch('1:*', { uid: true, envelope: true, flags: true, source: true }, { uid: true })) {
       out.push({ uid: m.uid, messageId: m.envelope?.messageId, subject: m.envelope?.subject, flags: [...(m.flags ?? [])], source: m.source?.toString('utf8') ?? '' });

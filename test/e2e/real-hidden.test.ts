@@ -10,6 +10,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { assertBuilt, ok, type ServerHandle } from './harness.js';
 import { closeAllReal, dbAll, startRealServer, writeRealConfig } from './real-harness.js';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the test asserts that no control character reaches the agent
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const word = (s: string) => `=?UTF-8?B?${b64(s)}?=`;

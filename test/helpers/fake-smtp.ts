@@ -26,21 +26,21 @@ export type Step =
   | { do: 'drop'; afterMs?: number; record?: boolean }
   | { do: 'stall'; ms?: number; record?: boolean };
 
-export interface Ctx {
+interface Ctx {
   /** 1-based number of the TCP connection. */
   connection: number;
   /** 1-based number of the MAIL FROM across the server's life (0 before the first). */
   transaction: number;
 }
 
-export interface EndCtx extends Ctx {
+interface EndCtx extends Ctx {
   messageId: string | null;
   raw: Buffer;
   from: string;
   to: string[];
 }
 
-export interface Script {
+interface Script {
   connect(ctx: Ctx): Step;
   /** undefined = check the credentials against the test user. */
   auth(ctx: Ctx, user: string, pass: string): Step | undefined;
@@ -50,7 +50,7 @@ export interface Script {
   end(ctx: EndCtx): Step;
 }
 
-export interface AcceptedMessage {
+interface AcceptedMessage {
   raw: Buffer;
   from: string;
   to: string[];
@@ -82,7 +82,7 @@ export interface FakeSmtp {
 
 const ACCEPT: Step = { do: 'accept' };
 
-export const acceptAll = (): Script => ({
+const acceptAll = (): Script => ({
   connect: () => ACCEPT, auth: () => undefined, mail: () => ACCEPT, rcpt: () => ACCEPT, data: () => ACCEPT, end: () => ACCEPT,
 });
 
@@ -94,7 +94,7 @@ export function sequence(...steps: Step[]): (...args: any[]) => Step {
 }
 
 /** The Message-ID header of a raw message (unfolded), or null. */
-export function messageIdOf(raw: Buffer): string | null {
+function messageIdOf(raw: Buffer): string | null {
   const text = raw.toString('latin1');
   const end = text.search(/\r?\n\r?\n/);
   const head = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');

@@ -3,7 +3,6 @@
  * keeps it from the agent (or marks it, on request), look-alikes a person does see stay, and hostile
  * documents cost a bounded multiple of parsing a benign one of the same size.
  */
-import { parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
 import { bodyView, snippet } from '../../src/text/inbound.js';
 import { htmlToVisibleText, MAX_DEPTH } from '../../src/text/visible-html.js';
@@ -157,9 +156,9 @@ describe('hostile documents stay bounded', () => {
   const benign = (size: number) => '<p>Hello there, a plain paragraph of an ordinary email.</p>\n'.repeat(Math.ceil(size / 58));
   const nested = (depth: number, inner: string) => '<div>'.repeat(depth) + inner + '</div>'.repeat(depth);
   const HOSTILE: [string, () => string, RegExp | null][] = [
-    ['5,000 deep unclosed <b> tags', () => '<b>'.repeat(5000) + 'x', /nests elements more than/],
+    ['5,000 deep unclosed <b> tags', () => `${'<b>'.repeat(5000)}x`, /nests elements more than/],
     ['deep nesting then 200,000 unmatched end tags', () => nested(MAX_DEPTH - 5, 'x') + '</i>'.repeat(200_000), null],
-    ['3,900 rules ending in span over 20,000 spans', () => `<style>${Array.from({ length: 3900 }, (_, i) => `div div div div p span.c${i % 7} { font-size: 0 }`).join('\n')}</style>${nested(300, '<p>' + '<span class="c1">x</span>'.repeat(20_000) + '</p>')}`, /too complex/],
+    ['3,900 rules ending in span over 20,000 spans', () => `<style>${Array.from({ length: 3900 }, (_, i) => `div div div div p span.c${i % 7} { font-size: 0 }`).join('\n')}</style>${nested(300, `<p>${'<span class="c1">x</span>'.repeat(20_000)}</p>`)}`, /too complex/],
     [':has() rules over a deep tree', () => `<style>${Array.from({ length: 200 }, (_, i) => `div:has(div div div div span.z${i}) { color: #fff }`).join('\n')}</style>${nested(350, '<span>x</span>'.repeat(2000))}`, /too complex/],
     ['10,000 selectors that can hide text', () => `<style>${Array.from({ length: 10_000 }, (_, i) => `.k${i}{display:none}`).join('')}</style><p>x</p>`, /CSS selectors/],
     ['a megabyte of CSS', () => `<style>${'.a{color:red}'.repeat(80_000)}</style><p>x</p>`, /characters of CSS/],

@@ -74,6 +74,7 @@ describe.skipIf(!requireMailServersOrSkip())('private Dovecot + Postfix on 127.0
       const lock = await client.getMailboxLock('INBOX');
       try {
         const msg = await client.fetchOne('*', { envelope: true });
+        // biome-ignore lint/complexity/useOptionalChain: msg is false | FetchMessageObject, and ?. does not narrow false
         expect(msg && msg.envelope).toMatchObject({ subject: 'smoke', messageId: info.messageId, from: [{ address: alice.address }], to: [{ address: bob.address }] });
       } finally {
         lock.release();

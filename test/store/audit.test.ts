@@ -1,6 +1,5 @@
 /** The audit log: append-only by trigger and hash-chained; an honest history verifies. Tampering: tamper.test.ts. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { ALICE, BOB, T0, addMailbox, auditCount, auditHistory, auditRow, content, dropAuditTriggers, submit, testDb } from './fixtures.js';
 
 let t: ReturnType<typeof testDb>;

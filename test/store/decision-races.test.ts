@@ -79,7 +79,7 @@ describe('two connections decide while a delivery worker runs', () => {
       for (let i = 0; i < TRIALS; i++) {
         const [id] = await holdMany(a, ALICE, 1, T0, TO);
         clock = T0 + 1 + i;
-        const [ra, rb] = await race<[OutboundMessage, OutboundMessage, void]>(next,
+        const [ra, rb] = await race<[OutboundMessage, OutboundMessage, unknown]>(next,
           () => a.decideMessage(id!, reqA, clock), () => b.decideMessage(id!, reqB, clock), () => worker.tick());
         const decided = oneWinner([ra, rb], [reqA, reqB]);
         wins[ra.status === 'fulfilled' ? 'a' : 'b']++;
@@ -109,7 +109,7 @@ describe('approve vs the worker\'s expiry sweep around expires_at', () => {
           const [id] = await holdMany(a, ALICE, 1, heldAt, TO);
           const expiresAt = heldAt + TTL_S * 1000;
           clock = expiresAt + sweepAt;
-          const [approval] = await race<[OutboundMessage, void]>(next,
+          const [approval] = await race<[OutboundMessage, unknown]>(next,
             () => a.decideMessage(id!, { action: 'approve', actor: 'reviewer:a' }, expiresAt + approveAt), () => worker.tick());
           const decided: Decided = approval.status === 'fulfilled' ? 'approved' : 'expired';
           if (approval.status === 'rejected') expect(approval.reason).toMatchObject({ code: 'NOT_PENDING', details: { status: 'expired' } });

@@ -150,7 +150,7 @@ export function auditActions(s: SqliteStore, messageId: string): string[] {
   return s.db.prepare('SELECT action FROM audit_events WHERE message_id = ? ORDER BY seq').pluck().all(messageId) as string[];
 }
 
-export const DECISION_ACTIONS = ['message.approved', 'message.rejected', 'message.cancelled', 'message.expired'] as const;
+const DECISION_ACTIONS = ['message.approved', 'message.rejected', 'message.cancelled', 'message.expired'] as const;
 export const DECISION_STATUS: Record<string, string> = {
   'message.approved': 'approved', 'message.rejected': 'rejected', 'message.cancelled': 'cancelled', 'message.expired': 'expired',
 };

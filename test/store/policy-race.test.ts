@@ -15,7 +15,7 @@ const TRIALS = 50;
 const LIMIT = 2;
 
 // Both threads meet at a barrier before every trial, so each trial is a real race for the write lock.
-const THREAD = String.raw`
+const THREAD = `
 const { workerData: w, parentPort } = require('node:worker_threads');
 (async () => {
   const { SqliteStore } = await import(w.src + 'store/sqlite-store.js');

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { tempDir } from '../helpers/tmp.js';
 import { transpileSrc } from './fixtures.js';
 
-const THREAD = String.raw`
+const THREAD = `
 const { workerData: w, parentPort } = require('node:worker_threads');
 (async () => {
   const { SqliteStore } = await import(w.src + 'store/sqlite-store.js');

@@ -159,7 +159,7 @@ describe('approving with edits', () => {
     const edited = events.find((e) => e.action === 'message.edited');
     expect(edited?.detail.original).toMatchObject({ subject: 'Draft subject', to: ['stranger@example.com'] });
     expect(edited?.detail.edited).toMatchObject({ subject: 'Final subject', to: [YOU] });
-    expect((edited?.detail.edited_fields as string[]).sort()).toEqual(['subject', 'to']);
+    expect((edited!.detail.edited_fields as string[]).sort()).toEqual(['subject', 'to']);
     expect(events.map((e) => e.action)).toEqual(['message.held', 'message.edited', 'message.approved', 'message.sent']);
   });
 });

@@ -9,6 +9,7 @@ import { type Harness, inbox, ok, send, snapshot, startHarness, textOf } from '.
 
 const AGENT = 'agent@mailgate.test';
 const YOU = 'you@mailgate.test'; // autonomous: delivers into AGENT's INBOX at once
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the test asserts that no control character reaches the agent
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
 
 const HOSTILE_HTML = `<html><head><style>

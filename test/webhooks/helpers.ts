@@ -26,7 +26,7 @@ export interface Received {
 }
 
 /** A status, a status with headers (a redirect), or 'hang': never answer. */
-export type Reply = number | { status: number; headers?: Record<string, string> } | 'hang';
+type Reply = number | { status: number; headers?: Record<string, string> } | 'hang';
 
 export interface Receiver {
   url: string;

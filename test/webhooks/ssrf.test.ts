@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { MailgateError } from '../../src/errors.js';
+import type { MailgateError } from '../../src/errors.js';
 import { assertBuilt, runCli, writeConfig } from '../e2e/harness.js';
 import { tempDir } from '../helpers/tmp.js';
 import { MAILBOXES, SHORT_TTL, secret } from './helpers.js';

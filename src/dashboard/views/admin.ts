@@ -5,13 +5,13 @@ import { formatDuration, OVERSIGHT_MODES } from '../../values.js';
 import type { DashSession } from '../session.js';
 import { bdi, csrfField, esc, iso, options } from './layout.js';
 
-export function verifyNotice(v: VerifyResult): string {
+function verifyNotice(v: VerifyResult): string {
   return v.ok
     ? `<p class="notice ok" data-chain="ok">Audit chain verified: ${v.events} events${v.head ? `, head #${v.head.seq} <code>${esc(v.head.hash.slice(0, 16))}…</code>` : ''}.</p>`
     : `<p class="notice error" data-chain="broken">Audit chain BROKEN at event #${v.first_bad_seq}: ${esc(v.problem)}. Do not trust events from there on.</p>`;
 }
 
-export function eventsTable(events: AuditEvent[]): string {
+function eventsTable(events: AuditEvent[]): string {
   if (!events.length) return '<p class="muted">No events.</p>';
   const rows = events.map((e) => `<tr><td>${e.seq}</td><td>${esc(iso(e.at))}</td><td>${bdi(e.actor)}</td><td>${esc(e.action)}</td>` +
     `<td>${e.mailbox ? `<a href="/audit?mailbox=${encodeURIComponent(e.mailbox)}">${bdi(e.mailbox)}</a>` : ''}</td>` +

@@ -7,7 +7,7 @@ import type { EffectivePolicy } from './settings.js';
 import type { PolicyFacts, PolicyHit } from './types.js';
 
 /** The refusal for a draft that would be held while the mailbox already has `max_pending` held, or null. */
-export function heldLimit(p: EffectivePolicy, f: PolicyFacts): PolicyHit | null {
+function heldLimit(p: EffectivePolicy, f: PolicyFacts): PolicyHit | null {
   const { count, next_expiry } = f.held;
   if (count < p.maxPending) return null;
   // The soonest expiry frees a place for certain; a reviewer's decision may free one sooner.

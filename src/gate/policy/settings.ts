@@ -12,7 +12,7 @@ const count = (what: string) => z.number({ error: `${what} must be a whole numbe
 const bytes = (what: string) => z.number({ error: `${what} must be a number of bytes` }).int().min(1).max(1024 ** 3);
 const domainGlob = z.string().trim().min(1).max(256);
 
-export const RateLimits = z
+const RateLimits = z
   .object({
     per_minute: count('rate_limits.per_minute').optional(),
     per_hour: count('rate_limits.per_hour').optional(),
@@ -22,7 +22,7 @@ export const RateLimits = z
   })
   .strict();
 
-export const ContentHolds = z
+const ContentHolds = z
   .object({
     /** A reply that adds someone who is not in the thread (the classic "cc attacker" injection). */
     new_recipient: z.boolean().optional(),

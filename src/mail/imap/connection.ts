@@ -22,7 +22,7 @@ export interface ConnectionOptions {
 /** Connecting, logging in or opening a folder: a live server answers in far less; a dead link never does. */
 const CONNECT_DEADLINE_MS = 8000;
 
-export class ImapUnavailable extends Error {
+class ImapUnavailable extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ImapUnavailable';
@@ -55,7 +55,7 @@ export class ImapConnection {
     } catch (err) {
       throw new MailgateError('UNAVAILABLE', (err as Error).message);
     }
-    let lock;
+    let lock: Awaited<ReturnType<typeof client.getMailboxLock>>;
     try {
       lock = await withDeadline(client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false }), CONNECT_DEADLINE_MS,
         () => this.drop('opening the folder took too long'));

@@ -134,7 +134,7 @@ async function sentFolder(client: ImapFlow): Promise<string> {
 }
 
 /** Compresses UIDs into an IMAP sequence set of ranges: [1,2,3,7] -> "1:3,7". */
-export function uidRanges(uids: readonly number[]): string {
+function uidRanges(uids: readonly number[]): string {
   const sorted = [...new Set(uids)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length; i++) {
