@@ -5,10 +5,23 @@
  */
 import type { Element } from 'domhandler';
 import {
-  backgroundColor, clipHidesAll, clipPathHidesAll, contrast, fontShorthandPx, fontSizePx, functionArgs, lengthPx,
-  over, parseColor, ROOT_FONT_PX, type Rgba, splitTopLevel, transformHides,
+  backgroundColor,
+  clipHidesAll,
+  clipPathHidesAll,
+  contrast,
+  fontShorthandPx,
+  fontSizePx,
+  functionArgs,
+  lengthPx,
+  over,
+  parseColor,
+  ROOT_FONT_PX,
+  type Rgba,
+  splitTopLevel,
+  transformHides,
 } from './css-values.js';
-import { type Budget, type Declaration, type Matched, parseInlineStyle, spend } from './stylesheet.js';
+import { type Budget, spend } from './selectors.js';
+import { type Declaration, type Matched, parseInlineStyle } from './stylesheet.js';
 
 /** Below this many CSS pixels, text is unreadable. */
 const MIN_FONT_PX = 2;
@@ -34,7 +47,12 @@ export interface Style {
 /** The style of the root: 16px black text on white. */
 export const ROOT_STYLE: Style = { fontPx: ROOT_FONT_PX, color: BLACK, fill: null, backdrop: WHITE, visible: true, opacity: 1, indentAway: false };
 
-interface Weight { important: boolean; specificity: number; order: number; value: string }
+interface Weight {
+  important: boolean;
+  specificity: number;
+  order: number;
+  value: string;
+}
 
 /** The winning value of each relevant property: !important first, then inline over sheet, specificity, order. */
 export function cascade(el: Element, matched: Matched[], inline: Map<string, Declaration[]>, budget: Budget): Map<string, string> {
@@ -63,7 +81,9 @@ export function cascade(el: Element, matched: Matched[], inline: Map<string, Dec
   const out = new Map<string, string>();
   for (const [p, d] of best) out.set(p, d.value);
   // Presentational attributes are the weakest author styles: any CSS for the same property wins.
-  const hint = (prop: string, value: string | undefined) => { if (value !== undefined && !out.has(prop)) out.set(prop, value.toLowerCase()); };
+  const hint = (prop: string, value: string | undefined) => {
+    if (value !== undefined && !out.has(prop)) out.set(prop, value.toLowerCase());
+  };
   hint('background-color', el.attribs.bgcolor);
   if (el.name === 'font') hint('color', el.attribs.color);
   if (el.name === 'body') hint('color', el.attribs.text);
@@ -75,8 +95,14 @@ export function computeStyle(el: Element, d: Map<string, string>, parent: Style)
   const s: Style = { ...parent };
   const font = d.get('font');
   const size = d.get('font-size');
-  const px = size !== undefined ? (size === 'inherit' ? parent.fontPx : fontSizePx(size, parent.fontPx))
-    : font !== undefined ? fontShorthandPx(font, parent.fontPx) : null;
+  const px =
+    size !== undefined
+      ? size === 'inherit'
+        ? parent.fontPx
+        : fontSizePx(size, parent.fontPx)
+      : font !== undefined
+        ? fontShorthandPx(font, parent.fontPx)
+        : null;
   if (px !== null) s.fontPx = px;
   s.color = colorOf(d.get('color'), parent.color) ?? parent.color;
   const fill = d.get('-webkit-text-fill-color');
@@ -129,9 +155,19 @@ export function hidesSubtree(el: Element, d: Map<string, string>, s: Style): boo
   if (el.attribs.hidden !== undefined || el.name === 'template') return true;
   if (d.get('display')?.startsWith('none') || d.get('mso-hide') === 'all' || d.get('content-visibility') === 'hidden') return true;
   if (s.opacity <= 0.1) return true;
-  const len = (prop: string) => { const v = d.get(prop); return v === undefined ? null : lengthPx(v, s.fontPx); };
+  const len = (prop: string) => {
+    const v = d.get(prop);
+    return v === undefined ? null : lengthPx(v, s.fontPx);
+  };
   const clipped = ['overflow', 'overflow-x', 'overflow-y'].some((p) => /^(hidden|clip)/.test(d.get(p) ?? ''));
-  if (clipped && ['height', 'max-height', 'width', 'max-width'].some((p) => { const v = len(p); return v !== null && v <= 1; })) return true;
+  if (
+    clipped &&
+    ['height', 'max-height', 'width', 'max-width'].some((p) => {
+      const v = len(p);
+      return v !== null && v <= 1;
+    })
+  )
+    return true;
   const position = d.get('position');
   const positioned = position !== undefined && position !== 'static';
   if (positioned && ['left', 'top', 'right', 'bottom'].some((p) => (len(p) ?? 0) <= -FAR_PX)) return true;

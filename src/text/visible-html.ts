@@ -12,7 +12,8 @@ import { convert } from 'html-to-text';
 import { parseDocument } from 'htmlparser2';
 import { cascade, computeStyle, hidesSubtree, readable, ROOT_STYLE, type Style } from './computed-style.js';
 import { stripInvisible } from './invisible.js';
-import { type Budget, type Declaration, keysOf, spend, StyleSheet, TooComplex } from './stylesheet.js';
+import { type Budget, keysOf, spend, TooComplex } from './selectors.js';
+import { type Declaration, StyleSheet } from './stylesheet.js';
 
 export interface VisibleText {
   text: string;
@@ -29,9 +30,41 @@ const MAX_STEPS = 1_500_000;
 /** Never rendered as text, never counted: code and metadata, not content a sender hid. */
 const DROPPED = new Set(['script', 'style', 'head', 'title', 'meta', 'link', 'object', 'iframe']);
 /** Elements whose end tag may be left out: they do not nest, so they are not counted as depth. */
-const NO_NEST = new Set(['p', 'li', 'dt', 'dd', 'tr', 'td', 'th', 'option', 'optgroup', 'rp', 'rt', 'tbody', 'thead', 'tfoot',
-  'colgroup', 'caption', 'html', 'head', 'body', 'br', 'img', 'hr', 'meta', 'link', 'input', 'wbr', 'area', 'base', 'col',
-  'embed', 'source', 'track', 'param']);
+const NO_NEST = new Set([
+  'p',
+  'li',
+  'dt',
+  'dd',
+  'tr',
+  'td',
+  'th',
+  'option',
+  'optgroup',
+  'rp',
+  'rt',
+  'tbody',
+  'thead',
+  'tfoot',
+  'colgroup',
+  'caption',
+  'html',
+  'head',
+  'body',
+  'br',
+  'img',
+  'hr',
+  'meta',
+  'link',
+  'input',
+  'wbr',
+  'area',
+  'base',
+  'col',
+  'embed',
+  'source',
+  'track',
+  'param',
+]);
 
 /** What stands in for the text of a document the check could not finish: withheld, counted as one hidden run. */
 function withheld(why: string): VisibleText {
@@ -63,10 +96,19 @@ function nestingDepth(html: string): number {
 }
 
 /** `hidden`: the element that hides this node and everything in it, if any; `link`: the link it is in. */
-interface Frame { node: AnyNode; style: Style; hidden: Element | null; link: Link | null }
+interface Frame {
+  node: AnyNode;
+  style: Style;
+  hidden: Element | null;
+  link: Link | null;
+}
 
 /** A link, whether any of its text is visible, and its last hidden text node. */
-interface Link { el: Element; visible: boolean; last: Text | null }
+interface Link {
+  el: Element;
+  visible: boolean;
+  last: Text | null;
+}
 
 function visibleText(html: string, showHidden: boolean): VisibleText {
   const budget: Budget = { left: MAX_STEPS };
@@ -115,7 +157,7 @@ function visibleText(html: string, showHidden: boolean): VisibleText {
     let own = style;
     let hide = hidden;
     let link = frame.link;
-    if (node.name === 'a' && node.attribs.href) links.push(link = { el: node, visible: false, last: null });
+    if (node.name === 'a' && node.attribs.href) links.push((link = { el: node, visible: false, last: null }));
     if (!hidden) {
       const decls = cascade(node, sheet.matching(node, ancestors), inline, budget);
       // Most elements of a mail carry no style that matters here: they inherit, and only attributes can hide them.
@@ -183,7 +225,10 @@ function forEachNode(nodes: AnyNode[], budget: Budget, visit: (node: AnyNode) =>
 }
 
 /** A text node, and the element that hides it (null when visible). */
-interface HiddenBy { node: Text; by: AnyNode | null }
+interface HiddenBy {
+  node: Text;
+  by: AnyNode | null;
+}
 
 /**
  * Hidden text runs counted (consecutive text hidden by the same element: a hidden element's whole content,
@@ -192,7 +237,10 @@ interface HiddenBy { node: Text; by: AnyNode | null }
 function markRuns(texts: HiddenBy[], showHidden: boolean): number {
   let runs = 0;
   let open: HiddenBy | null = null;
-  const close = () => { if (open && showHidden) open.node.data += ']'; open = null; };
+  const close = () => {
+    if (open && showHidden) open.node.data += ']';
+    open = null;
+  };
   for (const t of texts) {
     const { node, by } = t;
     if (by !== open?.by) close();
