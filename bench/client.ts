@@ -49,7 +49,9 @@ export async function serveOverStdio(db: string, role = 'agent', o: ServeOptions
   const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'pipe', env: { ...getDefaultEnvironment(), ...o.env } });
   // Keep the tail of the server's stderr log for error reports; draining it also keeps the pipe from filling.
   let stderrTail = '';
-  transport.stderr?.on('data', (chunk: Buffer) => { stderrTail = (stderrTail + chunk.toString()).slice(-4000); });
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString()).slice(-4000);
+  });
   const client = new Client({ name: 'mailgate-bench', version: '0.1.0' });
   const start = now();
   await client.connect(transport);

@@ -74,10 +74,15 @@ export async function benchDelivery(mail: MailServers, dir: string, o: DeliveryO
         ids.push(r.message_id);
       }
       const t = now();
-      const calls = await timeConcurrent(async (i) => {
-        const m = await approveMessage(app, REVIEWER, ids[i]!);
-        if (m.status !== 'sent') throw new Error(`approved ${m.message_id} ended ${m.status}: ${m.last_error ?? ''}`);
-      }, o.inFlight, o.messages, Infinity);
+      const calls = await timeConcurrent(
+        async (i) => {
+          const m = await approveMessage(app, REVIEWER, ids[i]!);
+          if (m.status !== 'sent') throw new Error(`approved ${m.message_id} ended ${m.status}: ${m.last_error ?? ''}`);
+        },
+        o.inFlight,
+        o.messages,
+        Infinity,
+      );
       service = { ...throughput(msSince(t)), approve_call: summarize(calls.samples, calls.wallMs) };
       assertAllSent(serviceDb, o.messages);
     } finally {
@@ -92,11 +97,16 @@ export async function benchDelivery(mail: MailServers, dir: string, o: DeliveryO
     const agent = await serveOverStdio(mcpDb, 'agent', { config, expectTools: ['send_email'] });
     const ids: string[] = [];
     try {
-      await timeConcurrent(async (i) => {
-        const r = await agent.call('send_email', { mailbox: outbox.address, to: sink.address, subject: `Delivery ${i}`, text: BODY });
-        if (r.status !== 'pending') throw new Error(`send_email from a gated_send mailbox returned ${String(r.status)}, expected pending`);
-        ids.push(String(r.message_id));
-      }, 8, o.messages, Infinity);
+      await timeConcurrent(
+        async (i) => {
+          const r = await agent.call('send_email', { mailbox: outbox.address, to: sink.address, subject: `Delivery ${i}`, text: BODY });
+          if (r.status !== 'pending') throw new Error(`send_email from a gated_send mailbox returned ${String(r.status)}, expected pending`);
+          ids.push(String(r.message_id));
+        },
+        8,
+        o.messages,
+        Infinity,
+      );
     } finally {
       await agent.close();
     }
@@ -104,9 +114,14 @@ export async function benchDelivery(mail: MailServers, dir: string, o: DeliveryO
     let mcp: DeliveryReport['mcp'];
     try {
       const t = now();
-      const calls = await timeConcurrent(async (i) => {
-        await reviewer.call('queue_approve', { message_id: ids[i]! });
-      }, o.inFlight, o.messages, Infinity);
+      const calls = await timeConcurrent(
+        async (i) => {
+          await reviewer.call('queue_approve', { message_id: ids[i]! });
+        },
+        o.inFlight,
+        o.messages,
+        Infinity,
+      );
       // An approval answers once its worker pass is done, so everything is sent by now; a straggler left to
       // the background worker would be counted here.
       await until(() => countSent(mcpDb) === o.messages, 60_000, `all ${o.messages} approved messages to be sent`);
@@ -121,7 +136,13 @@ export async function benchDelivery(mail: MailServers, dir: string, o: DeliveryO
 
     const rate = (a: Throughput, b: Throughput) => round(a.msgs_per_s / b.msgs_per_s);
     return {
-      messages: o.messages, in_flight: o.inFlight, service, mcp, raw_one_connection, raw_one_connection_sent_copy, raw_pool_5,
+      messages: o.messages,
+      in_flight: o.inFlight,
+      service,
+      mcp,
+      raw_one_connection,
+      raw_one_connection_sent_copy,
+      raw_pool_5,
       ratios: {
         service_vs_raw_one_connection: rate(service, raw_one_connection),
         service_vs_raw_sent_copy: rate(service, raw_one_connection_sent_copy),
@@ -141,11 +162,21 @@ async function rawSend(mail: MailServers, from: MailUser, to: MailUser, n: numbe
   const smtp = smtpAs(mail, from, connections);
   const imap = sentCopy ? await imapAs(mail, from) : undefined;
   try {
-    const raw = (i: number) => Buffer.from([
-      `From: ${from.address}`, `To: ${to.address}`, `Subject: Raw delivery ${i}`, `Date: ${new Date().toUTCString()}`,
-      `Message-ID: <raw-${i}-${Date.now()}@bench.mailgate.test>`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '',
-      BODY, '',
-    ].join('\r\n'));
+    const raw = (i: number) =>
+      Buffer.from(
+        [
+          `From: ${from.address}`,
+          `To: ${to.address}`,
+          `Subject: Raw delivery ${i}`,
+          `Date: ${new Date().toUTCString()}`,
+          `Message-ID: <raw-${i}-${Date.now()}@bench.mailgate.test>`,
+          'MIME-Version: 1.0',
+          'Content-Type: text/plain; charset=utf-8',
+          '',
+          BODY,
+          '',
+        ].join('\r\n'),
+      );
     const one = async (i: number) => {
       const message = raw(i);
       const info = await smtp.sendMail({ envelope: { from: from.address, to: [to.address] }, raw: message });
@@ -177,13 +208,16 @@ function assertAllSent(db: string, n: number): void {
 
 async function untilInbox(c: ImapFlow, count: number): Promise<void> {
   let last = 0;
-  await until(async () => {
-    const st = await c.status('INBOX', { messages: true });
-    // biome-ignore lint/complexity/useOptionalChain: st is false | StatusObject, and ?. does not narrow false
-    last = (st && st.messages) || 0;
-    return last >= count;
-  }, 60_000,
-    () => `sink@'s INBOX to hold ${count} messages (has ${last})`);
+  await until(
+    async () => {
+      const st = await c.status('INBOX', { messages: true });
+      // biome-ignore lint/complexity/useOptionalChain: st is false | StatusObject, and ?. does not narrow false
+      last = (st && st.messages) || 0;
+      return last >= count;
+    },
+    60_000,
+    () => `sink@'s INBOX to hold ${count} messages (has ${last})`,
+  );
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<void> {

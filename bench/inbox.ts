@@ -75,7 +75,8 @@ export async function benchInbox(mail: MailServers, dir: string, o: InboxOptions
   const seed = { ms: seeded.ms, mb: round(seeded.bytes / 1e6), msgs_per_s: round(o.messages / (seeded.ms / 1000)) };
   process.stderr.write(`bench:   seeded ${o.messages} messages (${seed.mb} MB) into the Maildir in ${Math.round(seed.ms)} ms\n`);
   const config = writeMailgateConfig(join(dir, 'inbox.json'), mail, [{ user: big, mode: 'gated_send' }]);
-  const expectHits = (word: string) => Math.min(LIMIT, Array.from({ length: o.messages }, (_, i) => i).filter((i) => i % 100 === (word === BODY_WORD ? 57 : 7)).length);
+  const expectHits = (word: string) =>
+    Math.min(LIMIT, Array.from({ length: o.messages }, (_, i) => i).filter((i) => i % 100 === (word === BODY_WORD ? 57 : 7)).length);
   const newest = seedSubject(o.messages - 1);
 
   const raw = await rawSide(mail, o);
@@ -95,9 +96,16 @@ export async function benchInbox(mail: MailServers, dir: string, o: InboxOptions
     const t = now();
     await list();
     const side = await measureSide(round(msSince(t)), list, search, o);
-    const fts = (query: string) => summaryOf0(timeLoop(async () => {
-      checkHits(query, (await app.store.searchEmails({ mailbox: big.address, query, limit: LIMIT })).length, expectHits(query), 'cache only');
-    }, o.searchRepeats, o.maxMs));
+    const fts = (query: string) =>
+      summaryOf0(
+        timeLoop(
+          async () => {
+            checkHits(query, (await app.store.searchEmails({ mailbox: big.address, query, limit: LIMIT })).length, expectHits(query), 'cache only');
+          },
+          o.searchRepeats,
+          o.maxMs,
+        ),
+      );
     const fts_only = { body: await fts(BODY_WORD), subject: await fts(SUBJECT_WORD) };
     await app.close();
     // Reopened on the same cache as `serve` runs: with the IDLE watcher, whose first (incremental) sync marks
@@ -113,11 +121,24 @@ export async function benchInbox(mail: MailServers, dir: string, o: InboxOptions
     }
     const complete = (await app.store.unfetchedUids(big.address, 'INBOX')).length === 0;
     let source = '';
-    const searchNow = (query: string) => summaryOf0(timeLoop(async () => {
-      const r = await searchEmail(app, AGENT, { mailbox: big.address, query, limit: LIMIT });
-      source = checkHits(query, r.emails.length, expectHits(query), r.source);
-    }, o.searchRepeats, o.maxMs));
-    const after_prefetch = { prefetch_ms: round(msSince(waitStart)), complete, body: await searchNow(BODY_WORD), subject: await searchNow(SUBJECT_WORD), source };
+    const searchNow = (query: string) =>
+      summaryOf0(
+        timeLoop(
+          async () => {
+            const r = await searchEmail(app, AGENT, { mailbox: big.address, query, limit: LIMIT });
+            source = checkHits(query, r.emails.length, expectHits(query), r.source);
+          },
+          o.searchRepeats,
+          o.maxMs,
+        ),
+      );
+    const after_prefetch = {
+      prefetch_ms: round(msSince(waitStart)),
+      complete,
+      body: await searchNow(BODY_WORD),
+      subject: await searchNow(SUBJECT_WORD),
+      source,
+    };
     service = { ...side, fts_only, repeat_watched, after_prefetch };
   } finally {
     await app.close();
@@ -147,7 +168,11 @@ export async function benchInbox(mail: MailServers, dir: string, o: InboxOptions
 
   const p50 = (s: Summary) => s.p50_ms;
   return {
-    messages: o.messages, seed, raw, service, mcp,
+    messages: o.messages,
+    seed,
+    raw,
+    service,
+    mcp,
     ratios: {
       service_repeat_vs_raw_newest_20: round(p50(service.repeat) / p50(raw.newest_20_envelopes)),
       service_watched_repeat_vs_raw_newest_20: round(p50(service.repeat_watched) / p50(raw.newest_20_envelopes)),
@@ -170,7 +195,13 @@ async function measureSide(cold_ms: number, list: () => Promise<void>, search: (
     const first_source = await search(query);
     const first_ms = round(msSince(t));
     let repeat_source = '';
-    const r = await timeLoop(async () => { repeat_source = await search(query); }, o.searchRepeats, o.maxMs);
+    const r = await timeLoop(
+      async () => {
+        repeat_source = await search(query);
+      },
+      o.searchRepeats,
+      o.maxMs,
+    );
     return { first_ms, first_source, repeat: summaryOf(r), repeat_source };
   };
   const body = await searchCase(BODY_WORD);
@@ -197,18 +228,34 @@ async function rawSide(mail: MailServers, o: InboxOptions): Promise<InboxReport[
     const full_envelope_fetch_first_ms = round(msSince(t));
     const full_envelope_fetch = summaryOf(await timeLoop(fullFetch, 3, o.maxMs));
     const newest = seedSubject(o.messages - 1);
-    const newest_20_envelopes = summaryOf(await timeLoop(async () => {
-      const got = await c.fetchAll(`${Math.max(1, box.exists - LIMIT + 1)}:*`, { uid: true, envelope: true, flags: true });
-      if (!got.some((m) => m.envelope?.subject === newest)) throw new Error('raw FETCH of the newest 20 misses the newest message');
-    }, o.repeats, o.maxMs));
+    const newest_20_envelopes = summaryOf(
+      await timeLoop(
+        async () => {
+          const got = await c.fetchAll(`${Math.max(1, box.exists - LIMIT + 1)}:*`, { uid: true, envelope: true, flags: true });
+          if (!got.some((m) => m.envelope?.subject === newest)) throw new Error('raw FETCH of the newest 20 misses the newest message');
+        },
+        o.repeats,
+        o.maxMs,
+      ),
+    );
     const uids = ((await c.search({ all: true }, { uid: true })) || []) as number[];
     const uidList = uids.join(',');
-    const search = (q: Record<string, unknown>) => summaryOf0(timeLoop(async () => {
-      const hits = (await c.search(q, { uid: true })) || [];
-      if (hits.length === 0) throw new Error(`raw SEARCH ${JSON.stringify(q).slice(0, 80)} found nothing`);
-    }, o.searchRepeats, o.maxMs));
+    const search = (q: Record<string, unknown>) =>
+      summaryOf0(
+        timeLoop(
+          async () => {
+            const hits = (await c.search(q, { uid: true })) || [];
+            if (hits.length === 0) throw new Error(`raw SEARCH ${JSON.stringify(q).slice(0, 80)} found nothing`);
+          },
+          o.searchRepeats,
+          o.maxMs,
+        ),
+      );
     return {
-      first_select_ms, full_envelope_fetch_first_ms, full_envelope_fetch, newest_20_envelopes,
+      first_select_ms,
+      full_envelope_fetch_first_ms,
+      full_envelope_fetch,
+      newest_20_envelopes,
       search_body: await search({ body: BODY_WORD }),
       search_subject: await search({ subject: SUBJECT_WORD }),
       search_body_in_uid_list: await search({ uid: uidList, body: BODY_WORD }),

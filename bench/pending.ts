@@ -58,14 +58,14 @@ export async function benchPending(dir: string, o: PendingOptions): Promise<Pend
   const server = await serveOverStdio(path);
   try {
     const cursorAt = (offset: number) => {
-      const r = raw.prepare(`SELECT created_at, message_id FROM messages WHERE status = 'pending' ORDER BY created_at, message_id LIMIT 1 OFFSET ?`)
+      const r = raw
+        .prepare(`SELECT created_at, message_id FROM messages WHERE status = 'pending' ORDER BY created_at, message_id LIMIT 1 OFFSET ?`)
         .get(offset - 1) as { created_at: number; message_id: string };
       return { cursor: encodeCursor(r.created_at, r.message_id), created: r.created_at, id: r.message_id };
     };
     const second = cursorAt(LIMIT);
     const deep = cursorAt(Math.floor(o.held / 2));
-    const sql = (extra: string) =>
-      raw.prepare(`SELECT * FROM messages WHERE status = 'pending' ${extra} ORDER BY created_at, message_id LIMIT ${LIMIT}`);
+    const sql = (extra: string) => raw.prepare(`SELECT * FROM messages WHERE status = 'pending' ${extra} ORDER BY created_at, message_id LIMIT ${LIMIT}`);
     const rawFirst = sql('');
     const rawAfter = sql('AND (created_at, message_id) > (?, ?)');
     const rawMailbox = sql('AND mailbox = ?');
@@ -82,9 +82,12 @@ export async function benchPending(dir: string, o: PendingOptions): Promise<Pend
     };
     const cases: Record<string, () => unknown> = {};
     for (const [page, p] of Object.entries(pages)) {
-      cases[`mcp_${page}`] = async () => expect('list_pending', ((await server.call('list_pending', { limit: LIMIT, ...p.q })).messages as unknown[]).length, p.rows);
-      cases[`service_${page}`] = async () => expect('services listPending', (await listPending(app, REVIEWER, { limit: LIMIT, ...p.q })).messages.length, p.rows);
-      cases[`store_${page}`] = async () => expect('store.listPending', (await store.listPending({ limit: LIMIT, ...p.q, now: Date.now() })).messages.length, p.rows);
+      cases[`mcp_${page}`] = async () =>
+        expect('list_pending', ((await server.call('list_pending', { limit: LIMIT, ...p.q })).messages as unknown[]).length, p.rows);
+      cases[`service_${page}`] = async () =>
+        expect('services listPending', (await listPending(app, REVIEWER, { limit: LIMIT, ...p.q })).messages.length, p.rows);
+      cases[`store_${page}`] = async () =>
+        expect('store.listPending', (await store.listPending({ limit: LIMIT, ...p.q, now: Date.now() })).messages.length, p.rows);
       cases[`raw_${page}`] = () => expect('raw query', p.raw().length, p.rows);
     }
     const samples = await measureInRounds(cases, o);
@@ -139,10 +142,18 @@ async function fillHeld(path: string, held: number, history: number): Promise<Pe
   try {
     const to = 'someone@example.com';
     const action = { kind: 'send' as const, recipients: [to], subject: 'Bench', isReply: false };
-    const template = await store.submitMessage({
-      message_id: newMessageId(), message_id_header: newMessageIdHeader(AGENT), mailbox: AGENT, kind: 'send',
-      content: { to: [to], cc: [], bcc: [], subject: 'Bench', text: BODY, html: null }, actor: 'mcp:agent/mailgate-bench',
-    }, (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts), first);
+    const template = await store.submitMessage(
+      {
+        message_id: newMessageId(),
+        message_id_header: newMessageIdHeader(AGENT),
+        mailbox: AGENT,
+        kind: 'send',
+        content: { to: [to], cc: [], bcc: [], subject: 'Bench', text: BODY, html: null },
+        actor: 'mcp:agent/mailgate-bench',
+      },
+      (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts),
+      first,
+    );
     if (template.message.status !== 'pending') throw new Error(`fill: the gate did not hold the send (status ${template.message.status})`);
     const clone = store.db.prepare(CLONE);
     const step = 20_000;
@@ -151,7 +162,9 @@ async function fillHeld(path: string, held: number, history: number): Promise<Pe
     }
     for (let i = 0; i < history; i += step) {
       // One delivered message a second, ending before the first held one.
-      inTransaction(store.db, () => clone.run({ id: template.message.message_id, from: i, to: Math.min(history, i + step), at: first - history * 1000, spacing: 1000, sent: 1 }));
+      inTransaction(store.db, () =>
+        clone.run({ id: template.message.message_id, from: i, to: Math.min(history, i + step), at: first - history * 1000, spacing: 1000, sent: 1 }),
+      );
     }
   } finally {
     await store.close();

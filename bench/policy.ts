@@ -46,7 +46,10 @@ export interface PolicyReport {
   fill_ms: number;
   cases: { baseline_insert_txn: Summary; off: Summary; defaults: Summary; everything: Summary };
   /** Each case / the baseline and / `off`: throughput below 1 and latency above 1 mean slower. */
-  ratios: Record<'off' | 'defaults' | 'everything', { ops_vs_baseline: number; p50_vs_baseline: number; ops_vs_off: number; p50_vs_off: number; p95_vs_off: number }>;
+  ratios: Record<
+    'off' | 'defaults' | 'everything',
+    { ops_vs_baseline: number; p50_vs_baseline: number; ops_vs_off: number; p50_vs_off: number; p95_vs_off: number }
+  >;
   /** evaluate() alone, defaults (secrets scan on), facts empty. */
   pure: Record<string, Summary & { mb_per_s: number }>;
 }
@@ -88,7 +91,10 @@ export async function benchPolicy(dir: string, o: PolicyOptions): Promise<Policy
     let serial = 0;
     const submitTo = (c: CaseName) => () => submitDraft(store, MAILBOXES[c].address, ++serial);
     const cases: [string, () => unknown][] = [
-      ['baseline_insert_txn', insert], ['off', submitTo('off')], ['defaults', submitTo('defaults')], ['everything', submitTo('everything')],
+      ['baseline_insert_txn', insert],
+      ['off', submitTo('off')],
+      ['defaults', submitTo('defaults')],
+      ['everything', submitTo('everything')],
     ];
     const acc = new Map(cases.map(([name]) => [name, new Acc()]));
     for (const [, op] of cases) for (let i = 0; i < o.warmup; i++) await op();
@@ -97,7 +103,10 @@ export async function benchPolicy(dir: string, o: PolicyOptions): Promise<Policy
     }
     const s = Object.fromEntries([...acc].map(([k, v]) => [k, v.summary()])) as PolicyReport['cases'];
     return {
-      history: o.history, suppressions: o.suppressions, fill_ms: round(fillMs), cases: s,
+      history: o.history,
+      suppressions: o.suppressions,
+      fill_ms: round(fillMs),
+      cases: s,
       ratios: { off: ratiosOf(s.off, s), defaults: ratiosOf(s.defaults, s), everything: ratiosOf(s.everything, s) },
       pure: benchPure(o.pureMs),
     };
@@ -110,8 +119,11 @@ export async function benchPolicy(dir: string, o: PolicyOptions): Promise<Policy
 function ratiosOf(c: Summary, s: PolicyReport['cases']): PolicyReport['ratios']['off'] {
   const b = s.baseline_insert_txn;
   return {
-    ops_vs_baseline: round(c.ops_per_s / b.ops_per_s), p50_vs_baseline: round(c.p50_ms / b.p50_ms),
-    ops_vs_off: round(c.ops_per_s / s.off.ops_per_s), p50_vs_off: round(c.p50_ms / s.off.p50_ms), p95_vs_off: round(c.p95_ms / s.off.p95_ms),
+    ops_vs_baseline: round(c.ops_per_s / b.ops_per_s),
+    p50_vs_baseline: round(c.p50_ms / b.p50_ms),
+    ops_vs_off: round(c.ops_per_s / s.off.ops_per_s),
+    p50_vs_off: round(c.p50_ms / s.off.p50_ms),
+    p95_vs_off: round(c.p95_ms / s.off.p95_ms),
   };
 }
 
@@ -127,13 +139,31 @@ export async function submitDraft(store: Pick<Store, 'submitMessage'>, mailbox: 
   const to = recipientFor(n);
   const subject = `Bench ${n}`;
   const action: Action = {
-    kind: 'send', recipients: [to], subject, isReply: false, mailbox, text: BODY, html: null, threadParticipants: null, attachments: [],
+    kind: 'send',
+    recipients: [to],
+    subject,
+    isReply: false,
+    mailbox,
+    text: BODY,
+    html: null,
+    threadParticipants: null,
+    attachments: [],
   };
   const header = newMessageIdHeader(mailbox);
-  const r = await store.submitMessage({
-    message_id: newMessageId(), message_id_header: header, mailbox, kind: 'send', actor: AGENT, thread_key: header,
-    content: { to: [to], cc: [], bcc: [], subject, text: BODY, html: null }, policy: BENCH_POLICY,
-  }, (mb, facts, limits) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules, limits }, { requireApproval: false }, action, facts), Date.now());
+  const r = await store.submitMessage(
+    {
+      message_id: newMessageId(),
+      message_id_header: header,
+      mailbox,
+      kind: 'send',
+      actor: AGENT,
+      thread_key: header,
+      content: { to: [to], cc: [], bcc: [], subject, text: BODY, html: null },
+      policy: BENCH_POLICY,
+    },
+    (mb, facts, limits) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules, limits }, { requireApproval: false }, action, facts),
+    Date.now(),
+  );
   // Held by the mode or by a content hold; a block would mean the case measured a refusal, not a submit.
   if (r.message.status !== 'pending') throw new Error(`${mailbox}: draft ${n} was ${r.message.status} (${r.message.gate_code}: ${r.message.gate_reason})`);
   return r.message.message_id;
@@ -147,36 +177,61 @@ export async function submitDraft(store: Pick<Store, 'submitMessage'>, mailbox: 
  */
 async function fillMailbox(store: SqliteStore, address: string, policy: PolicySettings, history: number): Promise<void> {
   const t = Date.now();
-  await store.createMailbox({
-    address, display_name: null, oversight_mode: 'gated_send', mode_source: 'bench', auto_approve_rules: [],
-    pending_ttl_seconds: 72 * 3600, transport: 'sandbox', policy,
-  }, 'cli:bench', t);
+  await store.createMailbox(
+    {
+      address,
+      display_name: null,
+      oversight_mode: 'gated_send',
+      mode_source: 'bench',
+      auto_approve_rules: [],
+      pending_ttl_seconds: 72 * 3600,
+      transport: 'sandbox',
+      policy,
+    },
+    'cli:bench',
+    t,
+  );
   const template = newMessageId();
-  await store.submitMessage({
-    message_id: template, message_id_header: newMessageIdHeader(address), mailbox: address, kind: 'send', actor: AGENT,
-    content: { to: ['user0@customer0.example'], cc: [], bcc: [], subject: 'History', text: BODY, html: null },
-  }, () => ({ outcome: 'execute', code: 'mode_allows', reason: 'bench history', notify: false }), t - 23 * 3600_000);
+  await store.submitMessage(
+    {
+      message_id: template,
+      message_id_header: newMessageIdHeader(address),
+      mailbox: address,
+      kind: 'send',
+      actor: AGENT,
+      content: { to: ['user0@customer0.example'], cc: [], bcc: [], subject: 'History', text: BODY, html: null },
+    },
+    () => ({ outcome: 'execute', code: 'mode_allows', reason: 'bench history', notify: false }),
+    t - 23 * 3600_000,
+  );
   const span = 23 * 3600_000 - 60_000; // ends a minute ago: the per-minute window holds only the run's own drafts
   inTransaction(store.db, () => {
     store.db.exec('CREATE TEMP TABLE history AS SELECT * FROM messages WHERE 0');
     // The template is the first history message; its clones get rowids 1 .. history - 1 and the times after it.
     store.db.prepare(`UPDATE messages SET status = 'sent', next_attempt_at = NULL, sent_at = created_at WHERE message_id = ?`).run(template);
-    store.db.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
-                      INSERT INTO history SELECT m.* FROM messages m, n WHERE m.message_id = @id`).run({ id: template, count: history - 1 });
-    store.db.prepare(`UPDATE history SET message_id = 'msg_' || lower(hex(randomblob(10))),
+    store.db
+      .prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
+                      INSERT INTO history SELECT m.* FROM messages m, n WHERE m.message_id = @id`)
+      .run({ id: template, count: history - 1 });
+    store.db
+      .prepare(`UPDATE history SET message_id = 'msg_' || lower(hex(randomblob(10))),
                         message_id_header = '<' || lower(hex(randomblob(12))) || '@bench.test>',
                         to_addrs = json_array('user' || rowid || '@customer' || (rowid % ${CUSTOMER_DOMAINS}) || '.example'),
                         dedupe_hash = lower(hex(randomblob(32))),
                         created_at = @start + rowid * @step, updated_at = @start + rowid * @step, sent_at = @start + rowid * @step`)
       .run({ start: t - 23 * 3600_000, step: Math.floor(span / history) });
     store.db.exec('INSERT INTO messages SELECT * FROM history; DROP TABLE history');
-    store.db.prepare(`INSERT INTO correspondents (mailbox, address, first_seen, last_seen)
+    store.db
+      .prepare(`INSERT INTO correspondents (mailbox, address, first_seen, last_seen)
                       SELECT mailbox, to_addrs ->> '$[0]', created_at, created_at FROM messages WHERE mailbox = ? AND status = 'sent'
-                      ON CONFLICT (mailbox, address) DO NOTHING`).run(address);
+                      ON CONFLICT (mailbox, address) DO NOTHING`)
+      .run(address);
     // As submit records them, so per-recipient windows have their real index to search.
-    store.db.prepare(`INSERT INTO message_recipients (message_id, mailbox, address, created_at)
+    store.db
+      .prepare(`INSERT INTO message_recipients (message_id, mailbox, address, created_at)
                       SELECT message_id, mailbox, to_addrs ->> '$[0]', created_at FROM messages WHERE mailbox = ? AND status = 'sent'
-                      ON CONFLICT DO NOTHING`).run(address);
+                      ON CONFLICT DO NOTHING`)
+      .run(address);
   });
 }
 
@@ -185,9 +240,10 @@ function fillSuppressions(store: SqliteStore, scope: string, count: number): voi
   const t = Date.now();
   inTransaction(store.db, () => {
     for (let i = 0; i < count; i++) {
-      const entry = i % 2 === 0
-        ? { kind: 'address' as const, value: `gone${i}@customer${i % CUSTOMER_DOMAINS}.example` }
-        : { kind: 'domain' as const, value: `spam${i}.example` };
+      const entry =
+        i % 2 === 0
+          ? { kind: 'address' as const, value: `gone${i}@customer${i % CUSTOMER_DOMAINS}.example` }
+          : { kind: 'domain' as const, value: `spam${i}.example` };
       addSuppression(store.db, { scope, ...entry, reason: 'bench', source: 'manual', created_by: 'cli:bench' }, t);
     }
   });
@@ -201,8 +257,13 @@ function fillSuppressions(store: SqliteStore, scope: string, count: number): voi
 function benchPure(maxMs: number): PolicyReport['pure'] {
   const limits = resolvePolicy(undefined, {});
   const facts: Facts = { knownContacts: new Set(), contactLists: new Map(), policy: EMPTY_FACTS(Date.now()) };
-  const csv = (bytes: number) => `date,order,customer,amount,note\n${Array.from({ length: Math.ceil(bytes / 60) }, (_, i) =>
-    `2024-03-${String(1 + (i % 28)).padStart(2, '0')},A-${100000 + i},Customer ${i % 997},${(i * 7.31).toFixed(2)},shipped on time\n`).join('').slice(0, bytes)}`;
+  const csv = (bytes: number) =>
+    `date,order,customer,amount,note\n${Array.from(
+      { length: Math.ceil(bytes / 60) },
+      (_, i) => `2024-03-${String(1 + (i % 28)).padStart(2, '0')},A-${100000 + i},Customer ${i % 997},${(i * 7.31).toFixed(2)},shipped on time\n`,
+    )
+      .join('')
+      .slice(0, bytes)}`;
   const prose = (bytes: number) => BODY.repeat(Math.ceil(bytes / BODY.length)).slice(0, bytes);
   const attachment = (filename: string, text: string) => [{ filename, content_type: 'application/octet-stream', size: text.length, text }];
   const drafts: Record<string, { text: string; attachments: ReturnType<typeof attachment> | []; clean: boolean }> = {
@@ -215,8 +276,15 @@ function benchPure(maxMs: number): PolicyReport['pure'] {
   const out: PolicyReport['pure'] = {};
   for (const [name, d] of Object.entries(drafts)) {
     const action: Action = {
-      kind: 'send', recipients: ['someone@customer1.example'], subject: 'Bench', isReply: false, mailbox: 'defaults@bench.test',
-      text: d.text, html: null, threadParticipants: null, attachments: d.attachments,
+      kind: 'send',
+      recipients: ['someone@customer1.example'],
+      subject: 'Bench',
+      isReply: false,
+      mailbox: 'defaults@bench.test',
+      text: d.text,
+      html: null,
+      threadParticipants: null,
+      attachments: d.attachments,
     };
     const call = () => {
       const decision = evaluate({ mode: 'gated_send', rules: [], limits }, { requireApproval: false }, action, facts);
@@ -227,7 +295,7 @@ function benchPure(maxMs: number): PolicyReport['pure'] {
     t.add(timeLoopSync(call, maxMs));
     const s = t.summary();
     const bytes = d.text.length + d.attachments.reduce((a, x) => a + x.text.length, 0);
-    out[name] = { ...s, mb_per_s: round((bytes / 1e6) / (s.p50_ms / 1000)) };
+    out[name] = { ...s, mb_per_s: round(bytes / 1e6 / (s.p50_ms / 1000)) };
   }
   return out;
 }
@@ -249,8 +317,17 @@ const PURE_HEADER = ['', 'n', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'MB/s at 
 
 export function formatPolicy(p: PolicyReport): string {
   const c = p.cases;
-  const row = (label: string, s: Summary, k?: CaseName): Cell[] =>
-    [label, s.n, s.ops_per_s, s.p50_ms, s.p95_ms, s.p99_ms, k ? p.ratios[k].ops_vs_baseline : '', k ? p.ratios[k].p50_vs_off : '', k ? p.ratios[k].p95_vs_off : ''];
+  const row = (label: string, s: Summary, k?: CaseName): Cell[] => [
+    label,
+    s.n,
+    s.ops_per_s,
+    s.p50_ms,
+    s.p95_ms,
+    s.p99_ms,
+    k ? p.ratios[k].ops_vs_baseline : '',
+    k ? p.ratios[k].p50_vs_off : '',
+    k ? p.ratios[k].p95_vs_off : '',
+  ];
   const pure = (label: string, s: Summary & { mb_per_s: number }): Cell[] => [label, s.n, s.ops_per_s, s.p50_ms, s.p95_ms, s.p99_ms, s.mb_per_s];
   return [
     `policy engine per submit: SqliteStore.submitMessage + the real gate, gated_send (held), ${p.history.toLocaleString('en-US')} sent messages of ` +

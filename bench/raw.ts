@@ -36,5 +36,6 @@ export function baselineInserter(db: RawDb): () => void {
   return () => insert.immediate(seq++);
 }
 
-export const BODY = 'Hello,\n\nthis is a benchmark message of about the size an agent writes: a greeting, two sentences ' +
+export const BODY =
+  'Hello,\n\nthis is a benchmark message of about the size an agent writes: a greeting, two sentences ' +
   'of content and a signature. Nothing in it matters except its length.\n\nRegards,\nthe bench';

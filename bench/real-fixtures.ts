@@ -20,10 +20,12 @@ export const BODY_WORD = 'aardvark';
 export const AGENT: Principal = { id: 'mcp:agent/mailgate-bench', roles: ['agent'], mailboxes: 'all' };
 export const REVIEWER: Principal = { id: 'cli:bench-reviewer', roles: ['reviewer'], mailboxes: 'all' };
 
-const WORDS = ('account agenda answer april budget calendar change client contract copy customer data deadline delivery ' +
+const WORDS = (
+  'account agenda answer april budget calendar change client contract copy customer data deadline delivery ' +
   'design draft estimate feedback figures final forecast invoice issue kickoff launch meeting minutes note office order ' +
   'payment plan policy price project proposal quarter question release report request review roadmap sales schedule ' +
-  'server shipment signature status summary supplier support team ticket timeline travel update vendor version workshop').split(' ');
+  'server shipment signature status summary supplier support team ticket timeline travel update vendor version workshop'
+).split(' ');
 const TOPICS = ['Weekly', 'Quarterly', 'Urgent', 'Follow-up', 'Reminder', 'Draft', 'Final', 'Question', 'Notes', 'Update'];
 
 /** Deterministic pseudo-random numbers (a 32-bit LCG), so every run seeds the same mailbox. */
@@ -49,9 +51,20 @@ function seedMessage(i: number, n: number, to: string, t0: number): string {
   if (i % 100 === 57) lines.splice(5, 0, `The ${BODY_WORD} figures are attached to the ${w()} ${w()}.`);
   const date = new Date(t0 + (i - n) * 60_000);
   return [
-    `From: Sender ${sender} <sender${sender}@example.org>`, `To: ${to}`, `Subject: ${seedSubject(i)}`, `Date: ${date.toUTCString()}`,
-    `Message-ID: <seed-${i}@bench.example.org>`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '',
-    'Hello,', '', ...lines, '', `Regards,\nSender ${sender}`, '',
+    `From: Sender ${sender} <sender${sender}@example.org>`,
+    `To: ${to}`,
+    `Subject: ${seedSubject(i)}`,
+    `Date: ${date.toUTCString()}`,
+    `Message-ID: <seed-${i}@bench.example.org>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Hello,',
+    '',
+    ...lines,
+    '',
+    `Regards,\nSender ${sender}`,
+    '',
   ].join('\n');
 }
 
@@ -90,12 +103,22 @@ export interface RealBox {
 /** A mailgate config file with one real IMAP/SMTP mailbox per entry (save_sent and heartbeat at their defaults). */
 export function writeMailgateConfig(path: string, mail: MailServers, boxes: RealBox[]): string {
   const server = (u: MailUser, port: number) => ({ host: LOOPBACK, port, secure: false, user: u.user, password: u.password });
-  writeFileSync(path, JSON.stringify({
-    mailboxes: boxes.map((b) => ({
-      address: b.user.address, oversight_mode: b.mode, imap: server(b.user, mail.imap.port), smtp: server(b.user, mail.smtp.port),
-    })),
-    policy: BENCH_POLICY,
-  }, null, 2));
+  writeFileSync(
+    path,
+    JSON.stringify(
+      {
+        mailboxes: boxes.map((b) => ({
+          address: b.user.address,
+          oversight_mode: b.mode,
+          imap: server(b.user, mail.imap.port),
+          smtp: server(b.user, mail.smtp.port),
+        })),
+        policy: BENCH_POLICY,
+      },
+      null,
+      2,
+    ),
+  );
   return path;
 }
 
@@ -113,7 +136,14 @@ export async function imapAs(mail: MailServers, u: MailUser): Promise<ImapFlow> 
 /** A pooled submission transport as `u`, the way a plain nodemailer application sends. */
 export function smtpAs(mail: MailServers, u: MailUser, maxConnections: number): Mail {
   return nodemailer.createTransport({
-    pool: true, maxConnections, maxMessages: Infinity, host: LOOPBACK, port: mail.smtp.port, secure: false, ignoreTLS: true,
-    auth: { user: u.user, pass: u.password }, logger: false,
+    pool: true,
+    maxConnections,
+    maxMessages: Infinity,
+    host: LOOPBACK,
+    port: mail.smtp.port,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: u.user, pass: u.password },
+    logger: false,
   });
 }

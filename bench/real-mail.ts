@@ -19,7 +19,10 @@ export interface MailServers extends Omit<Servers, 'users'> {
 export async function startMailServers(localParts: string[]): Promise<MailServers> {
   const servers = await start({ users: localParts });
   const users = Object.fromEntries(servers.users.map((u) => [u.address.slice(0, u.address.indexOf('@')), u]));
-  const nobody = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === 'nobody');
+  const nobody = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === 'nobody');
   return Object.assign(Object.create(servers) as Servers, servers, {
     users,
     mailOwner: { uid: Number(nobody?.[2] ?? 65534), gid: Number(nobody?.[3] ?? 65534) },

@@ -78,14 +78,21 @@ function formatInbox(b: InboxReport): string {
       row(`raw imapflow: UID SEARCH BODY '${BODY_WORD}'`, raw.search_body),
       row(`raw imapflow: UID SEARCH UID <all, ${n(raw.uid_list_command_bytes)} B> BODY`, raw.search_body_in_uid_list),
       row(`raw imapflow: UID SEARCH SUBJECT '${SUBJECT_WORD}'`, raw.search_subject),
-      ...search('service:  ', s, 'body', BODY_WORD), ...search('mcp stdio:', m, 'body', BODY_WORD),
-      ...search('service:  ', s, 'subject', SUBJECT_WORD), ...search('mcp stdio:', m, 'subject', SUBJECT_WORD),
+      ...search('service:  ', s, 'body', BODY_WORD),
+      ...search('mcp stdio:', m, 'body', BODY_WORD),
+      ...search('service:  ', s, 'subject', SUBJECT_WORD),
+      ...search('mcp stdio:', m, 'subject', SUBJECT_WORD),
       row(`store:     FTS query alone, body word '${BODY_WORD}'`, s.fts_only.body),
       row(`store:     FTS query alone, subject word '${SUBJECT_WORD}'`, s.fts_only.subject),
-      row(`service:   search_email body word, after prefetch (${s.after_prefetch.source}; prefetch ${s.after_prefetch.complete ? 'done' : 'NOT done'} in ${s.after_prefetch.prefetch_ms} ms)`, s.after_prefetch.body),
+      row(
+        `service:   search_email body word, after prefetch (${s.after_prefetch.source}; prefetch ${s.after_prefetch.complete ? 'done' : 'NOT done'} in ${s.after_prefetch.prefetch_ms} ms)`,
+        s.after_prefetch.body,
+      ),
       row(`service:   search_email subject word, after prefetch (${s.after_prefetch.source})`, s.after_prefetch.subject),
     ]),
-    `ratio p50 mailgate/raw: ${Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; ')}`,
+    `ratio p50 mailgate/raw: ${Object.entries(b.ratios)
+      .map(([k, v]) => `${k} ${v}x`)
+      .join('; ')}`,
   ].join('\n');
 }
 
@@ -109,18 +116,29 @@ function formatReply(b: ReplyReport): string {
 }
 
 function formatDelivery(b: DeliveryReport): string {
-  const t = (label: string, x: { ms: number; msgs_per_s: number; approve_call?: Summary }): Cell[] =>
-    [label, b.messages, x.ms, x.msgs_per_s, x.approve_call?.p50_ms ?? NaN, x.approve_call?.p95_ms ?? NaN];
+  const t = (label: string, x: { ms: number; msgs_per_s: number; approve_call?: Summary }): Cell[] => [
+    label,
+    b.messages,
+    x.ms,
+    x.msgs_per_s,
+    x.approve_call?.p50_ms ?? NaN,
+    x.approve_call?.p95_ms ?? NaN,
+  ];
   return [
     `delivery: ${b.messages} approved messages outbox@ -> sink@ through Postfix, ${b.in_flight} approvals in flight; ` +
       'first approval -> every message accepted (and its copy appended to Sent, save_sent default)',
-    formatTable(['', 'msgs', 'total ms', 'msgs/s', 'approve p50 ms', 'approve p95 ms'], [
-      t('raw nodemailer, 1 pooled connection', b.raw_one_connection),
-      t('raw nodemailer, 1 connection + IMAP APPEND to Sent', b.raw_one_connection_sent_copy),
-      t('raw nodemailer, pool of 5, all in flight', b.raw_pool_5),
-      t('service:   approveMessage -> sent', b.service),
-      t('mcp stdio: queue_approve -> sent', b.mcp),
-    ]),
-    `ratio msgs/s mailgate/raw: ${Object.entries(b.ratios).map(([k, v]) => `${k} ${v}x`).join('; ')}`,
+    formatTable(
+      ['', 'msgs', 'total ms', 'msgs/s', 'approve p50 ms', 'approve p95 ms'],
+      [
+        t('raw nodemailer, 1 pooled connection', b.raw_one_connection),
+        t('raw nodemailer, 1 connection + IMAP APPEND to Sent', b.raw_one_connection_sent_copy),
+        t('raw nodemailer, pool of 5, all in flight', b.raw_pool_5),
+        t('service:   approveMessage -> sent', b.service),
+        t('mcp stdio: queue_approve -> sent', b.mcp),
+      ],
+    ),
+    `ratio msgs/s mailgate/raw: ${Object.entries(b.ratios)
+      .map(([k, v]) => `${k} ${v}x`)
+      .join('; ')}`,
   ].join('\n');
 }

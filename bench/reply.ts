@@ -71,8 +71,10 @@ export async function benchReply(mail: MailServers, dir: string, o: ReplyOptions
     }
     const wall = msSince(start);
     return {
-      mail_wait: summarize(samples.mail_wait, wall), stored: summarize(samples.stored, wall),
-      poll: summarize(samples.poll, wall), raw_idle: summarize(samples.raw_idle, wall),
+      mail_wait: summarize(samples.mail_wait, wall),
+      stored: summarize(samples.stored, wall),
+      poll: summarize(samples.poll, wall),
+      raw_idle: summarize(samples.raw_idle, wall),
     };
   };
   try {
@@ -136,10 +138,14 @@ async function idleOn(mail: MailServers): Promise<{ next(): Promise<bigint>; clo
   });
   void c.idle().catch(() => undefined);
   return {
-    next: () => new Promise<bigint>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('the raw IDLE connection saw no EXISTS within 30 s of the reply')), 30_000);
-      waiter = (at) => { clearTimeout(t); resolve(at); };
-    }),
+    next: () =>
+      new Promise<bigint>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('the raw IDLE connection saw no EXISTS within 30 s of the reply')), 30_000);
+        waiter = (at) => {
+          clearTimeout(t);
+          resolve(at);
+        };
+      }),
     close: () => c.logout().catch(() => c.close()),
   };
 }

@@ -22,7 +22,10 @@ import { benchWebhooks, formatWebhooks } from './webhooks.js';
 
 const quick = process.env.MAILGATE_BENCH_QUICK === '1';
 const PARTS = ['send', 'pending', 'policy', 'webhooks', 'inbox', 'reply', 'delivery'] as const;
-const only = (process.env.MAILGATE_BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
+const only = (process.env.MAILGATE_BENCH_ONLY ?? PARTS.join(','))
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean);
 for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`MAILGATE_BENCH_ONLY: unknown part '${p}'; parts: ${PARTS.join(', ')}`);
 const runs = (part: (typeof PARTS)[number]) => only.includes(part);
 
@@ -33,35 +36,76 @@ async function main(): Promise<void> {
   try {
     process.stderr.write(`bench: working in ${dir}\n`);
     if (runs('send')) process.stderr.write('bench: send_email ...\n');
-    const send = !runs('send') ? null : await benchSend(dir, quick
-      ? { warmup: 20, maxOps: 200, maxMs: 3_000, rounds: 2, concurrency: 8 }
-      : { warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, concurrency: 8 });
+    const send = !runs('send')
+      ? null
+      : await benchSend(
+          dir,
+          quick
+            ? { warmup: 20, maxOps: 200, maxMs: 3_000, rounds: 2, concurrency: 8 }
+            : { warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, concurrency: 8 },
+        );
     if (runs('pending')) process.stderr.write('bench: list_pending (filling the queue) ...\n');
-    const pending = !runs('pending') ? null : await benchPending(dir, quick
-      ? { held: 10_000, history: 10_000, samples: 40, warmup: 5, rounds: 2, caseMs: 1_000 }
-      : { held: 100_000, history: 100_000, samples: 200, warmup: 20, rounds: 4, caseMs: 3_000 });
+    const pending = !runs('pending')
+      ? null
+      : await benchPending(
+          dir,
+          quick
+            ? { held: 10_000, history: 10_000, samples: 40, warmup: 5, rounds: 2, caseMs: 1_000 }
+            : { held: 100_000, history: 100_000, samples: 200, warmup: 20, rounds: 4, caseMs: 3_000 },
+        );
     if (runs('policy')) process.stderr.write('bench: policy engine (filling history and suppressions) ...\n');
-    const policy = !runs('policy') ? null : await benchPolicy(dir, quick
-      ? { history: 10_000, suppressions: 10_000, warmup: 20, maxOps: 300, maxMs: 3_000, rounds: 3, pureMs: 500 }
-      : { history: 10_000, suppressions: 10_000, warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, pureMs: 3_000 });
+    const policy = !runs('policy')
+      ? null
+      : await benchPolicy(
+          dir,
+          quick
+            ? { history: 10_000, suppressions: 10_000, warmup: 20, maxOps: 300, maxMs: 3_000, rounds: 3, pureMs: 500 }
+            : { history: 10_000, suppressions: 10_000, warmup: 100, maxOps: 2_000, maxMs: 10_000, rounds: 8, pureMs: 3_000 },
+        );
     if (runs('webhooks')) process.stderr.write('bench: webhook delivery ...\n');
-    const webhooks = !runs('webhooks') ? null : await benchWebhooks(dir, quick
-      ? { events: 50, rounds: 2, warmup: 10 }
-      : { events: 200, rounds: 4, warmup: 20 });
-    const real = !(runs('inbox') || runs('reply') || runs('delivery')) ? null : await benchReal(dir, {
-      inbox: !runs('inbox') ? null : quick
-        ? { messages: 1_000, repeats: 20, searchRepeats: 3, maxMs: 3_000 }
-        : { messages: 10_000, repeats: 100, searchRepeats: 10, maxMs: 10_000 },
-      reply: !runs('reply') ? null : { trials: quick ? 3 : 20 },
-      delivery: !runs('delivery') ? null : { messages: quick ? 30 : 200, inFlight: 8 },
-    });
+    const webhooks = !runs('webhooks')
+      ? null
+      : await benchWebhooks(dir, quick ? { events: 50, rounds: 2, warmup: 10 } : { events: 200, rounds: 4, warmup: 20 });
+    const real = !(runs('inbox') || runs('reply') || runs('delivery'))
+      ? null
+      : await benchReal(dir, {
+          inbox: !runs('inbox')
+            ? null
+            : quick
+              ? { messages: 1_000, repeats: 20, searchRepeats: 3, maxMs: 3_000 }
+              : { messages: 10_000, repeats: 100, searchRepeats: 10, maxMs: 10_000 },
+          reply: !runs('reply') ? null : { trials: quick ? 3 : 20 },
+          delivery: !runs('delivery') ? null : { messages: quick ? 30 : 200, inFlight: 8 },
+        });
     const total = msSince(start);
-    process.stdout.write(`${[send && reportSend(send), pending && reportPending(pending), policy && formatPolicy(policy),
-      webhooks && formatWebhooks(webhooks), real && formatReal(real)].filter(Boolean).join('\n\n')}\n\n`);
-    process.stdout.write(`${JSON.stringify({
-      bench: 'mailgate', quick, parts: only, node: process.version, platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length, at: new Date().toISOString(), total_ms: round(total), send_email: send, list_pending: pending, policy, webhooks, real_mail: real,
-    })}\n`);
+    process.stdout.write(
+      `${[
+        send && reportSend(send),
+        pending && reportPending(pending),
+        policy && formatPolicy(policy),
+        webhooks && formatWebhooks(webhooks),
+        real && formatReal(real),
+      ]
+        .filter(Boolean)
+        .join('\n\n')}\n\n`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'mailgate',
+        quick,
+        parts: only,
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: cpus().length,
+        at: new Date().toISOString(),
+        total_ms: round(total),
+        send_email: send,
+        list_pending: pending,
+        policy,
+        webhooks,
+        real_mail: real,
+      })}\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -87,19 +131,25 @@ function reportSend(send: SendReport): string {
 function reportPending(p: PendingReport): string {
   const c = p.cases;
   const pageRows: [string, string][] = [
-    ['first page', 'first_page'], ['second page (cursor)', 'second_page'], [`deep page (row ${p.held / 2})`, 'deep_page'],
-    ['mailbox filter (all held)', 'mailbox_filter'], ['mailbox with 0 held', 'empty_mailbox'],
+    ['first page', 'first_page'],
+    ['second page (cursor)', 'second_page'],
+    [`deep page (row ${p.held / 2})`, 'deep_page'],
+    ['mailbox filter (all held)', 'mailbox_filter'],
+    ['mailbox with 0 held', 'empty_mailbox'],
   ];
   return [
     `list_pending, limit 50, ${p.held.toLocaleString('en-US')} held + ${p.history.toLocaleString('en-US')} delivered in the same mailbox ` +
       `(filled in ${Math.round(p.fill.ms)} ms, ${p.fill.rows_per_s} rows/s, ${p.fill.db_mb} MB; server ready in ${p.server_startup_ms} ms; ` +
       `a first page is ${Math.round(p.mcp_first_page_bytes / 1024)} KiB of JSON-RPC result)`,
-    formatTable(HEADER, pageRows.flatMap(([label, k]) => [
-      row(`mcp stdio: ${label}`, c[`mcp_${k}`]!),
-      row(`service:   ${label}`, c[`service_${k}`]!),
-      row(`store:     ${label}`, c[`store_${k}`]!),
-      row(`raw query: ${label}`, c[`raw_${k}`]!),
-    ])),
+    formatTable(
+      HEADER,
+      pageRows.flatMap(([label, k]) => [
+        row(`mcp stdio: ${label}`, c[`mcp_${k}`]!),
+        row(`service:   ${label}`, c[`service_${k}`]!),
+        row(`store:     ${label}`, c[`store_${k}`]!),
+        row(`raw query: ${label}`, c[`raw_${k}`]!),
+      ]),
+    ),
     `ratio p50 mailgate/raw query (same page): ${pageRows.map(([, k]) => `${k} mcp ${p.ratios[`mcp_${k}_p50`]}x service ${p.ratios[`service_${k}_p50`]}x store ${p.ratios[`store_${k}_p50`]}x`).join('; ')}`,
     `raw query, mailbox filter vs unfiltered first page: ${p.ratios.raw_mailbox_filter_vs_first_page_p50}x`,
   ].join('\n');

@@ -40,7 +40,10 @@ export async function benchSend(dir: string, o: SendOptions): Promise<SendReport
   const send = async (_i: number) => {
     const n = ++serial;
     const r = await server.call('send_email', {
-      mailbox: 'agent@mailgate.test', to: `someone+${n}@example.com`, subject: `Bench ${n}`, text: BODY,
+      mailbox: 'agent@mailgate.test',
+      to: `someone+${n}@example.com`,
+      subject: `Bench ${n}`,
+      text: BODY,
     });
     if (r.status !== 'pending') throw new Error(`send_email returned status ${String(r.status)}, expected pending (is agent@mailgate.test still gated_send?)`);
     held++;

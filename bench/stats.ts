@@ -56,7 +56,12 @@ export async function timeLoop(op: (i: number) => Promise<unknown> | unknown, ma
 }
 
 /** Same, with `concurrency` operations in flight at once. */
-export async function timeConcurrent(op: (i: number) => Promise<unknown>, concurrency: number, maxOps: number, maxMs: number): Promise<{ samples: number[]; wallMs: number }> {
+export async function timeConcurrent(
+  op: (i: number) => Promise<unknown>,
+  concurrency: number,
+  maxOps: number,
+  maxMs: number,
+): Promise<{ samples: number[]; wallMs: number }> {
   const samples: number[] = [];
   const start = now();
   let next = 0;
@@ -92,7 +97,10 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const text = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[], numeric: readonly boolean[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const numericCols = header.map((_, i) => rows.some((r) => typeof r[i] === 'number'));
   return [line(header, numericCols), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map((r) => line(r, numericCols))].join('\n');
 }

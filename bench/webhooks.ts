@@ -58,11 +58,14 @@ export async function benchWebhooks(dir: string, o: WebhookOptions): Promise<Web
   const fetches = countFetches();
   const dbPath = join(dir, 'webhooks.db');
   const configPath = join(dir, 'webhooks.config.json');
-  writeFileSync(configPath, JSON.stringify({
-    mailboxes: [{ address: MAILBOX, oversight_mode: 'gated_send' }],
-    webhooks: [{ url: receiver.url, secret: newWebhookSecret(), allow_private_network: true }],
-    policy: BENCH_POLICY,
-  }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      mailboxes: [{ address: MAILBOX, oversight_mode: 'gated_send' }],
+      webhooks: [{ url: receiver.url, secret: newWebhookSecret(), allow_private_network: true }],
+      policy: BENCH_POLICY,
+    }),
+  );
   const app = await createApp(loadConfig({ config: configPath, db: dbPath }, {}), { background: true }).catch(async (err: unknown) => {
     fetches.restore();
     await receiver.stop();
@@ -170,7 +173,11 @@ function replayHeaders(h: IncomingHttpHeaders): Record<string, string> {
   return Object.fromEntries(keep.filter((k) => typeof h[k] === 'string').map((k) => [k, h[k] as string]));
 }
 
-interface Timed { samples: number[]; wallMs: number; maxInFlight: number }
+interface Timed {
+  samples: number[];
+  wallMs: number;
+  maxInFlight: number;
+}
 
 /**
  * Runs `op` `count` times with `lanes` at once. Each op resolves to the key its request arrives under; a
@@ -265,16 +272,24 @@ async function startReceiver(): Promise<Receiver> {
   const arrived = new Map<string, bigint>();
   const waiting = new Map<string, (t: bigint) => void>();
   const r: Receiver = {
-    url: '', captured: [],
+    url: '',
+    captured: [],
     arrival: (key) => {
       const t = arrived.get(key);
       if (t !== undefined) return Promise.resolve(t);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`webhook ${key} did not arrive within 30 s`)), 30_000);
-        waiting.set(key, (at) => { clearTimeout(timer); resolve(at); });
+        waiting.set(key, (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        });
       });
     },
-    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -305,9 +320,20 @@ const HEADER = ['', 'n', 'events/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'ma
 
 export function formatWebhooks(w: WebhookReport): string {
   const c = w.cases;
-  const row = (label: string, s: Summary, inFlight: number | string = ''): Cell[] =>
-    [label, s.n, s.ops_per_s, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, inFlight];
-  const tuning = Object.entries(w.tuning).map(([k, v]) => `${k}=${v}`).join(' ') || 'dispatcher defaults';
+  const row = (label: string, s: Summary, inFlight: number | string = ''): Cell[] => [
+    label,
+    s.n,
+    s.ops_per_s,
+    s.p50_ms,
+    s.p95_ms,
+    s.p99_ms,
+    s.max_ms,
+    inFlight,
+  ];
+  const tuning =
+    Object.entries(w.tuning)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ') || 'dispatcher defaults';
   const r = w.ratios;
   return [
     `webhooks: held sends -> email.pending -> the real dispatcher (${tuning}) -> a node:http receiver on 127.0.0.1 answering 200; ` +

@@ -59,8 +59,13 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     worker,
     webhooks,
     changes,
-    settings: { requireApproval: loaded.config.require_approval, toolNames: loaded.config.tool_names, policy: loaded.config.policy,
-      allowShortTtl: loaded.config.testing.allow_short_ttl, confirmWith: loaded.config.approvals.confirm_with },
+    settings: {
+      requireApproval: loaded.config.require_approval,
+      toolNames: loaded.config.tool_names,
+      policy: loaded.config.policy,
+      allowShortTtl: loaded.config.testing.allow_short_ttl,
+      confirmWith: loaded.config.approvals.confirm_with,
+    },
     async close() {
       stopWaking();
       await webhooks.stop();

@@ -15,12 +15,18 @@ const ERRORS = {
   FORBIDDEN: { retryable: false, meaning: 'the caller’s role may not do this' },
   UNAUTHENTICATED: { retryable: false, meaning: 'the token (MAILGATE_TOKEN) is unknown or revoked' },
   UNKNOWN_TOKEN: { retryable: false, meaning: 'no token with that name or id' },
-  CONFIRMATION_REQUIRED: { retryable: false, meaning: 'a person must confirm this approval, or this loosening of a mailbox, outside the model (browser link, client prompt or CLI)' },
+  CONFIRMATION_REQUIRED: {
+    retryable: false,
+    meaning: 'a person must confirm this approval, or this loosening of a mailbox, outside the model (browser link, client prompt or CLI)',
+  },
   NOT_CONFIRMED: { retryable: false, meaning: 'the person declined to confirm the approval; the message stays held' },
   LINK_INVALID: { retryable: false, meaning: 'the link is unknown, used, expired, or the message (or mailbox) changed since it was made' },
   CONFIG_INVALID: { retryable: false, meaning: 'the configuration file or flags are invalid' },
   UNAVAILABLE: { retryable: true, meaning: 'the mail server cannot be reached now' },
-  MAIL_REFUSED: { retryable: false, meaning: 'the mail server refused the request for good (no such folder, no permission, a flag it does not allow); the message carries its reason' },
+  MAIL_REFUSED: {
+    retryable: false,
+    meaning: 'the mail server refused the request for good (no such folder, no permission, a flag it does not allow); the message carries its reason',
+  },
   STORE_BUSY: { retryable: true, meaning: 'the database is locked by another process; retry shortly' },
   STORE_FULL: { retryable: true, meaning: 'the disk holding the database is full; free space, then retry' },
   STORE_CORRUPT: { retryable: false, meaning: 'the database file is damaged; restore it from a backup' },
@@ -69,7 +75,7 @@ export function toMailgateError(err: unknown): MailgateError {
 export function storeError(err: unknown, path: string | undefined): MailgateError | undefined {
   const code = (err as { code?: unknown })?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
-  const db = path ? `the database ${path}` : 'the database (--db, MAILGATE_DB or the config\'s database)';
+  const db = path ? `the database ${path}` : "the database (--db, MAILGATE_DB or the config's database)";
   const file = path ?? 'the database file';
   const details = { database: path ?? null, sqlite_code: code };
   // Extended codes first (SQLITE_IOERR_SHMOPEN is an IOERR, SQLITE_READONLY_DIRECTORY a READONLY).
@@ -77,36 +83,60 @@ export function storeError(err: unknown, path: string | undefined): MailgateErro
     return new MailgateError('STORE_BUSY', `${db} is busy (another mailgate process holds the write lock); retry in a moment`, { details });
   }
   if (code === 'SQLITE_FULL') {
-    return new MailgateError('STORE_FULL', `${db} cannot grow: the disk (filesystem) holding it is full; nothing was recorded. `
-      + `Free space there (df shows it), then retry`, { details });
+    return new MailgateError(
+      'STORE_FULL',
+      `${db} cannot grow: the disk (filesystem) holding it is full; nothing was recorded. ` + `Free space there (df shows it), then retry`,
+      { details },
+    );
   }
   if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) {
-    return new MailgateError('STORE_CORRUPT', `${db} is damaged (the database disk image is malformed). Stop every mailgate `
-      + `process using it, keep a copy, and restore it from a backup (sqlite3's .recover command can salvage rows; `
-      + `'mailgate audit verify' checks the audit chain afterwards)`, { details });
+    return new MailgateError(
+      'STORE_CORRUPT',
+      `${db} is damaged (the database disk image is malformed). Stop every mailgate ` +
+        `process using it, keep a copy, and restore it from a backup (sqlite3's .recover command can salvage rows; ` +
+        `'mailgate audit verify' checks the audit chain afterwards)`,
+      { details },
+    );
   }
   if (code === 'SQLITE_NOTADB') {
-    return new MailgateError('STORE_NOT_DATABASE', `${file} is not a SQLite database (another program's file, or encrypted). `
-      + `Point --db, MAILGATE_DB or the config's database at a mailgate database or a new path, or move the file away`, { details });
+    return new MailgateError(
+      'STORE_NOT_DATABASE',
+      `${file} is not a SQLite database (another program's file, or encrypted). ` +
+        `Point --db, MAILGATE_DB or the config's database at a mailgate database or a new path, or move the file away`,
+      { details },
+    );
   }
   if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_')) {
-    return new MailgateError('STORE_READ_ONLY', `${db} cannot be written: mailgate needs write access to the file and to its `
-      + `directory (for the -wal and -shm files beside it). Check the permissions, the owner and whether the filesystem is mounted read-only`, { details });
+    return new MailgateError(
+      'STORE_READ_ONLY',
+      `${db} cannot be written: mailgate needs write access to the file and to its ` +
+        `directory (for the -wal and -shm files beside it). Check the permissions, the owner and whether the filesystem is mounted read-only`,
+      { details },
+    );
   }
   if (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_CANTOPEN_') || code.startsWith('SQLITE_IOERR_SHM')) {
-    return new MailgateError('STORE_CANNOT_OPEN', `cannot open ${db} or its -wal/-shm files: check that the directory exists, `
-      + `is writable by this user and has free space, and that it is on a local filesystem (write-ahead logging needs shared memory, which network filesystems lack)`, { details });
+    return new MailgateError(
+      'STORE_CANNOT_OPEN',
+      `cannot open ${db} or its -wal/-shm files: check that the directory exists, ` +
+        `is writable by this user and has free space, and that it is on a local filesystem (write-ahead logging needs shared memory, which network filesystems lack)`,
+      { details },
+    );
   }
   if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_')) {
-    return new MailgateError('STORE_IO_ERROR', `the operating system reported an I/O error on ${file}; check the disk `
-      + `(dmesg, SMART) and the filesystem, then retry`, { details });
+    return new MailgateError(
+      'STORE_IO_ERROR',
+      `the operating system reported an I/O error on ${file}; check the disk ` + `(dmesg, SMART) and the filesystem, then retry`,
+      { details },
+    );
   }
   return undefined;
 }
 
 /** The error for an unknown mailbox, naming the ones that exist so the caller can correct itself. */
 export function unknownMailboxError(address: string, known: readonly string[]): MailgateError {
-  return new MailgateError('UNKNOWN_MAILBOX',
+  return new MailgateError(
+    'UNKNOWN_MAILBOX',
     `unknown mailbox '${address}'; known mailboxes: ${known.length ? known.join(', ') : '(none; an operator can create one)'}`,
-    { field: 'mailbox' });
+    { field: 'mailbox' },
+  );
 }

@@ -10,8 +10,17 @@ export const OversightMode = z.enum(OVERSIGHT_MODES);
 
 /** Outbound lifecycle statuses (see src/gate/lifecycle.ts for the transitions). */
 export const MESSAGE_STATUSES = [
-  'pending', 'approved', 'queued', 'sending', 'sent', 'failed', 'outcome_unknown',
-  'rejected', 'expired', 'cancelled', 'blocked',
+  'pending',
+  'approved',
+  'queued',
+  'sending',
+  'sent',
+  'failed',
+  'outcome_unknown',
+  'rejected',
+  'expired',
+  'cancelled',
+  'blocked',
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const MessageStatus = z.enum(MESSAGE_STATUSES);
@@ -25,21 +34,59 @@ export type ActionStatus = (typeof ACTION_STATUSES)[number];
  * the content holds (hold_*). Block: action_blocked (the mode) and the policy blocks, each one the agent can act on.
  */
 export const GATE_CODES = [
-  'mode_allows', 'auto_approved', 'mode_requires_approval', 'require_approval', 'action_blocked',
-  'duplicate', 'rate_limited', 'suppressed_recipient', 'domain_blocked', 'domain_not_allowed', 'too_many_recipients',
-  'attachment_limit', 'hold_new_recipient', 'hold_external_domain', 'hold_secret', 'held_limit',
+  'mode_allows',
+  'auto_approved',
+  'mode_requires_approval',
+  'require_approval',
+  'action_blocked',
+  'duplicate',
+  'rate_limited',
+  'suppressed_recipient',
+  'domain_blocked',
+  'domain_not_allowed',
+  'too_many_recipients',
+  'attachment_limit',
+  'hold_new_recipient',
+  'hold_external_domain',
+  'hold_secret',
+  'held_limit',
 ] as const;
 export type GateCode = (typeof GATE_CODES)[number];
 
 /** Audit event actions (audit_events.action). */
 export const AUDIT_ACTIONS = [
-  'message.submitted', 'message.blocked', 'message.held', 'message.approved', 'message.edited',
-  'message.rejected', 'message.cancelled', 'message.expired', 'message.sent',
-  'message.retry_scheduled', 'message.failed', 'message.outcome_unknown', 'message.notified',
-  'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
-  'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
-  'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
-  'mailbox.confirmation_requested', 'mailbox.paused', 'mailbox.resumed', 'message.resolved',
+  'message.submitted',
+  'message.blocked',
+  'message.held',
+  'message.approved',
+  'message.edited',
+  'message.rejected',
+  'message.cancelled',
+  'message.expired',
+  'message.sent',
+  'message.retry_scheduled',
+  'message.failed',
+  'message.outcome_unknown',
+  'message.notified',
+  'email.tagged',
+  'email.read',
+  'mailbox.created',
+  'mailbox.updated',
+  'mailbox.mode_changed',
+  'message.send_refused',
+  'message.confirmation_requested',
+  'message.erased',
+  'token.created',
+  'token.revoked',
+  'suppression.added',
+  'suppression.removed',
+  'webhook.added',
+  'webhook.removed',
+  'authz.denied',
+  'mailbox.confirmation_requested',
+  'mailbox.paused',
+  'mailbox.resumed',
+  'message.resolved',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -50,7 +97,10 @@ export type Role = (typeof ROLES)[number];
 // anything exotic (quoted local parts, IP literals) is refused with a clear message rather than guessed at.
 const LOCAL_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
 // Dot-atom local part (RFC 5322 §3.4.1): no leading, trailing or doubled dots.
-const ADDRESS_RE = new RegExp(`^(?=[^@]{1,64}@)${LOCAL_ATOM}(?:\\.${LOCAL_ATOM})*@` + /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.source);
+const ADDRESS_RE = new RegExp(
+  `^(?=[^@]{1,64}@)${LOCAL_ATOM}(?:\\.${LOCAL_ATOM})*@` +
+    /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.source,
+);
 
 /** Canonical form of an address for comparison and storage: trimmed, lower case. */
 export function canonicalAddress(address: string): string {
@@ -138,7 +188,10 @@ export function headerText(field: string, max = 998) {
 export const Duration = z
   .union([
     z.number().int().positive(),
-    z.string().trim().regex(/^\d+\s*(s|m|h|d)$/i, { error: "expected a duration such as '90s', '15m', '72h' or '30d'" }),
+    z
+      .string()
+      .trim()
+      .regex(/^\d+\s*(s|m|h|d)$/i, { error: "expected a duration such as '90s', '15m', '72h' or '30d'" }),
   ])
   .transform((v) => parseDurationSeconds(v))
   .refine((s) => s > 0 && s <= 365 * 86400, { error: 'duration must be between 1 second and 365 days' });
@@ -186,7 +239,9 @@ export const MessageId = z
 export const ReviewId = z
   .string()
   .trim()
-  .regex(/^(msg|act)_[A-Za-z0-9_-]{6,64}$/, { error: "expected a message id 'msg_…' or a held action id 'act_…' (from send_email, tag_email or list_pending)" });
+  .regex(/^(msg|act)_[A-Za-z0-9_-]{6,64}$/, {
+    error: "expected a message id 'msg_…' or a held action id 'act_…' (from send_email, tag_email or list_pending)",
+  });
 export const isActionId = (id: string): boolean => id.startsWith('act_');
 export const EmailId = z
   .string()

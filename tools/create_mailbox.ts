@@ -7,7 +7,8 @@ import { mailboxShape, toMailbox } from './shapes.js';
 export default defineTool({
   name: 'create_mailbox',
   title: 'Create a mailbox',
-  description: 'Create a sandbox mailbox with an oversight mode (default gated_send). Mail between sandbox mailboxes is delivered locally. ' +
+  description:
+    'Create a sandbox mailbox with an oversight mode (default gated_send). Mail between sandbox mailboxes is delivered locally. ' +
     'In a session that can also send mail, a mailbox looser than gated_send (or with rules or policy) needs the person to confirm it, as update_mailbox.',
   access: 'admin',
   input: {

@@ -8,7 +8,8 @@ import { reviewDetail, toReviewDetail } from './shapes.js';
 export default defineTool({
   name: 'decide_email',
   title: 'Approve or reject a held email',
-  description: 'Decide a message held for approval: action "approve" sends it now; "reject" (give a reason) means it is never sent. ' +
+  description:
+    'Decide a message held for approval: action "approve" sends it now; "reject" (give a reason) means it is never sent. ' +
     'In a session that can also send mail, an approval waits for the person to confirm it in their client.',
   access: 'review',
   input: {

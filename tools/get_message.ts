@@ -8,7 +8,8 @@ import { reviewDetail, threadChangeFields, toReviewDetail } from './shapes.js';
 export default defineTool({
   name: 'get_message',
   title: 'Get an outbound message',
-  description: 'Status and history of a message you sent (message_id from send_email or reply_email): held, approved, rejected with its reason, sent, failed. ' +
+  description:
+    'Status and history of a message you sent (message_id from send_email or reply_email): held, approved, rejected with its reason, sent, failed. ' +
     'Also takes an action_id from tag_email (type "action": held, approved, applied, failed, rejected).',
   access: 'read',
   input: { message_id: ReviewId },
@@ -23,7 +24,9 @@ export default defineTool({
       ...toReviewDetail(item),
       ...('action_id' in item ? { thread_compared: false, thread_changes: [] } : await threadFields(ctx, item)),
       history: events.map((e) => ({
-        at: new Date(e.at).toISOString(), action: e.action, actor: e.actor,
+        at: new Date(e.at).toISOString(),
+        action: e.action,
+        actor: e.actor,
         reason: typeof e.detail.reason === 'string' ? e.detail.reason : typeof e.detail.error === 'string' ? e.detail.error : null,
       })),
     };

@@ -19,7 +19,21 @@ import tag_email from './tag_email.js';
 import update_mailbox from './update_mailbox.js';
 
 export const TOOLS: readonly ToolDef[] = [
-  send_email, reply_email, check_inbox, read_email, search_email, tag_email, cancel_message, get_message, mail_wait,
-  list_pending, decide_email, queue_approve, queue_reject, get_audit,
-  list_mailboxes, create_mailbox, update_mailbox,
+  send_email,
+  reply_email,
+  check_inbox,
+  read_email,
+  search_email,
+  tag_email,
+  cancel_message,
+  get_message,
+  mail_wait,
+  list_pending,
+  decide_email,
+  queue_approve,
+  queue_reject,
+  get_audit,
+  list_mailboxes,
+  create_mailbox,
+  update_mailbox,
 ] as unknown as readonly ToolDef[];

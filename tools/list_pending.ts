@@ -8,7 +8,8 @@ import { actionView, pendingItem, threadChangeFields, toActionView, toPendingIte
 export default defineTool({
   name: 'list_pending',
   title: 'List mail awaiting approval',
-  description: 'List messages held for human approval, oldest first. Pass next_cursor back as cursor for the next page. ' +
+  description:
+    'List messages held for human approval, oldest first. Pass next_cursor back as cursor for the next page. ' +
     'The first page also lists held mailbox actions (tag_email in gated_all: which email, which flags, which folder) in `actions`; ' +
     'decide them with the same tools, passing the action_id as message_id.',
   access: 'queue',
@@ -20,7 +21,7 @@ export default defineTool({
   output: { messages: z.array(pendingItem.extend(threadChangeFields)), actions: z.array(actionView), next_cursor: z.string().nullable() },
   handler: async (args, { ctx, principal }) => {
     const page = await listPending(ctx, principal, args);
-    const messages = await Promise.all(page.messages.map(async (m) => ({ ...toPendingItem(m), ...await threadFields(ctx, m) })));
+    const messages = await Promise.all(page.messages.map(async (m) => ({ ...toPendingItem(m), ...(await threadFields(ctx, m)) })));
     return { messages, actions: page.actions.map(toActionView), next_cursor: page.next_cursor };
   },
 });

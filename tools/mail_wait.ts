@@ -16,7 +16,12 @@ export default defineTool({
   untrustedContent: true,
   input: {
     message_id: ReviewId,
-    timeout_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS, { error: `timeout_seconds is at most ${MAX_WAIT_SECONDS}; call again to wait longer` }).default(30),
+    timeout_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_WAIT_SECONDS, { error: `timeout_seconds is at most ${MAX_WAIT_SECONDS}; call again to wait longer` })
+      .default(30),
   },
   output: {
     message_id: z.string(),

@@ -6,11 +6,14 @@ import { Duration, OversightMode } from '../src/values.js';
 
 export const modeFields = {
   oversight_mode: OversightMode.optional().describe('read_only, gated_all, gated_send, monitored or autonomous'),
-  autonomy_level: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional()
+  autonomy_level: z
+    .union([z.literal(1), z.literal(2), z.literal(3)])
+    .optional()
     .describe('Alias: 1 every send held, 2 first contact held, 3 autonomous'),
   approval_mode: z.enum(['all', 'smart', 'none']).optional().describe('Alias: all held, smart uses auto_approve_rules, none autonomous'),
   auto_approve_rules: AutoApproveRules.optional().describe('Ordered rules, first match auto-approves a send in a gated mode'),
   pending_ttl: Duration.optional().describe("How long held mail waits before expiring, 1h to 30d, e.g. '72h', '7d'"),
-  policy: PolicySettings.optional()
-    .describe('The mailbox policy (replaces its own settings): dedupe_window, rate_limits, allowed_domains, blocked_domains, max_recipients, attachment limits, content_holds, four_eyes'),
+  policy: PolicySettings.optional().describe(
+    'The mailbox policy (replaces its own settings): dedupe_window, rate_limits, allowed_domains, blocked_domains, max_recipients, attachment limits, content_holds, four_eyes',
+  ),
 };

@@ -17,14 +17,17 @@ export default defineTool({
   access: 'review',
   input: {
     message_id: ReviewId,
-    edits: z.object({
-      subject: subjectField.optional(),
-      text: bodyText.optional(),
-      html: bodyHtml.optional(),
-      to: addressList('to').optional(),
-      cc: addressList('cc').optional(),
-      bcc: addressList('bcc').optional(),
-    }).strict().optional(),
+    edits: z
+      .object({
+        subject: subjectField.optional(),
+        text: bodyText.optional(),
+        html: bodyHtml.optional(),
+        to: addressList('to').optional(),
+        cc: addressList('cc').optional(),
+        bcc: addressList('bcc').optional(),
+      })
+      .strict()
+      .optional(),
     note: z.string().trim().max(2000).optional().describe('Optional note kept with the approval'),
   },
   output: reviewDetail.shape,

@@ -26,7 +26,9 @@ export default defineTool({
     html: bodyHtml.optional().describe('HTML body'),
     attachments: attachmentsField.optional(),
     idempotency_key: idempotencyKey.optional(),
-    metadata: z.record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()])).optional()
+    metadata: z
+      .record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()]))
+      .optional()
       .refine((m) => !m || Object.keys(m).length <= 20, { error: 'metadata has more than 20 keys' })
       .describe('Optional key/value pairs kept with the message (not sent)'),
   },

@@ -31,9 +31,15 @@ export const emailSummary = z.object({
 });
 
 /** Policy rules a draft hit, with their details (which recipient, which kind of secret and where, the limit). */
-const policyHits = z.array(z.object({
-  rule: z.string(), code: z.string(), effect: z.enum(['block', 'hold']), reason: z.string(), details: z.record(z.string(), z.unknown()).optional(),
-}));
+const policyHits = z.array(
+  z.object({
+    rule: z.string(),
+    code: z.string(),
+    effect: z.enum(['block', 'hold']),
+    reason: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
 
 export const pendingItem = z.object({
   message_id: z.string(),
@@ -133,7 +139,8 @@ export const reviewDetail = messageDetail.partial().extend({
 /** What a reply changes against its thread (src/services/thread-changes.ts): look at these before approving. */
 export const threadChangeFields = {
   thread_compared: z.boolean().describe('False when the message is not a reply: only links whose text shows another domain are checked'),
-  thread_changes: z.array(z.object({ kind: z.enum(THREAD_CHANGE_KINDS), value: z.string() }))
+  thread_changes: z
+    .array(z.object({ kind: z.enum(THREAD_CHANGE_KINDS), value: z.string() }))
     .describe('New recipients, link domains and account numbers (IBAN, card, routing, BIC) not in the thread, and disguised links'),
 };
 

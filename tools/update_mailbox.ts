@@ -9,7 +9,7 @@ export default defineTool({
   name: 'update_mailbox',
   title: 'Change a mailbox',
   description:
-    'Change a mailbox\'s oversight mode, rules, pending expiry or name. change_reason is required and audited. ' +
+    "Change a mailbox's oversight mode, rules, pending expiry or name. change_reason is required and audited. " +
     'Mail already held stays held: a looser mode applies only to new actions. A stricter mode also takes back mail ' +
     'the gate had let go but not yet sent (held again, or cancelled under read_only); human approvals stand. ' +
     'In a session that can also send mail, a loosening (looser mode, new rules, policy) waits for the person to confirm it in their ' +
@@ -22,7 +22,9 @@ export default defineTool({
     change_reason: z.string().trim().min(1, { error: 'change_reason is empty; say why, it is kept in the audit log' }).max(2000),
   },
   output: {
-    ...mailboxShape.shape, changed: z.array(z.string()), pending_unaffected: z.number().int(),
+    ...mailboxShape.shape,
+    changed: z.array(z.string()),
+    pending_unaffected: z.number().int(),
     retaken: z.number().int().describe('Mail the gate had let go but not yet sent, held again (or cancelled under read_only) because the mode tightened'),
   },
   handler: async ({ pending_ttl, ...rest }, call) => {

@@ -11,11 +11,16 @@ export const TOKEN_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
 
 /** `agent`, `reviewer,agent`, ... -> a deduplicated list in ROLES order. */
 export function parseRoles(value: string, flag = '--role'): Role[] {
-  const asked = value.split(',').map((r) => r.trim()).filter(Boolean);
+  const asked = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const bad = asked.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (asked.length === 0 || bad.length) {
     const what = bad.length ? `'${bad.join("', '")}' is not a role` : 'no role given';
-    throw new MailgateError('INVALID_INPUT', `${flag}: ${what}; use one or more of ${ROLES.join(', ')}, comma-separated (e.g. agent,reviewer)`, { field: flag });
+    throw new MailgateError('INVALID_INPUT', `${flag}: ${what}; use one or more of ${ROLES.join(', ')}, comma-separated (e.g. agent,reviewer)`, {
+      field: flag,
+    });
   }
   return ROLES.filter((r) => asked.includes(r));
 }

@@ -52,7 +52,11 @@ export async function withApp<T>(loaded: LoadedConfig, fn: (app: App) => Promise
   }
 }
 
-function parseWith<T>(field: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown): T {
+function parseWith<T>(
+  field: string,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } },
+  value: unknown,
+): T {
   const r = schema.safeParse(value);
   if (!r.success) throw invalid(field, r.error.issues.map((i) => i.message).join('; '));
   return r.data;
@@ -69,8 +73,32 @@ function modeFlags(flags: Flags) {
   const level = flags['autonomy-level'];
   return {
     oversight_mode: flags.mode === undefined ? undefined : parseWith('--mode', OversightMode, flags.mode),
-    autonomy_level: level === undefined ? undefined : parseWith('--autonomy-level', { safeParse: (v: unknown) => (['1', '2', '3'].includes(String(v)) ? { success: true as const, data: Number(v) as 1 | 2 | 3 } : { success: false as const, error: { issues: [{ message: 'must be 1, 2 or 3' }] } }) }, level),
-    approval_mode: flags['approval-mode'] === undefined ? undefined : parseWith('--approval-mode', { safeParse: (v: unknown) => (['all', 'smart', 'none'].includes(String(v)) ? { success: true as const, data: v as 'all' | 'smart' | 'none' } : { success: false as const, error: { issues: [{ message: "must be 'all', 'smart' or 'none'" }] } }) }, flags['approval-mode']),
+    autonomy_level:
+      level === undefined
+        ? undefined
+        : parseWith(
+            '--autonomy-level',
+            {
+              safeParse: (v: unknown) =>
+                ['1', '2', '3'].includes(String(v))
+                  ? { success: true as const, data: Number(v) as 1 | 2 | 3 }
+                  : { success: false as const, error: { issues: [{ message: 'must be 1, 2 or 3' }] } },
+            },
+            level,
+          ),
+    approval_mode:
+      flags['approval-mode'] === undefined
+        ? undefined
+        : parseWith(
+            '--approval-mode',
+            {
+              safeParse: (v: unknown) =>
+                ['all', 'smart', 'none'].includes(String(v))
+                  ? { success: true as const, data: v as 'all' | 'smart' | 'none' }
+                  : { success: false as const, error: { issues: [{ message: "must be 'all', 'smart' or 'none'" }] } },
+            },
+            flags['approval-mode'],
+          ),
     auto_approve_rules: flags.rules === undefined ? undefined : parseWith('--rules', AutoApproveRules, parseJsonFlag('--rules', flags.rules)),
     // Replaces the mailbox's own policy settings, as update_mailbox's `policy` does.
     policy: flags.policy === undefined ? undefined : parseWith('--policy', PolicySettings, parseJsonFlag('--policy', flags.policy)),
@@ -91,8 +119,10 @@ export async function mailboxCommand(app: App, who: Principal, sub: string | und
     const mailboxes = await listMailboxes(app, who);
     const rows = mailboxes.map((mb) => ({ ...toMailbox(mb), deliveries: deliveryStatus(mb, app.clock()) }));
     if (flags.json) return printJson({ mailboxes: rows });
-    return printTable(rows.map((r) => ({ ...r, rules: r.auto_approve_rules.map((x) => JSON.stringify(x)).join(' ') })),
-      ['address', 'oversight_mode', 'mode_source', 'rules', 'pending_ttl', 'display_name', 'deliveries']);
+    return printTable(
+      rows.map((r) => ({ ...r, rules: r.auto_approve_rules.map((x) => JSON.stringify(x)).join(' ') })),
+      ['address', 'oversight_mode', 'mode_source', 'rules', 'pending_ttl', 'display_name', 'deliveries'],
+    );
   }
   if (sub === 'resume') return mailboxResumeCommand(app, who, args, flags);
   const address = parseWith('address', EmailAddress, args[0] ?? '');
@@ -106,9 +136,11 @@ export async function mailboxCommand(app: App, who: Principal, sub: string | und
     if (!flags.reason) throw invalid('--reason', 'say why the mailbox is changed, e.g. --reason "30-day review passed"');
     const r = await updateMailbox(app, who, { address, display_name: flags['display-name'], ...modeFlags(flags), change_reason: flags.reason });
     if (flags.json) return printJson({ ...toMailbox(r.mailbox), changed: r.changed, pending_unaffected: r.pending_unaffected });
-    return printLine(r.changed.length
-      ? `updated ${address}: ${r.changed.join(', ')} (now ${r.mailbox.oversight_mode}); ${r.pending_unaffected} held message(s) stay held`
-      : `no change to ${address}`);
+    return printLine(
+      r.changed.length
+        ? `updated ${address}: ${r.changed.join(', ')} (now ${r.mailbox.oversight_mode}); ${r.pending_unaffected} held message(s) stay held`
+        : `no change to ${address}`,
+    );
   }
   throw invalid('mailbox', `unknown subcommand '${sub}'; use list, create, update or resume`);
 }
@@ -121,8 +153,19 @@ export async function pendingCommand(app: App, who: Principal, flags: Flags): Pr
   printTable(rows, ['message_id', 'mailbox', 'to', 'subject', 'created_at', 'expires_at']);
   if (actions.length) {
     printLine('held mailbox actions (tag_email):');
-    printTable(actions.map((a) => ({ ...a, change: [a.add_flags.length ? `add ${a.add_flags.join(' ')}` : '', a.remove_flags.length ? `remove ${a.remove_flags.join(' ')}` : '',
-      a.move_to ? `move to ${a.move_to}` : ''].filter(Boolean).join('; ') })), ['action_id', 'mailbox', 'email_id', 'change', 'created_at', 'expires_at']);
+    printTable(
+      actions.map((a) => ({
+        ...a,
+        change: [
+          a.add_flags.length ? `add ${a.add_flags.join(' ')}` : '',
+          a.remove_flags.length ? `remove ${a.remove_flags.join(' ')}` : '',
+          a.move_to ? `move to ${a.move_to}` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+      })),
+      ['action_id', 'mailbox', 'email_id', 'change', 'created_at', 'expires_at'],
+    );
   }
   if (page.next_cursor) printLine(`more: mailgate pending --cursor ${page.next_cursor}`);
 }
@@ -138,7 +181,8 @@ export async function decideCommand(app: App, who: Principal, action: 'approve' 
 
 export async function auditCommand(app: App, who: Principal, sub: string | undefined, flags: Flags): Promise<number> {
   if (sub === 'verify') {
-    if (flags.anchor !== undefined && !/^[0-9a-f]{64}$/.test(flags.anchor)) throw invalid('--anchor', 'give a head hash printed by an earlier audit verify (64 hex characters)');
+    if (flags.anchor !== undefined && !/^[0-9a-f]{64}$/.test(flags.anchor))
+      throw invalid('--anchor', 'give a head hash printed by an earlier audit verify (64 hex characters)');
     const r = await verifyAudit(app, who, flags.anchor);
     if (flags.json) printJson(r);
     else if (!r.ok) printLine(`audit chain BROKEN at event seq ${r.first_bad_seq}: ${r.problem}`);
@@ -161,11 +205,19 @@ export async function auditCommand(app: App, who: Principal, sub: string | undef
     if (out !== process.stdout) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
     return chainOk ? 0 : 1;
   }
-  if (sub !== undefined) throw invalid('audit', `unknown subcommand '${sub}'; use 'mailgate audit [--message ID] [--mailbox ADDR]', 'mailgate audit verify' or 'mailgate audit export'`);
+  if (sub !== undefined)
+    throw invalid(
+      'audit',
+      `unknown subcommand '${sub}'; use 'mailgate audit [--message ID] [--mailbox ADDR]', 'mailgate audit verify' or 'mailgate audit export'`,
+    );
   const message_id = flags.message === undefined ? undefined : parseWith('--message', ReviewId, flags.message);
   const events = (await auditTrail(app, who, { message_id, mailbox: flags.mailbox, limit: limitOf(flags, 100, 100_000) })).map(toAuditEvent);
   if (flags.json) printJson({ events });
-  else printTable(events.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), ['seq', 'at', 'actor', 'action', 'mailbox', 'message_id', 'detail']);
+  else
+    printTable(
+      events.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })),
+      ['seq', 'at', 'actor', 'action', 'mailbox', 'message_id', 'detail'],
+    );
   return 0;
 }
 

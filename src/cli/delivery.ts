@@ -32,9 +32,11 @@ export async function resolveCommand(app: App, who: Principal, args: string[], f
   if (!flags.reason?.trim()) throw invalid('--reason', 'say how you know, e.g. --reason "found in the recipient\'s inbox"');
   const m = await resolveMessage(app, who, id.data, { delivered: !!flags.delivered, reason: flags.reason });
   if (flags.json) return printJson({ message_id: m.message_id, status: m.status, last_error: m.last_error });
-  printLine(m.status === 'sent'
-    ? `${m.message_id}: sent (resolved as delivered)`
-    : `${m.message_id}: failed (resolved as not delivered); to send it, draft it again: it needs its own approval`);
+  printLine(
+    m.status === 'sent'
+      ? `${m.message_id}: sent (resolved as delivered)`
+      : `${m.message_id}: failed (resolved as not delivered); to send it, draft it again: it needs its own approval`,
+  );
 }
 
 /** How a mailbox's deliveries stand, for listings: `paused: REASON`, `held until TIME` (the breaker) or `running`. */

@@ -33,7 +33,12 @@ export async function demo(): Promise<void> {
 
     printLine('mailgate demo (sandbox: nothing leaves this machine)\n');
     printLine('Mailboxes: agent@mailgate.test (gated_send), you@mailgate.test (autonomous)');
-    const sent = await call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'Quarterly report', text: 'Hi, the report is attached in spirit.' });
+    const sent = await call('send_email', {
+      mailbox: 'agent@mailgate.test',
+      to: 'you@mailgate.test',
+      subject: 'Quarterly report',
+      text: 'Hi, the report is attached in spirit.',
+    });
     printLine(`1. agent send_email            -> status ${sent.status} (${sent.reason})`);
     const pending = await call('list_pending', {});
     printLine(`2. list_pending                -> ${(pending.messages as unknown[]).length} held message(s)`);

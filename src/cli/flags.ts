@@ -67,7 +67,9 @@ export function checkFlags(key: string, values: Record<string, unknown>): void {
     if (value === undefined) continue;
     if (!takes.has(flag)) {
       const own = allowed.length ? allowed.map((f) => `--${f}`).join(', ') : 'none of its own';
-      throw new MailgateError('INVALID_INPUT', `--${flag}: '${command}' does not take --${flag} (its options: ${own}); run 'mailgate help'`, { field: `--${flag}` });
+      throw new MailgateError('INVALID_INPUT', `--${flag}: '${command}' does not take --${flag} (its options: ${own}); run 'mailgate help'`, {
+        field: `--${flag}`,
+      });
     }
     if (Array.isArray(value) && value.length > 1 && !(REPEATABLE[key] ?? []).includes(flag)) {
       throw new MailgateError('INVALID_INPUT', `--${flag}: given ${value.length} times; '${command}' takes it once`, { field: `--${flag}` });

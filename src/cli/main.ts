@@ -70,23 +70,55 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
-      config: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' }, as: { type: 'string' },
-      role: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, mailbox: { type: 'string', multiple: true },
+      config: { type: 'string' },
+      db: { type: 'string' },
+      json: { type: 'boolean' },
+      as: { type: 'string' },
+      role: { type: 'string' },
+      note: { type: 'string' },
+      reason: { type: 'string' },
+      mailbox: { type: 'string', multiple: true },
       'all-mailboxes': { type: 'boolean' },
-      limit: { type: 'string' }, message: { type: 'string' }, mode: { type: 'string' }, 'autonomy-level': { type: 'string' },
-      'approval-mode': { type: 'string' }, rules: { type: 'string' }, policy: { type: 'string' }, ttl: { type: 'string' }, 'display-name': { type: 'string' },
-      cursor: { type: 'string' }, since: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
-      secret: { type: 'string' }, events: { type: 'string' }, name: { type: 'string' }, 'allow-private-network': { type: 'boolean' },
-      to: { type: 'string' }, cc: { type: 'string' }, bcc: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' },
-      html: { type: 'string' }, file: { type: 'string' }, anchor: { type: 'string' },
-      http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'allow-origin': { type: 'string' },
-      'allow-host': { type: 'string' }, 'first-run': { type: 'boolean' }, dashboard: { type: 'boolean' },
-      delivered: { type: 'boolean' }, 'not-delivered': { type: 'boolean' },
+      limit: { type: 'string' },
+      message: { type: 'string' },
+      mode: { type: 'string' },
+      'autonomy-level': { type: 'string' },
+      'approval-mode': { type: 'string' },
+      rules: { type: 'string' },
+      policy: { type: 'string' },
+      ttl: { type: 'string' },
+      'display-name': { type: 'string' },
+      cursor: { type: 'string' },
+      since: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+      secret: { type: 'string' },
+      events: { type: 'string' },
+      name: { type: 'string' },
+      'allow-private-network': { type: 'boolean' },
+      to: { type: 'string' },
+      cc: { type: 'string' },
+      bcc: { type: 'string' },
+      subject: { type: 'string' },
+      text: { type: 'string' },
+      html: { type: 'string' },
+      file: { type: 'string' },
+      anchor: { type: 'string' },
+      http: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'allow-origin': { type: 'string' },
+      'allow-host': { type: 'string' },
+      'first-run': { type: 'boolean' },
+      dashboard: { type: 'boolean' },
+      delivered: { type: 'boolean' },
+      'not-delivered': { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
-  if (values.version) return void process.stdout.write('0.1.0\n'), 0;
-  if (values.help || command === undefined || command === 'help') return void process.stdout.write(HELP), 0;
+  if (values.version) return (void process.stdout.write('0.1.0\n'), 0);
+  if (values.help || command === undefined || command === 'help') return (void process.stdout.write(HELP), 0);
   // Refused before anything opens (or creates) a database.
   if (!COMMANDS.has(command)) throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
   if (command === 'serve' && values.http && values.role !== undefined) {
@@ -98,8 +130,8 @@ async function main(argv: string[]): Promise<number> {
   checkFlags(commandKey(command, rest[0], values.http === true), values);
   // Every command but serve and token create takes one --mailbox (checkFlags refused repeats).
   const flags = { ...values, mailbox: values.mailbox?.[0] } as Flags;
-  if (command === 'demo') return await demo(), 0;
-  if (command === 'webhook' && rest[0] === 'secret') return webhookSecretCommand(flags), 0;
+  if (command === 'demo') return (await demo(), 0);
+  if (command === 'webhook' && rest[0] === 'secret') return (webhookSecretCommand(flags), 0);
   const loaded = loadConfig({ config: values.config, db: values.db });
   // The person at the terminal: they can open the database file anyway, so every mailbox.
   const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'], mailboxes: 'all', via: `cli:${command}` };
@@ -113,19 +145,42 @@ async function main(argv: string[]): Promise<number> {
   }
   return withApp(loaded, async (app) => {
     switch (command) {
-      case 'mailbox': await mailboxCommand(app, who, rest[0], rest.slice(1), flags); return 0;
-      case 'pending': await pendingCommand(app, who, flags); return 0;
-      case 'approve': await decideCommand(app, who, 'approve', rest, flags); return 0;
-      case 'reject': await decideCommand(app, who, 'reject', rest, flags); return 0;
-      case 'audit': return auditCommand(app, who, rest[0], flags);
-      case 'captured': await capturedCommand(app, who, flags); return 0;
-      case 'policy': return policyCommand(app, who, rest[0], flags);
-      case 'suppress': await suppressCommand(app, who, rest[0], rest.slice(1), flags); return 0;
-      case 'erase': await eraseCommand(app, who, rest[0], flags); return 0;
-      case 'resolve': await resolveCommand(app, who, rest, values); return 0;
-      case 'token': await tokenCommand(app, who, rest[0], rest.slice(1), { ...flags, mailbox: values.mailbox }); return 0;
-      case 'webhook': await webhookCommand(app, who, rest[0], rest.slice(1), flags); return 0;
-      default: throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
+      case 'mailbox':
+        await mailboxCommand(app, who, rest[0], rest.slice(1), flags);
+        return 0;
+      case 'pending':
+        await pendingCommand(app, who, flags);
+        return 0;
+      case 'approve':
+        await decideCommand(app, who, 'approve', rest, flags);
+        return 0;
+      case 'reject':
+        await decideCommand(app, who, 'reject', rest, flags);
+        return 0;
+      case 'audit':
+        return auditCommand(app, who, rest[0], flags);
+      case 'captured':
+        await capturedCommand(app, who, flags);
+        return 0;
+      case 'policy':
+        return policyCommand(app, who, rest[0], flags);
+      case 'suppress':
+        await suppressCommand(app, who, rest[0], rest.slice(1), flags);
+        return 0;
+      case 'erase':
+        await eraseCommand(app, who, rest[0], flags);
+        return 0;
+      case 'resolve':
+        await resolveCommand(app, who, rest, values);
+        return 0;
+      case 'token':
+        await tokenCommand(app, who, rest[0], rest.slice(1), { ...flags, mailbox: values.mailbox });
+        return 0;
+      case 'webhook':
+        await webhookCommand(app, who, rest[0], rest.slice(1), flags);
+        return 0;
+      default:
+        throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);
     }
   });
 }
@@ -143,7 +198,12 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    const e = err instanceof MailgateError ? err : (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? new MailgateError('INVALID_INPUT', `${(err as Error).message}; run 'mailgate help'`) : toMailgateError(err);
+    const e =
+      err instanceof MailgateError
+        ? err
+        : (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')
+          ? new MailgateError('INVALID_INPUT', `${(err as Error).message}; run 'mailgate help'`)
+          : toMailgateError(err);
     if (e.code === 'INTERNAL') log('error', 'unexpected failure', { error: err instanceof Error ? err.stack : String(err) });
     process.stderr.write(`mailgate: ${e.code}: ${e.message}\n`);
     process.exitCode = exitCodeFor(e.code);

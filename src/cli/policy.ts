@@ -27,17 +27,29 @@ export interface PolicyFlags {
 }
 
 const list = z.array(EmailAddress).default([]);
-const Draft = z.object({
-  mailbox: EmailAddress,
-  to: list, cc: list, bcc: list,
-  subject: headerText('subject').default('(no subject)'),
-  text: z.string().nullable().default(null),
-  html: z.string().nullable().default(null),
-  attachments: z.array(z.object({ filename: z.string().min(1), size: z.number().int().min(0), content_type: z.string().default('application/octet-stream') }).strict()).default([]),
-  thread_participants: z.array(EmailAddress).nullable().default(null),
-}).strict();
+const Draft = z
+  .object({
+    mailbox: EmailAddress,
+    to: list,
+    cc: list,
+    bcc: list,
+    subject: headerText('subject').default('(no subject)'),
+    text: z.string().nullable().default(null),
+    html: z.string().nullable().default(null),
+    attachments: z
+      .array(z.object({ filename: z.string().min(1), size: z.number().int().min(0), content_type: z.string().default('application/octet-stream') }).strict())
+      .default([]),
+    thread_participants: z.array(EmailAddress).nullable().default(null),
+  })
+  .strict();
 
-const split = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+const split = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 
 function readDraft(flags: PolicyFlags): z.infer<typeof Draft> {
   let raw: Record<string, unknown> = {};
@@ -48,7 +60,15 @@ function readDraft(flags: PolicyFlags): z.infer<typeof Draft> {
       throw invalid('--file', `cannot read a JSON draft from ${flags.file}: ${(err as Error).message}`);
     }
   }
-  const fromFlags = { mailbox: flags.mailbox, to: split(flags.to), cc: split(flags.cc), bcc: split(flags.bcc), subject: flags.subject, text: flags.text, html: flags.html };
+  const fromFlags = {
+    mailbox: flags.mailbox,
+    to: split(flags.to),
+    cc: split(flags.cc),
+    bcc: split(flags.bcc),
+    subject: flags.subject,
+    text: flags.text,
+    html: flags.html,
+  };
   const merged = { ...raw, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };
   const r = Draft.safeParse(merged);
   if (!r.success) {
@@ -63,14 +83,20 @@ export async function policyCommand(app: App, who: Principal, sub: string | unde
   if (sub !== 'test') throw new MailgateError('INVALID_INPUT', "use 'mailgate policy test --mailbox A --to B --subject S --text T' (or --file draft.json)");
   const d = readDraft(flags);
   const decision = await testPolicy(app, who, {
-    mailbox: d.mailbox, content: { to: d.to, cc: d.cc, bcc: d.bcc, subject: d.subject, text: d.text, html: d.html },
-    attachments: d.attachments, thread_participants: d.thread_participants, kind: d.thread_participants ? 'reply' : 'send',
+    mailbox: d.mailbox,
+    content: { to: d.to, cc: d.cc, bcc: d.bcc, subject: d.subject, text: d.text, html: d.html },
+    attachments: d.attachments,
+    thread_participants: d.thread_participants,
+    kind: d.thread_participants ? 'reply' : 'send',
   });
   const hits = decision.hits ?? [];
-  if (flags.json) return printJson({ outcome: decision.outcome, code: decision.code, reason: decision.reason, hits }), 0;
+  if (flags.json) return (printJson({ outcome: decision.outcome, code: decision.code, reason: decision.reason, hits }), 0);
   printLine(`${decision.outcome.toUpperCase()} (${decision.code}): ${decision.reason}`);
   printLine('');
-  printTable(hits.map((h) => ({ rule: h.rule, effect: h.effect, code: h.code, reason: h.reason })), ['rule', 'effect', 'code', 'reason']);
+  printTable(
+    hits.map((h) => ({ rule: h.rule, effect: h.effect, code: h.code, reason: h.reason })),
+    ['rule', 'effect', 'code', 'reason'],
+  );
   printLine('\nNothing was recorded or sent.');
   return 0;
 }
@@ -82,7 +108,10 @@ export async function suppressCommand(app: App, who: Principal, sub: string | un
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalid('--limit', 'give a whole number from 1 to 100000');
     const rows = await listSuppressed(app, who, { mailbox: flags.mailbox, limit });
     if (flags.json) return printJson(rows);
-    return printTable(rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() })), ['scope', 'kind', 'value', 'source', 'reason', 'created_at', 'created_by']);
+    return printTable(
+      rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() })),
+      ['scope', 'kind', 'value', 'source', 'reason', 'created_at', 'created_by'],
+    );
   }
   if ((sub !== 'add' && sub !== 'remove') || !entry) {
     throw new MailgateError('INVALID_INPUT', "use 'mailgate suppress add|remove ADDRESS_OR_DOMAIN [--mailbox A] [--reason R]' or 'mailgate suppress list'");
@@ -92,8 +121,11 @@ export async function suppressCommand(app: App, who: Principal, sub: string | un
   if (flags.json) return printJson(r);
   const changed = 'added' in r ? r.added : r.removed;
   const scope = r.scope === '*' ? 'every mailbox' : r.scope;
-  printLine(changed ? `${sub === 'add' ? 'suppressed' : 'no longer suppressed'}: ${r.kind} ${r.value} (${scope})`
-    : `${r.kind} ${r.value} was ${sub === 'add' ? 'already' : 'not'} on the list for ${scope}`);
+  printLine(
+    changed
+      ? `${sub === 'add' ? 'suppressed' : 'no longer suppressed'}: ${r.kind} ${r.value} (${scope})`
+      : `${r.kind} ${r.value} was ${sub === 'add' ? 'already' : 'not'} on the list for ${scope}`,
+  );
 }
 
 /** `mailgate erase MESSAGE_ID --reason R`: removes a decided message's personal data (GDPR Art. 17). */

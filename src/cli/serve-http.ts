@@ -32,14 +32,22 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
   const port = parsePort(flags.port);
   const app = await createApp(loaded, { background: true, watch: true });
   const links = new ApprovalLinkServer(app);
-  const sessions = new McpSessions(app, { links, approveCommand: approveCommandFor(loaded), cliFlags: cliFlagsFor(loaded), idleMs: envMs(process.env, 'MAILGATE_HTTP_SESSION_IDLE_MS'),
-    maxSessionsPerToken: envMs(process.env, 'MAILGATE_HTTP_SESSIONS_PER_TOKEN') });
+  const sessions = new McpSessions(app, {
+    links,
+    approveCommand: approveCommandFor(loaded),
+    cliFlags: cliFlagsFor(loaded),
+    idleMs: envMs(process.env, 'MAILGATE_HTTP_SESSION_IDLE_MS'),
+    maxSessionsPerToken: envMs(process.env, 'MAILGATE_HTTP_SESSIONS_PER_TOKEN'),
+  });
   // Every path that is not an MCP endpoint: the approval links' /approve/..., then the review dashboard.
   const dashboard = createDashboard(app);
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     http = await startHttpServer(app, sessions, {
-      host, port, allowHosts: list(flags['allow-host']), allowOrigins: list(flags['allow-origin']),
+      host,
+      port,
+      allowHosts: list(flags['allow-host']),
+      allowOrigins: list(flags['allow-origin']),
       fallback: async (req, res) => (await links.handle(req, res)) || dashboard.handle(req, res),
     });
   } catch (err) {
@@ -67,7 +75,13 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   const first = flags['first-run'] ? await firstRunTokens(app, who) : undefined;
-  log('info', 'mailgate serving MCP over HTTP', { mcp: `${http.url}/mcp`, sse: `${http.url}/sse`, dashboard: `${http.url}/`, database: loaded.databasePath, config: loaded.source ?? 'built-in sandbox default' });
+  log('info', 'mailgate serving MCP over HTTP', {
+    mcp: `${http.url}/mcp`,
+    sse: `${http.url}/sse`,
+    dashboard: `${http.url}/`,
+    database: loaded.databasePath,
+    config: loaded.source ?? 'built-in sandbox default',
+  });
   process.stderr.write(banner(http.url, first));
 }
 
@@ -78,7 +92,11 @@ function parsePort(value: string | undefined): number {
   return n;
 }
 
-const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 interface FirstRun {
   agent: string;

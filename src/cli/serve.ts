@@ -38,16 +38,24 @@ export interface SessionFlags {
   mailboxes?: readonly string[] | undefined;
 }
 
-export async function serve(loaded: LoadedConfig, flags: SessionFlags, env: NodeJS.ProcessEnv = process.env, opts: { dashboard?: boolean | undefined } = {}): Promise<void> {
+export async function serve(
+  loaded: LoadedConfig,
+  flags: SessionFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { dashboard?: boolean | undefined } = {},
+): Promise<void> {
   const asked = flags.role === undefined ? undefined : parseRoles(flags.role);
   const token = env.MAILGATE_TOKEN;
   delete env.MAILGATE_TOKEN; // nothing this process starts needs it
   // Authenticate before anything runs (delivery, IDLE watchers): a bad token or mailbox ends the process here.
   const local: Session = { roles: asked ?? ['agent'], mailboxes: 'all' };
-  const session = token === undefined && !flags.mailboxes?.length ? local : await withApp(loaded, async (app) => {
-    const s = token === undefined ? local : await bindToken(app, token, asked);
-    return { ...s, mailboxes: await narrowMailboxes(app, s, flags.mailboxes) };
-  });
+  const session =
+    token === undefined && !flags.mailboxes?.length
+      ? local
+      : await withApp(loaded, async (app) => {
+          const s = token === undefined ? local : await bindToken(app, token, asked);
+          return { ...s, mailboxes: await narrowMailboxes(app, s, flags.mailboxes) };
+        });
   const app = await createApp(loaded, { background: true, watch: session.roles.includes('agent') });
   const links = canDraftAndDecide(session.roles) ? new ApprovalLinkServer(app) : undefined;
   // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, a random port.
@@ -56,7 +64,13 @@ export async function serve(loaded: LoadedConfig, flags: SessionFlags, env: Node
   if (dashboard && links) links.mount(dashboard.url);
   if (dashboard) process.stderr.write(`mailgate: review dashboard at ${dashboard.url} (sign in with a reviewer or operator token)\n`);
   const server = createMcpServer(app, {
-    roles: session.roles, scope: session.mailboxes, token: session.token, links, approveCommand: approveCommandFor(loaded), cliFlags: cliFlagsFor(loaded), mailboxes: await listMailboxes(app, principalOf(session)),
+    roles: session.roles,
+    scope: session.mailboxes,
+    token: session.token,
+    links,
+    approveCommand: approveCommandFor(loaded),
+    cliFlags: cliFlagsFor(loaded),
+    mailboxes: await listMailboxes(app, principalOf(session)),
   });
   const transport = new StdioServerTransport();
   let closing = false;
@@ -76,8 +90,11 @@ export async function serve(loaded: LoadedConfig, flags: SessionFlags, env: Node
   transport.onclose = () => void shutdown('transport closed');
   await server.connect(transport);
   log('info', 'mailgate serving MCP on stdio', {
-    roles: session.roles, mailboxes: session.mailboxes, principal: session.token ? `token:${session.token.name}` : 'unauthenticated (--role)',
-    database: loaded.databasePath, config: loaded.source ?? 'built-in sandbox default',
+    roles: session.roles,
+    mailboxes: session.mailboxes,
+    principal: session.token ? `token:${session.token.name}` : 'unauthenticated (--role)',
+    database: loaded.databasePath,
+    config: loaded.source ?? 'built-in sandbox default',
   });
 }
 
@@ -87,8 +104,11 @@ async function bindToken(app: AppContext, token: string, asked: Role[] | undefin
   const t = await resolveToken(app, token);
   const more = (asked ?? []).filter((r) => !t.roles.includes(r));
   if (more.length) {
-    throw new MailgateError('FORBIDDEN', `--role asks for ${more.join(', ')}, which the token '${t.name}' does not grant (it grants ${t.roles.join(', ')}); ` +
-      'drop --role to get the token\'s roles, or have a person create a token with those roles');
+    throw new MailgateError(
+      'FORBIDDEN',
+      `--role asks for ${more.join(', ')}, which the token '${t.name}' does not grant (it grants ${t.roles.join(', ')}); ` +
+        "drop --role to get the token's roles, or have a person create a token with those roles",
+    );
   }
   return { roles: asked ?? t.roles, mailboxes: t.mailboxes, token: { id: t.token_id, name: t.name } };
 }
@@ -100,8 +120,11 @@ async function narrowMailboxes(app: AppContext, s: Session, asked: readonly stri
   for (const address of asked) {
     const wanted = canonicalAddress(address);
     if (s.mailboxes !== 'all' && !s.mailboxes.includes(wanted)) {
-      throw new MailgateError('FORBIDDEN', `--mailbox asks for ${wanted}, which the token '${s.token?.name}' is not bound to (it is bound to ${s.mailboxes.join(', ')}); ` +
-        'drop --mailbox to get the token\'s mailboxes, or have a person create a token for that mailbox');
+      throw new MailgateError(
+        'FORBIDDEN',
+        `--mailbox asks for ${wanted}, which the token '${s.token?.name}' is not bound to (it is bound to ${s.mailboxes.join(', ')}); ` +
+          "drop --mailbox to get the token's mailboxes, or have a person create a token for that mailbox",
+      );
     }
     const known = (await listMailboxes(app, principalOf(s))).map((m) => m.address);
     if (!known.includes(wanted)) throw unknownMailboxError(address, known);
@@ -120,4 +143,3 @@ export function approveCommandFor(loaded: LoadedConfig): (id: string) => string 
   const config = loaded.source ? ` --config ${shellQuote(loaded.source)}` : '';
   return (id) => `mailgate approve ${id} --db ${shellQuote(resolve(loaded.databasePath))}${config}`;
 }
-

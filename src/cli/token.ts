@@ -21,8 +21,16 @@ export interface TokenFlags {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function toRow(t: TokenRecord) {
-  return { token_id: t.token_id, name: t.name, roles: t.roles, mailboxes: t.mailboxes ?? 'all', created_at: iso(t.created_at),
-    created_by: t.created_by, last_used_at: iso(t.last_used_at), revoked_at: iso(t.revoked_at) };
+  return {
+    token_id: t.token_id,
+    name: t.name,
+    roles: t.roles,
+    mailboxes: t.mailboxes ?? 'all',
+    created_at: iso(t.created_at),
+    created_by: t.created_by,
+    last_used_at: iso(t.last_used_at),
+    revoked_at: iso(t.revoked_at),
+  };
 }
 
 /** A token's mailboxes: those named, or every one, which the operator must ask for by name. */
@@ -31,7 +39,10 @@ function scopeFrom(flags: TokenFlags): string[] | 'all' {
   if (flags['all-mailboxes'] && named.length) throw invalid('--all-mailboxes', 'give either --mailbox (one or more) or --all-mailboxes, not both');
   if (flags['all-mailboxes']) return 'all';
   if (!named.length) {
-    throw invalid('--mailbox', "say which mailboxes the token may act on: --mailbox ADDRESS (repeat it for several), or --all-mailboxes for every one; 'mailgate mailbox list' shows them");
+    throw invalid(
+      '--mailbox',
+      "say which mailboxes the token may act on: --mailbox ADDRESS (repeat it for several), or --all-mailboxes for every one; 'mailgate mailbox list' shows them",
+    );
   }
   return named;
 }
@@ -43,8 +54,10 @@ export async function tokenCommand(app: App, who: Principal, sub: string | undef
     const { token, record } = await createToken(app, who, { name: flags.name, roles: parseRoles(flags.role), mailboxes: scopeFrom(flags) });
     const mailboxes = record.mailboxes ?? 'all';
     if (flags.json) return printJson({ token, name: record.name, roles: record.roles, mailboxes, token_id: record.token_id });
-    printLine(`Created token '${record.name}' (${record.token_id}), roles ${record.roles.join(', ')}, ` +
-      `${mailboxes === 'all' ? 'every mailbox' : `mailboxes ${mailboxes.join(', ')}`}. It is shown only this once:\n`);
+    printLine(
+      `Created token '${record.name}' (${record.token_id}), roles ${record.roles.join(', ')}, ` +
+        `${mailboxes === 'all' ? 'every mailbox' : `mailboxes ${mailboxes.join(', ')}`}. It is shown only this once:\n`,
+    );
     printLine(`  ${token}\n`);
     printLine('Give it to the MCP server as the environment variable MAILGATE_TOKEN (README, "Roles and tokens").');
     return;

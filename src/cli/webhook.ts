@@ -21,15 +21,30 @@ export interface WebhookFlags {
   'allow-private-network'?: boolean | undefined;
 }
 
-const FLAG_OF: Record<string, string> = { url: 'URL', secret: '--secret', events: '--events', mailbox: '--mailbox', allow_private_network: '--allow-private-network' };
+const FLAG_OF: Record<string, string> = {
+  url: 'URL',
+  secret: '--secret',
+  events: '--events',
+  mailbox: '--mailbox',
+  allow_private_network: '--allow-private-network',
+};
 
 /** What an operator may see of an endpoint: where it points, its filters and delivery counts; no secret. */
 function shown(e: WebhookEndpoint) {
   return {
-    endpoint_id: e.endpoint_id, url: displayUrl(e.url), events: e.events ?? 'all', mailbox: e.mailbox ?? 'all', source: e.source,
+    endpoint_id: e.endpoint_id,
+    url: displayUrl(e.url),
+    events: e.events ?? 'all',
+    mailbox: e.mailbox ?? 'all',
+    source: e.source,
     allow_private_network: e.allow_private_network,
-    state: e.disabled_at === null ? 'active' : 'removed', created_at: new Date(e.created_at).toISOString(),
-    pending: e.pending, delivered: e.delivered, failed: e.failed, last_status: e.last_status, last_error: e.last_error,
+    state: e.disabled_at === null ? 'active' : 'removed',
+    created_at: new Date(e.created_at).toISOString(),
+    pending: e.pending,
+    delivered: e.delivered,
+    failed: e.failed,
+    last_status: e.last_status,
+    last_error: e.last_error,
   };
 }
 
@@ -51,7 +66,10 @@ export async function webhookCommand(app: App, who: Principal, sub: string | und
     const parsed = WebhookConfig.safeParse({
       url: args[0] ?? '',
       secret: flags.secret ?? generated,
-      events: flags.events?.split(',').map((s) => s.trim()).filter(Boolean),
+      events: flags.events
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       mailbox: flags.mailbox,
       allow_private_network: flags['allow-private-network'] === true ? true : undefined,
     });
@@ -61,7 +79,9 @@ export async function webhookCommand(app: App, who: Principal, sub: string | und
     }
     const ep = shown(await addWebhook(app, who, parsed.data));
     if (flags.json) return printJson(generated ? { ...ep, secret: generated } : ep);
-    printLine(`added ${ep.endpoint_id}: ${ep.url} (events: ${String(ep.events)}; mailbox: ${ep.mailbox}${ep.allow_private_network ? '; private network allowed' : ''})`);
+    printLine(
+      `added ${ep.endpoint_id}: ${ep.url} (events: ${String(ep.events)}; mailbox: ${ep.mailbox}${ep.allow_private_network ? '; private network allowed' : ''})`,
+    );
     if (generated) printLine(`secret, shown once; give it to the receiver: ${generated}`);
     return;
   }

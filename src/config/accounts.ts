@@ -48,7 +48,13 @@ export function resolveAccount(mb: MailboxConfig, where: string, env: NodeJS.Pro
   };
 }
 
-function resolveServer(s: ImapSettings | SmtpSettings, where: string, defaultPort: number, env: NodeJS.ProcessEnv, problems: string[]): ServerAccount | undefined {
+function resolveServer(
+  s: ImapSettings | SmtpSettings,
+  where: string,
+  defaultPort: number,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): ServerAccount | undefined {
   const port = s.port ?? defaultPort;
   const secure = s.secure ?? (port === 993 || port === 465);
   let auth: Credentials | undefined;
@@ -61,7 +67,9 @@ function resolveServer(s: ImapSettings | SmtpSettings, where: string, defaultPor
     try {
       auth = { user: s.user, pass: readFileSync(s.password_file, 'utf8').replace(/\r?\n$/, '') };
     } catch (err) {
-      problems.push(`${where}.password_file: cannot read ${s.password_file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions`);
+      problems.push(
+        `${where}.password_file: cannot read ${s.password_file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path and permissions`,
+      );
     }
   } else if (s.access_token_env !== undefined) {
     const v = env[s.access_token_env];
@@ -78,7 +86,12 @@ function resolveServer(s: ImapSettings | SmtpSettings, where: string, defaultPor
   }
   if (!auth) return undefined;
   return {
-    host: s.host, port, secure, requireStartTls: !secure && (s.starttls ?? false), auth,
-    rejectUnauthorized: s.tls?.reject_unauthorized ?? true, ca,
+    host: s.host,
+    port,
+    secure,
+    requireStartTls: !secure && (s.starttls ?? false),
+    auth,
+    rejectUnauthorized: s.tls?.reject_unauthorized ?? true,
+    ca,
   };
 }

@@ -73,7 +73,12 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
 
 function describeIssues(error: z.ZodError, where: string): string[] {
   return error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    const path = issue.path.length
+      ? issue.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+          .join('')
+          .replace(/^\./, '')
+      : '(top level)';
     const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')}); remove it or check its spelling` : '';
     return `${where}: ${path}: ${issue.message}${keys}`;
   });

@@ -15,23 +15,41 @@ import { WebhookConfig } from '../webhooks/schema.js';
  * and Microsoft 365). Secrets are resolved at start and never logged, audited or returned.
  */
 const serverFields = (kind: 'imap' | 'smtp') => ({
-  host: z.string().trim().min(1, { error: `${kind}.host is empty` }),
+  host: z
+    .string()
+    .trim()
+    .min(1, { error: `${kind}.host is empty` }),
   port: z.number().int().min(1).max(65535).optional(),
   secure: z.boolean().optional().describe('TLS from the first byte (993 / 465); default true on those ports'),
   starttls: z.boolean().optional().describe('require STARTTLS on a plain port'),
   user: z.string().min(1, { error: `${kind}.user is empty` }),
   password: z.string().min(1).optional(),
-  password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'password_env must be an environment variable name' }).optional(),
+  password_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'password_env must be an environment variable name' })
+    .optional(),
   password_file: z.string().min(1).optional(),
-  access_token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'access_token_env must be an environment variable name' }).optional(),
-  tls: z.object({ reject_unauthorized: z.boolean().default(true), ca_file: z.string().min(1).optional() }).strict().optional(),
+  access_token_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'access_token_env must be an environment variable name' })
+    .optional(),
+  tls: z
+    .object({ reject_unauthorized: z.boolean().default(true), ca_file: z.string().min(1).optional() })
+    .strict()
+    .optional(),
 });
 
-type SecretSources = { password?: string | undefined; password_env?: string | undefined; password_file?: string | undefined; access_token_env?: string | undefined };
-const oneSecret = (kind: string) => [
-  (s: SecretSources) => [s.password, s.password_env, s.password_file, s.access_token_env].filter((v) => v !== undefined).length === 1,
-  { error: `${kind}: give exactly one of password, password_env, password_file or access_token_env` },
-] as const;
+type SecretSources = {
+  password?: string | undefined;
+  password_env?: string | undefined;
+  password_file?: string | undefined;
+  access_token_env?: string | undefined;
+};
+const oneSecret = (kind: string) =>
+  [
+    (s: SecretSources) => [s.password, s.password_env, s.password_file, s.access_token_env].filter((v) => v !== undefined).length === 1,
+    { error: `${kind}: give exactly one of password, password_env, password_file or access_token_env` },
+  ] as const;
 
 export const ImapSettings = z
   .object({
@@ -77,22 +95,39 @@ export const Config = z
     /** Policy for every mailbox (a mailbox's own `policy` keys override these). */
     policy: PolicySettings.default({}),
     /** Addresses (`name@example.com`) and domains (`example.com`, subdomains included) never to be mailed. */
-    suppress: z.array(z.string().trim().min(1).max(254)
-      .refine((e) => parseSuppressionEntry(e) !== null, { error: "not an address or a domain; use 'name@example.com' or 'example.com'" }))
-      .max(100_000).default([]),
+    suppress: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(254)
+          .refine((e) => parseSuppressionEntry(e) !== null, { error: "not an address or a domain; use 'name@example.com' or 'example.com'" }),
+      )
+      .max(100_000)
+      .default([]),
     mailboxes: z.array(MailboxConfig).max(1000).default([]),
     /** Approvals only a person can give (README): which client channels count as the person confirming. */
-    approvals: z.object({
-      // Form elicitation cannot tell a person from a client that answers forms by itself, so it is off unless asked for.
-      confirm_with: z.array(z.enum(['url', 'form'], { error: "approvals.confirm_with lists 'url' and/or 'form'" }))
-        .max(2).refine((l) => new Set(l).size === l.length, { error: 'approvals.confirm_with lists a channel twice' }).default(['url']),
-    }).strict().default({ confirm_with: ['url'] }),
+    approvals: z
+      .object({
+        // Form elicitation cannot tell a person from a client that answers forms by itself, so it is off unless asked for.
+        confirm_with: z
+          .array(z.enum(['url', 'form'], { error: "approvals.confirm_with lists 'url' and/or 'form'" }))
+          .max(2)
+          .refine((l) => new Set(l).size === l.length, { error: 'approvals.confirm_with lists a channel twice' })
+          .default(['url']),
+      })
+      .strict()
+      .default({ confirm_with: ['url'] }),
     /** Endpoints that receive signed events (README "Webhooks"); src/webhooks/schema.ts. */
     webhooks: z.array(WebhookConfig).max(100).default([]),
     /** Settings meant for test suites only (README "Configuration"); never set them in production. */
-    testing: z.object({
-      allow_short_ttl: z.boolean().default(false).describe('allow a pending_ttl under 1h, so a test can watch held mail expire'),
-    }).strict().prefault({}),
+    testing: z
+      .object({
+        allow_short_ttl: z.boolean().default(false).describe('allow a pending_ttl under 1h, so a test can watch held mail expire'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -9,7 +9,8 @@ import type { TLSSocket } from 'node:tls';
  * Scripts and styles come only from /static (no inline script at all), nothing may frame the dashboard, and
  * forms post only to it. The email's own HTML gets a stricter policy of its own inside its sandboxed iframe.
  */
-const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; " +
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; " +
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**

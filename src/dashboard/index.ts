@@ -45,7 +45,12 @@ interface Route {
 }
 
 const STATUS: Partial<Record<string, number>> = {
-  UNAUTHENTICATED: 401, FORBIDDEN: 403, INVALID_INPUT: 400, UNKNOWN_MESSAGE: 404, UNKNOWN_MAILBOX: 404, CONFIRMATION_REQUIRED: 409,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  INVALID_INPUT: 400,
+  UNKNOWN_MESSAGE: 404,
+  UNKNOWN_MAILBOX: 404,
+  CONFIRMATION_REQUIRED: 409,
 };
 
 export function createDashboard(app: AppContext, opts: DashboardOptions = {}): Dashboard {
@@ -61,13 +66,22 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
     { method: 'POST', path: /^\/messages\/([^/]+)\/approve$/, handler: (c, p) => pages.approve(app, c, id(p)), fail: backToMessage },
     { method: 'POST', path: /^\/messages\/([^/]+)\/reject$/, handler: (c, p) => pages.reject(app, c, id(p)), fail: backToMessage },
     { method: 'GET', path: /^\/mailboxes$/, handler: (c) => pages.mailboxes(app, c) },
-    { method: 'POST', path: /^\/mailboxes\/mode$/, handler: (c) => pages.changeMode(app, c), fail: (c, _p, flash, status) => pages.mailboxes(app, c, flash, status) },
+    {
+      method: 'POST',
+      path: /^\/mailboxes\/mode$/,
+      handler: (c) => pages.changeMode(app, c),
+      fail: (c, _p, flash, status) => pages.mailboxes(app, c, flash, status),
+    },
     { method: 'GET', path: /^\/audit$/, handler: (c) => pages.audit(app, c) },
     { method: 'GET', path: /^\/events$/, handler: async (c) => live.subscribe(c.res) },
-    { method: 'POST', path: /^\/logout$/, handler: async (c) => {
-      sessions.end(c.session);
-      redirect(c.res, '/login', { 'Set-Cookie': Sessions.clearCookie(c.req) });
-    } },
+    {
+      method: 'POST',
+      path: /^\/logout$/,
+      handler: async (c) => {
+        sessions.end(c.session);
+        redirect(c.res, '/login', { 'Set-Cookie': Sessions.clearCookie(c.req) });
+      },
+    },
   ];
 
   async function signIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -92,9 +106,9 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
 
   async function dispatch(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname;
-    if (path === '/static/app.css') return send(res, 200, 'text/css; charset=utf-8', CSS), true;
-    if (path === '/static/app.js') return send(res, 200, 'text/javascript; charset=utf-8', JS), true;
-    if (path.startsWith('/static/')) return sendHtml(res, 404, layout('Not found', '<p>No such file.</p>')), true;
+    if (path === '/static/app.css') return (send(res, 200, 'text/css; charset=utf-8', CSS), true);
+    if (path === '/static/app.js') return (send(res, 200, 'text/javascript; charset=utf-8', JS), true);
+    if (path.startsWith('/static/')) return (sendHtml(res, 404, layout('Not found', '<p>No such file.</p>')), true);
     if (path === '/login') {
       if (req.method === 'POST') await signIn(req, res);
       else if ((await sessions.fromRequest(req)) !== undefined) redirect(res, '/queue');
@@ -102,11 +116,14 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
       return true;
     }
     let params: string[] = [];
-    const route = path === '/' ? undefined : routes.find((r) => {
-      const m = r.path.exec(path);
-      if (m) params = m.slice(1);
-      return m !== null;
-    });
+    const route =
+      path === '/'
+        ? undefined
+        : routes.find((r) => {
+            const m = r.path.exec(path);
+            if (m) params = m.slice(1);
+            return m !== null;
+          });
     if (path !== '/' && !route) return false;
     const session = await sessions.fromRequest(req);
     if (!session) {
@@ -114,14 +131,21 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
       else sendHtml(res, 401, loginPage('Your session has ended; sign in again.'));
       return true;
     }
-    if (!route) return redirect(res, '/queue'), true;
-    if (req.method !== route.method) return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: route.method }), true;
+    if (!route) return (redirect(res, '/queue'), true);
+    if (req.method !== route.method) return (send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: route.method }), true);
     const call: pages.Call = { req, res, url, session, form: new URLSearchParams() };
     if (route.method === 'POST') {
       call.form = await readForm(req);
       if (!sameOrigin(req) || !csrfMatches(session, call.form.get('csrf'))) {
         log('warn', 'dashboard refused a cross-site or token-less POST', { path, principal: session.principal.id });
-        return sendHtml(res, 403, layout('Refused', '<p>This request did not come from a dashboard page (cross-site, or without its form token). Nothing was changed.</p>', session)), true;
+        return (
+          sendHtml(
+            res,
+            403,
+            layout('Refused', '<p>This request did not come from a dashboard page (cross-site, or without its form token). Nothing was changed.</p>', session),
+          ),
+          true
+        );
       }
     }
     try {
@@ -144,7 +168,12 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
           return true;
         }
         log('error', 'dashboard request failed', { path: url.pathname, error: err instanceof Error ? err.stack : String(err) });
-        if (!res.headersSent) sendHtml(res, 500, layout('Error', `<p>Something went wrong (${esc(err instanceof Error ? err.name : 'error')}); the server log has the details.</p>`));
+        if (!res.headersSent)
+          sendHtml(
+            res,
+            500,
+            layout('Error', `<p>Something went wrong (${esc(err instanceof Error ? err.name : 'error')}); the server log has the details.</p>`),
+          );
         else res.end();
         return true;
       }

@@ -21,7 +21,10 @@ export class LiveFeed {
   private lastSeq = -1;
   private readonly onChange = () => this.nudge();
 
-  constructor(private readonly ctx: AppContext, private readonly pollMs: number) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly pollMs: number,
+  ) {}
 
   subscribe(res: ServerResponse): void {
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });

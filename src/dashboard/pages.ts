@@ -58,7 +58,10 @@ export async function queue(app: AppContext, c: Call): Promise<void> {
   const now = app.clock();
   const { messages: all, actions } = await allPending(app, c, f.mailbox);
   const shown = applyFilter(all, f, now);
-  const held = actionList(actions.filter((a) => !f.agent || a.created_by === f.agent), now);
+  const held = actionList(
+    actions.filter((a) => !f.agent || a.created_by === f.agent),
+    now,
+  );
   if (c.url.searchParams.get('fragment') === '1') return sendHtml(c.res, 200, queueList(shown, now) + held);
   sendHtml(c.res, 200, layout('Queue', queuePage(all, shown, await listMailboxes(app, who(c)), f, now, held), c.session));
 }
@@ -75,10 +78,19 @@ export async function message(app: AppContext, c: Call, id: string, flash?: Flas
       `sign in with a reviewer token that cannot draft, or run 'mailgate approve ${m.message_id}'. Rejecting works here.`
     : undefined;
   const body = messagePage({
-    m, flags: await recipientFlags(app, m), session: c.session, approveBlocked, changes: await threadReport(app, m), now: app.clock(),
+    m,
+    flags: await recipientFlags(app, m),
+    session: c.session,
+    approveBlocked,
+    changes: await threadReport(app, m),
+    now: app.clock(),
     thread: email ? { email, snippet: toSummary(email).snippet } : undefined,
   });
-  sendHtml(c.res, status, layout(m.subject || m.message_id, body, c.session, flash ?? (done ? { kind: 'ok', text: `${done} Status: ${m.status}.` } : undefined)));
+  sendHtml(
+    c.res,
+    status,
+    layout(m.subject || m.message_id, body, c.session, flash ?? (done ? { kind: 'ok', text: `${done} Status: ${m.status}.` } : undefined)),
+  );
 }
 
 async function actionMessage(app: AppContext, c: Call, id: string, flash: Flash | undefined, status: number): Promise<void> {
@@ -96,22 +108,29 @@ export async function messageStatus(app: AppContext, c: Call, id: string): Promi
   send(c.res, 200, 'application/json; charset=utf-8', JSON.stringify({ status: m.status }));
 }
 
-const addresses = (field: string) => z.string().transform((v, ctx) => {
-  const out: string[] = [];
-  for (const part of v.split(/[,;\n]/).map((p) => p.trim()).filter(Boolean)) {
-    const r = EmailAddress.safeParse(part);
-    if (r.success) out.push(r.data);
-    else ctx.addIssue({ code: 'custom', message: `${field}: '${part}' is ${r.error.issues[0]!.message}` });
-  }
-  return [...new Set(out)];
-});
+const addresses = (field: string) =>
+  z.string().transform((v, ctx) => {
+    const out: string[] = [];
+    for (const part of v
+      .split(/[,;\n]/)
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const r = EmailAddress.safeParse(part);
+      if (r.success) out.push(r.data);
+      else ctx.addIssue({ code: 'custom', message: `${field}: '${part}' is ${r.error.issues[0]!.message}` });
+    }
+    return [...new Set(out)];
+  });
 
 const editForm = z.object({ to: addresses('To'), cc: addresses('Cc'), bcc: addresses('Bcc'), subject: headerText('Subject'), text: z.string().max(500_000) });
 
 /** Only what the reviewer changed becomes an edit, so an untouched field keeps the drafted value exactly. */
 function editsFrom(form: URLSearchParams, m: OutboundMessage): Partial<MessageContent> {
   const parsed = editForm.safeParse({
-    to: form.get('to') ?? '', cc: form.get('cc') ?? '', bcc: form.get('bcc') ?? '', subject: form.get('subject') ?? '',
+    to: form.get('to') ?? '',
+    cc: form.get('cc') ?? '',
+    bcc: form.get('bcc') ?? '',
+    subject: form.get('subject') ?? '',
     text: (form.get('text') ?? '').replace(/\r\n/g, '\n'),
   });
   if (!parsed.success) throw invalid('edits', parsed.error.issues.map((i) => i.message).join('; '));
@@ -151,9 +170,12 @@ export async function audit(app: AppContext, c: Call): Promise<void> {
 }
 
 export async function mailboxes(app: AppContext, c: Call, flash?: Flash, status = 200): Promise<void> {
-  const list = await Promise.all((await listMailboxes(app, who(c))).map(async (mailbox) => ({
-    mailbox, history: (await auditTrail(app, who(c), { mailbox: mailbox.address, limit: 500 })).filter((e) => e.action.startsWith('mailbox.')),
-  })));
+  const list = await Promise.all(
+    (await listMailboxes(app, who(c))).map(async (mailbox) => ({
+      mailbox,
+      history: (await auditTrail(app, who(c), { mailbox: mailbox.address, limit: 500 })).filter((e) => e.action.startsWith('mailbox.')),
+    })),
+  );
   const done = c.url.searchParams.get('done') === 'mode' ? { kind: 'ok' as const, text: 'Mode changed.' } : undefined;
   sendHtml(c.res, status, layout('Mailboxes', mailboxesPage(list, c.session), c.session, flash ?? done));
 }
@@ -162,7 +184,9 @@ export async function changeMode(app: AppContext, c: Call): Promise<void> {
   const mode = OversightMode.safeParse(c.form.get('mode'));
   if (!mode.success) throw invalid('mode', `choose one of ${OversightMode.options.join(', ')}`);
   await updateMailbox(app, who(c), {
-    address: c.form.get('address') ?? '', oversight_mode: mode.data, change_reason: c.form.get('reason') ?? '',
+    address: c.form.get('address') ?? '',
+    oversight_mode: mode.data,
+    change_reason: c.form.get('reason') ?? '',
   });
   redirect(c.res, '/mailboxes?done=mode');
 }

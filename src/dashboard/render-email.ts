@@ -23,7 +23,10 @@ function inertHtml(html: string): InertHtml {
   const clean = sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'font', 'center'],
     allowedAttributes: {
-      a: ['title'], img: ['src', 'alt', 'width', 'height'], td: ['colspan', 'rowspan', 'align'], th: ['colspan', 'rowspan', 'align'],
+      a: ['title'],
+      img: ['src', 'alt', 'width', 'height'],
+      td: ['colspan', 'rowspan', 'align'],
+      th: ['colspan', 'rowspan', 'align'],
       '*': ['dir', 'lang'],
     },
     allowedSchemes: [],
@@ -39,7 +42,8 @@ function inertHtml(html: string): InertHtml {
       },
     },
   });
-  const srcdoc = `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
+  const srcdoc =
+    `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
     `</head><body>${clean}</body></html>`;
   return { srcdoc, links };
 }

@@ -26,7 +26,10 @@ export interface DashSession {
 export class Sessions {
   private readonly byKey = new Map<string, DashSession>();
 
-  constructor(private readonly ctx: AppContext, private readonly ttlMs: number) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly ttlMs: number,
+  ) {}
 
   /**
    * Signs in with a token. Agent-only tokens are refused: the dashboard decides mail, and an agent cannot.
@@ -38,7 +41,10 @@ export class Sessions {
       t = await resolveToken(this.ctx, token, 'the token entered');
     } catch (err) {
       if (err instanceof MailgateError && err.code === 'UNAUTHENTICATED') {
-        throw new MailgateError('UNAUTHENTICATED', 'that token is not valid here (unknown, mistyped or revoked); a person can create one with \'mailgate token create --role reviewer --name NAME\'');
+        throw new MailgateError(
+          'UNAUTHENTICATED',
+          "that token is not valid here (unknown, mistyped or revoked); a person can create one with 'mailgate token create --role reviewer --name NAME'",
+        );
       }
       throw err;
     }
@@ -48,8 +54,11 @@ export class Sessions {
     this.prune();
     const sid = randomBytes(32).toString('base64url');
     const session: DashSession = {
-      key: hashSecret(sid), csrf: randomBytes(32).toString('base64url'),
-      principal: { id: `token:${t.name}`, roles: t.roles, mailboxes: t.mailboxes }, tokenId: t.token_id, tokenName: t.name,
+      key: hashSecret(sid),
+      csrf: randomBytes(32).toString('base64url'),
+      principal: { id: `token:${t.name}`, roles: t.roles, mailboxes: t.mailboxes },
+      tokenId: t.token_id,
+      tokenName: t.name,
       expiresAt: this.ctx.clock() + this.ttlMs,
     };
     this.byKey.set(session.key, session);
@@ -63,7 +72,7 @@ export class Sessions {
     const key = hashSecret(sid);
     const s = this.byKey.get(key);
     if (!s) return undefined;
-    if (s.expiresAt <= this.ctx.clock()) return void this.byKey.delete(key), undefined;
+    if (s.expiresAt <= this.ctx.clock()) return (void this.byKey.delete(key), undefined);
     try {
       await assertTokenLive(this.ctx, s.tokenId);
     } catch {

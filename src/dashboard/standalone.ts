@@ -27,9 +27,11 @@ export async function startDashboardServer(app: AppContext, opts: StandaloneOpti
   const server = createServer((req, res) => {
     if (!allowed.has((req.headers.host ?? '').toLowerCase())) return send(res, 421, 'text/plain; charset=utf-8', 'wrong Host for this server\n');
     const first = opts.before ? opts.before(req, res) : Promise.resolve(false);
-    void first.then((handled) => handled || dashboard.handle(req, res)).then((handled) => {
-      if (!handled) send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-    });
+    void first
+      .then((handled) => handled || dashboard.handle(req, res))
+      .then((handled) => {
+        if (!handled) send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

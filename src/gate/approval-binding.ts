@@ -45,7 +45,9 @@ export function messageHash(m: BindingFrame, content: BoundContent): string {
 /** A stable hash of exactly what would be sent (or done), so an approval binds to that content. */
 function contentHash(content: Record<string, unknown>): string {
   const keys = Object.keys(content).sort();
-  return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, content[k] ?? null]))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(keys.map((k) => [k, content[k] ?? null])))
+    .digest('hex');
 }
 
 /** The hex SHA-256 of an attachment's bytes, as the binding records it. */

@@ -57,4 +57,3 @@ export function parseSuppressionEntry(entry: string): { kind: 'address' | 'domai
   const value = canonicalDomain(e.replace(/^\*\./, ''));
   return value && /^[a-z0-9.-]+$/.test(value) ? { kind: 'domain', value } : null;
 }
-

@@ -22,10 +22,19 @@ export function evaluate(policy: MailboxPolicy, global: GlobalPolicy, action: Ac
 function evaluateAction(policy: MailboxPolicy, global: GlobalPolicy, action: Action, facts: Facts): Decision {
   const decision = evaluateMode(policy, global, action, facts);
   if (action.kind !== 'send' || decision.outcome === 'block') return decision;
-  const hits = checkPolicy(policy.limits ?? POLICY_DEFAULTS, {
-    mailbox: action.mailbox ?? '', recipients: action.recipients, subject: action.subject, text: action.text ?? null,
-    html: action.html ?? null, attachments: action.attachments ?? [], threadParticipants: action.threadParticipants ?? null,
-  }, facts.policy ?? EMPTY_FACTS(0));
+  const hits = checkPolicy(
+    policy.limits ?? POLICY_DEFAULTS,
+    {
+      mailbox: action.mailbox ?? '',
+      recipients: action.recipients,
+      subject: action.subject,
+      text: action.text ?? null,
+      html: action.html ?? null,
+      attachments: action.attachments ?? [],
+      threadParticipants: action.threadParticipants ?? null,
+    },
+    facts.policy ?? EMPTY_FACTS(0),
+  );
   if (hits.length === 0) return decision;
   const first = hits[0]!;
   if (first.effect === 'block') return { outcome: 'block', code: first.code, reason: first.reason, hits };

@@ -31,7 +31,8 @@ export function loosenings(before: MailboxControls, after: MailboxControls): str
   }
   // Sandbox mail stays on this machine; any other transport reaches the world.
   if (before.transport !== after.transport && after.transport !== 'sandbox') out.push(`transport ${before.transport} -> ${after.transport}`);
-  for (const key of policyLoosenings(before.policy, after.policy)) out.push(`policy ${key}: ${show(pick(before.policy, key))} -> ${show(pick(after.policy, key))}`);
+  for (const key of policyLoosenings(before.policy, after.policy))
+    out.push(`policy ${key}: ${show(pick(before.policy, key))} -> ${show(pick(after.policy, key))}`);
   return out;
 }
 
@@ -41,11 +42,13 @@ type Compare = (before: unknown, after: unknown) => Verdict;
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** A number where `lower` (or `higher`) is stricter; unset means "inherited", which cannot be compared. */
-const bound = (stricter: 'lower' | 'higher'): Compare => (a, b) => {
-  if (a === b) return 'same';
-  if (typeof a !== 'number' || typeof b !== 'number') return 'looser';
-  return (stricter === 'lower' ? b <= a : b >= a) ? 'tighter' : 'looser';
-};
+const bound =
+  (stricter: 'lower' | 'higher'): Compare =>
+  (a, b) => {
+    if (a === b) return 'same';
+    if (typeof a !== 'number' || typeof b !== 'number') return 'looser';
+    return (stricter === 'lower' ? b <= a : b >= a) ? 'tighter' : 'looser';
+  };
 
 /** A switch that holds or refuses when true: turning it on tightens; off or unset may not. */
 const guard: Compare = (a, b) => (a === b ? 'same' : b === true ? 'tighter' : 'looser');
@@ -54,11 +57,13 @@ const norm = (v: unknown) => new Set(Array.isArray(v) ? v.map((x) => String(x).t
 const subset = (a: Set<string>, b: Set<string>) => [...a].every((x) => b.has(x));
 
 /** A list a mailbox adds to the global one (blocked domains: more is stricter; internal domains: fewer is). */
-const additive = (stricter: 'more' | 'fewer'): Compare => (a, b) => {
-  const [x, y] = [norm(a), norm(b)];
-  if (subset(x, y) && subset(y, x)) return 'same';
-  return (stricter === 'more' ? subset(x, y) : subset(y, x)) ? 'tighter' : 'looser';
-};
+const additive =
+  (stricter: 'more' | 'fewer'): Compare =>
+  (a, b) => {
+    const [x, y] = [norm(a), norm(b)];
+    if (subset(x, y) && subset(y, x)) return 'same';
+    return (stricter === 'more' ? subset(x, y) : subset(y, x)) ? 'tighter' : 'looser';
+  };
 
 /** allowed_domains replaces the global list, so only a narrowing of a list the mailbox already had is provable. */
 const allowList: Compare = (a, b) => {
@@ -98,7 +103,8 @@ function leafKeys(p: PolicySettings): string[] {
   return Object.entries(p as Record<string, unknown>).flatMap(([k, v]) =>
     v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(RULES).some((r) => r.startsWith(`${k}.`))
       ? Object.keys(v).map((sub) => `${k}.${sub}`)
-      : [k]);
+      : [k],
+  );
 }
 
 function pick(p: PolicySettings, key: string): unknown {
@@ -112,7 +118,6 @@ const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
  * (or its absence) does not apply to another. Fields in a fixed order, so the same row always digests alike.
  */
 export function mailboxStateHash(m: (MailboxControls & { pending_ttl_seconds: number; display_name: string | null; updated_at: number }) | undefined): string {
-  const fields = m === undefined ? null
-    : [m.oversight_mode, m.auto_approve_rules, m.policy, m.transport, m.pending_ttl_seconds, m.display_name, m.updated_at];
+  const fields = m === undefined ? null : [m.oversight_mode, m.auto_approve_rules, m.policy, m.transport, m.pending_ttl_seconds, m.display_name, m.updated_at];
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

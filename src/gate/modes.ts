@@ -80,7 +80,10 @@ export function isLooserMode(from: OversightMode, to: OversightMode): boolean {
  * auto-approve rule that was not there before (each rule is a way past the queue). Removing rules and
  * reordering them never loosens.
  */
-export function isLoosening(from: { mode: OversightMode; rules: readonly AutoApproveRule[] }, to: { mode: OversightMode; rules: readonly AutoApproveRule[] }): boolean {
+export function isLoosening(
+  from: { mode: OversightMode; rules: readonly AutoApproveRule[] },
+  to: { mode: OversightMode; rules: readonly AutoApproveRule[] },
+): boolean {
   if (isLooserMode(from.mode, to.mode)) return true;
   const before = new Set(from.rules.map(sortedJson));
   return to.rules.some((r) => !before.has(sortedJson(r)));
@@ -90,6 +93,8 @@ export function isLoosening(from: { mode: OversightMode; rules: readonly AutoApp
 function sortedJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
 }

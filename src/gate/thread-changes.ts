@@ -14,8 +14,14 @@ import { appearsIn, findAccountNumbers, type AccountKind, squash } from './accou
 import { canonicalDomain, canonicalEmail, domainOf } from './canonical.js';
 
 export const THREAD_CHANGE_KINDS = [
-  'new_iban', 'new_card_number', 'new_routing_number', 'new_bic', 'new_account_number',
-  'link_text_mismatch', 'new_recipient', 'new_link_domain',
+  'new_iban',
+  'new_card_number',
+  'new_routing_number',
+  'new_bic',
+  'new_account_number',
+  'link_text_mismatch',
+  'new_recipient',
+  'new_link_domain',
 ] as const;
 export type ThreadChangeKind = (typeof THREAD_CHANGE_KINDS)[number];
 
@@ -40,7 +46,11 @@ export interface ThreadPart {
 }
 
 const ACCOUNT_KIND: Record<AccountKind, ThreadChangeKind> = {
-  iban: 'new_iban', card: 'new_card_number', routing: 'new_routing_number', bic: 'new_bic', account: 'new_account_number',
+  iban: 'new_iban',
+  card: 'new_card_number',
+  routing: 'new_routing_number',
+  bic: 'new_bic',
+  account: 'new_account_number',
 };
 
 // Every delegated TLD (a fraud domain is as likely .online as .com), and the reserved ones (RFC 2606) that
@@ -65,31 +75,34 @@ export function readHtml(html: string): HtmlParts {
   const anchors: HtmlParts['anchors'] = [];
   let skip = 0;
   let open: { href: string; shown: string[] } | undefined;
-  const parser = new Parser({
-    onopentag(name, attrs) {
-      if (SKIP.has(name)) skip++;
-      if (BLOCK.has(name)) text.push('\n');
-      const attr = LINK_ATTRS[name];
-      const href = attr ? attrs[attr]?.trim() : undefined;
-      if (href) {
-        if (name === 'a') open = { href, shown: [] };
-        else anchors.push({ href, shown: '' });
-      }
+  const parser = new Parser(
+    {
+      onopentag(name, attrs) {
+        if (SKIP.has(name)) skip++;
+        if (BLOCK.has(name)) text.push('\n');
+        const attr = LINK_ATTRS[name];
+        const href = attr ? attrs[attr]?.trim() : undefined;
+        if (href) {
+          if (name === 'a') open = { href, shown: [] };
+          else anchors.push({ href, shown: '' });
+        }
+      },
+      ontext(t) {
+        if (skip > 0) return;
+        text.push(t);
+        open?.shown.push(t);
+      },
+      onclosetag(name) {
+        if (SKIP.has(name)) skip = Math.max(0, skip - 1);
+        if (BLOCK.has(name)) text.push('\n');
+        if (name === 'a' && open) {
+          anchors.push({ href: open.href, shown: open.shown.join('').trim() });
+          open = undefined;
+        }
+      },
     },
-    ontext(t) {
-      if (skip > 0) return;
-      text.push(t);
-      open?.shown.push(t);
-    },
-    onclosetag(name) {
-      if (SKIP.has(name)) skip = Math.max(0, skip - 1);
-      if (BLOCK.has(name)) text.push('\n');
-      if (name === 'a' && open) {
-        anchors.push({ href: open.href, shown: open.shown.join('').trim() });
-        open = undefined;
-      }
-    },
-  }, { decodeEntities: true });
+    { decodeEntities: true },
+  );
   parser.write(html);
   parser.end();
   return { text: text.join(''), anchors };
@@ -164,7 +177,10 @@ export function threadChanges(draft: ThreadPart, thread: readonly ThreadPart[] |
   const out: ThreadChange[] = [];
   if (thread !== null) {
     const known = thread.map(scan);
-    const squashed = known.flat().map((s) => `${squash(s.text)}\n${s.anchors.map((a) => squash(a.href)).join('\n')}`).join('\n');
+    const squashed = known
+      .flat()
+      .map((s) => `${squash(s.text)}\n${s.anchors.map((a) => squash(a.href)).join('\n')}`)
+      .join('\n');
     for (const part of parts) {
       for (const n of findAccountNumbers(part.text)) {
         if (!appearsIn(squashed, n.value)) out.push({ kind: ACCOUNT_KIND[n.kind], value: n.value, where: part.where });

@@ -156,7 +156,11 @@ export class ApprovalLinkServer implements LinkIssuer {
       if (found.kind === 'change') {
         const r = await applyByLink(this.ctx, found.link);
         this.settle(link.link_id, { kind: 'changed', result: r });
-        return send(res, 200, resultPage('Changed', `${r.mailbox.address} is changed (${found.link.loosens.join('; ')}); its mode is now ${r.mailbox.oversight_mode}.`));
+        return send(
+          res,
+          200,
+          resultPage('Changed', `${r.mailbox.address} is changed (${found.link.loosens.join('; ')}); its mode is now ${r.mailbox.oversight_mode}.`),
+        );
       }
       const approved = await approveByLink(this.ctx, found.link, this.tracked.get(link.link_id)?.note ?? null);
       this.settle(link.link_id, { kind: 'approved', message: approved });

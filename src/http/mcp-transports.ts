@@ -48,7 +48,10 @@ export class McpSessions {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly ctx: AppContext, private readonly opts: SessionOptions = {}) {
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly opts: SessionOptions = {},
+  ) {
     const idle = opts.idleMs ?? DEFAULT_IDLE_MS;
     this.sweeper = setInterval(() => this.sweep(idle), Math.min(60_000, Math.max(250, idle / 4)));
     this.sweeper.unref();
@@ -143,7 +146,11 @@ export class McpSessions {
       mailboxes: await listMailboxes(this.ctx, { id: `token:${who.name}`, roles: who.roles, mailboxes: who.mailboxes }),
     });
     await server.connect(transport);
-    log('info', 'mcp session opened', { transport: transport instanceof SSEServerTransport ? 'sse' : 'streamable-http', principal: `token:${who.name}`, roles: who.roles });
+    log('info', 'mcp session opened', {
+      transport: transport instanceof SSEServerTransport ? 'sse' : 'streamable-http',
+      principal: `token:${who.name}`,
+      roles: who.roles,
+    });
     return { principal: who, server, transport, lastSeen: Date.now() };
   }
 
@@ -156,7 +163,12 @@ export class McpSessions {
   }
 
   /** The session `id` if this token opened it; otherwise answers the request (404 / 403 / 400) and returns undefined. */
-  private owned<T extends Transport>(id: string, who: TokenPrincipal, kind: abstract new (...a: never[]) => T, res: ServerResponse): (Session & { transport: T }) | undefined {
+  private owned<T extends Transport>(
+    id: string,
+    who: TokenPrincipal,
+    kind: abstract new (...a: never[]) => T,
+    res: ServerResponse,
+  ): (Session & { transport: T }) | undefined {
     const s = this.sessions.get(id);
     if (!s) {
       sendRpcError(res, 404, 'Session not found; start a new session', {}, -32001);

@@ -56,7 +56,12 @@ export async function startHttpServer(ctx: AppContext, sessions: McpSessions, op
       return sendJson(res, 404, { error: 'not_found', message: `nothing at ${path}; MCP is at /mcp (Streamable HTTP) and /sse (legacy SSE)` });
     }
     if (!endpoint.methods.includes(req.method ?? '')) {
-      return sendJson(res, 405, { error: 'method_not_allowed', message: `${path} takes ${endpoint.methods.join(', ')}` }, { Allow: endpoint.methods.join(', ') });
+      return sendJson(
+        res,
+        405,
+        { error: 'method_not_allowed', message: `${path} takes ${endpoint.methods.join(', ')}` },
+        { Allow: endpoint.methods.join(', ') },
+      );
     }
     const who = await authenticate(req, res);
     if (who) await endpoint.handle(sessions, req, res, who);
@@ -83,9 +88,13 @@ export async function startHttpServer(ctx: AppContext, sessions: McpSessions, op
 
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
-        ? new MailgateError('INVALID_INPUT', `cannot listen on ${hostPort(opts.host, opts.port)} (${err.code}); choose another --port or --host`, { field: '--port' })
-        : err);
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
+          ? new MailgateError('INVALID_INPUT', `cannot listen on ${hostPort(opts.host, opts.port)} (${err.code}); choose another --port or --host`, {
+              field: '--port',
+            })
+          : err,
+      );
     });
     server.listen(opts.port, opts.host, () => resolve((server.address() as AddressInfo).port));
   });

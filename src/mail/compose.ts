@@ -52,14 +52,21 @@ export function composeMessage(m: OutboundMessage, displayName: string | null): 
  */
 function headerProblem(m: OutboundMessage, displayName: string | null): string | null {
   const fields: [string, string | null][] = [
-    ['subject', m.subject], ['display_name', displayName],
-    ['in_reply_to', m.in_reply_to_header], ['references', m.references_header],
+    ['subject', m.subject],
+    ['display_name', displayName],
+    ['in_reply_to', m.in_reply_to_header],
+    ['references', m.references_header],
   ];
   for (const [field, value] of fields) {
     const problem = value === null ? null : headerTextProblem(field, value);
     if (problem) return problem;
   }
-  for (const [field, list] of [['from', [m.from_addr]], ['to', m.to], ['cc', m.cc], ['bcc', m.bcc]] as const) {
+  for (const [field, list] of [
+    ['from', [m.from_addr]],
+    ['to', m.to],
+    ['cc', m.cc],
+    ['bcc', m.bcc],
+  ] as const) {
     const bad = list.find((a) => !isEmailAddress(a));
     if (bad !== undefined) return `${field} holds ${JSON.stringify(bad)}, which is not a plain email address`;
   }

@@ -36,7 +36,9 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     in_reply_to_header: parsed.inReplyTo ?? null,
     references_header: Array.isArray(refs) ? refs.join(' ') : (refs ?? null),
     attachments: parsed.attachments.map((a) => ({
-      filename: cleanAttachmentName(a.filename), content_type: a.contentType, size: a.size,
+      filename: cleanAttachmentName(a.filename),
+      content_type: a.contentType,
+      size: a.size,
     })),
     hidden_removed: body.hidden_count + body.invisible_count,
   };

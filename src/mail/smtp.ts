@@ -29,7 +29,11 @@ export class SmtpSender {
   private idle: { conn: SMTPConnection; since: number } | undefined;
   private readonly pending = new WeakMap<SMTPConnection, { fail?: ((err: unknown) => void) | undefined }>();
 
-  constructor(private readonly account: ServerAccount, private readonly displayName: string | null, private readonly opts: SmtpOptions = {}) {}
+  constructor(
+    private readonly account: ServerAccount,
+    private readonly displayName: string | null,
+    private readonly opts: SmtpOptions = {},
+  ) {}
 
   async send(message: OutboundMessage, hooks: SendHooks): Promise<SendReceipt & { raw: Buffer }> {
     const { raw, envelope } = await composeMessage(message, this.displayName);
@@ -45,8 +49,9 @@ export class SmtpSender {
   settingsDigest(salt: string): string {
     const a = this.account;
     const secret = 'accessToken' in a.auth ? a.auth.accessToken : a.auth.pass;
-    return createHash('sha256').update(JSON.stringify([salt, a.host, a.port, a.secure, a.requireStartTls, a.rejectUnauthorized,
-      a.ca?.toString('base64') ?? null, a.auth.user, secret])).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify([salt, a.host, a.port, a.secure, a.requireStartTls, a.rejectUnauthorized, a.ca?.toString('base64') ?? null, a.auth.user, secret]))
+      .digest('hex');
   }
 
   close(): void {
@@ -60,8 +65,13 @@ export class SmtpSender {
       accepted: r.info.accepted.map(String),
       captured: [],
       raw,
-      detail: { transport: 'smtp', response: r.info.response, rejected: r.info.rejected.map(String), bounced: hardBounces(r.info),
-        message_id_header: message.message_id_header },
+      detail: {
+        transport: 'smtp',
+        response: r.info.response,
+        rejected: r.info.rejected.map(String),
+        bounced: hardBounces(r.info),
+        message_id_header: message.message_id_header,
+      },
     };
   }
 
@@ -143,10 +153,13 @@ export class SmtpSender {
         }
         if (ending) return;
         ending = true;
-        hooks.beforeFinalDot().then(() => {
-          transmitted = true;
-          this.push(null);
-        }, (err: unknown) => this.destroy(err as Error));
+        hooks.beforeFinalDot().then(
+          () => {
+            transmitted = true;
+            this.push(null);
+          },
+          (err: unknown) => this.destroy(err as Error),
+        );
       },
     });
     const pending = this.pending.get(conn)!;
@@ -168,16 +181,20 @@ export class SmtpSender {
         pending.fail = undefined;
         this.idle?.conn.quit();
         this.idle = { conn, since: Date.now() };
-        resolve({ info: { accepted: info.accepted ?? [], rejected: info.rejected ?? [], response: info.response ?? '',
-          rejectedErrors: (info as { rejectedErrors?: unknown[] }).rejectedErrors ?? [] } });
+        resolve({
+          info: {
+            accepted: info.accepted ?? [],
+            rejected: info.rejected ?? [],
+            response: info.response ?? '',
+            rejectedErrors: (info as { rejectedErrors?: unknown[] }).rejectedErrors ?? [],
+          },
+        });
       });
     });
   }
 }
 
-type Attempt =
-  | { info: { accepted: unknown[]; rejected: unknown[]; response: string; rejectedErrors: unknown[] } }
-  | { error: unknown; transmitted: boolean };
+type Attempt = { info: { accepted: unknown[]; rejected: unknown[]; response: string; rejectedErrors: unknown[] } } | { error: unknown; transmitted: boolean };
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -208,13 +225,18 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   // Wrong credentials or TLS settings fail every message the same way: a configuration problem, not the
   // message's (RFC 4954 §6: 530 authentication required, 534/538 mechanism, 535 credentials invalid).
   if (e.code === 'EAUTH' || [530, 534, 535, 538].includes(e.responseCode ?? 0)) {
-    return new DeliveryError(`SMTP authentication failed${reply}; check the smtp user and password (smtp.password, `
-      + 'password_env or password_file in the config)', 'config');
+    return new DeliveryError(
+      `SMTP authentication failed${reply}; check the smtp user and password (smtp.password, ` + 'password_env or password_file in the config)',
+      'config',
+    );
   }
   const tlsCode = e.code === 'ETLS' ? e.code : [e.code, (err as { originalCode?: string }).originalCode].find((c) => c && TLS_FAILURE.test(c));
   if (tlsCode) {
-    return new DeliveryError(`SMTP TLS failed (${tlsCode}: ${e.message ?? ''}); check smtp.host (it must match the server's `
-      + 'certificate), smtp.port with secure/starttls (465 is TLS from the first byte, 587 STARTTLS) and tls.ca_file for a private CA', 'config');
+    return new DeliveryError(
+      `SMTP TLS failed (${tlsCode}: ${e.message ?? ''}); check smtp.host (it must match the server's ` +
+        'certificate), smtp.port with secure/starttls (465 is TLS from the first byte, 587 STARTTLS) and tls.ca_file for a private CA',
+      'config',
+    );
   }
   if (typeof e.responseCode === 'number') {
     if (e.responseCode >= 500) return new DeliveryError(`SMTP ${e.responseCode}${reply}`, 'permanent', hardBounces(err as { rejectedErrors?: unknown[] }));
@@ -222,14 +244,16 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   }
   // EENVELOPE with no server reply is nodemailer refusing the envelope itself (an address with <, > or a line
   // break, no recipients): the row is wrong and every retry would be refused the same way, or worse, sent.
-  if (e.code === 'EENVELOPE') return new DeliveryError(`invalid envelope, not sent (${e.message ?? 'EENVELOPE'}); fix the recipients and send again`, 'permanent');
+  if (e.code === 'EENVELOPE')
+    return new DeliveryError(`invalid envelope, not sent (${e.message ?? 'EENVELOPE'}); fix the recipients and send again`, 'permanent');
   const what = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
   if (afterFinalDot) return new DeliveryError(`connection lost after the message was transmitted (${what}); it may have been delivered`, 'unknown_outcome');
   return new DeliveryError(`SMTP connection failed (${what})`, 'transient');
 }
 
 /** Node's and OpenSSL's codes for a certificate or protocol-version failure of the TLS handshake. */
-const TLS_FAILURE = /^(ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT_LOCALLY)|HOSTNAME_MISMATCH$|EPROTO$)/;
+const TLS_FAILURE =
+  /^(ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT_LOCALLY)|HOSTNAME_MISMATCH$|EPROTO$)/;
 
 /**
  * Recipients refused for good at RCPT TO: a 550/551/553 reply, or any 5xx with an enhanced status of 5.1.x

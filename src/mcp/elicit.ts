@@ -12,8 +12,12 @@ export function elicitorFor(server: McpServer, extra: RequestHandlerExtra<Server
   const caps = () => server.server.getClientCapabilities()?.elicitation;
   const options = (timeout: number) => ({ relatedRequestId: extra.requestId, signal: extra.signal, timeout });
   return {
-    get form() { return caps()?.form !== undefined; },
-    get url() { return caps()?.url !== undefined; },
+    get form() {
+      return caps()?.form !== undefined;
+    },
+    get url() {
+      return caps()?.url !== undefined;
+    },
     askForm: (message, requestedSchema, ms) => server.server.elicitInput({ mode: 'form', message, requestedSchema }, options(ms)),
     askUrl: (elicitationId, url, message, ms) => server.server.elicitInput({ mode: 'url', elicitationId, url, message }, options(ms)),
     complete: (elicitationId) => server.server.createElicitationCompletionNotifier(elicitationId)(),

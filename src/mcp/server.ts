@@ -83,11 +83,17 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
           ctx,
           principal: { ...principal(), via: name },
           signal: extra.signal,
-          confirm: { elicitor: elicitorFor(server, extra), links: opts.links, approveCommand: opts.approveCommand ?? ((id) => `mailgate approve ${id}`), cliFlags: opts.cliFlags },
+          confirm: {
+            elicitor: elicitorFor(server, extra),
+            links: opts.links,
+            approveCommand: opts.approveCommand ?? ((id) => `mailgate approve ${id}`),
+            cliFlags: opts.cliFlags,
+          },
           async progress(progress, total, message) {
             const token = extra._meta?.progressToken;
             if (token === undefined) return;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } })
+            await extra
+              .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } })
               .catch(() => undefined);
           },
         };

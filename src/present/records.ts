@@ -25,8 +25,14 @@ export type EmailSummary = {
 
 export function toSummary(e: InboundEmail): EmailSummary {
   return {
-    email_id: e.email_id, folder: e.folder, from: cleanLine(e.from_addr), to: e.to.map(cleanLine), subject: cleanLine(e.subject),
-    date: iso(e.date)!, snippet: snippet(e.text, e.html, 160), unread: e.unread,
+    email_id: e.email_id,
+    folder: e.folder,
+    from: cleanLine(e.from_addr),
+    to: e.to.map(cleanLine),
+    subject: cleanLine(e.subject),
+    date: iso(e.date)!,
+    snippet: snippet(e.text, e.html, 160),
+    unread: e.unread,
   };
 }
 
@@ -68,11 +74,21 @@ const filesOf = (m: OutboundMessage): FileView[] => m.attachments.map((a) => ({ 
 
 export function toPendingItem(m: OutboundMessage): PendingItem {
   return {
-    message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject,
+    message_id: m.message_id,
+    mailbox: m.mailbox,
+    kind: m.kind,
+    to: m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    subject: m.subject,
     // A reviewer sees text the draft hides from view, marked: the recipient's agent would read it.
-    body_preview: snippet(m.text, m.html, 280, { showHidden: true }), created_by: m.created_by,
-    created_at: iso(m.created_at)!, expires_at: iso(m.expires_at) ?? '', reason: m.gate_reason,
-    policy_hits: hitsOf(m), attachments: filesOf(m),
+    body_preview: snippet(m.text, m.html, 280, { showHidden: true }),
+    created_by: m.created_by,
+    created_at: iso(m.created_at)!,
+    expires_at: iso(m.expires_at) ?? '',
+    reason: m.gate_reason,
+    policy_hits: hitsOf(m),
+    attachments: filesOf(m),
   };
 }
 
@@ -89,8 +105,17 @@ export type AuditEventView = {
 };
 
 export function toAuditEvent(e: AuditEvent): AuditEventView {
-  return { seq: e.seq, event_id: e.event_id, at: iso(e.at)!, actor: e.actor, action: e.action, mailbox: e.mailbox,
-    message_id: e.message_id, email_id: e.email_id, detail: e.detail };
+  return {
+    seq: e.seq,
+    event_id: e.event_id,
+    at: iso(e.at)!,
+    actor: e.actor,
+    action: e.action,
+    mailbox: e.mailbox,
+    message_id: e.message_id,
+    email_id: e.email_id,
+    detail: e.detail,
+  };
 }
 
 export type MailboxView = {
@@ -106,9 +131,17 @@ export type MailboxView = {
 };
 
 export function toMailbox(m: Mailbox): MailboxView {
-  return { address: m.address, display_name: m.display_name, oversight_mode: m.oversight_mode, mode_source: m.mode_source,
-    auto_approve_rules: m.auto_approve_rules, pending_ttl: formatDuration(m.pending_ttl_seconds), transport: m.transport,
-    policy: m.policy, updated_at: iso(m.updated_at)! };
+  return {
+    address: m.address,
+    display_name: m.display_name,
+    oversight_mode: m.oversight_mode,
+    mode_source: m.mode_source,
+    auto_approve_rules: m.auto_approve_rules,
+    pending_ttl: formatDuration(m.pending_ttl_seconds),
+    transport: m.transport,
+    policy: m.policy,
+    updated_at: iso(m.updated_at)!,
+  };
 }
 
 export type MessageDetail = {
@@ -136,12 +169,26 @@ export type MessageDetail = {
 
 export function toMessageDetail(m: OutboundMessage): MessageDetail {
   return {
-    message_id: m.message_id, mailbox: m.mailbox, kind: m.kind, status: m.status, to: m.to, cc: m.cc, bcc: m.bcc,
-    subject: m.subject, created_at: iso(m.created_at)!, expires_at: iso(m.expires_at), decided_at: iso(m.decided_at),
-    decided_by: m.decided_by, decision_reason: m.decision_reason, edited: m.original_content !== null,
-    sent_at: iso(m.sent_at), attempts: m.attempts, last_error: m.last_error,
+    message_id: m.message_id,
+    mailbox: m.mailbox,
+    kind: m.kind,
+    status: m.status,
+    to: m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    subject: m.subject,
+    created_at: iso(m.created_at)!,
+    expires_at: iso(m.expires_at),
+    decided_at: iso(m.decided_at),
+    decided_by: m.decided_by,
+    decision_reason: m.decision_reason,
+    edited: m.original_content !== null,
+    sent_at: iso(m.sent_at),
+    attempts: m.attempts,
+    last_error: m.last_error,
     gate: { code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule, mode_at_submit: m.mode_at_submit },
-    policy_hits: hitsOf(m), attachments: filesOf(m),
+    policy_hits: hitsOf(m),
+    attachments: filesOf(m),
   };
 }
 
@@ -175,12 +222,23 @@ export function toEmailRead(e: InboundEmail, part: { offset: number; maxChars: n
   const full = body.text;
   const end = Math.min(full.length, part.offset + part.maxChars);
   return {
-    email_id: e.email_id, mailbox: e.mailbox, folder: e.folder, from: cleanLine(e.from_addr), to: e.to.map(cleanLine),
-    cc: e.cc.map(cleanLine), subject: cleanLine(e.subject), date: new Date(e.date).toISOString(), text: full.slice(part.offset, end),
-    text_length: full.length, hidden_content: body.hidden_count > 0, hidden_count: body.hidden_count,
-    next_offset: end < full.length ? end : null, attachments: inboundFiles(e.attachments),
+    email_id: e.email_id,
+    mailbox: e.mailbox,
+    folder: e.folder,
+    from: cleanLine(e.from_addr),
+    to: e.to.map(cleanLine),
+    cc: e.cc.map(cleanLine),
+    subject: cleanLine(e.subject),
+    date: new Date(e.date).toISOString(),
+    text: full.slice(part.offset, end),
+    text_length: full.length,
+    hidden_content: body.hidden_count > 0,
+    hidden_count: body.hidden_count,
+    next_offset: end < full.length ? end : null,
+    attachments: inboundFiles(e.attachments),
     message_id_header: e.message_id_header,
-    in_reply_to: e.in_reply_to_header, references: (e.references_header ?? '').split(/\s+/).filter(Boolean),
+    in_reply_to: e.in_reply_to_header,
+    references: (e.references_header ?? '').split(/\s+/).filter(Boolean),
     untrusted_content: true,
   };
 }

@@ -14,12 +14,21 @@ import { checkFourEyes } from './four-eyes.js';
 import { type Approval, approveMessage, cancelMessage, type ConfirmationPath, messageHistory, rejectMessage } from './review.js';
 import { getActionOrThrow, inScope } from './scope.js';
 
-async function approveAction(ctx: AppContext, who: Principal, id: string, a: { note?: string | null | undefined; confirmation?: ConfirmationPath | undefined } = {}): Promise<MailboxAction> {
+async function approveAction(
+  ctx: AppContext,
+  who: Principal,
+  id: string,
+  a: { note?: string | null | undefined; confirmation?: ConfirmationPath | undefined } = {},
+): Promise<MailboxAction> {
   await requireRole(ctx, who, ['reviewer', 'operator'], 'approving mailbox actions');
   const confirmation = a.confirmation ?? (who.id.startsWith('cli:') ? 'cli' : 'reviewer_session');
   if (canDraftAndDecide(who.roles) && confirmation !== 'elicitation_form') {
-    throw new MailgateError('CONFIRMATION_REQUIRED', `this session can draft as well as approve, so a person must confirm approving ${id}; `
-      + `${id} stays pending. To approve it, a person runs: mailgate approve ${id}`, { field: 'message_id' });
+    throw new MailgateError(
+      'CONFIRMATION_REQUIRED',
+      `this session can draft as well as approve, so a person must confirm approving ${id}; ` +
+        `${id} stays pending. To approve it, a person runs: mailgate approve ${id}`,
+      { field: 'message_id' },
+    );
   }
   const action = await getActionOrThrow(ctx, who, id);
   await checkFourEyes(ctx, who, action);
@@ -38,7 +47,11 @@ async function cancelAction(ctx: AppContext, who: Principal, id: string): Promis
   await requireRole(ctx, who, ['agent', 'operator'], 'cancelling a held action');
   const a = await getActionOrThrow(ctx, who, id);
   if (!who.roles.includes('operator') && a.created_by !== who.id) {
-    throw new MailgateError('FORBIDDEN', `${id} was requested by ${a.created_by}, not by this session (${who.id}); only its author or an operator can cancel it`, { field: 'message_id' });
+    throw new MailgateError(
+      'FORBIDDEN',
+      `${id} was requested by ${a.created_by}, not by this session (${who.id}); only its author or an operator can cancel it`,
+      { field: 'message_id' },
+    );
   }
   return ctx.store.decideAction(id, { action: 'cancel', actor: who.id }, ctx.clock());
 }
@@ -47,7 +60,6 @@ async function actionHistory(ctx: AppContext, who: Principal, id: string): Promi
   const action = await getActionOrThrow(ctx, who, id);
   return { action, events: await ctx.store.audit({ message_id: id, limit: 500 }) };
 }
-
 
 /** Anything a reviewer decides on: an outbound message (msg_) or a held mailbox action (act_). */
 export type ReviewItem = OutboundMessage | MailboxAction;
@@ -64,8 +76,12 @@ export async function approveItemInSession(call: ApprovalCall, id: string, a: Ap
   noEdits(id, a);
   if (canDraftAndDecide(call.principal.roles)) {
     await getActionOrThrow(call.ctx, call.principal, id);
-    throw new MailgateError('CONFIRMATION_REQUIRED', `this session can draft as well as approve, so a person must confirm approving ${id}. `
-      + `${id} stays pending. To approve it, the person runs: ${call.confirm.approveCommand(id)}`, { field: 'message_id' });
+    throw new MailgateError(
+      'CONFIRMATION_REQUIRED',
+      `this session can draft as well as approve, so a person must confirm approving ${id}. ` +
+        `${id} stays pending. To approve it, the person runs: ${call.confirm.approveCommand(id)}`,
+      { field: 'message_id' },
+    );
   }
   return approveAction(call.ctx, call.principal, id, { note: a.note, confirmation: 'reviewer_session' });
 }

@@ -43,7 +43,11 @@ export async function applyByLink(ctx: AppContext, link: ChangeLink): Promise<Ma
   const spent = await ctx.store.spendApprovalLink(link.link_id, ctx.clock());
   if (problem || !spent) throw new MailgateError('LINK_INVALID', problem ?? 'this confirmation link was already used; links work once');
   await assertAskerLive(ctx, link.requested_by, 'change');
-  return applyMailboxChange(ctx, link.requested_by, link.mailbox, link.change, { stateHash: link.state_hash, confirmation: 'elicitation_url', loosens: link.loosens });
+  return applyMailboxChange(ctx, link.requested_by, link.mailbox, link.change, {
+    stateHash: link.state_hash,
+    confirmation: 'elicitation_url',
+    loosens: link.loosens,
+  });
 }
 
 /** A link asked for by a token's session stops working when the token is revoked. */
@@ -51,7 +55,8 @@ async function assertAskerLive(ctx: AppContext, requestedBy: string, what: strin
   const token = tokenNameOf(requestedBy);
   if (token === undefined) return;
   const t = (await ctx.store.listTokens()).find((x) => x.name === token);
-  if (!t || t.revoked_at !== null) throw new MailgateError('UNAUTHENTICATED', `the token '${token}' that asked for this ${what} was revoked; the link no longer works`);
+  if (!t || t.revoked_at !== null)
+    throw new MailgateError('UNAUTHENTICATED', `the token '${token}' that asked for this ${what} was revoked; the link no longer works`);
 }
 
 /** What the page shows: the message as it is now, and why the link cannot approve it (null if it can). */
@@ -67,7 +72,8 @@ export async function approveByLink(ctx: AppContext, link: ApprovalLink, note: s
   const token = tokenNameOf(link.requested_by);
   if (token !== undefined) {
     const t = (await ctx.store.listTokens()).find((x) => x.name === token);
-    if (!t || t.revoked_at !== null) throw new MailgateError('UNAUTHENTICATED', `the token '${token}' that asked for this approval was revoked; the link no longer approves`);
+    if (!t || t.revoked_at !== null)
+      throw new MailgateError('UNAUTHENTICATED', `the token '${token}' that asked for this approval was revoked; the link no longer approves`);
   }
   const approved = await ctx.store.approveWithLink(link, note, ctx.clock());
   await ctx.worker.tick();

@@ -12,7 +12,11 @@ import { getMailboxOrThrow, scopeFilter } from './scope.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export async function* exportAudit(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; since?: number | undefined }): AsyncGenerator<Record<string, unknown>> {
+export async function* exportAudit(
+  ctx: AppContext,
+  who: Principal,
+  q: { mailbox?: string | undefined; since?: number | undefined },
+): AsyncGenerator<Record<string, unknown>> {
   await requireRole(ctx, who, ['reviewer', 'operator'], 'exporting the audit log');
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   yield { type: 'chain', exported_at: iso(ctx.clock()), ...(await ctx.store.verifyAudit()) };
@@ -35,16 +39,31 @@ function messageRecord(m: OutboundMessage, events: AuditEvent[]): Record<string,
     recipients: { to: m.to, cc: m.cc, bcc: m.bcc },
     subject: m.subject,
     gate: { mode_at_submit: m.mode_at_submit, code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule },
-    reviewer_saw: decision?.action === 'message.approved'
-      // `edited` says whether the reviewer changed the draft; the two versions are `original` and `approved`
-      // (one key each: an `edited` object beside the `edited` flag silently replaced the flag).
-      ? { content_hash: decision.detail.content_hash ?? m.content_hash, edited: !!edited, ...(edited ? { original: edited.detail.original, approved: edited.detail.edited } : {}) }
-      : null,
+    reviewer_saw:
+      decision?.action === 'message.approved'
+        ? // `edited` says whether the reviewer changed the draft; the two versions are `original` and `approved`
+          // (one key each: an `edited` object beside the `edited` flag silently replaced the flag).
+          {
+            content_hash: decision.detail.content_hash ?? m.content_hash,
+            edited: !!edited,
+            ...(edited ? { original: edited.detail.original, approved: edited.detail.edited } : {}),
+          }
+        : null,
     decision: decision
-      ? { action: decision.action.replace('message.', ''), by: decision.actor, at: iso(decision.at), reason: decision.detail.reason ?? null, time_to_decide_ms: decision.at - m.created_at }
+      ? {
+          action: decision.action.replace('message.', ''),
+          by: decision.actor,
+          at: iso(decision.at),
+          reason: decision.detail.reason ?? null,
+          time_to_decide_ms: decision.at - m.created_at,
+        }
       : null,
     delivery: {
-      status: m.status, attempts: m.attempts, sent_at: iso(m.sent_at), last_error: m.last_error, smtp_response: m.smtp_response,
+      status: m.status,
+      attempts: m.attempts,
+      sent_at: iso(m.sent_at),
+      last_error: m.last_error,
+      smtp_response: m.smtp_response,
       result_event: outcome ? { action: outcome.action, at: iso(outcome.at) } : null,
     },
     events: events.map((e) => ({ seq: e.seq, at: iso(e.at), action: e.action, actor: e.actor, hash: e.hash })),

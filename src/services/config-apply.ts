@@ -79,7 +79,11 @@ export async function applyConfig(store: Store, loaded: LoadedConfig, now: numbe
   // operator at a terminal) must not reset them to the defaults.
   if (loaded.source) {
     await store.setPersonalDataMode(loaded.config.audit_personal_data);
-    await store.syncConfigSuppressions(loaded.config.suppress.map((e) => parseSuppressionEntry(e)!), actor, now);
+    await store.syncConfigSuppressions(
+      loaded.config.suppress.map((e) => parseSuppressionEntry(e)!),
+      actor,
+      now,
+    );
   }
   await store.setContactLists(loaded.config.contact_lists);
   for (const mb of loaded.config.mailboxes) {
@@ -118,14 +122,22 @@ async function applyEntry(store: Store, current: Mailbox, wanted: WantedMailbox,
   // Judged against the mailbox as it is (a runtime read_only the file lifts is a loosening), not the old entry.
   const loosened = loosenings(current, wanted);
   const { address: _address, ...patch } = wanted;
-  const r = await store.updateMailbox(current.address, patch, actor, "the config file's entry for this mailbox changed", now,
-    { configDigest: digest, detail: { source: actor, ...(loosened.length ? { loosened: true, loosenings: loosened } : {}) } });
+  const r = await store.updateMailbox(current.address, patch, actor, "the config file's entry for this mailbox changed", now, {
+    configDigest: digest,
+    detail: { source: actor, ...(loosened.length ? { loosened: true, loosenings: loosened } : {}) },
+  });
   const fields = { address: current.address, changed: r.changed, mode: { from: current.oversight_mode, to: r.mailbox.oversight_mode }, source: actor };
   if (loosened.length) log('warn', 'the config file loosened a mailbox (audited with loosened: true)', { ...fields, loosenings: loosened });
   else log('info', 'mailbox updated from config', fields);
 }
 
-async function logRuntimeHolds(store: Store, current: Mailbox, wanted: WantedMailbox, plan: { differs: string[]; record: boolean }, actor: string): Promise<void> {
+async function logRuntimeHolds(
+  store: Store,
+  current: Mailbox,
+  wanted: WantedMailbox,
+  plan: { differs: string[]; record: boolean },
+  actor: string,
+): Promise<void> {
   const last = await store.lastMailboxChange(current.address);
   const by = last ? `${last.actor} at ${new Date(last.at).toISOString()}` : `someone at ${new Date(current.updated_at).toISOString()}`;
   const differences = Object.fromEntries(plan.differs.map((k) => [k, { now: current[k as keyof Mailbox], file: wanted[k as keyof WantedMailbox] }]));
@@ -133,7 +145,12 @@ async function logRuntimeHolds(store: Store, current: Mailbox, wanted: WantedMai
     ? `the mailbox's current state (last changed by ${by}) holds: no record of the file's entry being applied (a database from before schema 4, or a mailbox made at runtime); edit the file's entry to apply it`
     : `the runtime change by ${by} holds; edit the file's entry to apply it again`;
   log('warn', 'mailbox differs from the config file', {
-    address: current.address, source: actor, holds: 'runtime', differences, changed_by: last?.actor ?? null,
-    changed_at: new Date(last?.at ?? current.updated_at).toISOString(), detail: holds,
+    address: current.address,
+    source: actor,
+    holds: 'runtime',
+    differences,
+    changed_by: last?.actor ?? null,
+    changed_at: new Date(last?.at ?? current.updated_at).toISOString(),
+    detail: holds,
   });
 }

@@ -38,9 +38,12 @@ export async function changeMailbox(ctx: AppContext, who: Principal, session: Ap
   const what = `${describe(req, loosens)}`;
   const command = cliCommand(session, req.cliArgs);
   if (!session) {
-    throw new MailgateError('CONFIRMATION_REQUIRED',
+    throw new MailgateError(
+      'CONFIRMATION_REQUIRED',
       `this principal can draft mail as well as change mailboxes, so a person must confirm this loosening (${what}), and it cannot be ` +
-      `confirmed here. Nothing changed. Sign in with a principal that cannot draft mail, or have the person run: ${command}`, { field: 'address' });
+        `confirmed here. Nothing changed. Sign in with a principal that cannot draft mail, or have the person run: ${command}`,
+      { field: 'address' },
+    );
   }
   const use = channels(session);
   if (use.url) {
@@ -48,17 +51,25 @@ export async function changeMailbox(ctx: AppContext, who: Principal, session: Ap
     if (r) return r;
   }
   if (use.form) return confirmByForm(session, req, loosens, what);
-  throw new MailgateError('CONFIRMATION_REQUIRED',
+  throw new MailgateError(
+    'CONFIRMATION_REQUIRED',
     `this session can draft mail as well as change mailboxes, so a person must confirm this loosening (${what}), and ${cannotAsk(session)}. ` +
-    `Nothing changed. To make the change, the person runs: ${command}`, { field: 'address' });
+      `Nothing changed. To make the change, the person runs: ${command}`,
+    { field: 'address' },
+  );
 }
 
 /**
  * Applies the change, recording how a loosening was confirmed. With `stateHash` (a person was asked), refused
  * with LINK_INVALID if the mailbox is no longer in the state they were shown.
  */
-export async function applyMailboxChange(ctx: AppContext, actor: string, address: string, change: MailboxChange,
-  how: { stateHash?: string; confirmation?: ChangeConfirmation; loosens?: string[] }): Promise<MailboxUpdateResult> {
+export async function applyMailboxChange(
+  ctx: AppContext,
+  actor: string,
+  address: string,
+  change: MailboxChange,
+  how: { stateHash?: string; confirmation?: ChangeConfirmation; loosens?: string[] },
+): Promise<MailboxUpdateResult> {
   const opts = {
     ...(how.confirmation ? { detail: { confirmation: how.confirmation, loosens: how.loosens ?? [] } } : {}),
     ...(how.stateHash ? { expectStateHash: how.stateHash } : {}),
@@ -70,38 +81,65 @@ export async function applyMailboxChange(ctx: AppContext, actor: string, address
   return ctx.store.updateMailbox(address, change.patch as MailboxPatch, actor, change.reason, ctx.clock(), opts);
 }
 
-async function confirmByLink(call: ApprovalCall, req: ChangeRequest, loosens: string[], what: string, command: string): Promise<MailboxUpdateResult | undefined> {
+async function confirmByLink(
+  call: ApprovalCall,
+  req: ChangeRequest,
+  loosens: string[],
+  what: string,
+  command: string,
+): Promise<MailboxUpdateResult | undefined> {
   const { ctx, principal: who } = call;
   const result = await askByLink(call, call.confirm.links!, {
-    ttlMs: CONFIRM_TTL_MS, note: null,
-    record: (link) => ctx.store.recordChangeConfirmationRequest({ mailbox: req.address, actor: who.id, path: 'elicitation_url', change: req.change,
-      loosens, state_hash: req.stateHash, link }, ctx.clock()),
+    ttlMs: CONFIRM_TTL_MS,
+    note: null,
+    record: (link) =>
+      ctx.store.recordChangeConfirmationRequest(
+        { mailbox: req.address, actor: who.id, path: 'elicitation_url', change: req.change, loosens, state_hash: req.stateHash, link },
+        ctx.clock(),
+      ),
     message: (expiresAt) => `Confirm in your browser: ${what}. The link works once, until ${new Date(expiresAt).toISOString()}.`,
   });
   switch (result.kind) {
-    case 'unavailable': return undefined;
-    case 'changed': return result.result;
-    case 'refused': throw result.error;
-    case 'declined': throw notConfirmed(result.action, what);
-    case 'closed': throw new MailgateError('NOT_CONFIRMED', `the confirmation link expired unused; nothing changed (${what})`, { field: 'address' });
-    case 'approved': throw new Error('a change link approved a message');
+    case 'unavailable':
+      return undefined;
+    case 'changed':
+      return result.result;
+    case 'refused':
+      throw result.error;
+    case 'declined':
+      throw notConfirmed(result.action, what);
+    case 'closed':
+      throw new MailgateError('NOT_CONFIRMED', `the confirmation link expired unused; nothing changed (${what})`, { field: 'address' });
+    case 'approved':
+      throw new Error('a change link approved a message');
     case 'waiting':
-      throw new MailgateError('CONFIRMATION_REQUIRED',
+      throw new MailgateError(
+        'CONFIRMATION_REQUIRED',
         `awaiting your confirmation in the browser: nothing changes until you press Confirm on the page (the link works until ` +
-        `${new Date(result.expiresAt).toISOString()}); list_mailboxes shows when it is done; do not ask again unless the link expired. ` +
-        `From the terminal: ${command}`, { field: 'address' });
+          `${new Date(result.expiresAt).toISOString()}); list_mailboxes shows when it is done; do not ask again unless the link expired. ` +
+          `From the terminal: ${command}`,
+        { field: 'address' },
+      );
   }
 }
 
 async function confirmByForm(call: ApprovalCall, req: ChangeRequest, loosens: string[], what: string): Promise<MailboxUpdateResult> {
   const { ctx, principal: who } = call;
-  await ctx.store.recordChangeConfirmationRequest({ mailbox: req.address, actor: who.id, path: 'elicitation_form', change: req.change,
-    loosens, state_hash: req.stateHash }, ctx.clock());
+  await ctx.store.recordChangeConfirmationRequest(
+    { mailbox: req.address, actor: who.id, path: 'elicitation_form', change: req.change, loosens, state_hash: req.stateHash },
+    ctx.clock(),
+  );
   const answer = await call.confirm.elicitor.askForm(
     `Your assistant asks to loosen the oversight of a mailbox: more of its mail could go out without you. Confirm only if you want this.\n\n${what}`,
-    { type: 'object', required: ['confirm'], properties: {
-      confirm: { type: 'boolean', title: 'Make this change', description: what, default: false } } },
-    CONFIRM_TTL_MS);
+    {
+      type: 'object',
+      required: ['confirm'],
+      properties: {
+        confirm: { type: 'boolean', title: 'Make this change', description: what, default: false },
+      },
+    },
+    CONFIRM_TTL_MS,
+  );
   if (answer.action !== 'accept' || answer.content?.confirm !== true) throw notConfirmed(answer.action, what);
   // The mailbox may have changed while the person was asked: the store refuses then (expectStateHash).
   return applyMailboxChange(ctx, who.id, req.address, req.change, { stateHash: req.stateHash, confirmation: 'elicitation_form', loosens });

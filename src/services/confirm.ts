@@ -85,8 +85,11 @@ export async function approveFromSession(call: ApprovalCall, id: string, a: Appr
   const { ctx, principal: who } = call;
   if (!canDraftAndDecide(who.roles)) return approveMessage(ctx, who, id, { ...a, confirmation: 'reviewer_session' });
   if (a.edits && Object.values(a.edits).some((v) => v !== undefined)) {
-    throw invalid('edits', 'edits cannot be confirmed by the person in a session that can also draft mail; approve as drafted, ' +
-      'or reject with a reason and send a corrected draft, or let a reviewer-only session approve with edits');
+    throw invalid(
+      'edits',
+      'edits cannot be confirmed by the person in a session that can also draft mail; approve as drafted, ' +
+        'or reject with a reason and send a corrected draft, or let a reviewer-only session approve with edits',
+    );
   }
   const m = await getMessageOrThrow(ctx, who, id);
   if (m.status !== 'pending') {
@@ -100,10 +103,12 @@ export async function approveFromSession(call: ApprovalCall, id: string, a: Appr
     if (outcome) return outcome;
   }
   if (use.form) return confirmByForm(call, m, a);
-  throw new MailgateError('CONFIRMATION_REQUIRED',
+  throw new MailgateError(
+    'CONFIRMATION_REQUIRED',
     `this session can draft mail as well as approve it, so a person must confirm approving ${id}, and ${cannotAsk(call)}. ` +
-    `${id} stays pending. To approve it, the person runs: ${call.confirm.approveCommand(id)}`,
-    { field: 'message_id' });
+      `${id} stays pending. To approve it, the person runs: ${call.confirm.approveCommand(id)}`,
+    { field: 'message_id' },
+  );
 }
 
 /** The channels this call may use: offered by the client, served here, and accepted by `approvals.confirm_with`. */
@@ -119,8 +124,10 @@ export function cannotAsk(call: ApprovalCall): string {
   const { elicitor } = call.confirm;
   if (elicitor.url && accepted.includes('url')) return 'no one-time link can be served from this process';
   if (elicitor.form && !accepted.includes('form')) {
-    return 'this MCP client can ask only with a form, which this server does not take as the person\'s answer (a client can answer forms by itself; ' +
-      `config approvals.confirm_with is [${accepted.join(', ')}])`;
+    return (
+      "this MCP client can ask only with a form, which this server does not take as the person's answer (a client can answer forms by itself; " +
+      `config approvals.confirm_with is [${accepted.join(', ')}])`
+    );
   }
   return 'this MCP client cannot ask them (it supports no elicitation)';
 }
@@ -131,13 +138,21 @@ async function confirmByForm(call: ApprovalCall, m: OutboundMessage, a: Approval
   await ctx.store.recordConfirmationRequest({ message_id: m.message_id, actor: who.id, path: 'elicitation_form', content_hash: m.content_hash }, now);
   const answer = await call.confirm.elicitor.askForm(
     `Your assistant asks to approve and send this email. Approve it only if you want it sent as shown.\n\n${summarize(m)}`,
-    { type: 'object', required: ['approve'], properties: {
-      approve: { type: 'boolean', title: 'Approve and send this email', description: `Sends ${m.message_id} as shown`, default: false } } },
-    timeLeft(m, now));
+    {
+      type: 'object',
+      required: ['approve'],
+      properties: {
+        approve: { type: 'boolean', title: 'Approve and send this email', description: `Sends ${m.message_id} as shown`, default: false },
+      },
+    },
+    timeLeft(m, now),
+  );
   if (answer.action !== 'accept' || answer.content?.approve !== true) throw notConfirmed(m, answer.action);
   const current = await getMessageOrThrow(ctx, who, m.message_id);
   if (current.content_hash !== m.content_hash) {
-    throw new MailgateError('NOT_CONFIRMED', `${m.message_id} changed while the person was asked, so their answer does not cover it; ask again`, { field: 'message_id' });
+    throw new MailgateError('NOT_CONFIRMED', `${m.message_id} changed while the person was asked, so their answer does not cover it; ask again`, {
+      field: 'message_id',
+    });
   }
   return approveMessage(ctx, who, m.message_id, { note: a.note, confirmation: 'elicitation_form' });
 }
@@ -189,23 +204,38 @@ export async function askByLink(call: ApprovalCall, links: LinkIssuer, ask: Link
 async function confirmByLink(call: ApprovalCall, m: OutboundMessage, note: string | null, links: LinkIssuer): Promise<OutboundMessage | undefined> {
   const { ctx, principal: who, confirm } = call;
   const result = await askByLink(call, links, {
-    ttlMs: timeLeft(m, ctx.clock()), note,
-    record: (link) => ctx.store.recordConfirmationRequest({ message_id: m.message_id, actor: who.id, path: 'elicitation_url', content_hash: m.content_hash, link }, ctx.clock()),
-    message: (expiresAt) => `Review and approve ${m.message_id} (to ${m.to.join(', ') || '(none)'}, subject "${m.subject}") in your browser. ` +
+    ttlMs: timeLeft(m, ctx.clock()),
+    note,
+    record: (link) =>
+      ctx.store.recordConfirmationRequest(
+        { message_id: m.message_id, actor: who.id, path: 'elicitation_url', content_hash: m.content_hash, link },
+        ctx.clock(),
+      ),
+    message: (expiresAt) =>
+      `Review and approve ${m.message_id} (to ${m.to.join(', ') || '(none)'}, subject "${m.subject}") in your browser. ` +
       `The link works once, until ${new Date(expiresAt).toISOString()}.`,
   });
   switch (result.kind) {
-    case 'unavailable': return undefined;
-    case 'approved': return result.message;
-    case 'refused': throw result.error;
-    case 'declined': throw notConfirmed(m, result.action);
-    case 'closed': throw new MailgateError('NOT_CONFIRMED', `the approval link for ${m.message_id} expired unused; it stays pending`, { field: 'message_id' });
-    case 'changed': throw new Error('an approval link applied a mailbox change');
+    case 'unavailable':
+      return undefined;
+    case 'approved':
+      return result.message;
+    case 'refused':
+      throw result.error;
+    case 'declined':
+      throw notConfirmed(m, result.action);
+    case 'closed':
+      throw new MailgateError('NOT_CONFIRMED', `the approval link for ${m.message_id} expired unused; it stays pending`, { field: 'message_id' });
+    case 'changed':
+      throw new Error('an approval link applied a mailbox change');
     case 'waiting':
-      throw new MailgateError('CONFIRMATION_REQUIRED',
+      throw new MailgateError(
+        'CONFIRMATION_REQUIRED',
         `awaiting your confirmation in the browser: ${m.message_id} stays pending until you press Approve on the page ` +
-        `(the link works until ${new Date(result.expiresAt).toISOString()}). mail_wait or get_message shows when it is approved; ` +
-        `do not ask again unless the link expired. From the terminal: ${confirm.approveCommand(m.message_id)}`, { field: 'message_id' });
+          `(the link works until ${new Date(result.expiresAt).toISOString()}). mail_wait or get_message shows when it is approved; ` +
+          `do not ask again unless the link expired. From the terminal: ${confirm.approveCommand(m.message_id)}`,
+        { field: 'message_id' },
+      );
   }
 }
 
@@ -220,7 +250,10 @@ async function waitFor(outcome: Promise<LinkOutcome>, ms: number, call: Approval
     call.signal.addEventListener('abort', onAbort, { once: true });
     if (call.signal.aborted) resolve(undefined);
   });
-  const beat = setInterval(() => void call.progress(Math.round((Date.now() - started) / 1000), Math.round(ms / 1000), 'waiting for you to confirm in the browser'), 5000);
+  const beat = setInterval(
+    () => void call.progress(Math.round((Date.now() - started) / 1000), Math.round(ms / 1000), 'waiting for you to confirm in the browser'),
+    5000,
+  );
   try {
     return await Promise.race([outcome, stop]);
   } finally {
@@ -236,7 +269,11 @@ function timeLeft(m: OutboundMessage, now: number): number {
 
 function notConfirmed(m: OutboundMessage, action: string): MailgateError {
   const what = action === 'accept' ? 'did not tick approve' : action === 'decline' ? 'declined' : 'dismissed the request';
-  return new MailgateError('NOT_CONFIRMED', `the person ${what}, so ${m.message_id} was not approved; it stays pending. Do not ask again unless they tell you to.`, { field: 'message_id' });
+  return new MailgateError(
+    'NOT_CONFIRMED',
+    `the person ${what}, so ${m.message_id} was not approved; it stays pending. Do not ask again unless they tell you to.`,
+    { field: 'message_id' },
+  );
 }
 
 /** The message as the person is asked about it: everything that will be sent. */

@@ -60,6 +60,8 @@ export interface Principal {
 export async function requireRole(ctx: AppContext, principal: Principal, allowed: readonly Role[], what: string): Promise<void> {
   if (principal.roles.some((r) => allowed.includes(r))) return;
   await ctx.store.recordDenial({ actor: principal.id, via: principal.via ?? null, reason: `role: ${what}`, roles: principal.roles }, ctx.clock());
-  throw new MailgateError('FORBIDDEN',
-    `${what} needs the ${allowed.join(' or ')} role; this session is ${principal.roles.join(', ')}. A human can do it with the mailgate CLI.`);
+  throw new MailgateError(
+    'FORBIDDEN',
+    `${what} needs the ${allowed.join(' or ')} role; this session is ${principal.roles.join(', ')}. A human can do it with the mailgate CLI.`,
+  );
 }

@@ -42,18 +42,29 @@ export class DeliveryWorker {
     /** Called after each recorded outcome. */
     private readonly onOutcome: () => void = () => undefined,
   ) {
-    this.opts = { leaseMs: 300_000, pollMs: 1000, maxAttempts: 8, baseBackoffMs: 30_000, maxBackoffMs: 3_600_000, breakerThreshold: 5,
-      recordRetryMs: [50, 250, 1000], ...opts };
+    this.opts = {
+      leaseMs: 300_000,
+      pollMs: 1000,
+      maxAttempts: 8,
+      baseBackoffMs: 30_000,
+      maxBackoffMs: 3_600_000,
+      breakerThreshold: 5,
+      recordRetryMs: [50, 250, 1000],
+      ...opts,
+    };
   }
 
   start(): void {
     if (this.timer) return;
     // Leases held by processes on this host that no longer exist are released now rather than after the
     // lease time, so mail a killed server was delivering is recovered as soon as any server starts.
-    void this.store.abandonLeases(ownerIsDead, this.clock()).then((n) => {
-      if (n) log('info', 'released delivery leases of dead processes', { count: n });
-      return this.tick();
-    }).catch((err: unknown) => log('warn', 'could not release dead leases', { error: String(err) }));
+    void this.store
+      .abandonLeases(ownerIsDead, this.clock())
+      .then((n) => {
+        if (n) log('info', 'released delivery leases of dead processes', { count: n });
+        return this.tick();
+      })
+      .catch((err: unknown) => log('warn', 'could not release dead leases', { error: String(err) }));
     this.timer = setInterval(() => void this.tick(), this.opts.pollMs);
     this.timer.unref();
   }
@@ -164,9 +175,12 @@ export class DeliveryWorker {
     }
     const released = await this.store.releaseLease(m.message_id, this.owner, this.clock()).catch(() => false);
     log('error', 'could not record a delivery outcome; the lease was released so the next pass recovers the message', {
-      message_id: m.message_id, outcome: outcome.kind,
+      message_id: m.message_id,
+      outcome: outcome.kind,
       ...('detail' in outcome && typeof outcome.detail.response === 'string' ? { response: outcome.detail.response.slice(0, 300) } : {}),
-      error: String(failure), lease_released: released });
+      error: String(failure),
+      lease_released: released,
+    });
     return 'unrecorded';
   }
 
@@ -179,17 +193,22 @@ export class DeliveryWorker {
     try {
       if (!mb) throw new DeliveryError(`mailbox ${a.mailbox} no longer exists`, 'permanent');
       const tagged = await applyTagAction(this.store, this.clock, this.transports.forMailbox(mb), a.action);
-      outcome = tagged.refused ? { kind: 'failed', error: `${tagged.refused.code}: ${tagged.refused.reason}` }
+      outcome = tagged.refused
+        ? { kind: 'failed', error: `${tagged.refused.code}: ${tagged.refused.reason}` }
         : { kind: 'applied', result: { added: tagged.added, removed: tagged.removed, moved_to: tagged.moved_to } };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       const attempts = a.attempts + 1;
       const final = (err instanceof DeliveryError && err.kind === 'permanent') || attempts >= this.opts.maxAttempts;
-      outcome = final ? { kind: 'failed', error: attempts >= this.opts.maxAttempts ? `gave up after ${attempts} attempts: ${error}` : error }
+      outcome = final
+        ? { kind: 'failed', error: attempts >= this.opts.maxAttempts ? `gave up after ${attempts} attempts: ${error}` : error }
         : { kind: 'retry', error, next_attempt_at: this.clock() + Math.min(this.opts.baseBackoffMs * 2 ** (attempts - 1), this.opts.maxBackoffMs) };
     }
-    const recorded = await this.store.recordActionOutcome(a.action_id, this.owner, outcome, this.clock())
-      .catch((err: unknown) => log('error', 'could not record a mailbox action outcome; its lease runs out and it is applied again', { action_id: a.action_id, error: String(err) }));
+    const recorded = await this.store
+      .recordActionOutcome(a.action_id, this.owner, outcome, this.clock())
+      .catch((err: unknown) =>
+        log('error', 'could not record a mailbox action outcome; its lease runs out and it is applied again', { action_id: a.action_id, error: String(err) }),
+      );
     this.onOutcome();
     if (recorded) log('info', 'mailbox action outcome', { action_id: a.action_id, status: recorded.status });
   }
@@ -207,18 +226,21 @@ export class DeliveryWorker {
       if (refusal) return { kind: 'refused', error: refusal };
       faultPoint('after_claim');
       run.tried = true;
-      const receipt = await transport.sender.send({ ...m, files }, {
-        beforeMailFrom: async () => {
-          if (run.charged) return; // a stale pooled connection retried on a fresh one: still one attempt
-          await this.store.chargeAttempt(m.message_id, this.owner, this.clock());
-          run.charged = true;
+      const receipt = await transport.sender.send(
+        { ...m, files },
+        {
+          beforeMailFrom: async () => {
+            if (run.charged) return; // a stale pooled connection retried on a fresh one: still one attempt
+            await this.store.chargeAttempt(m.message_id, this.owner, this.clock());
+            run.charged = true;
+          },
+          beforeFinalDot: async () => {
+            faultPoint('before_final_dot');
+            await this.store.markTransmitting(m.message_id, this.owner, this.clock());
+            faultPoint('after_final_dot');
+          },
         },
-        beforeFinalDot: async () => {
-          faultPoint('before_final_dot');
-          await this.store.markTransmitting(m.message_id, this.owner, this.clock());
-          faultPoint('after_final_dot');
-        },
-      });
+      );
       faultPoint('after_accept');
       return { kind: 'sent', detail: { accepted: receipt.accepted, captured: receipt.captured, ...receipt.detail } };
     } catch (err) {
@@ -244,10 +266,12 @@ export class DeliveryWorker {
 function pausedOutcome(mailbox: string, sender: Sender | undefined, error: string): DeliveryOutcome {
   const salt = randomToken(8);
   return {
-    kind: 'paused', error,
-    hint: `deliveries from ${mailbox} are paused: fix its smtp settings in the config (the user and the password or its `
-      + `password_env variable, tls.ca_file, host, port) and restart mailgate, or run 'mailgate mailbox resume ${mailbox}' once `
-      + 'the server side is fixed; queued mail stays queued until then',
+    kind: 'paused',
+    error,
+    hint:
+      `deliveries from ${mailbox} are paused: fix its smtp settings in the config (the user and the password or its ` +
+      `password_env variable, tls.ca_file, host, port) and restart mailgate, or run 'mailgate mailbox resume ${mailbox}' once ` +
+      'the server side is fixed; queued mail stays queued until then',
     settings_digest: sender?.settingsDigest ? `${salt}:${sender.settingsDigest(salt)}` : null,
   };
 }

@@ -9,13 +9,19 @@ import { resolvePolicy } from '../gate/policy/index.js';
 import type { AppContext, Principal } from './context.js';
 
 /** `m`: a held message or a held mailbox action. */
-export async function checkFourEyes(ctx: AppContext, approver: Principal, m: { created_by: string; mailbox: string; message_id?: string; action_id?: string }): Promise<void> {
+export async function checkFourEyes(
+  ctx: AppContext,
+  approver: Principal,
+  m: { created_by: string; mailbox: string; message_id?: string; action_id?: string },
+): Promise<void> {
   const id = m.message_id ?? m.action_id ?? '';
   if (personOf(m.created_by) !== personOf(approver.id)) return;
   const mailbox = await ctx.store.getMailbox(m.mailbox);
   if (!resolvePolicy(ctx.settings.policy, mailbox?.policy).fourEyes) return;
-  throw new MailgateError('FORBIDDEN',
+  throw new MailgateError(
+    'FORBIDDEN',
     `four-eyes rule on ${m.mailbox}: ${id} was drafted by ${m.created_by}, so ${personOf(approver.id)} may not approve it; ` +
-    `a different person must: another reviewer's token session, or someone else at the terminal ('mailgate approve ${id} --as THEIR_NAME')`,
-    { field: 'message_id' });
+      `a different person must: another reviewer's token session, or someone else at the terminal ('mailgate approve ${id} --as THEIR_NAME')`,
+    { field: 'message_id' },
+  );
 }

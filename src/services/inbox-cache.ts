@@ -23,7 +23,12 @@ export class InboxCache {
   private readonly prefetching = new Map<string, Promise<void>>();
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly store: Store, private readonly clock: () => number, readonly address: string, readonly port: MailboxPort) {}
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number,
+    readonly address: string,
+    readonly port: MailboxPort,
+  ) {}
 
   /** Brings the cached copy of a folder up to date. */
   async sync(folder: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -52,10 +57,16 @@ export class InboxCache {
     const known = state && { ...state, uids: await this.store.cachedUids(this.address, folder, state.uidvalidity) };
     const delta = await this.port.sync(folder, known);
     const now = this.clock();
-    await this.store.applyFolderSync({
-      state: { mailbox: this.address, folder, ...delta.state, synced_at: now },
-      reset: delta.reset, upserts: delta.envelopes, flagUpdates: delta.flagChanges, removed: delta.vanished,
-    }, now);
+    await this.store.applyFolderSync(
+      {
+        state: { mailbox: this.address, folder, ...delta.state, synced_at: now },
+        reset: delta.reset,
+        upserts: delta.envelopes,
+        flagUpdates: delta.flagChanges,
+        removed: delta.vanished,
+      },
+      now,
+    );
   }
 
   /** Fetches and stores, in one transaction, the bodies of those emails that have only an envelope cached. */
@@ -82,7 +93,8 @@ export class InboxCache {
   prefetchBodies(folder: string): Promise<void> {
     let running = this.prefetching.get(folder);
     if (!running) {
-      running = this.fillBodies(folder).catch((err: unknown) => log('debug', 'body prefetch stopped', { mailbox: this.address, folder, error: String(err) }))
+      running = this.fillBodies(folder)
+        .catch((err: unknown) => log('debug', 'body prefetch stopped', { mailbox: this.address, folder, error: String(err) }))
         .finally(() => this.prefetching.delete(folder));
       this.prefetching.set(folder, running);
     }
@@ -102,10 +114,18 @@ export class InboxCache {
 
   /** Applies a tag on the server, then resyncs the folders it touched so the change shows at once. */
   async applyTag(email: InboundEmail, action: TagAction): Promise<TagResult> {
-    if (email.uid === null) return { added: [], removed: [], moved_to: null, refused: { code: 'UNKNOWN_EMAIL', reason: `email ${email.email_id} is not in the IMAP cache any more` } };
+    if (email.uid === null)
+      return {
+        added: [],
+        removed: [],
+        moved_to: null,
+        refused: { code: 'UNKNOWN_EMAIL', reason: `email ${email.email_id} is not in the IMAP cache any more` },
+      };
     const result = await this.port.applyTag({ folder: email.folder, uid: email.uid }, action);
     // Not when IDLE reports it back (about half a second with Dovecot): the caller must see it now.
-    await this.sync(email.folder, { force: true }).catch((err: unknown) => log('warn', 'resync after a tag failed', { mailbox: this.address, error: String(err) }));
+    await this.sync(email.folder, { force: true }).catch((err: unknown) =>
+      log('warn', 'resync after a tag failed', { mailbox: this.address, error: String(err) }),
+    );
     if (result.moved_to) await this.sync(result.moved_to, { force: true }).catch(() => undefined);
     return result;
   }
@@ -115,8 +135,12 @@ export class InboxCache {
     await this.port.watch((why) => {
       this.inboxGeneration++;
       this.inboxClean = false;
-      void this.sync('INBOX').then(() => { for (const l of this.listeners) l(); }, (err: unknown) =>
-        log('warn', 'inbox sync after IDLE event failed', { mailbox: this.address, why, error: String(err) }));
+      void this.sync('INBOX').then(
+        () => {
+          for (const l of this.listeners) l();
+        },
+        (err: unknown) => log('warn', 'inbox sync after IDLE event failed', { mailbox: this.address, why, error: String(err) }),
+      );
     });
   }
 
@@ -148,7 +172,12 @@ export async function applyTagAction(store: Store, clock: () => number, transpor
   const cache = inboxCacheFor(store, clock, email.mailbox, transport);
   if (cache) return cache.applyTag(email, action);
   await store.applyTag(action);
-  return { added: [...action.add_flags], removed: [...action.remove_flags], moved_to: action.move_to && action.move_to !== email.folder ? action.move_to : null, refused: null };
+  return {
+    added: [...action.add_flags],
+    removed: [...action.remove_flags],
+    moved_to: action.move_to && action.move_to !== email.folder ? action.move_to : null,
+    refused: null,
+  };
 }
 
 /**

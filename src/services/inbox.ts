@@ -11,7 +11,11 @@ import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { gateFor } from './send.js';
 
-export async function checkInbox(ctx: AppContext, who: Principal, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
+export async function checkInbox(
+  ctx: AppContext,
+  who: Principal,
+  q: { mailbox: string; folder: string; unread_only: boolean; limit: number },
+): Promise<InboundEmail[]> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
   const cache = cacheFor(ctx, mailbox);
   await cache?.sync(q.folder);
@@ -26,7 +30,9 @@ export async function checkInbox(ctx: AppContext, who: Principal, q: { mailbox: 
   if (emails.length === 0 && q.folder !== 'INBOX' && mailbox.transport === 'sandbox') {
     const folders = await ctx.store.listFolders(mailbox.address);
     if (!folders.includes(q.folder)) {
-      throw new MailgateError('INVALID_INPUT', `folder: '${q.folder}' has no mail in ${mailbox.address}; folders with mail: ${folders.join(', ') || 'INBOX'}`, { field: 'folder' });
+      throw new MailgateError('INVALID_INPUT', `folder: '${q.folder}' has no mail in ${mailbox.address}; folders with mail: ${folders.join(', ') || 'INBOX'}`, {
+        field: 'folder',
+      });
     }
   }
   return emails;
@@ -49,7 +55,11 @@ export interface SearchResult {
   source: 'cache' | 'cache+server';
 }
 
-export async function searchEmail(ctx: AppContext, who: Principal, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<SearchResult> {
+export async function searchEmail(
+  ctx: AppContext,
+  who: Principal,
+  q: { mailbox: string; query: string; folder?: string | undefined; limit: number },
+): Promise<SearchResult> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
   const cache = cacheFor(ctx, mailbox);
   const folder = q.folder ?? 'INBOX';
@@ -68,7 +78,11 @@ export async function searchEmail(ctx: AppContext, who: Principal, q: { mailbox:
 /** The mailbox's inbox cache (undefined for the sandbox, whose mail is in the store already). */
 function cacheFor(ctx: AppContext, mailbox: Mailbox): InboxCache | undefined {
   if (!ctx.transports.canServe(mailbox)) {
-    throw new MailgateError('UNAVAILABLE', `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`, { field: 'mailbox' });
+    throw new MailgateError(
+      'UNAVAILABLE',
+      `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`,
+      { field: 'mailbox' },
+    );
   }
   return inboxCacheFor(ctx.store, ctx.clock, mailbox.address, ctx.transports.forMailbox(mailbox));
 }
@@ -82,12 +96,19 @@ export interface ActionResult {
   error?: string;
 }
 
-export async function tagEmail(ctx: AppContext, who: Principal, input: Omit<TagAction, 'move_to'> & { move_to?: string | null | undefined }): Promise<ActionResult> {
+export async function tagEmail(
+  ctx: AppContext,
+  who: Principal,
+  input: Omit<TagAction, 'move_to'> & { move_to?: string | null | undefined },
+): Promise<ActionResult> {
   await requireRole(ctx, who, ['agent'], 'tagging mail');
   const email = await getEmailOrThrow(ctx, who, input.email_id);
   const action: TagAction = { email_id: email.email_id, add_flags: input.add_flags, remove_flags: input.remove_flags, move_to: input.move_to ?? null };
-  let a = await ctx.store.submitAction({ action_id: newActionId(), mailbox: email.mailbox, action, actor: who.id },
-    gateFor(ctx, { kind: 'write', operation: action.move_to ? 'move' : 'tag' }), ctx.clock());
+  let a = await ctx.store.submitAction(
+    { action_id: newActionId(), mailbox: email.mailbox, action, actor: who.id },
+    gateFor(ctx, { kind: 'write', operation: action.move_to ? 'move' : 'tag' }),
+    ctx.clock(),
+  );
   if (a.status === 'approved') {
     await ctx.worker.tick();
     a = (await ctx.store.getAction(a.action_id)) ?? a;
@@ -98,11 +119,17 @@ export async function tagEmail(ctx: AppContext, who: Principal, input: Omit<TagA
 function describeAction(a: MailboxAction): ActionResult {
   const base = { action_id: a.action_id };
   switch (a.status) {
-    case 'pending': return { ...base, status: 'pending', expires_at: new Date(a.expires_at!).toISOString(), reason: a.gate_reason };
-    case 'blocked': return { ...base, status: 'blocked', error: a.gate_code, reason: a.gate_reason };
-    case 'approved': return { ...base, status: 'queued', ...(a.last_error ? { reason: `will retry: ${a.last_error}` } : {}) };
-    case 'failed': return { ...base, status: 'failed', reason: a.last_error ?? 'the mail server refused the action' };
-    case 'applied': return { ...base, status: 'applied' };
-    default: return { ...base, status: a.status, ...(a.decision_reason ? { reason: a.decision_reason } : {}) };
+    case 'pending':
+      return { ...base, status: 'pending', expires_at: new Date(a.expires_at!).toISOString(), reason: a.gate_reason };
+    case 'blocked':
+      return { ...base, status: 'blocked', error: a.gate_code, reason: a.gate_reason };
+    case 'approved':
+      return { ...base, status: 'queued', ...(a.last_error ? { reason: `will retry: ${a.last_error}` } : {}) };
+    case 'failed':
+      return { ...base, status: 'failed', reason: a.last_error ?? 'the mail server refused the action' };
+    case 'applied':
+      return { ...base, status: 'applied' };
+    default:
+      return { ...base, status: a.status, ...(a.decision_reason ? { reason: a.decision_reason } : {}) };
   }
 }

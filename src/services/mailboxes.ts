@@ -41,8 +41,12 @@ export async function createMailbox(ctx: AppContext, who: Principal, input: Mail
   };
   // A new mailbox looser than the default (gated_send, no rules) is a loosening like any other.
   const r = await changeMailbox(ctx, who, session, {
-    address: mailbox.address, before: NEW_MAILBOX_CONTROLS, after: mailbox, change: { op: 'create', mailbox },
-    stateHash: mailboxStateHash(undefined), cliArgs: ['mailbox', 'create', mailbox.address, ...inputArgs(input)],
+    address: mailbox.address,
+    before: NEW_MAILBOX_CONTROLS,
+    after: mailbox,
+    change: { op: 'create', mailbox },
+    stateHash: mailboxStateHash(undefined),
+    cliArgs: ['mailbox', 'create', mailbox.address, ...inputArgs(input)],
   });
   return r.mailbox;
 }
@@ -70,28 +74,42 @@ export async function updateMailbox(ctx: AppContext, who: Principal, input: Mail
   const modeGiven = input.oversight_mode !== undefined || input.autonomy_level !== undefined || input.approval_mode !== undefined;
   let modePatch: { oversight_mode?: Mailbox['oversight_mode']; mode_source?: string; auto_approve_rules?: AutoApproveRule[] } = {};
   if (modeGiven) {
-    const mode = resolveOrThrow({ ...input, auto_approve_rules: input.auto_approve_rules ?? (input.oversight_mode || input.approval_mode === 'smart' ? current.auto_approve_rules : undefined) }, current.oversight_mode);
+    const mode = resolveOrThrow(
+      {
+        ...input,
+        auto_approve_rules: input.auto_approve_rules ?? (input.oversight_mode || input.approval_mode === 'smart' ? current.auto_approve_rules : undefined),
+      },
+      current.oversight_mode,
+    );
     modePatch = { oversight_mode: mode.mode, mode_source: mode.source, auto_approve_rules: mode.rules };
   } else if (input.auto_approve_rules !== undefined) {
     modePatch = { auto_approve_rules: [...input.auto_approve_rules] };
   }
-  const patch = Object.fromEntries(Object.entries({
-    ...modePatch,
-    display_name: input.display_name,
-    pending_ttl_seconds: input.pending_ttl_seconds,
-    transport: input.transport,
-    policy: input.policy,
-  }).filter(([, v]) => v !== undefined));
+  const patch = Object.fromEntries(
+    Object.entries({
+      ...modePatch,
+      display_name: input.display_name,
+      pending_ttl_seconds: input.pending_ttl_seconds,
+      transport: input.transport,
+      policy: input.policy,
+    }).filter(([, v]) => v !== undefined),
+  );
   const reason = input.change_reason.trim();
   // Loosening from a session that can draft needs the person (src/services/confirm-change.ts); tightening never does.
   return changeMailbox(ctx, who, session, {
-    address: current.address, before: current, after: { ...current, ...patch }, change: { op: 'update', patch, reason },
-    stateHash: mailboxStateHash(current), cliArgs: ['mailbox', 'update', current.address, ...inputArgs(input), '--reason', reason],
+    address: current.address,
+    before: current,
+    after: { ...current, ...patch },
+    change: { op: 'update', patch, reason },
+    stateHash: mailboxStateHash(current),
+    cliArgs: ['mailbox', 'update', current.address, ...inputArgs(input), '--reason', reason],
   });
 }
 
 /** The `mailgate mailbox create|update` flags that ask for the same thing as this input. */
-function inputArgs(input: ModeInput & { display_name?: string | null | undefined; pending_ttl_seconds?: number | undefined; policy?: PolicySettings | undefined }): string[] {
+function inputArgs(
+  input: ModeInput & { display_name?: string | null | undefined; pending_ttl_seconds?: number | undefined; policy?: PolicySettings | undefined },
+): string[] {
   const out: string[] = [];
   if (input.oversight_mode !== undefined) out.push('--mode', input.oversight_mode);
   if (input.autonomy_level !== undefined) out.push('--autonomy-level', String(input.autonomy_level));

@@ -11,6 +11,8 @@ import type { Principal } from './context.js';
 
 export function refuseIfCanDraft(who: Principal, what: string, cliArgs: readonly string[]): void {
   if (!canDraftAndDecide(who.roles)) return;
-  throw new MailgateError('CONFIRMATION_REQUIRED',
-    `this principal can draft mail, so ${what} needs a person; nothing changed. The person runs: ${['mailgate', ...cliArgs].map(shellQuote).join(' ')}`);
+  throw new MailgateError(
+    'CONFIRMATION_REQUIRED',
+    `this principal can draft mail, so ${what} needs a person; nothing changed. The person runs: ${['mailgate', ...cliArgs].map(shellQuote).join(' ')}`,
+  );
 }

@@ -28,14 +28,22 @@ async function target(ctx: AppContext, who: Principal, input: SuppressionInput) 
   return { scope, ...parsed };
 }
 
-export async function suppress(ctx: AppContext, who: Principal, input: SuppressionInput): Promise<{ added: boolean; scope: string; kind: string; value: string }> {
+export async function suppress(
+  ctx: AppContext,
+  who: Principal,
+  input: SuppressionInput,
+): Promise<{ added: boolean; scope: string; kind: string; value: string }> {
   await requireRole(ctx, who, ['operator'], 'changing the suppression list');
   const t = await target(ctx, who, input);
   const added = await ctx.store.addSuppression({ ...t, reason: input.reason ?? null, source: 'manual', created_by: who.id }, ctx.clock());
   return { added, ...t };
 }
 
-export async function unsuppress(ctx: AppContext, who: Principal, input: SuppressionInput): Promise<{ removed: boolean; scope: string; kind: string; value: string }> {
+export async function unsuppress(
+  ctx: AppContext,
+  who: Principal,
+  input: SuppressionInput,
+): Promise<{ removed: boolean; scope: string; kind: string; value: string }> {
   await requireRole(ctx, who, ['operator'], 'changing the suppression list');
   refuseIfCanDraft(who, 'removing a suppression', ['suppress', 'remove', input.entry, ...(input.mailbox ? ['--mailbox', input.mailbox] : [])]);
   const t = await target(ctx, who, input);
@@ -65,10 +73,19 @@ export async function testPolicy(ctx: AppContext, who: Principal, input: DraftIn
 function simulate(ctx: AppContext, mailbox: string, input: DraftInput): Promise<Decision> {
   const kind = input.kind ?? 'send';
   const action = draftAction(mailbox, kind, input.content, input.attachments ?? [], input.thread_participants ?? null);
-  return ctx.store.simulateSubmit({
-    message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox), mailbox,
-    kind, content: input.content, actor: 'policy-test', policy: ctx.settings.policy,
-  }, gateFor(ctx, action), ctx.clock());
+  return ctx.store.simulateSubmit(
+    {
+      message_id: newMessageId(),
+      message_id_header: newMessageIdHeader(mailbox),
+      mailbox,
+      kind,
+      content: input.content,
+      actor: 'policy-test',
+      policy: ctx.settings.policy,
+    },
+    gateFor(ctx, action),
+    ctx.clock(),
+  );
 }
 
 /** Rules about who may receive mail: a reviewer's edits are held to them too (the suppression list is absolute). */

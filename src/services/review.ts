@@ -14,11 +14,15 @@ import { checkEditedRecipients } from './policy.js';
 import { getActionOrThrow, getMailboxOrThrow, getMessageOrThrow, scopeFilter } from './scope.js';
 
 /** Held messages, paged; with the first page (no cursor), the held mailbox actions too (tag_email in gated_all). */
-export async function listPending(ctx: AppContext, who: Principal, q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined }): Promise<PendingPage & { actions: MailboxAction[] }> {
+export async function listPending(
+  ctx: AppContext,
+  who: Principal,
+  q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<PendingPage & { actions: MailboxAction[] }> {
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   const actions = q.cursor ? [] : await ctx.store.listPendingActions({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, now: ctx.clock() });
   try {
-    return { actions, ...await ctx.store.listPending({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, cursor: q.cursor, now: ctx.clock() }) };
+    return { actions, ...(await ctx.store.listPending({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, cursor: q.cursor, now: ctx.clock() })) };
   } catch (err) {
     if (err instanceof Error && err.message === 'bad cursor') {
       throw new MailgateError('INVALID_INPUT', 'cursor: not a cursor from list_pending; omit it to start from the first page', { field: 'cursor' });
@@ -47,7 +51,9 @@ export async function approveMessage(ctx: AppContext, who: Principal, id: string
   const confirmation = a.confirmation ?? (who.id.startsWith('cli:') ? 'cli' : 'reviewer_session');
   // Defence in depth: the tools send such sessions through confirm.ts; no other caller may skip the person.
   if (canDraftAndDecide(who.roles) && confirmation !== 'elicitation_form') {
-    throw new MailgateError('CONFIRMATION_REQUIRED', `this session can draft mail as well as approve it, so a person must confirm approving ${id}`, { field: 'message_id' });
+    throw new MailgateError('CONFIRMATION_REQUIRED', `this session can draft mail as well as approve it, so a person must confirm approving ${id}`, {
+      field: 'message_id',
+    });
   }
   const m = await getMessageOrThrow(ctx, who, id);
   await checkFourEyes(ctx, who, m);
@@ -87,7 +93,11 @@ export async function cancelMessage(ctx: AppContext, who: Principal, id: string)
   const m = await getMessageOrThrow(ctx, who, id);
   // An agent withdraws only what it drafted itself; an operator may withdraw anything.
   if (!who.roles.includes('operator') && m.created_by !== who.id) {
-    throw new MailgateError('FORBIDDEN', `${id} was drafted by ${m.created_by}, not by this session (${who.id}); only its author or an operator can cancel it`, { field: 'message_id' });
+    throw new MailgateError(
+      'FORBIDDEN',
+      `${id} was drafted by ${m.created_by}, not by this session (${who.id}); only its author or an operator can cancel it`,
+      { field: 'message_id' },
+    );
   }
   return ctx.store.decideMessage(id, { action: 'cancel', actor: who.id }, ctx.clock());
 }
@@ -97,7 +107,11 @@ export async function messageHistory(ctx: AppContext, who: Principal, id: string
   return { message, events: await ctx.store.audit({ message_id: id, limit: 500 }) };
 }
 
-export async function auditTrail(ctx: AppContext, who: Principal, q: { message_id?: string | undefined; mailbox?: string | undefined; limit: number }): Promise<AuditEvent[]> {
+export async function auditTrail(
+  ctx: AppContext,
+  who: Principal,
+  q: { message_id?: string | undefined; mailbox?: string | undefined; limit: number },
+): Promise<AuditEvent[]> {
   await requireRole(ctx, who, ['reviewer', 'operator'], 'reading the audit log');
   if (q.message_id) await (isActionId(q.message_id) ? getActionOrThrow(ctx, who, q.message_id) : getMessageOrThrow(ctx, who, q.message_id));
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;

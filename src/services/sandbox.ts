@@ -34,7 +34,9 @@ export function sandboxTransport(store: Store, clock: () => number): Transport {
  */
 function asInbound(m: OutboundMessage): OutboundMessage {
   return {
-    ...m, subject: cleanLine(m.subject), text: m.text === null ? null : cleanBody(m.text).text,
+    ...m,
+    subject: cleanLine(m.subject),
+    text: m.text === null ? null : cleanBody(m.text).text,
     attachments: m.attachments.map((a) => ({ ...a, filename: cleanAttachmentName(a.filename) })),
   };
 }

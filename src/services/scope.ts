@@ -21,7 +21,10 @@ export function scopeFilter(who: Principal): readonly string[] | undefined {
 
 /** Audits a refusal for scope: the target names what was asked for; `mailbox` is its owner when it exists. */
 export async function recordScopeDenial(ctx: AppContext, who: Principal, target: string, mailbox: string | null): Promise<void> {
-  await ctx.store.recordDenial({ actor: who.id, via: who.via ?? null, reason: 'outside the mailboxes this principal is bound to', target, mailbox }, ctx.clock());
+  await ctx.store.recordDenial(
+    { actor: who.id, via: who.via ?? null, reason: 'outside the mailboxes this principal is bound to', target, mailbox },
+    ctx.clock(),
+  );
 }
 
 export async function visibleMailboxes(ctx: AppContext, who: Principal): Promise<Mailbox[]> {
@@ -32,14 +35,19 @@ export async function getMailboxOrThrow(ctx: AppContext, who: Principal, address
   const mailbox = await ctx.store.getMailbox(canonicalAddress(address));
   if (mailbox && inScope(who, mailbox.address)) return mailbox;
   if (mailbox) await recordScopeDenial(ctx, who, mailbox.address, mailbox.address);
-  throw unknownMailboxError(address, (await visibleMailboxes(ctx, who)).map((m) => m.address));
+  throw unknownMailboxError(
+    address,
+    (await visibleMailboxes(ctx, who)).map((m) => m.address),
+  );
 }
 
 export async function getMessageOrThrow(ctx: AppContext, who: Principal, id: string): Promise<OutboundMessage> {
   const m = await ctx.store.getMessage(id);
   if (m && inScope(who, m.mailbox)) return m;
   if (m) await recordScopeDenial(ctx, who, id, m.mailbox);
-  throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; send_email returns message ids and list_pending lists held ones`, { field: 'message_id' });
+  throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; send_email returns message ids and list_pending lists held ones`, {
+    field: 'message_id',
+  });
 }
 
 /** A held mailbox action (act_ id, from tag_email): of another mailbox it answers exactly as an unknown id. */
@@ -69,14 +77,24 @@ export async function repliedEmail(ctx: AppContext, who: Principal, m: OutboundM
 
 /** Audits a call to a tool the session does not list (the SDK refuses it before any tool code runs). */
 export async function recordUnlistedTool(ctx: AppContext, who: Principal, tool: string): Promise<void> {
-  await ctx.store.recordDenial({
-    actor: who.id, via: tool, reason: `role: '${tool}' is not a tool of this session (roles ${who.roles.join(', ')})`, roles: who.roles, target: tool,
-  }, ctx.clock());
+  await ctx.store.recordDenial(
+    {
+      actor: who.id,
+      via: tool,
+      reason: `role: '${tool}' is not a tool of this session (roles ${who.roles.join(', ')})`,
+      roles: who.roles,
+      target: tool,
+    },
+    ctx.clock(),
+  );
 }
 
 /** Mailbox administration that is not about one mailbox (creating one, tokens) needs a principal of every mailbox. */
 export async function requireAllMailboxes(ctx: AppContext, who: Principal, what: string): Promise<void> {
   if (who.mailboxes === 'all') return;
   await ctx.store.recordDenial({ actor: who.id, via: who.via ?? null, reason: `scope: ${what}`, target: null }, ctx.clock());
-  throw new MailgateError('FORBIDDEN', `${what} needs a principal of every mailbox; this one is bound to ${who.mailboxes.join(', ')}. An operator with --all-mailboxes, or the mailgate CLI, can do it.`);
+  throw new MailgateError(
+    'FORBIDDEN',
+    `${what} needs a principal of every mailbox; this one is bound to ${who.mailboxes.join(', ')}. An operator with --all-mailboxes, or the mailgate CLI, can do it.`,
+  );
 }

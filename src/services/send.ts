@@ -65,8 +65,13 @@ export async function sendEmail(ctx: AppContext, who: Principal, input: SendInpu
   const content = contentOf(input, input.subject);
   if (!content.subject.trim()) throw invalid('subject', 'subject is empty; give the email a subject');
   const result = await submit(ctx, who, {
-    mailbox: mailbox.address, kind: 'send', content, idempotency_key: input.idempotency_key, metadata: input.metadata ?? null,
-    attachments: input.attachments, thread_participants: null,
+    mailbox: mailbox.address,
+    kind: 'send',
+    content,
+    idempotency_key: input.idempotency_key,
+    metadata: input.metadata ?? null,
+    attachments: input.attachments,
+    thread_participants: null,
   });
   return outcome(ctx, result);
 }
@@ -78,15 +83,19 @@ export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyIn
   // The sender's From is outside text: one that is not a single plain address (an ESMTP parameter smuggled
   // after '>', a line break, a group, a list) must never become an envelope recipient. Not echoed: it is hostile.
   if (!isEmailAddress(email.from_addr)) {
-    throw invalid('email_id', `the sender address of ${email.email_id} is not a single valid email address, so it cannot be replied to safely; ` +
-      'to answer this person, use send_email with an address you have checked');
+    throw invalid(
+      'email_id',
+      `the sender address of ${email.email_id} is not a single valid email address, so it cannot be replied to safely; ` +
+        'to answer this person, use send_email with an address you have checked',
+    );
   }
   const to = [email.from_addr];
-  const threadCc = input.reply_all
-    ? [...new Set([...email.to, ...email.cc])].filter((a) => a !== self && a !== email.from_addr)
-    : [];
+  const threadCc = input.reply_all ? [...new Set([...email.to, ...email.cc])].filter((a) => a !== self && a !== email.from_addr) : [];
   if (threadCc.some((a) => !isEmailAddress(a))) {
-    throw invalid('reply_all', `one of the other recipients of ${email.email_id} is not a valid email address; reply without reply_all, and add people you have checked with cc`);
+    throw invalid(
+      'reply_all',
+      `one of the other recipients of ${email.email_id} is not a valid email address; reply without reply_all, and add people you have checked with cc`,
+    );
   }
   const cc = [...new Set([...threadCc, ...(input.cc ?? [])])].filter((a) => a !== self && !to.includes(a));
   // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID; References is the parent's References plus it.
@@ -99,15 +108,24 @@ export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyIn
   const subject = /^re:/i.test(parentSubject.trim()) ? parentSubject : `Re: ${parentSubject}`;
   const content = contentOf({ to, cc, bcc: input.bcc, text: input.text, html: input.html }, subject);
   const result = await submit(ctx, who, {
-    mailbox: self, kind: 'reply', content, idempotency_key: input.idempotency_key, reply_to_email_id: email.email_id,
-    in_reply_to_header: parentId, references_header: references, attachments: input.attachments,
+    mailbox: self,
+    kind: 'reply',
+    content,
+    idempotency_key: input.idempotency_key,
+    reply_to_email_id: email.email_id,
+    in_reply_to_header: parentId,
+    references_header: references,
+    attachments: input.attachments,
     // Everyone already in the conversation; anyone else the reply adds is held for a human (content_holds).
     thread_participants: [email.from_addr, ...email.to, ...email.cc],
   });
   return outcome(ctx, result);
 }
 
-function contentOf(input: { to: string[]; cc?: string[] | undefined; bcc?: string[] | undefined; text?: string | undefined; html?: string | undefined }, subject: string): MessageContent {
+function contentOf(
+  input: { to: string[]; cc?: string[] | undefined; bcc?: string[] | undefined; text?: string | undefined; html?: string | undefined },
+  subject: string,
+): MessageContent {
   const text = input.text ?? null;
   const html = input.html ?? null;
   if (!text?.trim() && !html?.trim()) throw invalid('text', 'the email has no body; give text (or html)');
@@ -134,31 +152,46 @@ async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<S
   const scanned = files.map((f) => ({ filename: f.filename, content_type: f.content_type, size: f.content.length, secrets: findSecrets(textOf(f)) }));
   const action = draftAction(a.mailbox, a.kind, c, scanned, a.thread_participants);
   const messageIdHeader = newMessageIdHeader(a.mailbox);
-  return ctx.store.submitMessage({
-    message_id: newMessageId(),
-    message_id_header: messageIdHeader,
-    mailbox: a.mailbox,
-    kind: a.kind,
-    content: c,
-    metadata: a.metadata ?? null,
-    idempotency_key: a.idempotency_key ?? null,
-    reply_to_email_id: a.reply_to_email_id ?? null,
-    in_reply_to_header: a.in_reply_to_header ?? null,
-    references_header: a.references_header ?? null,
-    actor: who.id,
-    attachments: files,
-    policy: ctx.settings.policy,
-    thread_key: threadRoot(a.references_header ?? null, a.in_reply_to_header ?? null) ?? messageIdHeader,
-  }, gateFor(ctx, action), ctx.clock());
+  return ctx.store.submitMessage(
+    {
+      message_id: newMessageId(),
+      message_id_header: messageIdHeader,
+      mailbox: a.mailbox,
+      kind: a.kind,
+      content: c,
+      metadata: a.metadata ?? null,
+      idempotency_key: a.idempotency_key ?? null,
+      reply_to_email_id: a.reply_to_email_id ?? null,
+      in_reply_to_header: a.in_reply_to_header ?? null,
+      references_header: a.references_header ?? null,
+      actor: who.id,
+      attachments: files,
+      policy: ctx.settings.policy,
+      thread_key: threadRoot(a.references_header ?? null, a.in_reply_to_header ?? null) ?? messageIdHeader,
+    },
+    gateFor(ctx, action),
+    ctx.clock(),
+  );
 }
 
 /** The gate's view of a draft: one builder for a real submit and for `mailgate policy test`, so the two agree. */
 export function draftAction(
-  mailbox: string, kind: 'send' | 'reply', c: MessageContent, attachments: readonly DraftAttachment[], threadParticipants: readonly string[] | null,
+  mailbox: string,
+  kind: 'send' | 'reply',
+  c: MessageContent,
+  attachments: readonly DraftAttachment[],
+  threadParticipants: readonly string[] | null,
 ): Action {
   return {
-    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply: kind === 'reply',
-    mailbox, text: c.text, html: c.html, attachments, threadParticipants,
+    kind: 'send',
+    recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])],
+    subject: c.subject,
+    isReply: kind === 'reply',
+    mailbox,
+    text: c.text,
+    html: c.html,
+    attachments,
+    threadParticipants,
   };
 }
 
@@ -212,7 +245,9 @@ function describe(m: OutboundMessage): SendOutcome {
       return { ...base, status: 'sent' };
     case 'failed':
       return { ...base, status: 'failed', reason: m.last_error ?? 'delivery failed' };
-    case 'approved': case 'queued': case 'sending':
+    case 'approved':
+    case 'queued':
+    case 'sending':
       return { ...base, status: 'queued', ...(m.last_error ? { reason: `will retry: ${m.last_error}` } : {}) };
     default:
       // rejected, expired, cancelled, outcome_unknown: seen on an idempotent replay of an old key.

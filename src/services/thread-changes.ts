@@ -42,7 +42,10 @@ export async function threadReport(ctx: AppContext, m: OutboundMessage): Promise
 }
 
 /** The brief form get_message and list_pending carry (tools/shapes.ts threadChangeFields). */
-export async function threadFields(ctx: AppContext, m: OutboundMessage): Promise<{ thread_compared: boolean; thread_changes: { kind: ThreadChange['kind']; value: string }[] }> {
+export async function threadFields(
+  ctx: AppContext,
+  m: OutboundMessage,
+): Promise<{ thread_compared: boolean; thread_changes: { kind: ThreadChange['kind']; value: string }[] }> {
   const r = await threadReport(ctx, m);
   return { thread_compared: r.compared, thread_changes: r.changes.map((c) => ({ kind: c.kind, value: c.value })) };
 }

@@ -30,8 +30,15 @@ export async function createToken(ctx: AppContext, who: Principal, input: TokenI
   await requireRole(ctx, who, ['operator'], 'creating tokens');
   await requireAllMailboxes(ctx, who, 'creating tokens');
   // A token is a new principal: one minted by a session that can draft would let its model approve its own mail.
-  refuseIfCanDraft(who, 'creating a token', ['token', 'create', '--role', input.roles.join(','), '--name', input.name,
-    ...(input.mailboxes === 'all' ? ['--all-mailboxes'] : input.mailboxes.flatMap((m) => ['--mailbox', m]))]);
+  refuseIfCanDraft(who, 'creating a token', [
+    'token',
+    'create',
+    '--role',
+    input.roles.join(','),
+    '--name',
+    input.name,
+    ...(input.mailboxes === 'all' ? ['--all-mailboxes'] : input.mailboxes.flatMap((m) => ['--mailbox', m])),
+  ]);
   if (!TOKEN_NAME_RE.test(input.name)) {
     throw invalid('--name', 'use 1 to 100 letters, digits and . _ @ - (starting with a letter or digit), e.g. --name alice-desktop');
   }
@@ -43,7 +50,11 @@ export async function createToken(ctx: AppContext, who: Principal, input: TokenI
     mailboxes = [...new Set(mailboxes)];
   }
   const token = newTokenSecret();
-  const record = await ctx.store.createToken({ token_id: newTokenId(), name: input.name, roles: input.roles, secret_hash: hashSecret(token), mailboxes }, who.id, ctx.clock());
+  const record = await ctx.store.createToken(
+    { token_id: newTokenId(), name: input.name, roles: input.roles, secret_hash: hashSecret(token), mailboxes },
+    who.id,
+    ctx.clock(),
+  );
   return { token, record };
 }
 
@@ -75,8 +86,10 @@ export async function resolveToken(ctx: AppContext, token: string, what = 'MAILG
   const hash = hashSecret(secret);
   const found = await ctx.store.findTokenByHash(hash);
   if (!found || !sameDigest(found.secret_hash, hash)) {
-    throw new MailgateError('UNAUTHENTICATED',
-      `${what} is not a token of this database${hint}; check it was copied whole and that --db or --config name the database it was created in ('mailgate token list')`);
+    throw new MailgateError(
+      'UNAUTHENTICATED',
+      `${what} is not a token of this database${hint}; check it was copied whole and that --db or --config name the database it was created in ('mailgate token list')`,
+    );
   }
   await assertTokenLive(ctx, found.token_id);
   return { token_id: found.token_id, name: found.name, roles: found.roles, mailboxes: found.mailboxes ?? 'all' };
@@ -91,7 +104,9 @@ export async function assertTokenLive(ctx: AppContext, tokenId: string): Promise
   if (t && t.revoked_at === null && (t.last_used_at === null || t.last_used_at < now - 60_000)) t = await ctx.store.touchToken(tokenId, now);
   if (!t || t.revoked_at !== null) {
     const when = t?.revoked_at ? ` at ${new Date(t.revoked_at).toISOString()}` : '';
-    throw new MailgateError('UNAUTHENTICATED',
-      `the token '${t?.name ?? tokenId}' was revoked${when}; a person can create a new one with 'mailgate token create' and restart the server with it`);
+    throw new MailgateError(
+      'UNAUTHENTICATED',
+      `the token '${t?.name ?? tokenId}' was revoked${when}; a person can create a new one with 'mailgate token create' and restart the server with it`,
+    );
   }
 }

@@ -11,13 +11,24 @@ import { refuseIfCanDraft } from './needs-person.js';
 import { getMailboxOrThrow, recordScopeDenial, requireAllMailboxes, scopeFilter } from './scope.js';
 import { MailgateError } from '../errors.js';
 
-const toNew = (w: WebhookConfig): NewWebhookEndpoint =>
-  ({ url: w.url, secrets: w.secret, events: w.events ?? null, mailbox: w.mailbox ?? null, allow_private_network: w.allow_private_network === true });
+const toNew = (w: WebhookConfig): NewWebhookEndpoint => ({
+  url: w.url,
+  secrets: w.secret,
+  events: w.events ?? null,
+  mailbox: w.mailbox ?? null,
+  allow_private_network: w.allow_private_network === true,
+});
 
 export async function addWebhook(ctx: AppContext, who: Principal, w: WebhookConfig): Promise<WebhookEndpoint> {
   await requireRole(ctx, who, ['operator'], 'adding a webhook');
   // The secret is never echoed: without --secret the CLI makes one and shows it to the person.
-  refuseIfCanDraft(who, 'adding a webhook', ['webhook', 'add', w.url, ...(w.events ? ['--events', w.events.join(',')] : []), ...(w.mailbox ? ['--mailbox', w.mailbox] : [])]);
+  refuseIfCanDraft(who, 'adding a webhook', [
+    'webhook',
+    'add',
+    w.url,
+    ...(w.events ? ['--events', w.events.join(',')] : []),
+    ...(w.mailbox ? ['--mailbox', w.mailbox] : []),
+  ]);
   // An endpoint of no mailbox hears every mailbox's events: only a principal of every mailbox adds one.
   if (w.mailbox === undefined) await requireAllMailboxes(ctx, who, 'adding a webhook for every mailbox');
   else await getMailboxOrThrow(ctx, who, w.mailbox);

@@ -39,28 +39,40 @@ export function recordConfirmationRequest(db: Db, req: ConfirmationRequest, now:
   const m = messages.getMessageRow(db, req.message_id);
   if (!m) throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${req.message_id}'`, { field: 'message_id' });
   if (req.link) {
-    stmt(db, `INSERT INTO approval_links (link_id, secret_hash, message_id, content_hash, requested_by, created_at, expires_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(req.link.link_id, req.link.secret_hash, req.message_id, req.content_hash, req.actor, now, req.link.expires_at);
+    stmt(
+      db,
+      `INSERT INTO approval_links (link_id, secret_hash, message_id, content_hash, requested_by, created_at, expires_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(req.link.link_id, req.link.secret_hash, req.message_id, req.content_hash, req.actor, now, req.link.expires_at);
   }
-  appendAudit(db, { actor: req.actor, action: 'message.confirmation_requested', mailbox: m.mailbox, message_id: m.message_id, detail: {
-    path: req.path, content_hash: req.content_hash,
-    ...(req.link ? { link_id: req.link.link_id, expires_at: req.link.expires_at } : {}),
-  } }, now);
+  appendAudit(
+    db,
+    {
+      actor: req.actor,
+      action: 'message.confirmation_requested',
+      mailbox: m.mailbox,
+      message_id: m.message_id,
+      detail: {
+        path: req.path,
+        content_hash: req.content_hash,
+        ...(req.link ? { link_id: req.link.link_id, expires_at: req.link.expires_at } : {}),
+      },
+    },
+    now,
+  );
 }
 
 export function findLinkByHash(db: Db, secretHash: string): (ApprovalLink & { secret_hash: string }) | undefined {
   return stmt(db, `SELECT ${COLUMNS}, secret_hash FROM approval_links WHERE secret_hash = ?`).get(secretHash) as
-    (ApprovalLink & { secret_hash: string }) | undefined;
+    | (ApprovalLink & { secret_hash: string })
+    | undefined;
 }
 
 /**
  * The exact change a change link applies, stored with it so nothing in the request that uses the link can
  * alter it: an update's patch and reason, or a new mailbox.
  */
-export type MailboxChange =
-  | { op: 'update'; patch: Record<string, unknown>; reason: string }
-  | { op: 'create'; mailbox: Record<string, unknown> };
+export type MailboxChange = { op: 'update'; patch: Record<string, unknown>; reason: string } | { op: 'create'; mailbox: Record<string, unknown> };
 
 export interface ChangeLink {
   link_id: string;
@@ -92,15 +104,38 @@ type ChangeRow = Omit<ChangeLink, 'change' | 'loosens'> & { change: string; loos
 /** Appends mailbox.confirmation_requested and, for a link, stores it. */
 export function recordChangeRequest(db: Db, req: ChangeConfirmationRequest, now: number): void {
   if (req.link) {
-    stmt(db, `INSERT INTO change_links (link_id, secret_hash, mailbox, change, loosens, state_hash, requested_by, created_at, expires_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(req.link.link_id, req.link.secret_hash, req.mailbox, JSON.stringify(req.change), JSON.stringify(req.loosens), req.state_hash,
-        req.actor, now, req.link.expires_at);
+    stmt(
+      db,
+      `INSERT INTO change_links (link_id, secret_hash, mailbox, change, loosens, state_hash, requested_by, created_at, expires_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      req.link.link_id,
+      req.link.secret_hash,
+      req.mailbox,
+      JSON.stringify(req.change),
+      JSON.stringify(req.loosens),
+      req.state_hash,
+      req.actor,
+      now,
+      req.link.expires_at,
+    );
   }
-  appendAudit(db, { actor: req.actor, action: 'mailbox.confirmation_requested', mailbox: req.mailbox, detail: {
-    path: req.path, op: req.change.op, loosens: req.loosens, state_hash: req.state_hash,
-    ...(req.link ? { link_id: req.link.link_id, expires_at: req.link.expires_at } : {}),
-  } }, now);
+  appendAudit(
+    db,
+    {
+      actor: req.actor,
+      action: 'mailbox.confirmation_requested',
+      mailbox: req.mailbox,
+      detail: {
+        path: req.path,
+        op: req.change.op,
+        loosens: req.loosens,
+        state_hash: req.state_hash,
+        ...(req.link ? { link_id: req.link.link_id, expires_at: req.link.expires_at } : {}),
+      },
+    },
+    now,
+  );
 }
 
 export function findChangeLinkByHash(db: Db, secretHash: string): (ChangeLink & { secret_hash: string }) | undefined {
@@ -123,8 +158,10 @@ export function changeLinkProblem(db: Db, link: ChangeLink, now: number): string
  * declined in the client), so used_at means "can no longer approve" rather than "approved".
  */
 export function spendLink(db: Db, linkId: string, now: number): boolean {
-  return stmt(db, 'UPDATE approval_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL').run(now, linkId).changes === 1 ||
-    stmt(db, 'UPDATE change_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL').run(now, linkId).changes === 1;
+  return (
+    stmt(db, 'UPDATE approval_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL').run(now, linkId).changes === 1 ||
+    stmt(db, 'UPDATE change_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL').run(now, linkId).changes === 1
+  );
 }
 
 /** Why a link cannot approve now, or null if it can. Read-only: the page's GET uses it too. */
@@ -133,7 +170,8 @@ export function linkProblem(db: Db, link: ApprovalLink | undefined, now: number)
   if (link.used_at !== null) return 'this approval link was already used; links work once';
   if (link.expires_at <= now) return 'this approval link has expired; ask for the approval again';
   const m = messages.getMessageRow(db, link.message_id);
-  if (!m || m.content_hash !== link.content_hash) return 'the message changed after this link was made, so the link cannot approve it; ask for the approval again';
+  if (!m || m.content_hash !== link.content_hash)
+    return 'the message changed after this link was made, so the link cannot approve it; ask for the approval again';
   if (m.status !== 'pending') return `the message is ${m.status}, no longer waiting for approval`;
   return null;
 }

@@ -37,8 +37,14 @@ const GENESIS = '0'.repeat(64);
 
 export function eventHash(prevHash: string, e: Omit<AuditEvent, 'seq' | 'hash' | 'prev_hash'>): string {
   const body = canonicalJson({
-    event_id: e.event_id, at: e.at, actor: e.actor, action: e.action,
-    mailbox: e.mailbox, message_id: e.message_id, email_id: e.email_id, detail: e.detail,
+    event_id: e.event_id,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    mailbox: e.mailbox,
+    message_id: e.message_id,
+    email_id: e.email_id,
+    detail: e.detail,
   });
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
@@ -60,16 +66,20 @@ export function appendAudit(db: Db, input: AuditInput, now: number): AuditEvent 
     detail: protectDetail(db, input.message_id, JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>),
   };
   const hash = eventHash(prevHash, event);
-  const info = stmt(db, `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
-              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash)`)
-    .run({ ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash });
+  const info = stmt(
+    db,
+    `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
+              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash)`,
+  ).run({ ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash });
   const appended = { ...event, seq: Number(info.lastInsertRowid), prev_hash: prevHash, hash };
   // Same transaction: a webhook event exists exactly when the audited change committed.
   enqueueFromAudit(db, appended);
   return appended;
 }
 
-interface AuditRow extends Omit<AuditEvent, 'detail'> { detail: string }
+interface AuditRow extends Omit<AuditEvent, 'detail'> {
+  detail: string;
+}
 
 const fromRow = (r: AuditRow): AuditEvent => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> });
 
@@ -86,10 +96,22 @@ export interface AuditQuery {
 export function queryAudit(db: Db, q: AuditQuery): AuditEvent[] {
   const where: string[] = [];
   const params: Record<string, unknown> = { limit: q.limit };
-  if (q.message_id) { where.push('message_id = @message_id'); params.message_id = q.message_id; }
-  if (q.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = q.mailbox; }
-  if (q.mailboxes) { where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))'); params.mailboxes = JSON.stringify(q.mailboxes); }
-  if (q.before_seq) { where.push('seq < @before_seq'); params.before_seq = q.before_seq; }
+  if (q.message_id) {
+    where.push('message_id = @message_id');
+    params.message_id = q.message_id;
+  }
+  if (q.mailbox) {
+    where.push('mailbox = @mailbox');
+    params.mailbox = q.mailbox;
+  }
+  if (q.mailboxes) {
+    where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))');
+    params.mailboxes = JSON.stringify(q.mailboxes);
+  }
+  if (q.before_seq) {
+    where.push('seq < @before_seq');
+    params.before_seq = q.before_seq;
+  }
   const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
   return (stmt(db, sql).all(params) as AuditRow[]).map(fromRow).reverse();
 }
@@ -112,12 +134,26 @@ export function verifyAuditChain(db: Db, anchor?: string): VerifyResult {
     count++;
     const e = fromRow(row);
     // AUTOINCREMENT numbers are contiguous (a rolled-back insert gives its number back): a gap is a removed row.
-    if (head && e.seq !== head.seq + 1) return { ok: false, events: count, first_bad_seq: head.seq + 1, problem: e.seq - 1 === head.seq + 1 ? `event ${head.seq + 1} was removed` : `events ${head.seq + 1} to ${e.seq - 1} were removed` };
-    if (e.prev_hash !== prevHash) return { ok: false, events: count, first_bad_seq: e.seq, problem: 'prev_hash does not link to the previous event (a row was removed or reordered)' };
-    if (eventHash(prevHash, e) !== e.hash) return { ok: false, events: count, first_bad_seq: e.seq, problem: 'content does not match its hash (the row was edited)' };
+    if (head && e.seq !== head.seq + 1)
+      return {
+        ok: false,
+        events: count,
+        first_bad_seq: head.seq + 1,
+        problem: e.seq - 1 === head.seq + 1 ? `event ${head.seq + 1} was removed` : `events ${head.seq + 1} to ${e.seq - 1} were removed`,
+      };
+    if (e.prev_hash !== prevHash)
+      return { ok: false, events: count, first_bad_seq: e.seq, problem: 'prev_hash does not link to the previous event (a row was removed or reordered)' };
+    if (eventHash(prevHash, e) !== e.hash)
+      return { ok: false, events: count, first_bad_seq: e.seq, problem: 'content does not match its hash (the row was edited)' };
     // The stored text must be exactly what was written: JSON.parse forgives a duplicated key (the last wins)
     // while SQLite's JSON functions read the first, so an added duplicate could change what a query sees.
-    if (JSON.stringify(e.detail) !== row.detail) return { ok: false, events: count, first_bad_seq: e.seq, problem: 'the detail text is not the JSON the event was written with (a duplicated key or edited text)' };
+    if (JSON.stringify(e.detail) !== row.detail)
+      return {
+        ok: false,
+        events: count,
+        first_bad_seq: e.seq,
+        problem: 'the detail text is not the JSON the event was written with (a duplicated key or edited text)',
+      };
     prevHash = e.hash;
     head = { seq: e.seq, hash: e.hash };
     if (anchor && e.hash === anchor) anchorSeen = true;
@@ -128,7 +164,12 @@ export function verifyAuditChain(db: Db, anchor?: string): VerifyResult {
     return { ok: false, events: count, first_bad_seq: (head?.seq ?? 0) + 1, problem: `events after seq ${head?.seq ?? 0} up to ${next} were removed` };
   }
   if (anchor && !anchorSeen) {
-    return { ok: false, events: count, first_bad_seq: (head?.seq ?? 0) + 1, problem: `no event has the anchored hash ${anchor.slice(0, 16)}…: the chain was cut back or rewritten since it was recorded` };
+    return {
+      ok: false,
+      events: count,
+      first_bad_seq: (head?.seq ?? 0) + 1,
+      problem: `no event has the anchored hash ${anchor.slice(0, 16)}…: the chain was cut back or rewritten since it was recorded`,
+    };
   }
   return { ok: true, events: count, head };
 }

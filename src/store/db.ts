@@ -24,8 +24,10 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { readonly: opts.readonly ?? false });
   } catch (err) {
-    throw storeError(err, path) ?? new MailgateError('CONFIG_INVALID',
-      `cannot open database ${path}: ${(err as Error).message}; check --db, MAILGATE_DB or the config's database`);
+    throw (
+      storeError(err, path) ??
+      new MailgateError('CONFIG_INVALID', `cannot open database ${path}: ${(err as Error).message}; check --db, MAILGATE_DB or the config's database`)
+    );
   }
   try {
     prepare(db, opts);

@@ -17,9 +17,12 @@ import type { DeliveryOutcome } from './store.js';
 
 /** Claims due messages of the given mailboxes, skipping mailboxes whose deliveries are paused or held back. */
 export function claimDue(db: Db, owner: string, now: number, leaseMs: number, limit: number, wanted: readonly string[]): messages.OutboundMessage[] {
-  const open = stmt(db, `SELECT address FROM mailboxes WHERE address IN (SELECT value FROM json_each(?))
-                         AND delivery_paused_at IS NULL AND (delivery_held_until IS NULL OR delivery_held_until <= ?)`, true)
-    .all(JSON.stringify(wanted), now) as string[];
+  const open = stmt(
+    db,
+    `SELECT address FROM mailboxes WHERE address IN (SELECT value FROM json_each(?))
+                         AND delivery_paused_at IS NULL AND (delivery_held_until IS NULL OR delivery_held_until <= ?)`,
+    true,
+  ).all(JSON.stringify(wanted), now) as string[];
   const claimed: messages.OutboundMessage[] = [];
   for (const m of messages.claimableRows(db, now, limit, open)) {
     const lease = { lease_owner: owner, lease_until: now + leaseMs };
@@ -30,14 +33,22 @@ export function claimDue(db: Db, owner: string, now: number, leaseMs: number, li
 
 /** Counts one attempt for the lease holder (the sender is about to send MAIL FROM). False if the lease is lost. */
 export function chargeAttempt(db: Db, id: string, owner: string, now: number): boolean {
-  return stmt(db, `UPDATE messages SET attempts = attempts + 1, updated_at = ?
-                   WHERE message_id = ? AND status = 'sending' AND lease_owner = ? AND lease_until >= ?`).run(now, id, owner, now).changes === 1;
+  return (
+    stmt(
+      db,
+      `UPDATE messages SET attempts = attempts + 1, updated_at = ?
+                   WHERE message_id = ? AND status = 'sending' AND lease_owner = ? AND lease_until >= ?`,
+    ).run(now, id, owner, now).changes === 1
+  );
 }
 
 export function markTransmitting(db: Db, id: string, owner: string, now: number): void {
-  const ok = stmt(db, `UPDATE messages SET transmitting_at = ?, updated_at = ?
-                       WHERE message_id = ? AND status = 'sending' AND lease_owner = ? AND lease_until >= ?`)
-    .run(now, now, id, owner, now).changes === 1;
+  const ok =
+    stmt(
+      db,
+      `UPDATE messages SET transmitting_at = ?, updated_at = ?
+                       WHERE message_id = ? AND status = 'sending' AND lease_owner = ? AND lease_until >= ?`,
+    ).run(now, now, id, owner, now).changes === 1;
   if (!ok) throw new Error(`lease on ${id} lost before transmission; not sending`);
 }
 
@@ -47,8 +58,7 @@ export function markTransmitting(db: Db, id: string, owner: string, now: number)
  * An in-place UPDATE of one row: it needs no new page, so it usually succeeds where the outcome's inserts did not.
  */
 export function releaseLease(db: Db, id: string, owner: string, now: number): boolean {
-  return stmt(db, "UPDATE messages SET lease_until = ? WHERE message_id = ? AND status = 'sending' AND lease_owner = ?")
-    .run(now - 1, id, owner).changes === 1;
+  return stmt(db, "UPDATE messages SET lease_until = ? WHERE message_id = ? AND status = 'sending' AND lease_owner = ?").run(now - 1, id, owner).changes === 1;
 }
 
 export function recordOutcome(db: Db, id: string, owner: string, outcome: DeliveryOutcome, now: number, charge: boolean): messages.OutboundMessage | undefined {
@@ -61,8 +71,15 @@ export function recordOutcome(db: Db, id: string, owner: string, outcome: Delive
     appendAudit(db, { actor: 'system:delivery', action, mailbox: m.mailbox, message_id: id, detail: { attempt: attempts, ...detail } }, now);
   switch (outcome.kind) {
     case 'sent':
-      messages.transition(db, id, ['sending'], 'sent', { ...base, sent_at: now, last_error: null,
-        smtp_response: typeof outcome.detail.response === 'string' ? outcome.detail.response : null }, now, guard);
+      messages.transition(
+        db,
+        id,
+        ['sending'],
+        'sent',
+        { ...base, sent_at: now, last_error: null, smtp_response: typeof outcome.detail.response === 'string' ? outcome.detail.response : null },
+        now,
+        guard,
+      );
       // Known contacts are addresses this mailbox has sent to. Inbound mail does not count: its From is
       // whatever the sender claims, and a forged one must not earn an address automatic approval.
       mailboxes.recordCorrespondents(db, m.mailbox, [...m.to, ...m.cc, ...m.bcc], now);
@@ -71,7 +88,15 @@ export function recordOutcome(db: Db, id: string, owner: string, outcome: Delive
       noteDeliveryResult(db, m.mailbox, 'answered', now);
       break;
     case 'retry':
-      messages.transition(db, id, ['sending'], 'queued', { ...base, last_error: outcome.error, next_attempt_at: outcome.next_attempt_at, transmitting_at: null }, now, guard);
+      messages.transition(
+        db,
+        id,
+        ['sending'],
+        'queued',
+        { ...base, last_error: outcome.error, next_attempt_at: outcome.next_attempt_at, transmitting_at: null },
+        now,
+        guard,
+      );
       audit('message.retry_scheduled', { error: outcome.error, next_attempt_at: outcome.next_attempt_at });
       noteDeliveryResult(db, m.mailbox, 'transient', now, outcome.hold_mailbox_until);
       break;
@@ -101,8 +126,11 @@ export function recordOutcome(db: Db, id: string, owner: string, outcome: Delive
 /** A hard bounce puts the address on the suppression list for every mailbox (it does not exist). */
 function suppressBounces(db: Db, bounced: readonly string[] | undefined, id: string, now: number): void {
   for (const address of bounced ?? []) {
-    suppressions.addSuppression(db, { scope: '*', kind: 'address', value: canonicalEmail(address),
-      reason: `hard bounce delivering ${id}`, source: 'bounce', created_by: 'system:delivery' }, now);
+    suppressions.addSuppression(
+      db,
+      { scope: '*', kind: 'address', value: canonicalEmail(address), reason: `hard bounce delivering ${id}`, source: 'bounce', created_by: 'system:delivery' },
+      now,
+    );
   }
 }
 
@@ -126,9 +154,17 @@ export function recoverLeases(db: Db, now: number, safeToRetry: (m: messages.Out
       : `delivery lease of ${m.lease_owner} expired ${when}; it may have been delivered, so it is not resent`;
     const set = { lease_owner: null, lease_until: null, last_error: error, next_attempt_at: now, transmitting_at: retry ? null : m.transmitting_at };
     if (!messages.transition(db, m.message_id, ['sending'], to, set, now, { where: 'AND lease_until < @now' })) continue;
-    appendAudit(db, { actor: 'system:delivery', mailbox: m.mailbox, message_id: m.message_id,
-      action: retry ? 'message.retry_scheduled' : 'message.outcome_unknown',
-      detail: { error, recovered: true } }, now);
+    appendAudit(
+      db,
+      {
+        actor: 'system:delivery',
+        mailbox: m.mailbox,
+        message_id: m.message_id,
+        action: retry ? 'message.retry_scheduled' : 'message.outcome_unknown',
+        detail: { error, recovered: true },
+      },
+      now,
+    );
     out.push(messages.getMessageRow(db, m.message_id)!);
   }
   return out;

@@ -49,19 +49,29 @@ export function getFolderState(db: Db, mailbox: string, folder: string): FolderS
 export function applyFolderSync(db: Db, sync: FolderSync, now: number): string[] {
   const { mailbox, folder, uidvalidity } = sync.state;
   if (sync.reset) stmt(db, 'DELETE FROM emails WHERE mailbox = ? AND folder = ? AND source = ?').run(mailbox, folder, 'imap');
-  const insert = stmt(db, `INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs, subject,
+  const insert = stmt(
+    db,
+    `INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs, subject,
       message_id_header, in_reply_to_header, flags, unread, uidvalidity, uid, size, has_body, date, received_at)
     VALUES (@email_id, @mailbox, @folder, 'imap', @from_addr, @from_name, @to_addrs, @cc_addrs, @subject,
       @message_id_header, @in_reply_to_header, @flags, @unread, @uidvalidity, @uid, @size, 0, @date, @now)
     ON CONFLICT (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL DO UPDATE SET flags = excluded.flags, unread = excluded.unread
-    RETURNING email_id`);
+    RETURNING email_id`,
+  );
   const created: string[] = [];
   for (const e of sync.upserts) {
     const email_id = newEmailId();
     // RETURNING gives the row's id: ours when the row is new, the existing one when only its flags changed.
     const row = insert.get({
-      ...e, email_id, mailbox, folder, uidvalidity, now,
-      to_addrs: JSON.stringify(e.to), cc_addrs: JSON.stringify(e.cc), flags: JSON.stringify(e.flags),
+      ...e,
+      email_id,
+      mailbox,
+      folder,
+      uidvalidity,
+      now,
+      to_addrs: JSON.stringify(e.to),
+      cc_addrs: JSON.stringify(e.cc),
+      flags: JSON.stringify(e.flags),
       unread: e.flags.includes('\\Seen') ? 0 : 1,
     }) as { email_id: string } | undefined;
     if (row?.email_id === email_id) created.push(email_id);
@@ -70,11 +80,14 @@ export function applyFolderSync(db: Db, sync: FolderSync, now: number): string[]
   for (const f of sync.flagUpdates) setFlags.run(JSON.stringify(f.flags), f.flags.includes('\\Seen') ? 0 : 1, mailbox, folder, uidvalidity, f.uid);
   const del = stmt(db, 'DELETE FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?');
   for (const uid of sync.removed) del.run(mailbox, folder, uidvalidity, uid);
-  stmt(db, `INSERT INTO imap_folders (mailbox, folder, uidvalidity, uidnext, highestmodseq, messages, special_use, synced_at)
+  stmt(
+    db,
+    `INSERT INTO imap_folders (mailbox, folder, uidvalidity, uidnext, highestmodseq, messages, special_use, synced_at)
             VALUES (@mailbox, @folder, @uidvalidity, @uidnext, @highestmodseq, @messages, @special_use, @synced_at)
             ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, uidnext = excluded.uidnext,
               highestmodseq = excluded.highestmodseq, messages = excluded.messages, special_use = excluded.special_use,
-              synced_at = excluded.synced_at`).run(sync.state);
+              synced_at = excluded.synced_at`,
+  ).run(sync.state);
   return created;
 }
 
@@ -83,8 +96,11 @@ export function cachedCount(db: Db, mailbox: string, folder: string, uidvalidity
 }
 
 export function cachedUids(db: Db, mailbox: string, folder: string, uidvalidity: number): number[] {
-  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? ORDER BY uid', true)
-    .all(mailbox, folder, uidvalidity) as number[];
+  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? ORDER BY uid', true).all(
+    mailbox,
+    folder,
+    uidvalidity,
+  ) as number[];
 }
 
 export interface ParsedBody {
@@ -96,13 +112,17 @@ export interface ParsedBody {
 }
 
 export function setBody(db: Db, emailId: string, body: ParsedBody): void {
-  stmt(db, `UPDATE emails SET text_body = ?, html_body = ?, references_header = ?, in_reply_to_header = coalesce(?, in_reply_to_header),
-              attachments = ?, has_body = 1 WHERE email_id = ?`)
-    .run(body.text, body.html, body.references_header, body.in_reply_to_header, JSON.stringify(body.attachments), emailId);
+  stmt(
+    db,
+    `UPDATE emails SET text_body = ?, html_body = ?, references_header = ?, in_reply_to_header = coalesce(?, in_reply_to_header),
+              attachments = ?, has_body = 1 WHERE email_id = ?`,
+  ).run(body.text, body.html, body.references_header, body.in_reply_to_header, JSON.stringify(body.attachments), emailId);
 }
 
 /** UIDs of a folder whose bodies have not been fetched yet (the part of a search the index cannot answer). */
 export function unfetchedUids(db: Db, mailbox: string, folder: string): number[] {
-  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND has_body = 0 AND uid IS NOT NULL ORDER BY uid', true)
-    .all(mailbox, folder) as number[];
+  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND has_body = 0 AND uid IS NOT NULL ORDER BY uid', true).all(
+    mailbox,
+    folder,
+  ) as number[];
 }

@@ -31,7 +31,10 @@ export interface InboundEmail {
   received_at: number;
 }
 
-export type NewEmail = Omit<InboundEmail, 'email_id' | 'received_at' | 'flags' | 'unread' | 'uidvalidity' | 'uid' | 'size' | 'has_body' | 'attachments'> & { flags?: string[]; attachments?: InboundEmail['attachments'] };
+export type NewEmail = Omit<InboundEmail, 'email_id' | 'received_at' | 'flags' | 'unread' | 'uidvalidity' | 'uid' | 'size' | 'has_body' | 'attachments'> & {
+  flags?: string[];
+  attachments?: InboundEmail['attachments'];
+};
 
 type Row = Record<string, unknown>;
 
@@ -53,12 +56,15 @@ function fromRow(r: Row): InboundEmail {
 export function insertEmail(db: Db, e: NewEmail, now: number): string | null {
   const flags = e.flags ?? [];
   const email_id = newEmailId();
-  const info = stmt(db, `INSERT OR IGNORE INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
+  const info = stmt(
+    db,
+    `INSERT OR IGNORE INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
       subject, text_body, html_body, message_id_header, in_reply_to_header, references_header, flags, unread,
       outbound_message_id, delivery_role, date, received_at, attachments)
     VALUES (@email_id, @mailbox, @folder, @source, @from_addr, @from_name, @to_addrs, @cc_addrs, @subject, @text, @html,
       @message_id_header, @in_reply_to_header, @references_header, @flags, @unread, @outbound_message_id, @delivery_role, @date, @received_at,
-      @attachments)`).run({
+      @attachments)`,
+  ).run({
     ...e,
     attachments: JSON.stringify(e.attachments ?? []),
     email_id,
@@ -95,7 +101,10 @@ export function searchEmailRows(db: Db, q: { mailbox: string; query: string; fol
   if (!match) return [];
   const params: Row = { mailbox: q.mailbox, match, limit: q.limit };
   let folderClause = '';
-  if (q.folder) { folderClause = 'AND e.folder = @folder'; params.folder = q.folder; }
+  if (q.folder) {
+    folderClause = 'AND e.folder = @folder';
+    params.folder = q.folder;
+  }
   const sql = `SELECT e.* FROM emails_fts f JOIN emails e ON e.rowid = f.rowid
     WHERE emails_fts MATCH @match AND e.mailbox = @mailbox ${folderClause}
     ORDER BY e.date DESC LIMIT @limit`;
@@ -105,7 +114,10 @@ export function searchEmailRows(db: Db, q: { mailbox: string; query: string; fol
 /** Turns free text into an FTS5 query: each word a quoted prefix term, all required. */
 function ftsQuery(text: string): string {
   const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
-  return words.slice(0, 20).map((w) => `"${w}"*`).join(' ');
+  return words
+    .slice(0, 20)
+    .map((w) => `"${w}"*`)
+    .join(' ');
 }
 
 /** Applies flag changes and a move to one email; `\Seen` drives the unread column. */
@@ -116,16 +128,23 @@ export function applyTagRow(db: Db, action: TagAction): InboundEmail | undefined
   for (const f of action.add_flags) flags.add(f);
   for (const f of action.remove_flags) flags.delete(f);
   const list = [...flags].sort();
-  stmt(db, 'UPDATE emails SET flags = ?, unread = ?, folder = ? WHERE email_id = ?')
-    .run(JSON.stringify(list), flags.has('\\Seen') ? 0 : 1, action.move_to ?? email.folder, email.email_id);
+  stmt(db, 'UPDATE emails SET flags = ?, unread = ?, folder = ? WHERE email_id = ?').run(
+    JSON.stringify(list),
+    flags.has('\\Seen') ? 0 : 1,
+    action.move_to ?? email.folder,
+    email.email_id,
+  );
   return getEmailRow(db, email.email_id);
 }
 
 /** The first inbound email in this mailbox that threads to the given Message-ID (RFC 5322 §3.6.4). */
 export function findReplyTo(db: Db, mailbox: string, messageIdHeader: string): InboundEmail | undefined {
-  const r = stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder <> 'Sent'
+  const r = stmt(
+    db,
+    `SELECT * FROM emails WHERE mailbox = ? AND folder <> 'Sent'
       AND (in_reply_to_header = ? OR instr(coalesce(references_header, ''), ?) > 0)
-      ORDER BY date LIMIT 1`).get(mailbox, messageIdHeader, messageIdHeader) as Row | undefined;
+      ORDER BY date LIMIT 1`,
+  ).get(mailbox, messageIdHeader, messageIdHeader) as Row | undefined;
   return r && fromRow(r);
 }
 
@@ -143,14 +162,22 @@ export interface CapturedMail {
 }
 
 export function listCapturedRows(db: Db, limit: number): CapturedMail[] {
-  return stmt(db, `SELECT c.message_id, m.mailbox, c.recipient, m.subject, c.captured_at FROM captured_mail c
-      JOIN messages m USING (message_id) ORDER BY c.captured_at DESC LIMIT ?`).all(limit) as CapturedMail[];
+  return stmt(
+    db,
+    `SELECT c.message_id, m.mailbox, c.recipient, m.subject, c.captured_at FROM captured_mail c
+      JOIN messages m USING (message_id) ORDER BY c.captured_at DESC LIMIT ?`,
+  ).all(limit) as CapturedMail[];
 }
 
 export function emailsByUid(db: Db, mailbox: string, folder: string, uids: readonly number[]): InboundEmail[] {
   if (uids.length === 0) return [];
-  return (stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder = ? AND uid IN (SELECT value FROM json_each(?))`)
-    .all(mailbox, folder, JSON.stringify(uids)) as Row[]).map(fromRow);
+  return (
+    stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder = ? AND uid IN (SELECT value FROM json_each(?))`).all(
+      mailbox,
+      folder,
+      JSON.stringify(uids),
+    ) as Row[]
+  ).map(fromRow);
 }
 
 /**
@@ -158,6 +185,11 @@ export function emailsByUid(db: Db, mailbox: string, folder: string, uids: reado
  * names it in References, oldest first. What a reply is compared with for the reviewer.
  */
 export function threadEmailRows(db: Db, mailbox: string, threadKey: string, limit: number): InboundEmail[] {
-  return (stmt(db, `SELECT * FROM emails WHERE mailbox = @mailbox AND (message_id_header = @key OR in_reply_to_header = @key
-      OR instr(coalesce(references_header, ''), @key) > 0) ORDER BY date LIMIT @limit`).all({ mailbox, key: threadKey, limit }) as Row[]).map(fromRow);
+  return (
+    stmt(
+      db,
+      `SELECT * FROM emails WHERE mailbox = @mailbox AND (message_id_header = @key OR in_reply_to_header = @key
+      OR instr(coalesce(references_header, ''), @key) > 0) ORDER BY date LIMIT @limit`,
+    ).all({ mailbox, key: threadKey, limit }) as Row[]
+  ).map(fromRow);
 }

@@ -56,8 +56,11 @@ export type ActionOutcome =
 type Row = Record<string, unknown>;
 
 function fromRow(r: Row): MailboxAction {
-  return { ...(r as unknown as MailboxAction), action: JSON.parse(String(r.action)) as TagAction,
-    result: r.result == null ? null : (JSON.parse(String(r.result)) as Record<string, unknown>) };
+  return {
+    ...(r as unknown as MailboxAction),
+    action: JSON.parse(String(r.action)) as TagAction,
+    result: r.result == null ? null : (JSON.parse(String(r.result)) as Record<string, unknown>),
+  };
 }
 
 export function getActionRow(db: Db, id: string): MailboxAction | undefined {
@@ -66,10 +69,20 @@ export function getActionRow(db: Db, id: string): MailboxAction | undefined {
 }
 
 function transition(db: Db, id: string, to: ActionStatus, set: Row, now: number, where = ''): boolean {
-  const cols = Object.keys(set).map((k) => `, ${k} = @${k}`).join('');
-  const from = actionFromStates(to).map((s) => `'${s}'`).join(', ');
-  return stmt(db, `UPDATE mailbox_actions SET status = @to, updated_at = @now${cols} WHERE action_id = @id AND status IN (${from}) ${where}`)
-    .run({ ...set, id, to, now }).changes === 1;
+  const cols = Object.keys(set)
+    .map((k) => `, ${k} = @${k}`)
+    .join('');
+  const from = actionFromStates(to)
+    .map((s) => `'${s}'`)
+    .join(', ');
+  return (
+    stmt(db, `UPDATE mailbox_actions SET status = @to, updated_at = @now${cols} WHERE action_id = @id AND status IN (${from}) ${where}`).run({
+      ...set,
+      id,
+      to,
+      now,
+    }).changes === 1
+  );
 }
 
 const audit = (db: Db, a: MailboxAction, actor: string, action: Parameters<typeof appendAudit>[1]['action'], detail: Row, now: number) =>
@@ -82,20 +95,50 @@ export function submitActionInTx(db: Db, req: ActionRequest, gate: GateFn, now: 
   const decision = gate(mailbox, { knownContacts: new Set(), contactLists: new Map() }, resolvePolicy(undefined, mailbox.policy));
   const status: ActionStatus = decision.outcome === 'execute' ? 'approved' : decision.outcome === 'hold' ? 'pending' : 'blocked';
   const a: MailboxAction = {
-    action_id: req.action_id, mailbox: mailbox.address, email_id: req.action.email_id, action: req.action, status,
-    gate_code: decision.code, gate_reason: decision.reason, gate_rule: decision.outcome === 'execute' ? (decision.rule ?? null) : null,
-    created_by: req.actor, created_at: now, expires_at: status === 'pending' ? now + mailbox.pending_ttl_seconds * 1000 : null,
-    decided_by: null, decided_at: null, decision_reason: null, lease_owner: null, lease_until: null,
-    next_attempt_at: status === 'approved' ? now : null, attempts: 0, last_error: null, applied_at: null, result: null, updated_at: now,
+    action_id: req.action_id,
+    mailbox: mailbox.address,
+    email_id: req.action.email_id,
+    action: req.action,
+    status,
+    gate_code: decision.code,
+    gate_reason: decision.reason,
+    gate_rule: decision.outcome === 'execute' ? (decision.rule ?? null) : null,
+    created_by: req.actor,
+    created_at: now,
+    expires_at: status === 'pending' ? now + mailbox.pending_ttl_seconds * 1000 : null,
+    decided_by: null,
+    decided_at: null,
+    decision_reason: null,
+    lease_owner: null,
+    lease_until: null,
+    next_attempt_at: status === 'approved' ? now : null,
+    attempts: 0,
+    last_error: null,
+    applied_at: null,
+    result: null,
+    updated_at: now,
   };
-  stmt(db, `INSERT INTO mailbox_actions (action_id, mailbox, email_id, action, status, gate_code, gate_reason, gate_rule, created_by,
+  stmt(
+    db,
+    `INSERT INTO mailbox_actions (action_id, mailbox, email_id, action, status, gate_code, gate_reason, gate_rule, created_by,
       created_at, expires_at, next_attempt_at, updated_at)
     VALUES (@action_id, @mailbox, @email_id, @action, @status, @gate_code, @gate_reason, @gate_rule, @created_by,
-      @created_at, @expires_at, @next_attempt_at, @updated_at)`).run({ ...a, action: JSON.stringify(a.action), result: undefined });
-  audit(db, a, req.actor, status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted', {
-    action: a.action, mode: mailbox.oversight_mode, mode_source: mailbox.mode_source,
-    gate: { outcome: decision.outcome, code: decision.code, reason: decision.reason, rule: a.gate_rule },
-    ...(a.expires_at ? { expires_at: a.expires_at } : {}) }, now);
+      @created_at, @expires_at, @next_attempt_at, @updated_at)`,
+  ).run({ ...a, action: JSON.stringify(a.action), result: undefined });
+  audit(
+    db,
+    a,
+    req.actor,
+    status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted',
+    {
+      action: a.action,
+      mode: mailbox.oversight_mode,
+      mode_source: mailbox.mode_source,
+      gate: { outcome: decision.outcome, code: decision.code, reason: decision.reason, rule: a.gate_rule },
+      ...(a.expires_at ? { expires_at: a.expires_at } : {}),
+    },
+    now,
+  );
   return a;
 }
 
@@ -104,7 +147,8 @@ type Result = { ok: true; value: MailboxAction } | { ok: false; error: MailgateE
 /** Approve, reject or cancel a held action: exactly one of them (or expiry) wins. Edits do not apply to actions. */
 export function decideActionInTx(db: Db, id: string, req: DecideRequest, now: number): Result {
   const a = getActionRow(db, id);
-  if (!a) return { ok: false, error: new MailgateError('UNKNOWN_MESSAGE', `no held action '${id}'; list_pending shows the held ones`, { field: 'message_id' }) };
+  if (!a)
+    return { ok: false, error: new MailgateError('UNKNOWN_MESSAGE', `no held action '${id}'; list_pending shows the held ones`, { field: 'message_id' }) };
   if (a.status === 'pending' && a.expires_at !== null && a.expires_at <= now) {
     expire(db, a, now);
     return { ok: false, error: notPending(id, 'expired', req.action) };
@@ -112,9 +156,20 @@ export function decideActionInTx(db: Db, id: string, req: DecideRequest, now: nu
   const to: ActionStatus = req.action === 'approve' ? 'approved' : req.action === 'reject' ? 'rejected' : 'cancelled';
   const reason = req.action === 'approve' ? (req.note ?? null) : req.action === 'reject' ? req.reason : (req.reason ?? null);
   const set: Row = { decided_at: now, decided_by: req.actor, decision_reason: reason, ...(to === 'approved' ? { next_attempt_at: now } : {}) };
-  if (!transition(db, id, to, set, now, 'AND expires_at > @now')) return { ok: false, error: notPending(id, getActionRow(db, id)?.status ?? 'unknown', req.action) };
-  audit(db, a, req.actor, to === 'approved' ? 'message.approved' : to === 'rejected' ? 'message.rejected' : 'message.cancelled', {
-    reason, waited_ms: now - a.created_at, ...(req.action === 'approve' && req.confirmation ? { confirmation: req.confirmation } : {}) }, now);
+  if (!transition(db, id, to, set, now, 'AND expires_at > @now'))
+    return { ok: false, error: notPending(id, getActionRow(db, id)?.status ?? 'unknown', req.action) };
+  audit(
+    db,
+    a,
+    req.actor,
+    to === 'approved' ? 'message.approved' : to === 'rejected' ? 'message.rejected' : 'message.cancelled',
+    {
+      reason,
+      waited_ms: now - a.created_at,
+      ...(req.action === 'approve' && req.confirmation ? { confirmation: req.confirmation } : {}),
+    },
+    now,
+  );
   return { ok: true, value: getActionRow(db, id)! };
 }
 
@@ -125,7 +180,9 @@ function expire(db: Db, a: MailboxAction, now: number): boolean {
 }
 
 export function expireDueActions(db: Db, now: number, limit: number): MailboxAction[] {
-  const due = (stmt(db, "SELECT * FROM mailbox_actions WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(fromRow);
+  const due = (stmt(db, "SELECT * FROM mailbox_actions WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(
+    fromRow,
+  );
   return due.filter((a) => expire(db, a, now)).map((a) => getActionRow(db, a.action_id)!);
 }
 
@@ -133,9 +190,13 @@ export function expireDueActions(db: Db, now: number, limit: number): MailboxAct
 export function claimActions(db: Db, owner: string, now: number, leaseMs: number, limit: number, mailboxList: readonly string[]): MailboxAction[] {
   if (mailboxList.length === 0) return [];
   const statuses = ACTION_CLAIMABLE.map((s) => `'${s}'`).join(', ');
-  const rows = (stmt(db, `SELECT * FROM mailbox_actions WHERE status IN (${statuses}) AND next_attempt_at <= ?
-      AND (lease_until IS NULL OR lease_until < ?) AND mailbox IN (SELECT value FROM json_each(?)) ORDER BY created_at, action_id LIMIT ?`)
-    .all(now, now, JSON.stringify(mailboxList), limit) as Row[]).map(fromRow);
+  const rows = (
+    stmt(
+      db,
+      `SELECT * FROM mailbox_actions WHERE status IN (${statuses}) AND next_attempt_at <= ?
+      AND (lease_until IS NULL OR lease_until < ?) AND mailbox IN (SELECT value FROM json_each(?)) ORDER BY created_at, action_id LIMIT ?`,
+    ).all(now, now, JSON.stringify(mailboxList), limit) as Row[]
+  ).map(fromRow);
   const claim = stmt(db, 'UPDATE mailbox_actions SET lease_owner = ?, lease_until = ?, updated_at = ? WHERE action_id = ?');
   for (const a of rows) claim.run(owner, now + leaseMs, now, a.action_id);
   return rows.map((a) => ({ ...a, lease_owner: owner, lease_until: now + leaseMs }));
@@ -147,8 +208,10 @@ export function recordActionOutcome(db: Db, id: string, owner: string, outcome: 
   if (!a || a.lease_owner !== owner || a.status !== 'approved') return undefined;
   const release = { lease_owner: null, lease_until: null, attempts: a.attempts + 1 };
   if (outcome.kind === 'retry') {
-    stmt(db, 'UPDATE mailbox_actions SET lease_owner = NULL, lease_until = NULL, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE action_id = ?')
-      .run(outcome.error, outcome.next_attempt_at, now, id);
+    stmt(
+      db,
+      'UPDATE mailbox_actions SET lease_owner = NULL, lease_until = NULL, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE action_id = ?',
+    ).run(outcome.error, outcome.next_attempt_at, now, id);
     return getActionRow(db, id);
   }
   if (outcome.kind === 'applied') {
@@ -162,10 +225,17 @@ export function recordActionOutcome(db: Db, id: string, owner: string, outcome: 
 }
 
 /** Held actions that can still be decided, oldest first (of one mailbox, or of the listed ones). */
-export function listPendingActionRows(db: Db, q: { mailbox?: string | undefined; mailboxes?: readonly string[] | undefined; limit: number; now: number }): MailboxAction[] {
-  return (stmt(db, `SELECT * FROM mailbox_actions WHERE status = 'pending' AND expires_at > @now AND (@mailbox IS NULL OR mailbox = @mailbox)
-      AND (@mailboxes IS NULL OR mailbox IN (SELECT value FROM json_each(@mailboxes))) ORDER BY created_at, action_id LIMIT @limit`)
-    .all({ now: q.now, mailbox: q.mailbox ?? null, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null, limit: q.limit }) as Row[]).map(fromRow);
+export function listPendingActionRows(
+  db: Db,
+  q: { mailbox?: string | undefined; mailboxes?: readonly string[] | undefined; limit: number; now: number },
+): MailboxAction[] {
+  return (
+    stmt(
+      db,
+      `SELECT * FROM mailbox_actions WHERE status = 'pending' AND expires_at > @now AND (@mailbox IS NULL OR mailbox = @mailbox)
+      AND (@mailboxes IS NULL OR mailbox IN (SELECT value FROM json_each(@mailboxes))) ORDER BY created_at, action_id LIMIT @limit`,
+    ).all({ now: q.now, mailbox: q.mailbox ?? null, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null, limit: q.limit }) as Row[]
+  ).map(fromRow);
 }
 
 export function countPendingActions(db: Db, mailbox: string): number {
@@ -173,6 +243,8 @@ export function countPendingActions(db: Db, mailbox: string): number {
 }
 
 function notPending(id: string, status: string, action: string): MailgateError {
-  return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`,
-    { field: 'message_id', details: { status } });
+  return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`, {
+    field: 'message_id',
+    details: { status },
+  });
 }

@@ -33,12 +33,22 @@ export interface Mailbox {
   delivery_held_until?: number | null;
 }
 
-interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> { auto_approve_rules: string; policy: string }
+interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> {
+  auto_approve_rules: string;
+  policy: string;
+}
 
 const fromRow = (r: MailboxRow): Mailbox => ({
-  ...r, auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[], policy: JSON.parse(r.policy) as PolicySettings,
+  ...r,
+  auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[],
+  policy: JSON.parse(r.policy) as PolicySettings,
 });
-const toRow = (m: Mailbox) => ({ ...m, auto_approve_rules: JSON.stringify(m.auto_approve_rules), policy: JSON.stringify(m.policy ?? {}), config_digest: m.config_digest ?? null });
+const toRow = (m: Mailbox) => ({
+  ...m,
+  auto_approve_rules: JSON.stringify(m.auto_approve_rules),
+  policy: JSON.stringify(m.policy ?? {}),
+  config_digest: m.config_digest ?? null,
+});
 
 export function getMailboxRow(db: Db, address: string): Mailbox | undefined {
   const row = stmt(db, 'SELECT * FROM mailboxes WHERE address = ?').get(address) as MailboxRow | undefined;
@@ -50,19 +60,23 @@ export function listMailboxRows(db: Db): Mailbox[] {
 }
 
 export function insertMailboxRow(db: Db, m: Mailbox): void {
-  stmt(db, `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
+  stmt(
+    db,
+    `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
                 pending_ttl_seconds, transport, policy, created_at, updated_at, config_digest)
               VALUES (@address, @display_name, @oversight_mode, @mode_source, @auto_approve_rules,
-                @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at, @config_digest)`)
-    .run(toRow(m));
+                @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at, @config_digest)`,
+  ).run(toRow(m));
 }
 
 export function updateMailboxRow(db: Db, m: Mailbox): void {
-  stmt(db, `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
+  stmt(
+    db,
+    `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
                 auto_approve_rules = @auto_approve_rules, pending_ttl_seconds = @pending_ttl_seconds,
                 transport = @transport, policy = @policy, updated_at = @updated_at, config_digest = @config_digest
-              WHERE address = @address`)
-    .run(toRow(m));
+              WHERE address = @address`,
+  ).run(toRow(m));
 }
 
 /** Records which config file entry the mailbox now reflects; not a change to the mailbox, so not audited. */
@@ -74,8 +88,11 @@ const CHANGE_ACTIONS = ['mailbox.created', 'mailbox.updated', 'mailbox.mode_chan
 
 /** Who last changed the mailbox and when, from the audit chain (the row itself does not keep the actor). */
 export function lastMailboxChange(db: Db, address: string): { actor: string; at: number } | undefined {
-  return stmt(db, `SELECT actor, at FROM audit_events WHERE mailbox = ? AND action IN (${CHANGE_ACTIONS.map(() => '?').join(', ')})
-                   ORDER BY seq DESC LIMIT 1`).get(address, ...CHANGE_ACTIONS) as { actor: string; at: number } | undefined;
+  return stmt(
+    db,
+    `SELECT actor, at FROM audit_events WHERE mailbox = ? AND action IN (${CHANGE_ACTIONS.map(() => '?').join(', ')})
+                   ORDER BY seq DESC LIMIT 1`,
+  ).get(address, ...CHANGE_ACTIONS) as { actor: string; at: number } | undefined;
 }
 
 /** Replaces the named lists given (lists not named are left alone). */
@@ -105,12 +122,18 @@ export function knownCorrespondents(db: Db, mailbox: string, addresses: readonly
 }
 
 export function recordCorrespondents(db: Db, mailbox: string, addresses: readonly string[], now: number): void {
-  const st = stmt(db, `INSERT INTO correspondents (mailbox, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
-                           ON CONFLICT (mailbox, address) DO UPDATE SET last_seen = excluded.last_seen`);
+  const st = stmt(
+    db,
+    `INSERT INTO correspondents (mailbox, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
+                           ON CONFLICT (mailbox, address) DO UPDATE SET last_seen = excluded.last_seen`,
+  );
   for (const a of addresses) st.run(mailbox, a.toLowerCase(), now, now);
 }
 
 /** The error for an unknown mailbox, listing those that exist. */
 export function unknownMailbox(db: Db, address: string): MailgateError {
-  return unknownMailboxError(address, listMailboxRows(db).map((m) => m.address));
+  return unknownMailboxError(
+    address,
+    listMailboxRows(db).map((m) => m.address),
+  );
 }

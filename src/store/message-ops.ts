@@ -17,16 +17,20 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   const mailbox = mailboxes.getMailboxRow(db, req.mailbox);
   if (!mailbox) throw mailboxes.unknownMailbox(db, req.mailbox);
   const attachments = (req.attachments ?? []).map(attachmentMeta);
-  const hash = messageHash({ kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null,
-    tag_action: req.tag_action ?? null, attachments }, req.content);
+  const hash = messageHash(
+    { kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null, attachments },
+    req.content,
+  );
 
   if (req.idempotency_key) {
     const prior = messages.findByIdempotencyKey(db, req.mailbox, req.idempotency_key);
     if (prior) {
       if (submittedHash(prior) !== hash) {
-        throw new MailgateError('IDEMPOTENCY_CONFLICT',
+        throw new MailgateError(
+          'IDEMPOTENCY_CONFLICT',
           `idempotency_key '${req.idempotency_key}' was already used for ${prior.message_id} with different content; use a new key for a new message`,
-          { field: 'idempotency_key', details: { message_id: prior.message_id } });
+          { field: 'idempotency_key', details: { message_id: prior.message_id } },
+        );
       }
       return { message: prior, decision: recordedDecision(prior), replayed: true };
     }
@@ -35,13 +39,19 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   const recipients = [...new Set([...req.content.to, ...req.content.cc, ...req.content.bcc])];
   const limits = resolvePolicy(req.policy, mailbox.policy);
   const sorted = (l: readonly string[]) => [...l].sort();
-  const dedupeHash = messageHash({ kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null,
-    tag_action: req.tag_action ?? null, attachments }, { ...req.content, to: sorted(req.content.to), cc: sorted(req.content.cc), bcc: sorted(req.content.bcc) });
-  const decision = gate(mailbox, {
-    knownContacts: mailboxes.knownCorrespondents(db, mailbox.address, recipients),
-    contactLists: mailboxes.contactLists(db),
-    policy: policyFacts(db, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now }),
-  }, limits);
+  const dedupeHash = messageHash(
+    { kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null, attachments },
+    { ...req.content, to: sorted(req.content.to), cc: sorted(req.content.cc), bcc: sorted(req.content.bcc) },
+  );
+  const decision = gate(
+    mailbox,
+    {
+      knownContacts: mailboxes.knownCorrespondents(db, mailbox.address, recipients),
+      contactLists: mailboxes.contactLists(db),
+      policy: policyFacts(db, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now }),
+    },
+    limits,
+  );
   const status = decision.outcome === 'execute' ? 'queued' : decision.outcome === 'hold' ? 'pending' : 'blocked';
   const message: messages.OutboundMessage = {
     message_id: req.message_id,
@@ -66,10 +76,18 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     notify: decision.outcome === 'execute' && decision.notify,
     created_at: now,
     expires_at: status === 'pending' ? now + mailbox.pending_ttl_seconds * 1000 : null,
-    decided_at: null, decided_by: null, decision_reason: null, original_content: null,
+    decided_at: null,
+    decided_by: null,
+    decision_reason: null,
+    original_content: null,
     attempts: 0,
     next_attempt_at: status === 'queued' ? now : null,
-    lease_owner: null, lease_until: null, last_error: null, transmitting_at: null, smtp_response: null, sent_at: null,
+    lease_owner: null,
+    lease_until: null,
+    last_error: null,
+    transmitting_at: null,
+    smtp_response: null,
+    sent_at: null,
     updated_at: now,
     policy_hits: decision.hits ?? [],
     // Mail the gate lets go is approved by the gate, for exactly this content.
@@ -84,26 +102,39 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     insertAttachments(db, message.message_id, req.attachments ?? [], attachments);
     recordRecipients(db, message, recipients);
   }
-  appendAudit(db, {
-    actor: req.actor,
-    action: status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted',
-    mailbox: mailbox.address,
-    message_id: message.message_id,
-    email_id: req.tag_action?.email_id ?? req.reply_to_email_id ?? null,
-    detail: {
-      kind: req.kind, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject,
-      content_hash: message.content_hash, mode: mailbox.oversight_mode, mode_source: mailbox.mode_source,
-      gate: { outcome: decision.outcome, code: decision.code, reason: decision.reason, rule: message.gate_rule },
-      ...(message.policy_hits.length ? { policy_hits: message.policy_hits } : {}),
-      ...(attachments.length ? { attachments } : {}),
-      ...(message.tag_action ? { tag_action: message.tag_action } : {}),
-      ...(message.expires_at ? { expires_at: message.expires_at } : {}),
+  appendAudit(
+    db,
+    {
+      actor: req.actor,
+      action: status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted',
+      mailbox: mailbox.address,
+      message_id: message.message_id,
+      email_id: req.tag_action?.email_id ?? req.reply_to_email_id ?? null,
+      detail: {
+        kind: req.kind,
+        to: message.to,
+        cc: message.cc,
+        bcc: message.bcc,
+        subject: message.subject,
+        content_hash: message.content_hash,
+        mode: mailbox.oversight_mode,
+        mode_source: mailbox.mode_source,
+        gate: { outcome: decision.outcome, code: decision.code, reason: decision.reason, rule: message.gate_rule },
+        ...(message.policy_hits.length ? { policy_hits: message.policy_hits } : {}),
+        ...(attachments.length ? { attachments } : {}),
+        ...(message.tag_action ? { tag_action: message.tag_action } : {}),
+        ...(message.expires_at ? { expires_at: message.expires_at } : {}),
+      },
     },
-  }, now);
+    now,
+  );
   if (message.notify) {
     // monitored mode: the send goes ahead and people are told (the audit event becomes an email.monitored webhook).
-    appendAudit(db, { actor: 'system:monitor', action: 'message.notified', mailbox: mailbox.address, message_id: message.message_id,
-      detail: { event: 'email.monitored' } }, now);
+    appendAudit(
+      db,
+      { actor: 'system:monitor', action: 'message.notified', mailbox: mailbox.address, message_id: message.message_id, detail: { event: 'email.monitored' } },
+      now,
+    );
   }
   return { message, decision, replayed: false };
 }
@@ -135,7 +166,9 @@ function insertAttachments(db: Db, id: string, files: readonly NewAttachment[], 
 
 /** The attachment bytes of a message, in order, as the delivery worker sends them. */
 export function loadAttachments(db: Db, id: string): messages.AttachmentFile[] {
-  return stmt(db, 'SELECT filename, content_type, size, sha256, content FROM message_attachments WHERE message_id = ? ORDER BY idx').all(id) as messages.AttachmentFile[];
+  return stmt(db, 'SELECT filename, content_type, size, sha256, content FROM message_attachments WHERE message_id = ? ORDER BY idx').all(
+    id,
+  ) as messages.AttachmentFile[];
 }
 
 type DecideResult = { ok: true; value: messages.OutboundMessage } | { ok: false; error: MailgateError };
@@ -160,13 +193,24 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
     set = { ...set, decision_reason: req.note ?? null, next_attempt_at: now, approved_hash: m.content_hash };
     const edits = req.edits ?? {};
     const changed = (Object.keys(edits) as (keyof messages.MessageContent)[]).filter(
-      (k) => edits[k] !== undefined && JSON.stringify(edits[k]) !== JSON.stringify(m[k]));
+      (k) => edits[k] !== undefined && JSON.stringify(edits[k]) !== JSON.stringify(m[k]),
+    );
     if (changed.length > 0) {
       const original: messages.MessageContent = { to: m.to, cc: m.cc, bcc: m.bcc, subject: m.subject, text: m.text, html: m.html };
       const edited = { ...original, ...Object.fromEntries(changed.map((k) => [k, edits[k]])) } as messages.MessageContent;
       const hash = messageHash(m, edited);
-      set = { ...set, approved_hash: hash, original_content: JSON.stringify(original), to_addrs: JSON.stringify(edited.to), cc_addrs: JSON.stringify(edited.cc),
-        bcc_addrs: JSON.stringify(edited.bcc), subject: edited.subject, text_body: edited.text, html_body: edited.html, content_hash: hash };
+      set = {
+        ...set,
+        approved_hash: hash,
+        original_content: JSON.stringify(original),
+        to_addrs: JSON.stringify(edited.to),
+        cc_addrs: JSON.stringify(edited.cc),
+        bcc_addrs: JSON.stringify(edited.bcc),
+        subject: edited.subject,
+        text_body: edited.text,
+        html_body: edited.html,
+        content_hash: hash,
+      };
       detail.edited_fields = changed;
       detail.original = original;
       detail.edited = edited;
@@ -183,23 +227,29 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
   if (detail.edited_fields) {
     appendAudit(db, { actor: req.actor, action: 'message.edited', mailbox: m.mailbox, message_id: id, detail }, now);
   }
-  appendAudit(db, {
-    actor: req.actor,
-    action: to === 'approved' ? 'message.approved' : to === 'rejected' ? 'message.rejected' : 'message.cancelled',
-    mailbox: m.mailbox,
-    message_id: id,
-    detail: {
-      reason: (set.decision_reason as string | null) ?? null,
-      content_hash: (set.content_hash as string | undefined) ?? m.content_hash,
-      edited: !!detail.edited_fields,
-      waited_ms: now - m.created_at,
-      ...(req.action === 'approve' && req.confirmation ? { confirmation: req.confirmation } : {}),
+  appendAudit(
+    db,
+    {
+      actor: req.actor,
+      action: to === 'approved' ? 'message.approved' : to === 'rejected' ? 'message.rejected' : 'message.cancelled',
+      mailbox: m.mailbox,
+      message_id: id,
+      detail: {
+        reason: (set.decision_reason as string | null) ?? null,
+        content_hash: (set.content_hash as string | undefined) ?? m.content_hash,
+        edited: !!detail.edited_fields,
+        waited_ms: now - m.created_at,
+        ...(req.action === 'approve' && req.confirmation ? { confirmation: req.confirmation } : {}),
+      },
     },
-  }, now);
+    now,
+  );
   return { ok: true, value: messages.getMessageRow(db, id)! };
 }
 
 function notPending(id: string, status: string, action: string): MailgateError {
-  return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`,
-    { field: 'message_id', details: { status } });
+  return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`, {
+    field: 'message_id',
+    details: { status },
+  });
 }

@@ -106,14 +106,17 @@ function messageFromRow(row: Row): OutboundMessage {
 }
 
 export function insertMessageRow(db: Db, m: OutboundMessage): void {
-  stmt(db, `INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
+  stmt(
+    db,
+    `INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
       text_body, html_body, tag_action, reply_to_email_id, message_id_header, in_reply_to_header, references_header,
       metadata, content_hash, idempotency_key, created_by, mode_at_submit, gate_code, gate_reason, gate_rule, notify,
       created_at, expires_at, next_attempt_at, updated_at, policy_hits, approved_hash, thread_key, attachments, pii_salt, dedupe_hash)
     VALUES (@message_id, @mailbox, @kind, @status, @from_addr, @to_addrs, @cc_addrs, @bcc_addrs, @subject,
       @text, @html, @tag_action, @reply_to_email_id, @message_id_header, @in_reply_to_header, @references_header,
       @metadata, @content_hash, @idempotency_key, @created_by, @mode_at_submit, @gate_code, @gate_reason, @gate_rule, @notify,
-      @created_at, @expires_at, @next_attempt_at, @updated_at, @policy_hits, @approved_hash, @thread_key, @attachments, @pii_salt, @dedupe_hash)`).run({
+      @created_at, @expires_at, @next_attempt_at, @updated_at, @policy_hits, @approved_hash, @thread_key, @attachments, @pii_salt, @dedupe_hash)`,
+  ).run({
     ...m,
     pii_salt: newSalt(),
     files: undefined,
@@ -143,7 +146,12 @@ export function findByIdempotencyKey(db: Db, mailbox: string, key: string): Outb
  * (compare-and-set). Returns false when another process got there first.
  */
 export function transition(
-  db: Db, id: string, from: readonly MessageStatus[], to: MessageStatus, set: Row, now: number,
+  db: Db,
+  id: string,
+  from: readonly MessageStatus[],
+  to: MessageStatus,
+  set: Row,
+  now: number,
   guard: { where: string; params?: Row } = { where: '' },
 ): boolean {
   const cols = Object.keys(set).map((k) => `${k} = @${k}`);
@@ -177,8 +185,14 @@ export function listPendingRows(db: Db, opts: PendingQuery): PendingPage {
   const params: Row = { limit: opts.limit + 1, now: opts.now };
   // Mail past its expiry is no longer offered even before the worker's sweep has marked it expired.
   const where = ["status = 'pending'", 'expires_at > @now'];
-  if (opts.mailbox) { where.push('mailbox = @mailbox'); params.mailbox = opts.mailbox; }
-  if (opts.mailboxes) { where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))'); params.mailboxes = JSON.stringify(opts.mailboxes); }
+  if (opts.mailbox) {
+    where.push('mailbox = @mailbox');
+    params.mailbox = opts.mailbox;
+  }
+  if (opts.mailboxes) {
+    where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))');
+    params.mailboxes = JSON.stringify(opts.mailboxes);
+  }
   if (opts.cursor) {
     const [created, id] = decodeCursor(opts.cursor);
     where.push('(created_at, message_id) > (@c_created, @c_id)');
@@ -202,7 +216,9 @@ function decodeCursor(cursor: string): [number, string] {
 }
 
 export function dueForExpiry(db: Db, now: number, limit: number): OutboundMessage[] {
-  return (stmt(db, "SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(messageFromRow);
+  return (stmt(db, "SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(
+    messageFromRow,
+  );
 }
 
 export function claimableRows(db: Db, now: number, limit: number, mailboxes: readonly string[]): OutboundMessage[] {
@@ -212,13 +228,17 @@ export function claimableRows(db: Db, now: number, limit: number, mailboxes: rea
   // exact even within one millisecond) is still on its way (approved, queued or sending), so replies in one
   // conversation go out in the order they were drafted. Held or finished
   // earlier messages do not block (a pending one may never be approved).
-  return (stmt(db, `SELECT * FROM messages m WHERE status IN (${statuses}) AND next_attempt_at <= ?
+  return (
+    stmt(
+      db,
+      `SELECT * FROM messages m WHERE status IN (${statuses}) AND next_attempt_at <= ?
                     AND mailbox IN (SELECT value FROM json_each(?))
                     AND (thread_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM messages e WHERE e.thread_key = m.thread_key AND e.status IN ('approved', 'queued', 'sending')
                         AND e.rowid < m.rowid))
-                    ORDER BY created_at, message_id LIMIT ?`)
-    .all(now, JSON.stringify(mailboxes), limit) as Row[]).map(messageFromRow);
+                    ORDER BY created_at, message_id LIMIT ?`,
+    ).all(now, JSON.stringify(mailboxes), limit) as Row[]
+  ).map(messageFromRow);
 }
 
 export function expiredLeaseRows(db: Db, now: number): OutboundMessage[] {
@@ -230,14 +250,23 @@ export function countPending(db: Db, mailbox: string): number {
 }
 
 export function listMessageRows(db: Db, q: MessageQuery): OutboundMessage[] {
-  return (stmt(db, `SELECT * FROM messages WHERE (@mailbox IS NULL OR mailbox = @mailbox) AND created_at >= @since
+  return (
+    stmt(
+      db,
+      `SELECT * FROM messages WHERE (@mailbox IS NULL OR mailbox = @mailbox) AND created_at >= @since
                     AND (@mailboxes IS NULL OR mailbox IN (SELECT value FROM json_each(@mailboxes)))
-                    ORDER BY created_at, message_id`)
-    .all({ mailbox: q.mailbox ?? null, since: q.since ?? 0, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null }) as Row[]).map(messageFromRow);
+                    ORDER BY created_at, message_id`,
+    ).all({ mailbox: q.mailbox ?? null, since: q.since ?? 0, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null }) as Row[]
+  ).map(messageFromRow);
 }
 
 /** Mail this mailbox has actually sent in a thread (not drafts, which a model could seed), oldest first. */
 export function sentInThreadRows(db: Db, mailbox: string, threadKey: string, limit: number): OutboundMessage[] {
-  return (stmt(db, `SELECT * FROM messages WHERE mailbox = ? AND thread_key = ? AND status = 'sent' ORDER BY created_at LIMIT ?`)
-    .all(mailbox, threadKey, limit) as Row[]).map(messageFromRow);
+  return (
+    stmt(db, `SELECT * FROM messages WHERE mailbox = ? AND thread_key = ? AND status = 'sent' ORDER BY created_at LIMIT ?`).all(
+      mailbox,
+      threadKey,
+      limit,
+    ) as Row[]
+  ).map(messageFromRow);
 }

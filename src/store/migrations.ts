@@ -56,8 +56,13 @@ const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void
   // Held mailbox actions (tag_email) left the messages table for their own (mailbox_actions): old rows move
   // there as act_ ids with the same random part, and messages.kind no longer admits 'tag'.
   5: (db, schema) => {
-    for (const column of ['delivery_paused_at INTEGER', 'delivery_paused_reason TEXT', 'delivery_paused_digest TEXT',
-      'delivery_failures INTEGER NOT NULL DEFAULT 0 CHECK (delivery_failures >= 0)', 'delivery_held_until INTEGER']) {
+    for (const column of [
+      'delivery_paused_at INTEGER',
+      'delivery_paused_reason TEXT',
+      'delivery_paused_digest TEXT',
+      'delivery_failures INTEGER NOT NULL DEFAULT 0 CHECK (delivery_failures >= 0)',
+      'delivery_held_until INTEGER',
+    ]) {
       addColumnIfTable(db, 'mailboxes', column);
     }
     rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
@@ -117,14 +122,17 @@ export function currentVersion(db: Database.Database): number | null {
 export function runMigrations(db: Database.Database, from: number, schema: string): void {
   if (from > SCHEMA_VERSION) {
     // Opening it would let this older code write rows the newer schema's rules do not expect: refuse, untouched.
-    throw new MailgateError('STORE_TOO_NEW', `the database ${db.name} has schema version ${from}, newer than this mailgate `
-      + `understands (${SCHEMA_VERSION}): a newer mailgate wrote it. Upgrade mailgate (npm install -g mailgate@latest), `
-      + `or point --db, MAILGATE_DB or the config's database at another file`, { details: { database: db.name, schema_version: from } });
+    throw new MailgateError(
+      'STORE_TOO_NEW',
+      `the database ${db.name} has schema version ${from}, newer than this mailgate ` +
+        `understands (${SCHEMA_VERSION}): a newer mailgate wrote it. Upgrade mailgate (npm install -g mailgate@latest), ` +
+        `or point --db, MAILGATE_DB or the config's database at another file`,
+      { details: { database: db.name, schema_version: from } },
+    );
   }
   for (let v = from + 1; v <= SCHEMA_VERSION; v++) MIGRATIONS[v]?.(db, schema);
 }
 
 export function recordVersion(db: Database.Database): void {
-  db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-    .run(String(SCHEMA_VERSION));
+  db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
 }

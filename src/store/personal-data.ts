@@ -13,10 +13,30 @@ import { type Db, stmt } from './db.js';
 export type PersonalDataMode = 'inline' | 'hashed';
 
 /** Detail keys whose values are personal data (at any depth). */
-const PERSONAL_KEYS = new Set(['to', 'cc', 'bcc', 'subject', 'text', 'html', 'original', 'edited', 'recipients', 'recipient',
-  'added', 'bounced', 'accepted', 'rejected', 'captured', 'delivered_locally', 'value', 'domains', 'files', 'attachments']);
+const PERSONAL_KEYS = new Set([
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'text',
+  'html',
+  'original',
+  'edited',
+  'recipients',
+  'recipient',
+  'added',
+  'bounced',
+  'accepted',
+  'rejected',
+  'captured',
+  'delivered_locally',
+  'value',
+  'domains',
+  'files',
+  'attachments',
+]);
 
-const meta = (db: Db, key: string) => (stmt(db, 'SELECT value FROM meta WHERE key = ?', true).get(key) as string | undefined);
+const meta = (db: Db, key: string) => stmt(db, 'SELECT value FROM meta WHERE key = ?', true).get(key) as string | undefined;
 const setMeta = (db: Db, key: string, value: string) =>
   stmt(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
 
@@ -65,11 +85,17 @@ export function eraseMessageData(db: Db, id: string): { status: string } {
   const m = stmt(db, 'SELECT status FROM messages WHERE message_id = ?').get(id) as { status: string } | undefined;
   if (!m) throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'`, { field: 'message_id' });
   if (!FINAL.includes(m.status)) {
-    throw new MailgateError('NOT_PENDING', `${id} is ${m.status}; erase it once it is decided and delivered (or expired)`, { field: 'message_id', details: { status: m.status } });
+    throw new MailgateError('NOT_PENDING', `${id} is ${m.status}; erase it once it is decided and delivered (or expired)`, {
+      field: 'message_id',
+      details: { status: m.status },
+    });
   }
-  stmt(db, `UPDATE messages SET to_addrs = '[]', cc_addrs = '[]', bcc_addrs = '[]', subject = '', text_body = NULL, html_body = NULL,
+  stmt(
+    db,
+    `UPDATE messages SET to_addrs = '[]', cc_addrs = '[]', bcc_addrs = '[]', subject = '', text_body = NULL, html_body = NULL,
               original_content = NULL, metadata = NULL, attachments = '[]', tag_action = NULL, policy_hits = '[]', last_error = NULL,
-              smtp_response = NULL, pii_salt = NULL WHERE message_id = ?`).run(id);
+              smtp_response = NULL, pii_salt = NULL WHERE message_id = ?`,
+  ).run(id);
   stmt(db, 'DELETE FROM message_attachments WHERE message_id = ?').run(id);
   stmt(db, 'DELETE FROM message_recipients WHERE message_id = ?').run(id);
   stmt(db, 'DELETE FROM captured_mail WHERE message_id = ?').run(id);

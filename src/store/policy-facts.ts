@@ -16,34 +16,50 @@ export function policyFacts(db: Db, p: EffectivePolicy, q: { mailbox: string; re
   const r = p.rateLimits;
   const windowCount = (ms: number): WindowCount => {
     // Matches the partial index messages_rate exactly, so the count reads the index alone.
-    const row = stmt(db, `SELECT count(*) AS count, min(created_at) AS oldest FROM messages
-                          WHERE mailbox = ? AND created_at > ? AND status <> 'blocked'`).get(mailbox, now - ms) as WindowCount;
+    const row = stmt(
+      db,
+      `SELECT count(*) AS count, min(created_at) AS oldest FROM messages
+                          WHERE mailbox = ? AND created_at > ? AND status <> 'blocked'`,
+    ).get(mailbox, now - ms) as WindowCount;
     return { count: row.count, oldest: row.oldest };
   };
   const none = { count: 0, oldest: null };
   const recipientWindow = (to: string, ms: number): WindowCount => {
-    const row = stmt(db, `SELECT count(*) AS count, min(created_at) AS oldest FROM message_recipients
-                          WHERE mailbox = ? AND address = ? AND created_at > ?`).get(mailbox, to, now - ms) as WindowCount;
+    const row = stmt(
+      db,
+      `SELECT count(*) AS count, min(created_at) AS oldest FROM message_recipients
+                          WHERE mailbox = ? AND address = ? AND created_at > ?`,
+    ).get(mailbox, to, now - ms) as WindowCount;
     return { count: row.count, oldest: row.oldest };
   };
   const perRecipient = r.per_recipient_per_hour !== undefined || r.per_recipient_per_day !== undefined;
   return {
     now,
-    duplicateOf: p.dedupeWindowSeconds > 0
-      ? (stmt(db, `SELECT message_id, created_at, status FROM messages
+    duplicateOf:
+      p.dedupeWindowSeconds > 0
+        ? ((stmt(
+            db,
+            `SELECT message_id, created_at, status FROM messages
                    WHERE mailbox = ? AND dedupe_hash = ? AND created_at > ? AND status NOT IN ('blocked', 'cancelled', 'failed')
-                   ORDER BY created_at DESC LIMIT 1`).get(mailbox, q.hash, now - p.dedupeWindowSeconds * 1000) as PolicyFacts['duplicateOf'] ?? null)
-      : null,
+                   ORDER BY created_at DESC LIMIT 1`,
+          ).get(mailbox, q.hash, now - p.dedupeWindowSeconds * 1000) as PolicyFacts['duplicateOf']) ?? null)
+        : null,
     mailboxCounts: {
       minute: r.per_minute !== undefined ? windowCount(MINUTE) : none,
       hour: r.per_hour !== undefined ? windowCount(HOUR) : none,
       day: r.per_day !== undefined ? windowCount(DAY) : none,
     },
-    recipientCounts: new Map(perRecipient
-      ? recipients.map((to) => [to, {
-        hour: r.per_recipient_per_hour !== undefined ? recipientWindow(to, HOUR) : none,
-        day: r.per_recipient_per_day !== undefined ? recipientWindow(to, DAY) : none }])
-      : []),
+    recipientCounts: new Map(
+      perRecipient
+        ? recipients.map((to) => [
+            to,
+            {
+              hour: r.per_recipient_per_hour !== undefined ? recipientWindow(to, HOUR) : none,
+              day: r.per_recipient_per_day !== undefined ? recipientWindow(to, DAY) : none,
+            },
+          ])
+        : [],
+    ),
     suppressed: suppressedRecipients(db, mailbox, recipients),
     knownDomains: p.holds.newExternalDomain ? knownDomains(db, mailbox, recipients) : new Set(),
     held: heldMessages(db, mailbox, now),
@@ -56,19 +72,27 @@ export function policyFacts(db: Db, p: EffectivePolicy, q: { mailbox: string; re
  * no longer counts: nobody can approve it.
  */
 function heldMessages(db: Db, mailbox: string, now: number): PolicyFacts['held'] {
-  const row = stmt(db, `SELECT count(*) AS count, min(expires_at) AS next_expiry FROM messages
-                        WHERE mailbox = ? AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?)`).get(mailbox, now) as PolicyFacts['held'];
+  const row = stmt(
+    db,
+    `SELECT count(*) AS count, min(expires_at) AS next_expiry FROM messages
+                        WHERE mailbox = ? AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?)`,
+  ).get(mailbox, now) as PolicyFacts['held'];
   return { count: row.count, next_expiry: row.next_expiry };
 }
 
 function suppressedRecipients(db: Db, mailbox: string, recipients: readonly string[]): PolicyFacts['suppressed'] {
   const out = new Map<string, { kind: 'address' | 'domain'; value: string; reason: string | null }>();
-  const find = stmt(db, `SELECT kind, value, reason FROM suppressions
-                         WHERE scope IN (@mailbox, '*') AND kind = @kind AND value IN (SELECT value FROM json_each(@values)) LIMIT 1`);
+  const find = stmt(
+    db,
+    `SELECT kind, value, reason FROM suppressions
+                         WHERE scope IN (@mailbox, '*') AND kind = @kind AND value IN (SELECT value FROM json_each(@values)) LIMIT 1`,
+  );
   for (const to of recipients) {
     const keys = suppressionKeys(to);
-    const hit = (find.get({ mailbox, kind: 'address', values: JSON.stringify(keys.addresses) })
-      ?? find.get({ mailbox, kind: 'domain', values: JSON.stringify(keys.domains) })) as { kind: 'address' | 'domain'; value: string; reason: string | null } | undefined;
+    const hit = (find.get({ mailbox, kind: 'address', values: JSON.stringify(keys.addresses) }) ??
+      find.get({ mailbox, kind: 'domain', values: JSON.stringify(keys.domains) })) as
+      | { kind: 'address' | 'domain'; value: string; reason: string | null }
+      | undefined;
     if (hit) out.set(to, hit);
   }
   return out;

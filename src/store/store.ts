@@ -11,15 +11,25 @@ import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
 import type { Suppression } from './suppressions.js';
 import type { ActionOutcome, ActionRequest, MailboxAction } from './mailbox-actions.js';
-import type { AttachmentFile, AttachmentMeta, MessageContent, MessageKind, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './messages.js';
+import type {
+  AttachmentFile,
+  AttachmentMeta,
+  MessageContent,
+  MessageKind,
+  MessageQuery,
+  OutboundMessage,
+  PendingPage,
+  PendingQuery,
+  TagAction,
+} from './messages.js';
 import type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange } from './approval-links.js';
 import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
 import type { DueWebhookDelivery, WebhookAttemptOutcome } from './webhooks.js';
 
-export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint,  };
+export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint };
 
-export type { ApprovalLink,  ChangeLink,  MailboxChange,  TokenRecord };
+export type { ApprovalLink, ChangeLink, MailboxChange, TokenRecord };
 
 export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
 export type { Suppression };
@@ -79,9 +89,14 @@ export interface SubmitResult {
 }
 
 export type DecideRequest =
-  | { action: 'approve'; actor: string; note?: string | null; edits?: Partial<MessageContent> | null;
+  | {
+      action: 'approve';
+      actor: string;
+      note?: string | null;
+      edits?: Partial<MessageContent> | null;
       /** How the approval was confirmed (src/services/confirm.ts ConfirmationPath); kept in the audit detail. */
-      confirmation?: string }
+      confirmation?: string;
+    }
   | { action: 'reject'; actor: string; reason: string }
   | { action: 'cancel'; actor: string; reason?: string | null };
 

@@ -32,17 +32,25 @@ const COLUMNS = 'token_id, name, roles, created_at, created_by, last_used_at, re
 
 type Row = Omit<TokenRecord, 'roles' | 'mailboxes'> & { roles: string; mailboxes: string | null };
 const fromRow = (r: Row): TokenRecord => ({
-  ...r, roles: JSON.parse(r.roles) as Role[], mailboxes: r.mailboxes === null ? null : JSON.parse(r.mailboxes) as string[],
+  ...r,
+  roles: JSON.parse(r.roles) as Role[],
+  mailboxes: r.mailboxes === null ? null : (JSON.parse(r.mailboxes) as string[]),
 });
 
 export function insertToken(db: Db, t: NewToken, actor: string, now: number): TokenRecord {
   if (stmt(db, 'SELECT 1 FROM tokens WHERE name = ?').get(t.name)) {
     // Revoked tokens keep their name too: audit events name `token:NAME`, and one name must mean one token.
-    throw new MailgateError('INVALID_INPUT', `--name: a token named '${t.name}' already exists (names are never reused, even after revoking); choose another name`, { field: '--name' });
+    throw new MailgateError(
+      'INVALID_INPUT',
+      `--name: a token named '${t.name}' already exists (names are never reused, even after revoking); choose another name`,
+      { field: '--name' },
+    );
   }
-  stmt(db, `INSERT INTO tokens (token_id, name, roles, secret_hash, created_at, created_by, mailboxes)
-            VALUES (@token_id, @name, @roles, @secret_hash, @created_at, @created_by, @mailboxes)`)
-    .run({ ...t, roles: JSON.stringify(t.roles), created_at: now, created_by: actor, mailboxes: t.mailboxes === null ? null : JSON.stringify(t.mailboxes) });
+  stmt(
+    db,
+    `INSERT INTO tokens (token_id, name, roles, secret_hash, created_at, created_by, mailboxes)
+            VALUES (@token_id, @name, @roles, @secret_hash, @created_at, @created_by, @mailboxes)`,
+  ).run({ ...t, roles: JSON.stringify(t.roles), created_at: now, created_by: actor, mailboxes: t.mailboxes === null ? null : JSON.stringify(t.mailboxes) });
   appendAudit(db, { actor, action: 'token.created', detail: { token_id: t.token_id, name: t.name, roles: t.roles, mailboxes: t.mailboxes ?? 'all' } }, now);
   return getToken(db, t.token_id)!;
 }
@@ -64,8 +72,11 @@ export function findTokenByHash(db: Db, secretHash: string): (TokenRecord & { se
 
 /** Records use of a live token, unless it was recorded in the last minute. Returns the token as it is now. */
 export function touchToken(db: Db, tokenId: string, now: number): TokenRecord | undefined {
-  stmt(db, `UPDATE tokens SET last_used_at = ? WHERE token_id = ? AND revoked_at IS NULL
-            AND (last_used_at IS NULL OR last_used_at < ?)`).run(now, tokenId, now - 60_000);
+  stmt(
+    db,
+    `UPDATE tokens SET last_used_at = ? WHERE token_id = ? AND revoked_at IS NULL
+            AND (last_used_at IS NULL OR last_used_at < ?)`,
+  ).run(now, tokenId, now - 60_000);
   return getToken(db, tokenId);
 }
 
@@ -73,8 +84,13 @@ export function touchToken(db: Db, tokenId: string, now: number): TokenRecord | 
 export function revokeToken(db: Db, idOrName: string, actor: string, now: number): TokenRecord {
   const r = stmt(db, `SELECT ${COLUMNS} FROM tokens WHERE token_id = ? OR name = ?`).get(idOrName, idOrName) as Row | undefined;
   if (!r) {
-    const known = listTokens(db).filter((t) => t.revoked_at === null).map((t) => t.name);
-    throw new MailgateError('UNKNOWN_TOKEN', `no token named or with id '${idOrName}'; live tokens: ${known.length ? known.join(', ') : '(none)'} ('mailgate token list' shows them)`);
+    const known = listTokens(db)
+      .filter((t) => t.revoked_at === null)
+      .map((t) => t.name);
+    throw new MailgateError(
+      'UNKNOWN_TOKEN',
+      `no token named or with id '${idOrName}'; live tokens: ${known.length ? known.join(', ') : '(none)'} ('mailgate token list' shows them)`,
+    );
   }
   const t = fromRow(r);
   if (t.revoked_at !== null) return t;

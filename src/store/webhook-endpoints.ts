@@ -75,14 +75,22 @@ function getEndpoint(db: Db, id: string): WebhookEndpoint | undefined {
 }
 
 /** What the audit log says about an endpoint: where it points and what it gets; never its secret. */
-const auditDetail = (id: string, ep: Omit<NewWebhookEndpoint, 'secrets'>, source: WebhookSource) =>
-  ({ endpoint_id: id, url: displayUrl(ep.url), events: ep.events, mailbox: ep.mailbox, source, allow_private_network: ep.allow_private_network === true });
+const auditDetail = (id: string, ep: Omit<NewWebhookEndpoint, 'secrets'>, source: WebhookSource) => ({
+  endpoint_id: id,
+  url: displayUrl(ep.url),
+  events: ep.events,
+  mailbox: ep.mailbox,
+  source,
+  allow_private_network: ep.allow_private_network === true,
+});
 
 export function addEndpointInTx(db: Db, ep: NewWebhookEndpoint, source: WebhookSource, actor: string, now: number): WebhookEndpoint {
   const id = newWebhookEndpointId();
-  stmt(db, `INSERT INTO webhook_endpoints (endpoint_id, url, secret, events, mailbox, source, created_at, allow_private_network)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now, ep.allow_private_network ? 1 : 0);
+  stmt(
+    db,
+    `INSERT INTO webhook_endpoints (endpoint_id, url, secret, events, mailbox, source, created_at, allow_private_network)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now, ep.allow_private_network ? 1 : 0);
   appendAudit(db, { actor, action: 'webhook.added', mailbox: ep.mailbox, detail: auditDetail(id, ep, source) }, now);
   return getEndpoint(db, id)!;
 }
@@ -98,8 +106,16 @@ export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; re
   }
   stmt(db, 'UPDATE webhook_endpoints SET disabled_at = ? WHERE endpoint_id = ?').run(now, id);
   const dropped = failPendingOf(db, id, 'endpoint removed before delivery', now);
-  appendAudit(db, { actor: opts.actor, action: 'webhook.removed', mailbox: ep.mailbox,
-    detail: { ...auditDetail(id, ep, ep.source), reason: opts.reason, pending_dropped: dropped } }, now);
+  appendAudit(
+    db,
+    {
+      actor: opts.actor,
+      action: 'webhook.removed',
+      mailbox: ep.mailbox,
+      detail: { ...auditDetail(id, ep, ep.source), reason: opts.reason, pending_dropped: dropped },
+    },
+    now,
+  );
   return getEndpoint(db, id)!;
 }
 
@@ -112,13 +128,17 @@ export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; re
  */
 export function syncConfigInTx(db: Db, wanted: readonly NewWebhookEndpoint[], actor: string, now: number): WebhookSyncResult {
   const result: WebhookSyncResult = { added: [], updated: [], removed: [] };
-  const current = stmt(db, "SELECT endpoint_id, url, secret, events, mailbox, allow_private_network FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL")
-    .all() as { endpoint_id: string; url: string; secret: string; events: string | null; mailbox: string | null; allow_private_network: number }[];
+  const current = stmt(
+    db,
+    "SELECT endpoint_id, url, secret, events, mailbox, allow_private_network FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL",
+  ).all() as { endpoint_id: string; url: string; secret: string; events: string | null; mailbox: string | null; allow_private_network: number }[];
   const keep = new Set<string>();
   for (const w of wanted) {
     const events = w.events && JSON.stringify(w.events);
     const allow = w.allow_private_network ? 1 : 0;
-    const match = current.find((c) => c.url === w.url && c.mailbox === w.mailbox && c.events === events && c.allow_private_network === allow && !keep.has(c.endpoint_id));
+    const match = current.find(
+      (c) => c.url === w.url && c.mailbox === w.mailbox && c.events === events && c.allow_private_network === allow && !keep.has(c.endpoint_id),
+    );
     if (!match) {
       result.added.push(addEndpointInTx(db, w, 'config', actor, now).endpoint_id);
       continue;
@@ -148,9 +168,16 @@ export const AUTO_DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
 export function disableIfDead(db: Db, endpointId: string, now: number): boolean {
   const ep = getEndpoint(db, endpointId);
   if (!ep || ep.disabled_at !== null || now - ep.created_at < AUTO_DISABLE_AFTER_MS) return false;
-  const lastOk = stmt(db, "SELECT max(delivered_at) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'delivered'", true).get(endpointId) as number | null;
+  const lastOk = stmt(db, "SELECT max(delivered_at) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'delivered'", true).get(endpointId) as
+    | number
+    | null;
   if (lastOk !== null && now - lastOk < AUTO_DISABLE_AFTER_MS) return false;
   const days = AUTO_DISABLE_AFTER_MS / 86_400_000;
-  removeEndpointInTx(db, endpointId, { actor: 'system:webhooks', reason: `auto-disabled: nothing delivered for ${days} days while deliveries kept failing`, allowConfig: true }, now);
+  removeEndpointInTx(
+    db,
+    endpointId,
+    { actor: 'system:webhooks', reason: `auto-disabled: nothing delivered for ${days} days while deliveries kept failing`, allowConfig: true },
+    now,
+  );
   return true;
 }

@@ -9,13 +9,25 @@ import namesPlugin from 'colord/plugins/names';
 
 extend([namesPlugin]);
 
-export interface Rgba { r: number; g: number; b: number; a: number }
+export interface Rgba {
+  r: number;
+  g: number;
+  b: number;
+  a: number;
+}
 
 export const ROOT_FONT_PX = 16;
 const VIEWPORT = { w: 1024, h: 768 };
 const ABSOLUTE: Record<string, number> = { px: 1, pt: 4 / 3, pc: 16, in: 96, cm: 96 / 2.54, mm: 96 / 25.4, q: 96 / 101.6 };
 const FONT_KEYWORDS: Record<string, number> = {
-  'xx-small': 9, 'x-small': 10, small: 13, medium: 16, large: 18, 'x-large': 24, 'xx-large': 32, 'xxx-large': 48,
+  'xx-small': 9,
+  'x-small': 10,
+  small: 13,
+  medium: 16,
+  large: 18,
+  'x-large': 24,
+  'xx-large': 32,
+  'xxx-large': 48,
 };
 
 /** A colour, or null when the value is not one (currentcolor, a var(), a gradient). `transparent` has alpha 0. */
@@ -46,7 +58,10 @@ export function over(top: Rgba, bottom: Rgba): Rgba {
 /** WCAG 2 contrast ratio of two opaque colours: 1 for identical colours, 21 for black on white. */
 export function contrast(x: Rgba, y: Rgba): number {
   const lum = (c: Rgba) => {
-    const ch = (v: number) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+    const ch = (v: number) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    };
     return 0.2126 * ch(c.r) + 0.7152 * ch(c.g) + 0.0722 * ch(c.b);
   };
   const [hi, lo] = [lum(x), lum(y)].sort((p, q) => q - p) as [number, number];
@@ -63,14 +78,24 @@ export function lengthPx(value: string, fontPx: number, percentOf?: number): num
   if (unit === '') return n === 0 ? 0 : null;
   if (unit in ABSOLUTE) return n * ABSOLUTE[unit]!;
   switch (unit) {
-    case 'em': return n * fontPx;
-    case 'rem': return n * ROOT_FONT_PX;
-    case 'ex': case 'ch': return n * fontPx / 2;
-    case 'vw': return n * VIEWPORT.w / 100;
-    case 'vh': return n * VIEWPORT.h / 100;
-    case 'vmin': case 'vmax': return n * (unit === 'vmin' ? VIEWPORT.h : VIEWPORT.w) / 100;
-    case '%': return percentOf === undefined ? null : n * percentOf / 100;
-    default: return null;
+    case 'em':
+      return n * fontPx;
+    case 'rem':
+      return n * ROOT_FONT_PX;
+    case 'ex':
+    case 'ch':
+      return (n * fontPx) / 2;
+    case 'vw':
+      return (n * VIEWPORT.w) / 100;
+    case 'vh':
+      return (n * VIEWPORT.h) / 100;
+    case 'vmin':
+    case 'vmax':
+      return (n * (unit === 'vmin' ? VIEWPORT.h : VIEWPORT.w)) / 100;
+    case '%':
+      return percentOf === undefined ? null : (n * percentOf) / 100;
+    default:
+      return null;
   }
 }
 
@@ -102,7 +127,11 @@ export function splitTopLevel(value: string): string[] {
   let quote = '';
   let cur = '';
   for (const ch of value) {
-    if (quote) { cur += ch; if (ch === quote) quote = ''; continue; }
+    if (quote) {
+      cur += ch;
+      if (ch === quote) quote = '';
+      continue;
+    }
     if (ch === '"' || ch === "'") quote = ch;
     if (ch === '(') depth++;
     if (ch === ')') depth = Math.max(0, depth - 1);
@@ -119,7 +148,7 @@ export function splitTopLevel(value: string): string[] {
 export function functionArgs(value: string, name: RegExp): string[][] {
   if (!value.includes('(')) return [];
   let re = FUNCTION_PATTERNS.get(name.source);
-  if (!re) FUNCTION_PATTERNS.set(name.source, re = new RegExp(`(?:^|[\\s,(])(${name.source})\\(([^()]*)\\)`, 'gi'));
+  if (!re) FUNCTION_PATTERNS.set(name.source, (re = new RegExp(`(?:^|[\\s,(])(${name.source})\\(([^()]*)\\)`, 'gi')));
   const out: string[][] = [];
   for (const m of value.matchAll(re)) out.push(splitTopLevel(m[2]!));
   return out;

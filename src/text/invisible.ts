@@ -58,12 +58,19 @@ export const MAX_ATTACHMENT_NAME = 120;
  * extension kept at the end.
  */
 export function cleanAttachmentName(raw: string | null | undefined): string {
-  const name = cleanLine(raw ?? '').replace(/[\\/]+/g, '_').replace(/\.{2,}/g, '.').replace(/\s+/g, ' ').trim();
+  const name = cleanLine(raw ?? '')
+    .replace(/[\\/]+/g, '_')
+    .replace(/\.{2,}/g, '.')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (/^[.\s]*$/.test(name)) return '(unnamed)';
   const chars = [...name];
   if (chars.length <= MAX_ATTACHMENT_NAME) return name;
-  const ext = [.../\.[\p{L}\p{N}]{1,16}$/u.exec(name)?.[0] ?? ''];
-  return `${chars.slice(0, MAX_ATTACHMENT_NAME - ext.length - 1).join('').trimEnd()}…${ext.join('')}`;
+  const ext = [...(/\.[\p{L}\p{N}]{1,16}$/u.exec(name)?.[0] ?? '')];
+  return `${chars
+    .slice(0, MAX_ATTACHMENT_NAME - ext.length - 1)
+    .join('')
+    .trimEnd()}…${ext.join('')}`;
 }
 
 /**

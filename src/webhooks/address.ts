@@ -63,9 +63,17 @@ function embeddedIPv4(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | null {
 }
 
 const RANGE_NAMES: Record<string, string> = {
-  loopback: 'loopback', private: 'a private network (RFC 1918)', linkLocal: 'link-local', carrierGradeNat: 'carrier-grade NAT',
-  uniqueLocal: 'a unique-local network', unspecified: 'the unspecified address', multicast: 'multicast', broadcast: 'broadcast',
-  reserved: 'a reserved range', teredo: 'a Teredo tunnel', deprecatedSiteLocal: 'site-local',
+  loopback: 'loopback',
+  private: 'a private network (RFC 1918)',
+  linkLocal: 'link-local',
+  carrierGradeNat: 'carrier-grade NAT',
+  uniqueLocal: 'a unique-local network',
+  unspecified: 'the unspecified address',
+  multicast: 'multicast',
+  broadcast: 'broadcast',
+  reserved: 'a reserved range',
+  teredo: 'a Teredo tunnel',
+  deprecatedSiteLocal: 'site-local',
 };
 const describe = (range: string) => RANGE_NAMES[range] ?? `special-purpose range ${range}`;
 
@@ -94,6 +102,8 @@ export function ipLiteral(hostname: string): string | null {
 export function refusal(v: AddressVerdict | null, allowPrivate: boolean): string | null {
   if (!v || v.ok || (v.severity === 'private' && allowPrivate)) return null;
   if (v.severity === 'never') return `${v.why}, where webhooks are never sent; use the receiver's own address`;
-  return `${v.why}; webhooks go only to public addresses unless the endpoint sets allow_private_network: true ` +
-    '(CLI: --allow-private-network) for a receiver on your own network';
+  return (
+    `${v.why}; webhooks go only to public addresses unless the endpoint sets allow_private_network: true ` +
+    '(CLI: --allow-private-network) for a receiver on your own network'
+  );
 }

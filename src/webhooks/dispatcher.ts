@@ -19,9 +19,10 @@ import { signatureHeaders } from './sign.js';
 /** Resolves a host name to all its addresses, as dns.lookup with `all: true` does. */
 type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
-const systemResolver: Resolver = (host) => new Promise((resolve, reject) => {
-  dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
-});
+const systemResolver: Resolver = (host) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
+  });
 
 export interface DispatcherOptions {
   /** How often to look for due deliveries (retries come due between in-process wake-ups). */
@@ -67,16 +68,23 @@ export class WebhookDispatcher {
   /** Aborted by stop(), so shutting down does not wait out a slow receiver. */
   private readonly shutdown = new AbortController();
 
-  constructor(private readonly store: Store, private readonly clock: () => number, opts: DispatcherOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number,
+    opts: DispatcherOptions = {},
+  ) {
     this.opts = { pollMs: 1000, leaseMs: 60_000, timeoutMs: 10_000, retryBaseMs: 5000, resolve: systemResolver, ...opts };
   }
 
   start(): void {
     if (this.started) return;
     this.started = true;
-    void this.store.abandonWebhookLeases(ownerIsDead, this.clock()).then((n) => {
-      if (n) log('info', 'released webhook leases of dead processes', { count: n });
-    }).catch((err: unknown) => log('warn', 'could not release dead webhook leases', { error: String(err) }))
+    void this.store
+      .abandonWebhookLeases(ownerIsDead, this.clock())
+      .then((n) => {
+        if (n) log('info', 'released webhook leases of dead processes', { count: n });
+      })
+      .catch((err: unknown) => log('warn', 'could not release dead webhook leases', { error: String(err) }))
       .finally(() => this.wake());
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
@@ -145,8 +153,12 @@ export class WebhookDispatcher {
     const fields = { event_id: d.event_id, endpoint_id: d.endpoint_id, type: d.type, attempt: d.attempt, status: outcome.status };
     if (!recorded) log('warn', 'webhook lease was lost before the result was recorded', fields);
     else if (outcome.kind === 'delivered') log('info', 'webhook delivered', fields);
-    else log('warn', outcome.kind === 'failed' ? 'webhook delivery failed; giving up' : 'webhook attempt failed; will retry',
-      { ...fields, error: outcome.error, ...(outcome.kind === 'retry' ? { next_attempt_at: new Date(outcome.next_attempt_at).toISOString() } : {}) });
+    else
+      log('warn', outcome.kind === 'failed' ? 'webhook delivery failed; giving up' : 'webhook attempt failed; will retry', {
+        ...fields,
+        error: outcome.error,
+        ...(outcome.kind === 'retry' ? { next_attempt_at: new Date(outcome.next_attempt_at).toISOString() } : {}),
+      });
   }
 
   private async attempt(d: DueWebhookDelivery): Promise<WebhookAttemptOutcome> {
@@ -158,8 +170,11 @@ export class WebhookDispatcher {
       const url = new URL(d.url);
       const targets = await this.pin(url, d.allow_private_network, signal);
       if ('refused' in targets) return this.failure(d, null, targets.refused);
-      const status = await post(url, targets, d.payload, signal,
-        { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signatureHeaders(d.secrets, d.event_id, timestamp, d.payload) });
+      const status = await post(url, targets, d.payload, signal, {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...signatureHeaders(d.secrets, d.event_id, timestamp, d.payload),
+      });
       if (status >= 200 && status < 300) return { kind: 'delivered', status };
       return this.failure(d, status, status >= 300 && status < 400 ? `HTTP ${status} redirect (not followed)` : `HTTP ${status}`);
     } catch (err) {
@@ -222,16 +237,23 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 function post(url: URL, targets: LookupAddress[], body: string, signal: AbortSignal, headers: Record<string, string>): Promise<number> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST', agent: false, signal, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      lookup: (_host, opts, cb) => {
-        if (opts.all) (cb as (e: null, a: LookupAddress[]) => void)(null, targets);
-        else cb(null, targets[0]!.address, targets[0]!.family);
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        signal,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup: (_host, opts, cb) => {
+          if (opts.all) (cb as (e: null, a: LookupAddress[]) => void)(null, targets);
+          else cb(null, targets[0]!.address, targets[0]!.family);
+        },
       },
-    }, (res) => {
-      res.destroy();
-      resolve(res.statusCode ?? 0);
-    });
+      (res) => {
+        res.destroy();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -10,9 +10,19 @@
 import type { AuditAction } from '../values.js';
 
 export const WEBHOOK_EVENT_TYPES = [
-  'email.pending', 'email.approved', 'email.rejected', 'email.expired', 'email.sent', 'email.failed',
-  'email.blocked', 'email.cancelled', 'email.monitored', 'mailbox.mode_changed', 'email.outcome_unknown',
-  'mailbox.paused', 'mailbox.resumed',
+  'email.pending',
+  'email.approved',
+  'email.rejected',
+  'email.expired',
+  'email.sent',
+  'email.failed',
+  'email.blocked',
+  'email.cancelled',
+  'email.monitored',
+  'mailbox.mode_changed',
+  'email.outcome_unknown',
+  'mailbox.paused',
+  'mailbox.resumed',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
@@ -85,9 +95,14 @@ export interface MessageFacts {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function buildPayload(type: WebhookEventType, e: AuditFacts, message: MessageFacts | undefined): WebhookPayload {
-  const data = type === 'mailbox.mode_changed' ? modeChangeData(e)
-    : type === 'mailbox.paused' || type === 'mailbox.resumed' ? { mailbox: e.mailbox, by: e.actor, ...e.detail }
-    : message ? messageData(type, message, e) : { message_id: e.message_id, mailbox: e.mailbox };
+  const data =
+    type === 'mailbox.mode_changed'
+      ? modeChangeData(e)
+      : type === 'mailbox.paused' || type === 'mailbox.resumed'
+        ? { mailbox: e.mailbox, by: e.actor, ...e.detail }
+        : message
+          ? messageData(type, message, e)
+          : { message_id: e.message_id, mailbox: e.mailbox };
   return { type, timestamp: new Date(e.at).toISOString(), data };
 }
 
@@ -120,16 +135,25 @@ function messageData(type: WebhookEventType, m: MessageFacts, e: AuditFacts): Re
   };
   if (m.decided_by !== null) Object.assign(data, { decided_by: m.decided_by, decided_at: iso(m.decided_at) });
   switch (type) {
-    case 'email.pending': return { ...data, expires_at: iso(m.expires_at) };
-    case 'email.blocked': return { ...data, reason: m.gate_reason };
-    case 'email.approved': return { ...data, reason: m.decision_reason, edited: e.detail.edited === true };
+    case 'email.pending':
+      return { ...data, expires_at: iso(m.expires_at) };
+    case 'email.blocked':
+      return { ...data, reason: m.gate_reason };
+    case 'email.approved':
+      return { ...data, reason: m.decision_reason, edited: e.detail.edited === true };
     case 'email.rejected':
-    case 'email.cancelled': return { ...data, reason: m.decision_reason };
-    case 'email.expired': return { ...data, expires_at: iso(m.expires_at) };
-    case 'email.sent': return { ...data, sent_at: iso(m.sent_at) };
-    case 'email.failed': return { ...data, error: m.last_error };
+    case 'email.cancelled':
+      return { ...data, reason: m.decision_reason };
+    case 'email.expired':
+      return { ...data, expires_at: iso(m.expires_at) };
+    case 'email.sent':
+      return { ...data, sent_at: iso(m.sent_at) };
+    case 'email.failed':
+      return { ...data, error: m.last_error };
     // What to look for on the recipient's side and in the SMTP server's logs.
-    case 'email.outcome_unknown': return { ...data, error: m.last_error, message_id_header: m.message_id_header ?? null };
-    default: return data;
+    case 'email.outcome_unknown':
+      return { ...data, error: m.last_error, message_id_header: m.message_id_header ?? null };
+    default:
+      return data;
   }
 }

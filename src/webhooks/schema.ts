@@ -15,17 +15,22 @@ const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES, { error: `unknown event; us
  * below, and again on the resolved address at delivery). Credentials in the URL are refused: the signature is
  * the authentication, and a URL is shown in listings and the audit log.
  */
-const WebhookUrl = z.string().trim().superRefine((v, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'not a URL; give an absolute http(s) URL such as https://hooks.example.com/mailgate' });
-    return;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: `the URL must be http or https, not ${url.protocol.replace(':', '')}` });
-  else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'remove the user name and password from the URL; receivers authenticate deliveries by their signature' });
-});
+const WebhookUrl = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not a URL; give an absolute http(s) URL such as https://hooks.example.com/mailgate' });
+      return;
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      ctx.addIssue({ code: 'custom', message: `the URL must be http or https, not ${url.protocol.replace(':', '')}` });
+    else if (url.username || url.password)
+      ctx.addIssue({ code: 'custom', message: 'remove the user name and password from the URL; receivers authenticate deliveries by their signature' });
+  });
 
 /** One secret, or (while rotating) up to three: each delivery is signed with all of them, newest first. */
 const WebhookSecrets = z
@@ -79,7 +84,9 @@ export function webhookConfigProblems(config: { webhooks: readonly WebhookConfig
   const seen = new Set<string>();
   for (const [i, w] of config.webhooks.entries()) {
     if (w.mailbox !== undefined && !addresses.includes(w.mailbox)) {
-      problems.push(`webhooks[${i}].mailbox: ${w.mailbox} is not a mailbox in this config; use one of ${addresses.join(', ') || '(none)'} or leave mailbox out for all`);
+      problems.push(
+        `webhooks[${i}].mailbox: ${w.mailbox} is not a mailbox in this config; use one of ${addresses.join(', ') || '(none)'} or leave mailbox out for all`,
+      );
     }
     const key = `${w.url} ${w.mailbox ?? '*'}`;
     if (seen.has(key)) problems.push(`webhooks[${i}]: ${w.url} is listed twice for the same mailbox; keep one entry (events takes a list)`);

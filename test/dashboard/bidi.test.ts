@@ -14,17 +14,29 @@ const HELD: Decision = { outcome: 'hold', code: 'mode_requires_approval', reason
 
 describe.skipIf(!requireChromiumOrSkip())('review dashboard: names cannot be disguised with bidi controls', () => {
   let h: DashboardHarness;
-  beforeAll(async () => { h = await startDashboardHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startDashboardHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   async function heldWith(filename: string, subject: string): Promise<string> {
     const header = newMessageIdHeader('agent@mailgate.test');
-    const r = await h.app.store.submitMessage({
-      message_id: newMessageId(), message_id_header: header, mailbox: 'agent@mailgate.test', kind: 'send', thread_key: header,
-      content: { to: [`pay${RLO}moc.evil@mailgate.test`], cc: [], bcc: [], subject, text: `See ${filename}`, html: null },
-      actor: 'mcp:agent/test-client',
-      attachments: [{ filename, content_type: 'application/octet-stream', content: Buffer.from('MZ not really a PDF') }],
-    }, () => HELD, h.app.clock());
+    const r = await h.app.store.submitMessage(
+      {
+        message_id: newMessageId(),
+        message_id_header: header,
+        mailbox: 'agent@mailgate.test',
+        kind: 'send',
+        thread_key: header,
+        content: { to: [`pay${RLO}moc.evil@mailgate.test`], cc: [], bcc: [], subject, text: `See ${filename}`, html: null },
+        actor: 'mcp:agent/test-client',
+        attachments: [{ filename, content_type: 'application/octet-stream', content: Buffer.from('MZ not really a PDF') }],
+      },
+      () => HELD,
+      h.app.clock(),
+    );
     expect(r.message.status).toBe('pending');
     return r.message.message_id;
   }

@@ -30,9 +30,16 @@ const OPERATOR: Principal = { id: 'cli:test-setup', roles: ['reviewer', 'operato
 export function requireChromiumOrSkip(): boolean {
   if (existsSync(CHROMIUM)) return true;
   const bar = '!'.repeat(100);
-  const text = ['', bar, `!! SKIPPING the dashboard browser tests: ${CHROMIUM} is missing.`,
-    '!! To install on Debian, as root: apt-get update && apt-get install -y --no-install-recommends chromium', bar, ''].join('\n');
-  if (process.env.CI && !process.env.MAILGATE_ALLOW_SKIP) throw new Error(`CI may not skip the dashboard browser tests (MAILGATE_ALLOW_SKIP=1 allows it):${text}`);
+  const text = [
+    '',
+    bar,
+    `!! SKIPPING the dashboard browser tests: ${CHROMIUM} is missing.`,
+    '!! To install on Debian, as root: apt-get update && apt-get install -y --no-install-recommends chromium',
+    bar,
+    '',
+  ].join('\n');
+  if (process.env.CI && !process.env.MAILGATE_ALLOW_SKIP)
+    throw new Error(`CI may not skip the dashboard browser tests (MAILGATE_ALLOW_SKIP=1 allows it):${text}`);
   process.stderr.write(text);
   return false;
 }
@@ -63,12 +70,17 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
   const browser = await launchChromium();
   const token = async (name: string, roles: Role[]) => (await createToken(app, OPERATOR, { name, roles, mailboxes: 'all' })).token;
   const tokens = {
-    alice: await token('alice', ['reviewer']), olga: await token('olga', ['operator']),
-    bot: await token('bot', ['agent']), desk: await token('desk', ['agent', 'reviewer']),
+    alice: await token('alice', ['reviewer']),
+    olga: await token('olga', ['operator']),
+    bot: await token('bot', ['agent']),
+    desk: await token('desk', ['agent', 'reviewer']),
   };
   const contexts: BrowserContext[] = [];
   return {
-    app, url: server.url, browser, tokens,
+    app,
+    url: server.url,
+    browser,
+    tokens,
     async newPage(t) {
       const context = await browser.newContext();
       contexts.push(context);

@@ -12,9 +12,13 @@ describe.skipIf(!requireChromiumOrSkip())('loosening from the dashboard', () => 
   let deskop: string;
   beforeAll(async () => {
     h = await startDashboardHarness();
-    deskop = (await createToken(h.app, { id: 'cli:setup', roles: ['operator'], mailboxes: 'all' }, { name: 'deskop', roles: ['agent', 'operator'], mailboxes: 'all' })).token;
+    deskop = (
+      await createToken(h.app, { id: 'cli:setup', roles: ['operator'], mailboxes: 'all' }, { name: 'deskop', roles: ['agent', 'operator'], mailboxes: 'all' })
+    ).token;
   });
-  afterAll(async () => { await h?.close(); });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   async function changeMode(token: string, address: string, mode: string, reason: string) {
     const { page } = await h.newPage(token);

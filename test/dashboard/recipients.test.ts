@@ -7,11 +7,15 @@ import { type Harness, startHarness } from '../tools/harness.js';
 let h: Harness;
 const AGENT = { id: 'agent:test', roles: ['agent'] as const, mailboxes: 'all' as const };
 beforeAll(async () => {
-  h = await startHarness({ config: {
-    mailboxes: [{ address: 'held@acme.test', oversight_mode: 'gated_send', policy: { internal_domains: ['acme-eu.test'] } }],
-  } });
+  h = await startHarness({
+    config: {
+      mailboxes: [{ address: 'held@acme.test', oversight_mode: 'gated_send', policy: { internal_domains: ['acme-eu.test'] } }],
+    },
+  });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 describe('recipientFlags', () => {
   it('flags outside domains as external unless internal_domains lists them, and addresses never sent to as new', async () => {
@@ -21,8 +25,12 @@ describe('recipientFlags', () => {
     await h.app.worker.tick();
     expect((await h.app.store.getMessage(first.message_id))!.status).toBe('sent');
     const held = await sendEmail(h.app, AGENT, {
-      mailbox: 'held@acme.test', to: ['known@partner.test', 'colleague@acme.test'], cc: ['ops@acme-eu.test'], bcc: ['x@elsewhere.test'],
-      subject: 'now', text: 'hello again',
+      mailbox: 'held@acme.test',
+      to: ['known@partner.test', 'colleague@acme.test'],
+      cc: ['ops@acme-eu.test'],
+      bcc: ['x@elsewhere.test'],
+      subject: 'now',
+      text: 'hello again',
     });
     expect(held.status).toBe('pending');
     const m = (await h.app.store.getMessage(held.message_id))!;

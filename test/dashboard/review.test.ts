@@ -6,8 +6,12 @@ import { AGENT, type DashboardHarness, requireChromiumOrSkip, startDashboardHarn
 
 describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail', () => {
   let h: DashboardHarness;
-  beforeAll(async () => { h = await startDashboardHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startDashboardHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('a reviewer signs in, sees the held message in the queue, approves it, and it is delivered', async () => {
     const id = await h.hold({ subject: 'Quarterly numbers', text: 'The numbers are attached.' });
@@ -26,7 +30,10 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
     const inbox = await h.app.store.listEmails({ mailbox: 'you@mailgate.test', folder: 'INBOX', unread_only: false, limit: 50 });
     expect(inbox.map((e) => e.subject)).toContain('Quarterly numbers');
     const events = await h.app.store.audit({ message_id: id, limit: 50 });
-    expect(events.find((e) => e.action === 'message.approved')).toMatchObject({ actor: 'token:alice', detail: expect.objectContaining({ confirmation: 'reviewer_session' }) });
+    expect(events.find((e) => e.action === 'message.approved')).toMatchObject({
+      actor: 'token:alice',
+      detail: expect.objectContaining({ confirmation: 'reviewer_session' }),
+    });
   });
 
   it('rejects with a reason, which the audit log keeps', async () => {
@@ -48,7 +55,8 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
     const id = await h.hold({ subject: 'No reason given' });
     const { page } = await h.newPage(h.tokens.alice);
     const res = await page.request.post(`${h.url}messages/${id}/reject`, {
-      form: { csrf: await csrfOf(page, `${h.url}messages/${id}`), reason: '  ' }, headers: { Origin: h.url.replace(/\/$/, '') },
+      form: { csrf: await csrfOf(page, `${h.url}messages/${id}`), reason: '  ' },
+      headers: { Origin: h.url.replace(/\/$/, '') },
     });
     expect(res.status()).toBe(400);
     expect((await h.app.store.getMessage(id))!.status).toBe('pending');
@@ -70,7 +78,11 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
 
   it('shows every recipient, bcc set apart, external and new ones flagged, attachments and policy hits', async () => {
     const id = await h.hold({
-      subject: 'Flags', text: 'The key is AKIAABCDEFGHIJKLMNOP here.', to: ['you@mailgate.test'], cc: ['stranger@example.com'], bcc: ['hidden@example.org'],
+      subject: 'Flags',
+      text: 'The key is AKIAABCDEFGHIJKLMNOP here.',
+      to: ['you@mailgate.test'],
+      cc: ['stranger@example.com'],
+      bcc: ['hidden@example.org'],
       attachments: [{ filename: 'report.pdf', content_type: 'application/pdf', content: Buffer.alloc(2048) }],
     });
     const { page } = await h.newPage(h.tokens.alice);
@@ -90,7 +102,11 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
   });
 
   it('shows the thread a reply answers', async () => {
-    await sendEmail(h.app, { id: 'mcp:agent/person', roles: ['agent'], mailboxes: 'all' as const }, { mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Can we meet Tuesday?', text: 'Would 3pm work for you?' });
+    await sendEmail(
+      h.app,
+      { id: 'mcp:agent/person', roles: ['agent'], mailboxes: 'all' as const },
+      { mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Can we meet Tuesday?', text: 'Would 3pm work for you?' },
+    );
     const [email] = await h.app.store.searchEmails({ mailbox: 'agent@mailgate.test', query: 'Tuesday', limit: 1 });
     const r = await replyEmail(h.app, AGENT, { email_id: email!.email_id, text: 'Tuesday 3pm works.' });
     expect(r.status).toBe('pending');
@@ -115,7 +131,11 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: deciding held mail'
   });
 
   it('filters the queue by agent and age', async () => {
-    const other = await sendEmail(h.app, { id: 'mcp:agent/other-bot', roles: ['agent'], mailboxes: 'all' as const }, { mailbox: 'agent@mailgate.test', to: ['you@mailgate.test'], subject: 'From the other bot', text: 'x' });
+    const other = await sendEmail(
+      h.app,
+      { id: 'mcp:agent/other-bot', roles: ['agent'], mailboxes: 'all' as const },
+      { mailbox: 'agent@mailgate.test', to: ['you@mailgate.test'], subject: 'From the other bot', text: 'x' },
+    );
     const mine = await h.hold({ subject: 'From the test client' });
     const { page } = await h.newPage(h.tokens.alice);
     await page.goto(`${h.url}queue?agent=${encodeURIComponent('mcp:agent/other-bot')}`);

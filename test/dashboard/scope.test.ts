@@ -35,7 +35,9 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard for a token bound to one ma
     const { token } = await createToken(h.app, CLI, { name: 'tina', roles: ['reviewer', 'operator'], mailboxes: [TEAM] });
     ({ page } = await h.newPage(token));
   });
-  afterAll(async () => { await h?.close(); });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('shows only team@ in the queue, the mailboxes page and the audit page', async () => {
     const queue = await text('/queue');
@@ -66,7 +68,7 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard for a token bound to one ma
     expect(other.body.split('agent@mailgate.test').join('<m>')).toBe(none.body.split('nobody@mailgate.test').join('<m>'));
   });
 
-  it('refuses approving agent@\'s mail through a tampered form, and audits it', async () => {
+  it("refuses approving agent@'s mail through a tampered form, and audits it", async () => {
     const before = (await denied()).length;
     await page.goto(new URL(`/messages/${own}`, h.url).href);
     // The page's own approve form, with its valid CSRF token, pointed at the other mailbox's message.
@@ -77,11 +79,14 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard for a token bound to one ma
     await submitAndWait(page, 'form[action$="/approve"] button[type=submit]');
     expect((await h.app.store.getMessage(foreign))?.status).toBe('pending');
     const events = (await denied()).slice(before);
-    expect(events.map((e) => [e.detail.via, e.detail.target, e.mailbox]))
-      .toContainEqual([`dashboard:POST /messages/${foreign}/approve`, foreign, 'agent@mailgate.test']);
+    expect(events.map((e) => [e.detail.via, e.detail.target, e.mailbox])).toContainEqual([
+      `dashboard:POST /messages/${foreign}/approve`,
+      foreign,
+      'agent@mailgate.test',
+    ]);
   });
 
-  it('refuses changing agent@\'s mode through a tampered form, and still changes its own', async () => {
+  it("refuses changing agent@'s mode through a tampered form, and still changes its own", async () => {
     await page.goto(new URL('/mailboxes', h.url).href);
     await page.evaluate(() => {
       (document.querySelector('form[action="/mailboxes/mode"] input[name=address]') as HTMLInputElement).value = 'agent@mailgate.test';

@@ -13,7 +13,9 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
   let h: DashboardHarness;
   const tmp = tempDir('mailgate-shots-');
   const out = process.env.MAILGATE_SCREENSHOTS ? join(import.meta.dirname, '../../docs/screenshots') : tmp.path;
-  beforeAll(async () => { h = await startDashboardHarness(); });
+  beforeAll(async () => {
+    h = await startDashboardHarness();
+  });
   afterAll(async () => {
     await h?.close();
     tmp.cleanup();
@@ -21,20 +23,36 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
 
   it('captures the queue and a message view', async () => {
     mkdirSync(out, { recursive: true });
-    await sendEmail(h.app, { id: 'mcp:agent/customer', roles: ['agent'], mailboxes: 'all' as const }, {
-      mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Refund for order 1042?', text: 'Hi, the blender arrived broken. Can I get a refund?',
-    });
+    await sendEmail(
+      h.app,
+      { id: 'mcp:agent/customer', roles: ['agent'], mailboxes: 'all' as const },
+      {
+        mailbox: 'you@mailgate.test',
+        to: ['agent@mailgate.test'],
+        subject: 'Refund for order 1042?',
+        text: 'Hi, the blender arrived broken. Can I get a refund?',
+      },
+    );
     const [email] = await h.app.store.searchEmails({ mailbox: 'agent@mailgate.test', query: 'blender', limit: 1 });
     const reply = await replyEmail(h.app, AGENT, {
-      email_id: email!.email_id, cc: ['claims@insurer.example'], bcc: ['archive@elsewhere.example'],
+      email_id: email!.email_id,
+      cc: ['claims@insurer.example'],
+      bcc: ['archive@elsewhere.example'],
       text: 'Sorry about the blender! I have issued a full refund of EUR 89.00; it reaches your card in 3-5 days.',
       html: '<p>Sorry about the blender!</p><p>I have issued a <b>full refund</b> of EUR 89.00. <a href="https://shop.example/orders/1042">Your order</a></p><img src="https://tracker.example/pixel.gif">',
       attachments: [{ filename: 'refund-1042.pdf', content_type: 'application/pdf', content: Buffer.alloc(48_213) }],
     });
     await h.hold({ subject: 'Weekly status: <b>all green</b>', to: ['team@mailgate.test'], text: 'All green this week.' });
-    await sendEmail(h.app, { id: 'mcp:agent/billing-bot', roles: ['agent'], mailboxes: 'all' as const }, {
-      mailbox: 'agent@mailgate.test', to: ['finance@partner.example'], subject: 'Invoice 2026-11', text: 'Attached. Key AKIAABCDEFGHIJKLMNOP',
-    });
+    await sendEmail(
+      h.app,
+      { id: 'mcp:agent/billing-bot', roles: ['agent'], mailboxes: 'all' as const },
+      {
+        mailbox: 'agent@mailgate.test',
+        to: ['finance@partner.example'],
+        subject: 'Invoice 2026-11',
+        text: 'Attached. Key AKIAABCDEFGHIJKLMNOP',
+      },
+    );
     const { page } = await h.newPage(h.tokens.alice);
     await page.setViewportSize({ width: 1280, height: 560 });
     await page.goto(`${h.url}queue`);

@@ -13,15 +13,20 @@ import { type DashboardHarness, requireChromiumOrSkip, startDashboardHarness, su
 /** A server on 127.0.0.1 standing in for the outside world: it counts every request, and serves the attacker's page. */
 async function startWitness(): Promise<{ url: string; hits: string[]; attackerPage: string; server: Server }> {
   const hits: string[] = [];
-  const w = { url: '', hits, attackerPage: '', server: createServer((req, res) => {
-    if (req.url === '/attack') {
-      res.writeHead(200, { 'Content-Type': 'text/html' });
-      return res.end(w.attackerPage);
-    }
-    hits.push(req.url ?? '');
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    res.end('x');
-  }) };
+  const w = {
+    url: '',
+    hits,
+    attackerPage: '',
+    server: createServer((req, res) => {
+      if (req.url === '/attack') {
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        return res.end(w.attackerPage);
+      }
+      hits.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('x');
+    }),
+  };
   await new Promise<void>((resolve) => w.server.listen(0, '127.0.0.1', () => resolve()));
   w.url = `http://127.0.0.1:${(w.server.address() as AddressInfo).port}`;
   return w;
@@ -49,10 +54,12 @@ async function scriptTraces(page: Page): Promise<unknown[]> {
   const traces: unknown[] = [...(await page.evaluate(() => (window as unknown as { posted: unknown[] }).posted ?? []))];
   for (const frame of page.frames()) {
     if (frame === page.mainFrame()) continue;
-    traces.push(...await frame.evaluate(() => {
-      const w = window as unknown as Record<string, unknown>;
-      return ['ranScript', 'ranOnload', 'ranOnerror', 'ranJs', 'ranSvg'].filter((k) => w[k] !== undefined);
-    }));
+    traces.push(
+      ...(await frame.evaluate(() => {
+        const w = window as unknown as Record<string, unknown>;
+        return ['ranScript', 'ranOnload', 'ranOnerror', 'ranJs', 'ranSvg'].filter((k) => w[k] !== undefined);
+      })),
+    );
   }
   return traces;
 }
@@ -94,7 +101,12 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     const frame = page.locator('iframe.email-html');
     expect(await frame.getAttribute('sandbox')).toBe('');
     expect(await page.frameLocator('iframe.email-html').locator('body').textContent()).toContain('Dear customer');
-    await page.frameLocator('iframe.email-html').locator('#jslink, a:has-text("Click me")').first().click({ timeout: 2000 }).catch(() => undefined);
+    await page
+      .frameLocator('iframe.email-html')
+      .locator('#jslink, a:has-text("Click me")')
+      .first()
+      .click({ timeout: 2000 })
+      .catch(() => undefined);
     await page.waitForTimeout(300); // a window, as above: whatever the click could start has had its chance
     expect(await scriptTraces(page)).toEqual([]);
     expect(witness.hits).toEqual([]);
@@ -110,15 +122,23 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     // Put the unsanitised HTML into the same sandboxed iframe, with the same CSP, bypassing the sanitiser. The
     // probe is on the dashboard's own origin, which the page CSP allows: only the frame's own CSP stops it.
     const probe = `${h.url}static/probe.png`;
-    await page.evaluate(([html, csp, p]) => {
-      const frame = document.querySelector('iframe.email-html') as HTMLIFrameElement;
-      frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="${csp}">${html}<img src="${p}">`;
-    }, [hostileHtml(witness.url), FRAME_CSP, probe] as const);
+    await page.evaluate(
+      ([html, csp, p]) => {
+        const frame = document.querySelector('iframe.email-html') as HTMLIFrameElement;
+        frame.srcdoc = `<meta http-equiv="Content-Security-Policy" content="${csp}">${html}<img src="${p}">`;
+      },
+      [hostileHtml(witness.url), FRAME_CSP, probe] as const,
+    );
     // The probe comes last in the frame: wait until it was attempted and every load attempted so far has ended.
-    await expect.poll(() => {
-      const tried = requests.slice(before);
-      return tried.includes(probe) && tried.every((u) => failures.has(u));
-    }, { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(
+        () => {
+          const tried = requests.slice(before);
+          return tried.includes(probe) && tried.every((u) => failures.has(u));
+        },
+        { timeout: 5000 },
+      )
+      .toBe(true);
     expect(await scriptTraces(page)).toEqual([]);
     expect(witness.hits).toEqual([]);
     // Chromium reports the loads it refused as requests that failed for CSP ('csp'): none went out.
@@ -140,9 +160,10 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
   });
 
-  it('refuses a cross-site POST: another origin on this machine cannot reject mail with the reviewer\'s cookie', async () => {
+  it("refuses a cross-site POST: another origin on this machine cannot reject mail with the reviewer's cookie", async () => {
     const id = await h.hold({ subject: 'Keep me' });
-    witness.attackerPage = `<form id="f" method="post" action="${h.url}messages/${id}/reject"><input name="reason" value="attacker"><input name="csrf" value="guess"></form>` +
+    witness.attackerPage =
+      `<form id="f" method="post" action="${h.url}messages/${id}/reject"><input name="reason" value="attacker"><input name="csrf" value="guess"></form>` +
       '<script>document.getElementById("f").submit()</script>';
     const { page } = await h.newPage(h.tokens.alice);
     const refused = page.waitForResponse((r) => r.url().endsWith(`/messages/${id}/reject`));
@@ -151,13 +172,14 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     expect((await h.app.store.getMessage(id))!.status).toBe('pending');
   });
 
-  it('refuses a POST without the session\'s CSRF token, and one from a foreign Origin even with it', async () => {
+  it("refuses a POST without the session's CSRF token, and one from a foreign Origin even with it", async () => {
     const id = await h.hold({ subject: 'Still keep me' });
     const { page } = await h.newPage(h.tokens.alice);
     await page.goto(`${h.url}messages/${id}`);
     const csrf = (await page.locator('input[name=csrf]').first().getAttribute('value'))!;
     const own = h.url.replace(/\/$/, '');
-    const post = (form: Record<string, string>, origin: string) => page.request.post(`${h.url}messages/${id}/reject`, { form, headers: { Origin: origin }, maxRedirects: 0 });
+    const post = (form: Record<string, string>, origin: string) =>
+      page.request.post(`${h.url}messages/${id}/reject`, { form, headers: { Origin: origin }, maxRedirects: 0 });
     expect((await post({ reason: 'no token' }, own)).status()).toBe(403);
     expect((await post({ reason: 'wrong token', csrf: `${csrf}x` }, own)).status()).toBe(403);
     expect((await post({ reason: 'evil origin', csrf }, 'http://evil.example')).status()).toBe(403);
@@ -206,7 +228,7 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: security', () => {
     await replay.close();
   });
 
-  it('a revoked token\'s session ends at its next request', async () => {
+  it("a revoked token's session ends at its next request", async () => {
     const { createToken, revokeToken } = await import('../../src/services/tokens.js');
     const op = { id: 'cli:test-setup', roles: ['operator'] as const, mailboxes: 'all' as const };
     const { token } = await createToken(h.app, op, { name: 'short-lived', roles: ['reviewer'], mailboxes: 'all' as const });

@@ -16,14 +16,19 @@ describe('serve --dashboard', () => {
   it('prints the dashboard URL on stderr, answers there on 127.0.0.1, and keeps stdout for MCP', async () => {
     child = spawn(process.execPath, [CLI, 'serve', '--dashboard', '--role', 'agent', '--db', dir.file('mailgate.db')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let err = '';
       const timer = setTimeout(() => reject(new Error(`no dashboard URL on stderr:\n${err}`)), 15_000);
       child!.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
         const m = /review dashboard at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
-        if (m) { clearTimeout(timer); resolve(m[1]!); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
       });
     });
     const login = await fetch(`${url}login`);
@@ -34,7 +39,12 @@ describe('serve --dashboard', () => {
     // A request naming another host (DNS rebinding) is not served.
     // (fetch may not set Host, so node:http.)
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      request(`${url}login`, { headers: { Host: 'evil.example' } }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject).end();
+      request(`${url}login`, { headers: { Host: 'evil.example' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+        .on('error', reject)
+        .end();
     });
     expect(status).toBe(421);
     expect(stdout).toBe('');

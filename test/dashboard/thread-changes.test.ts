@@ -28,19 +28,28 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: what a reply change
 
   it('flags the new IBAN, link domain and recipient of a reply, and shows when it expires', async () => {
     // The supplier's invoice arrives in the agent's sandbox mailbox (you@ is autonomous: delivered at once).
-    const invoice = await sendEmail(h.app, { ...AGENT, id: 'mcp:agent/supplier' }, {
-      mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'Invoice 1042',
-      text: `Please pay invoice 1042 to IBAN ${OLD_IBAN}. Details: https://billing.mailgate.test/inv/1042`,
-    });
+    const invoice = await sendEmail(
+      h.app,
+      { ...AGENT, id: 'mcp:agent/supplier' },
+      {
+        mailbox: 'you@mailgate.test',
+        to: ['agent@mailgate.test'],
+        subject: 'Invoice 1042',
+        text: `Please pay invoice 1042 to IBAN ${OLD_IBAN}. Details: https://billing.mailgate.test/inv/1042`,
+      },
+    );
     expect(invoice.status).toBe('sent');
     const [email] = ok(await agent.call('check_inbox', { mailbox: 'agent@mailgate.test' })).emails as { email_id: string; subject: string }[];
     expect(email!.subject).toBe('Invoice 1042');
 
     // An injected instruction has the agent "update" the bank details, send a payment link and copy an outsider.
-    const reply = ok(await agent.call('reply_email', {
-      email_id: email!.email_id, cc: ['mallory@elsewhere.example'],
-      text: `Our account ${OLD_IBAN} is closed. Please pay to IBAN ${NEW_IBAN} instead, or at https://pay.fraud.example/1042`,
-    }));
+    const reply = ok(
+      await agent.call('reply_email', {
+        email_id: email!.email_id,
+        cc: ['mallory@elsewhere.example'],
+        text: `Our account ${OLD_IBAN} is closed. Please pay to IBAN ${NEW_IBAN} instead, or at https://pay.fraud.example/1042`,
+      }),
+    );
     expect(reply.status).toBe('pending');
 
     const { page } = await h.newPage(h.tokens.alice);
@@ -57,10 +66,12 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: what a reply change
     expect(await box.innerText()).not.toContain('DE89');
     expect(await box.innerText()).not.toContain('you@mailgate.test');
     // At the top: before the sender, recipients and body.
-    expect(await page.evaluate(() => {
-      const first = document.querySelector('main section.thread-changes, main dl.facts, main pre.email-text');
-      return first?.tagName;
-    })).toBe('SECTION');
+    expect(
+      await page.evaluate(() => {
+        const first = document.querySelector('main section.thread-changes, main dl.facts, main pre.email-text');
+        return first?.tagName;
+      }),
+    ).toBe('SECTION');
 
     // When it expires: the absolute time and how long is left, on the page and in the queue.
     const expires = new Date(reply.expires_at as string).toISOString();
@@ -74,7 +85,8 @@ describe.skipIf(!requireChromiumOrSkip())('review dashboard: what a reply change
 
   it('a message that is not a reply says so and flags a link whose text shows another site', async () => {
     const id = await h.hold({
-      subject: 'Your account', text: 'Please log in to confirm.',
+      subject: 'Your account',
+      text: 'Please log in to confirm.',
       html: '<p>Please <a href="https://fraud.example/login">https://www.paypal.com/signin</a> to confirm.</p>',
     });
     const { page } = await h.newPage(h.tokens.alice);

@@ -15,7 +15,12 @@ const started: ChildProcess[] = [];
 
 /** `npm start -- --port 0 --db DB` in its own process group, so stopping it stops npm's child too. */
 async function npmStart(): Promise<{ out: () => string; stop: () => Promise<void> }> {
-  const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--db', db], { cwd: ROOT, env: childEnv(tmp.path), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start', '--silent', '--', '--port', '0', '--db', db], {
+    cwd: ROOT,
+    env: childEnv(tmp.path),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -61,8 +66,10 @@ describe('npm start and examples/http-client.mjs', () => {
       await s.stop();
     }
     const tokens = await runCli(['token', 'list', '--json', '--db', db], { home: tmp.path });
-    expect((JSON.parse(tokens.stdout) as { tokens: { name: string; roles: string[] }[] }).tokens.map((t) => `${t.name}:${t.roles.join('+')}`))
-      .toEqual(['first-run-agent:agent', 'first-run-reviewer:reviewer']);
+    expect((JSON.parse(tokens.stdout) as { tokens: { name: string; roles: string[] }[] }).tokens.map((t) => `${t.name}:${t.roles.join('+')}`)).toEqual([
+      'first-run-agent:agent',
+      'first-run-reviewer:reviewer',
+    ]);
   });
 
   it('a later start creates and prints no token', async () => {

@@ -41,7 +41,9 @@ describe('README tool table', () => {
     const readme = readFileSync(`${root}README.md`, 'utf8');
     const table = readme.slice(readme.indexOf('<!-- tools:start -->'), readme.indexOf('<!-- tools:end -->'));
     const rows = [...table.matchAll(/^\| `([a-z_]+)` \| ([a-z, ]+) \| ([a-z]+) \| (.+) \|$/gm)].map((m) => ({
-      name: m[1]!, roles: m[2]!.split(', ').sort(), title: m[4]!,
+      name: m[1]!,
+      roles: m[2]!.split(', ').sort(),
+      title: m[4]!,
     }));
     expect(rows.length).toBeGreaterThan(10);
     const seen = new Map<string, { roles: string[]; title: string }>();
@@ -102,7 +104,8 @@ describe('quick start and examples', () => {
 
   it('examples/agent-session.mjs runs and its send is held', () => {
     const out = execFileSync(process.execPath, [`${root}examples/agent-session.mjs`], {
-      encoding: 'utf8', env: { ...process.env, MAILGATE_DB: dir.file('session.db') },
+      encoding: 'utf8',
+      env: { ...process.env, MAILGATE_DB: dir.file('session.db') },
     });
     expect(out).toMatch(/^tools: send_email, reply_email/m);
     expect(out).toMatch(/send_email: \{"message_id":"msg_\w+","status":"pending"/);
@@ -118,7 +121,14 @@ describe('quick start and examples', () => {
     const s = cfg.mcpServers.mailgate!;
     const args = s.args.map((a) => a.replace('/path/to/mailgate/', root));
     const client = new C({ name: 'desktop-example', version: '1' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore', env: { ...process.env, MAILGATE_DB: dir.file('desktop.db') } as Record<string, string> }));
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args,
+        stderr: 'ignore',
+        env: { ...process.env, MAILGATE_DB: dir.file('desktop.db') } as Record<string, string>,
+      }),
+    );
     const names = (await client.listTools()).tools.map((t) => t.name);
     await client.close();
     expect(names).toContain('send_email');

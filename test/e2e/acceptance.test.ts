@@ -13,7 +13,18 @@ let reviewer: ServerHandle;
 
 // access review / audit / admin. list_pending (access 'queue') is a read-only view the agent may use.
 const REVIEW_OR_OPERATOR_TOOLS = ['decide_email', 'queue_approve', 'queue_reject', 'get_audit', 'list_mailboxes', 'create_mailbox', 'update_mailbox'];
-const AGENT_TOOLS = ['send_email', 'reply_email', 'check_inbox', 'read_email', 'search_email', 'tag_email', 'cancel_message', 'get_message', 'mail_wait', 'list_pending'];
+const AGENT_TOOLS = [
+  'send_email',
+  'reply_email',
+  'check_inbox',
+  'read_email',
+  'search_email',
+  'tag_email',
+  'cancel_message',
+  'get_message',
+  'mail_wait',
+  'list_pending',
+];
 
 /** Delivery polls every 200 ms (1 s by default), so the windows below that prove nothing leaves span several. */
 const POLL = { MAILGATE_DELIVERY_POLL_MS: '200' };
@@ -33,9 +44,14 @@ afterAll(async () => {
 });
 
 async function send(subject: string) {
-  return ok<{ message_id: string; status: string; expires_at?: string }>(await agent.call('send_email', {
-    mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject, text: `body of ${subject}`,
-  }));
+  return ok<{ message_id: string; status: string; expires_at?: string }>(
+    await agent.call('send_email', {
+      mailbox: 'agent@mailgate.test',
+      to: 'you@mailgate.test',
+      subject,
+      text: `body of ${subject}`,
+    }),
+  );
 }
 
 describe('agent and reviewer processes on one database', () => {
@@ -64,8 +80,11 @@ describe('agent and reviewer processes on one database', () => {
     expect(hits[0]!.from).toBe('agent@mailgate.test');
 
     // Both background workers run again meanwhile: still exactly one copy.
-    await holdsFor(async () => (await inbox(agent, 'you@mailgate.test')).filter((e) => e.subject === 'Quarterly report').length === 1,
-      POLLS_MS, 'one copy of the approved mail');
+    await holdsFor(
+      async () => (await inbox(agent, 'you@mailgate.test')).filter((e) => e.subject === 'Quarterly report').length === 1,
+      POLLS_MS,
+      'one copy of the approved mail',
+    );
     const after = ok<{ messages: { message_id: string }[] }>(await reviewer.call('list_pending', {}));
     expect(after.messages.map((m) => m.message_id)).not.toContain(sent.message_id);
   });
@@ -73,14 +92,17 @@ describe('agent and reviewer processes on one database', () => {
   it('never delivers a rejected message, and the agent sees the rejection and its reason', async () => {
     const sent = await send('Unvetted offer');
     expect(sent.status).toBe('pending');
-    const rejected = ok<{ status: string; decision_reason: string }>(
-      await reviewer.call('queue_reject', { message_id: sent.message_id, reason: 'off-brand' }));
+    const rejected = ok<{ status: string; decision_reason: string }>(await reviewer.call('queue_reject', { message_id: sent.message_id, reason: 'off-brand' }));
     expect(rejected).toMatchObject({ status: 'rejected', decision_reason: 'off-brand' });
 
-    await holdsFor(async () => (await inbox(agent, 'you@mailgate.test')).every((e) => e.subject !== 'Unvetted offer'),
-      POLLS_MS, 'no copy of the rejected mail');
+    await holdsFor(
+      async () => (await inbox(agent, 'you@mailgate.test')).every((e) => e.subject !== 'Unvetted offer'),
+      POLLS_MS,
+      'no copy of the rejected mail',
+    );
     const detail = ok<{ status: string; decision_reason: string; sent_at: string | null; history: { action: string }[] }>(
-      await agent.call('get_message', { message_id: sent.message_id }));
+      await agent.call('get_message', { message_id: sent.message_id }),
+    );
     expect(detail.status).toBe('rejected');
     expect(detail.decision_reason).toBe('off-brand');
     expect(detail.sent_at).toBeNull();
@@ -116,10 +138,14 @@ describe('role separation across processes', () => {
     expect(r2.isError).toBe(true);
 
     // Several delivery polls later it is still pending and undecided.
-    await holdsFor(async () => {
-      const detail = ok<{ status: string; decided_by: string | null }>(await agent.call('get_message', { message_id: sent.message_id }));
-      return detail.status === 'pending' && detail.decided_by === null;
-    }, POLLS_MS, 'the message pending and undecided');
+    await holdsFor(
+      async () => {
+        const detail = ok<{ status: string; decided_by: string | null }>(await agent.call('get_message', { message_id: sent.message_id }));
+        return detail.status === 'pending' && detail.decided_by === null;
+      },
+      POLLS_MS,
+      'the message pending and undecided',
+    );
     const pending = ok<{ messages: { message_id: string }[] }>(await reviewer.call('list_pending', {}));
     expect(pending.messages.map((m) => m.message_id)).toContain(sent.message_id);
   });

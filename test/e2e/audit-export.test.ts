@@ -31,7 +31,9 @@ describe('mailgate audit export', () => {
       ids.edited = await send('approved with edits');
       ids.rejected = await send('rejected');
       ids.held = await send('still held');
-      ids.autonomous = (await sendEmail(app, agent, { mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'autonomous', text: 'hi' })).message_id;
+      ids.autonomous = (
+        await sendEmail(app, agent, { mailbox: 'you@mailgate.test', to: ['agent@mailgate.test'], subject: 'autonomous', text: 'hi' })
+      ).message_id;
       await approveMessage(app, human, ids.approved!, { note: 'fine' });
       await approveMessage(app, human, ids.edited!, { edits: { subject: 'approved with edits (fixed)' } });
       await rejectMessage(app, human, ids.rejected!, 'wrong tone');
@@ -41,7 +43,11 @@ describe('mailgate audit export', () => {
   });
   afterAll(() => tmp.cleanup());
 
-  const lines = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const lines = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
 
   it('writes the chain status first, then one record per message with what an auditor needs', async () => {
     const r = await runCli(['audit', 'export', '--db', db], { home: tmp.path });
@@ -53,7 +59,10 @@ describe('mailgate audit export', () => {
 
     const approved = by[ids.approved!];
     expect(approved).toMatchObject({
-      type: 'message', mailbox: 'agent@mailgate.test', agent: 'mcp:agent/export-test', subject: 'approved as is',
+      type: 'message',
+      mailbox: 'agent@mailgate.test',
+      agent: 'mcp:agent/export-test',
+      subject: 'approved as is',
       recipients: { to: ['you@mailgate.test'], cc: [], bcc: [] },
       gate: { mode_at_submit: 'gated_send', code: 'mode_requires_approval' },
       reviewer_saw: { edited: false },
@@ -71,14 +80,22 @@ describe('mailgate audit export', () => {
       reviewer_saw: { edited: true, original: { subject: 'approved with edits' }, approved: { subject: 'approved with edits (fixed)' } },
       delivery: { status: 'sent' },
     });
-    expect(by[ids.rejected!]).toMatchObject({ reviewer_saw: null, decision: { action: 'rejected', reason: 'wrong tone' }, delivery: { status: 'rejected', sent_at: null, result_event: null } });
+    expect(by[ids.rejected!]).toMatchObject({
+      reviewer_saw: null,
+      decision: { action: 'rejected', reason: 'wrong tone' },
+      delivery: { status: 'rejected', sent_at: null, result_event: null },
+    });
     expect(by[ids.held!]).toMatchObject({ decision: null, reviewer_saw: null, delivery: { status: 'pending' } });
     expect(by[ids.autonomous!]).toMatchObject({ gate: { mode_at_submit: 'autonomous', code: 'mode_allows' }, decision: null, delivery: { status: 'sent' } });
   });
 
   it('filters by mailbox and date, and writes to --out', async () => {
     const mine = await runCli(['audit', 'export', '--db', db, '--mailbox', 'you@mailgate.test'], { home: tmp.path });
-    expect(lines(mine.stdout).slice(1).map((x) => x.message_id)).toEqual([ids.autonomous]);
+    expect(
+      lines(mine.stdout)
+        .slice(1)
+        .map((x) => x.message_id),
+    ).toEqual([ids.autonomous]);
     const future = await runCli(['audit', 'export', '--db', db, '--since', '2999-01-01'], { home: tmp.path });
     expect(lines(future.stdout)).toHaveLength(1);
     const bad = await runCli(['audit', 'export', '--db', db, '--since', 'yesterday-ish'], { home: tmp.path });

@@ -21,12 +21,22 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-interface Waited { status: string; reason: string | null; timed_out: boolean; waited_seconds: number }
+interface Waited {
+  status: string;
+  reason: string | null;
+  timed_out: boolean;
+  waited_seconds: number;
+}
 
 async function hold(subject: string): Promise<string> {
-  const s = ok<{ status: string; message_id: string }>(await agent.call('send_email', {
-    mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject, text: 'please approve',
-  }));
+  const s = ok<{ status: string; message_id: string }>(
+    await agent.call('send_email', {
+      mailbox: 'agent@mailgate.test',
+      to: 'you@mailgate.test',
+      subject,
+      text: 'please approve',
+    }),
+  );
   expect(s.status).toBe('pending');
   return s.message_id;
 }

@@ -11,7 +11,9 @@ const db = tmp.file('cli.db');
 const home = tmp.path;
 const cli = (...args: string[]) => runCli([...args, '--db', db], { home });
 
-interface AuditJson { events: { action: string; actor: string; mailbox: string | null; detail: Record<string, unknown> }[] }
+interface AuditJson {
+  events: { action: string; actor: string; mailbox: string | null; detail: Record<string, unknown> }[];
+}
 
 beforeAll(() => assertBuilt());
 
@@ -58,10 +60,12 @@ describe('mailboxes', () => {
     const r = await cli('mailbox', 'list', '--json');
     expect(r.code, r.stderr).toBe(0);
     const { mailboxes } = JSON.parse(r.stdout) as { mailboxes: { address: string; oversight_mode: string }[] };
-    expect(mailboxes).toEqual(expect.arrayContaining([
-      expect.objectContaining({ address: 'agent@mailgate.test', oversight_mode: 'gated_send' }),
-      expect.objectContaining({ address: 'you@mailgate.test', oversight_mode: 'autonomous' }),
-    ]));
+    expect(mailboxes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ address: 'agent@mailgate.test', oversight_mode: 'gated_send' }),
+        expect.objectContaining({ address: 'you@mailgate.test', oversight_mode: 'autonomous' }),
+      ]),
+    );
   });
 
   it('create, update with --reason (audited as mailbox.mode_changed), update without --reason refused', async () => {
@@ -101,7 +105,9 @@ describe('the approval queue from the CLI', () => {
   beforeAll(async () => {
     // One held message, made by a real agent server on the same database.
     const agent = await startServer({ role: 'agent', db, home });
-    held = ok<{ message_id: string }>(await agent.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'CLI queue', text: 'x' })).message_id;
+    held = ok<{ message_id: string }>(
+      await agent.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'CLI queue', text: 'x' }),
+    ).message_id;
     await agent.close();
   });
 

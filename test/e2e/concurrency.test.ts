@@ -34,7 +34,10 @@ function query<T>(sql: string, ...params: unknown[]): T[] {
 /** How many copies of each outbound message landed in a mailbox folder. */
 function copies(mailbox: string, folder: string, ids: string[]): Map<string, number> {
   const rows = query<{ id: string; n: number }>(
-    'SELECT outbound_message_id AS id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = ? GROUP BY outbound_message_id', mailbox, folder);
+    'SELECT outbound_message_id AS id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = ? GROUP BY outbound_message_id',
+    mailbox,
+    folder,
+  );
   const counts = new Map(ids.map((id) => [id, 0]));
   for (const r of rows) if (counts.has(r.id)) counts.set(r.id, r.n);
   return counts;
@@ -51,16 +54,23 @@ const allOnes = (ids: string[]) => new Map(ids.map((id) => [id, 1]));
 
 /** Delivery attempts per message: the sandbox never fails, so a second claim would show as 2. */
 function attempts(ids: string[]): Map<string, number> {
-  const rows = query<{ id: string; n: number }>(`SELECT message_id AS id, attempts AS n FROM messages WHERE message_id IN (${ids.map(() => '?').join(',')})`, ...ids);
+  const rows = query<{ id: string; n: number }>(
+    `SELECT message_id AS id, attempts AS n FROM messages WHERE message_id IN (${ids.map(() => '?').join(',')})`,
+    ...ids,
+  );
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
 async function allSent(ids: string[]): Promise<void> {
-  await waitFor(() => {
-    const marks = ids.map(() => '?').join(',');
-    const rows = query<{ n: number }>(`SELECT count(*) AS n FROM messages WHERE status = 'sent' AND message_id IN (${marks})`, ...ids);
-    return rows[0]!.n === ids.length;
-  }, 15_000, `all ${ids.length} messages to be sent`);
+  await waitFor(
+    () => {
+      const marks = ids.map(() => '?').join(',');
+      const rows = query<{ n: number }>(`SELECT count(*) AS n FROM messages WHERE status = 'sent' AND message_id IN (${marks})`, ...ids);
+      return rows[0]!.n === ids.length;
+    },
+    15_000,
+    `all ${ids.length} messages to be sent`,
+  );
 }
 
 beforeAll(async () => {
@@ -76,8 +86,11 @@ afterAll(async () => {
 
 describe('concurrent agents on one database', () => {
   it(`${AGENTS} agent processes x ${PER_AGENT} autonomous sends: each delivered exactly once`, async () => {
-    const calls = agents.flatMap((a, i) => Array.from({ length: PER_AGENT }, (_, j) =>
-      a.call('send_email', { mailbox: 'bot@mailgate.test', to: 'inbox@mailgate.test', subject: `burst a${i} m${j}`, text: `from agent ${i}, message ${j}` })));
+    const calls = agents.flatMap((a, i) =>
+      Array.from({ length: PER_AGENT }, (_, j) =>
+        a.call('send_email', { mailbox: 'bot@mailgate.test', to: 'inbox@mailgate.test', subject: `burst a${i} m${j}`, text: `from agent ${i}, message ${j}` }),
+      ),
+    );
     const results = await Promise.all(calls);
     const sent = results.map((r) => ok<{ message_id: string; status: string }>(r));
     // Another process's worker may claim a message first, so the sender can see it still in flight.
@@ -99,9 +112,16 @@ describe('concurrent agents on one database', () => {
   });
 
   it('two reviewer processes racing on the same 10 held messages: one approval and one delivery each', async () => {
-    const held = await Promise.all(Array.from({ length: 10 }, (_, j) => agents[j % AGENTS]!.call('send_email', {
-      mailbox: 'held@mailgate.test', to: 'inbox@mailgate.test', subject: `race m${j}`, text: `held ${j}`,
-    })));
+    const held = await Promise.all(
+      Array.from({ length: 10 }, (_, j) =>
+        agents[j % AGENTS]!.call('send_email', {
+          mailbox: 'held@mailgate.test',
+          to: 'inbox@mailgate.test',
+          subject: `race m${j}`,
+          text: `held ${j}`,
+        }),
+      ),
+    );
     const ids = held.map((r) => {
       const s = ok<{ message_id: string; status: string }>(r);
       expect(s.status).toBe('pending');
@@ -112,8 +132,9 @@ describe('concurrent agents on one database', () => {
       startServer({ role: 'reviewer', db, config, home, clientName: 'reviewer-1' }),
       startServer({ role: 'reviewer', db, config, home, clientName: 'reviewer-2' }),
     ]);
-    const outcomes = await Promise.all(ids.map((message_id) =>
-      Promise.all([r1.call('queue_approve', { message_id }), r2.call('queue_approve', { message_id })])));
+    const outcomes = await Promise.all(
+      ids.map((message_id) => Promise.all([r1.call('queue_approve', { message_id }), r2.call('queue_approve', { message_id })])),
+    );
 
     outcomes.forEach(([a, b], k) => {
       const wins = [a, b].filter((r) => !r.isError);

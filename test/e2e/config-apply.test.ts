@@ -30,11 +30,29 @@ const config = tmp.file('mailgate.json');
 const writeEntries = () => writeConfig(config, { mailboxes: Object.values(entries) });
 const mg = (...args: string[]) => runCli([...args, '--config', config, '--db', db], { home });
 
-interface LogLine { level: string; msg: string; address?: string; detail?: string; holds?: string; differences?: Record<string, { now: unknown; file: unknown }> }
-const logLines = (stderr: string): LogLine[] => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
-const differsFor = (stderr: string, address: string) => logLines(stderr).filter((l) => l.msg === 'mailbox differs from the config file' && l.address === address);
+interface LogLine {
+  level: string;
+  msg: string;
+  address?: string;
+  detail?: string;
+  holds?: string;
+  differences?: Record<string, { now: unknown; file: unknown }>;
+}
+const logLines = (stderr: string): LogLine[] =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+const differsFor = (stderr: string, address: string) =>
+  logLines(stderr).filter((l) => l.msg === 'mailbox differs from the config file' && l.address === address);
 
-interface AuditEvent { seq: number; action: string; actor: string; mailbox: string | null; detail: Record<string, any> }
+interface AuditEvent {
+  seq: number;
+  action: string;
+  actor: string;
+  mailbox: string | null;
+  detail: Record<string, any>;
+}
 async function audit(): Promise<AuditEvent[]> {
   const r = await mg('audit', '--json', '--limit', '100000');
   expect(r.code, r.stderr).toBe(0);
@@ -45,7 +63,9 @@ const mailboxChanges = async (address: string) => (await audit()).filter((e) => 
 async function modeOf(address: string): Promise<{ oversight_mode: string; auto_approve_rules: unknown[] }> {
   const r = await mg('mailbox', 'list', '--json');
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { mailboxes: { address: string; oversight_mode: string; auto_approve_rules: unknown[] }[] }).mailboxes.find((m) => m.address === address)!;
+  return (JSON.parse(r.stdout) as { mailboxes: { address: string; oversight_mode: string; auto_approve_rules: unknown[] }[] }).mailboxes.find(
+    (m) => m.address === address,
+  )!;
 }
 
 /** A fresh agent server on the same database and file: a send from `mailbox`, and the server's stderr. */
@@ -71,7 +91,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-describe('an operator\'s runtime change survives restarts with the same config file', () => {
+describe("an operator's runtime change survives restarts with the same config file", () => {
   let heldId: string;
 
   it('read_only set through update_mailbox with an operator token holds through approve, pending and a new serve', async () => {
@@ -91,7 +111,9 @@ describe('an operator\'s runtime change survives restarts with the same config f
       const lines = differsFor(r.stderr, OPS);
       expect(lines, `${args[0]} stderr:\n${r.stderr}`).toHaveLength(1);
       expect(lines[0]).toMatchObject({ level: 'warn', holds: 'runtime', differences: { oversight_mode: { now: 'read_only', file: 'gated_send' } } });
-      expect(lines[0]!.detail).toMatch(/^the runtime change by token:ops-operator(\/\S+)? at \d{4}-\d\d-\d\dT[\d:.]+Z holds; edit the file's entry to apply it again$/);
+      expect(lines[0]!.detail).toMatch(
+        /^the runtime change by token:ops-operator(\/\S+)? at \d{4}-\d\d-\d\dT[\d:.]+Z holds; edit the file's entry to apply it again$/,
+      );
       expect((await modeOf(OPS)).oversight_mode).toBe('read_only');
     }
 
@@ -133,8 +155,14 @@ describe('an operator\'s runtime change survives restarts with the same config f
     expect((await modeOf(OPS)).oversight_mode).toBe('gated_all');
     const applied = (await mailboxChanges(OPS)).at(-1)!;
     expect(applied).toMatchObject({
-      action: 'mailbox.mode_changed', actor: `config:${config}`,
-      detail: { source: `config:${config}`, loosened: true, loosenings: ['mode read_only -> gated_all'], changes: { oversight_mode: { from: 'read_only', to: 'gated_all' } } },
+      action: 'mailbox.mode_changed',
+      actor: `config:${config}`,
+      detail: {
+        source: `config:${config}`,
+        loosened: true,
+        loosenings: ['mode read_only -> gated_all'],
+        changes: { oversight_mode: { from: 'read_only', to: 'gated_all' } },
+      },
     });
 
     // Applied once: the next start finds the mailbox in line with an unchanged entry.
@@ -152,12 +180,20 @@ describe('an operator\'s runtime change survives restarts with the same config f
     const r = await mg('pending');
     expect(r.code, r.stderr).toBe(0);
     const tightened = (await mailboxChanges(MON)).at(-1)!;
-    expect(tightened).toMatchObject({ action: 'mailbox.mode_changed', actor: `config:${config}`, detail: { source: `config:${config}`, changes: { oversight_mode: { from: 'monitored', to: 'gated_send' } } } });
+    expect(tightened).toMatchObject({
+      action: 'mailbox.mode_changed',
+      actor: `config:${config}`,
+      detail: { source: `config:${config}`, changes: { oversight_mode: { from: 'monitored', to: 'gated_send' } } },
+    });
     expect(tightened.detail).not.toHaveProperty('loosened');
     expect(logLines(r.stderr).find((l) => l.address === MON)).toMatchObject({ level: 'info', msg: 'mailbox updated from config' });
     expect((await mailboxChanges(HELD)).at(-1)).toMatchObject({
       action: 'mailbox.mode_changed',
-      detail: { loosened: true, loosenings: ['adds auto-approve rule {"type":"reply"}'], changes: { auto_approve_rules: { from: [], to: [{ type: 'reply' }] } } },
+      detail: {
+        loosened: true,
+        loosenings: ['adds auto-approve rule {"type":"reply"}'],
+        changes: { auto_approve_rules: { from: [], to: [{ type: 'reply' }] } },
+      },
     });
     expect(logLines(r.stderr).find((l) => l.address === HELD)).toMatchObject({ level: 'warn' });
   });
@@ -173,7 +209,9 @@ describe('a database from before schema 4 (no digests)', () => {
 
     const r = await mg('pending');
     expect(r.code, r.stderr).toBe(0);
-    expect(differsFor(r.stderr, SALES)[0]?.detail).toMatch(/^the mailbox's current state \(last changed by cli:alice at .+\) holds: no record of the file's entry being applied/);
+    expect(differsFor(r.stderr, SALES)[0]?.detail).toMatch(
+      /^the mailbox's current state \(last changed by cli:alice at .+\) holds: no record of the file's entry being applied/,
+    );
     // Mailboxes that match their entries just record it: no line about them.
     expect(differsFor(r.stderr, INBOX)).toEqual([]);
     expect((await modeOf(SALES)).oversight_mode).toBe('read_only');

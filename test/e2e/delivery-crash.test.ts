@@ -79,14 +79,25 @@ describe.concurrent('a serve process killed at a delivery crash point, then rest
 
     const fresh = await serve({ config, db, home, env: TUNING });
     try {
-      await waitFor(() => rows(db)[0]!.status === want.final.status && rows(db)[0]!.lease_until === null, 8000,
-        `${point}: ${want.final.status} after restart (is ${rows(db)[0]!.status})`);
+      await waitFor(
+        () => rows(db)[0]!.status === want.final.status && rows(db)[0]!.lease_until === null,
+        8000,
+        `${point}: ${want.final.status} after restart (is ${rows(db)[0]!.status})`,
+      );
       // A lease period and several backoff periods later nothing has changed: no resend, no second copy.
-      await holdsFor(() => {
-        const [r] = rows(db);
-        return r!.status === want.final.status && r!.attempts === want.final.attempts && r!.lease_until === null
-          && fake.copies(r!.message_id_header) === want.final.copies;
-      }, LEASE_MS + 600, `${point}: ${want.final.status} with no resend`);
+      await holdsFor(
+        () => {
+          const [r] = rows(db);
+          return (
+            r!.status === want.final.status &&
+            r!.attempts === want.final.attempts &&
+            r!.lease_until === null &&
+            fake.copies(r!.message_id_header) === want.final.copies
+          );
+        },
+        LEASE_MS + 600,
+        `${point}: ${want.final.status} with no resend`,
+      );
       const [after] = rows(db);
       expect(after).toMatchObject({ status: want.final.status, attempts: want.final.attempts, lease_until: null });
       expect(fake.copies(after!.message_id_header)).toBe(want.final.copies);

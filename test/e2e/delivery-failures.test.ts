@@ -42,9 +42,14 @@ function setup(name: string) {
 function crashAfterClaim(config: string, db: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--db', db], {
-      cwd: ROOT, stdio: ['pipe', 'ignore', 'ignore'], env: childEnv(home, { ...TUNING, MAILGATE_FAULT_POINT: 'after_claim' }),
+      cwd: ROOT,
+      stdio: ['pipe', 'ignore', 'ignore'],
+      env: childEnv(home, { ...TUNING, MAILGATE_FAULT_POINT: 'after_claim' }),
     });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('serve did not reach after_claim')); }, 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('serve did not reach after_claim'));
+    }, 15_000);
     child.on('exit', (_code, signal) => {
       clearTimeout(timer);
       if (signal === 'SIGKILL') resolve();
@@ -56,8 +61,12 @@ function crashAfterClaim(config: string, db: string): Promise<void> {
 const auditOf = (db: string, action: string) => {
   const conn = new Database(db, { readonly: true });
   try {
-    return conn.prepare('SELECT actor, mailbox, message_id, detail FROM audit_events WHERE action = ? ORDER BY seq').all(action) as
-      { actor: string; mailbox: string | null; message_id: string | null; detail: string }[];
+    return conn.prepare('SELECT actor, mailbox, message_id, detail FROM audit_events WHERE action = ? ORDER BY seq').all(action) as {
+      actor: string;
+      mailbox: string | null;
+      message_id: string | null;
+      detail: string;
+    }[];
   } finally {
     conn.close();
   }
@@ -98,8 +107,12 @@ describe('an authentication failure (535)', () => {
       await waitFor(() => auditOf(db, 'mailbox.paused').length === 1, 10_000, 'mailbox.paused');
       const [paused] = auditOf(db, 'mailbox.paused');
       expect(paused).toMatchObject({ actor: 'system:delivery', mailbox: address });
-      expect(JSON.parse(paused!.detail)).toMatchObject({ reason: expect.stringMatching(/authentication failed.*535/), hint: expect.stringMatching(/password_env/),
-        message_id: sent.message_id, waiting: 1 });
+      expect(JSON.parse(paused!.detail)).toMatchObject({
+        reason: expect.stringMatching(/authentication failed.*535/),
+        hint: expect.stringMatching(/password_env/),
+        message_id: sent.message_id,
+        waiting: 1,
+      });
       const [row] = rows(db);
       expect(row).toMatchObject({ message_id: sent.message_id, status: 'queued', attempts: 0 });
       expect(mailFroms()).toBe(0);
@@ -110,7 +123,10 @@ describe('an authentication failure (535)', () => {
       expect(second.status).toBe('queued');
       expect(fake.auths.length).toBe(logins);
       expect(auditOf(db, 'mailbox.paused')).toHaveLength(1);
-      expect(rows(db).map((r) => [r.status, r.attempts])).toEqual([['queued', 0], ['queued', 0]]);
+      expect(rows(db).map((r) => [r.status, r.attempts])).toEqual([
+        ['queued', 0],
+        ['queued', 0],
+      ]);
 
       const list = await runCli(['mailbox', 'list', '--config', config, '--db', db, '--json'], { home, env: TUNING });
       expect(JSON.parse(list.stdout).mailboxes[0].deliveries).toMatch(/^paused since .*authentication failed/);

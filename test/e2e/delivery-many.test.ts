@@ -55,13 +55,18 @@ describe(`${PROCS} serve processes and CLI approvals delivering over one SMTP ac
     });
 
     // Ten reviewers approve from the terminal at once; each CLI process delivers inline and races the servers.
-    const approvals = await Promise.all(heldIds.map((id) => runCli(['approve', id, '--config', config, '--db', db, '--as', 'rev'], { home, env: TUNING, timeoutMs: 20_000 })));
+    const approvals = await Promise.all(
+      heldIds.map((id) => runCli(['approve', id, '--config', config, '--db', db, '--as', 'rev'], { home, env: TUNING, timeoutMs: 20_000 })),
+    );
     approvals.forEach((a, i) => {
       expect(a.code, `${heldIds[i]}: ${a.stderr}`).toBe(0);
     });
 
-    await waitFor(() => rows(db).filter((r) => r.status === 'sent').length === AUTO_SENDS + HELD_SENDS, 20_000,
-      `all ${AUTO_SENDS + HELD_SENDS} sent (now ${JSON.stringify(rows(db).map((r) => r.status))})`);
+    await waitFor(
+      () => rows(db).filter((r) => r.status === 'sent').length === AUTO_SENDS + HELD_SENDS,
+      20_000,
+      `all ${AUTO_SENDS + HELD_SENDS} sent (now ${JSON.stringify(rows(db).map((r) => r.status))})`,
+    );
     const all = rows(db);
     expect(all).toHaveLength(AUTO_SENDS + HELD_SENDS);
     for (const r of all) {

@@ -187,10 +187,14 @@ export async function holdsFor(check: () => boolean | Promise<boolean>, windowMs
 /** Polls get_message until the status is one of `want`; returns the last detail. */
 export async function waitForStatus(s: ServerHandle, message_id: string, want: string[], timeoutMs = 10_000): Promise<Record<string, unknown>> {
   let last: Record<string, unknown> = {};
-  await waitFor(async () => {
-    last = ok(await s.call('get_message', { message_id }));
-    return want.includes(String(last.status));
-  }, timeoutMs, `message ${message_id} to reach ${want.join('|')} (last: ${String(last.status)})`);
+  await waitFor(
+    async () => {
+      last = ok(await s.call('get_message', { message_id }));
+      return want.includes(String(last.status));
+    },
+    timeoutMs,
+    `message ${message_id} to reach ${want.join('|')} (last: ${String(last.status)})`,
+  );
   return last;
 }
 

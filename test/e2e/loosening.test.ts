@@ -41,9 +41,15 @@ describe('over stdio: serve --role agent,operator', () => {
   beforeAll(async () => {
     assertBuilt();
     client = new Client({ name: 'attacker', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({
-      command: process.execPath, args: [CLI, 'serve', '--role', 'agent,operator', '--db', db], cwd: ROOT, stderr: 'pipe', env: childEnv(tmp.path),
-    }));
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, 'serve', '--role', 'agent,operator', '--db', db],
+        cwd: ROOT,
+        stderr: 'pipe',
+        env: childEnv(tmp.path),
+      }),
+    );
   });
   afterAll(async () => {
     await client?.close();
@@ -56,11 +62,16 @@ describe('over stdio: serve --role agent,operator', () => {
     expect(text).toMatch(/^CONFIRMATION_REQUIRED: /);
     expect(text).toContain(command);
     // The person at the terminal runs exactly what they were given.
-    const run = await new Promise<{ code: number; out: string }>((done) => execFile('sh', ['-c', command.replace(/^mailgate /, `"${process.execPath}" ${CLI} `)],
-      { cwd: ROOT, env: childEnv(tmp.path) }, (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr })));
+    const run = await new Promise<{ code: number; out: string }>((done) =>
+      execFile('sh', ['-c', command.replace(/^mailgate /, `"${process.execPath}" ${CLI} `)], { cwd: ROOT, env: childEnv(tmp.path) }, (err, stdout, stderr) =>
+        done({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+      ),
+    );
     expect(run.code, run.out).toBe(0);
     expect(await modeOf(db, tmp.path)).toBe('autonomous');
-    const audit = JSON.parse((await runCli(['audit', '--mailbox', BOX, '--json', '--db', db], { home: tmp.path })).stdout) as { events: { action: string; detail: Record<string, unknown> }[] };
+    const audit = JSON.parse((await runCli(['audit', '--mailbox', BOX, '--json', '--db', db], { home: tmp.path })).stdout) as {
+      events: { action: string; detail: Record<string, unknown> }[];
+    };
     expect(audit.events.filter((e) => e.action === 'mailbox.mode_changed').map((e) => e.detail.confirmation)).toEqual(['cli']);
   });
 });
@@ -79,7 +90,7 @@ describe('over HTTP: a token with agent and operator', () => {
     }
   });
 
-  it('with URL elicitation, the person confirms on the server\'s own /approve/ page and the change applies once', async () => {
+  it("with URL elicitation, the person confirms on the server's own /approve/ page and the change applies once", async () => {
     const s = await connect('streamable', f.server.url, f.tokens.desk!, 'desk-client', { elicitation: { url: {} } });
     try {
       const link = nextApprovalLink(s.client);

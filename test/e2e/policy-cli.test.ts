@@ -48,16 +48,29 @@ describe('mailgate suppress', { timeout: 120_000 }, () => {
   });
 
   it('add a domain for one mailbox: IDN and trailing dot canonicalised', async () => {
-    expect(await json('suppress', 'add', 'Bücher.Example.', '--mailbox', AGENT))
-      .toEqual({ added: true, scope: AGENT, kind: 'domain', value: 'xn--bcher-kva.example' });
+    expect(await json('suppress', 'add', 'Bücher.Example.', '--mailbox', AGENT)).toEqual({
+      added: true,
+      scope: AGENT,
+      kind: 'domain',
+      value: 'xn--bcher-kva.example',
+    });
   });
 
   it('list: every entry with source manual and who added it; --mailbox narrows it; the table has the columns', async () => {
     const rows = await json('suppress', 'list');
-    expect(rows).toEqual(expect.arrayContaining([
-      expect.objectContaining({ scope: '*', kind: 'address', value: 'evil@example.com', source: 'manual', reason: 'asked to stop', created_by: 'cli:tester' }),
-      expect.objectContaining({ scope: AGENT, kind: 'domain', value: 'xn--bcher-kva.example', source: 'manual' }),
-    ]));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          scope: '*',
+          kind: 'address',
+          value: 'evil@example.com',
+          source: 'manual',
+          reason: 'asked to stop',
+          created_by: 'cli:tester',
+        }),
+        expect.objectContaining({ scope: AGENT, kind: 'domain', value: 'xn--bcher-kva.example', source: 'manual' }),
+      ]),
+    );
     expect(rows).toHaveLength(2);
     expect((await json('suppress', 'list', '--mailbox', AGENT)).map((x: { value: string }) => x.value)).toEqual(['xn--bcher-kva.example']);
     const table = await cli('suppress', 'list');
@@ -104,11 +117,23 @@ describe('mailgate suppress', { timeout: 120_000 }, () => {
 
 describe('mailgate policy test', { timeout: 120_000 }, () => {
   let before: ReturnType<typeof recorded>;
-  beforeAll(() => { before = recorded(); });
+  beforeAll(() => {
+    before = recorded();
+  });
 
   it('human output: the decision, a table of every hit, and the promise that nothing happened', async () => {
-    const r = await cli('policy', 'test', '--mailbox', YOU, '--to', 'Evil@Example.com,ann@partner.test', '--subject', 'Hello',
-      '--text', `my key is AKIA${'IOSFODNN7EXAMPLE'}`);
+    const r = await cli(
+      'policy',
+      'test',
+      '--mailbox',
+      YOU,
+      '--to',
+      'Evil@Example.com,ann@partner.test',
+      '--subject',
+      'Hello',
+      '--text',
+      `my key is AKIA${'IOSFODNN7EXAMPLE'}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^BLOCK \(suppressed_recipient\): evil@example\.com is on the suppression list/);
@@ -121,27 +146,48 @@ describe('mailgate policy test', { timeout: 120_000 }, () => {
   });
 
   it('--json: outcome, code, reason and the hits with their details', async () => {
-    const r = await json('policy', 'test', '--mailbox', YOU, '--to', 'ann@partner.test', '--subject', 'Deploy',
-      '--text', `token ghp_${'a1'.repeat(18)}`);
+    const r = await json('policy', 'test', '--mailbox', YOU, '--to', 'ann@partner.test', '--subject', 'Deploy', '--text', `token ghp_${'a1'.repeat(18)}`);
     expect(r).toEqual({
-      outcome: 'hold', code: 'hold_secret', reason: expect.stringMatching(/GitHub token in text/),
-      hits: [{ rule: 'content_holds.secrets', code: 'hold_secret', effect: 'hold', reason: expect.any(String), details: { found: [{ where: 'text', kind: 'GitHub token' }] } }],
+      outcome: 'hold',
+      code: 'hold_secret',
+      reason: expect.stringMatching(/GitHub token in text/),
+      hits: [
+        {
+          rule: 'content_holds.secrets',
+          code: 'hold_secret',
+          effect: 'hold',
+          reason: expect.any(String),
+          details: { found: [{ where: 'text', kind: 'GitHub token' }] },
+        },
+      ],
     });
   });
 
   it('a clean draft: the mode decides, no hits', async () => {
-    expect(await json('policy', 'test', '--mailbox', YOU, '--to', 'ann@partner.test', '--subject', 'Hi', '--text', 'Lunch?'))
-      .toEqual({ outcome: 'execute', code: 'mode_allows', reason: 'autonomous mode sends at once', hits: [] });
+    expect(await json('policy', 'test', '--mailbox', YOU, '--to', 'ann@partner.test', '--subject', 'Hi', '--text', 'Lunch?')).toEqual({
+      outcome: 'execute',
+      code: 'mode_allows',
+      reason: 'autonomous mode sends at once',
+      hits: [],
+    });
     const r = await cli('policy', 'test', '--mailbox', AGENT, '--to', 'ann@partner.test', '--subject', 'Hi', '--text', 'Lunch?');
     expect(r.stdout).toMatch(/^HOLD \(mode_requires_approval\)[^\n]*\n\n\(none\)\n/);
   });
 
   it('--file: a reply adding a cc, with too large an attachment; flags override the file', async () => {
     const file = tmp.file('draft.json');
-    writeFileSync(file, JSON.stringify({
-      mailbox: AGENT, to: ['ann@partner.test'], cc: ['eve@attacker.test'], subject: 'Re: figures', text: 'See attached.',
-      thread_participants: ['ann@partner.test', AGENT], attachments: [{ filename: 'dump.csv', size: 11 * 1024 * 1024 }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        mailbox: AGENT,
+        to: ['ann@partner.test'],
+        cc: ['eve@attacker.test'],
+        subject: 'Re: figures',
+        text: 'See attached.',
+        thread_participants: ['ann@partner.test', AGENT],
+        attachments: [{ filename: 'dump.csv', size: 11 * 1024 * 1024 }],
+      }),
+    );
     const r = await json('policy', 'test', '--file', file);
     expect([r.outcome, r.code]).toEqual(['block', 'attachment_limit']);
     expect(r.hits.map((x: { rule: string }) => x.rule)).toEqual(['max_attachment_bytes', 'content_holds.new_recipient']);

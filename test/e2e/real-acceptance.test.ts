@@ -9,11 +9,29 @@ import { requireMailServersOrSkip, startMailServers, type MailServers, type Mail
 import { tempDir } from '../helpers/tmp.js';
 import { assertBuilt, holdsFor, inbox, ok, type ServerHandle, waitForStatus } from './harness.js';
 import {
-  closeAllReal, dbAll, eventually, header, imapAs, messageIdHeaderOf, serverFolder, startRealServer, submitAs, writeRealConfig,
+  closeAllReal,
+  dbAll,
+  eventually,
+  header,
+  imapAs,
+  messageIdHeaderOf,
+  serverFolder,
+  startRealServer,
+  submitAs,
+  writeRealConfig,
 } from './real-harness.js';
 
-interface Reply { email_id: string; from: string; subject: string }
-interface WaitResult { status: string; reply: Reply | null; timed_out: boolean; waited_seconds: number }
+interface Reply {
+  email_id: string;
+  from: string;
+  subject: string;
+}
+interface WaitResult {
+  status: string;
+  reply: Reply | null;
+  timed_out: boolean;
+  waited_seconds: number;
+}
 
 describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies through Dovecot and Postfix', () => {
   const tmp = tempDir('mailgate-real-accept-');
@@ -30,7 +48,10 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     assertBuilt();
     mail = await startMailServers({ users: ['alice', 'bob'] });
     [alice, bob] = mail.users as [MailUser, MailUser];
-    const config = writeRealConfig(tmp.file('mailgate.json'), mail, [{ user: alice, mode: 'gated_send' }, { user: bob, mode: 'autonomous' }]);
+    const config = writeRealConfig(tmp.file('mailgate.json'), mail, [
+      { user: alice, mode: 'gated_send' },
+      { user: bob, mode: 'autonomous' },
+    ]);
     // Sequential start: the first process creates the schema and the mailboxes.
     agent = await startRealServer({ role: 'agent', db, home: tmp.path, config });
     reviewer = await startRealServer({ role: 'reviewer', db, home: tmp.path, config });
@@ -46,13 +67,17 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     tmp.cleanup();
   });
 
-  const copies = async (client: ImapFlow, folder: string, messageId: string) =>
-    (await serverFolder(client, folder)).filter((m) => m.messageId === messageId);
+  const copies = async (client: ImapFlow, folder: string, messageId: string) => (await serverFolder(client, folder)).filter((m) => m.messageId === messageId);
 
   async function sendHeld(subject: string): Promise<{ message_id: string; header: string }> {
-    const r = ok<{ message_id: string; status: string }>(await agent.call('send_email', {
-      mailbox: alice.address, to: [bob.address], subject, text: `Hello Bob,\n\nthis is "${subject}".\n\nAlice`,
-    }));
+    const r = ok<{ message_id: string; status: string }>(
+      await agent.call('send_email', {
+        mailbox: alice.address,
+        to: [bob.address],
+        subject,
+        text: `Hello Bob,\n\nthis is "${subject}".\n\nAlice`,
+      }),
+    );
     expect(r.status).toBe('pending');
     return { message_id: r.message_id, header: messageIdHeaderOf(db, r.message_id) };
   }
@@ -63,30 +88,33 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     ok(await reviewer.call('queue_approve', { message_id: sent.message_id }));
     await waitForStatus(agent, sent.message_id, ['sent']);
     // The agent's cache of bob's INBOX follows the server once IDLE reports the delivery.
-    const received = await eventually(async () => (await inbox(agent, bob.address)).find((e) => e.subject === subject), 10_000,
-      'the approved mail in bob\'s INBOX as the agent lists it');
+    const received = await eventually(
+      async () => (await inbox(agent, bob.address)).find((e) => e.subject === subject),
+      10_000,
+      "the approved mail in bob's INBOX as the agent lists it",
+    );
     return { ...sent, subject, email_id: received.email_id };
   }
 
-  it('holds the send, and after approval it arrives in bob\'s INBOX exactly once with a copy in alice\'s Sent', async () => {
+  it("holds the send, and after approval it arrives in bob's INBOX exactly once with a copy in alice's Sent", async () => {
     const subject = `Quarterly report ${Date.now()}`;
     const sent = await sendHeld(subject);
     expect(sent.header).toMatch(/^<[^@>]+@mailgate\.test>$/);
 
     // Three delivery polls of each process (200 ms): nothing may leave while it is held.
-    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 0, 600, 'nothing in bob\'s INBOX while held');
+    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 0, 600, "nothing in bob's INBOX while held");
     expect((await serverFolder(bobImap, 'INBOX')).filter((m) => m.subject === subject)).toHaveLength(0);
 
     const approvedAt = Date.now();
     const approved = ok<{ status: string; decided_by: string }>(await reviewer.call('queue_approve', { message_id: sent.message_id, note: 'ok' }));
     expect(['approved', 'sending', 'sent']).toContain(approved.status);
     expect(approved.decided_by).toMatch(/^mcp:reviewer/);
-    await eventually(async () => ((await copies(bobImap, 'INBOX', sent.header)).length > 0 ? true : undefined), 5000, 'the approved mail in bob\'s INBOX');
+    await eventually(async () => ((await copies(bobImap, 'INBOX', sent.header)).length > 0 ? true : undefined), 5000, "the approved mail in bob's INBOX");
     process.stderr.write(`[real-acceptance] approval -> in bob's INBOX on the server: ${Date.now() - approvedAt} ms\n`);
     await waitForStatus(agent, sent.message_id, ['sent']);
 
     // Both processes' delivery workers poll many times meanwhile: still one copy each.
-    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 1, 1500, 'one copy in bob\'s INBOX');
+    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 1, 1500, "one copy in bob's INBOX");
     const inBob = await copies(bobImap, 'INBOX', sent.header);
     expect(inBob).toHaveLength(1);
     expect(header(inBob[0]!.source, 'From')).toContain(alice.address);
@@ -113,7 +141,7 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     expect(rejected).toMatchObject({ status: 'rejected', decision_reason: 'off-brand' });
 
     // Five delivery polls of each process (200 ms) with nothing sent: a rejected row is never claimable.
-    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 0, 1000, 'nothing in bob\'s INBOX after the rejection');
+    await holdsFor(async () => (await copies(bobImap, 'INBOX', sent.header)).length === 0, 1000, "nothing in bob's INBOX after the rejection");
     expect((await serverFolder(bobImap, 'INBOX')).filter((m) => m.subject === subject)).toHaveLength(0);
     expect(await copies(aliceImap, 'Sent', sent.header)).toHaveLength(0);
     expect((await inbox(agent, bob.address)).filter((e) => e.subject === subject)).toHaveLength(0);
@@ -121,13 +149,15 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     expect(detail).toMatchObject({ status: 'rejected', sent_at: null, attempts: 0 });
   });
 
-  it('threads bob\'s reply_email for alice\'s mail client, and mail_wait returns it moments after delivery', async () => {
+  it("threads bob's reply_email for alice's mail client, and mail_wait returns it moments after delivery", async () => {
     const original = await deliveredToBob(`To be answered ${Date.now()}`);
 
     // mail_wait first, as an agent would after sending; the reply is sent while it waits. No pause is needed:
     // the server reads its stdin in order, and mail_wait's first look needs no I/O, while the reply needs SMTP.
     const waiting = agent.call('mail_wait', { message_id: original.message_id, timeout_seconds: 20 }).then((r) => ({ r, at: Date.now() }));
-    const replied = ok<{ message_id: string; status: string }>(await agent.call('reply_email', { email_id: original.email_id, text: 'Thanks, Alice. Looks good. Bob' }));
+    const replied = ok<{ message_id: string; status: string }>(
+      await agent.call('reply_email', { email_id: original.email_id, text: 'Thanks, Alice. Looks good. Bob' }),
+    );
     const repliedAt = Date.now(); // after SMTP acceptance and the Sent append: the figure below is a lower bound
     expect(replied.status).toBe('sent'); // bob is autonomous
     const { r, at } = await waiting;
@@ -150,7 +180,9 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     expect(await copies(bobImap, 'Sent', replyHeader)).toHaveLength(1);
 
     // The reply mail_wait named is the one in alice's INBOX.
-    const read = ok<{ message_id_header: string; in_reply_to: string; references: string[] }>(await agent.call('read_email', { email_id: waited.reply!.email_id }));
+    const read = ok<{ message_id_header: string; in_reply_to: string; references: string[] }>(
+      await agent.call('read_email', { email_id: waited.reply!.email_id }),
+    );
     expect(read).toMatchObject({ message_id_header: replyHeader, in_reply_to: original.header });
     expect(read.references).toContain(original.header);
   });
@@ -167,7 +199,11 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
       const waiting = agent.call('mail_wait', { message_id: sent.message_id, timeout_seconds: 20 }).then((r) => ({ r, at: Date.now() }));
       // bob answers from his own client (nodemailer through Postfix submission), threading by hand.
       const reply = await submitAs(mail, bob, {
-        to: alice.address, subject: `Re: ${subject}`, text: 'Got it.', inReplyTo: sent.header, references: [sent.header],
+        to: alice.address,
+        subject: `Re: ${subject}`,
+        text: 'Got it.',
+        inReplyTo: sent.header,
+        references: [sent.header],
       });
       const { r, at } = await waiting;
       const waited = ok<WaitResult>(r);
@@ -176,7 +212,9 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
       expect(waited.reply!.email_id).toMatch(/^em_/);
       latencies.push(at - reply.acceptedAt);
       // Exactly one cached row for the reply, however many processes synced alice's INBOX.
-      expect(dbAll(db, "SELECT email_id FROM emails WHERE mailbox = ? AND folder = 'INBOX' AND message_id_header = ?", alice.address, reply.messageId)).toHaveLength(1);
+      expect(
+        dbAll(db, "SELECT email_id FROM emails WHERE mailbox = ? AND folder = 'INBOX' AND message_id_header = ?", alice.address, reply.messageId),
+      ).toHaveLength(1);
     }
     process.stderr.write(`[real-acceptance] reply SMTP acceptance -> mail_wait returned: ${latencies.join(' ms, ')} ms\n`);
     for (const ms of latencies) expect(ms).toBeLessThan(5000);

@@ -35,7 +35,11 @@ export function writeRealConfig(path: string, mail: MailServers, boxes: RealMail
       address: b.user.address,
       oversight_mode: b.mode,
       imap: {
-        host: '127.0.0.1', port: b.imapPort ?? mail.imap.port, secure: false, user: b.user.user, password: b.user.password,
+        host: '127.0.0.1',
+        port: b.imapPort ?? mail.imap.port,
+        secure: false,
+        user: b.user.user,
+        password: b.user.password,
         heartbeat_seconds: b.heartbeatSeconds ?? 2,
       },
       smtp: { host: '127.0.0.1', port: mail.smtp.port, secure: false, user: b.user.user, password: b.user.password, timeout_seconds: 10 },
@@ -67,7 +71,13 @@ export async function serverFolder(client: ImapFlow, folder: string): Promise<Se
     // biome-ignore lint/complexity/useOptionalChain: client.mailbox is false | MailboxObject, and ?. does not narrow false
     if ((client.mailbox && client.mailbox.exists) === 0) return out;
     for await (const m of client.fetch('1:*', { uid: true, envelope: true, flags: true, source: true }, { uid: true })) {
-      out.push({ uid: m.uid, messageId: m.envelope?.messageId, subject: m.envelope?.subject, flags: [...(m.flags ?? [])], source: m.source?.toString('utf8') ?? '' });
+      out.push({
+        uid: m.uid,
+        messageId: m.envelope?.messageId,
+        subject: m.envelope?.subject,
+        flags: [...(m.flags ?? [])],
+        source: m.source?.toString('utf8') ?? '',
+      });
     }
     return out;
   } finally {
@@ -84,7 +94,13 @@ export function header(source: string, name: string): string | undefined {
 
 /** Submission through Postfix as `u`, as an ordinary mail client would send it; resolves on the 250 reply. */
 export async function submitAs(mail: MailServers, u: MailUser, msg: SendMailOptions): Promise<{ messageId: string; acceptedAt: number }> {
-  const t = nodemailer.createTransport({ host: mail.smtp.host, port: mail.smtp.port, secure: false, ignoreTLS: true, auth: { user: u.user, pass: u.password } });
+  const t = nodemailer.createTransport({
+    host: mail.smtp.host,
+    port: mail.smtp.port,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: u.user, pass: u.password },
+  });
   try {
     const info = await t.sendMail({ from: u.address, ...msg });
     return { messageId: info.messageId, acceptedAt: Date.now() };

@@ -27,12 +27,32 @@ const HTML = `<html><head><style>
 </body></html>`;
 
 const RAW = [
-  `From: ${word('Acme Billing\u202E')} <mallory@example.org>`, 'To: bob@mailgate.test', `Subject: ${word('Contract \u202Efdp.exe\u202C\u200B ready')}`,
-  `Date: ${new Date('2030-01-02T10:00:00Z').toUTCString()}`, 'Message-ID: <hostile-1@example.org>', 'MIME-Version: 1.0',
-  'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: base64', '',
-  ...b64(HTML).match(/.{1,76}/g)!, '--b1', 'Content-Type: application/octet-stream', "Content-Disposition: attachment; filename*=UTF-8''contract%E2%80%AEfdp.exe",
-  'Content-Transfer-Encoding: base64', '', b64('MZ'), '--b1', 'Content-Type: text/plain', 'Content-Disposition: attachment; filename="../../etc/passwd"', '',
-  'root:x:0:0', '--b1--', '',
+  `From: ${word('Acme Billing\u202E')} <mallory@example.org>`,
+  'To: bob@mailgate.test',
+  `Subject: ${word('Contract \u202Efdp.exe\u202C\u200B ready')}`,
+  `Date: ${new Date('2030-01-02T10:00:00Z').toUTCString()}`,
+  'Message-ID: <hostile-1@example.org>',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b1"',
+  '',
+  '--b1',
+  'Content-Type: text/html; charset=utf-8',
+  'Content-Transfer-Encoding: base64',
+  '',
+  ...b64(HTML).match(/.{1,76}/g)!,
+  '--b1',
+  'Content-Type: application/octet-stream',
+  "Content-Disposition: attachment; filename*=UTF-8''contract%E2%80%AEfdp.exe",
+  'Content-Transfer-Encoding: base64',
+  '',
+  b64('MZ'),
+  '--b1',
+  'Content-Type: text/plain',
+  'Content-Disposition: attachment; filename="../../etc/passwd"',
+  '',
+  'root:x:0:0',
+  '--b1--',
+  '',
 ].join('\r\n');
 
 describe.skipIf(!requireMailServersOrSkip())('hostile mail on a real IMAP server reaches the agent clean', () => {
@@ -63,7 +83,9 @@ describe.skipIf(!requireMailServersOrSkip())('hostile mail on a real IMAP server
     const r = await agent.call('check_inbox', { mailbox: bob.address });
     const [email] = ok<{ emails: { email_id: string; subject: string; from: string; snippet: string }[] }>(r).emails;
     expect(email).toMatchObject({
-      subject: 'Contract fdp.exe ready', from: 'mallory@example.org', snippet: 'Hi Bob, the signed contract is attached. Please sign by Friday.',
+      subject: 'Contract fdp.exe ready',
+      from: 'mallory@example.org',
+      snippet: 'Hi Bob, the signed contract is attached. Please sign by Friday.',
     });
     expect(JSON.stringify(r)).not.toMatch(/HIDDEN-/);
     expect(JSON.stringify(r)).not.toMatch(INVISIBLE);
@@ -73,7 +95,9 @@ describe.skipIf(!requireMailServersOrSkip())('hostile mail on a real IMAP server
     const r = await agent.call('read_email', { email_id: await emailId() });
     const email = ok<Record<string, unknown>>(r);
     expect(email).toMatchObject({
-      text: 'Hi Bob, the signed contract is attached.\n\nPlease sign by Friday.', hidden_content: true, hidden_count: 5,
+      text: 'Hi Bob, the signed contract is attached.\n\nPlease sign by Friday.',
+      hidden_content: true,
+      hidden_count: 5,
       attachments: [
         { filename: 'contractfdp.exe', content_type: 'application/octet-stream', size: 2 },
         { filename: '._._etc_passwd', content_type: 'text/plain', size: 10 },

@@ -14,14 +14,30 @@ import { tempDir } from '../helpers/tmp.js';
 import { assertBuilt, ok, type ServerHandle, sleep, textOf, waitFor } from './harness.js';
 import { closeAllReal, dbAll, messageIdHeaderOf, startRealServer, writeRealConfig } from './real-harness.js';
 
-interface WaitResult { status: string; reply: { email_id: string; from: string; subject: string } | null; timed_out: boolean }
-interface Summary { email_id: string; subject: string }
+interface WaitResult {
+  status: string;
+  reply: { email_id: string; from: string; subject: string } | null;
+  timed_out: boolean;
+}
+interface Summary {
+  email_id: string;
+  subject: string;
+}
 
-const replyTo = (parent: string, subject: string, from: string, to: string) => [
-  `From: ${from}`, `To: ${to}`, `Subject: Re: ${subject}`, `Date: ${new Date().toUTCString()}`,
-  `Message-ID: <reply-${Date.now()}-${Math.random().toString(36).slice(2)}@example.org>`,
-  `In-Reply-To: ${parent}`, `References: ${parent}`, 'Content-Type: text/plain', '', 'Answer.', '',
-].join('\r\n');
+const replyTo = (parent: string, subject: string, from: string, to: string) =>
+  [
+    `From: ${from}`,
+    `To: ${to}`,
+    `Subject: Re: ${subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <reply-${Date.now()}-${Math.random().toString(36).slice(2)}@example.org>`,
+    `In-Reply-To: ${parent}`,
+    `References: ${parent}`,
+    'Content-Type: text/plain',
+    '',
+    'Answer.',
+    '',
+  ].join('\r\n');
 
 describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', () => {
   const tmp = tempDir('mailgate-real-idle-');
@@ -50,7 +66,9 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
 
   /** alice sends (autonomous: delivered at once); resolves with what a reply must thread to. */
   async function sendFromAlice(subject: string): Promise<{ message_id: string; header: string }> {
-    const r = ok<{ message_id: string; status: string }>(await agent.call('send_email', { mailbox: alice.address, to: [bob.address], subject, text: 'Question?' }));
+    const r = ok<{ message_id: string; status: string }>(
+      await agent.call('send_email', { mailbox: alice.address, to: [bob.address], subject, text: 'Question?' }),
+    );
     expect(r.status).toBe('sent');
     return { message_id: r.message_id, header: messageIdHeaderOf(db, r.message_id) };
   }
@@ -138,7 +156,9 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
       const t = Date.now();
       call = agent.call('check_inbox', { mailbox: alice.address }).then((r) => ({ ms: Date.now() - t, text: textOf(r), isError: !!r.isError }));
       const settled = await Promise.race([call, sleep(15_000).then(() => undefined)]);
-      process.stderr.write(`[real-idle] check_inbox during a silent outage: ${settled ? `${settled.ms} ms, ${settled.isError ? settled.text : 'ok'}` : 'still running after 15 s'}\n`);
+      process.stderr.write(
+        `[real-idle] check_inbox during a silent outage: ${settled ? `${settled.ms} ms, ${settled.isError ? settled.text : 'ok'}` : 'still running after 15 s'}\n`,
+      );
       expect(settled, 'check_inbox settled within 15 s of a silent outage').toBeDefined();
       if (settled!.isError) expect(settled!.text).toMatch(/^UNAVAILABLE \(retryable\)/);
     } finally {
@@ -174,7 +194,10 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
     const owner = statSync(cur);
     for (let i = 0; i < 5000; i++) {
       const f = join(cur, `${1_700_000_000 + i}.M${i}P1.filler:2,S`);
-      writeFileSync(f, `From: filler${i}@example.org\r\nTo: ${carol.address}\r\nSubject: filler ${i}\r\nMessage-ID: <f${i}@example.org>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nfiller\r\n`);
+      writeFileSync(
+        f,
+        `From: filler${i}@example.org\r\nTo: ${carol.address}\r\nSubject: filler ${i}\r\nMessage-ID: <f${i}@example.org>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nfiller\r\n`,
+      );
       chownSync(f, owner.uid, owner.gid);
     }
     const carolDb = tmp.file('carol.db');
@@ -185,7 +208,7 @@ describe.skipIf(!requireMailServersOrSkip())('IDLE through a faulty network', ()
     await sleep(500);
     await mail.deliver('From: late@example.org\r\nSubject: Arrived during the first sync\r\nMessage-ID: <late@example.org>\r\n\r\nlate\r\n', carol.address);
     const synced = () => dbAll(carolDb, "SELECT 1 FROM imap_folders WHERE mailbox = ? AND folder = 'INBOX'", carol.address).length > 0;
-    await waitFor(synced, 25_000, 'the first sync of carol\'s INBOX');
+    await waitFor(synced, 25_000, "the first sync of carol's INBOX");
     const lateRow = () => dbAll(carolDb, "SELECT 1 FROM emails WHERE message_id_header = '<late@example.org>'").length;
     process.stderr.write(`[real-idle] late mail in the cache when the first sync finished: ${lateRow() === 1}\n`);
     // The watcher's EXISTS for it leads to one more sync: wait for its row (mail_wait reads only the cache).

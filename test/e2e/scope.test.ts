@@ -18,10 +18,12 @@ const CEO = 'ceo@acme.test';
 const tmp = tempDir('mailgate-e2e-scope-');
 const db = tmp.file('scope.db');
 const home = tmp.path;
-const config = writeConfig(tmp.file('mailgate.json'), { mailboxes: [
-  { address: SUPPORT, oversight_mode: 'gated_send' },
-  { address: CEO, oversight_mode: 'autonomous' },
-] });
+const config = writeConfig(tmp.file('mailgate.json'), {
+  mailboxes: [
+    { address: SUPPORT, oversight_mode: 'gated_send' },
+    { address: CEO, oversight_mode: 'autonomous' },
+  ],
+});
 const mg = (args: string[]) => runCli([...args, '--db', db, '--config', config], { home });
 const open: Client[] = [];
 
@@ -33,9 +35,16 @@ async function token(name: string, role: string, scope: string[]): Promise<{ tok
 }
 
 /** A spawned stdio server; resolves to the client, or rejects with the server's stderr when it exits at start. */
-async function serve(env: Record<string, string>, args: string[] = []): Promise<{ client: Client; call(n: string, a: Record<string, unknown>): Promise<CallToolResult> }> {
+async function serve(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ client: Client; call(n: string, a: Record<string, unknown>): Promise<CallToolResult> }> {
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'serve', ...args, '--db', db, '--config', config], cwd: ROOT, stderr: 'pipe', env: childEnv(home, env),
+    command: process.execPath,
+    args: [CLI, 'serve', ...args, '--db', db, '--config', config],
+    cwd: ROOT,
+    stderr: 'pipe',
+    env: childEnv(home, env),
   });
   let err = '';
   transport.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
@@ -50,7 +59,12 @@ async function serve(env: Record<string, string>, args: string[] = []): Promise<
   return { client, call: async (name, a) => (await client.callTool({ name, arguments: a })) as CallToolResult };
 }
 
-interface Event { action: string; actor: string; mailbox: string | null; detail: Record<string, unknown> }
+interface Event {
+  action: string;
+  actor: string;
+  mailbox: string | null;
+  detail: Record<string, unknown>;
+}
 async function denials(): Promise<Event[]> {
   const r = await mg(['audit', '--json', '--limit', '100000']);
   return (JSON.parse(r.stdout) as { events: Event[] }).events.filter((e) => e.action === 'authz.denied');
@@ -84,7 +98,11 @@ describe('token create binds mailboxes, and says so', { timeout: 90_000 }, () =>
     expect((await token('two', 'reviewer', ['--mailbox', SUPPORT, '--mailbox', CEO.toUpperCase()])).mailboxes).toEqual([SUPPORT, CEO]);
     expect((await token('everything', 'reviewer', ['--all-mailboxes'])).mailboxes).toBe('all');
     const list = JSON.parse((await mg(['token', 'list', '--json'])).stdout) as { tokens: { name: string; mailboxes: unknown }[] };
-    expect(Object.fromEntries(list.tokens.map((t) => [t.name, t.mailboxes]))).toMatchObject({ 'support-agent': [SUPPORT], two: [SUPPORT, CEO], everything: 'all' });
+    expect(Object.fromEntries(list.tokens.map((t) => [t.name, t.mailboxes]))).toMatchObject({
+      'support-agent': [SUPPORT],
+      two: [SUPPORT, CEO],
+      everything: 'all',
+    });
     expect((await mg(['token', 'list'])).stdout).toMatch(/support-agent\s+agent\s+support@acme\.test/);
   });
 });
@@ -132,7 +150,9 @@ describe('a session bound to support@', { timeout: 90_000 }, () => {
 
   it('--mailbox narrows a token but never widens it, and must name a mailbox that exists', async () => {
     const { token: secret } = await token('narrow-me', 'agent', ['--mailbox', SUPPORT]);
-    await expect(serve({ MAILGATE_TOKEN: secret }, ['--mailbox', CEO])).rejects.toThrow(/--mailbox asks for ceo@acme\.test, which the token 'narrow-me' is not bound to/);
+    await expect(serve({ MAILGATE_TOKEN: secret }, ['--mailbox', CEO])).rejects.toThrow(
+      /--mailbox asks for ceo@acme\.test, which the token 'narrow-me' is not bound to/,
+    );
     await expect(serve({}, ['--role', 'agent', '--mailbox', 'nobody@acme.test'])).rejects.toThrow(/UNKNOWN_MAILBOX/);
     const { token: wide } = await token('wide', 'agent', ['--all-mailboxes']);
     const narrowed = await serve({ MAILGATE_TOKEN: wide }, ['--mailbox', SUPPORT]);

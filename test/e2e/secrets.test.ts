@@ -15,11 +15,7 @@ const SMTP_SECRET = 'Smtp-S3cret-value-4711';
 const IMAP_SECRET = 'Imap-S3cret-value-0815';
 
 function forms(secret: string, user: string): string[] {
-  return [
-    secret,
-    Buffer.from(secret).toString('base64'),
-    Buffer.from(`\0${user}\0${secret}`).toString('base64'),
-  ];
+  return [secret, Buffer.from(secret).toString('base64'), Buffer.from(`\0${user}\0${secret}`).toString('base64')];
 }
 
 describe('secrets stay out of every output', () => {
@@ -33,11 +29,14 @@ describe('secrets stay out of every output', () => {
     smtp = await startFakeSmtp({ user: 'agent@leak.test', password: 'the-real-password' });
     db = tmp.file('leak.db');
     config = writeConfig(tmp.file('leak.json'), {
-      mailboxes: [{
-        address: 'agent@leak.test', oversight_mode: 'autonomous',
-        imap: { host: '127.0.0.1', port: await unusedPort(), user: 'agent@leak.test', password_env: 'LEAK_IMAP_PASSWORD', heartbeat_seconds: 1 },
-        smtp: { host: '127.0.0.1', port: smtp.port, user: 'agent@leak.test', password_file: tmp.file('smtp-password'), starttls: false, timeout_seconds: 2 },
-      }],
+      mailboxes: [
+        {
+          address: 'agent@leak.test',
+          oversight_mode: 'autonomous',
+          imap: { host: '127.0.0.1', port: await unusedPort(), user: 'agent@leak.test', password_env: 'LEAK_IMAP_PASSWORD', heartbeat_seconds: 1 },
+          smtp: { host: '127.0.0.1', port: smtp.port, user: 'agent@leak.test', password_file: tmp.file('smtp-password'), starttls: false, timeout_seconds: 2 },
+        },
+      ],
     });
     writeFileSync(tmp.file('smtp-password'), `${SMTP_SECRET}\n`);
   });
@@ -48,7 +47,12 @@ describe('secrets stay out of every output', () => {
   });
 
   it('a rejected SMTP login and an unreachable IMAP server leave no password anywhere', async () => {
-    const proc = await serve({ config, db, home: tmp.path, env: { LEAK_IMAP_PASSWORD: IMAP_SECRET, MAILGATE_LOG_LEVEL: 'debug', MAILGATE_DELIVERY_POLL_MS: '100' } });
+    const proc = await serve({
+      config,
+      db,
+      home: tmp.path,
+      env: { LEAK_IMAP_PASSWORD: IMAP_SECRET, MAILGATE_LOG_LEVEL: 'debug', MAILGATE_DELIVERY_POLL_MS: '100' },
+    });
     const sent = await proc.call('send_email', { mailbox: 'agent@leak.test', to: 'someone@elsewhere.test', subject: 'hi', text: 'body' });
     const inbox = await proc.call('check_inbox', { mailbox: 'agent@leak.test' }); // IMAP down: UNAVAILABLE
     expect(inbox.isError).toBe(true);
@@ -62,12 +66,15 @@ describe('secrets stay out of every output', () => {
         conn.close();
       }
     };
-    await waitFor(() => pausedReason() !== null, 10_000, 'the 535 to pause the mailbox\'s deliveries');
+    await waitFor(() => pausedReason() !== null, 10_000, "the 535 to pause the mailbox's deliveries");
     expect(pausedReason()).toMatch(/authentication/i);
     expect(rows(db).map((r) => r.status)).not.toContain('sent');
     expect(smtp.auths.some((a) => a.user === 'agent@leak.test' && !a.ok)).toBe(true);
 
-    const audit = await runCli(['audit', '--json', '--db', db, '--config', config, '--limit', '1000'], { home: tmp.path, env: { LEAK_IMAP_PASSWORD: IMAP_SECRET } });
+    const audit = await runCli(['audit', '--json', '--db', db, '--config', config, '--limit', '1000'], {
+      home: tmp.path,
+      env: { LEAK_IMAP_PASSWORD: IMAP_SECRET },
+    });
     const badConfig = await runCli(['pending', '--db', db, '--config', config], { home: tmp.path, env: {} }); // password_env unset
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toContain('LEAK_IMAP_PASSWORD');
@@ -98,4 +105,3 @@ function safeRead(path: string): string {
     return '';
   }
 }
-

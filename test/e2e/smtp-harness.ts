@@ -37,7 +37,9 @@ export async function unusedPort(): Promise<number> {
 export function smtpMailbox(address: string, smtp: FakeSmtp, imapPort: number, mode = 'autonomous') {
   const creds = { user: smtp.user, password: smtp.password };
   return {
-    address, display_name: 'Delivery Test', oversight_mode: mode,
+    address,
+    display_name: 'Delivery Test',
+    oversight_mode: mode,
     imap: { host: '127.0.0.1', port: imapPort, ...creds, save_sent: false, heartbeat_seconds: 60 },
     smtp: { host: '127.0.0.1', port: smtp.port, ...creds, starttls: false, timeout_seconds: 2 },
   };
@@ -54,8 +56,11 @@ const live = new Set<Proc>();
 
 export async function serve(o: { config: string; db: string; home: string; role?: string; env?: Record<string, string> }): Promise<Proc> {
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'serve', '--role', o.role ?? 'agent', '--config', o.config, '--db', o.db], cwd: ROOT,
-    stderr: 'pipe', env: childEnv(o.home, o.env),
+    command: process.execPath,
+    args: [CLI, 'serve', '--role', o.role ?? 'agent', '--config', o.config, '--db', o.db],
+    cwd: ROOT,
+    stderr: 'pipe',
+    env: childEnv(o.home, o.env),
   });
   let err = '';
   transport.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
@@ -67,7 +72,9 @@ export async function serve(o: { config: string; db: string; home: string; role?
   }
   const pid = transport.pid!;
   const proc: Proc = {
-    client, pid, stderr: () => err,
+    client,
+    pid,
+    stderr: () => err,
     call: async (name, args) => (await client.callTool({ name, arguments: args }, undefined, { timeout: 20_000 })) as CallToolResult,
     async close() {
       live.delete(proc);
@@ -84,15 +91,23 @@ export async function closeAllProcs(): Promise<void> {
 }
 
 export interface Row {
-  message_id: string; message_id_header: string; mailbox: string; status: string; attempts: number;
-  transmitting_at: number | null; lease_until: number | null; last_error: string | null;
+  message_id: string;
+  message_id_header: string;
+  mailbox: string;
+  status: string;
+  attempts: number;
+  transmitting_at: number | null;
+  lease_until: number | null;
+  last_error: string | null;
 }
 
 export function rows(db: string): Row[] {
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    return conn.prepare(`SELECT message_id, message_id_header, mailbox, status, attempts, transmitting_at, lease_until, last_error
-                         FROM messages ORDER BY created_at, message_id`).all() as Row[];
+    return conn
+      .prepare(`SELECT message_id, message_id_header, mailbox, status, attempts, transmitting_at, lease_until, last_error
+                         FROM messages ORDER BY created_at, message_id`)
+      .all() as Row[];
   } finally {
     conn.close();
   }

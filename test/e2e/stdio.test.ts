@@ -21,14 +21,18 @@ const request = (id: number, method: string, params: unknown) => send(JSON.strin
 
 async function response(id: number): Promise<Rpc> {
   let found: Rpc | undefined;
-  await waitFor(() => {
-    try {
-      found = parsed().find((m) => m.id === id);
-    } catch {
-      return true; // a non-JSON line; the purity test reports it
-    }
-    return found !== undefined;
-  }, 10_000, `a response to request ${id}; stdout so far:\n${stdout}\nstderr:\n${stderr}`);
+  await waitFor(
+    () => {
+      try {
+        found = parsed().find((m) => m.id === id);
+      } catch {
+        return true; // a non-JSON line; the purity test reports it
+      }
+      return found !== undefined;
+    },
+    10_000,
+    `a response to request ${id}; stdout so far:\n${stdout}\nstderr:\n${stderr}`,
+  );
   if (!found) throw new Error(`stdout is not pure JSON:\n${stdout}`);
   return found;
 }
@@ -36,7 +40,9 @@ async function response(id: number): Promise<Rpc> {
 beforeAll(() => {
   assertBuilt();
   child = spawn(process.execPath, [CLI, 'serve', '--role', 'agent', '--db', tmp.file('stdio.db')], {
-    cwd: ROOT, env: childEnv(tmp.path), stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: childEnv(tmp.path),
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
@@ -58,7 +64,10 @@ describe('mailgate serve on raw stdio', () => {
     send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
 
     // Bad input: an invalid address, a subject with a line break (header injection) and an unknown key.
-    request(2, 'tools/call', { name: 'send_email', arguments: { mailbox: 'agent@mailgate.test', to: 'not an address', subject: 'a\r\nBcc: x@evil.test', text: 'x', surprise: 1 } });
+    request(2, 'tools/call', {
+      name: 'send_email',
+      arguments: { mailbox: 'agent@mailgate.test', to: 'not an address', subject: 'a\r\nBcc: x@evil.test', text: 'x', surprise: 1 },
+    });
     const bad = await response(2);
     const badResult = bad.result as { isError?: boolean; content: { text: string }[] } | undefined;
     expect(bad.error ?? badResult?.isError).toBeTruthy();
@@ -70,7 +79,10 @@ describe('mailgate serve on raw stdio', () => {
     const unknown = await response(3);
     expect(unknown.error?.code).toBe(-32601);
 
-    request(4, 'tools/call', { name: 'send_email', arguments: { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'after garbage', text: 'still here' } });
+    request(4, 'tools/call', {
+      name: 'send_email',
+      arguments: { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'after garbage', text: 'still here' },
+    });
     const good = await response(4);
     expect((good.result as { structuredContent: { status: string } }).structuredContent.status).toBe('pending');
     request(5, 'tools/list', {});
@@ -122,7 +134,9 @@ describe('mailgate serve on raw stdio', () => {
 
   it('a second server exits 0 promptly on SIGTERM', async () => {
     const other = spawn(process.execPath, [CLI, 'serve', '--role', 'reviewer', '--db', tmp.file('stdio.db')], {
-      cwd: ROOT, env: childEnv(tmp.path), stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: childEnv(tmp.path),
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let err = '';
     other.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));

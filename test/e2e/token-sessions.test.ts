@@ -24,7 +24,10 @@ interface Served {
 /** `mailgate serve [args] --db DB` with MAILGATE_TOKEN set (or not), driven by the SDK's stdio client. */
 async function serve(token: string | undefined, args: string[] = [], capabilities: ClientCapabilities = {}): Promise<Served> {
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'serve', ...args, '--db', db], cwd: ROOT, stderr: 'pipe',
+    command: process.execPath,
+    args: [CLI, 'serve', ...args, '--db', db],
+    cwd: ROOT,
+    stderr: 'pipe',
     env: childEnv(home, token ? { MAILGATE_TOKEN: token } : {}),
   });
   const client = new Client({ name: 'e2e-client', version: '1.0.0' }, { capabilities });
@@ -43,16 +46,27 @@ async function token(name: string, role: string): Promise<string> {
   return (JSON.parse(r.stdout) as { token: string }).token;
 }
 
-interface Event { seq: number; action: string; actor: string; message_id: string | null; detail: Record<string, unknown> }
+interface Event {
+  seq: number;
+  action: string;
+  actor: string;
+  message_id: string | null;
+  detail: Record<string, unknown>;
+}
 async function audit(): Promise<Event[]> {
   return (JSON.parse((await mg(['audit', '--json', '--limit', '100000'])).stdout) as { events: Event[] }).events;
 }
 
 let n = 0;
 async function draft(s: Served): Promise<string> {
-  const r = ok<{ status: string; message_id: string }>(await s.call('send_email', {
-    mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: `Token draft ${++n}`, text: `Body ${n}`,
-  }));
+  const r = ok<{ status: string; message_id: string }>(
+    await s.call('send_email', {
+      mailbox: 'agent@mailgate.test',
+      to: 'you@mailgate.test',
+      subject: `Token draft ${++n}`,
+      text: `Body ${n}`,
+    }),
+  );
   expect(r.status).toBe('pending');
   return r.message_id;
 }
@@ -72,8 +86,11 @@ describe('a server bound to a token', { timeout: 90_000 }, () => {
     expect(tools).toContain('send_email');
     for (const t of ['queue_approve', 'decide_email', 'queue_reject', 'get_audit', 'update_mailbox', 'create_mailbox']) expect(tools).not.toContain(t);
     const id = await draft(s);
-    for (const [name, a] of [['queue_approve', { message_id: id }], ['decide_email', { message_id: id, action: 'approve' }],
-      ['update_mailbox', { address: 'agent@mailgate.test', oversight_mode: 'autonomous', change_reason: 'me' }]] as const) {
+    for (const [name, a] of [
+      ['queue_approve', { message_id: id }],
+      ['decide_email', { message_id: id, action: 'approve' }],
+      ['update_mailbox', { address: 'agent@mailgate.test', oversight_mode: 'autonomous', change_reason: 'me' }],
+    ] as const) {
       const r = await s.call(name, a);
       expect(r.isError, name).toBe(true);
     }
@@ -138,7 +155,7 @@ describe('a token holding agent and reviewer, in a client with URL elicitation',
     expect((await fetch(new URL('/login', link))).status).toBe(404);
   });
 
-  it('with --dashboard, the link is on the dashboard\'s port, beside its pages', async () => {
+  it("with --dashboard, the link is on the dashboard's port, beside its pages", async () => {
     const s = await serve(await token('desk-dash', 'agent,reviewer'), ['--dashboard'], { elicitation: { url: {} } });
     const link = await approveByLink(s, 'desk-dash');
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approve\//);

@@ -14,7 +14,13 @@ const db = tmp.file('tokens.db');
 const home = tmp.path;
 const mg = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--db', db], { home, env });
 
-interface Created { token: string; name: string; roles: string[]; mailboxes: string[] | 'all'; token_id: string }
+interface Created {
+  token: string;
+  name: string;
+  roles: string[];
+  mailboxes: string[] | 'all';
+  token_id: string;
+}
 
 async function create(name: string, role: string): Promise<Created> {
   const r = await mg(['token', 'create', '--role', role, '--name', name, '--json', '--all-mailboxes']);
@@ -39,7 +45,10 @@ describe('mailgate token', { timeout: 90_000 }, () => {
     const list = await mg(['token', 'list', '--json']);
     expect(list.code).toBe(0);
     const tokens = (JSON.parse(list.stdout) as { tokens: Record<string, unknown>[] }).tokens;
-    expect(tokens.map((t) => [t.name, t.roles, t.mailboxes, t.revoked_at])).toEqual([['alice', ['reviewer'], 'all', null], ['desk', ['agent', 'reviewer'], 'all', null]]);
+    expect(tokens.map((t) => [t.name, t.roles, t.mailboxes, t.revoked_at])).toEqual([
+      ['alice', ['reviewer'], 'all', null],
+      ['desk', ['agent', 'reviewer'], 'all', null],
+    ]);
     expect(Object.keys(tokens[0]!)).not.toContain('token');
     const table = await mg(['token', 'list']);
     const audit = await mg(['audit', '--json']);
@@ -50,7 +59,8 @@ describe('mailgate token', { timeout: 90_000 }, () => {
       }
     }
     const created = (JSON.parse(audit.stdout) as { events: { action: string; detail: Record<string, unknown> }[] }).events
-      .filter((e) => e.action === 'token.created').map((e) => e.detail);
+      .filter((e) => e.action === 'token.created')
+      .map((e) => e.detail);
     expect(created).toEqual([
       { token_id: alice.token_id, name: 'alice', roles: ['reviewer'], mailboxes: 'all' },
       { token_id: both.token_id, name: 'desk', roles: ['agent', 'reviewer'], mailboxes: 'all' },

@@ -9,8 +9,14 @@ describe('mailbox action lifecycle', () => {
   });
 
   it.each([
-    ['approved', ['pending']], ['rejected', ['pending']], ['expired', ['pending']], ['cancelled', ['pending']],
-    ['applied', ['approved']], ['failed', ['approved']], ['pending', []], ['blocked', []],
+    ['approved', ['pending']],
+    ['rejected', ['pending']],
+    ['expired', ['pending']],
+    ['cancelled', ['pending']],
+    ['applied', ['approved']],
+    ['failed', ['approved']],
+    ['pending', []],
+    ['blocked', []],
   ] as const)('%s is reached only from %j', (to, from) => {
     expect(actionFromStates(to)).toEqual(from);
   });

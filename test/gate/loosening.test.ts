@@ -39,8 +39,10 @@ describe('auto-approve rules', () => {
   }
 
   it('a looser mode with a new rule names both', () => {
-    expect(loosenings(base, { ...base, oversight_mode: 'monitored', auto_approve_rules: [{ type: 'all' }] }))
-      .toEqual(['mode gated_send -> monitored', 'adds auto-approve rule {"type":"all"}']);
+    expect(loosenings(base, { ...base, oversight_mode: 'monitored', auto_approve_rules: [{ type: 'all' }] })).toEqual([
+      'mode gated_send -> monitored',
+      'adds auto-approve rule {"type":"all"}',
+    ]);
   });
 
   it('a stricter mode that adds a rule still loosens (the rule applies when the mode comes back)', () => {
@@ -56,7 +58,12 @@ describe('policy: only a provable tightening is not a loosening', () => {
     ['setting a cap that was inherited (the global one may be lower)', {}, { max_recipients: 5 }, ['max_recipients']],
     ['dropping a cap', { max_recipients: 5 }, {}, ['max_recipients']],
     ['lowering a rate limit', { rate_limits: { per_hour: 100 } }, { rate_limits: { per_hour: 10 } }, []],
-    ['raising one rate limit and lowering another', { rate_limits: { per_hour: 10, per_day: 100 } }, { rate_limits: { per_hour: 20, per_day: 50 } }, ['rate_limits.per_hour']],
+    [
+      'raising one rate limit and lowering another',
+      { rate_limits: { per_hour: 10, per_day: 100 } },
+      { rate_limits: { per_hour: 20, per_day: 50 } },
+      ['rate_limits.per_hour'],
+    ],
     ['dropping a rate limit', { rate_limits: { per_day: 100 } }, { rate_limits: {} }, ['rate_limits.per_day']],
     ['a longer dedupe window', { dedupe_window: 600 }, { dedupe_window: 3600 }, []],
     ['turning dedupe off', { dedupe_window: 600 }, { dedupe_window: 0 }, ['dedupe_window']],

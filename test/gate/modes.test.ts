@@ -14,16 +14,35 @@ describe('resolveMode: accepted inputs', () => {
     ['nothing -> default fallback', {}, undefined, { mode: 'gated_send', rules: [], source: 'oversight_mode' }],
     ['nothing -> given fallback', {}, 'monitored', { mode: 'monitored', rules: [], source: 'oversight_mode' }],
     ['rules only -> fallback with rules', { auto_approve_rules: [ACME] }, 'gated_all', { mode: 'gated_all', rules: [ACME], source: 'oversight_mode' }],
-    ...OVERSIGHT_MODES.map((m): [string, ModeInput, OversightMode | undefined, ResolvedMode] =>
-      [`oversight_mode ${m}`, { oversight_mode: m }, 'read_only', { mode: m, rules: [], source: 'oversight_mode' }]),
-    ['oversight_mode with ordered rules', { oversight_mode: 'gated_all', auto_approve_rules: [REPLY, ACME] }, undefined, { mode: 'gated_all', rules: [REPLY, ACME], source: 'oversight_mode' }],
+    ...OVERSIGHT_MODES.map((m): [string, ModeInput, OversightMode | undefined, ResolvedMode] => [
+      `oversight_mode ${m}`,
+      { oversight_mode: m },
+      'read_only',
+      { mode: m, rules: [], source: 'oversight_mode' },
+    ]),
+    [
+      'oversight_mode with ordered rules',
+      { oversight_mode: 'gated_all', auto_approve_rules: [REPLY, ACME] },
+      undefined,
+      { mode: 'gated_all', rules: [REPLY, ACME], source: 'oversight_mode' },
+    ],
     ['autonomy_level 1', { autonomy_level: 1 }, 'autonomous', { mode: 'gated_send', rules: [], source: 'autonomy_level=1' }],
     ['autonomy_level 2', { autonomy_level: 2 }, 'autonomous', { mode: 'gated_send', rules: [{ type: 'known_contact' }], source: 'autonomy_level=2' }],
     ['autonomy_level 3', { autonomy_level: 3 }, 'read_only', { mode: 'autonomous', rules: [], source: 'autonomy_level=3' }],
-    ['autonomy_level with an empty rule list', { autonomy_level: 2, auto_approve_rules: [] }, undefined, { mode: 'gated_send', rules: [{ type: 'known_contact' }], source: 'autonomy_level=2' }],
+    [
+      'autonomy_level with an empty rule list',
+      { autonomy_level: 2, auto_approve_rules: [] },
+      undefined,
+      { mode: 'gated_send', rules: [{ type: 'known_contact' }], source: 'autonomy_level=2' },
+    ],
     ['approval_mode all', { approval_mode: 'all' }, 'autonomous', { mode: 'gated_send', rules: [], source: 'approval_mode=all' }],
     ['approval_mode none', { approval_mode: 'none' }, 'read_only', { mode: 'autonomous', rules: [], source: 'approval_mode=none' }],
-    ['approval_mode smart with rules', { approval_mode: 'smart', auto_approve_rules: [ACME, REPLY] }, 'autonomous', { mode: 'gated_send', rules: [ACME, REPLY], source: 'approval_mode=smart' }],
+    [
+      'approval_mode smart with rules',
+      { approval_mode: 'smart', auto_approve_rules: [ACME, REPLY] },
+      'autonomous',
+      { mode: 'gated_send', rules: [ACME, REPLY], source: 'approval_mode=smart' },
+    ],
     ['approval_mode smart without rules', { approval_mode: 'smart' }, undefined, { mode: 'gated_send', rules: [], source: 'approval_mode=smart' }],
   ];
 
@@ -87,23 +106,53 @@ describe('resolveMode then evaluate', () => {
     ['level 1 holds a reply', { autonomy_level: 1 }, false, { recipients: known, isReply: true }, HOLD],
     ['level 1 lets a tag through', { autonomy_level: 1 }, false, 'tag', GO],
     ['level 2 holds a first contact', { autonomy_level: 2 }, false, { recipients: first }, HOLD],
-    ['level 2 sends to a known contact', { autonomy_level: 2 }, false, { recipients: known }, { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'known_contact' }],
-    ['level 2 sends to several known contacts', { autonomy_level: 2 }, false, { recipients: ['kim@known.org', 'lee@known.org'] }, { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'known_contact' }],
+    [
+      'level 2 sends to a known contact',
+      { autonomy_level: 2 },
+      false,
+      { recipients: known },
+      { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'known_contact' },
+    ],
+    [
+      'level 2 sends to several known contacts',
+      { autonomy_level: 2 },
+      false,
+      { recipients: ['kim@known.org', 'lee@known.org'] },
+      { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'known_contact' },
+    ],
     ['level 2 holds known plus first contact', { autonomy_level: 2 }, false, { recipients: mixed }, HOLD],
     ['level 2 with require_approval holds a known contact', { autonomy_level: 2 }, true, { recipients: known }, { outcome: 'hold', code: 'require_approval' }],
     ['level 3 sends to a first contact', { autonomy_level: 3 }, false, { recipients: first }, GO],
     ['level 3 with require_approval holds', { autonomy_level: 3 }, true, { recipients: first }, { outcome: 'hold', code: 'require_approval' }],
     ['approval all holds a known contact', { approval_mode: 'all' }, false, { recipients: known }, HOLD],
     ['approval none sends to a first contact', { approval_mode: 'none' }, false, { recipients: first }, GO],
-    ['approval smart [domain] sends inside the domain', { approval_mode: 'smart', auto_approve_rules: [ACME] }, false, { recipients: ['a@acme.com'] }, { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'domain:acme.com' }],
+    [
+      'approval smart [domain] sends inside the domain',
+      { approval_mode: 'smart', auto_approve_rules: [ACME] },
+      false,
+      { recipients: ['a@acme.com'] },
+      { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'domain:acme.com' },
+    ],
     ['approval smart [domain] holds outside it', { approval_mode: 'smart', auto_approve_rules: [ACME] }, false, { recipients: ['a@other.com'] }, HOLD],
-    ['approval smart [domain, reply] sends a reply outside the domain', { approval_mode: 'smart', auto_approve_rules: [ACME, REPLY] }, false, { recipients: ['a@other.com'], isReply: true }, { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'reply' }],
+    [
+      'approval smart [domain, reply] sends a reply outside the domain',
+      { approval_mode: 'smart', auto_approve_rules: [ACME, REPLY] },
+      false,
+      { recipients: ['a@other.com'], isReply: true },
+      { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'reply' },
+    ],
     ['approval smart without rules holds', { approval_mode: 'smart' }, false, { recipients: known }, HOLD],
     ['oversight read_only blocks a send', { oversight_mode: 'read_only' }, false, { recipients: known }, { outcome: 'block', code: 'action_blocked' }],
     ['oversight read_only blocks a tag', { oversight_mode: 'read_only' }, false, 'tag', { outcome: 'block', code: 'action_blocked' }],
     ['oversight read_only allows a read', { oversight_mode: 'read_only' }, true, 'read', GO],
     ['oversight gated_all holds a tag', { oversight_mode: 'gated_all', auto_approve_rules: [{ type: 'all' }] }, false, 'tag', HOLD],
-    ['oversight gated_all with [all] sends', { oversight_mode: 'gated_all', auto_approve_rules: [{ type: 'all' }] }, false, { recipients: first }, { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'all' }],
+    [
+      'oversight gated_all with [all] sends',
+      { oversight_mode: 'gated_all', auto_approve_rules: [{ type: 'all' }] },
+      false,
+      { recipients: first },
+      { outcome: 'execute', code: 'auto_approved', notify: false, rule: 'all' },
+    ],
     ['oversight monitored notifies', { oversight_mode: 'monitored' }, false, { recipients: first }, { outcome: 'execute', code: 'mode_allows', notify: true }],
     ['fallback (gated_send) holds a first contact', {}, false, { recipients: first }, HOLD],
   ];
@@ -111,9 +160,12 @@ describe('resolveMode then evaluate', () => {
   it.each(rows)('%s', (_name, input, requireApproval, what, want) => {
     const r = resolveMode(input);
     if (!r.ok) throw new Error(`resolveMode refused ${JSON.stringify(input)}: ${r.message}`);
-    const action = what === 'read' ? { kind: 'read' as const }
-      : what === 'tag' ? { kind: 'write' as const, operation: 'tag' as const }
-      : { kind: 'send' as const, recipients: what.recipients, subject: what.subject ?? 'Hello', isReply: what.isReply ?? false };
+    const action =
+      what === 'read'
+        ? { kind: 'read' as const }
+        : what === 'tag'
+          ? { kind: 'write' as const, operation: 'tag' as const }
+          : { kind: 'send' as const, recipients: what.recipients, subject: what.subject ?? 'Hello', isReply: what.isReply ?? false };
     const d = evaluate({ mode: r.value.mode, rules: r.value.rules }, { requireApproval }, action, FACTS);
     const { reason: _reason, ...rest } = d;
     expect(rest).toEqual(want);

@@ -34,9 +34,18 @@ const SAMPLES: [kind: string, sample: string][] = [
 ];
 
 const policy = resolvePolicy(undefined, PolicySettings.parse({}));
-const draft = (d: Partial<Draft>): Draft =>
-  ({ mailbox: 'agent@own.test', recipients: ['ann@partner.test'], subject: 'Hello', text: 'Hi', html: null, attachments: [], threadParticipants: null, ...d });
-const found = (d: Partial<Draft>) => checkPolicy(policy, draft(d), EMPTY_FACTS(0)).flatMap((h) => (h.details?.found ?? []) as { where: string; kind: string }[]);
+const draft = (d: Partial<Draft>): Draft => ({
+  mailbox: 'agent@own.test',
+  recipients: ['ann@partner.test'],
+  subject: 'Hello',
+  text: 'Hi',
+  html: null,
+  attachments: [],
+  threadParticipants: null,
+  ...d,
+});
+const found = (d: Partial<Draft>) =>
+  checkPolicy(policy, draft(d), EMPTY_FACTS(0)).flatMap((h) => (h.details?.found ?? []) as { where: string; kind: string }[]);
 
 describe('each kind is found, in each place a draft carries text', () => {
   const PLACES: [where: string, place: (s: string) => Partial<Draft>][] = [
@@ -68,8 +77,10 @@ describe('each kind is found, in each place a draft carries text', () => {
   // The patterns are linear (see the ReDoS block below), so scanning the whole allowed size is affordable.
   it('a private key after 2 MB of padding in a text attachment is still found', () => {
     const text = `${'lorem ipsum '.repeat(200_000)}\n${SAMPLES[0]![1]}`;
-    expect(found({ attachments: [{ filename: 'log.txt', content_type: 'text/plain', size: text.length, secrets: findSecrets(text) }] }))
-      .toContainEqual({ where: 'attachment log.txt', kind: 'private key' });
+    expect(found({ attachments: [{ filename: 'log.txt', content_type: 'text/plain', size: text.length, secrets: findSecrets(text) }] })).toContainEqual({
+      where: 'attachment log.txt',
+      kind: 'private key',
+    });
   });
 
   it('turned off, nothing is held', () => {
@@ -82,9 +93,11 @@ describe('key and credential files are held by name, whatever their bytes', () =
   const binary = (filename: string) => ({ attachments: [{ filename, content_type: 'application/octet-stream', size: 1700 }] });
 
   it.each(['id_rsa', 'id_ed25519', 'ID_ECDSA', 'server.pem', 'tls.key', 'cert.p12', 'store.pfx', 'app.keystore', 'java.jks', '.env', '.env.production'])(
-    '%s', (filename) => {
+    '%s',
+    (filename) => {
       expect(found(binary(filename))).toEqual([{ where: `attachment ${filename}`, kind: 'key or credentials file' }]);
-    });
+    },
+  );
 
   it.each(['id_rsa.pub', 'report.pdf', 'keynote.txt', 'pem.txt', 'environment.md', 'notes.env.md', 'monkey.png'])('%s is not', (filename) => {
     expect(found(binary(filename))).toEqual([]);
@@ -93,11 +106,25 @@ describe('key and credential files are held by name, whatever their bytes', () =
 
 describe('ordinary prose and near-misses are not secrets', () => {
   it.each([
-    'AKIA', `AKIA${'1234'}`, `AKIA${'IOSFODNN7EXAMPL'} (one short)`, 'password: short', 'password: hunter2', 'my password is Tr0ub4dor&3xyzzy',
-    'Please rotate the API key before Friday; the secret is safe with the team.', 'The secret to good soup is patience and time.',
-    'Our access token policy: rotate every 90 days.', 'sk-learn is a library', 'The risk-management-framework-for-enterprise-2025 document',
-    'ghp_short', 'eyJhbGciOi alone', '-----BEGIN PUBLIC KEY-----', '-----BEGIN CERTIFICATE-----', 'xoxb-short', 'whsec_tooshort',
-    'Call me at +1 555 0100, reference AB12CD34EF56GH78.', 'mgt_ is the token prefix',
+    'AKIA',
+    `AKIA${'1234'}`,
+    `AKIA${'IOSFODNN7EXAMPL'} (one short)`,
+    'password: short',
+    'password: hunter2',
+    'my password is Tr0ub4dor&3xyzzy',
+    'Please rotate the API key before Friday; the secret is safe with the team.',
+    'The secret to good soup is patience and time.',
+    'Our access token policy: rotate every 90 days.',
+    'sk-learn is a library',
+    'The risk-management-framework-for-enterprise-2025 document',
+    'ghp_short',
+    'eyJhbGciOi alone',
+    '-----BEGIN PUBLIC KEY-----',
+    '-----BEGIN CERTIFICATE-----',
+    'xoxb-short',
+    'whsec_tooshort',
+    'Call me at +1 555 0100, reference AB12CD34EF56GH78.',
+    'mgt_ is the token prefix',
   ])('%s', (text) => {
     expect(findSecrets(text)).toEqual([]);
     expect(checkPolicy(policy, draft({ subject: text.slice(0, 60), text, html: `<p>${text}</p>` }), EMPTY_FACTS(0))).toEqual([]);
@@ -109,17 +136,33 @@ describe('no pattern backtracks on 1 MB of attacker-chosen text', () => {
   const fill = (unit: string) => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB);
   // Each is a long run that keeps one pattern's prefix or character class matching and then fails it.
   const ADVERSARIAL: [string, string][] = [
-    ['PEM armour, never closed', fill('-----BEGIN RSA PRIVATE KEY---- ')], ['AKIA repeated', fill('AKIA')],
-    ['AKIA one short, repeated', fill(`AKIA${'IOSFODNN7EXAMPL'} `)], ['ghp_ then 1 MB of letters', `ghp_${fill('a')}`],
-    ['github_pat_ repeated', fill('github_pat_')], ['glpat- repeated', fill('glpat-')], ['xoxb- repeated', fill('xoxb-')],
-    ['sk_live_ repeated', fill('sk_live_')], ['sk-ant- repeated', fill('sk-ant-')], ['sk- then 1 MB of dashes', `sk-${fill('-')}`],
-    ['AIza repeated', fill('AIza')], ['eyJ repeated', fill('eyJ')], ['JWT with an endless payload', `eyJ${alnum(12)}.eyJ${fill('a')}`],
-    ['mgt_ repeated', fill('mgt_')], ['whsec_ then 1 MB of plus signs', `whsec_${fill('+')}`],
-    ['password then 1 MB of spaces', `password${fill(' ')}`], ['password: then 1 MB of spaces', `password:${fill(' ')}`],
-    ['password=11 chars repeated', fill(`password=${alnum(11)} `)], ['api-key: repeated', fill('api-key:')],
-    ['1 MB of one letter', fill('a')], ['1 MB of spaces', fill(' ')],
+    ['PEM armour, never closed', fill('-----BEGIN RSA PRIVATE KEY---- ')],
+    ['AKIA repeated', fill('AKIA')],
+    ['AKIA one short, repeated', fill(`AKIA${'IOSFODNN7EXAMPL'} `)],
+    ['ghp_ then 1 MB of letters', `ghp_${fill('a')}`],
+    ['github_pat_ repeated', fill('github_pat_')],
+    ['glpat- repeated', fill('glpat-')],
+    ['xoxb- repeated', fill('xoxb-')],
+    ['sk_live_ repeated', fill('sk_live_')],
+    ['sk-ant- repeated', fill('sk-ant-')],
+    ['sk- then 1 MB of dashes', `sk-${fill('-')}`],
+    ['AIza repeated', fill('AIza')],
+    ['eyJ repeated', fill('eyJ')],
+    ['JWT with an endless payload', `eyJ${alnum(12)}.eyJ${fill('a')}`],
+    ['mgt_ repeated', fill('mgt_')],
+    ['whsec_ then 1 MB of plus signs', `whsec_${fill('+')}`],
+    ['password then 1 MB of spaces', `password${fill(' ')}`],
+    ['password: then 1 MB of spaces', `password:${fill(' ')}`],
+    ['password=11 chars repeated', fill(`password=${alnum(11)} `)],
+    ['api-key: repeated', fill('api-key:')],
+    ['1 MB of one letter', fill('a')],
+    ['1 MB of spaces', fill(' ')],
   ];
-  const time = (fn: () => unknown) => { const t = performance.now(); fn(); return performance.now() - t; };
+  const time = (fn: () => unknown) => {
+    const t = performance.now();
+    fn();
+    return performance.now() - t;
+  };
   const best = (n: number, fn: () => unknown) => Math.min(...Array.from({ length: n }, () => time(fn)));
 
   it.each(ADVERSARIAL)('%s: within 1000x a trivial regex over the same string', (_, s) => {

@@ -14,13 +14,27 @@ const FACTS: Facts = {
 
 const send = (recipients: string[], subject = 'Hello', isReply = false) => ({ kind: 'send' as const, recipients, subject, isReply });
 
-interface Row { rule: AutoApproveRule; recipients: string[]; subject?: string; isReply?: boolean; matches: boolean; why: string }
+interface Row {
+  rule: AutoApproveRule;
+  recipients: string[];
+  subject?: string;
+  isReply?: boolean;
+  matches: boolean;
+  why: string;
+}
 
 const ROWS: Row[] = [
   // reply
   { rule: { type: 'reply' }, recipients: ['a@x.com'], isReply: true, matches: true, why: 'a reply' },
   { rule: { type: 'reply' }, recipients: ['a@x.com'], isReply: false, matches: false, why: 'a first message' },
-  { rule: { type: 'reply' }, recipients: ['a@x.com'], subject: 'RE: looks like a reply', isReply: false, matches: false, why: 'a subject starting RE: is not a reply' },
+  {
+    rule: { type: 'reply' },
+    recipients: ['a@x.com'],
+    subject: 'RE: looks like a reply',
+    isReply: false,
+    matches: false,
+    why: 'a subject starting RE: is not a reply',
+  },
 
   // domain: wildcard is subdomains only
   { rule: { type: 'domain', match: '*.acme.com' }, recipients: ['a@sub.acme.com'], matches: true, why: 'one-level subdomain' },
@@ -37,8 +51,18 @@ const ROWS: Row[] = [
   { rule: { type: 'domain', match: 'acme.com' }, recipients: ['a@acme.com.au'], matches: false, why: 'anchored at the end' },
   { rule: { type: 'domain', match: 'acme.com' }, recipients: ['a@xacme.com'], matches: false, why: 'anchored at the start' },
   { rule: { type: 'domain', match: 'acme.com' }, recipients: ['acme.com@evil.io'], matches: false, why: 'the domain is after the @, not in the local part' },
-  { rule: { type: 'domain', match: 'acme.com' }, recipients: ['"x@evil.io"@acme.com'], matches: true, why: 'the domain is after the last @ (quoted local part)' },
-  { rule: { type: 'domain', match: '*evil.io*' }, recipients: ['"x@evil.io"@acme.com'], matches: false, why: 'an @ inside a quoted local part is not the domain' },
+  {
+    rule: { type: 'domain', match: 'acme.com' },
+    recipients: ['"x@evil.io"@acme.com'],
+    matches: true,
+    why: 'the domain is after the last @ (quoted local part)',
+  },
+  {
+    rule: { type: 'domain', match: '*evil.io*' },
+    recipients: ['"x@evil.io"@acme.com'],
+    matches: false,
+    why: 'an @ inside a quoted local part is not the domain',
+  },
   { rule: { type: 'domain', match: 'acme.c?m' }, recipients: ['a@acme.com'], matches: true, why: '? is one character' },
   // domain: trailing dots
   { rule: { type: 'domain', match: 'acme.com.' }, recipients: ['a@acme.com'], matches: true, why: 'trailing dot on the pattern' },
@@ -67,7 +91,13 @@ const ROWS: Row[] = [
   { rule: { type: 'subject', match: 'RE:*' }, recipients: ['a@x.com'], subject: 'hello', matches: false, why: 'plain subject' },
   { rule: { type: 'subject', match: '*invoice*' }, recipients: ['a@x.com'], subject: 'Your INVOICE 42', matches: true, why: 'contains' },
   { rule: { type: 'subject', match: '[urgent]*' }, recipients: ['a@x.com'], subject: '[URGENT] server down', matches: true, why: 'brackets are literal' },
-  { rule: { type: 'subject', match: '[urgent]*' }, recipients: ['a@x.com'], subject: 'u server down', matches: false, why: 'brackets are not a character class' },
+  {
+    rule: { type: 'subject', match: '[urgent]*' },
+    recipients: ['a@x.com'],
+    subject: 'u server down',
+    matches: false,
+    why: 'brackets are not a character class',
+  },
   { rule: { type: 'subject', match: 'Q? report' }, recipients: ['a@x.com'], subject: 'Q3 report', matches: true, why: '? is one character' },
   { rule: { type: 'subject', match: 'Q? report' }, recipients: ['a@x.com'], subject: 'Q10 report', matches: false, why: '? is not two characters' },
   { rule: { type: 'subject', match: 'a+b' }, recipients: ['a@x.com'], subject: 'aab', matches: false, why: '+ is literal' },
@@ -118,9 +148,18 @@ describe('describeRule', () => {
 
 describe('AutoApproveRule schema', () => {
   it.each([
-    [{ type: 'domain', match: '  *.ACME.com ' }, { type: 'domain', match: '*.acme.com' }],
-    [{ type: 'subject', match: ' RE:* ' }, { type: 'subject', match: 'RE:*' }],
-    [{ type: 'contact_list', list: ' vip ' }, { type: 'contact_list', list: 'vip' }],
+    [
+      { type: 'domain', match: '  *.ACME.com ' },
+      { type: 'domain', match: '*.acme.com' },
+    ],
+    [
+      { type: 'subject', match: ' RE:* ' },
+      { type: 'subject', match: 'RE:*' },
+    ],
+    [
+      { type: 'contact_list', list: ' vip ' },
+      { type: 'contact_list', list: 'vip' },
+    ],
     [{ type: 'reply' }, { type: 'reply' }],
     [{ type: 'known_contact' }, { type: 'known_contact' }],
     [{ type: 'all' }, { type: 'all' }],
@@ -129,7 +168,7 @@ describe('AutoApproveRule schema', () => {
   });
 
   it.each([
-    [{ type: 'everyone' }, "rule type must be one of"],
+    [{ type: 'everyone' }, 'rule type must be one of'],
     [{ type: 'domain' }, ''],
     [{ type: 'domain', match: '   ' }, 'domain glob is empty'],
     [{ type: 'subject', match: '' }, 'subject glob is empty'],

@@ -11,21 +11,42 @@ const compact = (s: string) => s.replace(/[\s-]/g, '');
 
 describe('check digits', () => {
   it.each([
-    ['DE89 3704 0044 0532 0130 00', true], ['GB82 WEST 1234 5698 7654 32', true], ['GB29 NWBK 6016 1331 9268 19', true],
-    ['FR14 2004 1010 0505 0001 3M02 606', true], ['NL91 ABNA 0417 1643 00', true], ['CH93 0076 2011 6238 5295 7', true],
-    ['NO93 8601 1117 947', true], ['BE68 5390 0754 7034', true],
-    ['DE89 3704 0044 0532 0130 01', false], ['GB82 WEST 1234 5698 7654 33', false], ['DE89 3704 0044 0532 0130 0', false],
-    ['XX89 3704 0044 0532 0130 00', false], ['NL91ABNA041716430', false],
+    ['DE89 3704 0044 0532 0130 00', true],
+    ['GB82 WEST 1234 5698 7654 32', true],
+    ['GB29 NWBK 6016 1331 9268 19', true],
+    ['FR14 2004 1010 0505 0001 3M02 606', true],
+    ['NL91 ABNA 0417 1643 00', true],
+    ['CH93 0076 2011 6238 5295 7', true],
+    ['NO93 8601 1117 947', true],
+    ['BE68 5390 0754 7034', true],
+    ['DE89 3704 0044 0532 0130 01', false],
+    ['GB82 WEST 1234 5698 7654 33', false],
+    ['DE89 3704 0044 0532 0130 0', false],
+    ['XX89 3704 0044 0532 0130 00', false],
+    ['NL91ABNA041716430', false],
   ])('IBAN %s valid=%s', (iban, ok) => expect(ibanValid(compact(iban))).toBe(ok));
 
   it.each([
-    ['4111111111111111', true], ['5555555555554444', true], ['378282246310005', true], ['6011111111111117', true],
-    ['4111111111111112', false], ['5555555555554440', false], ['0000000000000000', false], ['411111111111', false],
+    ['4111111111111111', true],
+    ['5555555555554444', true],
+    ['378282246310005', true],
+    ['6011111111111117', true],
+    ['4111111111111112', false],
+    ['5555555555554440', false],
+    ['0000000000000000', false],
+    ['411111111111', false],
   ])('Luhn %s valid=%s', (n, ok) => expect(luhnValid(n)).toBe(ok));
 
   it.each([
-    ['021000021', true], ['011000015', true], ['122105278', true], ['111000025', true],
-    ['021000022', false], ['123456789', false], ['000000000', false], ['991000021', false], ['02100002', false],
+    ['021000021', true],
+    ['011000015', true],
+    ['122105278', true],
+    ['111000025', true],
+    ['021000022', false],
+    ['123456789', false],
+    ['000000000', false],
+    ['991000021', false],
+    ['02100002', false],
   ])('ABA %s valid=%s', (n, ok) => expect(abaValid(n)).toBe(ok));
 });
 
@@ -57,13 +78,23 @@ describe('findAccountNumbers', () => {
 describe('appearsIn', () => {
   const thread = squash('Our account: 1234 5678. IBAN DE89 3704 0044 0532 0130 00. Call 555 123 4567.');
   it.each([
-    ['12345678', true], ['DE89370400440532013000', true], ['1234567', false], ['23456789', false], ['5551234567', true], ['1234', false],
+    ['12345678', true],
+    ['DE89370400440532013000', true],
+    ['1234567', false],
+    ['23456789', false],
+    ['5551234567', true],
+    ['1234', false],
   ])('%s in the thread: %s', (v, want) => expect(appearsIn(thread, v)).toBe(want));
 });
 
 const inbound = (p: Partial<ThreadPart>): ThreadPart => ({
-  from: 'bob@acme.example', to: ['billing@own.example'], cc: [], subject: 'Invoice 42',
-  text: 'Please pay to IBAN DE89 3704 0044 0532 0130 00. Portal: https://portal.acme.example/inv/42', html: null, ...p,
+  from: 'bob@acme.example',
+  to: ['billing@own.example'],
+  cc: [],
+  subject: 'Invoice 42',
+  text: 'Please pay to IBAN DE89 3704 0044 0532 0130 00. Portal: https://portal.acme.example/inv/42',
+  html: null,
+  ...p,
 });
 const reply = (p: Partial<ThreadPart>): ThreadPart => ({ to: ['bob@acme.example'], cc: [], subject: 'Re: Invoice 42', text: 'Thanks.', html: null, ...p });
 const kv = (parts: ReturnType<typeof threadChanges>) => parts.map((c) => `${c.kind} ${c.value}`);
@@ -87,14 +118,23 @@ describe('threadChanges', () => {
     ['an href to a new domain', { html: '<a href="https://evil.example/x">click</a>' }, ['new_link_domain evil.example']],
     ['a protocol-relative href', { html: '<a href=" //evil.example/x">click</a>' }, ['new_link_domain evil.example']],
     ['the domain of a mailto: link', { html: '<a href="mailto:pay@evil.example">write to us</a>' }, ['new_link_domain evil.example']],
-    ['link text shows another domain', { html: '<a href="https://evil.example/x">portal.acme.example</a>' },
-      ['link_text_mismatch portal.acme.example -> evil.example', 'new_link_domain evil.example']],
+    [
+      'link text shows another domain',
+      { html: '<a href="https://evil.example/x">portal.acme.example</a>' },
+      ['link_text_mismatch portal.acme.example -> evil.example', 'new_link_domain evil.example'],
+    ],
     ['link text and target on one site', { html: '<a href="https://portal.acme.example/">www.portal.acme.example</a>' }, []],
   ])('%s', (_name, p, want) => expect(kv(threadChanges(reply(p), [inbound({})]))).toEqual(want));
 
   it('knows numbers and links from every message of the thread, text and HTML', () => {
-    const sent = { from: 'billing@own.example', to: ['bob@acme.example'], cc: ['carol@acme.example'], subject: 'Re: Invoice 42', text: null,
-      html: '<p>Use <a href="https://docs.vendor.example/guide">the guide</a>; card 5555-5555-5555-4444</p>' };
+    const sent = {
+      from: 'billing@own.example',
+      to: ['bob@acme.example'],
+      cc: ['carol@acme.example'],
+      subject: 'Re: Invoice 42',
+      text: null,
+      html: '<p>Use <a href="https://docs.vendor.example/guide">the guide</a>; card 5555-5555-5555-4444</p>',
+    };
     const draft = reply({ cc: ['carol@acme.example'], text: 'Card 5555 5555 5555 4444, guide https://docs.vendor.example/guide' });
     expect(threadChanges(draft, [inbound({}), sent])).toEqual([]);
   });
@@ -109,12 +149,18 @@ describe('threadChanges', () => {
   });
 
   it('with an empty thread (the email is gone), everything is new', () => {
-    expect(kv(threadChanges(reply({ text: 'DE89 3704 0044 0532 0130 00' }), []))).toEqual(['new_iban DE89370400440532013000', 'new_recipient bob@acme.example']);
+    expect(kv(threadChanges(reply({ text: 'DE89 3704 0044 0532 0130 00' }), []))).toEqual([
+      'new_iban DE89370400440532013000',
+      'new_recipient bob@acme.example',
+    ]);
   });
 
   it('without a thread (not a reply) flags only disguised links', () => {
-    const draft = reply({ to: ['new@else.example'], text: 'IBAN GB82 WEST 1234 5698 7654 32 at https://new.example',
-      html: '<a href="https://evil.example">https://paypal.com/login</a> <a href="https://ok.example/a">ok.example</a>' });
+    const draft = reply({
+      to: ['new@else.example'],
+      text: 'IBAN GB82 WEST 1234 5698 7654 32 at https://new.example',
+      html: '<a href="https://evil.example">https://paypal.com/login</a> <a href="https://ok.example/a">ok.example</a>',
+    });
     expect(kv(threadChanges(draft, null))).toEqual(['link_text_mismatch paypal.com -> evil.example']);
   });
 

@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod';
 import {
-  addressList, Duration, EmailAddress, EmailId, formatDuration, headerText, MessageId, MessageStatus, OversightMode,
+  addressList,
+  Duration,
+  EmailAddress,
+  EmailId,
+  formatDuration,
+  headerText,
+  MessageId,
+  MessageStatus,
+  OversightMode,
   parseDurationSeconds,
 } from '../../src/values.js';
 
@@ -79,9 +87,15 @@ describe('addressList', () => {
 
   it.each([
     ['Bob@X.com', ['bob@x.com']],
-    [['a@x.com', 'B@Y.com'], ['a@x.com', 'b@y.com']],
+    [
+      ['a@x.com', 'B@Y.com'],
+      ['a@x.com', 'b@y.com'],
+    ],
     [['Bob@x.com', 'bob@X.COM', ' bob@x.com '], ['bob@x.com']],
-    [['b@x.com', 'a@x.com', 'b@x.com'], ['b@x.com', 'a@x.com']],
+    [
+      ['b@x.com', 'a@x.com', 'b@x.com'],
+      ['b@x.com', 'a@x.com'],
+    ],
     [Array.from({ length: 50 }, (_, i) => `u${i}@x.com`), Array.from({ length: 50 }, (_, i) => `u${i}@x.com`)],
   ] as [string | string[], string[]][])('accepts %j as %j', (input, output) => {
     expect(to.parse(input)).toEqual(output);
@@ -151,9 +165,19 @@ describe('headerText', () => {
 
 describe('Duration', () => {
   it.each([
-    ['90s', 90], ['15m', 900], ['72h', 259_200], ['30d', 2_592_000],
-    ['1s', 1], [' 15m ', 900], ['15 m', 900], ['15M', 900], ['2H', 7200], ['365d', 31_536_000],
-    [90, 90], [1, 1], [31_536_000, 31_536_000],
+    ['90s', 90],
+    ['15m', 900],
+    ['72h', 259_200],
+    ['30d', 2_592_000],
+    ['1s', 1],
+    [' 15m ', 900],
+    ['15 m', 900],
+    ['15M', 900],
+    ['2H', 7200],
+    ['365d', 31_536_000],
+    [90, 90],
+    [1, 1],
+    [31_536_000, 31_536_000],
   ] as [string | number, number][])('parses %j as %d seconds', (input, seconds) => {
     expect(Duration.parse(input)).toBe(seconds);
   });
@@ -179,10 +203,14 @@ describe('Duration', () => {
     expect(failure(Duration, input)).toContain(message);
   });
 
-  it.each([['90s', 90], ['15m', 900], ['72h', 259_200], ['30d', 2_592_000], [' 2 D ', 172_800], [45, 45]] as [string | number, number][])(
-    'parseDurationSeconds(%j) = %d',
-    (input, seconds) => expect(parseDurationSeconds(input)).toBe(seconds),
-  );
+  it.each([
+    ['90s', 90],
+    ['15m', 900],
+    ['72h', 259_200],
+    ['30d', 2_592_000],
+    [' 2 D ', 172_800],
+    [45, 45],
+  ] as [string | number, number][])('parseDurationSeconds(%j) = %d', (input, seconds) => expect(parseDurationSeconds(input)).toBe(seconds));
 
   it.each(['abc', '5w', ''])('parseDurationSeconds(%j) is NaN', (input) => {
     expect(parseDurationSeconds(input)).toBeNaN();
@@ -191,9 +219,22 @@ describe('Duration', () => {
 
 describe('formatDuration', () => {
   it.each([
-    [1, '1s'], [59, '59s'], [60, '1m'], [90, '90s'], [900, '15m'], [5400, '90m'], [3600, '1h'], [3601, '3601s'],
-    [86_400, '24h'], [172_800, '48h'], [259_200, '72h'], [518_400, '144h'], [604_800, '7d'], [608_400, '169h'],
-    [2_592_000, '30d'], [31_536_000, '365d'],
+    [1, '1s'],
+    [59, '59s'],
+    [60, '1m'],
+    [90, '90s'],
+    [900, '15m'],
+    [5400, '90m'],
+    [3600, '1h'],
+    [3601, '3601s'],
+    [86_400, '24h'],
+    [172_800, '48h'],
+    [259_200, '72h'],
+    [518_400, '144h'],
+    [604_800, '7d'],
+    [608_400, '169h'],
+    [2_592_000, '30d'],
+    [31_536_000, '365d'],
   ])('formatDuration(%d) = %j', (seconds, text) => {
     expect(formatDuration(seconds)).toBe(text);
   });
@@ -212,7 +253,10 @@ describe('formatDuration', () => {
 });
 
 describe('MessageId and EmailId', () => {
-  const ids: [z.ZodType, string, string][] = [[MessageId, 'msg_', 'em_'], [EmailId, 'em_', 'msg_']];
+  const ids: [z.ZodType, string, string][] = [
+    [MessageId, 'msg_', 'em_'],
+    [EmailId, 'em_', 'msg_'],
+  ];
 
   it.each(ids)('%#: accepts well-formed ids', (schema, prefix) => {
     for (const id of [`${prefix}abc123`, `${prefix}A-b_C1`, `${prefix}${'x'.repeat(64)}`]) expect(schema.parse(id)).toBe(id);
@@ -221,8 +265,18 @@ describe('MessageId and EmailId', () => {
 
   it.each(ids)('%#: rejects malformed ids', (schema, prefix, other) => {
     for (const id of [
-      '', prefix, `${prefix}abc12`, `${prefix}${'x'.repeat(65)}`, `${other}abcdef`, `${prefix.toUpperCase()}abcdef`,
-      `${prefix}abc def`, `${prefix}abc/def`, `${prefix}abcdef;drop`, `${prefix}abcdef\nx`, `x${prefix}abcdef`, `${prefix}ab.cdef`,
+      '',
+      prefix,
+      `${prefix}abc12`,
+      `${prefix}${'x'.repeat(65)}`,
+      `${other}abcdef`,
+      `${prefix.toUpperCase()}abcdef`,
+      `${prefix}abc def`,
+      `${prefix}abc/def`,
+      `${prefix}abcdef;drop`,
+      `${prefix}abcdef\nx`,
+      `x${prefix}abcdef`,
+      `${prefix}ab.cdef`,
     ]) {
       expect(schema.safeParse(id).success, id).toBe(false);
     }
@@ -241,8 +295,18 @@ describe('status vocabularies', () => {
   });
 
   it('message statuses', () => {
-    expect([...MessageStatus.options].sort()).toEqual(
-      ['approved', 'blocked', 'cancelled', 'expired', 'failed', 'outcome_unknown', 'pending', 'queued', 'rejected', 'sending', 'sent'],
-    );
+    expect([...MessageStatus.options].sort()).toEqual([
+      'approved',
+      'blocked',
+      'cancelled',
+      'expired',
+      'failed',
+      'outcome_unknown',
+      'pending',
+      'queued',
+      'rejected',
+      'sending',
+      'sent',
+    ]);
   });
 });

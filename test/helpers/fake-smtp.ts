@@ -83,7 +83,12 @@ export interface FakeSmtp {
 const ACCEPT: Step = { do: 'accept' };
 
 const acceptAll = (): Script => ({
-  connect: () => ACCEPT, auth: () => undefined, mail: () => ACCEPT, rcpt: () => ACCEPT, data: () => ACCEPT, end: () => ACCEPT,
+  connect: () => ACCEPT,
+  auth: () => undefined,
+  mail: () => ACCEPT,
+  rcpt: () => ACCEPT,
+  data: () => ACCEPT,
+  end: () => ACCEPT,
 });
 
 /** A phase handler (for any phase) that plays `steps` in order, one per call, then accepts. */
@@ -133,15 +138,27 @@ export async function startFakeSmtp(opts: { auth?: boolean; user?: string; passw
   /** Plays a step for a command phase: accept / reply / drop / stall (then accept). */
   const play = (srv: SMTPServer, s: SMTPServerSession, step: Step, cb: Cb, okText?: string) => {
     switch (step.do) {
-      case 'accept': return cb(null, okText);
-      case 'reply': return cb(failure(step.code, step.message ?? `${step.code} scripted reply`));
-      case 'drop': return step.afterMs ? later(step.afterMs, () => drop(srv, s)) : drop(srv, s);
-      case 'stall': if (step.ms !== undefined) later(step.ms, () => cb(null, okText)); return;
+      case 'accept':
+        return cb(null, okText);
+      case 'reply':
+        return cb(failure(step.code, step.message ?? `${step.code} scripted reply`));
+      case 'drop':
+        return step.afterMs ? later(step.afterMs, () => drop(srv, s)) : drop(srv, s);
+      case 'stall':
+        if (step.ms !== undefined) later(step.ms, () => cb(null, okText));
+        return;
     }
   };
 
   const fake: FakeSmtp = {
-    host: '127.0.0.1', port: 0, user, password, script: acceptAll(), accepted: [], mailFroms: [], auths: [],
+    host: '127.0.0.1',
+    port: 0,
+    user,
+    password,
+    script: acceptAll(),
+    accepted: [],
+    mailFroms: [],
+    auths: [],
     connections: () => connCount,
     copies: (id) => fake.accepted.filter((m) => m.messageId === id).length,
     reset() {
@@ -182,7 +199,11 @@ export async function startFakeSmtp(opts: { auth?: boolean; user?: string; passw
       },
       onAuth(auth, session, cb) {
         const step = fake.script.auth(ctx(session), auth.username ?? '', auth.password ?? '');
-        if (step) return play(srv, session, step, (err) => { fake.auths.push({ user: auth.username ?? '', ok: !err }); cb(err ?? null, err ? undefined : { user: auth.username }); });
+        if (step)
+          return play(srv, session, step, (err) => {
+            fake.auths.push({ user: auth.username ?? '', ok: !err });
+            cb(err ?? null, err ? undefined : { user: auth.username });
+          });
         const ok = auth.username === user && auth.password === password;
         fake.auths.push({ user: auth.username ?? '', ok });
         if (!ok) return cb(failure(535, '5.7.8 Error: authentication failed: bad username or password'));
@@ -208,8 +229,12 @@ export async function startFakeSmtp(opts: { auth?: boolean; user?: string; passw
         stream.on('end', () => {
           const raw = Buffer.concat(chunks);
           const msg: AcceptedMessage = {
-            raw, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address),
-            messageId: messageIdOf(raw), connection: c.connection, transaction: c.transaction,
+            raw,
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            messageId: messageIdOf(raw),
+            connection: c.connection,
+            transaction: c.transaction,
           };
           const go = () => {
             // A `reply` to DATA is given once the body is in (smtp-server answers DATA itself with 354).
@@ -226,16 +251,17 @@ export async function startFakeSmtp(opts: { auth?: boolean; user?: string; passw
     return srv;
   };
 
-  const listen = (srv: SMTPServer, p: number) => new Promise<void>((resolve, reject) => {
-    const net = (srv as unknown as { server: import('node:net').Server }).server;
-    net.once('error', reject);
-    srv.listen(p, '127.0.0.1', () => {
-      net.off('error', reject);
-      port = (net.address() as import('node:net').AddressInfo).port;
-      fake.port = port;
-      resolve();
+  const listen = (srv: SMTPServer, p: number) =>
+    new Promise<void>((resolve, reject) => {
+      const net = (srv as unknown as { server: import('node:net').Server }).server;
+      net.once('error', reject);
+      srv.listen(p, '127.0.0.1', () => {
+        net.off('error', reject);
+        port = (net.address() as import('node:net').AddressInfo).port;
+        fake.port = port;
+        resolve();
+      });
     });
-  });
 
   server = create();
   await listen(server, 0);

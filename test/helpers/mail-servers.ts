@@ -24,7 +24,21 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,8 +49,11 @@ const LOOPBACK = '127.0.0.1' as const;
 const DOMAIN = 'mailgate.test'; // RFC 2606 .test: never resolves, so even a leak could reach no one.
 const MARKER = '.mailgate-harness';
 const REQUIRED: [file: string, pkg: string][] = [
-  ['/usr/sbin/dovecot', 'dovecot-core'], ['/usr/lib/dovecot/imap', 'dovecot-imapd'], ['/usr/lib/dovecot/lmtp', 'dovecot-lmtpd'],
-  ['/usr/sbin/postfix', 'postfix'], ['/usr/lib/postfix/sbin/master', 'postfix'],
+  ['/usr/sbin/dovecot', 'dovecot-core'],
+  ['/usr/lib/dovecot/imap', 'dovecot-imapd'],
+  ['/usr/lib/dovecot/lmtp', 'dovecot-lmtpd'],
+  ['/usr/sbin/postfix', 'postfix'],
+  ['/usr/lib/postfix/sbin/master', 'postfix'],
 ];
 /** Another MTA means a real mail setup: installing Postfix would replace it, so we refuse to touch it. */
 const CONFLICTS = ['/usr/sbin/exim4', '/usr/sbin/exim', '/usr/lib/sm.bin/sendmail'];
@@ -88,14 +105,16 @@ export function requireMailServersOrSkip(): boolean {
   if (a.ok) return true;
   const bar = '!'.repeat(100);
   const text = [
-    '', bar,
+    '',
+    bar,
     '!! SKIPPING the real mail server tests (private Dovecot + Postfix on 127.0.0.1). Missing:',
     ...a.missing.map((m) => `!!   - ${m}`),
     '!! To install on Debian, as root (the distribution services stay stopped):',
     "!!   printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && apt-get update",
     "!!   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections",
     '!!   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-core dovecot-imapd dovecot-lmtpd postfix',
-    bar, '',
+    bar,
+    '',
   ].join('\n');
   if (process.env.CI && !process.env.MAILGATE_ALLOW_SKIP) throw new Error(`CI may not skip the mail server tests (MAILGATE_ALLOW_SKIP=1 allows it):${text}`);
   process.stderr.write(text);
@@ -125,13 +144,16 @@ async function startOnce(localParts: string[]): Promise<MailServers> {
   let mapVersion = 0;
   let mapQueue: Promise<void> = Promise.resolve();
   // Postfix's recipient table, so RCPT TO an unknown local user gets 550 at once; one postmap at a time.
-  const writeRecipients = (): Promise<void> => (mapQueue = mapQueue.catch(() => undefined).then(async () => {
-    writeFileSync(vmailbox, users.map((u) => `${u.address} OK\n`).join(''));
-    await run('/usr/sbin/postmap', ['-c', paths.pf, `hash:${vmailbox}`]);
-    // smtpd restarts before its next client when the .db's mtime changed: give each version its own second.
-    const t = Date.now() / 1000 - 3600 + ++mapVersion;
-    utimesSync(`${vmailbox}.db`, t, t);
-  }));
+  const writeRecipients = (): Promise<void> =>
+    (mapQueue = mapQueue
+      .catch(() => undefined)
+      .then(async () => {
+        writeFileSync(vmailbox, users.map((u) => `${u.address} OK\n`).join(''));
+        await run('/usr/sbin/postmap', ['-c', paths.pf, `hash:${vmailbox}`]);
+        // smtpd restarts before its next client when the .db's mtime changed: give each version its own second.
+        const t = Date.now() / 1000 - 3600 + ++mapVersion;
+        utimesSync(`${vmailbox}.db`, t, t);
+      }));
   const makeUser = (localPart: string): MailUser => {
     if (!/^[a-z0-9][a-z0-9._+-]*$/i.test(localPart)) throw new Error(`bad local part '${localPart}'`);
     const address = `${localPart}@${DOMAIN}`.toLowerCase();
@@ -179,7 +201,8 @@ async function startOnce(localParts: string[]): Promise<MailServers> {
     const past = Date.now() / 1000 - 7200;
     for (const f of ['main.cf', 'master.cf']) utimesSync(join(paths.pf, f), past, past);
     await writeRecipients();
-    const started = await Promise.allSettled([ // settled both, so stop() cannot race a half-started daemon
+    const started = await Promise.allSettled([
+      // settled both, so stop() cannot race a half-started daemon
       daemonize('/usr/sbin/dovecot', ['-c', join(dir, 'dovecot.conf')], join(paths.log, 'dovecot.start')),
       daemonize('/usr/sbin/postfix', ['-c', paths.pf, 'start'], join(paths.log, 'postfix.start')),
     ]);
@@ -220,7 +243,13 @@ async function startOnce(localParts: string[]): Promise<MailServers> {
   };
 }
 
-function dovecotConf(dir: string, p: { users: string; mail: string; log: string }, ids: ReturnType<typeof systemIds>, imapPort: number, lmtpPort: number): string {
+function dovecotConf(
+  dir: string,
+  p: { users: string; mail: string; log: string },
+  ids: ReturnType<typeof systemIds>,
+  imapPort: number,
+  lmtpPort: number,
+): string {
   const box = (name: string): string => `  mailbox ${name} {\n    special_use = \\${name}\n    auto = subscribe\n  }`;
   return `# Written by test/helpers/mail-servers.ts. Loopback only, hence plaintext logins without TLS.
 instance_name = ${dir.slice(5)}
@@ -355,7 +384,9 @@ postlog   unix-dgram n - n - 1 postlogd
  * and a dedicated user would mean editing /etc/passwd, a global change that parallel test files would race on.
  */
 function systemIds(): { mailUid: number; mailGid: number; dovecotGid: number } {
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
+  const passwd = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'));
   const find = (name: string): string[] => {
     const row = passwd.find((r) => r[0] === name);
     if (!row) throw new Error(`system user '${name}' is missing (reinstall dovecot-core and postfix)`);
@@ -394,11 +425,15 @@ async function freePorts(n: number): Promise<number[]> {
 
 /** IMAP, LMTP and SMTP servers all speak first: a greeting means the daemon is up and serving. */
 async function waitForGreeting(port: number, timeoutMs = 10_000): Promise<void> {
-  const greets = (): Promise<boolean> => new Promise((resolve) => {
-    const s = connect(port, LOOPBACK).setTimeout(2000, () => s.destroy());
-    s.once('data', () => { resolve(true); s.destroy(); });
-    s.once('close', () => resolve(false)).on('error', () => undefined); // 'close' follows an error
-  });
+  const greets = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = connect(port, LOOPBACK).setTimeout(2000, () => s.destroy());
+      s.once('data', () => {
+        resolve(true);
+        s.destroy();
+      });
+      s.once('close', () => resolve(false)).on('error', () => undefined); // 'close' follows an error
+    });
   for (const deadline = Date.now() + timeoutMs; !(await greets()); await new Promise((r) => setTimeout(r, 20))) {
     if (Date.now() > deadline) throw new Error(`nothing greets on ${LOOPBACK}:${port}`);
   }
@@ -406,7 +441,9 @@ async function waitForGreeting(port: number, timeoutMs = 10_000): Promise<void> 
 
 function listeners(port: number): number {
   const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const rows = readFileSync('/proc/net/tcp', 'utf8').split('\n').map((l) => l.trim().split(/\s+/));
+  const rows = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/));
   return rows.filter((f) => f[1] === local && f[3] === '0A').length; // 0A: LISTEN
 }
 

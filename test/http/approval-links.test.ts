@@ -13,14 +13,19 @@ const f = useHttpServer('links', { desk: 'agent,reviewer' }, ['--allow-origin', 
 const post = (url: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', body: new URLSearchParams(body), headers, redirect: 'manual' });
 
-interface Event { action: string; actor: string; message_id: string | null; detail: Record<string, unknown> }
+interface Event {
+  action: string;
+  actor: string;
+  message_id: string | null;
+  detail: Record<string, unknown>;
+}
 async function events(id: string): Promise<Event[]> {
   const r = await runCli(['audit', '--json', '--limit', '100000', '--db', f.db], { home: f.home });
   return (JSON.parse(r.stdout) as { events: Event[] }).events.filter((e) => e.message_id === id);
 }
 
 describe('approval links over serve --http', { timeout: 60_000 }, () => {
-  it('are served on the HTTP server\'s port; GET shows, only a same-origin POST with the token approves, once', async () => {
+  it("are served on the HTTP server's port; GET shows, only a same-origin POST with the token approves, once", async () => {
     const s = await connect('streamable', f.server.url, f.tokens.desk!, 'links-client', { elicitation: { url: {} } });
     const url = nextApprovalLink(s.client);
     const sent = ok(await s.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'Over HTTP <b>bold</b>', text: 'Hello' }));

@@ -14,7 +14,11 @@ describe('authentication', () => {
     ['an unknown token', { Authorization: 'Bearer mgt_notARealTokenAtAll000000000000000000000' }],
     ['a non-bearer scheme', { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
   ])('refuses %s with 401, WWW-Authenticate: Bearer and a JSON error', async (_what, headers) => {
-    for (const [method, path] of [['POST', '/mcp'], ['GET', '/sse'], ['POST', '/messages?sessionId=x']] as const) {
+    for (const [method, path] of [
+      ['POST', '/mcp'],
+      ['GET', '/sse'],
+      ['POST', '/messages?sessionId=x'],
+    ] as const) {
       const r = await raw(f.server.port, { method, path, headers: { ...mcpHeaders(), ...headers }, body: method === 'POST' ? INIT : undefined });
       expect(r.status, `${method} ${path}`).toBe(401);
       expect(String(r.headers['www-authenticate'])).toMatch(/^Bearer realm="mailgate"/);
@@ -48,9 +52,14 @@ describe('roles over HTTP', () => {
       const names = await s.tools();
       expect(names).toContain('send_email');
       for (const t of REVIEW_AND_OPERATOR_ONLY) expect(names).not.toContain(t);
-      const held = ok<{ message_id: string; status: string }>(await s.call('send_email', {
-        mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'Role check', text: 'hi',
-      }));
+      const held = ok<{ message_id: string; status: string }>(
+        await s.call('send_email', {
+          mailbox: 'agent@mailgate.test',
+          to: 'you@mailgate.test',
+          subject: 'Role check',
+          text: 'hi',
+        }),
+      );
       expect(held.status).toBe('pending');
       for (const name of ['queue_approve', 'decide_email']) {
         const r = await s.call(name, { message_id: held.message_id, ...(name === 'decide_email' ? { action: 'approve' } : {}) });
@@ -79,7 +88,9 @@ describe('roles over HTTP', () => {
 
   it('audits the session as token:NAME/CLIENT', async () => {
     const s = await connect('streamable', f.server.url, f.tokens['http-agent']!, 'audit-client');
-    const held = ok<{ message_id: string }>(await s.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'Who', text: 'me' }));
+    const held = ok<{ message_id: string }>(
+      await s.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: 'Who', text: 'me' }),
+    );
     await s.close();
     const r = await runCli(['audit', '--message', held.message_id, '--json', '--db', f.db], { home: f.home });
     const events = (JSON.parse(r.stdout) as { events: { action: string; actor: string }[] }).events;

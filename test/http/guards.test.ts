@@ -30,7 +30,11 @@ describe('Host and Origin (DNS rebinding)', () => {
       expect(r.status, origin).toBe(403);
       expect(JSON.parse(r.body).message).toMatch(/Origin/);
     }
-    const sse = await raw(f.server.port, { method: 'GET', path: '/sse', headers: { Authorization: `Bearer ${f.tokens['guards-agent']}`, Origin: 'http://evil.example.com' } });
+    const sse = await raw(f.server.port, {
+      method: 'GET',
+      path: '/sse',
+      headers: { Authorization: `Bearer ${f.tokens['guards-agent']}`, Origin: 'http://evil.example.com' },
+    });
     expect(sse.status).toBe(403);
   });
 
@@ -44,8 +48,16 @@ describe('Host and Origin (DNS rebinding)', () => {
 describe('body cap (50 MiB)', () => {
   it('refuses a declared Content-Length over the cap with 413 without reading it', async () => {
     const r = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: f.server.port, method: 'POST', path: '/mcp', headers: { ...mcpHeaders(f.tokens['guards-agent']), 'Content-Length': String(51 * MB) } },
-        (res) => resolve(res.statusCode ?? 0));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: f.server.port,
+          method: 'POST',
+          path: '/mcp',
+          headers: { ...mcpHeaders(f.tokens['guards-agent']), 'Content-Length': String(51 * MB) },
+        },
+        (res) => resolve(res.statusCode ?? 0),
+      );
       req.on('error', reject);
       req.write('{"jsonrpc":"2.0"'); // the rest never comes
     });
@@ -54,8 +66,16 @@ describe('body cap (50 MiB)', () => {
 
   it('cuts off a chunked body once it passes the cap, with 413', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: f.server.port, method: 'POST', path: '/mcp', headers: { ...mcpHeaders(f.tokens['guards-agent']), 'Transfer-Encoding': 'chunked' } },
-        (res) => resolve(res.statusCode ?? 0));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: f.server.port,
+          method: 'POST',
+          path: '/mcp',
+          headers: { ...mcpHeaders(f.tokens['guards-agent']), 'Transfer-Encoding': 'chunked' },
+        },
+        (res) => resolve(res.statusCode ?? 0),
+      );
       req.on('error', reject);
       const chunk = Buffer.alloc(MB, 0x20);
       let sent = 0;
@@ -90,7 +110,8 @@ describe('the review dashboard on the same port', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     const signIn = await raw(f.server.port, {
-      path: '/login', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: `http://127.0.0.1:${f.server.port}` },
+      path: '/login',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: `http://127.0.0.1:${f.server.port}` },
       body: new URLSearchParams({ token: reviewer }).toString(),
     });
     expect(signIn.status).toBeGreaterThanOrEqual(300);
@@ -101,7 +122,11 @@ describe('the review dashboard on the same port', () => {
 
   it('is behind the same Host and Origin guard', async () => {
     expect((await raw(f.server.port, { method: 'GET', path: '/login', headers: { Host: 'evil.example.com' } })).status).toBe(403);
-    const cross = await raw(f.server.port, { path: '/login', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://evil.example.com' }, body: 'token=x' });
+    const cross = await raw(f.server.port, {
+      path: '/login',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://evil.example.com' },
+      body: 'token=x',
+    });
     expect(cross.status).toBe(403);
   });
 });
@@ -117,7 +142,10 @@ describe('routing', () => {
   });
 
   it('answers a request without a session id that is not initialize with 400', async () => {
-    const r = await raw(f.server.port, { headers: mcpHeaders(f.tokens['guards-agent']), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    const r = await raw(f.server.port, {
+      headers: mcpHeaders(f.tokens['guards-agent']),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
     expect(r.status).toBe(400);
   });
 

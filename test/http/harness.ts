@@ -26,7 +26,9 @@ const running = new Set<HttpServer>();
 
 export async function startHttpServer(o: { db: string; home: string; args?: string[]; env?: Record<string, string> }): Promise<HttpServer> {
   const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0', '--db', o.db, ...(o.args ?? [])], {
-    cwd: ROOT, env: { ...childEnv(o.home), ...o.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...childEnv(o.home), ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
   let out = '';
@@ -34,11 +36,15 @@ export async function startHttpServer(o: { db: string; home: string; args?: stri
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let url = '';
-  await waitFor(() => {
-    url = /MCP \(Streamable HTTP\): (http:\/\/\S+)\/mcp/.exec(err)?.[1] ?? '';
-    if (child.exitCode !== null) throw new Error(`serve --http exited with ${child.exitCode}:\n${err}`);
-    return url !== '';
-  }, 15_000, `serve --http to print its URL; stderr so far:\n${err}`);
+  await waitFor(
+    () => {
+      url = /MCP \(Streamable HTTP\): (http:\/\/\S+)\/mcp/.exec(err)?.[1] ?? '';
+      if (child.exitCode !== null) throw new Error(`serve --http exited with ${child.exitCode}:\n${err}`);
+      return url !== '';
+    },
+    15_000,
+    `serve --http to print its URL; stderr so far:\n${err}`,
+  );
   const server: HttpServer = {
     url,
     port: Number(new URL(url).port),
@@ -104,14 +110,21 @@ export interface HttpSession {
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-export async function connect(kind: 'streamable' | 'sse', baseUrl: string, token: string, clientName = `http-${kind}`, capabilities: ClientCapabilities = {}): Promise<HttpSession> {
+export async function connect(
+  kind: 'streamable' | 'sse',
+  baseUrl: string,
+  token: string,
+  clientName = `http-${kind}`,
+  capabilities: ClientCapabilities = {},
+): Promise<HttpSession> {
   const headers = bearer(token);
-  const transport = kind === 'streamable'
-    ? new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers } })
-    : new SSEClientTransport(new URL(`${baseUrl}/sse`), {
-      requestInit: { headers },
-      eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
-    });
+  const transport =
+    kind === 'streamable'
+      ? new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers } })
+      : new SSEClientTransport(new URL(`${baseUrl}/sse`), {
+          requestInit: { headers },
+          eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+        });
   const client = new Client({ name: clientName, version: '1.0.0' }, { capabilities });
   await client.connect(transport);
   return {
@@ -145,7 +158,9 @@ export function raw(port: number, o: { method?: string; path?: string; headers?:
 }
 
 export const INIT = JSON.stringify({
-  jsonrpc: '2.0', id: 1, method: 'initialize',
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
 

@@ -10,14 +10,16 @@ const f = useHttpServer('sessions', { 'alice-agent': 'agent', 'mallory-agent': '
 const alice = () => f.tokens['alice-agent']!;
 const mallory = () => f.tokens['mallory-agent']!;
 
-
 const LIST = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
 
 async function openStreamable(token: string): Promise<string> {
   const r = await raw(f.server.port, { headers: mcpHeaders(token), body: INIT });
   expect(r.status).toBe(200);
   const sid = String(r.headers['mcp-session-id']);
-  const note = await raw(f.server.port, { headers: mcpHeaders(token, { 'Mcp-Session-Id': sid }), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const note = await raw(f.server.port, {
+    headers: mcpHeaders(token, { 'Mcp-Session-Id': sid }),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   expect(note.status).toBe(202);
   return sid;
 }
@@ -27,9 +29,14 @@ describe.each(['streamable', 'sse'] as const)('%s transport', (kind) => {
     const s = await connect(kind, f.server.url, alice(), `client-${kind}`);
     try {
       expect(await s.tools()).toEqual(expect.arrayContaining(['send_email', 'mail_wait', 'get_message']));
-      const held = ok<{ message_id: string; status: string }>(await s.call('send_email', {
-        mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: `Over ${kind}`, text: 'hello',
-      }));
+      const held = ok<{ message_id: string; status: string }>(
+        await s.call('send_email', {
+          mailbox: 'agent@mailgate.test',
+          to: 'you@mailgate.test',
+          subject: `Over ${kind}`,
+          text: 'hello',
+        }),
+      );
       expect(held.status).toBe('pending');
       expect(ok<{ status: string }>(await s.call('get_message', { message_id: held.message_id })).status).toBe('pending');
     } finally {
@@ -54,7 +61,7 @@ describe('a session belongs to the token that opened it', () => {
     expect(f.server.stderr()).toMatch(/session id presented with another token/);
   });
 
-  it('SSE: posting to another token\'s session is refused', async () => {
+  it("SSE: posting to another token's session is refused", async () => {
     const s = await connect('sse', f.server.url, alice());
     try {
       const endpoint = /sessionId=([\w-]+)/.exec(String((s.client.transport as unknown as { _endpoint?: URL })._endpoint))?.[1];
@@ -113,7 +120,7 @@ describe('abandoned sessions do not pile up', () => {
     await server.stop();
   });
 
-  it('one token opening more than MAILGATE_HTTP_SESSIONS_PER_TOKEN closes its least recently used, not other tokens\'', async () => {
+  it("one token opening more than MAILGATE_HTTP_SESSIONS_PER_TOKEN closes its least recently used, not other tokens'", async () => {
     const server = await startHttpServer({ db: f.db, home: f.home, env: { MAILGATE_HTTP_SESSIONS_PER_TOKEN: '2' } });
     const open = async (token: string) => String((await raw(server.port, { headers: mcpHeaders(token), body: INIT })).headers['mcp-session-id']);
     const status = async (token: string, sid: string) => (await raw(server.port, { headers: mcpHeaders(token, { 'Mcp-Session-Id': sid }), body: LIST })).status;

@@ -13,15 +13,35 @@ import type { KnownFolder, SyncDelta } from '../../src/mail/ports.js';
 import { requireMailServersOrSkip, startMailServers, type MailServers, type MailUser } from '../helpers/mail-servers.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
-const raw = (n: number, extra = ''): string => [
-  `From: Sender ${n} <sender${n}@example.org>`, 'To: someone@mailgate.test', `Subject: Message ${n}`,
-  `Message-ID: <m${n}@example.org>`, `Date: ${new Date(Date.UTC(2030, 0, 1, 10, n)).toUTCString()}`, 'Content-Type: text/plain; charset=utf-8', '',
-  `Body number ${n}.${extra}`, '',
-].join('\r\n');
+const raw = (n: number, extra = ''): string =>
+  [
+    `From: Sender ${n} <sender${n}@example.org>`,
+    'To: someone@mailgate.test',
+    `Subject: Message ${n}`,
+    `Message-ID: <m${n}@example.org>`,
+    `Date: ${new Date(Date.UTC(2030, 0, 1, 10, n)).toUTCString()}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    `Body number ${n}.${extra}`,
+    '',
+  ].join('\r\n');
 
 function account(mail: MailServers, u: MailUser, port = mail.imap.port): MailAccount {
-  const server = { host: '127.0.0.1', port, secure: false, requireStartTls: false, auth: { user: u.user, pass: u.password }, rejectUnauthorized: true, ca: undefined };
-  return { address: u.address, displayName: null, imap: { ...server, saveSent: false, heartbeatMs: 60_000 }, smtp: { ...server, port: mail.smtp.port, timeoutMs: 10_000 } };
+  const server = {
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    requireStartTls: false,
+    auth: { user: u.user, pass: u.password },
+    rejectUnauthorized: true,
+    ca: undefined,
+  };
+  return {
+    address: u.address,
+    displayName: null,
+    imap: { ...server, saveSent: false, heartbeatMs: 60_000 },
+    smtp: { ...server, port: mail.smtp.port, timeoutMs: 10_000 },
+  };
 }
 
 /** What a cache that applied `delta` would know next. */
@@ -30,7 +50,9 @@ const knownAfter = (delta: SyncDelta, uids: number[]): KnownFolder => ({ ...delt
 describe.skipIf(!requireMailServersOrSkip())('the IMAP MailboxPort returns values (real Dovecot, no store)', () => {
   let mail: MailServers;
   const open: { close(): Promise<unknown> }[] = [];
-  beforeAll(async () => { mail = await startMailServers({ users: [] }); });
+  beforeAll(async () => {
+    mail = await startMailServers({ users: [] });
+  });
   afterAll(async () => {
     for (const o of open) await o.close().catch(() => undefined);
     await mail?.stop();
@@ -65,7 +87,10 @@ describe.skipIf(!requireMailServersOrSkip())('the IMAP MailboxPort returns value
     const first = await box.sync('INBOX', undefined);
     expect(first).toMatchObject({ folder: 'INBOX', reset: true, flagChanges: [], vanished: [] });
     expect(first.envelopes.map((e) => [e.uid, e.subject, e.from_addr])).toEqual([
-      [1, 'Message 1', 'sender1@example.org'], [2, 'Message 2', 'sender2@example.org'], [3, 'Message 3', 'sender3@example.org']]);
+      [1, 'Message 1', 'sender1@example.org'],
+      [2, 'Message 2', 'sender2@example.org'],
+      [3, 'Message 3', 'sender3@example.org'],
+    ]);
     expect(first.state).toMatchObject({ uidnext: 4, messages: 3 });
     expect(first.state.uidvalidity).toBeGreaterThan(0);
     // Dovecot has CONDSTORE (RFC 7162): the delta carries HIGHESTMODSEQ for the next CHANGEDSINCE.

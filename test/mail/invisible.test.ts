@@ -6,14 +6,32 @@ import { describe, expect, it } from 'vitest';
 import { cleanAttachmentName, cleanBody, cleanLine, filenameProblem, MAX_ATTACHMENT_NAME } from '../../src/text/invisible.js';
 
 const INVISIBLE: [string, string][] = [
-  ['zero-width space U+200B', '\u200B'], ['zero-width non-joiner U+200C', '\u200C'], ['zero-width joiner U+200D', '\u200D'],
-  ['left-to-right mark U+200E', '\u200E'], ['right-to-left mark U+200F', '\u200F'], ['BOM U+FEFF', '\uFEFF'],
-  ['LRE U+202A', '\u202A'], ['RLE U+202B', '\u202B'], ['PDF U+202C', '\u202C'], ['LRO U+202D', '\u202D'], ['RLO U+202E', '\u202E'],
-  ['LRI U+2066', '\u2066'], ['RLI U+2067', '\u2067'], ['FSI U+2068', '\u2068'], ['PDI U+2069', '\u2069'],
-  ['Arabic letter mark U+061C', '\u061C'], ['word joiner U+2060', '\u2060'], ['invisible times U+2062', '\u2062'],
-  ['soft hyphen U+00AD', '\u00AD'], ['Mongolian vowel separator U+180E', '\u180E'], ['Hangul filler U+3164', '\u3164'],
-  ['variation selector 16 U+FE0F', '\uFE0F'], ['tag A U+E0041', '\u{E0041}'], ['cancel tag U+E007F', '\u{E007F}'],
-  ['variation selector 17 U+E0100', '\u{E0100}'], ['interlinear annotation U+FFF9', '\uFFF9'],
+  ['zero-width space U+200B', '\u200B'],
+  ['zero-width non-joiner U+200C', '\u200C'],
+  ['zero-width joiner U+200D', '\u200D'],
+  ['left-to-right mark U+200E', '\u200E'],
+  ['right-to-left mark U+200F', '\u200F'],
+  ['BOM U+FEFF', '\uFEFF'],
+  ['LRE U+202A', '\u202A'],
+  ['RLE U+202B', '\u202B'],
+  ['PDF U+202C', '\u202C'],
+  ['LRO U+202D', '\u202D'],
+  ['RLO U+202E', '\u202E'],
+  ['LRI U+2066', '\u2066'],
+  ['RLI U+2067', '\u2067'],
+  ['FSI U+2068', '\u2068'],
+  ['PDI U+2069', '\u2069'],
+  ['Arabic letter mark U+061C', '\u061C'],
+  ['word joiner U+2060', '\u2060'],
+  ['invisible times U+2062', '\u2062'],
+  ['soft hyphen U+00AD', '\u00AD'],
+  ['Mongolian vowel separator U+180E', '\u180E'],
+  ['Hangul filler U+3164', '\u3164'],
+  ['variation selector 16 U+FE0F', '\uFE0F'],
+  ['tag A U+E0041', '\u{E0041}'],
+  ['cancel tag U+E007F', '\u{E007F}'],
+  ['variation selector 17 U+E0100', '\u{E0100}'],
+  ['interlinear annotation U+FFF9', '\uFFF9'],
 ];
 
 describe('invisible characters', () => {
@@ -63,8 +81,14 @@ describe('inbound attachment names', () => {
 
 describe('outbound attachment names', () => {
   it.each([
-    ['invoice\u202Efdp.exe', /bidirectional/], ['a\u200Bb.txt', /invisible/], ['a\u2066b.txt', /bidirectional/],
-    ['a\u0000.txt', /control/], ['a\tb.txt', /control/], ['a\u0085b.txt', /control/], ['dir/a.txt', /slash/], ['dir\\a.txt', /slash/],
+    ['invoice\u202Efdp.exe', /bidirectional/],
+    ['a\u200Bb.txt', /invisible/],
+    ['a\u2066b.txt', /bidirectional/],
+    ['a\u0000.txt', /control/],
+    ['a\tb.txt', /control/],
+    ['a\u0085b.txt', /control/],
+    ['dir/a.txt', /slash/],
+    ['dir\\a.txt', /slash/],
     ['..', /not \. or \.\./],
   ])('%j is refused', (name, why) => {
     expect(filenameProblem(name)).toMatch(why);

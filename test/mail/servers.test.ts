@@ -48,7 +48,15 @@ function remoteAddresses(pids: number[]): string[] {
       const hex = f[2]!.split(':')[0]!;
       if (/^0+$/.test(hex)) continue; // listening / unconnected
       const v4 = hex.length === 8 ? hex : hex.startsWith('0000000000000000FFFF0000') ? hex.slice(24) : '';
-      out.push(v4 ? v4.match(/../g)!.map((b) => parseInt(b, 16)).reverse().join('.') : `ipv6:${hex}`);
+      out.push(
+        v4
+          ? v4
+              .match(/../g)!
+              .map((b) => parseInt(b, 16))
+              .reverse()
+              .join('.')
+          : `ipv6:${hex}`,
+      );
     }
   }
   return out;
@@ -75,7 +83,12 @@ describe.skipIf(!requireMailServersOrSkip())('private Dovecot + Postfix on 127.0
       try {
         const msg = await client.fetchOne('*', { envelope: true });
         // biome-ignore lint/complexity/useOptionalChain: msg is false | FetchMessageObject, and ?. does not narrow false
-        expect(msg && msg.envelope).toMatchObject({ subject: 'smoke', messageId: info.messageId, from: [{ address: alice.address }], to: [{ address: bob.address }] });
+        expect(msg && msg.envelope).toMatchObject({
+          subject: 'smoke',
+          messageId: info.messageId,
+          from: [{ address: alice.address }],
+          to: [{ address: bob.address }],
+        });
       } finally {
         lock.release();
       }
@@ -89,7 +102,10 @@ describe.skipIf(!requireMailServersOrSkip())('private Dovecot + Postfix on 127.0
     const client = imap(mail, mail.users[0]!);
     await client.connect();
     try {
-      const uses = (await client.list()).map((b) => b.specialUse).filter((u) => u && u !== '\\Inbox').sort();
+      const uses = (await client.list())
+        .map((b) => b.specialUse)
+        .filter((u) => u && u !== '\\Inbox')
+        .sort();
       expect(uses).toEqual(['\\Archive', '\\Drafts', '\\Junk', '\\Sent', '\\Trash']);
       for (const cap of ['IDLE', 'CONDSTORE', 'QRESYNC', 'UIDPLUS', 'MOVE', 'SPECIAL-USE']) expect(client.capabilities.has(cap), cap).toBe(true);
     } finally {
@@ -113,7 +129,9 @@ describe.skipIf(!requireMailServersOrSkip())('private Dovecot + Postfix on 127.0
 
   it('never relays to other domains, even after AUTH, and talks to nothing but 127.0.0.1', async () => {
     const [alice] = mail.users as [MailUser];
-    await expect(submission(mail, alice).sendMail({ from: alice.address, to: 'someone@example.com', text: 'must not leave' })).rejects.toThrow(/Relay access denied/);
+    await expect(submission(mail, alice).sendMail({ from: alice.address, to: 'someone@example.com', text: 'must not leave' })).rejects.toThrow(
+      /Relay access denied/,
+    );
     const anon = nodemailer.createTransport({ host: mail.smtp.host, port: mail.smtp.port, secure: false, ignoreTLS: true });
     await expect(anon.sendMail({ from: 'x@example.com', to: alice.address, text: 'no auth' })).rejects.toThrow(/5\d\d/);
     expect(readFileSync(`${mail.dir}/postfix/master.cf`, 'utf8')).not.toMatch(/^(smtp|relay)\s+unix/m);

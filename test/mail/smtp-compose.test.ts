@@ -16,20 +16,56 @@ const HEADER_ID = '<Qx7stableid0123456789abc@corp.example>';
 
 function outbound(over: Partial<OutboundMessage> = {}): OutboundMessage {
   return {
-    message_id: 'msg_ABCDEFGHIJKLMNOPQRST', mailbox: FROM, kind: 'send', status: 'sending', from_addr: FROM,
-    to: ['ann@dest.example', 'bob@dest.example'], cc: ['carol@dest.example'], bcc: ['hidden@secret.example'],
-    subject: 'Quarterly numbers', text: 'Hello,\nthe numbers are attached in the body.', html: '<p>Hello, <b>numbers</b></p>',
-    tag_action: null, reply_to_email_id: null, message_id_header: HEADER_ID, in_reply_to_header: null, references_header: null,
-    metadata: null, content_hash: 'x', idempotency_key: null, created_by: 'agent:test', mode_at_submit: 'autonomous',
-    gate_code: 'mode_allows', gate_reason: 'r', gate_rule: null, notify: false, created_at: Date.UTC(2025, 0, 2, 3, 4, 5),
-    expires_at: null, decided_at: null, decided_by: null, decision_reason: null, original_content: null, attempts: 1,
-    next_attempt_at: null, lease_owner: 'w', lease_until: null, last_error: null, transmitting_at: null, smtp_response: null,
-    sent_at: null, updated_at: 0, policy_hits: [], approved_hash: 'x', thread_key: HEADER_ID, attachments: [], dedupe_hash: null, ...over,
+    message_id: 'msg_ABCDEFGHIJKLMNOPQRST',
+    mailbox: FROM,
+    kind: 'send',
+    status: 'sending',
+    from_addr: FROM,
+    to: ['ann@dest.example', 'bob@dest.example'],
+    cc: ['carol@dest.example'],
+    bcc: ['hidden@secret.example'],
+    subject: 'Quarterly numbers',
+    text: 'Hello,\nthe numbers are attached in the body.',
+    html: '<p>Hello, <b>numbers</b></p>',
+    tag_action: null,
+    reply_to_email_id: null,
+    message_id_header: HEADER_ID,
+    in_reply_to_header: null,
+    references_header: null,
+    metadata: null,
+    content_hash: 'x',
+    idempotency_key: null,
+    created_by: 'agent:test',
+    mode_at_submit: 'autonomous',
+    gate_code: 'mode_allows',
+    gate_reason: 'r',
+    gate_rule: null,
+    notify: false,
+    created_at: Date.UTC(2025, 0, 2, 3, 4, 5),
+    expires_at: null,
+    decided_at: null,
+    decided_by: null,
+    decision_reason: null,
+    original_content: null,
+    attempts: 1,
+    next_attempt_at: null,
+    lease_owner: 'w',
+    lease_until: null,
+    last_error: null,
+    transmitting_at: null,
+    smtp_response: null,
+    sent_at: null,
+    updated_at: 0,
+    policy_hits: [],
+    approved_hash: 'x',
+    thread_key: HEADER_ID,
+    attachments: [],
+    dedupe_hash: null,
+    ...over,
   };
 }
 
-const addrs = (a: AddressObject | AddressObject[] | undefined) =>
-  (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value.map((v) => v.address));
+const addrs = (a: AddressObject | AddressObject[] | undefined) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((o) => o.value.map((v) => v.address));
 
 /** The raw header block (before the first empty line). */
 const headerBlock = (raw: Buffer) => raw.toString('latin1').split(/\r\n\r\n/)[0]!;
@@ -105,7 +141,9 @@ describe('composeMessage', () => {
       await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
       url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/x.png`;
     });
-    afterAll(async () => { await new Promise((r) => http.close(r)); });
+    afterAll(async () => {
+      await new Promise((r) => http.close(r));
+    });
 
     it('file:// and http:// references in html/text stay text; /etc/passwd is not read, no URL is fetched', async () => {
       const passwd = readFileSync('/etc/passwd', 'utf8');
@@ -130,12 +168,19 @@ describe('composeMessage', () => {
 
     it('header injection through the subject or the display name is refused outright: nothing is composed', async () => {
       // A row the tool schemas would have refused (an older version, a hand-edited database): no bytes are built.
-      await expect(composeMessage(outbound({ subject: 'Hi\r\nBcc: evil@attacker.example\r\nX-Injected: 1', cc: [], bcc: [] }), 'Agent'))
-        .rejects.toMatchObject({ name: 'DeliveryError', kind: 'permanent', message: expect.stringMatching(/subject contains a line break/) });
-      await expect(composeMessage(outbound(), 'Agent\r\nBcc: evil2@attacker.example'))
-        .rejects.toMatchObject({ kind: 'permanent', message: expect.stringMatching(/display_name contains a line break/) });
-      await expect(composeMessage(outbound({ subject: 'Hi\u0000there' }), 'Agent'))
-        .rejects.toMatchObject({ kind: 'permanent', message: expect.stringMatching(/subject contains a control character \(U\+0000\)/) });
+      await expect(composeMessage(outbound({ subject: 'Hi\r\nBcc: evil@attacker.example\r\nX-Injected: 1', cc: [], bcc: [] }), 'Agent')).rejects.toMatchObject({
+        name: 'DeliveryError',
+        kind: 'permanent',
+        message: expect.stringMatching(/subject contains a line break/),
+      });
+      await expect(composeMessage(outbound(), 'Agent\r\nBcc: evil2@attacker.example')).rejects.toMatchObject({
+        kind: 'permanent',
+        message: expect.stringMatching(/display_name contains a line break/),
+      });
+      await expect(composeMessage(outbound({ subject: 'Hi\u0000there' }), 'Agent')).rejects.toMatchObject({
+        kind: 'permanent',
+        message: expect.stringMatching(/subject contains a control character \(U\+0000\)/),
+      });
     });
   });
 });

@@ -32,10 +32,33 @@ afterEach(async () => {
 async function setup() {
   const fake = await startFakeSmtp();
   const store = new SqliteStore(tmp.file(`envelope-${++dbNo}.db`));
-  await store.createMailbox({ address: FROM, display_name: 'Agent', oversight_mode: 'autonomous', mode_source: 'test',
-    auto_approve_rules: [], pending_ttl_seconds: 3600, transport: 'imap_smtp', policy: {} }, 'operator:test', Date.now());
-  const sender = new SmtpSender({ host: fake.host, port: fake.port, secure: false, requireStartTls: false,
-    auth: { user: fake.user, pass: fake.password }, rejectUnauthorized: true, ca: undefined }, 'Agent', { connectionTimeoutMs: 2000, socketTimeoutMs: 2000 });
+  await store.createMailbox(
+    {
+      address: FROM,
+      display_name: 'Agent',
+      oversight_mode: 'autonomous',
+      mode_source: 'test',
+      auto_approve_rules: [],
+      pending_ttl_seconds: 3600,
+      transport: 'imap_smtp',
+      policy: {},
+    },
+    'operator:test',
+    Date.now(),
+  );
+  const sender = new SmtpSender(
+    {
+      host: fake.host,
+      port: fake.port,
+      secure: false,
+      requireStartTls: false,
+      auth: { user: fake.user, pass: fake.password },
+      rejectUnauthorized: true,
+      ca: undefined,
+    },
+    'Agent',
+    { connectionTimeoutMs: 2000, socketTimeoutMs: 2000 },
+  );
   const mailbox = new Proxy({}, { get: () => () => Promise.reject(new Error('no IMAP here')) }) as Transport['mailbox'];
   const registry: TransportRegistry = { canServe: () => true, forMailbox: () => ({ sender, mailbox }), close: async () => {} };
   const worker = new DeliveryWorker(store, registry, Date.now, { baseBackoffMs: 20, pollMs: 20, leaseMs: 10_000 });
@@ -50,9 +73,19 @@ async function setup() {
 async function queueRaw(r: NonNullable<typeof rig>, c: Partial<MessageContent>, references: string | null = null): Promise<OutboundMessage> {
   const content: MessageContent = { to: ['ann@dest.example'], cc: [], bcc: [], subject: 'Report', text: 'Hello', html: null, ...c };
   const action = { kind: 'send' as const, recipients: content.to, subject: content.subject, isReply: false };
-  const s = await r.store.submitMessage({ message_id: newMessageId(), message_id_header: newMessageIdHeader(FROM), mailbox: FROM, kind: 'send', content,
-    actor: 'agent:test', references_header: references },
-  (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts), Date.now());
+  const s = await r.store.submitMessage(
+    {
+      message_id: newMessageId(),
+      message_id_header: newMessageIdHeader(FROM),
+      mailbox: FROM,
+      kind: 'send',
+      content,
+      actor: 'agent:test',
+      references_header: references,
+    },
+    (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts),
+    Date.now(),
+  );
   expect(s.message.status).toBe('queued');
   return s.message;
 }
@@ -94,7 +127,14 @@ describe('refused before anything is sent', () => {
 describe('classify', () => {
   it('EENVELOPE without a server reply is permanent; with a 4xx reply (a deferred recipient) it stays transient', () => {
     expect(classify(Object.assign(new Error('Invalid recipient "a@b>"'), { code: 'EENVELOPE' }), false).kind).toBe('permanent');
-    expect(classify(Object.assign(new Error("Can't send mail - all recipients were rejected"), { code: 'EENVELOPE', responseCode: 450, response: '450 4.2.1 try later' }), false).kind).toBe('transient');
-    expect(classify(Object.assign(new Error('Recipient command failed'), { code: 'EENVELOPE', responseCode: 550, response: '550 5.1.1 unknown' }), false).kind).toBe('permanent');
+    expect(
+      classify(
+        Object.assign(new Error("Can't send mail - all recipients were rejected"), { code: 'EENVELOPE', responseCode: 450, response: '450 4.2.1 try later' }),
+        false,
+      ).kind,
+    ).toBe('transient');
+    expect(
+      classify(Object.assign(new Error('Recipient command failed'), { code: 'EENVELOPE', responseCode: 550, response: '550 5.1.1 unknown' }), false).kind,
+    ).toBe('permanent');
   });
 });

@@ -50,10 +50,19 @@ afterEach(async () => {
 });
 
 function senderFor(fake: FakeSmtp, pass = fake.password): SmtpSender {
-  return new SmtpSender({
-    host: fake.host, port: fake.port, secure: false, requireStartTls: false, auth: { user: fake.user, pass },
-    rejectUnauthorized: true, ca: undefined,
-  }, 'Agent', { connectionTimeoutMs: TIMEOUT_MS, socketTimeoutMs: TIMEOUT_MS });
+  return new SmtpSender(
+    {
+      host: fake.host,
+      port: fake.port,
+      secure: false,
+      requireStartTls: false,
+      auth: { user: fake.user, pass },
+      rejectUnauthorized: true,
+      ca: undefined,
+    },
+    'Agent',
+    { connectionTimeoutMs: TIMEOUT_MS, socketTimeoutMs: TIMEOUT_MS },
+  );
 }
 
 function registry(sender: SmtpSender): TransportRegistry {
@@ -81,11 +90,29 @@ async function setup(opts: { pass?: string } = {}): Promise<Rig> {
   const fake = await startFakeSmtp();
   const path = tmp.file(`faults-${++dbNo}.db`);
   const store = new SqliteStore(path);
-  await store.createMailbox({ address: FROM, display_name: 'Agent', oversight_mode: 'autonomous', mode_source: 'test',
-    auto_approve_rules: [], pending_ttl_seconds: 3600, transport: 'imap_smtp', policy: {} }, 'operator:test', Date.now());
+  await store.createMailbox(
+    {
+      address: FROM,
+      display_name: 'Agent',
+      oversight_mode: 'autonomous',
+      mode_source: 'test',
+      auto_approve_rules: [],
+      pending_ttl_seconds: 3600,
+      transport: 'imap_smtp',
+      policy: {},
+    },
+    'operator:test',
+    Date.now(),
+  );
   const marks: string[] = [];
   const sender = senderFor(fake, opts.pass);
-  const clock: Rig['clock'] = { frozen: Date.now(), now: () => clock.frozen ?? Date.now(), thaw: () => { clock.frozen = null; } };
+  const clock: Rig['clock'] = {
+    frozen: Date.now(),
+    now: () => clock.frozen ?? Date.now(),
+    thaw: () => {
+      clock.frozen = null;
+    },
+  };
   const worker = new DeliveryWorker(observed(store, marks), registry(sender), clock.now, { baseBackoffMs: BACKOFF_MS, pollMs: 20, leaseMs: 10_000 });
   rig = { fake, store, worker, marks, senders: [sender], workers: [worker], clock };
   return rig;
@@ -95,9 +122,18 @@ async function setup(opts: { pass?: string } = {}): Promise<Rig> {
 async function queue(r: Rig, c: Partial<MessageContent> = {}): Promise<OutboundMessage> {
   const content: MessageContent = { to: [RCPT], cc: [], bcc: [], subject: 'Status report', text: 'Hello from the fault tests', html: null, ...c };
   const action = { kind: 'send' as const, recipients: [...new Set([...content.to, ...content.cc, ...content.bcc])], subject: content.subject, isReply: false };
-  const s = await r.store.submitMessage({
-    message_id: newMessageId(), message_id_header: newMessageIdHeader(FROM), mailbox: FROM, kind: 'send', content, actor: 'agent:test',
-  }, (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts), r.clock.now());
+  const s = await r.store.submitMessage(
+    {
+      message_id: newMessageId(),
+      message_id_header: newMessageIdHeader(FROM),
+      mailbox: FROM,
+      kind: 'send',
+      content,
+      actor: 'agent:test',
+    },
+    (mb, facts) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, action, facts),
+    r.clock.now(),
+  );
   expect(s.message.status).toBe('queued');
   return s.message;
 }
@@ -121,8 +157,13 @@ async function settle(r: Rig, id: string, want: string[]): Promise<OutboundMessa
 }
 
 function audit(r: Rig, id: string): { action: string; at: number; detail: Record<string, unknown> }[] {
-  return (r.store.db.prepare('SELECT action, at, detail FROM audit_events WHERE message_id = ? ORDER BY seq').all(id) as { action: string; at: number; detail: string }[])
-    .map((e) => ({ action: e.action, at: e.at, detail: JSON.parse(e.detail) as Record<string, unknown> }));
+  return (
+    r.store.db.prepare('SELECT action, at, detail FROM audit_events WHERE message_id = ? ORDER BY seq').all(id) as {
+      action: string;
+      at: number;
+      detail: string;
+    }[]
+  ).map((e) => ({ action: e.action, at: e.at, detail: JSON.parse(e.detail) as Record<string, unknown> }));
 }
 const actions = (r: Rig, id: string) => audit(r, id).map((e) => e.action);
 
@@ -250,8 +291,12 @@ describe('SmtpSender + DeliveryWorker against a scripted SMTP server', () => {
     await assertNoRetry(r, f, 0, 0);
     expect(r.fake.auths).toEqual([{ user: r.fake.user, ok: false }]);
     const plain = Buffer.from(`\0${r.fake.user}\0Wr0ng-Secret-Value`).toString('base64');
-    const dump = JSON.stringify([f, audit(r, m.message_id), r.store.db.prepare('SELECT * FROM audit_events').all(),
-      r.store.db.prepare('SELECT * FROM mailboxes').all()]);
+    const dump = JSON.stringify([
+      f,
+      audit(r, m.message_id),
+      r.store.db.prepare('SELECT * FROM audit_events').all(),
+      r.store.db.prepare('SELECT * FROM mailboxes').all(),
+    ]);
     for (const secret of ['Wr0ng-Secret-Value', Buffer.from('Wr0ng-Secret-Value').toString('base64'), plain]) expect(dump).not.toContain(secret);
   });
 
@@ -323,8 +368,18 @@ describe('SmtpSender + DeliveryWorker against a scripted SMTP server', () => {
   });
 
   const slow: [string, (f: FakeSmtp) => void][] = [
-    ['greeting slower than the timeout', (f) => { f.script.connect = sequence({ do: 'stall', ms: TIMEOUT_MS * 3 }); }],
-    ['no answer to RCPT TO', (f) => { f.script.rcpt = sequence({ do: 'stall' }); }],
+    [
+      'greeting slower than the timeout',
+      (f) => {
+        f.script.connect = sequence({ do: 'stall', ms: TIMEOUT_MS * 3 });
+      },
+    ],
+    [
+      'no answer to RCPT TO',
+      (f) => {
+        f.script.rcpt = sequence({ do: 'stall' });
+      },
+    ],
   ];
   it.each(slow)('S2 %s (before DATA): transient, retried, one copy, never marked transmitting on the slow try', async (_name, arrange) => {
     const r = await setup();
@@ -355,7 +410,11 @@ describe('SmtpSender + DeliveryWorker against a scripted SMTP server', () => {
     r.worker.start();
     worker2.start();
     try {
-      await until('all 30 sent', () => ms.every((m) => r.store.db.prepare('SELECT status FROM messages WHERE message_id = ?').pluck().get(m.message_id) === 'sent'), 15_000);
+      await until(
+        'all 30 sent',
+        () => ms.every((m) => r.store.db.prepare('SELECT status FROM messages WHERE message_id = ?').pluck().get(m.message_id) === 'sent'),
+        15_000,
+      );
     } finally {
       await other.close();
     }

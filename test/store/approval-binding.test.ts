@@ -8,7 +8,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newMessageIdHeader } from '../../src/ids.js';
 import type { MessageContent, NewAttachment } from '../../src/store/store.js';
 import {
-  ALICE, auditActions, BOB, CAROL, content, count, deliveredCopies, gateFor, NOTHING_DELIVERED, sandboxWorker, T0, addMailbox, useStore,
+  ALICE,
+  auditActions,
+  BOB,
+  CAROL,
+  content,
+  count,
+  deliveredCopies,
+  gateFor,
+  NOTHING_DELIVERED,
+  sandboxWorker,
+  T0,
+  addMailbox,
+  useStore,
 } from './fixtures.js';
 
 const REVIEWER = 'reviewer:test';
@@ -20,25 +32,43 @@ const db = useStore(async (s) => {
   for (const rcpt of [BOB, CAROL]) await addMailbox(s, rcpt, 'autonomous');
 });
 let clock = T0;
-beforeEach(() => { clock = T0; });
+beforeEach(() => {
+  clock = T0;
+});
 // Registered after useStore's, so it runs before the database is closed.
-afterEach(async () => { expect(await db.s.verifyAudit()).toMatchObject({ ok: true }); });
+afterEach(async () => {
+  expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
+});
 
 let serial = 0;
 /** Submits from ALICE with an attachment; `id` and `thread` let a test fix the message id and the thread. */
 async function draft(c: Partial<MessageContent> = {}, o: { id?: string; thread?: string; mailbox?: string } = {}) {
   const full = content({ to: [BOB], subject: `draft ${++serial}`, html: '<p>Hello there</p>', ...c });
   const mailbox = o.mailbox ?? ALICE;
-  const r = await db.s.submitMessage({
-    message_id: o.id ?? `msg_binding${String(serial).padStart(9, '0')}`, message_id_header: newMessageIdHeader(mailbox), mailbox, kind: 'send',
-    content: full, actor: 'agent:test', attachments: [ATTACHMENT], thread_key: o.thread ?? null,
-  }, gateFor(full, false, mailbox), T0);
+  const r = await db.s.submitMessage(
+    {
+      message_id: o.id ?? `msg_binding${String(serial).padStart(9, '0')}`,
+      message_id_header: newMessageIdHeader(mailbox),
+      mailbox,
+      kind: 'send',
+      content: full,
+      actor: 'agent:test',
+      attachments: [ATTACHMENT],
+      thread_key: o.thread ?? null,
+    },
+    gateFor(full, false, mailbox),
+    T0,
+  );
   return r.message.message_id;
 }
 const approve = (id: string, edits?: Partial<MessageContent>) => db.s.decideMessage(id, { action: 'approve', actor: REVIEWER, edits: edits ?? null }, T0 + 1);
 const deliver = () => sandboxWorker(db.s, () => ++clock).tick();
 const sql = (text: string, ...params: unknown[]) => db.s.db.prepare(text).run(...params);
-const bobInbox = () => db.s.db.prepare("SELECT subject, text_body AS text FROM emails WHERE mailbox = ? AND folder = 'INBOX' ORDER BY rowid").all(BOB) as { subject: string; text: string }[];
+const bobInbox = () =>
+  db.s.db.prepare("SELECT subject, text_body AS text FROM emails WHERE mailbox = ? AND folder = 'INBOX' ORDER BY rowid").all(BOB) as {
+    subject: string;
+    text: string;
+  }[];
 
 describe('content changed after approval is refused at send time', () => {
   const TAMPER: [string, (id: string) => void][] = [
@@ -50,11 +80,21 @@ describe('content changed after approval is refused at send time', () => {
     ['cc added', (id) => sql('UPDATE messages SET cc_addrs = ? WHERE message_id = ?', JSON.stringify([CAROL]), id)],
     ['bcc added', (id) => sql('UPDATE messages SET bcc_addrs = ? WHERE message_id = ?', JSON.stringify(['spy@evil.example']), id)],
     ['attachment bytes', (id) => sql("UPDATE message_attachments SET content = CAST('Net 90 days.' AS BLOB) WHERE message_id = ?", id)],
-    ['attachment bytes and their recorded sha256', (id) => sql("UPDATE message_attachments SET content = CAST('x' AS BLOB), sha256 = 'f' WHERE message_id = ?", id)],
+    [
+      'attachment bytes and their recorded sha256',
+      (id) => sql("UPDATE message_attachments SET content = CAST('x' AS BLOB), sha256 = 'f' WHERE message_id = ?", id),
+    ],
     ['attachment renamed', (id) => sql("UPDATE message_attachments SET filename = 'invoice.exe' WHERE message_id = ?", id)],
     ['attachment removed', (id) => sql("UPDATE messages SET attachments = '[]' WHERE message_id = ?", id)],
-    ['an attachment added', (id) => sql(`INSERT INTO message_attachments (message_id, idx, filename, content_type, size, sha256, content)
-      VALUES (?, 1, 'extra.txt', 'text/plain', 1, 'x', CAST('x' AS BLOB))`, id)],
+    [
+      'an attachment added',
+      (id) =>
+        sql(
+          `INSERT INTO message_attachments (message_id, idx, filename, content_type, size, sha256, content)
+      VALUES (?, 1, 'extra.txt', 'text/plain', 1, 'x', CAST('x' AS BLOB))`,
+          id,
+        ),
+    ],
   ];
 
   it.each(TAMPER)('%s', async (_, tamper) => {
@@ -134,9 +174,11 @@ describe('per-thread delivery order', () => {
 
   it('three replies of one thread approved in reverse order go out in drafting order', async () => {
     // Ids sort against drafting order and all share one created_at, so only the thread rule can give this order.
-    const ids = [await draft({ subject: 'first' }, { id: 'msg_zzzzzzzzzz3', thread: '<root@x>' }),
+    const ids = [
+      await draft({ subject: 'first' }, { id: 'msg_zzzzzzzzzz3', thread: '<root@x>' }),
       await draft({ subject: 'second' }, { id: 'msg_yyyyyyyyyy2', thread: '<root@x>' }),
-      await draft({ subject: 'third' }, { id: 'msg_xxxxxxxxxx1', thread: '<root@x>' })];
+      await draft({ subject: 'third' }, { id: 'msg_xxxxxxxxxx1', thread: '<root@x>' }),
+    ];
     for (const id of [...ids].reverse()) await approve(id);
     await deliver();
     expect(sentOrder()).toEqual(ids);

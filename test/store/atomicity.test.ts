@@ -1,21 +1,31 @@
 /** Every state change commits with its audit event, and a failed operation writes nothing at all. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  AGENT, ALICE, BOB, OPERATOR, T0, TTL_S, addMailbox, auditActions, auditCount, content, failure, messageCount, submit, useStore,
-} from './fixtures.js';
+import { AGENT, ALICE, BOB, OPERATOR, T0, TTL_S, addMailbox, auditActions, auditCount, content, failure, messageCount, submit, useStore } from './fixtures.js';
 
 const db = useStore();
 
-const lastEvent = (id: string) => db.s.db.prepare('SELECT * FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as
-  { action: string; actor: string; at: number; mailbox: string; detail: string };
+const lastEvent = (id: string) =>
+  db.s.db.prepare('SELECT * FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as {
+    action: string;
+    actor: string;
+    at: number;
+    mailbox: string;
+    detail: string;
+  };
 const detailOf = (id: string) => JSON.parse(lastEvent(id).detail) as Record<string, unknown>;
 
 /** Every table a store operation can write, counted. */
 function snapshot() {
   const n = (table: string) => db.s.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
   return {
-    messages: n('messages'), audit: n('audit_events'), emails: n('emails'), webhook_events: n('webhook_events'), webhook_deliveries: n('webhook_deliveries'),
-    correspondents: n('correspondents'), mailboxes: n('mailboxes'), captured: n('captured_mail'),
+    messages: n('messages'),
+    audit: n('audit_events'),
+    emails: n('emails'),
+    webhook_events: n('webhook_events'),
+    webhook_deliveries: n('webhook_deliveries'),
+    correspondents: n('correspondents'),
+    mailboxes: n('mailboxes'),
+    captured: n('captured_mail'),
     changes: db.s.db.prepare('SELECT group_concat(message_id || status || updated_at) FROM messages').pluck().get(),
   };
 }
@@ -30,7 +40,9 @@ describe('submit records the gate outcome with its event', () => {
     expect(auditActions(db.s, message.message_id)).toEqual(['message.held']);
     expect(lastEvent(message.message_id)).toMatchObject({ actor: AGENT, at: T0, mailbox: ALICE });
     expect(detailOf(message.message_id)).toMatchObject({
-      content_hash: message.content_hash, mode: 'gated_send', expires_at: T0 + TTL_S * 1000,
+      content_hash: message.content_hash,
+      mode: 'gated_send',
+      expires_at: T0 + TTL_S * 1000,
       gate: { outcome: 'hold', code: 'mode_requires_approval' },
     });
   });
@@ -86,7 +98,10 @@ describe('decisions and delivery record their events', () => {
     const before = (await db.s.getMessage(id))!;
     const m = await db.s.decideMessage(id, { action: 'approve', actor: 'reviewer:r', edits: { subject: 'Fixed subject', to: [BOB] } }, T0 + 5);
     expect(auditActions(db.s, id)).toEqual(['message.held', 'message.edited', 'message.approved']);
-    const edited = JSON.parse(db.s.db.prepare("SELECT detail FROM audit_events WHERE action = 'message.edited'").pluck().get() as string) as Record<string, unknown>;
+    const edited = JSON.parse(db.s.db.prepare("SELECT detail FROM audit_events WHERE action = 'message.edited'").pluck().get() as string) as Record<
+      string,
+      unknown
+    >;
     const original = { to: before.to, cc: [], bcc: [], subject: before.subject, text: before.text, html: null };
     expect(edited).toEqual({ edited_fields: ['subject', 'to'], original, edited: { ...original, subject: 'Fixed subject', to: [BOB] } });
     expect(detailOf(id)).toMatchObject({ edited: true, content_hash: m.content_hash });
@@ -109,7 +124,7 @@ describe('decisions and delivery record their events', () => {
   it('expiry -> expired + message.expired by system:expiry', async () => {
     const [m] = await db.s.expireDue(T0 + TTL_S * 1000, 10);
     expect(m).toMatchObject({ message_id: id, status: 'expired' });
-    expect((await db.s.getMessage(id))).toMatchObject({ status: 'expired', decided_by: 'system:expiry', decided_at: T0 + TTL_S * 1000 });
+    expect(await db.s.getMessage(id)).toMatchObject({ status: 'expired', decided_by: 'system:expiry', decided_at: T0 + TTL_S * 1000 });
     expect(auditActions(db.s, id)).toEqual(['message.held', 'message.expired']);
     expect(lastEvent(id).actor).toBe('system:expiry');
   });
@@ -159,7 +174,15 @@ describe('a failing operation writes nothing', () => {
   it('a gate that throws leaves no message and no event', async () => {
     const before = snapshot();
     const req = { message_id: 'msg_gatethrows', message_id_header: '<g@x>', mailbox: ALICE, kind: 'send' as const, content: content(), actor: AGENT };
-    await expect(db.s.submitMessage(req, () => { throw new Error('gate exploded'); }, T0)).rejects.toThrow('gate exploded');
+    await expect(
+      db.s.submitMessage(
+        req,
+        () => {
+          throw new Error('gate exploded');
+        },
+        T0,
+      ),
+    ).rejects.toThrow('gate exploded');
     expect(snapshot()).toEqual(before);
   });
 
@@ -170,7 +193,7 @@ describe('a failing operation writes nothing', () => {
     const before = snapshot();
     await expect(db.s.decideMessage(id, { action: 'approve', actor: 'r' }, T0 + 1)).rejects.toThrow('audit disk full');
     expect(snapshot()).toEqual(before);
-    expect((await db.s.getMessage(id))).toMatchObject({ status: 'pending', decided_at: null });
+    expect(await db.s.getMessage(id)).toMatchObject({ status: 'pending', decided_at: null });
     expect(messageCount(db.s)).toBe(2);
     expect(auditCount(db.s)).toBe(3);
   });

@@ -3,8 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALICE, BOB, T0, addMailbox, auditCount, auditHistory, auditRow, content, dropAuditTriggers, submit, testDb } from './fixtures.js';
 
 let t: ReturnType<typeof testDb>;
-beforeEach(() => { t = testDb(); });
-afterEach(async () => { await t.close(); });
+beforeEach(() => {
+  t = testDb();
+});
+afterEach(async () => {
+  await t.close();
+});
 
 describe('append-only', () => {
   it('refuses UPDATE and DELETE through any connection, leaving the row as it was', async () => {

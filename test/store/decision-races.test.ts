@@ -12,7 +12,20 @@ import { setLogLevel } from '../../src/log.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { DecideRequest, OutboundMessage } from '../../src/store/store.js';
 import {
-  ALICE, BOB, NOTHING_DELIVERED, OUTSIDER, T0, TTL_S, decisionEvents, deliveredCopies, holdMany, race, rng, sandboxWorker, type testDb, twoConnections,
+  ALICE,
+  BOB,
+  NOTHING_DELIVERED,
+  OUTSIDER,
+  T0,
+  TTL_S,
+  decisionEvents,
+  deliveredCopies,
+  holdMany,
+  race,
+  rng,
+  sandboxWorker,
+  type testDb,
+  twoConnections,
 } from './fixtures.js';
 import { threadRunner } from './threads.js';
 
@@ -22,13 +35,21 @@ const STATUS_OF = { approve: 'approved', reject: 'rejected', cancel: 'cancelled'
 type Decided = (typeof STATUS_OF)[keyof typeof STATUS_OF];
 /** Where a message may already be when a late decision finds it: an approved one may be claimed or sent meanwhile. */
 const SEEN_AFTER: Record<Decided, string[]> = {
-  approved: ['approved', 'sending', 'sent'], rejected: ['rejected'], cancelled: ['cancelled'], expired: ['expired'],
+  approved: ['approved', 'sending', 'sent'],
+  rejected: ['rejected'],
+  cancelled: ['cancelled'],
+  expired: ['expired'],
 };
 
 let t: ReturnType<typeof testDb>;
 let a: SqliteStore;
 let b: SqliteStore;
-beforeEach(async () => { ({ t, a, b } = await twoConnections([[ALICE, 'gated_send'], [BOB, 'gated_send']])); });
+beforeEach(async () => {
+  ({ t, a, b } = await twoConnections([
+    [ALICE, 'gated_send'],
+    [BOB, 'gated_send'],
+  ]));
+});
 afterEach(async () => {
   expect(await a.verifyAudit()).toMatchObject({ ok: true });
   await t.close();
@@ -79,8 +100,12 @@ describe('two connections decide while a delivery worker runs', () => {
       for (let i = 0; i < TRIALS; i++) {
         const [id] = await holdMany(a, ALICE, 1, T0, TO);
         clock = T0 + 1 + i;
-        const [ra, rb] = await race<[OutboundMessage, OutboundMessage, unknown]>(next,
-          () => a.decideMessage(id!, reqA, clock), () => b.decideMessage(id!, reqB, clock), () => worker.tick());
+        const [ra, rb] = await race<[OutboundMessage, OutboundMessage, unknown]>(
+          next,
+          () => a.decideMessage(id!, reqA, clock),
+          () => b.decideMessage(id!, reqB, clock),
+          () => worker.tick(),
+        );
         const decided = oneWinner([ra, rb], [reqA, reqB]);
         wins[ra.status === 'fulfilled' ? 'a' : 'b']++;
         await expectAuditAgrees(id!, decided);
@@ -94,7 +119,7 @@ describe('two connections decide while a delivery worker runs', () => {
   }
 });
 
-describe('approve vs the worker\'s expiry sweep around expires_at', () => {
+describe("approve vs the worker's expiry sweep around expires_at", () => {
   const around = [-1, 0, 1];
   for (const approveAt of around) {
     for (const sweepAt of around) {
@@ -109,8 +134,11 @@ describe('approve vs the worker\'s expiry sweep around expires_at', () => {
           const [id] = await holdMany(a, ALICE, 1, heldAt, TO);
           const expiresAt = heldAt + TTL_S * 1000;
           clock = expiresAt + sweepAt;
-          const [approval] = await race<[OutboundMessage, unknown]>(next,
-            () => a.decideMessage(id!, { action: 'approve', actor: 'reviewer:a' }, expiresAt + approveAt), () => worker.tick());
+          const [approval] = await race<[OutboundMessage, unknown]>(
+            next,
+            () => a.decideMessage(id!, { action: 'approve', actor: 'reviewer:a' }, expiresAt + approveAt),
+            () => worker.tick(),
+          );
           const decided: Decided = approval.status === 'fulfilled' ? 'approved' : 'expired';
           if (approval.status === 'rejected') expect(approval.reason).toMatchObject({ code: 'NOT_PENDING', details: { status: 'expired' } });
           seen[decided]++;
@@ -161,12 +189,15 @@ describe('threads: real lock contention, with delivery workers running throughou
   it(`approve, approve, reject and cancel from four threads over ${N} messages while two workers deliver`, async () => {
     const ids = await holdMany(a, ALICE, N, T0, TO);
     const reqs: DecideRequest[] = [
-      { action: 'approve', actor: 'reviewer:1' }, { action: 'approve', actor: 'reviewer:2' },
-      { action: 'reject', actor: 'reviewer:3', reason: 'no' }, { action: 'cancel', actor: 'agent:x' },
+      { action: 'approve', actor: 'reviewer:1' },
+      { action: 'approve', actor: 'reviewer:2' },
+      { action: 'reject', actor: 'reviewer:3', reason: 'no' },
+      { action: 'cancel', actor: 'agent:x' },
     ];
     const outs = await threads.run<Outcome | number>(t.path, [
       ...reqs.map((req) => ({ task: 'decide' as const, ids, req, now: T0 + 1 })),
-      { task: 'deliver', now: T0 + 2, whileDeciding: true }, { task: 'deliver', now: T0 + 2, whileDeciding: true },
+      { task: 'deliver', now: T0 + 2, whileDeciding: true },
+      { task: 'deliver', now: T0 + 2, whileDeciding: true },
     ]);
     const decided = await expectRace(ids, outs.slice(0, 4) as Outcome[][], (w) => STATUS_OF[reqs[w]!.action]);
     // The workers' claims add up to the approvals: none claimed twice, none missed.
@@ -174,18 +205,24 @@ describe('threads: real lock contention, with delivery workers running throughou
     expect(new Set(decided).size, 'more than one kind of decision won').toBeGreaterThan(1);
   });
 
-  for (const [approveAt, sweepAt] of [[-1, 0], [0, -1]] as const) {
+  for (const [approveAt, sweepAt] of [
+    [-1, 0],
+    [0, -1],
+  ] as const) {
     it(`approve at expires_at${approveAt ? '-1ms' : ''} vs a sweep at expires_at${sweepAt ? '-1ms' : ''}, ${N} messages, then two workers`, async () => {
       // Message i is held at T0 + 10i, so in round i only it can be due, and both threads race for it.
       const ids: string[] = [];
-      for (let i = 0; i < N; i++) ids.push(...await holdMany(a, ALICE, 1, T0 + 10 * i, TO));
+      for (let i = 0; i < N; i++) ids.push(...(await holdMany(a, ALICE, 1, T0 + 10 * i, TO)));
       const expiries = ids.map((_, i) => T0 + 10 * i + TTL_S * 1000);
-      const [approvals, swept] = await threads.run<Outcome | string>(t.path, [
+      const [approvals, swept] = (await threads.run<Outcome | string>(t.path, [
         { task: 'decide', ids, req: { action: 'approve', actor: 'reviewer:1' }, nows: expiries.map((e) => e + approveAt) },
         { task: 'expire', nows: expiries.map((e) => e + sweepAt) },
-      ]) as [Outcome[], string[]];
+      ])) as [Outcome[], string[]];
       const after = expiries[N - 1]! + 10;
-      await threads.run(t.path, [{ task: 'deliver', now: after }, { task: 'deliver', now: after }]);
+      await threads.run(t.path, [
+        { task: 'deliver', now: after },
+        { task: 'deliver', now: after },
+      ]);
       expect(approvals.map((r) => r.id)).toEqual(ids);
       for (const r of approvals) {
         const outcome: Decided = r.ok ? 'approved' : 'expired';

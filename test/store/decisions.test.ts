@@ -1,9 +1,7 @@
 /** Decisions: approve / reject / cancel only from pending, expiry as a decision, edits bound to a new content hash. */
 import { describe, expect, it } from 'vitest';
 import type { DecideRequest } from '../../src/store/store.js';
-import {
-  ALICE, BOB, CAROL, T0, TTL_S, addMailbox, auditActions, auditCount, content, decisionEvents, failure, submit, useStore,
-} from './fixtures.js';
+import { ALICE, BOB, CAROL, T0, TTL_S, addMailbox, auditActions, auditCount, content, decisionEvents, failure, submit, useStore } from './fixtures.js';
 
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE, 'gated_send');
@@ -78,7 +76,11 @@ describe('only a pending message can be decided', () => {
 });
 
 describe('expiry is a decision', () => {
-  for (const [name, req] of [['approve', approve], ['reject', reject], ['cancel', cancel]] as const) {
+  for (const [name, req] of [
+    ['approve', approve],
+    ['reject', reject],
+    ['cancel', cancel],
+  ] as const) {
     for (const late of [0, 1, 86_400_000]) {
       it(`${name} at expires_at + ${late}ms fails with NOT_PENDING expired and records the expiry`, async () => {
         const id = await held();
@@ -124,9 +126,20 @@ describe('expiry is a decision', () => {
     expect(second.map((m) => m.message_id)).toEqual([due3]);
     expect(await db.s.expireDue(EXPIRES, 100)).toEqual([]);
 
-    const statuses = Object.fromEntries(await Promise.all(
-      Object.entries({ due1, due2, due3, notYet, approved, rejected, queued }).map(async ([k, id]) => [k, (await db.s.getMessage(id))!.status])));
-    expect(statuses).toEqual({ due1: 'expired', due2: 'expired', due3: 'expired', notYet: 'pending', approved: 'approved', rejected: 'rejected', queued: 'queued' });
+    const statuses = Object.fromEntries(
+      await Promise.all(
+        Object.entries({ due1, due2, due3, notYet, approved, rejected, queued }).map(async ([k, id]) => [k, (await db.s.getMessage(id))!.status]),
+      ),
+    );
+    expect(statuses).toEqual({
+      due1: 'expired',
+      due2: 'expired',
+      due3: 'expired',
+      notYet: 'pending',
+      approved: 'approved',
+      rejected: 'rejected',
+      queued: 'queued',
+    });
     for (const id of [due1, due2, due3]) expect(decisionEvents(db.s, id)).toEqual(['message.expired']);
     expect(decisionEvents(db.s, notYet)).toEqual([]);
     expect((await db.s.listPending({ limit: 10, now: EXPIRES })).messages.map((m) => m.message_id)).toEqual([notYet]);

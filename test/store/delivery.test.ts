@@ -1,9 +1,7 @@
 /** Delivery claims: compare-and-set leases, owner-guarded outcomes, retry backoff, lease recovery. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import {
-  ALICE, BOB, CAROL, T0, TTL_S, addMailbox, approveMany, auditActions, auditCount, content, holdMany, submit, testDb,
-} from './fixtures.js';
+import { ALICE, BOB, CAROL, T0, TTL_S, addMailbox, approveMany, auditActions, auditCount, content, holdMany, submit, testDb } from './fixtures.js';
 
 let t: ReturnType<typeof testDb>;
 let a: SqliteStore;
@@ -16,14 +14,20 @@ beforeEach(async () => {
   await addMailbox(a, BOB, 'autonomous');
   await addMailbox(a, CAROL, 'read_only');
 });
-afterEach(async () => { await t.close(); });
+afterEach(async () => {
+  await t.close();
+});
 
 const LEASE = 60_000;
 /** Every mailbox this suite created: the process can deliver for all of them. */
 const ALL = [ALICE, BOB, CAROL];
 const REQUEUED_W1 = 'delivery lease of w1 expired before the message was transmitted; retrying (safe for this transport)';
 const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id);
-const lastDetail = (id: string) => JSON.parse(a.db.prepare('SELECT detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(id) as string) as Record<string, unknown>;
+const lastDetail = (id: string) =>
+  JSON.parse(a.db.prepare('SELECT detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(id) as string) as Record<
+    string,
+    unknown
+  >;
 
 let serial = 0;
 async function oneSending(owner = 'w1', now = T0 + 1): Promise<string> {
@@ -76,8 +80,13 @@ describe('claimForDelivery', () => {
       expect(await a.claimForDelivery('w', now, LEASE, 100, ALL)).toEqual([]);
       expect(await b.claimForDelivery('w2', now, LEASE, 100, ALL)).toEqual([]);
     }
-    expect([pending, rejected, cancelled, expired, blocked].map((id) => (row(id!) as { status: string }).status))
-      .toEqual(['pending', 'rejected', 'cancelled', 'expired', 'blocked']);
+    expect([pending, rejected, cancelled, expired, blocked].map((id) => (row(id!) as { status: string }).status)).toEqual([
+      'pending',
+      'rejected',
+      'cancelled',
+      'expired',
+      'blocked',
+    ]);
   });
 
   it('claims only mail of the mailboxes it is given, and nothing for none', async () => {
@@ -98,8 +107,12 @@ describe('recordOutcome', () => {
     const id = await oneSending('w1');
     const before = row(id);
     const events = auditCount(a);
-    for (const outcome of [{ kind: 'sent', detail: {} }, { kind: 'failed', error: 'x' }, { kind: 'unknown', error: 'x' },
-      { kind: 'retry', error: 'x', next_attempt_at: T0 + 5 }] as const) {
+    for (const outcome of [
+      { kind: 'sent', detail: {} },
+      { kind: 'failed', error: 'x' },
+      { kind: 'unknown', error: 'x' },
+      { kind: 'retry', error: 'x', next_attempt_at: T0 + 5 },
+    ] as const) {
       expect(await b.recordOutcome(id, 'w2', outcome, T0 + 2)).toBeUndefined();
     }
     expect(row(id)).toEqual(before);
@@ -127,7 +140,10 @@ describe('recordOutcome', () => {
   it('failed and unknown outcomes are final and never claimable', async () => {
     const failed = await oneSending('w1');
     const unknown = await oneSending('w1', T0 + 2);
-    expect(await a.recordOutcome(failed, 'w1', { kind: 'failed', error: '550 no such user' }, T0 + 3)).toMatchObject({ status: 'failed', last_error: '550 no such user' });
+    expect(await a.recordOutcome(failed, 'w1', { kind: 'failed', error: '550 no such user' }, T0 + 3)).toMatchObject({
+      status: 'failed',
+      last_error: '550 no such user',
+    });
     expect(await a.recordOutcome(unknown, 'w1', { kind: 'unknown', error: 'reset after DATA' }, T0 + 3)).toMatchObject({ status: 'outcome_unknown' });
     expect(auditActions(a, failed)).toEqual(['message.submitted', 'message.failed']);
     expect(auditActions(a, unknown)).toEqual(['message.submitted', 'message.outcome_unknown']);
@@ -147,11 +163,13 @@ describe('recoverLeases', () => {
     const id = await oneSending('w1', T0 + 1);
     const seen: string[] = [];
     const now = T0 + 2 + LEASE;
-    const out = await b.recoverLeases(now, (m) => { seen.push(`${m.message_id}:${m.lease_owner}`); return true; });
+    const out = await b.recoverLeases(now, (m) => {
+      seen.push(`${m.message_id}:${m.lease_owner}`);
+      return true;
+    });
     expect(seen).toEqual([`${id}:w1`]);
     expect(out).toMatchObject([{ message_id: id, status: 'queued' }]);
-    expect(row(id)).toMatchObject({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now,
-      last_error: REQUEUED_W1 });
+    expect(row(id)).toMatchObject({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now, last_error: REQUEUED_W1 });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
     expect(lastDetail(id)).toEqual({ error: REQUEUED_W1, recovered: true });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
@@ -186,8 +204,19 @@ describe('recoverLeases', () => {
 });
 
 describe('returned messages agree with the stored rows', () => {
-  const KEYS = ['status', 'decided_at', 'decided_by', 'lease_owner', 'lease_until', 'last_error', 'next_attempt_at', 'attempts',
-    'transmitting_at', 'smtp_response', 'updated_at'] as const;
+  const KEYS = [
+    'status',
+    'decided_at',
+    'decided_by',
+    'lease_owner',
+    'lease_until',
+    'last_error',
+    'next_attempt_at',
+    'attempts',
+    'transmitting_at',
+    'smtp_response',
+    'updated_at',
+  ] as const;
   const state = (m: object | undefined) => Object.fromEntries(KEYS.map((k) => [k, (m as Record<string, unknown>)[k]]));
 
   it('expireDue returns each message as it now stands', async () => {

@@ -41,7 +41,9 @@ export function useStore(setup: (s: SqliteStore) => Promise<unknown> = async () 
     holder.s = holder.t.open();
     await setup(holder.s);
   });
-  afterEach(async () => { await holder.t.close(); });
+  afterEach(async () => {
+    await holder.t.close();
+  });
   return holder;
 }
 
@@ -75,13 +77,25 @@ export async function twoConnections(mailboxes: readonly (readonly [string, Over
 }
 
 export async function addMailbox(
-  store: SqliteStore, address: string, mode: OversightMode = 'gated_send',
+  store: SqliteStore,
+  address: string,
+  mode: OversightMode = 'gated_send',
   opts: { rules?: AutoApproveRule[]; ttl?: number; now?: number; policy?: PolicySettings } = {},
 ) {
-  return store.createMailbox({
-    address, display_name: null, oversight_mode: mode, mode_source: 'test', auto_approve_rules: opts.rules ?? [],
-    pending_ttl_seconds: opts.ttl ?? TTL_S, transport: 'sandbox', policy: opts.policy ?? {},
-  }, OPERATOR, opts.now ?? T0);
+  return store.createMailbox(
+    {
+      address,
+      display_name: null,
+      oversight_mode: mode,
+      mode_source: 'test',
+      auto_approve_rules: opts.rules ?? [],
+      pending_ttl_seconds: opts.ttl ?? TTL_S,
+      transport: 'sandbox',
+      policy: opts.policy ?? {},
+    },
+    OPERATOR,
+    opts.now ?? T0,
+  );
 }
 
 export function content(overrides: Partial<MessageContent> = {}): MessageContent {
@@ -91,19 +105,32 @@ export function content(overrides: Partial<MessageContent> = {}): MessageContent
 /** The gate exactly as the send service builds it (policy defaults and the mailbox's policy), with require_approval off. */
 export function gateFor(c: MessageContent, isReply = false, mailbox?: string): GateFn {
   const action: Action = {
-    kind: 'send', recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])], subject: c.subject, isReply, text: c.text, html: c.html,
+    kind: 'send',
+    recipients: [...new Set([...c.to, ...c.cc, ...c.bcc])],
+    subject: c.subject,
+    isReply,
+    text: c.text,
+    html: c.html,
     ...(mailbox ? { mailbox } : {}),
   };
   return (mb, facts, limits) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules, limits }, { requireApproval: false }, action, facts);
 }
 
 export function submit(
-  store: SqliteStore, mailbox: string, c: MessageContent = content(),
+  store: SqliteStore,
+  mailbox: string,
+  c: MessageContent = content(),
   opts: { now?: number; key?: string | null; actor?: string; policy?: PolicySettings } = {},
 ): Promise<SubmitResult> {
   const req: SubmitRequest = {
-    message_id: newMessageId(), message_id_header: newMessageIdHeader(mailbox), mailbox, kind: 'send', content: c,
-    idempotency_key: opts.key ?? null, actor: opts.actor ?? AGENT, ...(opts.policy ? { policy: opts.policy } : {}),
+    message_id: newMessageId(),
+    message_id_header: newMessageIdHeader(mailbox),
+    mailbox,
+    kind: 'send',
+    content: c,
+    idempotency_key: opts.key ?? null,
+    actor: opts.actor ?? AGENT,
+    ...(opts.policy ? { policy: opts.policy } : {}),
   };
   return store.submitMessage(req, gateFor(c, false, mailbox), opts.now ?? T0);
 }
@@ -141,7 +168,11 @@ export async function approveMany(store: SqliteStore, mailbox: string, n: number
   return ids;
 }
 
-export const count = (s: SqliteStore, sql: string, ...params: unknown[]) => s.db.prepare(sql).pluck().get(...params) as number;
+export const count = (s: SqliteStore, sql: string, ...params: unknown[]) =>
+  s.db
+    .prepare(sql)
+    .pluck()
+    .get(...params) as number;
 export const messageCount = (s: SqliteStore) => count(s, 'SELECT count(*) FROM messages');
 export const auditCount = (s: SqliteStore) => count(s, 'SELECT count(*) FROM audit_events');
 
@@ -152,7 +183,10 @@ export function auditActions(s: SqliteStore, messageId: string): string[] {
 
 const DECISION_ACTIONS = ['message.approved', 'message.rejected', 'message.cancelled', 'message.expired'] as const;
 export const DECISION_STATUS: Record<string, string> = {
-  'message.approved': 'approved', 'message.rejected': 'rejected', 'message.cancelled': 'cancelled', 'message.expired': 'expired',
+  'message.approved': 'approved',
+  'message.rejected': 'rejected',
+  'message.cancelled': 'cancelled',
+  'message.expired': 'expired',
 };
 
 /** Decision events for one message (approved / rejected / cancelled / expired). */
@@ -219,9 +253,12 @@ export function rng(seed: number): () => number {
  * so trials cover different interleavings of their synchronous transactions and can be replayed from the seed.
  */
 export function race<T extends readonly unknown[]>(
-  next: () => number, ...ops: { [K in keyof T]: () => Promise<T[K]> }
+  next: () => number,
+  ...ops: { [K in keyof T]: () => Promise<T[K]> }
 ): Promise<{ [K in keyof T]: PromiseSettledResult<T[K]> }> {
-  const gap = async (n: number) => { for (let i = 0; i < n; i++) await Promise.resolve(); };
+  const gap = async (n: number) => {
+    for (let i = 0; i < n; i++) await Promise.resolve();
+  };
   const gaps = ops.map(() => Math.floor(next() * 4));
   return Promise.allSettled(ops.map((op, i) => gap(gaps[i]!).then(op))) as never;
 }
@@ -246,7 +283,10 @@ export const NOTHING_DELIVERED = { inbox: 0, sent: 0, captured: 0, sent_events: 
 
 /** A CHECK clause with white space folded and its IN lists sorted, so equal constraints compare equal however written. */
 function normalCheck(clause: string): string {
-  return clause.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')')
+  return clause
+    .replace(/\s+/g, ' ')
+    .replace(/\( /g, '(')
+    .replace(/ \)/g, ')')
     .replace(/IN \(('[^']*'(?:, '[^']*')*)\)/g, (_, list: string) => `IN (${list.split(', ').sort().join(', ')})`);
 }
 
@@ -257,7 +297,10 @@ function checksOf(sql: string): string[] {
   for (let at = text.indexOf('CHECK ('); at >= 0; at = text.indexOf('CHECK (', at + 1)) {
     let depth = 0;
     let end = at + 6;
-    do { depth += text[end] === '(' ? 1 : text[end] === ')' ? -1 : 0; end++; } while (depth > 0 && end < text.length);
+    do {
+      depth += text[end] === '(' ? 1 : text[end] === ')' ? -1 : 0;
+      end++;
+    } while (depth > 0 && end < text.length);
     out.push(normalCheck(text.slice(at, end)));
   }
   return out.sort();
@@ -269,21 +312,35 @@ function checksOf(sql: string): string[] {
  * AUTOINCREMENT, and the SQL of every index and trigger.
  */
 export function schemaShape(db: Database.Database) {
-  const objects = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
-    .all() as { type: string; name: string; tbl_name: string; sql: string | null }[];
+  const objects = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as {
+    type: string;
+    name: string;
+    tbl_name: string;
+    sql: string | null;
+  }[];
   const tables = objects.filter((o) => o.type === 'table' && !o.name.startsWith('emails_fts')).map((o) => o.name);
   return {
     objects: objects.map((o) => `${o.type}:${o.name} on ${o.tbl_name}`),
-    tables: Object.fromEntries(tables.map((table) => [table, {
-      columns: db.prepare('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY name').all(table),
-      checks: checksOf(objects.find((o) => o.name === table)!.sql!),
-      foreign_keys: db.prepare('SELECT "from", "table", "to" FROM pragma_foreign_key_list(?) ORDER BY "from"').all(table),
-      strict: db.prepare("SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = ?").pluck().get(table),
-      autoincrement: /AUTOINCREMENT/i.test(objects.find((o) => o.name === table)!.sql!),
-      // PRIMARY KEY and UNIQUE constraints, by the columns they cover (their automatic index names may differ).
-      unique: (db.prepare(`SELECT origin || ':' || (SELECT group_concat(name) FROM pragma_index_info(l.name)) FROM pragma_index_list(?) l
-                           WHERE origin IN ('pk', 'u')`).pluck().all(table) as string[]).sort(),
-    }])),
+    tables: Object.fromEntries(
+      tables.map((table) => [
+        table,
+        {
+          columns: db.prepare('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY name').all(table),
+          checks: checksOf(objects.find((o) => o.name === table)!.sql!),
+          foreign_keys: db.prepare('SELECT "from", "table", "to" FROM pragma_foreign_key_list(?) ORDER BY "from"').all(table),
+          strict: db.prepare("SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = ?").pluck().get(table),
+          autoincrement: /AUTOINCREMENT/i.test(objects.find((o) => o.name === table)!.sql!),
+          // PRIMARY KEY and UNIQUE constraints, by the columns they cover (their automatic index names may differ).
+          unique: (
+            db
+              .prepare(`SELECT origin || ':' || (SELECT group_concat(name) FROM pragma_index_info(l.name)) FROM pragma_index_list(?) l
+                           WHERE origin IN ('pk', 'u')`)
+              .pluck()
+              .all(table) as string[]
+          ).sort(),
+        },
+      ]),
+    ),
     sql: objects.filter((o) => o.type === 'index' || o.type === 'trigger').map((o) => `${o.name}: ${(o.sql ?? '').replace(/\s+/g, ' ')}`),
   };
 }
@@ -299,10 +356,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * Returns the file URL prefix of the transpiled src/.
  */
 export function transpileSrc(outDir: string): string {
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-  });
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+    });
   for (const file of walk(join(ROOT, 'src'))) {
     const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(out), { recursive: true });

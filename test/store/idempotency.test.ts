@@ -1,8 +1,6 @@
 /** Idempotency keys: same key and content replays the first message; other content is a conflict; keys are per mailbox. */
 import { describe, expect, it } from 'vitest';
-import {
-  ALICE, BOB, OPERATOR, T0, addMailbox, auditCount, content, failure, messageCount, submit, useStore,
-} from './fixtures.js';
+import { ALICE, BOB, OPERATOR, T0, addMailbox, auditCount, content, failure, messageCount, submit, useStore } from './fixtures.js';
 
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE);
@@ -64,8 +62,12 @@ describe('same key, different content', () => {
       const first = await submit(db.s, ALICE, base, { key: 'k' });
       const [m, a] = [messageCount(db.s), auditCount(db.s)];
       const err = await failure(submit(db.s, ALICE, content(change), { key: 'k' }));
-      expect(err).toMatchObject({ name: 'MailgateError', code: 'IDEMPOTENCY_CONFLICT', field: 'idempotency_key',
-        details: { message_id: first.message.message_id } });
+      expect(err).toMatchObject({
+        name: 'MailgateError',
+        code: 'IDEMPOTENCY_CONFLICT',
+        field: 'idempotency_key',
+        details: { message_id: first.message.message_id },
+      });
       expect(err.message).toContain(first.message.message_id);
       expect([messageCount(db.s), auditCount(db.s)]).toEqual([m, a]);
     });

@@ -19,17 +19,28 @@ function state(over: Partial<FolderState> = {}): FolderState {
 
 function envelope(uid: number, over: Partial<CachedEnvelope> = {}): CachedEnvelope {
   return {
-    uid, from_addr: `sender${uid}@example.org`, from_name: `Sender ${uid}`, to: [ALICE], cc: [], subject: `Subject ${uid}`,
-    message_id_header: `<${uid}@example.org>`, in_reply_to_header: null, flags: [], size: 1000 + uid, date: T0 - uid, ...over,
+    uid,
+    from_addr: `sender${uid}@example.org`,
+    from_name: `Sender ${uid}`,
+    to: [ALICE],
+    cc: [],
+    subject: `Subject ${uid}`,
+    message_id_header: `<${uid}@example.org>`,
+    in_reply_to_header: null,
+    flags: [],
+    size: 1000 + uid,
+    date: T0 - uid,
+    ...over,
   };
 }
 
 const sync = (over: Partial<FolderSync> = {}): FolderSync => ({ state: state(), reset: false, upserts: [], flagUpdates: [], removed: [], ...over });
 const firstSync = (upserts = [envelope(1), envelope(2, { flags: ['\\Seen'] }), envelope(3)]) => db.s.applyFolderSync(sync({ reset: true, upserts }), T0);
 
-const rows = (mailbox = ALICE, folder = 'INBOX') => db.s.db.prepare(
-  'SELECT uid, uidvalidity, subject, flags, unread, has_body, source FROM emails WHERE mailbox = ? AND folder = ? ORDER BY uid').all(mailbox, folder) as
-  { uid: number; uidvalidity: number; subject: string; flags: string; unread: number; has_body: number; source: string }[];
+const rows = (mailbox = ALICE, folder = 'INBOX') =>
+  db.s.db
+    .prepare('SELECT uid, uidvalidity, subject, flags, unread, has_body, source FROM emails WHERE mailbox = ? AND folder = ? ORDER BY uid')
+    .all(mailbox, folder) as { uid: number; uidvalidity: number; subject: string; flags: string; unread: number; has_body: number; source: string }[];
 const byUid = async (uid: number, folder = 'INBOX') => (await db.s.emailsByUid(ALICE, folder, [uid]))[0];
 
 describe('a first sync', () => {
@@ -44,9 +55,23 @@ describe('a first sync', () => {
     ]);
     const email = await db.s.getEmail(ids[0]!);
     expect(email).toMatchObject({
-      mailbox: ALICE, folder: 'INBOX', source: 'imap', uid: 1, uidvalidity: UV, size: 1001, has_body: false, attachments: [],
-      from_addr: 'sender1@example.org', from_name: 'Sender 1', to: [ALICE], cc: [], message_id_header: '<1@example.org>',
-      text: null, html: null, date: T0 - 1, received_at: T0,
+      mailbox: ALICE,
+      folder: 'INBOX',
+      source: 'imap',
+      uid: 1,
+      uidvalidity: UV,
+      size: 1001,
+      has_body: false,
+      attachments: [],
+      from_addr: 'sender1@example.org',
+      from_name: 'Sender 1',
+      to: [ALICE],
+      cc: [],
+      message_id_header: '<1@example.org>',
+      text: null,
+      html: null,
+      date: T0 - 1,
+      received_at: T0,
     });
     expect(await db.s.cachedUids(ALICE, 'INBOX', UV)).toEqual([1, 2, 3]);
     expect(await db.s.cachedUids(ALICE, 'INBOX', UV + 1)).toEqual([]);
@@ -85,8 +110,21 @@ describe('a repeat sync', () => {
 
   it('flagUpdates set flags and unread on the cached UIDs and ignore unknown ones', async () => {
     await firstSync();
-    await db.s.applyFolderSync(sync({ flagUpdates: [{ uid: 1, flags: ['\\Seen'] }, { uid: 2, flags: ['\\Answered'] }, { uid: 99, flags: ['\\Seen'] }] }), T0 + 1);
-    expect(rows().map((r) => [r.uid, JSON.parse(r.flags), r.unread])).toEqual([[1, ['\\Seen'], 0], [2, ['\\Answered'], 1], [3, [], 1]]);
+    await db.s.applyFolderSync(
+      sync({
+        flagUpdates: [
+          { uid: 1, flags: ['\\Seen'] },
+          { uid: 2, flags: ['\\Answered'] },
+          { uid: 99, flags: ['\\Seen'] },
+        ],
+      }),
+      T0 + 1,
+    );
+    expect(rows().map((r) => [r.uid, JSON.parse(r.flags), r.unread])).toEqual([
+      [1, ['\\Seen'], 0],
+      [2, ['\\Answered'], 1],
+      [3, [], 1],
+    ]);
     expect(db.s.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(3);
   });
 
@@ -102,15 +140,35 @@ describe('a repeat sync', () => {
     await firstSync();
     await db.s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(1)] }), T0);
     await db.s.applyFolderSync(sync({ state: state({ mailbox: BOB }), reset: true, upserts: [envelope(1)] }), T0);
-    const sandbox = await db.s.insertInbound({
-      mailbox: ALICE, folder: 'INBOX', source: 'sandbox', from_addr: 'local@sandbox.test', from_name: null, to: [ALICE], cc: [],
-      subject: 'local copy', text: 'x', html: null, message_id_header: null, in_reply_to_header: null, references_header: null,
-      outbound_message_id: null, delivery_role: null, date: T0,
-    }, T0);
-    const fresh = await db.s.applyFolderSync(sync({ state: state({ uidvalidity: UV + 1, uidnext: 2, messages: 1 }), reset: true, upserts: [envelope(1, { subject: 'New world' })] }), T0 + 1);
+    const sandbox = await db.s.insertInbound(
+      {
+        mailbox: ALICE,
+        folder: 'INBOX',
+        source: 'sandbox',
+        from_addr: 'local@sandbox.test',
+        from_name: null,
+        to: [ALICE],
+        cc: [],
+        subject: 'local copy',
+        text: 'x',
+        html: null,
+        message_id_header: null,
+        in_reply_to_header: null,
+        references_header: null,
+        outbound_message_id: null,
+        delivery_role: null,
+        date: T0,
+      },
+      T0,
+    );
+    const fresh = await db.s.applyFolderSync(
+      sync({ state: state({ uidvalidity: UV + 1, uidnext: 2, messages: 1 }), reset: true, upserts: [envelope(1, { subject: 'New world' })] }),
+      T0 + 1,
+    );
     expect(fresh.length).toBe(1);
     expect(rows().filter((r) => r.source === 'imap')).toEqual([
-      { uid: 1, uidvalidity: UV + 1, subject: 'New world', flags: '[]', unread: 1, has_body: 0, source: 'imap' }]);
+      { uid: 1, uidvalidity: UV + 1, subject: 'New world', flags: '[]', unread: 1, has_body: 0, source: 'imap' },
+    ]);
     expect(await db.s.cachedUids(ALICE, 'INBOX', UV)).toEqual([]);
     expect(await db.s.getEmail(sandbox!)).toMatchObject({ subject: 'local copy', source: 'sandbox' });
     expect(rows(ALICE, 'Archive').map((r) => r.uid)).toEqual([1]);
@@ -122,16 +180,25 @@ describe('a repeat sync', () => {
     await firstSync();
     const before = db.s.db.prepare('SELECT * FROM emails ORDER BY email_id').all();
     const bad = envelope(5, { from_addr: null as unknown as string });
-    await expect(db.s.applyFolderSync(sync({
-      state: state({ uidnext: 6, synced_at: T0 + 5 }), upserts: [envelope(4), bad], flagUpdates: [{ uid: 1, flags: ['\\Seen'] }], removed: [2],
-    }), T0 + 5)).rejects.toThrow(/NOT NULL/);
+    await expect(
+      db.s.applyFolderSync(
+        sync({
+          state: state({ uidnext: 6, synced_at: T0 + 5 }),
+          upserts: [envelope(4), bad],
+          flagUpdates: [{ uid: 1, flags: ['\\Seen'] }],
+          removed: [2],
+        }),
+        T0 + 5,
+      ),
+    ).rejects.toThrow(/NOT NULL/);
     expect(db.s.db.prepare('SELECT * FROM emails ORDER BY email_id').all()).toEqual(before);
     expect(await db.s.getFolderState(ALICE, 'INBOX')).toEqual(state());
   });
 });
 
 describe('correspondents', () => {
-  const known = (mailbox = ALICE) => db.s.db.prepare('SELECT address, first_seen, last_seen FROM correspondents WHERE mailbox = ? ORDER BY address').all(mailbox);
+  const known = (mailbox = ALICE) =>
+    db.s.db.prepare('SELECT address, first_seen, last_seen FROM correspondents WHERE mailbox = ? ORDER BY address').all(mailbox);
 
   it('synced inbound mail records nobody: a From header is whatever the sender claims', async () => {
     await db.s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, { from_addr: 'Pat@Example.ORG' }), envelope(2)] }), T0);
@@ -156,10 +223,22 @@ describe('bodies', () => {
   it('setEmailBody stores text, html, threading headers and attachments, and keeps an envelope In-Reply-To it lacks', async () => {
     const [one, two] = await firstSync([envelope(1, { in_reply_to_header: '<parent@example.org>' }), envelope(2)]);
     const attachments = [{ filename: 'numbers.pdf', content_type: 'application/pdf', size: 2048 }];
-    await db.s.setEmailBody(one!, { text: 'plain', html: '<p>plain</p>', references_header: '<root@example.org> <parent@example.org>', in_reply_to_header: null, attachments });
+    await db.s.setEmailBody(one!, {
+      text: 'plain',
+      html: '<p>plain</p>',
+      references_header: '<root@example.org> <parent@example.org>',
+      in_reply_to_header: null,
+      attachments,
+    });
     expect(await db.s.getEmail(one!)).toMatchObject({
-      has_body: true, text: 'plain', html: '<p>plain</p>', references_header: '<root@example.org> <parent@example.org>',
-      in_reply_to_header: '<parent@example.org>', attachments, subject: 'Subject 1', uid: 1,
+      has_body: true,
+      text: 'plain',
+      html: '<p>plain</p>',
+      references_header: '<root@example.org> <parent@example.org>',
+      in_reply_to_header: '<parent@example.org>',
+      attachments,
+      subject: 'Subject 1',
+      uid: 1,
     });
     await db.s.setEmailBody(two!, { text: null, html: null, references_header: null, in_reply_to_header: '<other@example.org>', attachments: [] });
     expect(await db.s.getEmail(two!)).toMatchObject({ has_body: true, in_reply_to_header: '<other@example.org>', attachments: [] });

@@ -14,8 +14,21 @@ import { appendAudit, eventHash } from '../../src/store/audit.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import {
-  ALICE, BOB, CAROL, OUTSIDER, T0, TTL_S, addMailbox, auditCount, content, deliveredCopies, sandboxWorker, schemaShape, schemaVersionOf,
-  submit, testDb,
+  ALICE,
+  BOB,
+  CAROL,
+  OUTSIDER,
+  T0,
+  TTL_S,
+  addMailbox,
+  auditCount,
+  content,
+  deliveredCopies,
+  sandboxWorker,
+  schemaShape,
+  schemaVersionOf,
+  submit,
+  testDb,
 } from './fixtures.js';
 import { threadRunner } from './threads.js';
 
@@ -35,14 +48,33 @@ const PENDING_CONTENT = content({ to: [BOB], subject: 'Held by version two', tex
  */
 function v2Hash(m: Record<string, unknown>): string {
   const keys = Object.keys(m).sort();
-  return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, m[k] ?? null]))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(keys.map((k) => [k, m[k] ?? null])))
+    .digest('hex');
 }
 
 type V2Message = {
-  id: string; mailbox?: string; status: string; to: string[]; subject: string; text?: string; created_at: number;
-  gate_code?: string; gate_reason?: string; mode?: string; notify?: number; expires_at?: number | null; decided_at?: number | null;
-  decided_by?: string | null; decision_reason?: string | null; idempotency_key?: string | null; attempts?: number;
-  next_attempt_at?: number | null; transmitting_at?: number | null; smtp_response?: string | null; sent_at?: number | null;
+  id: string;
+  mailbox?: string;
+  status: string;
+  to: string[];
+  subject: string;
+  text?: string;
+  created_at: number;
+  gate_code?: string;
+  gate_reason?: string;
+  mode?: string;
+  notify?: number;
+  expires_at?: number | null;
+  decided_at?: number | null;
+  decided_by?: string | null;
+  decision_reason?: string | null;
+  idempotency_key?: string | null;
+  attempts?: number;
+  next_attempt_at?: number | null;
+  transmitting_at?: number | null;
+  smtp_response?: string | null;
+  sent_at?: number | null;
 };
 
 function insertMessage(db: Database.Database, m: V2Message): void {
@@ -55,23 +87,54 @@ function insertMessage(db: Database.Database, m: V2Message): void {
     VALUES (@id, @mailbox, 'send', @status, @mailbox, @to, '[]', '[]', @subject, @text, @header, @hash, @idempotency_key, 'agent:v2',
       @mode, @gate_code, @gate_reason, @notify, @created_at, @expires_at, @decided_at, @decided_by, @decision_reason, @attempts,
       @next_attempt_at, @transmitting_at, @smtp_response, @sent_at, @created_at)`).run({
-    expires_at: null, decided_at: null, decided_by: null, decision_reason: null, idempotency_key: null, attempts: 0, next_attempt_at: null,
-    transmitting_at: null, smtp_response: null, sent_at: null, notify: 0, mode: 'gated_send', gate_code: 'mode_requires_approval',
+    expires_at: null,
+    decided_at: null,
+    decided_by: null,
+    decision_reason: null,
+    idempotency_key: null,
+    attempts: 0,
+    next_attempt_at: null,
+    transmitting_at: null,
+    smtp_response: null,
+    sent_at: null,
+    notify: 0,
+    mode: 'gated_send',
+    gate_code: 'mode_requires_approval',
     gate_reason: 'gated_send mode holds sends for approval',
-    ...m, mailbox, text, to: JSON.stringify(m.to), hash, header: `<${m.id}@sandbox.test>`,
+    ...m,
+    mailbox,
+    text,
+    to: JSON.stringify(m.to),
+    hash,
+    header: `<${m.id}@sandbox.test>`,
   });
 }
 
 /** The version-2 audit chain, hashed with the real eventHash of src/store/audit.ts. */
-function insertChain(db: Database.Database, events: { action: string; actor: string; mailbox: string; message_id?: string; email_id?: string; at: number; detail?: Record<string, unknown> }[]) {
+function insertChain(
+  db: Database.Database,
+  events: { action: string; actor: string; mailbox: string; message_id?: string; email_id?: string; at: number; detail?: Record<string, unknown> }[],
+) {
   let prev = '0'.repeat(64);
   events.forEach((e, i) => {
-    const event = { event_id: `evt_v2event${String(i).padStart(10, '0')}`, at: e.at, actor: e.actor, action: e.action as never,
-      mailbox: e.mailbox, message_id: e.message_id ?? null, email_id: e.email_id ?? null, detail: e.detail ?? {} };
+    const event = {
+      event_id: `evt_v2event${String(i).padStart(10, '0')}`,
+      at: e.at,
+      actor: e.actor,
+      action: e.action as never,
+      mailbox: e.mailbox,
+      message_id: e.message_id ?? null,
+      email_id: e.email_id ?? null,
+      detail: e.detail ?? {},
+    };
     const hash = eventHash(prev, event);
     db.prepare(`INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
-                VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev, @hash)`)
-      .run({ ...event, detail: JSON.stringify(event.detail), prev, hash });
+                VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev, @hash)`).run({
+      ...event,
+      detail: JSON.stringify(event.detail),
+      prev,
+      hash,
+    });
     prev = hash;
   });
 }
@@ -91,16 +154,62 @@ function createV2Database(path: string, extra?: (db: Database.Database) => void)
       transport, created_at, updated_at) VALUES (?, ?, ?, 'config', ?, ?, 'sandbox', ?, ?)`);
   mailbox.run(ALICE, 'Alice', 'gated_send', '[{"type":"reply"}]', TTL_S, T0, T0);
   mailbox.run(BOB, null, 'monitored', '[]', 60, T0, T0);
-  insertMessage(db, { id: ID.pending, ...PENDING_CONTENT, text: PENDING_CONTENT.text!, status: 'pending', created_at: T0 + 1,
-    expires_at: T0 + 1 + TTL_S * 1000, idempotency_key: RETRY_KEY });
-  insertMessage(db, { id: ID.approved, status: 'approved', to: [BOB, OUTSIDER], subject: 'Approved, not yet sent', created_at: T0 + 2,
-    decided_at: T0 + 3, decided_by: 'reviewer:v2', next_attempt_at: T0 + 3 });
-  insertMessage(db, { id: ID.sent, status: 'sent', to: [BOB, OUTSIDER], subject: 'Sent by version two', created_at: T0 + 4,
-    decided_at: T0 + 4, decided_by: 'reviewer:v2', attempts: 1, next_attempt_at: T0 + 4, transmitting_at: T0 + 5, smtp_response: 'sandbox', sent_at: T0 + 6 });
-  insertMessage(db, { id: ID.rejected, status: 'rejected', to: [OUTSIDER], subject: 'Off-brand', created_at: T0 + 7,
-    decided_at: T0 + 8, decided_by: 'reviewer:v2', decision_reason: 'off-brand' });
-  insertMessage(db, { id: ID.queued, mailbox: BOB, status: 'queued', to: [ALICE], subject: 'Monitored and queued', created_at: T0 + 9,
-    mode: 'monitored', gate_code: 'mode_allows', gate_reason: 'monitored mode sends at once and notifies', notify: 1, next_attempt_at: T0 + 9 });
+  insertMessage(db, {
+    id: ID.pending,
+    ...PENDING_CONTENT,
+    text: PENDING_CONTENT.text!,
+    status: 'pending',
+    created_at: T0 + 1,
+    expires_at: T0 + 1 + TTL_S * 1000,
+    idempotency_key: RETRY_KEY,
+  });
+  insertMessage(db, {
+    id: ID.approved,
+    status: 'approved',
+    to: [BOB, OUTSIDER],
+    subject: 'Approved, not yet sent',
+    created_at: T0 + 2,
+    decided_at: T0 + 3,
+    decided_by: 'reviewer:v2',
+    next_attempt_at: T0 + 3,
+  });
+  insertMessage(db, {
+    id: ID.sent,
+    status: 'sent',
+    to: [BOB, OUTSIDER],
+    subject: 'Sent by version two',
+    created_at: T0 + 4,
+    decided_at: T0 + 4,
+    decided_by: 'reviewer:v2',
+    attempts: 1,
+    next_attempt_at: T0 + 4,
+    transmitting_at: T0 + 5,
+    smtp_response: 'sandbox',
+    sent_at: T0 + 6,
+  });
+  insertMessage(db, {
+    id: ID.rejected,
+    status: 'rejected',
+    to: [OUTSIDER],
+    subject: 'Off-brand',
+    created_at: T0 + 7,
+    decided_at: T0 + 8,
+    decided_by: 'reviewer:v2',
+    decision_reason: 'off-brand',
+  });
+  insertMessage(db, {
+    id: ID.queued,
+    mailbox: BOB,
+    status: 'queued',
+    to: [ALICE],
+    subject: 'Monitored and queued',
+    created_at: T0 + 9,
+    mode: 'monitored',
+    gate_code: 'mode_allows',
+    gate_reason: 'monitored mode sends at once and notifies',
+    notify: 1,
+    next_attempt_at: T0 + 9,
+  });
   const email = db.prepare(`INSERT INTO emails (email_id, mailbox, folder, source, from_addr, to_addrs, cc_addrs, subject, text_body,
       message_id_header, flags, unread, outbound_message_id, delivery_role, date, received_at)
     VALUES (?, ?, ?, 'sandbox', ?, ?, '[]', 'Sent by version two', 'Body two', ?, ?, ?, ?, ?, ?, ?)`);
@@ -133,13 +242,23 @@ const V2_EVENTS = 13;
 function snapshotV2(db: Database.Database): Record<string, unknown[]> {
   const v2 = new Database(':memory:');
   v2.exec(V2_SCHEMA);
-  const tables = v2.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'emails_fts%' AND name NOT IN ('meta', 'notifications')")
-    .pluck().all() as string[];
-  const out = Object.fromEntries(tables.map((table) => {
-    const cols = (v2.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).map((c) => `"${c}"`).join(', ');
-    const rows = db.prepare(`SELECT ${cols} FROM ${table}`).all().map((r) => JSON.stringify(r)).sort();
-    return [table, rows];
-  }));
+  const tables = v2
+    .prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'emails_fts%' AND name NOT IN ('meta', 'notifications')",
+    )
+    .pluck()
+    .all() as string[];
+  const out = Object.fromEntries(
+    tables.map((table) => {
+      const cols = (v2.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).map((c) => `"${c}"`).join(', ');
+      const rows = db
+        .prepare(`SELECT ${cols} FROM ${table}`)
+        .all()
+        .map((r) => JSON.stringify(r))
+        .sort();
+      return [table, rows];
+    }),
+  );
   v2.close();
   return out;
 }
@@ -153,7 +272,9 @@ beforeEach(() => {
   before = snapshotV2(raw);
   raw.close();
 });
-afterEach(async () => { await t.close(); });
+afterEach(async () => {
+  await t.close();
+});
 
 const row = (s: SqliteStore, table: string, where: string, ...params: unknown[]) =>
   s.db.prepare(`SELECT * FROM ${table} WHERE ${where}`).get(...params) as Record<string, unknown>;
@@ -199,16 +320,17 @@ describe('opening a version-2 database', () => {
       expect(m.approved_hash, m.status).toBe(['approved', 'sent', 'queued'].includes(m.status) ? m.content_hash : null);
       expect(m).toMatchObject({ thread_key: `<${id}@sandbox.test>`, policy_hits: [], attachments: [] });
     }
-    expect((await s.getMailbox(ALICE))).toMatchObject({ policy: {}, auto_approve_rules: [{ type: 'reply' }], display_name: 'Alice' });
-    expect((await s.getMessage(ID.rejected))).toMatchObject({ status: 'rejected', decision_reason: 'off-brand', decided_by: 'reviewer:v2' });
+    expect(await s.getMailbox(ALICE)).toMatchObject({ policy: {}, auto_approve_rules: [{ type: 'reply' }], display_name: 'Alice' });
+    expect(await s.getMessage(ID.rejected)).toMatchObject({ status: 'rejected', decision_reason: 'off-brand', decided_by: 'reviewer:v2' });
   });
 
   it('keeps captured_mail pointing at its message, with every foreign key intact', () => {
     const s = t.open();
     expect(s.db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
     expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(s.db.prepare('SELECT c.recipient, m.status FROM captured_mail c JOIN messages m USING (message_id)').all())
-      .toEqual([{ recipient: OUTSIDER, status: 'sent' }]);
+    expect(s.db.prepare('SELECT c.recipient, m.status FROM captured_mail c JOIN messages m USING (message_id)').all()).toEqual([
+      { recipient: OUTSIDER, status: 'sent' },
+    ]);
     // The rebuilt messages table is still the parent: deleting a referenced message is refused.
     expect(() => s.db.prepare('DELETE FROM messages WHERE message_id = ?').run(ID.sent)).toThrow(/FOREIGN KEY constraint failed/);
   });
@@ -216,8 +338,10 @@ describe('opening a version-2 database', () => {
   it('the rebuilt audit chain verifies, and its append-only triggers are back and refuse UPDATE and DELETE', async () => {
     const s = t.open();
     expect(await s.verifyAudit()).toMatchObject({ ok: true, events: V2_EVENTS });
-    expect(s.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'audit_events' ORDER BY name").pluck().all())
-      .toEqual(['audit_events_no_delete', 'audit_events_no_update']);
+    expect(s.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'audit_events' ORDER BY name").pluck().all()).toEqual([
+      'audit_events_no_delete',
+      'audit_events_no_update',
+    ]);
     expect(() => s.db.prepare("UPDATE audit_events SET actor = 'reviewer:forger' WHERE seq = 5").run()).toThrow(/append-only/);
     expect(() => s.db.prepare('DELETE FROM audit_events WHERE seq = 1').run()).toThrow(/append-only/);
     expect(() => s.db.prepare('DELETE FROM audit_events').run()).toThrow(/append-only/);
@@ -228,9 +352,17 @@ describe('opening a version-2 database', () => {
     const s = t.open();
     await addMailbox(s, CAROL, 'gated_send', { now: T0 + 20 });
     const token = s.db.transaction(() => appendAudit(s.db, { actor: OUTSIDER, action: 'token.created', detail: { name: 'ci' } }, T0 + 21))();
-    const rows = s.db.prepare('SELECT seq, action, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq').all(V2_EVENTS) as
-      { seq: number; action: string; prev_hash: string; hash: string }[];
-    expect(rows.map((r) => [r.seq, r.action])).toEqual([[V2_EVENTS, 'email.read'], [V2_EVENTS + 1, 'mailbox.created'], [V2_EVENTS + 2, 'token.created']]);
+    const rows = s.db.prepare('SELECT seq, action, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq').all(V2_EVENTS) as {
+      seq: number;
+      action: string;
+      prev_hash: string;
+      hash: string;
+    }[];
+    expect(rows.map((r) => [r.seq, r.action])).toEqual([
+      [V2_EVENTS, 'email.read'],
+      [V2_EVENTS + 1, 'mailbox.created'],
+      [V2_EVENTS + 2, 'token.created'],
+    ]);
     expect(rows[1]!.prev_hash).toBe(rows[0]!.hash);
     expect(token).toMatchObject({ seq: V2_EVENTS + 2, prev_hash: rows[1]!.hash });
     expect(await s.verifyAudit()).toMatchObject({ ok: true, events: V2_EVENTS + 2 });
@@ -266,7 +398,7 @@ describe('opening a version-2 database', () => {
     // What version 2 already sent is not sent again; what it rejected never goes.
     expect(deliveredCopies(s, ID.sent)).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
     expect(deliveredCopies(s, ID.rejected)).toEqual({ inbox: 0, sent: 0, captured: 0, sent_events: 0 });
-    expect((await s.getEmail(INBOX_COPY))).toMatchObject({ mailbox: BOB, subject: 'Sent by version two' });
+    expect(await s.getEmail(INBOX_COPY)).toMatchObject({ mailbox: BOB, subject: 'Sent by version two' });
     expect(await s.verifyAudit()).toMatchObject({ ok: true });
   });
 
@@ -291,7 +423,9 @@ describe('a migration that cannot finish', () => {
       expect(() => local.open()).toThrow(/broken foreign key/);
       const db = new Database(local.path, { readonly: true });
       expect(schemaVersionOf(db)).toEqual(['2']);
-      expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('notifications', 'audit_events_no_update', 'audit_events_no_delete')").pluck().get()).toBe(3);
+      expect(
+        db.prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('notifications', 'audit_events_no_update', 'audit_events_no_delete')").pluck().get(),
+      ).toBe(3);
       expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name LIKE '%_rebuild' OR name = 'tokens'").pluck().get()).toBe(0);
       expect(db.prepare("SELECT name FROM pragma_table_info('messages')").pluck().all()).not.toContain('approved_hash');
       expect(db.prepare('SELECT count(*) FROM audit_events').pluck().get()).toBe(V2_EVENTS);
@@ -304,11 +438,16 @@ describe('a migration that cannot finish', () => {
 
 describe('several processes opening the version-2 file at once', () => {
   let threads: ReturnType<typeof threadRunner>;
-  beforeAll(() => { threads = threadRunner(); });
+  beforeAll(() => {
+    threads = threadRunner();
+  });
   afterAll(() => threads.cleanup());
 
   it('migrate it exactly once: every one opens it, and the rows and the chain are intact', async () => {
-    const outs = await threads.run<string | number>(t.path, Array.from({ length: 4 }, () => ({ task: 'open' as const })));
+    const outs = await threads.run<string | number>(
+      t.path,
+      Array.from({ length: 4 }, () => ({ task: 'open' as const })),
+    );
     expect(outs).toEqual(Array.from({ length: 4 }, () => ['wal', 2]));
     const s = t.open();
     expect(schemaVersionOf(s.db)).toEqual(['5']);

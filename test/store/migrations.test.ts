@@ -27,18 +27,36 @@ const EMAIL_ID = 'em_v1email00000000000000';
 function canonical(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+    .join(',')}}`;
 }
 
-function insertV1Audit(db: Database.Database, events: { actor: string; action: string; mailbox: string; message_id?: string; email_id?: string; detail: Record<string, unknown>; at: number }[]) {
+function insertV1Audit(
+  db: Database.Database,
+  events: { actor: string; action: string; mailbox: string; message_id?: string; email_id?: string; detail: Record<string, unknown>; at: number }[],
+) {
   let prev = '0'.repeat(64);
   events.forEach((e, i) => {
-    const event = { event_id: `evt_v1event${String(i).padStart(10, '0')}`, at: e.at, actor: e.actor, action: e.action,
-      mailbox: e.mailbox, message_id: e.message_id ?? null, email_id: e.email_id ?? null, detail: e.detail };
+    const event = {
+      event_id: `evt_v1event${String(i).padStart(10, '0')}`,
+      at: e.at,
+      actor: e.actor,
+      action: e.action,
+      mailbox: e.mailbox,
+      message_id: e.message_id ?? null,
+      email_id: e.email_id ?? null,
+      detail: e.detail,
+    };
     const hash = createHash('sha256').update(prev).update(canonical(event)).digest('hex');
     db.prepare(`INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
-                VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev, @hash)`)
-      .run({ ...event, detail: JSON.stringify(e.detail), prev, hash });
+                VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev, @hash)`).run({
+      ...event,
+      detail: JSON.stringify(e.detail),
+      prev,
+      hash,
+    });
     prev = hash;
   });
 }
@@ -56,15 +74,34 @@ function createV1Database(path: string): void {
       attempts, next_attempt_at, lease_owner, lease_until, sent_at, updated_at)
     VALUES (@id, @mailbox, 'send', @status, @mailbox, @to, '[]', '[]', @subject, 'Body', @header, 'hash-v1', 'agent:v1', 'gated_send',
       'mode_requires_approval', 'held for review', @t, @t, 'reviewer:v1', 1, @t, @owner, @lease, @sent, @t)`);
-  message.run({ id: SENT_ID, mailbox: ALICE, status: 'sent', to: JSON.stringify([BOB]), subject: 'Sent by version one',
-    header: '<v1sent@sandbox.test>', t: T0, owner: null, lease: null, sent: T0 + 5 });
-  message.run({ id: SENDING_ID, mailbox: ALICE, status: 'sending', to: JSON.stringify([OUTSIDER]), subject: 'In flight at upgrade',
-    header: '<v1sending@sandbox.test>', t: T0, owner: 'worker_v1', lease: T0 + 60_000, sent: null });
+  message.run({
+    id: SENT_ID,
+    mailbox: ALICE,
+    status: 'sent',
+    to: JSON.stringify([BOB]),
+    subject: 'Sent by version one',
+    header: '<v1sent@sandbox.test>',
+    t: T0,
+    owner: null,
+    lease: null,
+    sent: T0 + 5,
+  });
+  message.run({
+    id: SENDING_ID,
+    mailbox: ALICE,
+    status: 'sending',
+    to: JSON.stringify([OUTSIDER]),
+    subject: 'In flight at upgrade',
+    header: '<v1sending@sandbox.test>',
+    t: T0,
+    owner: 'worker_v1',
+    lease: T0 + 60_000,
+    sent: null,
+  });
   db.prepare(`INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs, subject, text_body,
       message_id_header, flags, unread, date, received_at)
     VALUES (?, ?, 'INBOX', 'sandbox', 'zelda@sandbox.test', 'Zelda Quartermaine', ?, '[]', 'Invoice for the harbour project', ?,
-      '<v1email@sandbox.test>', '[]', 1, ?, ?)`)
-    .run(EMAIL_ID, ALICE, JSON.stringify([ALICE]), 'Please find the pelican numbers attached.', T0 + 1, T0 + 1);
+      '<v1email@sandbox.test>', '[]', 1, ?, ?)`).run(EMAIL_ID, ALICE, JSON.stringify([ALICE]), 'Please find the pelican numbers attached.', T0 + 1, T0 + 1);
   insertV1Audit(db, [
     { at: T0, actor: 'operator:v1', action: 'mailbox.created', mailbox: ALICE, detail: { oversight_mode: 'gated_send', transport: 'sandbox' } },
     { at: T0, actor: 'agent:v1', action: 'message.held', mailbox: ALICE, message_id: SENT_ID, detail: { subject: 'Sent by version one', to: [BOB] } },
@@ -80,12 +117,13 @@ beforeEach(() => {
   t = testDb();
   createV1Database(t.path);
 });
-afterEach(async () => { await t.close(); });
+afterEach(async () => {
+  await t.close();
+});
 
 const columns = (s: SqliteStore, table: string) =>
-  (s.db.prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info(?) ORDER BY name`).all(table) as Record<string, unknown>[]);
-const objects = (s: SqliteStore) =>
-  s.db.prepare("SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all();
+  s.db.prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info(?) ORDER BY name`).all(table) as Record<string, unknown>[];
+const objects = (s: SqliteStore) => s.db.prepare("SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all();
 
 describe('opening a version-1 database', () => {
   it('the fixture really is version 1: no version-2 columns or tables', () => {
@@ -102,18 +140,27 @@ describe('opening a version-1 database', () => {
     expect(SCHEMA_VERSION).toBe(5);
     expect(schemaVersionOf(s.db)).toEqual(['5']);
     const names = (table: string) => columns(s, table).map((c) => c.name);
-    expect(names('messages')).toEqual(expect.arrayContaining([
-      'transmitting_at', 'smtp_response', 'policy_hits', 'approved_hash', 'thread_key', 'attachments']));
+    expect(names('messages')).toEqual(
+      expect.arrayContaining(['transmitting_at', 'smtp_response', 'policy_hits', 'approved_hash', 'thread_key', 'attachments']),
+    );
     expect(names('mailboxes')).toContain('policy');
     expect(names('emails')).toEqual(expect.arrayContaining(['uidvalidity', 'uid', 'size', 'has_body', 'attachments']));
-    expect(names('imap_folders')).toEqual(
-      ['folder', 'highestmodseq', 'mailbox', 'messages', 'special_use', 'synced_at', 'uidnext', 'uidvalidity']);
+    expect(names('imap_folders')).toEqual(['folder', 'highestmodseq', 'mailbox', 'messages', 'special_use', 'synced_at', 'uidnext', 'uidvalidity']);
     const schema = s.db.prepare("SELECT type || ':' || name FROM sqlite_schema").pluck().all();
-    expect(schema).toEqual(expect.arrayContaining([
-      'table:emails_fts', 'index:emails_imap_uid', 'index:emails_message_id',
-      'trigger:emails_fts_insert', 'trigger:emails_fts_delete', 'trigger:emails_fts_update',
-      'table:webhook_events', 'table:approval_links', 'trigger:audit_events_no_update', 'trigger:audit_events_no_delete',
-    ]));
+    expect(schema).toEqual(
+      expect.arrayContaining([
+        'table:emails_fts',
+        'index:emails_imap_uid',
+        'index:emails_message_id',
+        'trigger:emails_fts_insert',
+        'trigger:emails_fts_delete',
+        'trigger:emails_fts_update',
+        'table:webhook_events',
+        'table:approval_links',
+        'trigger:audit_events_no_update',
+        'trigger:audit_events_no_delete',
+      ]),
+    );
     expect(schema).not.toContain('table:notifications');
   });
 
@@ -131,21 +178,37 @@ describe('opening a version-1 database', () => {
     const s = t.open();
     expect(await s.getMailbox(ALICE)).toMatchObject({ address: ALICE, display_name: 'Alice', oversight_mode: 'gated_send', transport: 'sandbox' });
     expect(await s.getMessage(SENT_ID)).toMatchObject({
-      status: 'sent', to: [BOB], subject: 'Sent by version one', text: 'Body', sent_at: T0 + 5, attempts: 1,
-      transmitting_at: null, smtp_response: null,
+      status: 'sent',
+      to: [BOB],
+      subject: 'Sent by version one',
+      text: 'Body',
+      sent_at: T0 + 5,
+      attempts: 1,
+      transmitting_at: null,
+      smtp_response: null,
     });
     expect(await s.getMessage(SENDING_ID)).toMatchObject({ status: 'sending', lease_owner: 'worker_v1', transmitting_at: null });
     expect(await s.getEmail(EMAIL_ID)).toMatchObject({
-      email_id: EMAIL_ID, mailbox: ALICE, folder: 'INBOX', from_addr: 'zelda@sandbox.test', subject: 'Invoice for the harbour project',
-      text: 'Please find the pelican numbers attached.', unread: true,
-      has_body: true, attachments: [], uid: null, uidvalidity: null, size: null,
+      email_id: EMAIL_ID,
+      mailbox: ALICE,
+      folder: 'INBOX',
+      from_addr: 'zelda@sandbox.test',
+      subject: 'Invoice for the harbour project',
+      text: 'Please find the pelican numbers attached.',
+      unread: true,
+      has_body: true,
+      attachments: [],
+      uid: null,
+      uidvalidity: null,
+      size: null,
     });
     expect(s.db.prepare('SELECT has_body FROM emails WHERE email_id = ?').pluck().get(EMAIL_ID)).toBe(1);
   });
 
   it('moves a held tag write to mailbox_actions (an act_ id with the same random part), out of messages', async () => {
     const raw = new Database(t.path);
-    raw.prepare(`INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject, tag_action,
+    raw
+      .prepare(`INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject, tag_action,
         message_id_header, content_hash, created_by, mode_at_submit, gate_code, gate_reason, created_at, expires_at, updated_at)
       VALUES ('msg_v1tagv1tagv1tag', ?, 'tag', 'pending', ?, '[]', '[]', '[]', 'to flag', ?, '<v1tag@sandbox.test>', 'h', 'agent:v1',
         'gated_all', 'mode_requires_approval', 'gated_all mode holds tag for approval', ?, ?, ?)`)
@@ -153,15 +216,24 @@ describe('opening a version-1 database', () => {
     raw.close();
     const s = t.open();
     expect(await s.getMessage('msg_v1tagv1tagv1tag')).toBeUndefined();
-    expect(await s.getAction('act_v1tagv1tagv1tag')).toMatchObject({ status: 'pending', mailbox: ALICE, email_id: EMAIL_ID,
-      action: { add_flags: ['\\Flagged'] }, created_by: 'agent:v1', expires_at: T0 + 3_600_000 });
+    expect(await s.getAction('act_v1tagv1tagv1tag')).toMatchObject({
+      status: 'pending',
+      mailbox: ALICE,
+      email_id: EMAIL_ID,
+      action: { add_flags: ['\\Flagged'] },
+      created_by: 'agent:v1',
+      expires_at: T0 + 3_600_000,
+    });
     expect(() => s.db.prepare("UPDATE messages SET kind = 'tag' WHERE message_id = ?").run(SENT_ID)).toThrow(/CHECK/);
   });
 
   it('full-text search finds the version-1 email by subject, sender, name and text', async () => {
     const s = t.open();
     for (const query of ['harbour', 'invoice harb', 'zelda', 'Quartermaine', 'pelican numbers']) {
-      expect((await s.searchEmails({ mailbox: ALICE, query, limit: 10 })).map((e) => e.email_id), query).toEqual([EMAIL_ID]);
+      expect(
+        (await s.searchEmails({ mailbox: ALICE, query, limit: 10 })).map((e) => e.email_id),
+        query,
+      ).toEqual([EMAIL_ID]);
     }
     expect(await s.searchEmails({ mailbox: ALICE, query: 'walrus', limit: 10 })).toEqual([]);
   });
@@ -175,7 +247,13 @@ describe('opening a version-1 database', () => {
   it('a version-1 email can still be reindexed and deleted after the upgrade', async () => {
     const s = t.open();
     // The FTS update and delete triggers remove the old row's terms from the index first; that must find them.
-    await s.setEmailBody(EMAIL_ID, { text: 'The cormorant replaced the pelican.', html: null, references_header: null, in_reply_to_header: null, attachments: [] });
+    await s.setEmailBody(EMAIL_ID, {
+      text: 'The cormorant replaced the pelican.',
+      html: null,
+      references_header: null,
+      in_reply_to_header: null,
+      attachments: [],
+    });
     expect((await s.searchEmails({ mailbox: ALICE, query: 'cormorant', limit: 10 })).map((e) => e.email_id)).toEqual([EMAIL_ID]);
     expect(() => s.db.prepare('DELETE FROM emails WHERE email_id = ?').run(EMAIL_ID)).not.toThrow();
     expect(await s.searchEmails({ mailbox: ALICE, query: 'cormorant', limit: 10 })).toEqual([]);
@@ -192,7 +270,10 @@ describe('opening a version-1 database', () => {
   it('an in-flight version-1 delivery is recovered like any other lease', async () => {
     const s = t.open();
     const seen: (number | null)[] = [];
-    const out = await s.recoverLeases(T0 + 60_001, (m) => { seen.push(m.transmitting_at); return m.transmitting_at === null; });
+    const out = await s.recoverLeases(T0 + 60_001, (m) => {
+      seen.push(m.transmitting_at);
+      return m.transmitting_at === null;
+    });
     expect(seen).toEqual([null]);
     expect(out).toMatchObject([{ message_id: SENDING_ID, status: 'queued', transmitting_at: null }]);
     expect(await s.verifyAudit()).toMatchObject({ ok: true, events: 6 });

@@ -5,7 +5,21 @@ import type { AutoApproveRule } from '../../src/gate/rules/index.js';
 import { newActionId } from '../../src/ids.js';
 import type { MailboxPatch } from '../../src/store/store.js';
 import {
-  ALICE, BOB, NOTHING_DELIVERED, OPERATOR, T0, TTL_S, addMailbox, auditCount, content, decisionEvents, deliveredCopies, holdMany, sandboxWorker, submit, useStore,
+  ALICE,
+  BOB,
+  NOTHING_DELIVERED,
+  OPERATOR,
+  T0,
+  TTL_S,
+  addMailbox,
+  auditCount,
+  content,
+  decisionEvents,
+  deliveredCopies,
+  holdMany,
+  sandboxWorker,
+  submit,
+  useStore,
 } from './fixtures.js';
 
 const db = useStore(async (s) => {
@@ -14,9 +28,14 @@ const db = useStore(async (s) => {
 });
 
 const N = 25;
-const rowsOf = (mailbox: string) => db.s.db.prepare("SELECT * FROM messages WHERE mailbox = ? ORDER BY message_id").all(mailbox);
-const events = (action: string) => db.s.db.prepare('SELECT actor, at, mailbox, detail FROM audit_events WHERE action = ?').all(action) as
-  { actor: string; at: number; mailbox: string; detail: string }[];
+const rowsOf = (mailbox: string) => db.s.db.prepare('SELECT * FROM messages WHERE mailbox = ? ORDER BY message_id').all(mailbox);
+const events = (action: string) =>
+  db.s.db.prepare('SELECT actor, at, mailbox, detail FROM audit_events WHERE action = ?').all(action) as {
+    actor: string;
+    at: number;
+    mailbox: string;
+    detail: string;
+  }[];
 
 describe('gated_send -> autonomous with held messages', () => {
   it('leaves every held message pending and byte-for-byte unchanged, and reports the count', async () => {
@@ -39,7 +58,9 @@ describe('gated_send -> autonomous with held messages', () => {
     expect(more).toEqual([]);
     expect(ev).toMatchObject({ actor: OPERATOR, at: T0 + 10, mailbox: ALICE });
     expect(JSON.parse(ev!.detail)).toEqual({
-      changes: { oversight_mode: { from: 'gated_send', to: 'autonomous' } }, reason: 'the agent has earned it', pending_unaffected: N,
+      changes: { oversight_mode: { from: 'gated_send', to: 'autonomous' } },
+      reason: 'the agent has earned it',
+      pending_unaffected: N,
     });
     expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
   });
@@ -50,7 +71,7 @@ describe('gated_send -> autonomous with held messages', () => {
     await other.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'go', T0 + 1);
     const after = await submit(db.s, ALICE, content({ subject: 'after' }), { now: T0 + 2 });
     expect(after.message).toMatchObject({ status: 'queued', mode_at_submit: 'autonomous', gate_code: 'mode_allows' });
-    expect((await db.s.getMessage(heldId!))).toMatchObject({ status: 'pending', mode_at_submit: 'gated_send' });
+    expect(await db.s.getMessage(heldId!)).toMatchObject({ status: 'pending', mode_at_submit: 'gated_send' });
     expect((await db.s.claimForDelivery('w', T0 + 3, 60_000, 10, [ALICE, BOB])).map((m) => m.message_id)).toEqual([after.message.message_id]);
   });
 
@@ -60,7 +81,8 @@ describe('gated_send -> autonomous with held messages', () => {
     expect(r).toMatchObject({ changed: ['auto_approve_rules'], pending_unaffected: 4 });
     expect((await db.s.listPending({ mailbox: ALICE, limit: 10, now: T0 + 1 })).messages.length).toBe(4);
     expect(JSON.parse(events('mailbox.mode_changed')[0]!.detail)).toMatchObject({
-      changes: { auto_approve_rules: { from: [], to: [{ type: 'all' }] } }, pending_unaffected: 4,
+      changes: { auto_approve_rules: { from: [], to: [{ type: 'all' }] } },
+      pending_unaffected: 4,
     });
     expect((await submit(db.s, ALICE, content({ subject: 'new' }), { now: T0 + 2 })).message).toMatchObject({ status: 'queued', gate_rule: 'all' });
   });
@@ -80,7 +102,9 @@ describe('other updates', () => {
     expect(events('mailbox.mode_changed')).toEqual([]);
     const [ev] = events('mailbox.updated');
     expect(JSON.parse(ev!.detail)).toEqual({
-      changes: { display_name: { from: null, to: 'Alice' }, pending_ttl_seconds: { from: 3600, to: 60 } }, reason: 'cosmetic', pending_unaffected: 0,
+      changes: { display_name: { from: null, to: 'Alice' }, pending_ttl_seconds: { from: 3600, to: 60 } },
+      reason: 'cosmetic',
+      pending_unaffected: 0,
     });
   });
 
@@ -96,15 +120,43 @@ describe('other updates', () => {
 
 /** Holds a tag write in a gated_all mailbox (as tag_email does): flag an email that arrived in its INBOX. */
 async function holdTag(mailbox: string): Promise<{ id: string; email: string }> {
-  const email = (await db.s.insertInbound({
-    mailbox, folder: 'INBOX', source: 'sandbox', from_addr: 'sender@example.org', from_name: null, to: [mailbox], cc: [], subject: 'to flag',
-    text: null, html: null, message_id_header: null, in_reply_to_header: null, references_header: null, outbound_message_id: null,
-    delivery_role: null, date: T0,
-  }, T0))!;
-  const a = await db.s.submitAction({
-    action_id: newActionId(), mailbox, actor: 'agent:test', action: { email_id: email, add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
-  }, (mb) => evaluate({ mode: mb.oversight_mode, rules: mb.auto_approve_rules }, { requireApproval: false }, { kind: 'write', operation: 'tag' },
-    { knownContacts: new Set(), contactLists: new Map() }), T0);
+  const email = (await db.s.insertInbound(
+    {
+      mailbox,
+      folder: 'INBOX',
+      source: 'sandbox',
+      from_addr: 'sender@example.org',
+      from_name: null,
+      to: [mailbox],
+      cc: [],
+      subject: 'to flag',
+      text: null,
+      html: null,
+      message_id_header: null,
+      in_reply_to_header: null,
+      references_header: null,
+      outbound_message_id: null,
+      delivery_role: null,
+      date: T0,
+    },
+    T0,
+  ))!;
+  const a = await db.s.submitAction(
+    {
+      action_id: newActionId(),
+      mailbox,
+      actor: 'agent:test',
+      action: { email_id: email, add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
+    },
+    (mb) =>
+      evaluate(
+        { mode: mb.oversight_mode, rules: mb.auto_approve_rules },
+        { requireApproval: false },
+        { kind: 'write', operation: 'tag' },
+        { knownContacts: new Set(), contactLists: new Map() },
+      ),
+    T0,
+  );
   expect(a.status).toBe('pending');
   return { id: a.action_id, email };
 }
@@ -116,13 +168,19 @@ describe('loosening with mail held, then the delivery worker (README: mail alrea
     ['gated_send -> monitored', 'gated_send', { oversight_mode: 'monitored' }],
     ['gated_send -> autonomous', 'gated_send', { oversight_mode: 'autonomous' }],
     ['gated_all with a rule approving everything', 'gated_all', { auto_approve_rules: [{ type: 'all' }] }],
-    ...([
-      ['all', { type: 'all' }],
-      ['domain', { type: 'domain', match: 'sandbox.test' }],
-      ['subject', { type: 'subject', match: 'held*' }],
-      ['contact_list', { type: 'contact_list', list: 'team' }],
-    ] as [string, AutoApproveRule][]).map(([name, rule]): [string, 'gated_send', MailboxPatch, () => Promise<void>] =>
-      [`gated_send with a ${name} rule matching the held mail`, 'gated_send', { auto_approve_rules: [rule] }, () => db.s.setContactLists({ team: [BOB] })]),
+    ...(
+      [
+        ['all', { type: 'all' }],
+        ['domain', { type: 'domain', match: 'sandbox.test' }],
+        ['subject', { type: 'subject', match: 'held*' }],
+        ['contact_list', { type: 'contact_list', list: 'team' }],
+      ] as [string, AutoApproveRule][]
+    ).map(([name, rule]): [string, 'gated_send', MailboxPatch, () => Promise<void>] => [
+      `gated_send with a ${name} rule matching the held mail`,
+      'gated_send',
+      { auto_approve_rules: [rule] },
+      () => db.s.setContactLists({ team: [BOB] }),
+    ]),
   ];
   for (const [name, from, patch, setup] of loosenings) {
     it(`${name}: held mail is never delivered by the worker, and can still be approved, rejected or left to expire`, async () => {
@@ -159,8 +217,7 @@ describe('loosening with mail held, then the delivery worker (README: mail alrea
       await worker(T0 + TTL_S * 1000);
       expect((await db.s.getMessage(expire!))!.status).toBe('expired');
       expect(deliveredCopies(db.s, expire!)).toEqual(NOTHING_DELIVERED);
-      expect(held.map((id) => decisionEvents(db.s, id))).toEqual([
-        ['message.approved'], ['message.rejected'], ['message.expired']]);
+      expect(held.map((id) => decisionEvents(db.s, id))).toEqual([['message.approved'], ['message.rejected'], ['message.expired']]);
       if (tag) expect(decisionEvents(db.s, tag.id)).toEqual(['message.approved']);
       expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
     });

@@ -8,7 +8,19 @@ import { setLogLevel } from '../../src/log.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import {
-  ALICE, BOB, DECISION_STATUS, OUTSIDER, T0, TTL_S, addMailbox, approveMany, auditActions, content, decisionEvents, holdMany, testDb,
+  ALICE,
+  BOB,
+  DECISION_STATUS,
+  OUTSIDER,
+  T0,
+  TTL_S,
+  addMailbox,
+  approveMany,
+  auditActions,
+  content,
+  decisionEvents,
+  holdMany,
+  testDb,
 } from './fixtures.js';
 import { type ThreadTask, threadRunner } from './threads.js';
 
@@ -45,8 +57,9 @@ describe('opening one fresh file from many threads at once', () => {
     expect(outs).toEqual(Array.from({ length: 6 }, () => ['wal', 0]));
     const check = new SqliteStore(fresh);
     expect(check.db.prepare('SELECT value FROM meta').pluck().all()).toEqual([String(SCHEMA_VERSION)]);
-    expect(check.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get())
-      .toBe(s.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get());
+    expect(check.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get()).toBe(
+      s.db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get(),
+    );
     await check.close();
   });
 });
@@ -55,8 +68,10 @@ describe('decisions from four threads at once', () => {
   it(`approve, approve, reject and cancel race over the same ${N} messages: exactly one wins each`, async () => {
     const ids = await holdMany(s, ALICE, N);
     const reqs = [
-      { action: 'approve', actor: 'reviewer:1' }, { action: 'approve', actor: 'reviewer:2' },
-      { action: 'reject', actor: 'reviewer:3', reason: 'no' }, { action: 'cancel', actor: 'agent:x' },
+      { action: 'approve', actor: 'reviewer:1' },
+      { action: 'approve', actor: 'reviewer:2' },
+      { action: 'reject', actor: 'reviewer:3', reason: 'no' },
+      { action: 'cancel', actor: 'agent:x' },
     ];
     const outs = await runThreads<Decided>(reqs.map((req) => ({ task: 'decide', ids, req, now: T0 + 1 })));
     const winners = new Map<string, string>();
@@ -84,12 +99,12 @@ describe('decisions from four threads at once', () => {
   it(`approve at expires_at - 1ms vs a sweep at expires_at + 1ms, ${N} messages: one terminal decision each`, async () => {
     // Message i is held at T0 + 10i, so in round i only it is due for the sweep, and both threads race for it.
     const ids: string[] = [];
-    for (let i = 0; i < N; i++) ids.push(...await holdMany(s, ALICE, 1, T0 + 10 * i));
+    for (let i = 0; i < N; i++) ids.push(...(await holdMany(s, ALICE, 1, T0 + 10 * i)));
     const expiries = ids.map((_, i) => T0 + 10 * i + TTL_S * 1000);
-    const [approvals, expired] = await runThreads<Decided | string>([
+    const [approvals, expired] = (await runThreads<Decided | string>([
       { task: 'decide', ids, req: { action: 'approve', actor: 'reviewer:1' }, nows: expiries.map((e) => e - 1) },
       { task: 'expire', nows: expiries.map((e) => e + 1) },
-    ]) as [Decided[], string[]];
+    ])) as [Decided[], string[]];
     const expiredSet = new Set(expired);
     expect(expiredSet.size).toBe(expired.length);
     for (const r of approvals) {
@@ -111,13 +126,18 @@ describe('decisions from four threads at once', () => {
 describe('delivery from two threads at once (K6)', () => {
   it(`two DeliveryWorkers send each of ${N} approved messages exactly once`, async () => {
     const ids = await approveMany(s, ALICE, N, (i) => content({ to: [BOB, OUTSIDER], subject: `p${i}` }), T0);
-    const [ca, cb] = await runThreads<number>([{ task: 'deliver', now: T0 + 5 }, { task: 'deliver', now: T0 + 5 }]);
+    const [ca, cb] = await runThreads<number>([
+      { task: 'deliver', now: T0 + 5 },
+      { task: 'deliver', now: T0 + 5 },
+    ]);
     expect(ca![0]! + cb![0]!).toBe(N);
     for (const id of ids) {
-      expect((await s.getMessage(id))).toMatchObject({ status: 'sent', attempts: 1 });
+      expect(await s.getMessage(id)).toMatchObject({ status: 'sent', attempts: 1 });
       expect(auditActions(s, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
     }
-    const inbox = s.db.prepare("SELECT outbound_message_id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = 'INBOX' GROUP BY 1").all(BOB) as { n: number }[];
+    const inbox = s.db.prepare("SELECT outbound_message_id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = 'INBOX' GROUP BY 1").all(BOB) as {
+      n: number;
+    }[];
     expect(inbox.length).toBe(N);
     expect(inbox.every((r) => r.n === 1)).toBe(true);
     expect(s.db.prepare('SELECT count(*) FROM captured_mail').pluck().get()).toBe(N);
@@ -128,7 +148,8 @@ describe('idempotent submits from three threads at once (K7)', () => {
   it('same keys, same content: one message per key, every other submit a replay of it', async () => {
     const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
     const outs = await runThreads<{ key: string; ok: boolean; replayed?: boolean; id?: string }>(
-      ['a', 'b', 'c'].map((tag) => ({ task: 'submit', keys, tag, mailbox: ALICE, subject: 'same', now: T0 })));
+      ['a', 'b', 'c'].map((tag) => ({ task: 'submit', keys, tag, mailbox: ALICE, subject: 'same', now: T0 })),
+    );
     for (const key of keys) {
       const rs = outs.map((out) => out.find((r) => r.key === key)!);
       expect(rs.every((r) => r.ok)).toBe(true);
@@ -141,7 +162,8 @@ describe('idempotent submits from three threads at once (K7)', () => {
   it('same keys, different content: one message per key, the others IDEMPOTENCY_CONFLICT', async () => {
     const keys = Array.from({ length: 100 }, (_, i) => `d${i}`);
     const outs = await runThreads<{ key: string; ok: boolean; code?: string }>(
-      ['a', 'b', 'c'].map((tag) => ({ task: 'submit', keys, tag, mailbox: BOB, subject: `from ${tag}`, now: T0 })));
+      ['a', 'b', 'c'].map((tag) => ({ task: 'submit', keys, tag, mailbox: BOB, subject: `from ${tag}`, now: T0 })),
+    );
     for (const key of keys) {
       const rs = outs.map((out) => out.find((r) => r.key === key)!);
       expect(rs.filter((r) => r.ok).length).toBe(1);

@@ -28,7 +28,9 @@ describe('inline mode (default)', () => {
 });
 
 describe('hashed mode', () => {
-  beforeEach(async () => { await db.s.setPersonalDataMode('hashed'); });
+  beforeEach(async () => {
+    await db.s.setPersonalDataMode('hashed');
+  });
 
   it('writes no address, subject or body into the chain, only salted hashes', async () => {
     const id = await heldThenApprovedWithEdits();
@@ -43,7 +45,8 @@ describe('hashed mode', () => {
   it('the same value hashes differently for two messages (no linking across messages)', async () => {
     const a = await submit(db.s, ALICE, content({ subject: 'same', text: 'one' }), { now: T0 + 1 });
     const b = await submit(db.s, ALICE, content({ subject: 'same', text: 'two' }), { now: T0 + 2 });
-    const subjectOf = (id: string) => JSON.parse(db.s.db.prepare("SELECT detail FROM audit_events WHERE message_id = ? AND action = 'message.held'").pluck().get(id) as string).subject;
+    const subjectOf = (id: string) =>
+      JSON.parse(db.s.db.prepare("SELECT detail FROM audit_events WHERE message_id = ? AND action = 'message.held'").pluck().get(id) as string).subject;
     expect(subjectOf(a.message.message_id)).not.toBe(subjectOf(b.message.message_id));
   });
 

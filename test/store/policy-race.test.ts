@@ -92,7 +92,9 @@ describe('racing submits at the held cap (max_pending)', () => {
     const [a, b] = await Promise.all([thread('c', mailboxes, bar), thread('d', mailboxes, bar)]);
     const trials = mailboxes.map((mb, i) => ({ mb, outcomes: [a![i], b![i]].sort() }));
     expect(trials.filter((x) => x.outcomes.join() !== 'held_limit,mode_requires_approval')).toEqual([]);
-    const over = s.db.prepare("SELECT mailbox, count(*) AS n FROM messages WHERE mailbox LIKE 'held%' AND status = 'pending' GROUP BY mailbox HAVING n <> ?").all(LIMIT);
+    const over = s.db
+      .prepare("SELECT mailbox, count(*) AS n FROM messages WHERE mailbox LIKE 'held%' AND status = 'pending' GROUP BY mailbox HAVING n <> ?")
+      .all(LIMIT);
     expect(over).toEqual([]);
   });
 });

@@ -13,9 +13,7 @@ import { hardBounces } from '../../src/mail/smtp.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { OutboundMessage } from '../../src/store/store.js';
 import type { OversightMode } from '../../src/values.js';
-import {
-  addMailbox, auditActions, BOB, CAROL, content, OPERATOR, OUTSIDER, sandboxWorker, submit, T0, useStore,
-} from './fixtures.js';
+import { addMailbox, auditActions, BOB, CAROL, content, OPERATOR, OUTSIDER, sandboxWorker, submit, T0, useStore } from './fixtures.js';
 
 const MB = 'agent@sandbox.test';
 const OTHER = 'other@sandbox.test';
@@ -25,7 +23,9 @@ const DAY = 86_400_000;
 
 const db = useStore();
 // Registered after useStore's, so it runs before the database is closed.
-afterEach(async () => { expect(await db.s.verifyAudit()).toMatchObject({ ok: true }); });
+afterEach(async () => {
+  expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
+});
 
 const mailbox = (policy: PolicySettings, mode: OversightMode = 'autonomous', address = MB) => addMailbox(db.s, address, mode, { policy });
 /** Submits at `at` (ms after T0) and returns the stored row. */
@@ -87,17 +87,20 @@ describe('dedupe_window', () => {
 });
 
 describe('rate limits per mailbox', () => {
-  it.each([['per_minute', MINUTE], ['per_hour', HOUR], ['per_day', DAY]] as const)(
-    '%s = 2: the third in the window is refused until the oldest leaves it; retry_after = oldest + window', async (key, ms) => {
-      await mailbox({ dedupe_window: 0, rate_limits: { [key]: 2 } });
-      await at(0);
-      await at(10);
-      const third = await at(20);
-      expect([third.status, code(third), firstHit(third).rule]).toEqual(['blocked', 'rate_limited', `rate_limits.${key}`]);
-      expect(firstHit(third).details).toMatchObject({ limit: 2, count: 2, retry_after: new Date(T0 + ms).toISOString() });
-      expect(code(await at(ms - 1))).toBe('rate_limited');
-      expect(code(await at(ms))).toBe('mode_allows');
-    });
+  it.each([
+    ['per_minute', MINUTE],
+    ['per_hour', HOUR],
+    ['per_day', DAY],
+  ] as const)('%s = 2: the third in the window is refused until the oldest leaves it; retry_after = oldest + window', async (key, ms) => {
+    await mailbox({ dedupe_window: 0, rate_limits: { [key]: 2 } });
+    await at(0);
+    await at(10);
+    const third = await at(20);
+    expect([third.status, code(third), firstHit(third).rule]).toEqual(['blocked', 'rate_limited', `rate_limits.${key}`]);
+    expect(firstHit(third).details).toMatchObject({ limit: 2, count: 2, retry_after: new Date(T0 + ms).toISOString() });
+    expect(code(await at(ms - 1))).toBe('rate_limited');
+    expect(code(await at(ms))).toBe('mode_allows');
+  });
 
   it('held and sent mail count, blocked mail does not; a rate-limited refusal does not count either', async () => {
     await mailbox({ dedupe_window: 0, rate_limits: { per_minute: 3 } }, 'gated_send');
@@ -118,10 +121,16 @@ describe('rate limits per mailbox', () => {
 
   it('tag actions (held flag changes) do not count against a send limit', async () => {
     await mailbox({ dedupe_window: 0, rate_limits: { per_minute: 1 } }, 'gated_all');
-    const tag = await db.s.submitAction({
-      action_id: 'act_tagtagtagtagtag', mailbox: MB, actor: 'agent:test',
-      action: { email_id: 'em_xxxxxxxxxxxx', add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
-    }, (mb) => evaluate({ mode: mb.oversight_mode, rules: [] }, { requireApproval: false }, { kind: 'write', operation: 'tag' }, FACTS), T0);
+    const tag = await db.s.submitAction(
+      {
+        action_id: 'act_tagtagtagtagtag',
+        mailbox: MB,
+        actor: 'agent:test',
+        action: { email_id: 'em_xxxxxxxxxxxx', add_flags: ['\\Flagged'], remove_flags: [], move_to: null },
+      },
+      (mb) => evaluate({ mode: mb.oversight_mode, rules: [] }, { requireApproval: false }, { kind: 'write', operation: 'tag' }, FACTS),
+      T0,
+    );
     expect(tag.status).toBe('pending');
     expect(code(await at(1))).toBe('mode_requires_approval');
     expect(code(await at(2, content({ subject: 'second' })))).toBe('rate_limited');
@@ -176,8 +185,12 @@ describe('the suppression list in the database', () => {
     expect(await add('*', 'domain', 'evil.com')).toBe(false);
     expect(await db.s.removeSuppression({ scope: '*', kind: 'domain', value: 'evil.com' }, OPERATOR, T0)).toBe(true);
     expect(await db.s.removeSuppression({ scope: '*', kind: 'domain', value: 'evil.com' }, OPERATOR, T0)).toBe(false);
-    expect((await db.s.audit({ limit: 10 })).map((e) => e.action).filter((a) => a.startsWith('suppression.')).sort())
-      .toEqual(['suppression.added', 'suppression.removed']);
+    expect(
+      (await db.s.audit({ limit: 10 }))
+        .map((e) => e.action)
+        .filter((a) => a.startsWith('suppression.'))
+        .sort(),
+    ).toEqual(['suppression.added', 'suppression.removed']);
   });
 });
 
@@ -191,15 +204,22 @@ describe('the config file keeps its own entries in sync at start', () => {
       await app.close();
       return rows.map((r) => `${r.source}:${r.kind}:${r.value}`).sort();
     };
-    expect(await start(['Gone@Example.com', 'spam.example', 'shared@x.test'])).toEqual(
-      ['config:address:gone@example.com', 'config:address:shared@x.test', 'config:domain:spam.example']);
+    expect(await start(['Gone@Example.com', 'spam.example', 'shared@x.test'])).toEqual([
+      'config:address:gone@example.com',
+      'config:address:shared@x.test',
+      'config:domain:spam.example',
+    ]);
     await db.s.addSuppression({ scope: '*', kind: 'address', value: 'kept@x.test', reason: 'asked', source: 'manual', created_by: OPERATOR }, T0);
     await db.s.addSuppression({ scope: '*', kind: 'address', value: 'bounced@x.test', reason: 'bounce', source: 'bounce', created_by: 'system:delivery' }, T0);
     // The same entry typed by hand and in the file: the manual one is kept when the file drops it.
     await db.s.addSuppression({ scope: MB, kind: 'domain', value: 'spam.example', reason: null, source: 'manual', created_by: OPERATOR }, T0);
     expect(await start(['gone@example.com', 'bücher.example'])).toEqual([
-      'bounce:address:bounced@x.test', 'config:address:gone@example.com', 'config:domain:xn--bcher-kva.example',
-      'manual:address:kept@x.test', 'manual:domain:spam.example']);
+      'bounce:address:bounced@x.test',
+      'config:address:gone@example.com',
+      'config:domain:xn--bcher-kva.example',
+      'manual:address:kept@x.test',
+      'manual:domain:spam.example',
+    ]);
     expect(await start([])).toEqual(['bounce:address:bounced@x.test', 'manual:address:kept@x.test', 'manual:domain:spam.example']);
     const actors = (await db.s.audit({ limit: 100 })).filter((e) => e.action.startsWith('suppression.')).map((e) => e.actor);
     expect(actors.filter((a) => a.startsWith('config:'))).toHaveLength(3 + 3 + 2); // 3 added; 1 added + 2 removed; 2 removed
@@ -219,7 +239,9 @@ describe('hard bounces suppress the address', () => {
   it("a failed delivery with bounced recipients adds them (canonical) with source 'bounce'; later mail to them is blocked", async () => {
     const m = await deliverAndFail({ kind: 'failed', error: 'SMTP 550 5.1.1 user unknown', bounced: ['Gone@Ext.Example'] });
     const rows = await db.s.listSuppressions({ limit: 10 });
-    expect(rows).toEqual([expect.objectContaining({ scope: '*', kind: 'address', value: 'gone@ext.example', source: 'bounce', created_by: 'system:delivery' })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ scope: '*', kind: 'address', value: 'gone@ext.example', source: 'bounce', created_by: 'system:delivery' }),
+    ]);
     expect(rows[0]!.reason).toContain(m.message_id);
     expect((await db.s.getMessage(m.message_id))!.status).toBe('failed');
     expect(code(await at(10, content({ to: ['gone@ext.example'] })))).toBe('suppressed_recipient');

@@ -7,7 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecideRequest } from '../../src/store/store.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import {
-  ALICE, BULK_POLICY, DECISION_STATUS, T0, TTL_S, addMailbox, content, decisionEvents, failure, holdMany, race, rng, submit, testDb,
+  ALICE,
+  BULK_POLICY,
+  DECISION_STATUS,
+  T0,
+  TTL_S,
+  addMailbox,
+  content,
+  decisionEvents,
+  failure,
+  holdMany,
+  race,
+  rng,
+  submit,
+  testDb,
 } from './fixtures.js';
 
 const TRIALS = 200;
@@ -25,13 +38,15 @@ beforeAll(async () => {
 afterAll(async () => {
   // Whatever ran, the chain is intact and every decided row has exactly the one matching decision event.
   expect((await a.verifyAudit()).ok).toBe(true);
-  const disagree = a.db.prepare(`SELECT m.message_id, m.status, group_concat(e.action) AS events FROM messages m
+  const disagree = a.db
+    .prepare(`SELECT m.message_id, m.status, group_concat(e.action) AS events FROM messages m
       LEFT JOIN audit_events e ON e.message_id = m.message_id
         AND e.action IN ('message.approved', 'message.rejected', 'message.cancelled', 'message.expired')
       GROUP BY m.message_id
       HAVING (m.status = 'pending' AND events IS NOT NULL)
           OR (m.status <> 'pending' AND (events IS NULL OR events LIKE '%,%' OR events <> CASE
-                WHEN m.status IN ('approved', 'queued', 'sending', 'sent') THEN 'message.approved' ELSE 'message.' || m.status END))`).all();
+                WHEN m.status IN ('approved', 'queued', 'sending', 'sent') THEN 'message.approved' ELSE 'message.' || m.status END))`)
+    .all();
   expect(disagree).toEqual([]);
   await t.close();
 });
@@ -53,7 +68,11 @@ describe('two connections decide the same message', () => {
       for (let i = 0; i < TRIALS; i++) {
         const id = await newHeld();
         const now = T0 + 1 + i;
-        const [ra, rb] = await race(next, () => a.decideMessage(id, reqA, now), () => b.decideMessage(id, reqB, now));
+        const [ra, rb] = await race(
+          next,
+          () => a.decideMessage(id, reqA, now),
+          () => b.decideMessage(id, reqB, now),
+        );
         const fulfilled = [ra, rb].filter((r) => r.status === 'fulfilled');
         expect(fulfilled.length, `trial ${i}`).toBe(1);
         const [winner, loser, wonReq] = ra.status === 'fulfilled' ? [ra, rb, reqA] : [rb, ra, reqB];
@@ -74,7 +93,13 @@ describe('two connections decide the same message', () => {
 });
 
 describe('approve vs expiry around expires_at', () => {
-  const offsets: [number, number][] = [[-1, +1], [-1, 0], [0, -1], [+1, -1], [-1, -1]];
+  const offsets: [number, number][] = [
+    [-1, +1],
+    [-1, 0],
+    [0, -1],
+    [+1, -1],
+    [-1, -1],
+  ];
   for (const [approveAt, sweepAt] of offsets) {
     it(`approve at expires_at${approveAt >= 0 ? '+' : ''}${approveAt}ms vs expireDue at expires_at${sweepAt >= 0 ? '+' : ''}${sweepAt}ms, ${TRIALS} trials`, async () => {
       const next = rng(1000 + approveAt * 10 + sweepAt);
@@ -82,9 +107,11 @@ describe('approve vs expiry around expires_at', () => {
       for (let i = 0; i < TRIALS; i++) {
         const id = await newHeld();
         const other = await newHeld(); // a bystander that must never be touched by the approve
-        const [ra, rb] = await race(next,
+        const [ra, rb] = await race(
+          next,
           () => a.decideMessage(id, { action: 'approve', actor: 'reviewer:a' }, EXPIRES + approveAt),
-          () => b.expireDue(EXPIRES + sweepAt, 1000));
+          () => b.expireDue(EXPIRES + sweepAt, 1000),
+        );
         const final = (await a.getMessage(id))!.status;
         expect(['approved', 'expired']).toContain(final);
         outcomes[final as 'approved' | 'expired']++;
@@ -121,7 +148,11 @@ describe('idempotent submits racing from two connections (K7)', () => {
     for (let i = 0; i < TRIALS; i++) {
       const key = `race-${i}`;
       const c = content({ subject: `idem ${i}` });
-      const [ra, rb] = await race(next, () => submit(a, ALICE, c, { key, policy: BULK_POLICY }), () => submit(b, ALICE, c, { key, policy: BULK_POLICY }));
+      const [ra, rb] = await race(
+        next,
+        () => submit(a, ALICE, c, { key, policy: BULK_POLICY }),
+        () => submit(b, ALICE, c, { key, policy: BULK_POLICY }),
+      );
       if (ra.status !== 'fulfilled' || rb.status !== 'fulfilled') throw new Error(`trial ${i}: a submit failed`);
       expect([ra.value.replayed, rb.value.replayed].sort()).toEqual([false, true]);
       expect(ra.value.message.message_id).toBe(rb.value.message.message_id);
@@ -133,9 +164,11 @@ describe('idempotent submits racing from two connections (K7)', () => {
     const next = rng(43);
     for (let i = 0; i < TRIALS; i++) {
       const key = `conflict-${i}`;
-      const [ra, rb] = await race(next,
+      const [ra, rb] = await race(
+        next,
         () => submit(a, ALICE, content({ subject: `A ${i}` }), { key, policy: BULK_POLICY }),
-        () => submit(b, ALICE, content({ subject: `B ${i}` }), { key, policy: BULK_POLICY }));
+        () => submit(b, ALICE, content({ subject: `B ${i}` }), { key, policy: BULK_POLICY }),
+      );
       const ok = [ra, rb].filter((r) => r.status === 'fulfilled');
       const bad = [ra, rb].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(ok.length).toBe(1);

@@ -18,7 +18,9 @@ beforeEach(async () => {
   await addMailbox(a, ALICE, 'gated_send');
   a.db.exec('CREATE TABLE filler (x BLOB)');
 });
-afterEach(async () => { await t.close(); });
+afterEach(async () => {
+  await t.close();
+});
 
 /** Fills every page the connection may use, so the next insert fails with SQLITE_FULL. */
 function fillDisk(): void {
@@ -58,8 +60,13 @@ describe('an outcome that cannot be recorded', () => {
     await worker.tick();
     expect(sent).toEqual([id]);
     // Not recorded, but not held for the 300 s lease either: released now, with the transmission marked.
-    const row = a.db.prepare('SELECT status, lease_owner, lease_until, transmitting_at, attempts FROM messages WHERE message_id = ?').get(id!) as
-      { status: string; lease_owner: string; lease_until: number; transmitting_at: number | null; attempts: number };
+    const row = a.db.prepare('SELECT status, lease_owner, lease_until, transmitting_at, attempts FROM messages WHERE message_id = ?').get(id!) as {
+      status: string;
+      lease_owner: string;
+      lease_until: number;
+      transmitting_at: number | null;
+      attempts: number;
+    };
     expect(row).toMatchObject({ status: 'sending', lease_owner: worker.owner, transmitting_at: T0 + 1, attempts: 1 });
     expect(row.lease_until).toBeLessThan(now);
 

@@ -12,8 +12,20 @@ const REMOTE = 'remote@imap.example';
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE, 'autonomous');
   for (const mb of [BOB, CAROL, DAVE]) await addMailbox(s, mb, 'gated_send', { rules: [{ type: 'known_contact' }] });
-  await s.createMailbox({ address: REMOTE, display_name: null, oversight_mode: 'gated_send', mode_source: 'test',
-    auto_approve_rules: [], pending_ttl_seconds: 60, transport: 'imap_smtp', policy: {} }, OPERATOR, T0);
+  await s.createMailbox(
+    {
+      address: REMOTE,
+      display_name: null,
+      oversight_mode: 'gated_send',
+      mode_source: 'test',
+      auto_approve_rules: [],
+      pending_ttl_seconds: 60,
+      transport: 'imap_smtp',
+      policy: {},
+    },
+    OPERATOR,
+    T0,
+  );
 });
 
 const clock = () => T0 + 100;
@@ -21,7 +33,9 @@ const clock = () => T0 + 100;
 const NO_HOOKS: SendHooks = { beforeFinalDot: async () => {} };
 const copies = () => db.s.db.prepare('SELECT mailbox, folder FROM emails ORDER BY mailbox, folder').all() as { mailbox: string; folder: string }[];
 
-async function queuedMessage(c = content({ to: [BOB, OUTSIDER], cc: [CAROL], bcc: [DAVE, HIDDEN, REMOTE], subject: 'Hello sandbox' })): Promise<OutboundMessage> {
+async function queuedMessage(
+  c = content({ to: [BOB, OUTSIDER], cc: [CAROL], bcc: [DAVE, HIDDEN, REMOTE], subject: 'Hello sandbox' }),
+): Promise<OutboundMessage> {
   const { message } = await submit(db.s, ALICE, c);
   expect(message.status).toBe('queued');
   return (await db.s.getMessage(message.message_id))!;
@@ -35,11 +49,16 @@ describe('one send', () => {
     expect(receipt.captured.sort()).toEqual([HIDDEN, OUTSIDER, REMOTE].sort());
     expect(receipt.detail).toMatchObject({ transport: 'sandbox', delivered_locally: expect.arrayContaining([BOB, CAROL, DAVE]) });
     expect(copies()).toEqual([
-      { mailbox: ALICE, folder: 'Sent' }, { mailbox: BOB, folder: 'INBOX' }, { mailbox: CAROL, folder: 'INBOX' }, { mailbox: DAVE, folder: 'INBOX' },
+      { mailbox: ALICE, folder: 'Sent' },
+      { mailbox: BOB, folder: 'INBOX' },
+      { mailbox: CAROL, folder: 'INBOX' },
+      { mailbox: DAVE, folder: 'INBOX' },
     ]);
     const captured = await db.s.listCaptured(100);
     expect(captured.map((c) => c.recipient).sort()).toEqual([HIDDEN, OUTSIDER, REMOTE].sort());
-    expect(captured.every((c) => c.message_id === m.message_id && c.mailbox === ALICE && c.subject === 'Hello sandbox' && c.captured_at === T0 + 100)).toBe(true);
+    expect(captured.every((c) => c.message_id === m.message_id && c.mailbox === ALICE && c.subject === 'Hello sandbox' && c.captured_at === T0 + 100)).toBe(
+      true,
+    );
   });
 
   it('each copy carries the message as sent, the same Message-ID, and never the Bcc list', async () => {
@@ -47,8 +66,17 @@ describe('one send', () => {
     await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
     const [bob] = await db.s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
     expect(bob).toMatchObject({
-      source: 'sandbox', from_addr: ALICE, to: [BOB, OUTSIDER], cc: [CAROL], subject: 'Hello sandbox', text: m.text,
-      message_id_header: m.message_id_header, outbound_message_id: m.message_id, unread: true, flags: [], date: T0 + 100,
+      source: 'sandbox',
+      from_addr: ALICE,
+      to: [BOB, OUTSIDER],
+      cc: [CAROL],
+      subject: 'Hello sandbox',
+      text: m.text,
+      message_id_header: m.message_id_header,
+      outbound_message_id: m.message_id,
+      unread: true,
+      flags: [],
+      date: T0 + 100,
     });
     const [sent] = await db.s.listEmails({ mailbox: ALICE, folder: 'Sent', unread_only: false, limit: 10 });
     expect(sent).toMatchObject({ from_addr: ALICE, unread: false, flags: ['\\Seen'], message_id_header: m.message_id_header });
@@ -61,7 +89,10 @@ describe('one send', () => {
     const m = await queuedMessage(content({ to: [ALICE], subject: 'note to self' }));
     const receipt = await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
     expect(receipt.captured).toEqual([]);
-    expect(copies()).toEqual([{ mailbox: ALICE, folder: 'INBOX' }, { mailbox: ALICE, folder: 'Sent' }]);
+    expect(copies()).toEqual([
+      { mailbox: ALICE, folder: 'INBOX' },
+      { mailbox: ALICE, folder: 'Sent' },
+    ]);
     expect(await db.s.listCaptured(10)).toEqual([]);
   });
 });
@@ -83,7 +114,11 @@ describe('the final-dot hook', () => {
 
   it('when it throws (the lease was lost), nothing is delivered or captured and the error reaches the caller', async () => {
     const m = await queuedMessage();
-    const lost: SendHooks = { beforeFinalDot: async () => { throw new Error(`lease on ${m.message_id} lost before transmission; not sending`); } };
+    const lost: SendHooks = {
+      beforeFinalDot: async () => {
+        throw new Error(`lease on ${m.message_id} lost before transmission; not sending`);
+      },
+    };
     await expect(sandboxTransport(db.s, clock).sender.send(m, lost)).rejects.toThrow(/lost before transmission/);
     expect(copies()).toEqual([]);
     expect(await db.s.listCaptured(100)).toEqual([]);
@@ -135,7 +170,9 @@ describe('correspondents', () => {
     expect(held.message.status).toBe('pending');
     await db.s.decideMessage(held.message.message_id, { action: 'approve', actor: 'reviewer:r' }, T0 + 1);
     const [claimed] = await db.s.claimForDelivery('w', T0 + 2, 60_000, 10, [ALICE, BOB, CAROL, DAVE]);
-    const receipt = await sandboxTransport(db.s, clock).sender.send(claimed!, { beforeFinalDot: () => db.s.markTransmitting(claimed!.message_id, 'w', T0 + 2) });
+    const receipt = await sandboxTransport(db.s, clock).sender.send(claimed!, {
+      beforeFinalDot: () => db.s.markTransmitting(claimed!.message_id, 'w', T0 + 2),
+    });
     await db.s.recordOutcome(claimed!.message_id, 'w', { kind: 'sent', detail: { accepted: receipt.accepted } }, T0 + 3);
     const second = await submit(db.s, ALICE, content({ to: [BOB], subject: 'second' }), { now: T0 + 4 });
     expect(second.message).toMatchObject({ status: 'queued', gate_rule: 'known_contact' });

@@ -6,8 +6,12 @@ import { AUDIT_ACTIONS, GATE_CODES, MESSAGE_STATUSES } from '../../src/values.js
 import { ALICE, addMailbox, count, failure, schemaVersionOf, submit, testDb } from './fixtures.js';
 
 let t: ReturnType<typeof testDb>;
-beforeEach(() => { t = testDb(); });
-afterEach(async () => { await t.close(); });
+beforeEach(() => {
+  t = testDb();
+});
+afterEach(async () => {
+  await t.close();
+});
 
 describe('pragmas on every connection', () => {
   it('uses WAL, synchronous FULL, foreign keys and the default busy timeout', () => {
@@ -36,15 +40,44 @@ describe('pragmas on every connection', () => {
 
   it('every table is STRICT, except the full-text index, which SQLite cannot make STRICT', () => {
     const s = t.open();
-    const tables = s.db.prepare("SELECT name, type, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'").all() as
-      { name: string; type: string; strict: number }[];
-    expect(tables.map((x) => x.name).sort()).toEqual(
-      ['approval_links', 'audit_events', 'captured_mail', 'change_links', 'contact_list_members', 'correspondents', 'emails', 'emails_fts',
-        'emails_fts_config', 'emails_fts_data', 'emails_fts_docsize', 'emails_fts_idx', 'imap_folders', 'mailbox_actions', 'mailboxes', 'message_attachments', 'message_recipients',
-        'messages', 'meta', 'suppressions', 'tokens', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events']);
+    const tables = s.db.prepare("SELECT name, type, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'").all() as {
+      name: string;
+      type: string;
+      strict: number;
+    }[];
+    expect(tables.map((x) => x.name).sort()).toEqual([
+      'approval_links',
+      'audit_events',
+      'captured_mail',
+      'change_links',
+      'contact_list_members',
+      'correspondents',
+      'emails',
+      'emails_fts',
+      'emails_fts_config',
+      'emails_fts_data',
+      'emails_fts_docsize',
+      'emails_fts_idx',
+      'imap_folders',
+      'mailbox_actions',
+      'mailboxes',
+      'message_attachments',
+      'message_recipients',
+      'messages',
+      'meta',
+      'suppressions',
+      'tokens',
+      'webhook_deliveries',
+      'webhook_endpoints',
+      'webhook_events',
+    ]);
     // FTS5 virtual tables and their shadow tables are the only non-STRICT ones, and only they are not ordinary tables.
-    expect(tables.filter((x) => x.strict !== 1).map((x) => `${x.type}:${x.name}`).sort()).toEqual([
-      'shadow:emails_fts_config', 'shadow:emails_fts_data', 'shadow:emails_fts_docsize', 'shadow:emails_fts_idx', 'virtual:emails_fts']);
+    expect(
+      tables
+        .filter((x) => x.strict !== 1)
+        .map((x) => `${x.type}:${x.name}`)
+        .sort(),
+    ).toEqual(['shadow:emails_fts_config', 'shadow:emails_fts_data', 'shadow:emails_fts_docsize', 'shadow:emails_fts_idx', 'virtual:emails_fts']);
     expect(tables.filter((x) => x.type !== 'table').every((x) => x.name.startsWith('emails_fts'))).toBe(true);
   });
 });
@@ -54,8 +87,7 @@ describe('schema guards reject bad rows written with raw SQL', () => {
     const s = t.open();
     await addMailbox(s, ALICE);
     const { message } = await submit(s, ALICE);
-    expect(() => s.db.prepare("UPDATE messages SET status = 'teleported' WHERE message_id = ?").run(message.message_id))
-      .toThrow(/CHECK constraint failed/);
+    expect(() => s.db.prepare("UPDATE messages SET status = 'teleported' WHERE message_id = ?").run(message.message_id)).toThrow(/CHECK constraint failed/);
     expect(s.db.prepare('SELECT status FROM messages WHERE message_id = ?').pluck().get(message.message_id)).toBe('pending');
   });
 
@@ -69,8 +101,11 @@ describe('schema guards reject bad rows written with raw SQL', () => {
 
   it('refuses an unknown oversight mode, on insert and on update', async () => {
     const s = t.open();
-    const insert = () => s.db.prepare(`INSERT INTO mailboxes (address, oversight_mode, mode_source, pending_ttl_seconds, transport, created_at, updated_at)
-      VALUES ('x@y.test', 'yolo', 'test', 60, 'sandbox', 0, 0)`).run();
+    const insert = () =>
+      s.db
+        .prepare(`INSERT INTO mailboxes (address, oversight_mode, mode_source, pending_ttl_seconds, transport, created_at, updated_at)
+      VALUES ('x@y.test', 'yolo', 'test', 60, 'sandbox', 0, 0)`)
+        .run();
     expect(insert).toThrow(/CHECK constraint failed/);
     await addMailbox(s, ALICE);
     expect(() => s.db.prepare("UPDATE mailboxes SET oversight_mode = 'yolo' WHERE address = ?").run(ALICE)).toThrow(/CHECK constraint failed/);
@@ -79,8 +114,11 @@ describe('schema guards reject bad rows written with raw SQL', () => {
 
   it('refuses an upper-case mailbox address and a non-array rule list', () => {
     const s = t.open();
-    const ins = (address: string, rules: string) => () => s.db.prepare(`INSERT INTO mailboxes (address, oversight_mode, mode_source, auto_approve_rules,
-      pending_ttl_seconds, transport, created_at, updated_at) VALUES (?, 'gated_send', 'test', ?, 60, 'sandbox', 0, 0)`).run(address, rules);
+    const ins = (address: string, rules: string) => () =>
+      s.db
+        .prepare(`INSERT INTO mailboxes (address, oversight_mode, mode_source, auto_approve_rules,
+      pending_ttl_seconds, transport, created_at, updated_at) VALUES (?, 'gated_send', 'test', ?, 60, 'sandbox', 0, 0)`)
+        .run(address, rules);
     expect(ins('Alice@Sandbox.test', '[]')).toThrow(/CHECK constraint failed/);
     expect(ins('alice@sandbox.test', '{"type":"all"}')).toThrow(/CHECK constraint failed/);
     expect(count(s, 'SELECT count(*) FROM mailboxes')).toBe(0);
@@ -89,8 +127,9 @@ describe('schema guards reject bad rows written with raw SQL', () => {
   it('STRICT refuses a value of the wrong type', async () => {
     const s = t.open();
     await addMailbox(s, ALICE);
-    expect(() => s.db.prepare("UPDATE mailboxes SET pending_ttl_seconds = 'a day' WHERE address = ?").run(ALICE))
-      .toThrow(/cannot store TEXT value in INTEGER column/);
+    expect(() => s.db.prepare("UPDATE mailboxes SET pending_ttl_seconds = 'a day' WHERE address = ?").run(ALICE)).toThrow(
+      /cannot store TEXT value in INTEGER column/,
+    );
   });
 
   it('the status, gate_code and audit action CHECK lists are exactly the vocabularies of src/values.ts', () => {
@@ -107,8 +146,12 @@ describe('schema guards reject bad rows written with raw SQL', () => {
 
   it('refuses an audit action outside the vocabulary and a message for an unknown mailbox', async () => {
     const s = t.open();
-    expect(() => s.db.prepare(`INSERT INTO audit_events (event_id, at, actor, action, detail, prev_hash, hash)
-      VALUES ('evt_x', 0, 'a', 'message.teleported', '{}', '', '')`).run()).toThrow(/CHECK constraint failed/);
+    expect(() =>
+      s.db
+        .prepare(`INSERT INTO audit_events (event_id, at, actor, action, detail, prev_hash, hash)
+      VALUES ('evt_x', 0, 'a', 'message.teleported', '{}', '', '')`)
+        .run(),
+    ).toThrow(/CHECK constraint failed/);
     await expect(submit(s, ALICE)).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' });
     await addMailbox(s, ALICE);
     const { message } = await submit(s, ALICE);

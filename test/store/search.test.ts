@@ -14,12 +14,27 @@ const db = useStore(async (s) => {
 type Mail = Partial<Pick<InboundEmail, 'mailbox' | 'folder' | 'from_addr' | 'from_name' | 'to' | 'cc' | 'subject' | 'text' | 'date'>>;
 
 async function deliver(m: Mail): Promise<string> {
-  const id = await db.s.insertInbound({
-    mailbox: m.mailbox ?? ALICE, folder: m.folder ?? 'INBOX', source: 'sandbox', from_addr: m.from_addr ?? 'sender@example.org',
-    from_name: m.from_name ?? null, to: m.to ?? [ALICE], cc: m.cc ?? [], subject: m.subject ?? 'no subject', text: m.text ?? null,
-    html: null, message_id_header: null, in_reply_to_header: null, references_header: null, outbound_message_id: null,
-    delivery_role: null, date: m.date ?? T0,
-  }, T0);
+  const id = await db.s.insertInbound(
+    {
+      mailbox: m.mailbox ?? ALICE,
+      folder: m.folder ?? 'INBOX',
+      source: 'sandbox',
+      from_addr: m.from_addr ?? 'sender@example.org',
+      from_name: m.from_name ?? null,
+      to: m.to ?? [ALICE],
+      cc: m.cc ?? [],
+      subject: m.subject ?? 'no subject',
+      text: m.text ?? null,
+      html: null,
+      message_id_header: null,
+      in_reply_to_header: null,
+      references_header: null,
+      outbound_message_id: null,
+      delivery_role: null,
+      date: m.date ?? T0,
+    },
+    T0,
+  );
   if (!id) throw new Error('not inserted');
   return id;
 }
@@ -42,7 +57,13 @@ describe('word-prefix matching', () => {
   });
 
   it('finds a word prefix in the subject, sender address, sender name, recipients and text', async () => {
-    for (const [field, query] of [['subject', 'harb'], ['from', 'pelic'], ['name', 'bracken'], ['to', 'walr'], ['text', 'lighthouse']] as const) {
+    for (const [field, query] of [
+      ['subject', 'harb'],
+      ['from', 'pelic'],
+      ['name', 'bracken'],
+      ['to', 'walr'],
+      ['text', 'lighthouse'],
+    ] as const) {
       expect(await search(query), field).toEqual([ids[field]]);
     }
     // A whole address is its words, each a required prefix.
@@ -132,18 +153,42 @@ describe('FTS syntax in a query is inert', () => {
 
   it('quotes, stars, minus, plus, carets, column filters and brackets do not change the meaning', async () => {
     const cases: [string, string[]][] = [
-      ['"harbour invoice"', [id]], ['"invoice harbour"', [id]], ['"harbour', [id]], ['harbour"', [id]], ['"harb"*', [id]],
-      ['harb*', [id]], ['*harb', [id]], ['-invoice harbour', [id]], ['harbour -invoice', [id]], ['+harbour', [id]],
-      ['^harbour', [id]], ['harbour ^invoice', [id]], ['(harbour)', [id]], ['{harbour}', [id]], ['harbour: invoice', [id]],
-      ['subject:walrus', []], ['{subject}:harbour', []], ['text_body:payment', []], ['harbour*)(', [id]], ['"""harbour"""', [id]],
+      ['"harbour invoice"', [id]],
+      ['"invoice harbour"', [id]],
+      ['"harbour', [id]],
+      ['harbour"', [id]],
+      ['"harb"*', [id]],
+      ['harb*', [id]],
+      ['*harb', [id]],
+      ['-invoice harbour', [id]],
+      ['harbour -invoice', [id]],
+      ['+harbour', [id]],
+      ['^harbour', [id]],
+      ['harbour ^invoice', [id]],
+      ['(harbour)', [id]],
+      ['{harbour}', [id]],
+      ['harbour: invoice', [id]],
+      ['subject:walrus', []],
+      ['{subject}:harbour', []],
+      ['text_body:payment', []],
+      ['harbour*)(', [id]],
+      ['"""harbour"""', [id]],
     ];
     for (const [q, expected] of cases) expect(await search(q), q).toEqual(expected);
   });
 
   it('SQL in a query is text: it finds nothing and changes nothing', async () => {
     const queries = [
-      "'; DROP TABLE emails; --", "harbour' OR '1'='1", 'harbour" OR "1"="1', "') UNION SELECT * FROM audit_events --",
-      "harbour'); DELETE FROM emails_fts; --", '%', '_', '\\', '%harbour%', "' OR 1=1 --",
+      "'; DROP TABLE emails; --",
+      "harbour' OR '1'='1",
+      'harbour" OR "1"="1',
+      "') UNION SELECT * FROM audit_events --",
+      "harbour'); DELETE FROM emails_fts; --",
+      '%',
+      '_',
+      '\\',
+      '%harbour%',
+      "' OR 1=1 --",
     ];
     for (const q of queries) expect(Array.isArray(await search(q)), q).toBe(true);
     expect(await search("'; DROP TABLE emails; --")).toEqual([]);
@@ -155,12 +200,42 @@ describe('FTS syntax in a query is inert', () => {
 
   it('random strings of FTS and SQL punctuation never throw (seeded)', async () => {
     const next = rng(20240607);
-    const alphabet = ['"', "'", '*', '(', ')', '-', '+', '^', ':', '{', '}', ',', ';', '%', '_', '\\', ' ', 'AND', 'OR', 'NOT', 'NEAR',
-      'harbour', 'inv', 'é', '0', '\u0000', '🙂'];
+    const alphabet = [
+      '"',
+      "'",
+      '*',
+      '(',
+      ')',
+      '-',
+      '+',
+      '^',
+      ':',
+      '{',
+      '}',
+      ',',
+      ';',
+      '%',
+      '_',
+      '\\',
+      ' ',
+      'AND',
+      'OR',
+      'NOT',
+      'NEAR',
+      'harbour',
+      'inv',
+      'é',
+      '0',
+      '\u0000',
+      '🙂',
+    ];
     for (let i = 0; i < 500; i++) {
       const q = Array.from({ length: 1 + Math.floor(next() * 12) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
       const got = await search(q);
-      expect(got.every((x) => x === id || x === walrus), q).toBe(true);
+      expect(
+        got.every((x) => x === id || x === walrus),
+        q,
+      ).toBe(true);
     }
   });
 });
@@ -168,8 +243,17 @@ describe('FTS syntax in a query is inert', () => {
 describe('the index follows the emails table', () => {
   const state = { mailbox: ALICE, folder: 'INBOX', uidvalidity: 7, uidnext: 3, highestmodseq: null, messages: 2, special_use: null, synced_at: T0 };
   const envelope = (uid: number, subject: string) => ({
-    uid, from_addr: 'imap@example.org', from_name: null, to: [ALICE], cc: [], subject, message_id_header: `<${uid}@example.org>`,
-    in_reply_to_header: null, flags: [], size: 100, date: T0 + uid,
+    uid,
+    from_addr: 'imap@example.org',
+    from_name: null,
+    to: [ALICE],
+    cc: [],
+    subject,
+    message_id_header: `<${uid}@example.org>`,
+    in_reply_to_header: null,
+    flags: [],
+    size: 100,
+    date: T0 + uid,
   });
   const sync = (over: Partial<FolderSync>): FolderSync => ({ state, reset: false, upserts: [], flagUpdates: [], removed: [], ...over });
   const body = (text: string | null) => ({ text, html: null, references_header: null, in_reply_to_header: null, attachments: [] });

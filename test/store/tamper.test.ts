@@ -24,7 +24,9 @@ beforeAll(async () => {
   N = await auditHistory(s);
   s.db.pragma('wal_checkpoint(TRUNCATE)');
 });
-afterAll(async () => { await template.close(); });
+afterAll(async () => {
+  await template.close();
+});
 
 let t: ReturnType<typeof testDb>;
 /** A copy of the history with the triggers dropped, ready to tamper with. */
@@ -35,10 +37,13 @@ function tamperable(): SqliteStore {
   dropAuditTriggers(s);
   return s;
 }
-afterEach(async () => { await t?.close(); });
+afterEach(async () => {
+  await t?.close();
+});
 
 const rowAt = (s: SqliteStore, seq: number) => auditRow(s, seq) as Row;
-const seqOf = (s: SqliteStore, action: string) => s.db.prepare('SELECT seq FROM audit_events WHERE action = ? ORDER BY seq LIMIT 1').pluck().get(action) as number;
+const seqOf = (s: SqliteStore, action: string) =>
+  s.db.prepare('SELECT seq FROM audit_events WHERE action = ? ORDER BY seq LIMIT 1').pluck().get(action) as number;
 const set = (s: SqliteStore, seq: number, column: string, value: unknown) =>
   s.db.prepare(`UPDATE audit_events SET ${column} = ? WHERE seq = ?`).run(value, seq);
 
@@ -52,7 +57,7 @@ describe('an edited row fails verification at exactly that seq', () => {
     ['mailbox', (r) => (r.mailbox === null ? 'mallory@sandbox.test' : null), EDITED],
     ['message_id', (r) => (r.message_id === null ? 'msg_forged00000000000000' : null), EDITED],
     ['email_id', (r) => (r.email_id === null ? 'em_forged000000000000000' : null), EDITED],
-    ['detail', (r) => JSON.stringify({ ...JSON.parse(r.detail) as object, reason: 'looked fine' }), EDITED],
+    ['detail', (r) => JSON.stringify({ ...(JSON.parse(r.detail) as object), reason: 'looked fine' }), EDITED],
     ['hash', () => 'f'.repeat(64), EDITED],
     ['prev_hash', (r) => (r.prev_hash === '0'.repeat(64) ? 'f' : '0').repeat(64), RELINKED],
   ];
@@ -86,7 +91,7 @@ describe('an edited row fails verification at exactly that seq', () => {
     const seq = seqOf(s, 'message.rejected');
     const stored = rowAt(s, seq).detail;
     set(s, seq, 'detail', stored.replace('{', '{"reason":"approved after all",'));
-    expect(s.db.prepare('SELECT json_extract(detail, \'$.reason\') FROM audit_events WHERE seq = ?').pluck().get(seq)).toBe('approved after all');
+    expect(s.db.prepare("SELECT json_extract(detail, '$.reason') FROM audit_events WHERE seq = ?").pluck().get(seq)).toBe('approved after all');
     expect(await s.verifyAudit()).toMatchObject({ ok: false, first_bad_seq: seq, problem: expect.stringMatching(/duplicated key/) });
   });
 
@@ -101,16 +106,21 @@ describe('an edited row fails verification at exactly that seq', () => {
 });
 
 describe('a removed row fails verification at the event after it', () => {
-  for (const [what, seqs] of [['the first row', [1]], ['a middle row', [9]], ['three middle rows', [9, 10, 11]]] as const) {
+  for (const [what, seqs] of [
+    ['the first row', [1]],
+    ['a middle row', [9]],
+    ['three middle rows', [9, 10, 11]],
+  ] as const) {
     it(what, async () => {
       const s = tamperable();
       for (const seq of seqs) s.db.prepare('DELETE FROM audit_events WHERE seq = ?').run(seq);
       const next = seqs[seqs.length - 1]! + 1;
       expect(auditCount(s)).toBe(N - seqs.length);
       // The first row has nothing before it, so the hash link names the row after; otherwise the gap names the first removed seq.
-      const want = seqs[0] === 1
-        ? { ok: false, events: next - seqs.length, first_bad_seq: next, problem: expect.stringMatching(RELINKED) }
-        : { ok: false, events: next - seqs.length, first_bad_seq: seqs[0], problem: expect.stringMatching(/removed/) };
+      const want =
+        seqs[0] === 1
+          ? { ok: false, events: next - seqs.length, first_bad_seq: next, problem: expect.stringMatching(RELINKED) }
+          : { ok: false, events: next - seqs.length, first_bad_seq: seqs[0], problem: expect.stringMatching(/removed/) };
       expect(await s.verifyAudit()).toEqual(want);
     });
   }
@@ -132,7 +142,7 @@ describe('reordered rows fail verification at the first one out of place', () =>
     expect(await s.verifyAudit()).toMatchObject({ ok: false, first_bad_seq: a });
   });
 
-  it('two rows renumbered into each other\'s place (their contents untouched)', async () => {
+  it("two rows renumbered into each other's place (their contents untouched)", async () => {
     const s = tamperable();
     const [a, b] = [9, 10];
     const [ra, rb] = [rowAt(s, a), rowAt(s, b)];

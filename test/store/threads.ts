@@ -97,12 +97,15 @@ export function threadRunner() {
       const flags = new Int32Array(sab);
       const lockstep = tasks.filter((x) => LOCKSTEP.includes(x.task)).length;
       const workers: Worker[] = [];
-      const results = tasks.map((task) => new Promise<T[]>((resolve, reject) => {
-        const w = new Worker(script, { eval: true, workerData: { src, db, ...task, sab, bar, lockstep } });
-        workers.push(w);
-        w.once('message', (m: { out?: T[]; fatal?: string }) => (m.fatal ? reject(new Error(m.fatal)) : resolve(m.out!)));
-        w.once('error', reject);
-      }));
+      const results = tasks.map(
+        (task) =>
+          new Promise<T[]>((resolve, reject) => {
+            const w = new Worker(script, { eval: true, workerData: { src, db, ...task, sab, bar, lockstep } });
+            workers.push(w);
+            w.once('message', (m: { out?: T[]; fatal?: string }) => (m.fatal ? reject(new Error(m.fatal)) : resolve(m.out!)));
+            w.once('error', reject);
+          }),
+      );
       try {
         while (Atomics.load(flags, 0) < tasks.length) await new Promise((r) => setTimeout(r, 5));
         Atomics.store(flags, 1, 1);

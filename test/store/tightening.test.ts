@@ -5,7 +5,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ALICE, BOB, NOTHING_DELIVERED, OPERATOR, T0, TTL_S, addMailbox, auditActions, content, deliveredCopies, sandboxWorker, submit, useStore,
+  ALICE,
+  BOB,
+  NOTHING_DELIVERED,
+  OPERATOR,
+  T0,
+  TTL_S,
+  addMailbox,
+  auditActions,
+  content,
+  deliveredCopies,
+  sandboxWorker,
+  submit,
+  useStore,
 } from './fixtures.js';
 
 const db = useStore();
@@ -62,7 +74,11 @@ describe('-> read_only', () => {
     await addMailbox(db.s, ALICE, 'monitored');
     const id = await queuedSend('stop this');
     await db.s.updateMailbox(ALICE, { oversight_mode: 'read_only' }, OPERATOR, 'freeze', T0 + 5);
-    expect(await db.s.getMessage(id)).toMatchObject({ status: 'cancelled', decided_by: OPERATOR, decision_reason: expect.stringMatching(/read_only mode now applies: freeze/) });
+    expect(await db.s.getMessage(id)).toMatchObject({
+      status: 'cancelled',
+      decided_by: OPERATOR,
+      decision_reason: expect.stringMatching(/read_only mode now applies: freeze/),
+    });
     await sandboxWorker(db.s, () => T0 + 6).tick();
     expect(deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
   });

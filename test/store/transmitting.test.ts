@@ -17,17 +17,23 @@ beforeEach(async () => {
   await addMailbox(a, ALICE, 'autonomous');
   await addMailbox(a, BOB, 'autonomous');
 });
-afterEach(async () => { await t.close(); });
+afterEach(async () => {
+  await t.close();
+});
 
 const LEASE = 60_000;
 const ALL = [ALICE, BOB];
 const EXPIRED = T0 + 2 + LEASE;
 const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id) as Record<string, unknown>;
-const lastEvent = (id: string) => a.db.prepare('SELECT actor, action, at, detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as
-  { actor: string; action: string; at: number; detail: string };
+const lastEvent = (id: string) =>
+  a.db.prepare('SELECT actor, action, at, detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as {
+    actor: string;
+    action: string;
+    at: number;
+    detail: string;
+  };
 const retryError = (owner: string) => `delivery lease of ${owner} expired before the message was transmitted; retrying (safe for this transport)`;
-const unknownError = (owner: string) =>
-  `delivery lease of ${owner} expired after the message was transmitted; it may have been delivered, so it is not resent`;
+const unknownError = (owner: string) => `delivery lease of ${owner} expired after the message was transmitted; it may have been delivered, so it is not resent`;
 
 async function sending(owner = 'w1', subject = 'on its way'): Promise<string> {
   const { message } = await submit(a, ALICE, content({ subject }), { now: T0 });
@@ -41,7 +47,14 @@ describe('markTransmitting', () => {
     const id = await sending('w1');
     const events = auditCount(a);
     await b.markTransmitting(id, 'w1', T0 + 2);
-    expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1', lease_until: T0 + 1 + LEASE, transmitting_at: T0 + 2, updated_at: T0 + 2, attempts: 0 });
+    expect(row(id)).toMatchObject({
+      status: 'sending',
+      lease_owner: 'w1',
+      lease_until: T0 + 1 + LEASE,
+      transmitting_at: T0 + 2,
+      updated_at: T0 + 2,
+      attempts: 0,
+    });
     expect((await a.getMessage(id))?.transmitting_at).toBe(T0 + 2);
     expect(auditCount(a)).toBe(events);
   });
@@ -59,7 +72,9 @@ describe('markTransmitting', () => {
     const queued = (await submit(a, BOB, content({ subject: 'queued' }), { now: T0 + 5 })).message.message_id;
     const finals: Record<string, string> = {};
     for (const [status, outcome] of [
-      ['sent', { kind: 'sent', detail: {} }], ['failed', { kind: 'failed', error: '550' }], ['outcome_unknown', { kind: 'unknown', error: 'reset' }],
+      ['sent', { kind: 'sent', detail: {} }],
+      ['failed', { kind: 'failed', error: '550' }],
+      ['outcome_unknown', { kind: 'unknown', error: 'reset' }],
     ] as const) {
       const id = await sending('w1', status);
       await a.markTransmitting(id, 'w1', T0 + 2);
@@ -87,8 +102,12 @@ describe('markTransmitting', () => {
     await b.markTransmitting(id, 'w2', EXPIRED + 2);
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, EXPIRED + 3)).toBeUndefined();
     // One transmission tried (w2's MAIL FROM); w1 died before its own, so it counts nothing.
-    expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: { response: '250 2.0.0 Ok: queued as ABC' } }, EXPIRED + 3))
-      .toMatchObject({ status: 'sent', transmitting_at: EXPIRED + 2, smtp_response: '250 2.0.0 Ok: queued as ABC', attempts: 1 });
+    expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: { response: '250 2.0.0 Ok: queued as ABC' } }, EXPIRED + 3)).toMatchObject({
+      status: 'sent',
+      transmitting_at: EXPIRED + 2,
+      smtp_response: '250 2.0.0 Ok: queued as ABC',
+      attempts: 1,
+    });
     expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled', 'message.sent']);
   });
 });
@@ -104,23 +123,48 @@ describe('recoverLeases decides with transmitting_at', () => {
       seen.push({ message_id: m.message_id, transmitting_at: m.transmitting_at, lease_owner: m.lease_owner, status: m.status });
       return m.transmitting_at === null;
     });
-    expect(seen.sort((x, y) => x.message_id.localeCompare(y.message_id))).toEqual([
-      { message_id: untransmitted, transmitting_at: null, lease_owner: 'w1', status: 'sending' },
-      { message_id: transmitted, transmitting_at: T0 + 2, lease_owner: 'w1', status: 'sending' },
-    ].sort((x, y) => x.message_id.localeCompare(y.message_id)));
+    expect(seen.sort((x, y) => x.message_id.localeCompare(y.message_id))).toEqual(
+      [
+        { message_id: untransmitted, transmitting_at: null, lease_owner: 'w1', status: 'sending' },
+        { message_id: transmitted, transmitting_at: T0 + 2, lease_owner: 'w1', status: 'sending' },
+      ].sort((x, y) => x.message_id.localeCompare(y.message_id)),
+    );
     expect(Object.fromEntries(out.map((m) => [m.message_id, m.status]))).toEqual({ [untransmitted]: 'queued', [transmitted]: 'outcome_unknown' });
 
-    expect(row(untransmitted)).toMatchObject({ status: 'queued', transmitting_at: null, lease_owner: null, lease_until: null,
-      next_attempt_at: EXPIRED, last_error: retryError('w1'), attempts: 0, updated_at: EXPIRED });
+    expect(row(untransmitted)).toMatchObject({
+      status: 'queued',
+      transmitting_at: null,
+      lease_owner: null,
+      lease_until: null,
+      next_attempt_at: EXPIRED,
+      last_error: retryError('w1'),
+      attempts: 0,
+      updated_at: EXPIRED,
+    });
     expect(auditActions(a, untransmitted)).toEqual(['message.submitted', 'message.retry_scheduled']);
-    expect(lastEvent(untransmitted)).toEqual({ actor: 'system:delivery', action: 'message.retry_scheduled', at: EXPIRED,
-      detail: JSON.stringify({ error: retryError('w1'), recovered: true }) });
+    expect(lastEvent(untransmitted)).toEqual({
+      actor: 'system:delivery',
+      action: 'message.retry_scheduled',
+      at: EXPIRED,
+      detail: JSON.stringify({ error: retryError('w1'), recovered: true }),
+    });
 
-    expect(row(transmitted)).toMatchObject({ status: 'outcome_unknown', transmitting_at: T0 + 2, lease_owner: null, lease_until: null,
-      last_error: unknownError('w1'), attempts: 1, sent_at: null });
+    expect(row(transmitted)).toMatchObject({
+      status: 'outcome_unknown',
+      transmitting_at: T0 + 2,
+      lease_owner: null,
+      lease_until: null,
+      last_error: unknownError('w1'),
+      attempts: 1,
+      sent_at: null,
+    });
     expect(auditActions(a, transmitted)).toEqual(['message.submitted', 'message.outcome_unknown']);
-    expect(lastEvent(transmitted)).toEqual({ actor: 'system:delivery', action: 'message.outcome_unknown', at: EXPIRED,
-      detail: JSON.stringify({ error: unknownError('w1'), recovered: true }) });
+    expect(lastEvent(transmitted)).toEqual({
+      actor: 'system:delivery',
+      action: 'message.outcome_unknown',
+      at: EXPIRED,
+      detail: JSON.stringify({ error: unknownError('w1'), recovered: true }),
+    });
 
     // Only the requeued one is ever delivered again, and neither is recovered twice.
     const claimed = await a.claimForDelivery('w2', EXPIRED + 10 ** 9, LEASE, 10, ALL);
@@ -148,7 +192,12 @@ describe('recoverLeases decides with transmitting_at', () => {
     const id = await sending('w1');
     await a.markTransmitting(id, 'w1', T0 + 2);
     const seen: string[] = [];
-    expect(await b.recoverLeases(T0 + 1 + LEASE, (m) => { seen.push(m.message_id); return true; })).toEqual([]);
+    expect(
+      await b.recoverLeases(T0 + 1 + LEASE, (m) => {
+        seen.push(m.message_id);
+        return true;
+      }),
+    ).toEqual([]);
     expect(seen).toEqual([]);
     expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1', transmitting_at: T0 + 2 });
   });
@@ -171,11 +220,22 @@ describe('outcomes after transmitting', () => {
     const sent = await sending('w1', 'sent');
     const failed = await sending('w1', 'failed');
     for (const id of [unknown, sent, failed]) await a.markTransmitting(id, 'w1', T0 + 2);
-    expect(await a.recordOutcome(unknown, 'w1', { kind: 'unknown', error: 'connection reset after DATA' }, T0 + 3))
-      .toMatchObject({ status: 'outcome_unknown', transmitting_at: T0 + 2, last_error: 'connection reset after DATA', smtp_response: null });
-    expect(await a.recordOutcome(sent, 'w1', { kind: 'sent', detail: { response: '250 OK id=1' } }, T0 + 3))
-      .toMatchObject({ status: 'sent', transmitting_at: T0 + 2, smtp_response: '250 OK id=1', sent_at: T0 + 3 });
-    expect(await a.recordOutcome(failed, 'w1', { kind: 'failed', error: '554 5.7.1 rejected' }, T0 + 3))
-      .toMatchObject({ status: 'failed', smtp_response: '554 5.7.1 rejected', last_error: '554 5.7.1 rejected' });
+    expect(await a.recordOutcome(unknown, 'w1', { kind: 'unknown', error: 'connection reset after DATA' }, T0 + 3)).toMatchObject({
+      status: 'outcome_unknown',
+      transmitting_at: T0 + 2,
+      last_error: 'connection reset after DATA',
+      smtp_response: null,
+    });
+    expect(await a.recordOutcome(sent, 'w1', { kind: 'sent', detail: { response: '250 OK id=1' } }, T0 + 3)).toMatchObject({
+      status: 'sent',
+      transmitting_at: T0 + 2,
+      smtp_response: '250 OK id=1',
+      sent_at: T0 + 3,
+    });
+    expect(await a.recordOutcome(failed, 'w1', { kind: 'failed', error: '554 5.7.1 rejected' }, T0 + 3)).toMatchObject({
+      status: 'failed',
+      smtp_response: '554 5.7.1 rejected',
+      last_error: '554 5.7.1 rejected',
+    });
   });
 });

@@ -18,7 +18,9 @@ beforeEach(async () => {
   await addMailbox(a, BOB, 'gated_send');
   await addMailbox(a, CAROL, 'gated_send');
 });
-afterEach(async () => { await t.close(); });
+afterEach(async () => {
+  await t.close();
+});
 
 function registry(store: Store, clock: () => number): TransportRegistry {
   const transport = sandboxTransport(store, clock);
@@ -44,9 +46,11 @@ function counted(store: SqliteStore) {
   return { store: proxy as Store, claims };
 }
 
-const perCopy = (mailbox: string, folder: string) => a.db.prepare(
-  'SELECT outbound_message_id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = ? GROUP BY outbound_message_id').all(mailbox, folder) as
-  { outbound_message_id: string; n: number }[];
+const perCopy = (mailbox: string, folder: string) =>
+  a.db.prepare('SELECT outbound_message_id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = ? GROUP BY outbound_message_id').all(mailbox, folder) as {
+    outbound_message_id: string;
+    n: number;
+  }[];
 
 describe('two DeliveryWorkers on two connections', () => {
   it('send each of 50 approved messages exactly once, one INBOX copy per recipient per message', async () => {
@@ -62,10 +66,14 @@ describe('two DeliveryWorkers on two connections', () => {
     expect(wa.claims.n).toBeGreaterThan(0);
     expect(wb.claims.n).toBeGreaterThan(0);
     for (const id of ids) {
-      expect((await a.getMessage(id))).toMatchObject({ status: 'sent', attempts: 1, lease_owner: null });
+      expect(await a.getMessage(id)).toMatchObject({ status: 'sent', attempts: 1, lease_owner: null });
       expect(auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
     }
-    for (const [mailbox, folder] of [[BOB, 'INBOX'], [CAROL, 'INBOX'], [ALICE, 'Sent']] as const) {
+    for (const [mailbox, folder] of [
+      [BOB, 'INBOX'],
+      [CAROL, 'INBOX'],
+      [ALICE, 'Sent'],
+    ] as const) {
       const rows = perCopy(mailbox, folder);
       expect(rows.map((r) => r.outbound_message_id).sort()).toEqual([...ids].sort());
       expect(rows.every((r) => r.n === 1)).toBe(true);
@@ -103,7 +111,7 @@ describe('a worker that died mid-delivery', () => {
     const clock = () => T0 + 1 + 60_001;
     await new DeliveryWorker(b, registry(b, clock), clock).tick();
     // The dead worker's delivery was never recorded, so only the recorded one counts as an attempt.
-    expect((await a.getMessage(id))).toMatchObject({ status: 'sent', attempts: 1, transmitting_at: T0 + 1 + 60_001 });
+    expect(await a.getMessage(id)).toMatchObject({ status: 'sent', attempts: 1, transmitting_at: T0 + 1 + 60_001 });
     expect(auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
     expect(perCopy(BOB, 'INBOX')).toEqual([{ outbound_message_id: id, n: 1 }]);
   });
@@ -125,9 +133,13 @@ describe('a worker that died mid-delivery', () => {
  */
 function recordingTransport(store: Store, clock: () => number, label: string, transmitted: string[]) {
   let release: () => void = () => {};
-  const held = new Promise<void>((r) => { release = r; });
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
   let reached: () => void = () => {};
-  const atGate = new Promise<void>((r) => { reached = r; });
+  const atGate = new Promise<void>((r) => {
+    reached = r;
+  });
   let hold = false;
   const sender: Sender = {
     idempotent: false,
@@ -141,7 +153,14 @@ function recordingTransport(store: Store, clock: () => number, label: string, tr
   };
   const transport: Transport = { sender, mailbox: sandboxTransport(store, clock).mailbox };
   const reg: TransportRegistry = { canServe: () => true, forMailbox: () => transport, close: async () => {} };
-  return { registry: reg, holdBeforeSending: () => { hold = true; }, atGate, release };
+  return {
+    registry: reg,
+    holdBeforeSending: () => {
+      hold = true;
+    },
+    atGate,
+    release,
+  };
 }
 
 describe('recovery with a sender that is not idempotent', () => {
@@ -158,7 +177,11 @@ describe('recovery with a sender that is not idempotent', () => {
     await worker.tick();
     expect(transmitted).toEqual([]);
     expect(await a.getMessage(id!)).toMatchObject({
-      status: 'outcome_unknown', attempts: 1, transmitting_at: T0 + 1, lease_owner: null, sent_at: null,
+      status: 'outcome_unknown',
+      attempts: 1,
+      transmitting_at: T0 + 1,
+      lease_owner: null,
+      sent_at: null,
       last_error: 'delivery lease of dead expired after the message was transmitted; it may have been delivered, so it is not resent',
     });
     expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.outcome_unknown']);

@@ -21,7 +21,9 @@ beforeAll(async () => {
   emailId = (ok(await h.agent.call('check_inbox', { mailbox: AGENT })).emails[0] as { email_id: string }).email_id;
   heldId = (await send(h.agent, { mailbox: AGENT, to: YOU, subject: 'held seed' })).message_id;
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 type Case = [label: string, client: 'agent' | 'reviewer' | 'operator', tool: string, args: Record<string, unknown>, mustSay: RegExp[]];
 
@@ -35,9 +37,7 @@ async function expectRefused(client: ToolClient, tool: string, args: Record<stri
   expect(text).not.toMatch(/at Object\.|\.ts:\d+|SQLITE|SELECT /); // nothing internal leaks
   expect(await snapshot(h.app)).toEqual(before);
   // The server still answers, on the same connection.
-  const next = client.roles.includes('operator')
-    ? await client.call('list_mailboxes', {})
-    : await client.call('list_pending', { limit: 1 });
+  const next = client.roles.includes('operator') ? await client.call('list_mailboxes', {}) : await client.call('list_pending', { limit: 1 });
   expect(next.isError).toBeFalsy();
   return text;
 }
@@ -46,12 +46,29 @@ const clients = () => ({ agent: h.agent, reviewer: h.reviewer, operator: h.opera
 
 describe('refusals that name the field', () => {
   const cases: Case[] = [
-    ['unknown mailbox lists the known ones', 'agent', 'send_email', { ...base, mailbox: 'nobody@mailgate.test' },
-      [/UNKNOWN_MAILBOX/, /mailbox/, /nobody@mailgate\.test/, /agent@mailgate\.test/, /you@mailgate\.test/]],
-    ['unknown mailbox in check_inbox', 'agent', 'check_inbox', { mailbox: 'nobody@mailgate.test' }, [/UNKNOWN_MAILBOX/, /known mailboxes: .*agent@mailgate\.test/]],
+    [
+      'unknown mailbox lists the known ones',
+      'agent',
+      'send_email',
+      { ...base, mailbox: 'nobody@mailgate.test' },
+      [/UNKNOWN_MAILBOX/, /mailbox/, /nobody@mailgate\.test/, /agent@mailgate\.test/, /you@mailgate\.test/],
+    ],
+    [
+      'unknown mailbox in check_inbox',
+      'agent',
+      'check_inbox',
+      { mailbox: 'nobody@mailgate.test' },
+      [/UNKNOWN_MAILBOX/, /known mailboxes: .*agent@mailgate\.test/],
+    ],
     ['unknown mailbox in list_pending', 'reviewer', 'list_pending', { mailbox: 'nobody@mailgate.test' }, [/UNKNOWN_MAILBOX/]],
     ['unknown mailbox in get_audit', 'operator', 'get_audit', { mailbox: 'nobody@mailgate.test' }, [/UNKNOWN_MAILBOX/]],
-    ['unknown mailbox in update_mailbox', 'operator', 'update_mailbox', { address: 'nobody@mailgate.test', oversight_mode: 'autonomous', change_reason: 'x' }, [/UNKNOWN_MAILBOX/]],
+    [
+      'unknown mailbox in update_mailbox',
+      'operator',
+      'update_mailbox',
+      { address: 'nobody@mailgate.test', oversight_mode: 'autonomous', change_reason: 'x' },
+      [/UNKNOWN_MAILBOX/],
+    ],
     ['malformed address in a to list', 'agent', 'send_email', { ...base, to: [YOU, 'not-an-address'] }, [/\bto\b/, /not a valid email address/]],
     ['malformed single address', 'agent', 'send_email', { ...base, to: 'not-an-address' }, [/\bto\b/]],
     ['empty single address', 'agent', 'send_email', { ...base, to: '' }, [/\bto\b/]],
@@ -87,7 +104,13 @@ describe('refusals that name the field', () => {
     ['decide with an unknown action', 'reviewer', 'decide_email', { message_id: UNKNOWN_MSG, action: 'maybe' }, [/action/]],
     ['CR/LF in an approval edit', 'reviewer', 'queue_approve', { message_id: UNKNOWN_MSG, edits: { subject: 'a\r\nb' } }, [/subject/, /line break/]],
     ['an approval edit of a field that cannot be edited', 'reviewer', 'queue_approve', { message_id: UNKNOWN_MSG, edits: { from: 'x@y.test' } }, [/from/]],
-    ['two mode vocabularies at once', 'operator', 'create_mailbox', { address: 'new@t.test', oversight_mode: 'autonomous', autonomy_level: 2 }, [/autonomy_level/, /only one/]],
+    [
+      'two mode vocabularies at once',
+      'operator',
+      'create_mailbox',
+      { address: 'new@t.test', oversight_mode: 'autonomous', autonomy_level: 2 },
+      [/autonomy_level/, /only one/],
+    ],
     ['an existing mailbox', 'operator', 'create_mailbox', { address: YOU }, [/MAILBOX_EXISTS/, /you@mailgate\.test/]],
     ['an unknown oversight mode', 'operator', 'update_mailbox', { address: YOU, oversight_mode: 'yolo', change_reason: 'x' }, [/oversight_mode/]],
   ];

@@ -14,8 +14,12 @@ let h: Harness;
 let n = 0;
 
 // Form elicitation is off by default (approvals.confirm_with); these tests switch it on, as an operator would.
-beforeAll(async () => { h = await startHarness({ config: { ...DEFAULT_CONFIG_INPUT, approvals: { confirm_with: ['url', 'form'] } } }); });
-afterAll(async () => { await h?.close(); });
+beforeAll(async () => {
+  h = await startHarness({ config: { ...DEFAULT_CONFIG_INPUT, approvals: { confirm_with: ['url', 'form'] } } });
+});
+afterAll(async () => {
+  await h?.close();
+});
 
 /** A held draft from the session (subjects differ so the duplicate rule never fires). */
 /** Anything that can call a tool: a Session from session.ts or a harness ToolClient. */
@@ -37,7 +41,10 @@ describe('a session holding agent and reviewer, whose client cannot ask the pers
   it('is refused with the exact CLI command, through queue_approve and decide_email alike', async () => {
     const s = await openSession(h.app, { roles: COMBINED, approveCommand: (id) => `mailgate approve ${id} --db /srv/mail.db` });
     const id = await draft(s);
-    for (const [tool, args] of [['queue_approve', { message_id: id }], ['decide_email', { message_id: id, action: 'approve' }]] as const) {
+    for (const [tool, args] of [
+      ['queue_approve', { message_id: id }],
+      ['decide_email', { message_id: id, action: 'approve' }],
+    ] as const) {
       const r = await s.call(tool, args);
       expect(r.isError, tool).toBe(true);
       expect(textOf(r), tool).toMatch(/^CONFIRMATION_REQUIRED: /);
@@ -115,7 +122,11 @@ describe('form elicitation', () => {
   });
 
   it('a client that offers URL mode, on a server with no link server, is asked with a form', async () => {
-    const s = await openSession(h.app, { roles: COMBINED }, { capabilities: { elicitation: { form: {}, url: {} } }, onElicit: () => ({ action: 'accept', content: { approve: true } }) });
+    const s = await openSession(
+      h.app,
+      { roles: COMBINED },
+      { capabilities: { elicitation: { form: {}, url: {} } }, onElicit: () => ({ action: 'accept', content: { approve: true } }) },
+    );
     const id = await draft(s);
     expect(ok(await s.call('queue_approve', { message_id: id })).status).toBe('sent');
     expect(s.elicitations.map((e) => e.mode)).toEqual(['form']);

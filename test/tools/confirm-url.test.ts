@@ -27,18 +27,24 @@ afterAll(async () => {
 async function urlSession(action: 'accept' | 'decline' = 'accept') {
   let gotUrl!: (u: string) => void;
   const url = new Promise<string>((r) => (gotUrl = r));
-  const s = await openSession(h.app, { roles: ['agent', 'reviewer'], links }, {
-    capabilities: { elicitation: { form: {}, url: {} } },
-    onElicit: (p) => {
-      if (p.mode === 'url') gotUrl(p.url);
-      return { action };
+  const s = await openSession(
+    h.app,
+    { roles: ['agent', 'reviewer'], links },
+    {
+      capabilities: { elicitation: { form: {}, url: {} } },
+      onElicit: (p) => {
+        if (p.mode === 'url') gotUrl(p.url);
+        return { action };
+      },
     },
-  });
+  );
   return { s, url };
 }
 
 async function draft(s: Session, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = ok(await s.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: `Link draft ${++n}`, text: `Body ${n}`, ...extra }));
+  const r = ok(
+    await s.call('send_email', { mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: `Link draft ${++n}`, text: `Body ${n}`, ...extra }),
+  );
   expect(r.status).toBe('pending');
   return r.message_id as string;
 }
@@ -55,7 +61,9 @@ function rawGet(url: string, host: string): Promise<number> {
     request({ host: '127.0.0.1', port: u.port, path: u.pathname, headers: { host } }, (res) => {
       res.resume();
       resolve(res.statusCode!);
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -63,8 +71,10 @@ describe('approval through a one-time link', () => {
   it('GET shows the message escaped and approves nothing; POST with the token approves; a second POST is refused', async () => {
     const { s, url } = await urlSession();
     const id = await draft(s, {
-      subject: `<script>alert("x")</script> & co ${n + 1}`, text: '<img src=x onerror=alert(1)>\nSecond line',
-      cc: 'carol@example.com', bcc: 'dave@example.com',
+      subject: `<script>alert("x")</script> & co ${n + 1}`,
+      text: '<img src=x onerror=alert(1)>\nSecond line',
+      cc: 'carol@example.com',
+      bcc: 'dave@example.com',
     });
     const call = s.call('queue_approve', { message_id: id, note: 'fine by me' });
     const link = await url;
@@ -96,7 +106,8 @@ describe('approval through a one-time link', () => {
     expect(requested.detail).toMatchObject({ path: 'elicitation_url', link_id: expect.stringMatching(/^lnk_/) });
     expect(ev.filter((e) => e.action === 'message.approved')).toHaveLength(1);
     expect(ev.find((e) => e.action === 'message.approved')!).toMatchObject({
-      actor: 'mcp:agent+reviewer/test-session', detail: { confirmation: 'elicitation_url', reason: 'fine by me' },
+      actor: 'mcp:agent+reviewer/test-session',
+      detail: { confirmation: 'elicitation_url', reason: 'fine by me' },
     });
     await expect.poll(() => s.completed).toContain(requested.detail.link_id);
     // Only the hash of the link's secret is stored.

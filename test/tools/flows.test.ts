@@ -7,8 +7,12 @@ const YOU = 'you@mailgate.test'; // autonomous
 
 // A fresh app and database per test: each test sets up the part of a flow it checks.
 let h: Harness;
-beforeEach(async () => { h = await startHarness(); });
-afterEach(async () => { await h?.close(); });
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h?.close();
+});
 
 async function history(messageId: string) {
   return ok(await h.agent.call('get_message', { message_id: messageId }));
@@ -16,10 +20,15 @@ async function history(messageId: string) {
 
 describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
   /** The first step: the agent drafts, the gate holds. */
-  const holdQuarterly = () => send(h.agent, {
-    mailbox: AGENT, to: YOU, cc: 'carol@example.com', bcc: ['dave@example.com'], subject: 'Quarterly numbers',
-    text: 'Here are the numbers you asked for.',
-  });
+  const holdQuarterly = () =>
+    send(h.agent, {
+      mailbox: AGENT,
+      to: YOU,
+      cc: 'carol@example.com',
+      bcc: ['dave@example.com'],
+      subject: 'Quarterly numbers',
+      text: 'Here are the numbers you asked for.',
+    });
   /** The first steps up to delivery: held, approved, and in you@'s INBOX. Returns the message and the email's id. */
   async function delivered(): Promise<{ held: Record<string, any>; emailId: string }> {
     const held = await holdQuarterly();
@@ -45,8 +54,14 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
     const page = ok(await h.reviewer.call('list_pending', { mailbox: AGENT }));
     const item = page.messages.find((m: { message_id: string }) => m.message_id === held.message_id);
     expect(item).toMatchObject({
-      mailbox: AGENT, kind: 'send', to: [YOU], cc: ['carol@example.com'], bcc: ['dave@example.com'],
-      subject: 'Quarterly numbers', body_preview: 'Here are the numbers you asked for.', expires_at: held.expires_at,
+      mailbox: AGENT,
+      kind: 'send',
+      to: [YOU],
+      cc: ['carol@example.com'],
+      bcc: ['dave@example.com'],
+      subject: 'Quarterly numbers',
+      body_preview: 'Here are the numbers you asked for.',
+      expires_at: held.expires_at,
     });
     expect(item.created_by).toMatch(/^mcp:agent/);
   });
@@ -61,8 +76,12 @@ describe('gated_send: hold, approve, deliver, read, reply, wait', () => {
     expect(emails[0]).toMatchObject({ from: AGENT, subject: 'Quarterly numbers', unread: true, to: [YOU] });
     // External cc/bcc recipients are captured by the sandbox, not delivered.
     const captured = await h.app.store.listCaptured(100);
-    expect(captured.filter((c) => c.message_id === held.message_id).map((c) => c.recipient).sort())
-      .toEqual(['carol@example.com', 'dave@example.com']);
+    expect(
+      captured
+        .filter((c) => c.message_id === held.message_id)
+        .map((c) => c.recipient)
+        .sort(),
+    ).toEqual(['carol@example.com', 'dave@example.com']);
   });
 
   it('read_email returns the text and headers, marked untrusted in both channels', async () => {
@@ -146,9 +165,12 @@ describe('rejecting', () => {
 describe('approving with edits', () => {
   it('delivers the edited version, and the audit log keeps original and edited', async () => {
     const held = await send(h.agent, { mailbox: AGENT, to: 'stranger@example.com', subject: 'Draft subject', text: 'Body' });
-    const approved = ok(await h.reviewer.call('queue_approve', {
-      message_id: held.message_id, edits: { subject: 'Final subject', to: [YOU] },
-    }));
+    const approved = ok(
+      await h.reviewer.call('queue_approve', {
+        message_id: held.message_id,
+        edits: { subject: 'Final subject', to: [YOU] },
+      }),
+    );
     expect(approved).toMatchObject({ status: 'sent', edited: true, subject: 'Final subject', to: [YOU] });
     const got = await inbox(h.agent, YOU);
     expect(got[0]).toMatchObject({ subject: 'Final subject', from: AGENT });

@@ -17,11 +17,16 @@ let n = 0;
 
 beforeAll(async () => {
   // Forms count as the person here, so the refusals below are the four-eyes rule's, not the channel's.
-  h = await startHarness({ config: { approvals: { confirm_with: ['url', 'form'] }, mailboxes: [
-    { address: 'four@t.test', oversight_mode: 'gated_send', policy: { four_eyes: true } },
-    { address: 'two@t.test', oversight_mode: 'gated_send' },
-    { address: 'r@t.test', oversight_mode: 'autonomous' },
-  ] } });
+  h = await startHarness({
+    config: {
+      approvals: { confirm_with: ['url', 'form'] },
+      mailboxes: [
+        { address: 'four@t.test', oversight_mode: 'gated_send', policy: { four_eyes: true } },
+        { address: 'two@t.test', oversight_mode: 'gated_send' },
+        { address: 'r@t.test', oversight_mode: 'autonomous' },
+      ],
+    },
+  });
 });
 afterAll(async () => {
   for (const s of open) await s.close();
@@ -60,7 +65,11 @@ describe('four_eyes on a mailbox', () => {
     const id = await draft(alice, 'four@t.test');
     const r = await aliceReviewing.call('queue_approve', { message_id: id });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(new RegExp(`^FORBIDDEN: message_id: four-eyes rule on four@t\\.test: ${id} was drafted by token:${alice.token.name}/test-session, so ${alice.token.name} may not`));
+    expect(textOf(r)).toMatch(
+      new RegExp(
+        `^FORBIDDEN: message_id: four-eyes rule on four@t\\.test: ${id} was drafted by token:${alice.token.name}/test-session, so ${alice.token.name} may not`,
+      ),
+    );
     expect(textOf(r)).toContain('a different person must');
     expect(await status(id)).toBe('pending');
 
@@ -71,17 +80,22 @@ describe('four_eyes on a mailbox', () => {
   });
 
   it('a session that drafts and reviews is refused before the person is asked', async () => {
-    const carol = await asToken('carol', ['agent', 'reviewer'], { capabilities: { elicitation: { form: {} } }, onElicit: () => ({ action: 'accept', content: { approve: true } }) });
+    const carol = await asToken('carol', ['agent', 'reviewer'], {
+      capabilities: { elicitation: { form: {} } },
+      onElicit: () => ({ action: 'accept', content: { approve: true } }),
+    });
     const id = await draft(carol, 'four@t.test');
     expect(textOf(await carol.call('queue_approve', { message_id: id }))).toMatch(/^FORBIDDEN: message_id: four-eyes rule/);
     expect(carol.elicitations).toHaveLength(0);
     expect(await status(id)).toBe('pending');
   });
 
-  it('at the terminal: --as with the drafting token\'s name is refused, another name approves', async () => {
+  it("at the terminal: --as with the drafting token's name is refused, another name approves", async () => {
     const dave = await asToken('dave', ['agent']);
     const id = await draft(dave, 'four@t.test');
-    await expect(approveMessage(h.app, { id: `cli:${dave.token.name}`, roles: ['reviewer', 'operator'], mailboxes: 'all' }, id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(approveMessage(h.app, { id: `cli:${dave.token.name}`, roles: ['reviewer', 'operator'], mailboxes: 'all' }, id)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
     expect(await status(id)).toBe('pending');
     expect((await approveMessage(h.app, { id: 'cli:erin', roles: ['reviewer', 'operator'], mailboxes: 'all' as const }, id)).status).toBe('sent');
   });
@@ -96,8 +110,15 @@ describe('without four_eyes', () => {
   });
 
   it('a global four_eyes applies to every mailbox', async () => {
-    const g = await startHarness({ config: { policy: { four_eyes: true }, mailboxes: [
-      { address: 'g@t.test', oversight_mode: 'gated_send' }, { address: 'r@t.test', oversight_mode: 'autonomous' }] } });
+    const g = await startHarness({
+      config: {
+        policy: { four_eyes: true },
+        mailboxes: [
+          { address: 'g@t.test', oversight_mode: 'gated_send' },
+          { address: 'r@t.test', oversight_mode: 'autonomous' },
+        ],
+      },
+    });
     try {
       const id = ok(await g.agent.call('send_email', { mailbox: 'g@t.test', to: 'r@t.test', subject: 'Global', text: 'Body' })).message_id as string;
       // Untokened sessions are told apart by their label only: the same label cannot approve, another can.

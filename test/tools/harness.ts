@@ -62,8 +62,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     return {
       client,
       roles,
-      call: (name, args = {}, o = {}) =>
-        client.callTool({ name, arguments: args }, undefined, o) as Promise<Result>,
+      call: (name, args = {}, o = {}) => client.callTool({ name, arguments: args }, undefined, o) as Promise<Result>,
     };
   }
 
@@ -71,7 +70,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const reviewer = await connect(['reviewer']);
   const operator = await connect(['operator']);
   return {
-    app, dbPath, agent, reviewer, operator, connect,
+    app,
+    dbPath,
+    agent,
+    reviewer,
+    operator,
+    connect,
     async close() {
       for (const { client, server } of open) {
         await client.close();

@@ -13,13 +13,21 @@ const AUTO = 'auto@t.test';
 let h: Harness;
 let emailId: string;
 beforeEach(async () => {
-  h = await startHarness({ config: { mailboxes: [
-    { address: GA, oversight_mode: 'gated_all' }, { address: OTHER, oversight_mode: 'gated_all' }, { address: AUTO, oversight_mode: 'autonomous' },
-  ] } });
+  h = await startHarness({
+    config: {
+      mailboxes: [
+        { address: GA, oversight_mode: 'gated_all' },
+        { address: OTHER, oversight_mode: 'gated_all' },
+        { address: AUTO, oversight_mode: 'autonomous' },
+      ],
+    },
+  });
   await send(h.agent, { mailbox: AUTO, to: GA, subject: 'flag me' });
   emailId = (await inbox(h.agent, GA))[0]!.email_id as string;
 });
-afterEach(async () => { await h?.close(); });
+afterEach(async () => {
+  await h?.close();
+});
 
 async function hold(): Promise<string> {
   const r = ok(await h.agent.call('tag_email', { email_id: emailId, add_flags: ['\\Flagged'], move_to: 'Archive' }));
@@ -35,8 +43,14 @@ describe('a held mailbox action', () => {
     await h.app.worker.tick();
     expect((await inbox(h.agent, GA)).map((e) => e.email_id)).toEqual([emailId]);
     const got = ok(await h.agent.call('get_message', { message_id: id }));
-    expect(got).toMatchObject({ type: 'action', message_id: id, status: 'pending', thread_changes: [],
-      action: { email_id: emailId, add_flags: ['\\Flagged'], move_to: 'Archive' }, history: [expect.objectContaining({ action: 'message.held' })] });
+    expect(got).toMatchObject({
+      type: 'action',
+      message_id: id,
+      status: 'pending',
+      thread_changes: [],
+      action: { email_id: emailId, add_flags: ['\\Flagged'], move_to: 'Archive' },
+      history: [expect.objectContaining({ action: 'message.held' })],
+    });
     const approved = ok(await h.reviewer.call('decide_email', { message_id: id, action: 'approve' }));
     expect(approved).toMatchObject({ type: 'action', status: 'applied', decided_by: expect.stringMatching(/reviewer/) });
     expect(await inbox(h.agent, GA)).toEqual([]);
@@ -49,7 +63,10 @@ describe('a held mailbox action', () => {
 
   it('rejected is never applied, and cannot be approved afterwards', async () => {
     const id = await hold();
-    expect(ok(await h.reviewer.call('queue_reject', { message_id: id, reason: 'keep it in the inbox' }))).toMatchObject({ status: 'rejected', decision_reason: 'keep it in the inbox' });
+    expect(ok(await h.reviewer.call('queue_reject', { message_id: id, reason: 'keep it in the inbox' }))).toMatchObject({
+      status: 'rejected',
+      decision_reason: 'keep it in the inbox',
+    });
     await h.app.worker.tick();
     expect((await inbox(h.agent, GA)).map((e) => e.email_id)).toEqual([emailId]);
     const again = await h.reviewer.call('queue_approve', { message_id: id });
@@ -80,8 +97,11 @@ describe('a held mailbox action', () => {
     const boundAgent = await h.connect(['agent'], 'other-agent', [OTHER]);
     const unknown = 'act_AAAAAAAAAAAAAAAAAAAA';
     for (const [c, tool, args] of [
-      [bound, 'queue_approve', {}], [bound, 'queue_reject', { reason: 'no' }], [boundAgent, 'get_message', {}],
-      [boundAgent, 'mail_wait', { timeout_seconds: 1 }], [boundAgent, 'cancel_message', {}],
+      [bound, 'queue_approve', {}],
+      [bound, 'queue_reject', { reason: 'no' }],
+      [boundAgent, 'get_message', {}],
+      [boundAgent, 'mail_wait', { timeout_seconds: 1 }],
+      [boundAgent, 'cancel_message', {}],
     ] as const) {
       const a = textOf(await c.call(tool, { message_id: id, ...args }));
       const b = textOf(await c.call(tool, { message_id: unknown, ...args }));

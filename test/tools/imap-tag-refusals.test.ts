@@ -11,7 +11,15 @@ import { requireMailServersOrSkip, startMailServers, type MailServers, type Mail
 import { type Harness, ok, startHarness } from './harness.js';
 
 const raw = (subject: string): string =>
-  [`From: carol@example.org`, 'To: someone@mailgate.test', `Subject: ${subject}`, `Message-ID: <${subject.replace(/\W/g, '')}@example.org>`, '', 'Hello.', ''].join('\r\n');
+  [
+    `From: carol@example.org`,
+    'To: someone@mailgate.test',
+    `Subject: ${subject}`,
+    `Message-ID: <${subject.replace(/\W/g, '')}@example.org>`,
+    '',
+    'Hello.',
+    '',
+  ].join('\r\n');
 
 describe.skipIf(!requireMailServersOrSkip())('tag_email refused by a real IMAP server', () => {
   let mail: MailServers;
@@ -24,8 +32,11 @@ describe.skipIf(!requireMailServersOrSkip())('tag_email refused by a real IMAP s
     u = mail.users[0]!;
     for (const s of ['Move me nowhere', 'Too long a flag', 'Flag me', 'Hold my flag']) await mail.deliver(raw(s), u.address);
     const server = { host: '127.0.0.1', secure: false, user: u.user, password: u.password };
-    h = await startHarness({ config: { mailboxes: [{ address: u.address, oversight_mode: 'autonomous',
-      imap: { ...server, port: mail.imap.port }, smtp: { ...server, port: mail.smtp.port } }] } });
+    h = await startHarness({
+      config: {
+        mailboxes: [{ address: u.address, oversight_mode: 'autonomous', imap: { ...server, port: mail.imap.port }, smtp: { ...server, port: mail.smtp.port } }],
+      },
+    });
     own = new ImapFlow({ host: mail.imap.host, port: mail.imap.port, secure: false, auth: { user: u.user, pass: u.password }, logger: false });
     await own.connect();
   });
@@ -66,7 +77,7 @@ describe.skipIf(!requireMailServersOrSkip())('tag_email refused by a real IMAP s
     return undefined;
   }
 
-  it('a move to a folder that does not exist fails at once with the server\'s TRYCREATE, is not retried, and keeps the connection', async () => {
+  it("a move to a folder that does not exist fails at once with the server's TRYCREATE, is not retried, and keeps the connection", async () => {
     const id = await emailId('Move me nowhere');
     const before = await liveClient();
     const r = ok(await h.agent.call('tag_email', { email_id: id, add_flags: ['\\Flagged'], move_to: 'Nowhere' }));

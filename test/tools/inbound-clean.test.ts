@@ -26,8 +26,12 @@ const HOSTILE_HTML = `<html><head><style>
 </body></html>`;
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
 
 const everything = (r: { content: unknown; structuredContent?: unknown }) => JSON.stringify([r.content, r.structuredContent]);
 
@@ -36,13 +40,18 @@ describe('a hostile HTML email delivered through the sandbox', () => {
 
   beforeAll(async () => {
     const r = await send(h.agent, {
-      mailbox: YOU, to: AGENT, subject: 'Invoice \u202Efdp.exe\u202C \u200Bdue\u2066 now\u2069', text: undefined, html: HOSTILE_HTML,
+      mailbox: YOU,
+      to: AGENT,
+      subject: 'Invoice \u202Efdp.exe\u202C \u200Bdue\u2066 now\u2069',
+      text: undefined,
+      html: HOSTILE_HTML,
       attachments: [{ filename: 'invoice.pdf', content_base64: Buffer.from('%PDF-1.4').toString('base64') }],
     });
     expect(r.status).toBe('sent');
     // Found here, not by the first test, so each test can run alone.
-    const [email] = (await h.app.store.listEmails({ mailbox: AGENT, folder: 'INBOX', unread_only: false, limit: 10 }))
-      .filter((e) => e.subject.startsWith('Invoice'));
+    const [email] = (await h.app.store.listEmails({ mailbox: AGENT, folder: 'INBOX', unread_only: false, limit: 10 })).filter((e) =>
+      e.subject.startsWith('Invoice'),
+    );
     emailId = email!.email_id;
   });
 
@@ -87,15 +96,37 @@ describe('a hostile HTML email delivered through the sandbox', () => {
 
 describe('names and subjects stored by any path are cleaned when shown', () => {
   it('read_email and check_inbox clean sender, recipients, subject and attachment names', async () => {
-    const id = (await h.app.store.insertInbound({
-      mailbox: AGENT, folder: 'INBOX', source: 'sandbox', from_addr: 'bob\u200B@example.org', from_name: 'Bank\u202E', to: [`${AGENT}\u2066`], cc: ['c\u200D@example.org'],
-      subject: 'Urgent\u{E0041}\u{E0042} wire\u0007', text: 'Wire it\u200B today.', html: null, message_id_header: '<x1@example.org>',
-      in_reply_to_header: null, references_header: null, outbound_message_id: null, delivery_role: 'inbox', date: Date.now(),
-      attachments: [{ filename: '../../invoice\u202Efdp.exe\u0000', content_type: 'application/octet-stream', size: 3 }],
-    }, Date.now()))!;
+    const id = (await h.app.store.insertInbound(
+      {
+        mailbox: AGENT,
+        folder: 'INBOX',
+        source: 'sandbox',
+        from_addr: 'bob\u200B@example.org',
+        from_name: 'Bank\u202E',
+        to: [`${AGENT}\u2066`],
+        cc: ['c\u200D@example.org'],
+        subject: 'Urgent\u{E0041}\u{E0042} wire\u0007',
+        text: 'Wire it\u200B today.',
+        html: null,
+        message_id_header: '<x1@example.org>',
+        in_reply_to_header: null,
+        references_header: null,
+        outbound_message_id: null,
+        delivery_role: 'inbox',
+        date: Date.now(),
+        attachments: [{ filename: '../../invoice\u202Efdp.exe\u0000', content_type: 'application/octet-stream', size: 3 }],
+      },
+      Date.now(),
+    ))!;
     const r = await h.agent.call('read_email', { email_id: id });
     expect(ok(r)).toMatchObject({
-      from: 'bob@example.org', to: [AGENT], cc: ['c@example.org'], subject: 'Urgent wire', text: 'Wire it today.', hidden_content: false, hidden_count: 0,
+      from: 'bob@example.org',
+      to: [AGENT],
+      cc: ['c@example.org'],
+      subject: 'Urgent wire',
+      text: 'Wire it today.',
+      hidden_content: false,
+      hidden_count: 0,
       attachments: [{ filename: '._._invoicefdp.exe', content_type: 'application/octet-stream', size: 3 }],
     });
     expect(everything(r)).not.toMatch(INVISIBLE);
@@ -108,7 +139,9 @@ describe('names and subjects stored by any path are cleaned when shown', () => {
 describe('outbound attachment names that disguise themselves are refused', () => {
   // An email in agent@'s INBOX for reply_email to answer (each its own subject: identical drafts are blocked as duplicates).
   let asked = 0;
-  beforeEach(async () => { await send(h.agent, { mailbox: YOU, to: AGENT, subject: `Please send the files (${++asked})`, text: 'Thanks.' }); });
+  beforeEach(async () => {
+    await send(h.agent, { mailbox: YOU, to: AGENT, subject: `Please send the files (${++asked})`, text: 'Thanks.' });
+  });
 
   it.each([
     ['a right-to-left override', 'invoice\u202Efdp.exe', /bidirectional/],
@@ -120,9 +153,10 @@ describe('outbound attachment names that disguise themselves are refused', () =>
   ])('%s: refused naming attachments[0].filename, nothing written', async (_, filename, why) => {
     const before = await snapshot(h.app);
     for (const tool of ['send_email', 'reply_email'] as const) {
-      const args = tool === 'send_email'
-        ? { mailbox: YOU, to: 'someone@example.org', subject: 'files', text: 'see attached' }
-        : { email_id: (await inbox(h.agent, AGENT))[0]!.email_id, text: 'see attached' };
+      const args =
+        tool === 'send_email'
+          ? { mailbox: YOU, to: 'someone@example.org', subject: 'files', text: 'see attached' }
+          : { email_id: (await inbox(h.agent, AGENT))[0]!.email_id, text: 'see attached' };
       const r = await h.agent.call(tool, { ...args, attachments: [{ filename, content_base64: 'eA==' }] });
       expect(r.isError, `${tool}: ${textOf(r)}`).toBe(true);
       // Refused by the tool's input schema (answered by the SDK as invalid params), naming the field.

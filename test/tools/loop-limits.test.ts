@@ -13,13 +13,19 @@ const SLOW = 'slow@mailgate.test';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ config: { mailboxes: [
-    { address: HELD, oversight_mode: 'gated_send', policy: { max_pending: 3 } },
-    { address: AUTO, oversight_mode: 'autonomous' },
-    { address: SLOW, oversight_mode: 'autonomous', policy: { rate_limits: { per_minute: 5 } } },
-  ] } });
+  h = await startHarness({
+    config: {
+      mailboxes: [
+        { address: HELD, oversight_mode: 'gated_send', policy: { max_pending: 3 } },
+        { address: AUTO, oversight_mode: 'autonomous' },
+        { address: SLOW, oversight_mode: 'autonomous', policy: { rate_limits: { per_minute: 5 } } },
+      ],
+    },
+  });
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 let serial = 0;
 const draft = (mailbox: string) => h.agent.call('send_email', { mailbox, to: 'ann@partner.example', subject: `loop ${++serial}`, text: 'again' });

@@ -45,13 +45,17 @@ const post = (url: string, body: Record<string, string>) => fetch(url, { method:
 async function urlSession(): Promise<{ s: Session; next(): Promise<string> }> {
   const waiting: ((u: string) => void)[] = [];
   const ready: string[] = [];
-  const s = await openSession(h.app, { roles: COMBINED, links, cliFlags: FLAGS }, {
-    capabilities: { elicitation: { form: {}, url: {} } },
-    onElicit: (p) => {
-      if (p.mode === 'url') (waiting.shift() ?? ((u: string) => void ready.push(u)))(p.url);
-      return { action: 'accept', content: { confirm: true } };
+  const s = await openSession(
+    h.app,
+    { roles: COMBINED, links, cliFlags: FLAGS },
+    {
+      capabilities: { elicitation: { form: {}, url: {} } },
+      onElicit: (p) => {
+        if (p.mode === 'url') (waiting.shift() ?? ((u: string) => void ready.push(u)))(p.url);
+        return { action: 'accept', content: { confirm: true } };
+      },
     },
-  });
+  );
   return { s, next: () => (ready.length ? Promise.resolve(ready.shift()!) : new Promise((r) => waiting.push(r))) };
 }
 
@@ -93,7 +97,12 @@ describe('a session holding agent and operator, whose client cannot ask the pers
     const s = await openSession(h.app, { roles: COMBINED });
     const box = await mailbox();
     ok(await h.operator.call('update_mailbox', { address: box, auto_approve_rules: [{ type: 'reply' }, { type: 'known_contact' }], change_reason: 'setup' }));
-    for (const ask of [{ oversight_mode: 'gated_all' }, { auto_approve_rules: [{ type: 'reply' }] }, { policy: { four_eyes: true } }, { oversight_mode: 'read_only' }]) {
+    for (const ask of [
+      { oversight_mode: 'gated_all' },
+      { auto_approve_rules: [{ type: 'reply' }] },
+      { policy: { four_eyes: true } },
+      { oversight_mode: 'read_only' },
+    ]) {
       const r = await s.call('update_mailbox', { address: box, change_reason: 'incident', ...ask });
       expect(r.isError, `${JSON.stringify(ask)}: ${textOf(r)}`).toBeFalsy();
     }
@@ -109,7 +118,9 @@ describe('a session holding agent and operator, whose client cannot ask the pers
 describe('sessions that cannot draft', () => {
   it('an operator-only session loosens directly, recorded as operator_session with what loosened', async () => {
     const box = await mailbox();
-    expect(ok(await h.operator.call('update_mailbox', { address: box, oversight_mode: 'autonomous', change_reason: 'trusted now' })).oversight_mode).toBe('autonomous');
+    expect(ok(await h.operator.call('update_mailbox', { address: box, oversight_mode: 'autonomous', change_reason: 'trusted now' })).oversight_mode).toBe(
+      'autonomous',
+    );
     const [changed] = await trail(box);
     expect(changed).toMatchObject({ action: 'mailbox.mode_changed', detail: { confirmation: 'operator_session', loosens: ['mode gated_send -> autonomous'] } });
   });
@@ -117,7 +128,11 @@ describe('sessions that cannot draft', () => {
   it('the CLI is recorded as cli', async () => {
     const { updateMailbox } = await import('../../src/services/mailboxes.js');
     const box = await mailbox();
-    await updateMailbox(h.app, { id: 'cli:alice', roles: ['reviewer', 'operator'], mailboxes: 'all' }, { address: box, oversight_mode: 'monitored', change_reason: 'ok' });
+    await updateMailbox(
+      h.app,
+      { id: 'cli:alice', roles: ['reviewer', 'operator'], mailboxes: 'all' },
+      { address: box, oversight_mode: 'monitored', change_reason: 'ok' },
+    );
     expect((await trail(box))[0]!.detail).toMatchObject({ confirmation: 'cli' });
   });
 });
@@ -147,8 +162,15 @@ describe('confirmation through a one-time link (the test is the person)', () => 
 
     const [requested, changed, ...rest] = await trail(box);
     expect(rest).toEqual([]);
-    expect(requested).toMatchObject({ action: 'mailbox.confirmation_requested', detail: { path: 'elicitation_url', loosens: ['mode gated_send -> autonomous'] } });
-    expect(changed).toMatchObject({ action: 'mailbox.mode_changed', actor: 'mcp:agent+operator/test-session', detail: { confirmation: 'elicitation_url', reason: 'trust <it>' } });
+    expect(requested).toMatchObject({
+      action: 'mailbox.confirmation_requested',
+      detail: { path: 'elicitation_url', loosens: ['mode gated_send -> autonomous'] },
+    });
+    expect(changed).toMatchObject({
+      action: 'mailbox.mode_changed',
+      actor: 'mcp:agent+operator/test-session',
+      detail: { confirmation: 'elicitation_url', reason: 'trust <it>' },
+    });
     await expect.poll(() => s.completed).toContain(requested!.detail.link_id);
     await s.close();
   });
@@ -192,10 +214,17 @@ describe('confirmation through a one-time link (the test is the person)', () => 
 });
 
 describe('a client that answers forms by itself', () => {
-  const autoAccept = { capabilities: { elicitation: { form: {} } }, onElicit: () => ({ action: 'accept' as const, content: { approve: true, confirm: true } }) };
+  const autoAccept = {
+    capabilities: { elicitation: { form: {} } },
+    onElicit: () => ({ action: 'accept' as const, content: { approve: true, confirm: true } }),
+  };
 
   it('by default can neither approve its own held mail nor loosen, and is told why and what to run', async () => {
-    const s = await openSession(h.app, { roles: ['agent', 'reviewer', 'operator'], cliFlags: FLAGS, approveCommand: (id) => `mailgate approve ${id} --db /srv/mail.db` }, autoAccept);
+    const s = await openSession(
+      h.app,
+      { roles: ['agent', 'reviewer', 'operator'], cliFlags: FLAGS, approveCommand: (id) => `mailgate approve ${id} --db /srv/mail.db` },
+      autoAccept,
+    );
     const box = await mailbox();
     const held = ok(await s.call('send_email', { mailbox: box, to: 'you@mailgate.test', subject: 'Keys', text: `here: ${AWS_KEY}` }));
     const approve = await s.call('queue_approve', { message_id: held.message_id });
@@ -230,9 +259,13 @@ describe('changes with no MCP tool: suppressions and webhooks', () => {
   const model: Principal = { id: 'mcp:agent+operator/x', roles: ['agent', 'operator'], mailboxes: 'all' };
   it('a principal that can draft is refused removing a suppression or managing webhooks, with the command', async () => {
     await expect(unsuppress(h.app, model, { entry: 'blocked.example' })).rejects.toMatchObject({
-      code: 'CONFIRMATION_REQUIRED', message: expect.stringContaining('mailgate suppress remove blocked.example') });
+      code: 'CONFIRMATION_REQUIRED',
+      message: expect.stringContaining('mailgate suppress remove blocked.example'),
+    });
     await expect(addWebhook(h.app, model, { url: 'https://hooks.example/x', secret: [`whsec_${'A'.repeat(32)}`] } as never)).rejects.toMatchObject({
-      code: 'CONFIRMATION_REQUIRED', message: expect.not.stringContaining('whsec_') });
+      code: 'CONFIRMATION_REQUIRED',
+      message: expect.not.stringContaining('whsec_'),
+    });
     await expect(removeWebhook(h.app, model, 'wh_x', null)).rejects.toMatchObject({ code: 'CONFIRMATION_REQUIRED' });
   });
 });

@@ -31,7 +31,9 @@ beforeEach(async () => {
     },
   });
 });
-afterEach(async () => { await h?.close(); });
+afterEach(async () => {
+  await h?.close();
+});
 
 async function status(id: string) {
   return ok(await h.agent.call('get_message', { message_id: id }));
@@ -170,7 +172,9 @@ describe('update_mailbox', () => {
     const change = events.find((e) => e.action === 'mailbox.mode_changed');
     expect(change?.actor).toMatch(/^mcp:operator/);
     expect(change?.detail).toMatchObject({
-      reason: 'trusted now', pending_unaffected: 1, changes: { oversight_mode: { from: 'gated_send', to: 'autonomous' } },
+      reason: 'trusted now',
+      pending_unaffected: 1,
+      changes: { oversight_mode: { from: 'gated_send', to: 'autonomous' } },
     });
   });
 
@@ -189,7 +193,10 @@ describe('require_approval: true', () => {
     const g = await startHarness({
       config: {
         require_approval: true,
-        mailboxes: [{ address: 'free@t.test', oversight_mode: 'autonomous' }, { address: 'ro@t.test', oversight_mode: 'read_only' }],
+        mailboxes: [
+          { address: 'free@t.test', oversight_mode: 'autonomous' },
+          { address: 'ro@t.test', oversight_mode: 'read_only' },
+        ],
       },
     });
     try {

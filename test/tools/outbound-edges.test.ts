@@ -14,8 +14,12 @@ const YOU = 'you@mailgate.test';
 const base = { mailbox: AGENT, to: YOU, subject: 'Subject', text: 'Body' };
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
 
 async function expectRefused(client: ToolClient, tool: string, args: Record<string, unknown>, mustSay: RegExp[]): Promise<string> {
   const before = await snapshot(h.app);
@@ -28,24 +32,53 @@ async function expectRefused(client: ToolClient, tool: string, args: Record<stri
 
 /** An inbound email in AGENT's INBOX, inserted as the sandbox or an IMAP sync would store it. */
 async function inbound(e: Partial<NewEmail>): Promise<string> {
-  const id = await h.app.store.insertInbound({
-    mailbox: AGENT, folder: 'INBOX', source: 'sandbox', from_addr: 'ann@partner.example', from_name: null, to: [AGENT], cc: [],
-    subject: 'Question', text: 'Hello?', html: null, message_id_header: '<q1@partner.example>', in_reply_to_header: null,
-    references_header: null, outbound_message_id: null, delivery_role: null, date: Date.now(), ...e,
-  }, Date.now());
+  const id = await h.app.store.insertInbound(
+    {
+      mailbox: AGENT,
+      folder: 'INBOX',
+      source: 'sandbox',
+      from_addr: 'ann@partner.example',
+      from_name: null,
+      to: [AGENT],
+      cc: [],
+      subject: 'Question',
+      text: 'Hello?',
+      html: null,
+      message_id_header: '<q1@partner.example>',
+      in_reply_to_header: null,
+      references_header: null,
+      outbound_message_id: null,
+      delivery_role: null,
+      date: Date.now(),
+      ...e,
+    },
+    Date.now(),
+  );
   if (!id) throw new Error('not inserted');
   return id;
 }
 
 const CONTROLS: [string, string][] = [
-  ['NUL', '\u0000'], ['SOH', '\u0001'], ['TAB', '\t'], ['ESC', '\u001b'], ['US', '\u001f'], ['DEL', '\u007f'],
-  ['C1 NEL', '\u0085'], ['C1 CSI', '\u009b'], ['LINE SEPARATOR', '\u2028'], ['PARAGRAPH SEPARATOR', '\u2029'],
+  ['NUL', '\u0000'],
+  ['SOH', '\u0001'],
+  ['TAB', '\t'],
+  ['ESC', '\u001b'],
+  ['US', '\u001f'],
+  ['DEL', '\u007f'],
+  ['C1 NEL', '\u0085'],
+  ['C1 CSI', '\u009b'],
+  ['LINE SEPARATOR', '\u2028'],
+  ['PARAGRAPH SEPARATOR', '\u2029'],
 ];
 
 describe('control characters in header fields', () => {
   it.each(CONTROLS)('send_email refuses %s in the subject, naming the field and the character', async (_name, c) => {
     const code = `U\\+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    await expectRefused(h.agent, 'send_email', { ...base, subject: `Invoice${c}paid` }, [/subject/, new RegExp(`control character \\(${code}\\)`), /remove it/]);
+    await expectRefused(h.agent, 'send_email', { ...base, subject: `Invoice${c}paid` }, [
+      /subject/,
+      new RegExp(`control character \\(${code}\\)`),
+      /remove it/,
+    ]);
   });
 
   it('queue_approve refuses an edited subject with NUL; create_mailbox and update_mailbox a display name with ESC', async () => {
@@ -58,7 +91,9 @@ describe('control characters in header fields', () => {
   it('approving with edits refuses a control character even from a caller that skips the tool schemas', async () => {
     const held = ok(await h.agent.call('send_email', { ...base, subject: 'held for the service test' }));
     const reviewer = { id: 'reviewer:test', roles: ['reviewer'] as const, mailboxes: 'all' as const };
-    const err = await approveMessage(h.app, reviewer, held.message_id as string, { edits: { subject: 'ok\u2028Bcc: x@evil.example' } }).catch((e: unknown) => e);
+    const err = await approveMessage(h.app, reviewer, held.message_id as string, { edits: { subject: 'ok\u2028Bcc: x@evil.example' } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'INVALID_INPUT', field: 'edits.subject' });
     expect(String((err as Error).message)).toMatch(/control character \(U\+2028\)/);
     const err2 = await approveMessage(h.app, reviewer, held.message_id as string, { edits: { to: ['a@b.example> NOTIFY=SUCCESS'] } }).catch((e: unknown) => e);
@@ -82,8 +117,11 @@ describe('replying to a sender that is not one plain address', () => {
   ];
   it.each(hostile)('reply_email refuses %s at draft time: INVALID_INPUT on email_id, nothing written', async (_name, from) => {
     const email_id = await inbound({ from_addr: from, subject: `from ${_name}` });
-    const text = await expectRefused(h.agent, 'reply_email', { email_id, text: 'Thanks!' },
-      [/^INVALID_INPUT: email_id:/, /cannot be replied to safely/, /send_email/]);
+    const text = await expectRefused(h.agent, 'reply_email', { email_id, text: 'Thanks!' }, [
+      /^INVALID_INPUT: email_id:/,
+      /cannot be replied to safely/,
+      /send_email/,
+    ]);
     // The hostile address itself is not echoed back to the agent.
     if (from.length > 3) expect(text).not.toContain(from);
   });
@@ -93,9 +131,10 @@ describe('replying to a sender that is not one plain address', () => {
     await expectRefused(h.agent, 'reply_email', { email_id, text: 'Thanks', reply_all: true }, [/INVALID_INPUT: reply_all:/]);
   });
 
-  it('a plain sender is answered; the parent\'s control characters and malformed ids do not carry over', async () => {
+  it("a plain sender is answered; the parent's control characters and malformed ids do not carry over", async () => {
     const email_id = await inbound({
-      subject: 'Urgent\u0000\u2028payment', message_id_header: '<p1@partner.example>',
+      subject: 'Urgent\u0000\u2028payment',
+      message_id_header: '<p1@partner.example>',
       references_header: '<r0@partner.example>\r\n\t<bad\u0000id@x> garbage <r1@partner.example>',
     });
     const r = ok(await h.agent.call('reply_email', { email_id, text: 'On it.' }));

@@ -19,9 +19,17 @@ beforeAll(async () => {
       policy: { dedupe_window: '10m' },
       suppress: ['blocked@outside.test', 'spam.example'],
       mailboxes: [
-        { address: AUTO, oversight_mode: 'autonomous', policy: {
-          max_recipients: 3, max_attachments: 2, max_attachment_bytes: 1000, max_total_attachment_bytes: 1500, blocked_domains: ['evil.example'],
-        } },
+        {
+          address: AUTO,
+          oversight_mode: 'autonomous',
+          policy: {
+            max_recipients: 3,
+            max_attachments: 2,
+            max_attachment_bytes: 1000,
+            max_total_attachment_bytes: 1500,
+            blocked_domains: ['evil.example'],
+          },
+        },
         { address: PEER, oversight_mode: 'autonomous' },
         { address: RATE, oversight_mode: 'autonomous', policy: { rate_limits: { per_minute: 1 }, dedupe_window: 0 } },
         { address: NODUP, oversight_mode: 'autonomous', policy: { dedupe_window: 0 } },
@@ -29,7 +37,9 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(async () => { await h?.close(); });
+afterAll(async () => {
+  await h?.close();
+});
 
 let serial = 0;
 const subject = () => `Subject ${++serial}`;
@@ -99,23 +109,30 @@ describe('content holds in an autonomous mailbox', () => {
     expect(ok(await h.agent.call('reply_email', { email_id: emailId, text: 'All of you.', reply_all: true })).status).toBe('sent');
   });
 
-  it.each([['cc', { cc: 'stranger@else.test' }], ['bcc', { bcc: ['stranger@else.test'] }]])(
-    'a reply adding a %s outside the thread is held: pending, hold_new_recipient, nothing sent', async (_, extra) => {
-      const r = ok(await h.agent.call('reply_email', { email_id: emailId, text: 'Looping in a friend.', ...extra }));
-      expect(r.status).toBe('pending');
-      expect(r.expires_at).toEqual(expect.any(String));
-      expect(r.reason).toMatch(/stranger@else\.test.*not in the thread/);
-      const m = await message(r.message_id);
-      expect(m.gate).toMatchObject({ code: 'hold_new_recipient', mode_at_submit: 'autonomous' });
-      expect(m.policy_hits).toEqual([expect.objectContaining({ rule: 'content_holds.new_recipient', code: 'hold_new_recipient' })]);
-      expect((await h.app.store.listCaptured(1000)).filter((c) => c.message_id === r.message_id)).toEqual([]);
-    });
+  it.each([
+    ['cc', { cc: 'stranger@else.test' }],
+    ['bcc', { bcc: ['stranger@else.test'] }],
+  ])('a reply adding a %s outside the thread is held: pending, hold_new_recipient, nothing sent', async (_, extra) => {
+    const r = ok(await h.agent.call('reply_email', { email_id: emailId, text: 'Looping in a friend.', ...extra }));
+    expect(r.status).toBe('pending');
+    expect(r.expires_at).toEqual(expect.any(String));
+    expect(r.reason).toMatch(/stranger@else\.test.*not in the thread/);
+    const m = await message(r.message_id);
+    expect(m.gate).toMatchObject({ code: 'hold_new_recipient', mode_at_submit: 'autonomous' });
+    expect(m.policy_hits).toEqual([expect.objectContaining({ rule: 'content_holds.new_recipient', code: 'hold_new_recipient' })]);
+    expect((await h.app.store.listCaptured(1000)).filter((c) => c.message_id === r.message_id)).toEqual([]);
+  });
 
   it('a secret in a send is held; list_pending and get_message show the hit to the reviewer', async () => {
     const r = await send(h.agent, { mailbox: AUTO, to: PEER, subject: subject(), text: `The deploy token is ${GITHUB_TOKEN}` });
     expect(r.status).toBe('pending');
-    const hit = { rule: 'content_holds.secrets', code: 'hold_secret', effect: 'hold', reason: expect.stringMatching(/GitHub token in text/),
-      details: { found: [{ where: 'text', kind: 'GitHub token' }] } };
+    const hit = {
+      rule: 'content_holds.secrets',
+      code: 'hold_secret',
+      effect: 'hold',
+      reason: expect.stringMatching(/GitHub token in text/),
+      details: { found: [{ where: 'text', kind: 'GitHub token' }] },
+    };
     const listed = ok(await h.reviewer.call('list_pending', { mailbox: AUTO })).messages.find((m: any) => m.message_id === r.message_id);
     expect(listed.policy_hits).toEqual([hit]);
     expect(listed.reason).toMatch(/secret/);
@@ -158,17 +175,26 @@ describe('content holds in an autonomous mailbox', () => {
 describe('attachments', () => {
   it('go through the sandbox: the recipient reads their names, types and sizes', async () => {
     const s = subject();
-    const r = await send(h.agent, { mailbox: AUTO, to: PEER, subject: s, text: 'Two files attached.', attachments: [
-      { filename: 'report.txt', content_base64: b64('quarterly report\n') },
-      { filename: 'chart.png', content_base64: b64(Buffer.alloc(600, 7)), content_type: 'image/png' },
-    ] });
+    const r = await send(h.agent, {
+      mailbox: AUTO,
+      to: PEER,
+      subject: s,
+      text: 'Two files attached.',
+      attachments: [
+        { filename: 'report.txt', content_base64: b64('quarterly report\n') },
+        { filename: 'chart.png', content_base64: b64(Buffer.alloc(600, 7)), content_type: 'image/png' },
+      ],
+    });
     expect(r.status).toBe('sent');
     const email = (await inbox(h.agent, PEER)).find((e) => e.subject === s)!;
     expect(ok(await h.agent.call('read_email', { email_id: email.email_id })).attachments).toEqual([
       { filename: 'report.txt', content_type: 'text/plain', size: 17 },
       { filename: 'chart.png', content_type: 'image/png', size: 600 },
     ]);
-    expect((await message(r.message_id)).attachments.map((a: any) => [a.filename, a.size])).toEqual([['report.txt', 17], ['chart.png', 600]]);
+    expect((await message(r.message_id)).attachments.map((a: any) => [a.filename, a.size])).toEqual([
+      ['report.txt', 17],
+      ['chart.png', 600],
+    ]);
   });
 
   it.each([
@@ -210,7 +236,13 @@ describe('attachments', () => {
   // base64 has length 1 mod 4) is accepted and sent as 3 bytes, 'a' as an empty file: the bytes sent are not
   // the bytes given, and the agent is told "sent".
   it.each(['abcde', 'a'])('truncated base64 %j is refused as invalid input', async (content_base64) => {
-    const r = await h.agent.call('send_email', { mailbox: AUTO, to: PEER, subject: subject(), text: 'x', attachments: [{ filename: 'a.bin', content_base64 }] });
+    const r = await h.agent.call('send_email', {
+      mailbox: AUTO,
+      to: PEER,
+      subject: subject(),
+      text: 'x',
+      attachments: [{ filename: 'a.bin', content_base64 }],
+    });
     expect(r.isError).toBe(true);
   });
 });

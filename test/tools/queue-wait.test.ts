@@ -9,8 +9,12 @@ const YOU = 'you@mailgate.test';
 
 // A fresh app and database per test: the queue a test pages through holds only what it put there.
 let h: Harness;
-beforeEach(async () => { h = await startHarness(); });
-afterEach(async () => { await h?.close(); });
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h?.close();
+});
 
 /** Waits until the clock has moved past the current millisecond, so the next row's created_at is later. */
 async function nextMillisecond(): Promise<void> {
@@ -82,9 +86,15 @@ describe('mail_wait', () => {
   it('sends progress notifications when the client passes onprogress', async () => {
     const held = await send(h.agent, { mailbox: AGENT, to: YOU, subject: 'progress please' });
     const progress: Progress[] = [];
-    const r = ok(await h.agent.call('mail_wait', { message_id: held.message_id, timeout_seconds: 3 }, {
-      onprogress: (p) => progress.push(p),
-    }));
+    const r = ok(
+      await h.agent.call(
+        'mail_wait',
+        { message_id: held.message_id, timeout_seconds: 3 },
+        {
+          onprogress: (p) => progress.push(p),
+        },
+      ),
+    );
     expect(r.timed_out).toBe(true);
     expect(progress.length).toBeGreaterThanOrEqual(1);
     for (const p of progress) {

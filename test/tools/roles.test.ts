@@ -4,15 +4,27 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { deniedSince, type Harness, lastSeq, ok, send, snapshot, startHarness, textOf } from './harness.js';
 
 const AGENT_TOOLS = [
-  'send_email', 'reply_email', 'check_inbox', 'read_email', 'search_email', 'tag_email', 'cancel_message', 'get_message',
-  'mail_wait', 'list_pending',
+  'send_email',
+  'reply_email',
+  'check_inbox',
+  'read_email',
+  'search_email',
+  'tag_email',
+  'cancel_message',
+  'get_message',
+  'mail_wait',
+  'list_pending',
 ];
 const REVIEWER_TOOLS = ['list_pending', 'decide_email', 'queue_approve', 'queue_reject', 'get_audit'];
 const OPERATOR_TOOLS = ['get_audit', 'list_mailboxes', 'create_mailbox', 'update_mailbox'];
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
 
 async function names(c: Harness['agent']): Promise<string[]> {
   return (await c.client.listTools()).tools.map((t) => t.name);
@@ -147,15 +159,17 @@ describe('tool name style', () => {
     const d = await startHarness({
       config: {
         tool_names: 'dotted',
-        mailboxes: [{ address: 'g@t.test', oversight_mode: 'gated_send' }, { address: 'r@t.test', oversight_mode: 'autonomous' }],
+        mailboxes: [
+          { address: 'g@t.test', oversight_mode: 'gated_send' },
+          { address: 'r@t.test', oversight_mode: 'autonomous' },
+        ],
       },
     });
     try {
       const agent = (await d.agent.client.listTools()).tools.map((t) => t.name);
       const reviewer = (await d.reviewer.client.listTools()).tools.map((t) => t.name);
       expect(agent.sort()).toEqual(AGENT_TOOLS.map((n) => (n === 'mail_wait' ? 'mail.wait' : n)).sort());
-      expect(reviewer.sort()).toEqual(
-        REVIEWER_TOOLS.map((n) => (n === 'queue_approve' ? 'queue.approve' : n === 'queue_reject' ? 'queue.reject' : n)).sort());
+      expect(reviewer.sort()).toEqual(REVIEWER_TOOLS.map((n) => (n === 'queue_approve' ? 'queue.approve' : n === 'queue_reject' ? 'queue.reject' : n)).sort());
       // The dotted names work end to end; the snake names are gone.
       const held = await send(d.agent, { mailbox: 'g@t.test', to: 'r@t.test' });
       const snake = await d.reviewer.call('queue_approve', { message_id: held.message_id });

@@ -28,11 +28,15 @@ let supportHeld: string;
 
 // A fresh app and database per test: what one test sends or changes, no other test sees.
 beforeEach(async () => {
-  h = await startHarness({ config: { mailboxes: [
-    { address: SUPPORT, oversight_mode: 'gated_send' },
-    { address: CEO, oversight_mode: 'autonomous' },
-    { address: LEGAL, oversight_mode: 'gated_send' },
-  ] } });
+  h = await startHarness({
+    config: {
+      mailboxes: [
+        { address: SUPPORT, oversight_mode: 'gated_send' },
+        { address: CEO, oversight_mode: 'autonomous' },
+        { address: LEGAL, oversight_mode: 'gated_send' },
+      ],
+    },
+  });
   // Another principal's mail: delivered to every inbox, and a draft held in legal@.
   await send(h.agent, { mailbox: CEO, to: [SUPPORT, CEO, LEGAL], subject: 'Board notes', text: 'Confidential numbers' });
   ceoEmail = (await inbox(h.agent, CEO))[0]!.email_id as string;
@@ -42,7 +46,9 @@ beforeEach(async () => {
   operator = await h.connect(['operator'], 'support-operator', [SUPPORT]);
   supportHeld = (await send(agent, { mailbox: SUPPORT, to: 'customer@example.com', subject: 'Your ticket' })).message_id as string;
 });
-afterEach(async () => { await h?.close(); });
+afterEach(async () => {
+  await h?.close();
+});
 
 /** The call fails as the same call on an unknown target does, once the target itself is blanked out. */
 async function refusedLikeUnknown(c: ToolClient, tool: string, foreign: Record<string, unknown>, unknown: Record<string, unknown>): Promise<void> {
@@ -51,7 +57,9 @@ async function refusedLikeUnknown(c: ToolClient, tool: string, foreign: Record<s
   expect(a.isError, `${tool} on a foreign target`).toBe(true);
   expect(b.isError, `${tool} on an unknown target`).toBe(true);
   const blank = (text: string, values: Record<string, unknown>) =>
-    Object.values(values).filter((v): v is string => typeof v === 'string').reduce((t, v) => t.split(v).join('<target>'), text);
+    Object.values(values)
+      .filter((v): v is string => typeof v === 'string')
+      .reduce((t, v) => t.split(v).join('<target>'), text);
   expect(blank(textOf(a), foreign)).toBe(blank(textOf(b), unknown));
 }
 
@@ -60,7 +68,11 @@ describe('an agent bound to support@', () => {
     const before = await snapshot(h.app);
     const seq = await lastSeq(h.app);
     const attacks: [string, Record<string, unknown>, Record<string, unknown>][] = [
-      ['send_email', { mailbox: CEO, to: 'bank@example.com', subject: 'Wire', text: 'Pay now' }, { mailbox: 'nobody@acme.test', to: 'bank@example.com', subject: 'Wire', text: 'Pay now' }],
+      [
+        'send_email',
+        { mailbox: CEO, to: 'bank@example.com', subject: 'Wire', text: 'Pay now' },
+        { mailbox: 'nobody@acme.test', to: 'bank@example.com', subject: 'Wire', text: 'Pay now' },
+      ],
       ['check_inbox', { mailbox: CEO }, { mailbox: 'nobody@acme.test' }],
       ['search_email', { mailbox: LEGAL, query: 'Board' }, { mailbox: 'nobody@acme.test', query: 'Board' }],
       ['read_email', { email_id: ceoEmail }, { email_id: UNKNOWN_EMAIL }],
@@ -111,7 +123,7 @@ describe('an agent bound to support@', () => {
 });
 
 describe('a reviewer bound to support@', () => {
-  it('cannot decide, read the audit trail of, or even see legal@\'s held mail', async () => {
+  it("cannot decide, read the audit trail of, or even see legal@'s held mail", async () => {
     const seq = await lastSeq(h.app);
     const page = ok(await reviewer.call('list_pending', {}));
     expect(page.messages.every((m: { mailbox: string }) => m.mailbox === SUPPORT)).toBe(true);
@@ -136,8 +148,12 @@ describe('an operator bound to support@', () => {
   it('lists and changes only support@, and cannot create mailboxes', async () => {
     expect(ok(await operator.call('list_mailboxes', {})).mailboxes.map((m: { address: string }) => m.address)).toEqual([SUPPORT]);
     const seq = await lastSeq(h.app);
-    await refusedLikeUnknown(operator, 'update_mailbox', { address: CEO, oversight_mode: 'read_only', change_reason: 'x' },
-      { address: 'nobody@acme.test', oversight_mode: 'read_only', change_reason: 'x' });
+    await refusedLikeUnknown(
+      operator,
+      'update_mailbox',
+      { address: CEO, oversight_mode: 'read_only', change_reason: 'x' },
+      { address: 'nobody@acme.test', oversight_mode: 'read_only', change_reason: 'x' },
+    );
     expect((await h.app.store.getMailbox(CEO))?.oversight_mode).toBe('autonomous');
     const created = await operator.call('create_mailbox', { address: 'new@acme.test', oversight_mode: 'autonomous' });
     expect(created.isError).toBe(true);
@@ -152,7 +168,7 @@ describe('an operator bound to support@', () => {
 describe('the services behind the CLI honour a bound principal too', () => {
   const bound: Principal = { id: 'token:support-ops', roles: ['reviewer', 'operator'], mailboxes: [SUPPORT] };
 
-  it('audit export holds only the principal\'s mailboxes, and names another as unknown', async () => {
+  it("audit export holds only the principal's mailboxes, and names another as unknown", async () => {
     const records: Record<string, unknown>[] = [];
     for await (const r of exportAudit(h.app, bound, {})) records.push(r);
     const messages = records.filter((r) => r.type === 'message');
@@ -171,12 +187,14 @@ describe('the services behind the CLI honour a bound principal too', () => {
     await expect(addWebhook(h.app, bound, hook('all'))).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(addWebhook(h.app, bound, hook('ceo', CEO))).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' });
     expect((await listWebhooks(h.app, bound, { include_disabled: false })).map((e) => e.endpoint_id)).toEqual([mine.endpoint_id]);
-    await expect(removeWebhook(h.app, bound, theirs.endpoint_id, null)).rejects.toThrow(`no active webhook endpoint '${theirs.endpoint_id}'; active: ${mine.endpoint_id}`);
+    await expect(removeWebhook(h.app, bound, theirs.endpoint_id, null)).rejects.toThrow(
+      `no active webhook endpoint '${theirs.endpoint_id}'; active: ${mine.endpoint_id}`,
+    );
     expect((await listWebhooks(h.app, all, { include_disabled: false })).map((e) => e.endpoint_id)).toContain(theirs.endpoint_id);
     expect((await removeWebhook(h.app, bound, mine.endpoint_id, 'done')).disabled_at).not.toBeNull();
   });
 
-  it('suppressions: its own mailbox\'s list only; the list of every mailbox needs every mailbox', async () => {
+  it("suppressions: its own mailbox's list only; the list of every mailbox needs every mailbox", async () => {
     await expect(unsuppress(h.app, bound, { entry: 'blocked.example' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(suppress(h.app, bound, { entry: 'x@example.com', mailbox: CEO })).rejects.toMatchObject({ code: 'UNKNOWN_MAILBOX' });
     expect((await suppress(h.app, bound, { entry: 'x@example.com', mailbox: SUPPORT })).added).toBe(true);

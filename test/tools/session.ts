@@ -4,7 +4,13 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { type ClientCapabilities, ElicitationCompleteNotificationSchema, type ElicitRequest, ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type ClientCapabilities,
+  ElicitationCompleteNotificationSchema,
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../../src/app.js';
 import { createMcpServer, type ServerOptions } from '../../src/mcp/server.js';
 import type { Result } from './harness.js';
@@ -27,7 +33,11 @@ export interface ClientOptions {
 }
 
 /** `scope` defaults to every mailbox, as a `--role` session without `--mailbox` has. */
-export async function openSession(app: App, server: Omit<ServerOptions, 'scope'> & Partial<Pick<ServerOptions, 'scope'>>, c: ClientOptions = {}): Promise<Session> {
+export async function openSession(
+  app: App,
+  server: Omit<ServerOptions, 'scope'> & Partial<Pick<ServerOptions, 'scope'>>,
+  c: ClientOptions = {},
+): Promise<Session> {
   const mcp = createMcpServer(app, { scope: 'all', ...server });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: c.name ?? 'test-session', version: '0.0.0' }, { capabilities: c.capabilities ?? {} });
@@ -46,7 +56,9 @@ export async function openSession(app: App, server: Omit<ServerOptions, 'scope'>
   await client.connect(clientSide);
   await client.listTools();
   return {
-    client, elicitations, completed,
+    client,
+    elicitations,
+    completed,
     call: (name, args = {}, o = {}) => client.callTool({ name, arguments: args }, undefined, { ...o, timeout: 120_000 }) as Promise<Result>,
     async close() {
       await client.close();

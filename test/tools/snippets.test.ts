@@ -6,8 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, inbox, ok, startHarness } from './harness.js';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h?.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
 
 // send_email with an HTML body only (the harness's send() adds a text part).
 const sendHtml = async (args: Record<string, unknown>) => ok(await h.agent.call('send_email', { html: HTML, ...args }));

@@ -7,18 +7,31 @@ import { type Harness, inbox, ok, send, startHarness } from './harness.js';
 
 describe('thread changes in the reviewer tools', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h?.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
   it('list_pending and get_message flag a reply that changes the IBAN, adds a link domain and a recipient', async () => {
     // you@ is autonomous: the supplier's invoice lands in agent@'s sandbox inbox at once.
-    await send(h.agent, { mailbox: 'you@mailgate.test', to: 'agent@mailgate.test', subject: 'Invoice 7', text: 'IBAN DE89 3704 0044 0532 0130 00, card 4111 1111 1111 1111' });
+    await send(h.agent, {
+      mailbox: 'you@mailgate.test',
+      to: 'agent@mailgate.test',
+      subject: 'Invoice 7',
+      text: 'IBAN DE89 3704 0044 0532 0130 00, card 4111 1111 1111 1111',
+    });
     const email = (await inbox(h.agent, 'agent@mailgate.test')).find((e) => e.subject === 'Invoice 7')!;
-    const reply = ok(await h.agent.call('reply_email', {
-      email_id: email.email_id, cc: 'eve@elsewhere.example',
-      html: '<p>New details: IBAN GB82-WEST-1234-5698-7654-32 (card 4111-1111-1111-1111 unchanged). ' +
-        '<a href="https://evil.example/pay">https://mailgate.test/pay</a></p>',
-    }));
+    const reply = ok(
+      await h.agent.call('reply_email', {
+        email_id: email.email_id,
+        cc: 'eve@elsewhere.example',
+        html:
+          '<p>New details: IBAN GB82-WEST-1234-5698-7654-32 (card 4111-1111-1111-1111 unchanged). ' +
+          '<a href="https://evil.example/pay">https://mailgate.test/pay</a></p>',
+      }),
+    );
     expect(reply.status).toBe('pending');
 
     const item = (ok(await h.reviewer.call('list_pending', {})).messages as Record<string, any>[]).find((m) => m.message_id === reply.message_id)!;

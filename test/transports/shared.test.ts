@@ -22,7 +22,11 @@ const stdio: Connector = {
   async start(db, home) {
     return async (token, clientName) => {
       const transport = new StdioClientTransport({
-        command: process.execPath, args: [CLI, 'serve', '--db', db], cwd: ROOT, stderr: 'ignore', env: childEnv(home, { MAILGATE_TOKEN: token }),
+        command: process.execPath,
+        args: [CLI, 'serve', '--db', db],
+        cwd: ROOT,
+        stderr: 'ignore',
+        env: childEnv(home, { MAILGATE_TOKEN: token }),
       });
       const client = new Client({ name: clientName, version: '1.0.0' });
       await client.connect(transport);
@@ -42,7 +46,11 @@ const http = (kind: 'streamable' | 'sse'): Connector => ({
   },
 });
 
-const CONNECTORS: [string, Connector][] = [['stdio', stdio], ['streamable-http', http('streamable')], ['sse', http('sse')]];
+const CONNECTORS: [string, Connector][] = [
+  ['stdio', stdio],
+  ['streamable-http', http('streamable')],
+  ['sse', http('sse')],
+];
 
 assertBuilt();
 afterAll(async () => {
@@ -69,14 +77,30 @@ describe.each(CONNECTORS)('tools over %s', (name, connector) => {
   });
 
   it('sees the same tools per role', async () => {
-    expect(await agent.tools()).toEqual(['cancel_message', 'check_inbox', 'get_message', 'list_pending', 'mail_wait', 'read_email', 'reply_email', 'search_email', 'send_email', 'tag_email']);
+    expect(await agent.tools()).toEqual([
+      'cancel_message',
+      'check_inbox',
+      'get_message',
+      'list_pending',
+      'mail_wait',
+      'read_email',
+      'reply_email',
+      'search_email',
+      'send_email',
+      'tag_email',
+    ]);
     expect(await reviewer.tools()).toEqual(['decide_email', 'get_audit', 'list_pending', 'queue_approve', 'queue_reject']);
   });
 
   it('send held -> list_pending -> approve -> mail_wait sees sent -> get_audit tells the story', async () => {
-    const held = ok<{ message_id: string; status: string }>(await agent.call('send_email', {
-      mailbox: 'agent@mailgate.test', to: 'you@mailgate.test', subject: `Over ${name}`, text: 'Please approve',
-    }));
+    const held = ok<{ message_id: string; status: string }>(
+      await agent.call('send_email', {
+        mailbox: 'agent@mailgate.test',
+        to: 'you@mailgate.test',
+        subject: `Over ${name}`,
+        text: 'Please approve',
+      }),
+    );
     expect(held.status).toBe('pending');
 
     const pending = ok<{ messages: { message_id: string; subject: string }[] }>(await reviewer.call('list_pending', {}));

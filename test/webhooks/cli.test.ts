@@ -16,7 +16,11 @@ let config: string;
 
 beforeAll(() => {
   assertBuilt();
-  config = writeConfig(tmp.file('cli.json'), { mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: 'https://hooks.example.com/from-config', secret: CONFIG_SECRET }] });
+  config = writeConfig(tmp.file('cli.json'), {
+    mailboxes: MAILBOXES,
+    testing: SHORT_TTL,
+    webhooks: [{ url: 'https://hooks.example.com/from-config', secret: CONFIG_SECRET }],
+  });
 });
 afterAll(() => tmp.cleanup());
 
@@ -36,8 +40,25 @@ describe('mailgate webhook', () => {
   });
 
   it('add, list, remove: the secret is shown once, listings never show one, removal is audited', async () => {
-    const added = await json('webhook', 'add', 'https://hooks.example.com/ops?token=abc', '--events', 'email.pending,email.rejected', '--mailbox', GATED, '--as', 'ops-alice');
-    expect(added).toMatchObject({ endpoint_id: expect.stringMatching(/^wh_/), url: 'https://hooks.example.com/ops?…', events: ['email.pending', 'email.rejected'], mailbox: GATED, source: 'operator', state: 'active' });
+    const added = await json(
+      'webhook',
+      'add',
+      'https://hooks.example.com/ops?token=abc',
+      '--events',
+      'email.pending,email.rejected',
+      '--mailbox',
+      GATED,
+      '--as',
+      'ops-alice',
+    );
+    expect(added).toMatchObject({
+      endpoint_id: expect.stringMatching(/^wh_/),
+      url: 'https://hooks.example.com/ops?…',
+      events: ['email.pending', 'email.rejected'],
+      mailbox: GATED,
+      source: 'operator',
+      state: 'active',
+    });
     expect(added.secret).toMatch(/^whsec_/);
 
     const given = secret();
@@ -56,7 +77,8 @@ describe('mailgate webhook', () => {
     expect(removed).toMatchObject({ endpoint_id: added.endpoint_id, state: 'removed' });
     const audit = (await json('audit', '--limit', '1000')).events as { action: string; actor: string; detail: Record<string, unknown> }[];
     expect(audit.filter((e) => e.action === 'webhook.removed')).toEqual([
-      expect.objectContaining({ actor: 'cli:ops-alice', detail: expect.objectContaining({ endpoint_id: added.endpoint_id, reason: 'receiver retired' }) })]);
+      expect.objectContaining({ actor: 'cli:ops-alice', detail: expect.objectContaining({ endpoint_id: added.endpoint_id, reason: 'receiver retired' }) }),
+    ]);
     expect(JSON.stringify(audit)).not.toContain((added.secret as string).slice(6));
   });
 

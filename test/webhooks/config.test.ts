@@ -36,10 +36,26 @@ describe('config validation', () => {
     ['a non-http URL', { url: 'ftp://127.0.0.1/x', secret: good }, /webhooks\[0\]\.url: the URL must be http or https, not ftp/],
     ['not a URL', { url: 'hooks.example', secret: good }, /webhooks\[0\]\.url: not a URL/],
     ['credentials in the URL', { url: 'https://u:p@hooks.example.com/x', secret: good }, /webhooks\[0\]\.url: remove the user name and password/],
-    ['a secret without whsec_', { url: 'https://hooks.example.com/x', secret: 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0' }, /webhooks\[0\]\.secret: a webhook secret starts with 'whsec_'/],
-    ['a short secret', { url: 'https://hooks.example.com/x', secret: `whsec_${Buffer.alloc(8).toString('base64')}` }, /webhooks\[0\]\.secret: the secret decodes to 8 bytes/],
-    ['an unknown event', { url: 'https://hooks.example.com/x', secret: good, events: ['email.pending', 'email.opened'] }, /webhooks\[0\]\.events\[1\]: unknown event; use one of email\.pending/],
-    ['a mailbox not in the config', { url: 'https://hooks.example.com/x', secret: good, mailbox: 'nobody@mailgate.test' }, /webhooks\[0\]\.mailbox: nobody@mailgate\.test is not a mailbox in this config/],
+    [
+      'a secret without whsec_',
+      { url: 'https://hooks.example.com/x', secret: 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0' },
+      /webhooks\[0\]\.secret: a webhook secret starts with 'whsec_'/,
+    ],
+    [
+      'a short secret',
+      { url: 'https://hooks.example.com/x', secret: `whsec_${Buffer.alloc(8).toString('base64')}` },
+      /webhooks\[0\]\.secret: the secret decodes to 8 bytes/,
+    ],
+    [
+      'an unknown event',
+      { url: 'https://hooks.example.com/x', secret: good, events: ['email.pending', 'email.opened'] },
+      /webhooks\[0\]\.events\[1\]: unknown event; use one of email\.pending/,
+    ],
+    [
+      'a mailbox not in the config',
+      { url: 'https://hooks.example.com/x', secret: good, mailbox: 'nobody@mailgate.test' },
+      /webhooks\[0\]\.mailbox: nobody@mailgate\.test is not a mailbox in this config/,
+    ],
     ['an unknown key', { url: 'https://hooks.example.com/x', secret: good, retries: 3 }, /webhooks\[0\]: .*retries/],
   ])('refuses %s, naming the key', (_, entry, want) => {
     const problems = problemsOf([entry]);
@@ -48,13 +64,20 @@ describe('config validation', () => {
   });
 
   it('refuses the same URL twice for one mailbox', () => {
-    expect(problemsOf([{ url: 'https://hooks.example.com/x', secret: good }, { url: 'https://hooks.example.com/x', secret: secret() }]).join('\n'))
-      .toMatch(/webhooks\[1\]: https:\/\/hooks\.example\.com\/x is listed twice/);
+    expect(
+      problemsOf([
+        { url: 'https://hooks.example.com/x', secret: good },
+        { url: 'https://hooks.example.com/x', secret: secret() },
+      ]).join('\n'),
+    ).toMatch(/webhooks\[1\]: https:\/\/hooks\.example\.com\/x is listed twice/);
   });
 
   it('accepts a list of secrets while rotating', () => {
     const path = dir.file('rotating.json');
-    writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: 'https://hooks.example.com/x', secret: [good, secret()] }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: 'https://hooks.example.com/x', secret: [good, secret()] }] }),
+    );
     expect(loadConfig({ config: path }, {}).config.webhooks[0]!.secret).toHaveLength(2);
   });
 });
@@ -66,21 +89,35 @@ describe('config sync at start', () => {
     if (webhooks) writeFileSync(path, JSON.stringify({ mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks }));
     return createApp(loadConfig({ config: webhooks ? path : undefined, db }, {}));
   };
-  const rows = (app: Awaited<ReturnType<typeof start>>) => (app.store as SqliteStore).db
-    .prepare('SELECT endpoint_id, url, secret, source, disabled_at FROM webhook_endpoints ORDER BY created_at, url').all() as
-    { endpoint_id: string; url: string; secret: string; source: string; disabled_at: number | null }[];
+  const rows = (app: Awaited<ReturnType<typeof start>>) =>
+    (app.store as SqliteStore).db.prepare('SELECT endpoint_id, url, secret, source, disabled_at FROM webhook_endpoints ORDER BY created_at, url').all() as {
+      endpoint_id: string;
+      url: string;
+      secret: string;
+      source: string;
+      disabled_at: number | null;
+    }[];
 
   it('adds, keeps, updates secrets in place, disables what left the file, and audits it without secrets', async () => {
     const [s1, s2, s3] = [secret(), secret(), secret()];
-    let app = await start([{ url: 'https://hooks.example.com/a', secret: s1 }, { url: 'https://hooks.example.com/b', secret: s2, mailbox: GATED }]);
+    let app = await start([
+      { url: 'https://hooks.example.com/a', secret: s1 },
+      { url: 'https://hooks.example.com/b', secret: s2, mailbox: GATED },
+    ]);
     await addWebhook(app, OPERATOR, { url: 'https://hooks.example.com/operator', secret: [s3] });
     const first = rows(app);
     expect(first.map((r) => [r.url, r.source, r.disabled_at])).toEqual([
-      ['https://hooks.example.com/a', 'config', null], ['https://hooks.example.com/b', 'config', null], ['https://hooks.example.com/operator', 'operator', null]]);
+      ['https://hooks.example.com/a', 'config', null],
+      ['https://hooks.example.com/b', 'config', null],
+      ['https://hooks.example.com/operator', 'operator', null],
+    ]);
     await app.close();
 
     // Restart with the same file: nothing changes.
-    app = await start([{ url: 'https://hooks.example.com/a', secret: s1 }, { url: 'https://hooks.example.com/b', secret: s2, mailbox: GATED }]);
+    app = await start([
+      { url: 'https://hooks.example.com/a', secret: s1 },
+      { url: 'https://hooks.example.com/b', secret: s2, mailbox: GATED },
+    ]);
     expect(rows(app)).toEqual(first);
     await app.close();
 
@@ -95,8 +132,11 @@ describe('config sync at start', () => {
     const audit = await app.store.audit({ limit: 1000 });
     const hooks = audit.filter((e) => e.action.startsWith('webhook.'));
     expect(hooks.map((e) => [e.action, e.detail.url])).toEqual([
-      ['webhook.added', 'https://hooks.example.com/a'], ['webhook.added', 'https://hooks.example.com/b'], ['webhook.added', 'https://hooks.example.com/operator'],
-      ['webhook.removed', 'https://hooks.example.com/b']]);
+      ['webhook.added', 'https://hooks.example.com/a'],
+      ['webhook.added', 'https://hooks.example.com/b'],
+      ['webhook.added', 'https://hooks.example.com/operator'],
+      ['webhook.removed', 'https://hooks.example.com/b'],
+    ]);
     expect(hooks[3]!.detail).toMatchObject({ reason: 'no longer in the config file', source: 'config' });
     const text = JSON.stringify(audit);
     for (const s of [s1, s2, s3, s4]) expect(text).not.toContain(s.slice(6));

@@ -8,9 +8,7 @@ import { sendEmail } from '../../src/services/send.js';
 import { holdsFor } from '../e2e/harness.js';
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { MAX_ATTEMPTS } from '../../src/webhooks/dispatcher.js';
-import {
-  AGENT, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, unusedPort, until, verify,
-} from './helpers.js';
+import { AGENT, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, unusedPort, until, verify } from './helpers.js';
 
 const SECRET = secret();
 let t: TestApp | undefined;
@@ -20,8 +18,7 @@ afterEach(async () => {
 });
 afterAll(stopReceivers);
 
-const hold = (subject = 'Held for review') =>
-  sendEmail(t!.app, AGENT, { mailbox: GATED, to: ['bob@example.com'], subject, text: 'body' });
+const hold = (subject = 'Held for review') => sendEmail(t!.app, AGENT, { mailbox: GATED, to: ['bob@example.com'], subject, text: 'body' });
 
 describe('retries', () => {
   it('a 500, then a 200: sent again with the same webhook-id, and recorded as delivered after 2 attempts', async () => {
@@ -104,12 +101,15 @@ describe('redirects', () => {
 describe('filters and the outbox', () => {
   it('per-mailbox and per-event filters: each endpoint gets only what it asked for', async () => {
     const [all, gatedOnly, rejectedOnly, otherMailbox] = await Promise.all([startReceiver(), startReceiver(), startReceiver(), startReceiver()]);
-    t = await startApp([
-      { url: all.url, secret: SECRET },
-      { url: gatedOnly.url, secret: SECRET, mailbox: GATED },
-      { url: rejectedOnly.url, secret: SECRET, events: ['email.rejected'] },
-      { url: otherMailbox.url, secret: SECRET, mailbox: 'you@mailgate.test', events: ['email.pending', 'email.rejected'] },
-    ], { background: true });
+    t = await startApp(
+      [
+        { url: all.url, secret: SECRET },
+        { url: gatedOnly.url, secret: SECRET, mailbox: GATED },
+        { url: rejectedOnly.url, secret: SECRET, events: ['email.rejected'] },
+        { url: otherMailbox.url, secret: SECRET, mailbox: 'you@mailgate.test', events: ['email.pending', 'email.rejected'] },
+      ],
+      { background: true },
+    );
     const { message_id } = await hold();
     await t.app.store.decideMessage(message_id, { action: 'reject', actor: 'reviewer:test', reason: 'no' }, Date.now());
     await all.waitFor(2);
@@ -138,10 +138,12 @@ describe('filters and the outbox', () => {
     const db = (t.app.store as SqliteStore).db;
     const before = db.prepare('SELECT count(*) FROM webhook_events').pluck().get();
     const { appendAudit } = await import('../../src/store/audit.js');
-    expect(() => db.transaction(() => {
-      appendAudit(db, { actor: 'test', action: 'message.rejected', mailbox: GATED, message_id }, Date.now());
-      throw new Error('roll back');
-    })()).toThrow('roll back');
+    expect(() =>
+      db.transaction(() => {
+        appendAudit(db, { actor: 'test', action: 'message.rejected', mailbox: GATED, message_id }, Date.now());
+        throw new Error('roll back');
+      })(),
+    ).toThrow('roll back');
     expect(db.prepare('SELECT count(*) FROM webhook_events').pluck().get()).toBe(before);
   });
 });

@@ -25,7 +25,11 @@ afterAll(async () => {
 });
 
 function setup(name: string) {
-  const config = writeConfig(tmp.file(`${name}.json`), { mailboxes: MAILBOXES, testing: SHORT_TTL, webhooks: [{ url: `${rx.url}/${name}`, secret: SECRET, allow_private_network: true }] });
+  const config = writeConfig(tmp.file(`${name}.json`), {
+    mailboxes: MAILBOXES,
+    testing: SHORT_TTL,
+    webhooks: [{ url: `${rx.url}/${name}`, secret: SECRET, allow_private_network: true }],
+  });
   return { config, db: tmp.file(`${name}.db`), home: tmp.path };
 }
 

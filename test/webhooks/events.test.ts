@@ -10,8 +10,22 @@ import { approveMessage, cancelMessage, rejectMessage } from '../../src/services
 import { sendEmail } from '../../src/services/send.js';
 import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
 import {
-  AGENT, AUTO, BRIEF, GATED, LOCKED, REVIEWER, type Received, type Receiver, type TestApp, WATCHED,
-  secret, startApp, startReceiver, stopReceivers, until, verify,
+  AGENT,
+  AUTO,
+  BRIEF,
+  GATED,
+  LOCKED,
+  REVIEWER,
+  type Received,
+  type Receiver,
+  type TestApp,
+  WATCHED,
+  secret,
+  startApp,
+  startReceiver,
+  stopReceivers,
+  until,
+  verify,
 } from './helpers.js';
 
 const SECRET = secret();
@@ -50,8 +64,15 @@ describe('events from the lifecycle', () => {
     expect(r.json).toMatchObject({
       type: 'email.pending',
       data: {
-        message_id, mailbox: GATED, status: 'pending', kind: 'send', subject: 'Quarterly numbers',
-        to: ['bob@example.com'], cc: ['carol@example.com'], bcc: ['dan@example.com'], created_by: AGENT.id,
+        message_id,
+        mailbox: GATED,
+        status: 'pending',
+        kind: 'send',
+        subject: 'Quarterly numbers',
+        to: ['bob@example.com'],
+        cc: ['carol@example.com'],
+        bcc: ['dan@example.com'],
+        created_by: AGENT.id,
         gate: { code: 'mode_requires_approval' },
       },
     });
@@ -106,10 +127,17 @@ describe('events from the lifecycle', () => {
   });
 
   it('a mode change: mailbox.mode_changed with the new mode, who and why', async () => {
-    await updateMailbox(t.app, { id: 'operator:test', roles: ['operator'], mailboxes: 'all' as const }, { address: AUTO, oversight_mode: 'gated_all', change_reason: 'audit week' });
+    await updateMailbox(
+      t.app,
+      { id: 'operator:test', roles: ['operator'], mailboxes: 'all' as const },
+      { address: AUTO, oversight_mode: 'gated_all', change_reason: 'audit week' },
+    );
     const r = await event('mailbox.mode_changed');
     expect(r.json.data).toMatchObject({
-      mailbox: AUTO, oversight_mode: 'gated_all', changed_by: 'operator:test', reason: 'audit week',
+      mailbox: AUTO,
+      oversight_mode: 'gated_all',
+      changed_by: 'operator:test',
+      reason: 'audit week',
       changes: { oversight_mode: { from: 'autonomous', to: 'gated_all' } },
     });
     expect(() => verify(SECRET, r)).not.toThrow();
@@ -119,10 +147,18 @@ describe('events from the lifecycle', () => {
     const store = t.app.store;
     const ids: string[] = [];
     for (const subject of ['will fail', 'unknown fate']) {
-      const r = await store.submitMessage({
-        message_id: newMessageId(), message_id_header: newMessageIdHeader(GATED), mailbox: GATED, kind: 'send', actor: AGENT.id,
-        content: { to: ['bob@example.com'], cc: [], bcc: [], subject, text: BODY, html: null },
-      }, () => ({ outcome: 'hold', code: 'mode_requires_approval', reason: 'test' }), Date.now());
+      const r = await store.submitMessage(
+        {
+          message_id: newMessageId(),
+          message_id_header: newMessageIdHeader(GATED),
+          mailbox: GATED,
+          kind: 'send',
+          actor: AGENT.id,
+          content: { to: ['bob@example.com'], cc: [], bcc: [], subject, text: BODY, html: null },
+        },
+        () => ({ outcome: 'hold', code: 'mode_requires_approval', reason: 'test' }),
+        Date.now(),
+      );
       ids.push(r.message.message_id);
     }
     // Approved and claimed here, by a "worker" that then records the outcomes a real transport would report.

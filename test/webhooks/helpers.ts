@@ -56,8 +56,13 @@ export async function startReceiver(port = 0, opts: { delayMs?: number } = {}): 
         json = { type: '(not json)', timestamp: '', data: {} };
       }
       received.push({
-        id: String(req.headers['webhook-id']), timestamp: String(req.headers['webhook-timestamp']),
-        signature: String(req.headers['webhook-signature']), headers: req.headers, body, json, path: req.url ?? '',
+        id: String(req.headers['webhook-id']),
+        timestamp: String(req.headers['webhook-timestamp']),
+        signature: String(req.headers['webhook-signature']),
+        headers: req.headers,
+        body,
+        json,
+        path: req.url ?? '',
       });
       const r = queue.shift() ?? 200;
       if (r === 'hang') return;
@@ -76,13 +81,13 @@ export async function startReceiver(port = 0, opts: { delayMs?: number } = {}): 
     port: actual,
     received,
     reply: (...r) => void queue.push(...r),
-    waitFor: (n, what = `${n} webhook request(s)`, timeoutMs = 10_000) =>
-      until(() => received.length >= n, what, timeoutMs).then(() => received),
-    stop: () => new Promise<void>((resolve) => {
-      live.delete(server);
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    waitFor: (n, what = `${n} webhook request(s)`, timeoutMs = 10_000) => until(() => received.length >= n, what, timeoutMs).then(() => received),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        live.delete(server);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -96,10 +101,15 @@ export async function unusedPort(): Promise<number> {
 }
 
 export async function stopReceivers(): Promise<void> {
-  await Promise.all([...live].map((s) => new Promise<void>((r) => {
-    s.closeAllConnections();
-    s.close(() => r());
-  })));
+  await Promise.all(
+    [...live].map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections();
+          s.close(() => r());
+        }),
+    ),
+  );
   live.clear();
 }
 
@@ -141,7 +151,9 @@ export const FAST = { pollMs: 20, retryBaseMs: 20, timeoutMs: 2000, leaseMs: 500
 export const secret = () => newWebhookSecret();
 
 /** The delivery rows, for checking what the outbox recorded. */
-export function deliveries(app: App): { event_id: string; endpoint_id: string; status: string; attempts: number; last_status: number | null; last_error: string | null }[] {
+export function deliveries(
+  app: App,
+): { event_id: string; endpoint_id: string; status: string; attempts: number; last_status: number | null; last_error: string | null }[] {
   return (app.store as SqliteStore).db.prepare('SELECT * FROM webhook_deliveries ORDER BY created_at, event_id').all() as never;
 }
 
@@ -164,5 +176,14 @@ export async function startApp(webhooks: unknown[], opts: AppOptions & { dbPath?
   writeFileSync(configPath, JSON.stringify({ mailboxes: MAILBOXES, webhooks: local, testing: SHORT_TTL }));
   const dbPath = opts.dbPath ?? dir.file('mailgate.db');
   const app = await createApp(loadConfig({ config: configPath, db: dbPath }, {}), { webhooks: FAST, worker: { pollMs: 50 }, ...opts });
-  return { app, dbPath, configPath, dir, async close() { await app.close(); dir.cleanup(); } };
+  return {
+    app,
+    dbPath,
+    configPath,
+    dir,
+    async close() {
+      await app.close();
+      dir.cleanup();
+    },
+  };
 }

@@ -30,7 +30,12 @@ const holdMany = async (n: number) => {
 function second(dbPath: string) {
   const store = new SqliteStore(dbPath);
   const dispatcher = new WebhookDispatcher(store, Date.now, FAST);
-  others.push({ stop: async () => { await dispatcher.stop(); await store.close(); } });
+  others.push({
+    stop: async () => {
+      await dispatcher.stop();
+      await store.close();
+    },
+  });
   return { store, dispatcher };
 }
 
@@ -74,7 +79,10 @@ describe('leases', () => {
     await t.app.webhooks.tick();
     expect(rx.received).toHaveLength(0);
     // Ticks until the lease runs out and the delivery is taken over; it must not happen before then.
-    await until(async () => { await t!.app.webhooks.tick(); return rx.received.length > 0; }, 'the delivery after the lease');
+    await until(async () => {
+      await t!.app.webhooks.tick();
+      return rx.received.length > 0;
+    }, 'the delivery after the lease');
     expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(300);
     expect(rx.received.map((r) => r.id)).toEqual([claimed!.event_id]);
     expect(deliveries(t.app)[0]).toMatchObject({ status: 'delivered', attempts: 2 });

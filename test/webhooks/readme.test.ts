@@ -16,8 +16,12 @@ const section = readme.slice(readme.indexOf('## Webhooks'), readme.indexOf('\n##
 const jsonBlocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as Record<string, any>);
 
 let t: TestApp;
-beforeAll(async () => { t = await startApp([]); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startApp([]);
+});
+afterAll(async () => {
+  await t.close();
+});
 
 describe('README Webhooks section', () => {
   it('has a config example the config schema accepts', () => {

@@ -7,9 +7,7 @@
 import type { LookupAddress } from 'node:dns';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sendEmail } from '../../src/services/send.js';
-import {
-  AGENT, FAST, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, until, verify,
-} from './helpers.js';
+import { AGENT, FAST, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, until, verify } from './helpers.js';
 
 const SECRET = secret();
 let t: TestApp | undefined;
@@ -43,8 +41,10 @@ describe('a host name that resolves to a private address', () => {
   it('is refused at delivery without allow_private_network: a failed attempt saying why, and zero requests at the receiver', async () => {
     const rx = await startReceiver();
     const dns = resolver('127.0.0.1');
-    t = await startApp([{ url: `http://hooks.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: false }],
-      { background: true, webhooks: { ...FAST, resolve: dns.resolve } });
+    t = await startApp([{ url: `http://hooks.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: false }], {
+      background: true,
+      webhooks: { ...FAST, resolve: dns.resolve },
+    });
     await hold();
     const row = await refusedAttempts(3);
     expect(row).toMatchObject({ status: 'pending', last_status: null });
@@ -58,8 +58,10 @@ describe('a host name that resolves to a private address', () => {
   it('is refused when ANY of its addresses is forbidden (a public one first does not let it through)', async () => {
     const rx = await startReceiver();
     const dns = resolver('93.184.215.14', '127.0.0.1');
-    t = await startApp([{ url: `http://mixed.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: false }],
-      { background: true, webhooks: { ...FAST, resolve: dns.resolve } });
+    t = await startApp([{ url: `http://mixed.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: false }], {
+      background: true,
+      webhooks: { ...FAST, resolve: dns.resolve },
+    });
     await hold();
     expect((await refusedAttempts(1)).last_error).toMatch(/^refused: mixed\.rebind\.test resolves to 127\.0\.0\.1 \(loopback\)/);
     expect(rx.received).toHaveLength(0);
@@ -68,18 +70,22 @@ describe('a host name that resolves to a private address', () => {
   it('is refused for a metadata address even with allow_private_network', async () => {
     const rx = await startReceiver();
     const dns = resolver('169.254.169.254');
-    t = await startApp([{ url: `http://meta.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: true }],
-      { background: true, webhooks: { ...FAST, resolve: dns.resolve } });
+    t = await startApp([{ url: `http://meta.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: true }], {
+      background: true,
+      webhooks: { ...FAST, resolve: dns.resolve },
+    });
     await hold();
     expect((await refusedAttempts(1)).last_error).toMatch(/169\.254\.169\.254 \(a cloud metadata service\), where webhooks are never sent/);
     expect(rx.received).toHaveLength(0);
   });
 
-  it('is delivered with allow_private_network, to the checked address, with the URL\'s own Host header', async () => {
+  it("is delivered with allow_private_network, to the checked address, with the URL's own Host header", async () => {
     const rx = await startReceiver();
     const dns = resolver('127.0.0.1');
-    t = await startApp([{ url: `http://hooks.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: true }],
-      { background: true, webhooks: { ...FAST, resolve: dns.resolve } });
+    t = await startApp([{ url: `http://hooks.rebind.test:${rx.port}/hooks`, secret: SECRET, allow_private_network: true }], {
+      background: true,
+      webhooks: { ...FAST, resolve: dns.resolve },
+    });
     const { message_id } = await hold();
     const [r] = await rx.waitFor(1);
     expect(r!.json).toMatchObject({ type: 'email.pending', data: { message_id } });

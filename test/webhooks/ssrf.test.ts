@@ -99,8 +99,14 @@ describe('registration: the config file', () => {
   });
 
   it('accepts public addresses and names (a name is judged by what it resolves to, at delivery)', () => {
-    for (const url of ['https://hooks.example.com/mailgate', 'https://93.184.215.14/x', 'http://[2606:4700::1111]/x', 'http://[::ffff:8.8.8.8]/x',
-      'https://localhost.example.com/x', 'http://127.0.0.1.nip.io/x']) {
+    for (const url of [
+      'https://hooks.example.com/mailgate',
+      'https://93.184.215.14/x',
+      'http://[2606:4700::1111]/x',
+      'http://[::ffff:8.8.8.8]/x',
+      'https://localhost.example.com/x',
+      'http://127.0.0.1.nip.io/x',
+    ]) {
       expect(register({ url }), url).toEqual([]);
     }
   });

@@ -22,11 +22,16 @@ export function actionPage(v: ActionPageView): string {
   const about = email
     ? `<dt>From</dt><dd>${bdi(email.from_addr)}</dd><dt>Subject</dt><dd>${bdi(email.subject)}</dd><dt>Folder</dt><dd>${bdi(email.folder)}</dd>`
     : `<dt>Email</dt><dd>${esc(a.email_id)} <span class="muted">(no longer in the cache)</span></dd>`;
-  const decide = a.status !== 'pending' ? '' : `<h2>Decide</h2><div class="actions">${v.approveBlocked
-    ? `<div class="card"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
-    : `<form method="post" action="/messages/${id}/approve">${csrfField(v.session)}<strong>Approve</strong>
+  const decide =
+    a.status !== 'pending'
+      ? ''
+      : `<h2>Decide</h2><div class="actions">${
+          v.approveBlocked
+            ? `<div class="card"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
+            : `<form method="post" action="/messages/${id}/approve">${csrfField(v.session)}<strong>Approve</strong>
 <label for="note">Note (optional)</label><input class="wide" type="text" id="note" name="note" maxlength="1000">
-<p><button class="approve" type="submit" name="do" value="approve">Approve and apply</button></p></form>`}
+<p><button class="approve" type="submit" name="do" value="approve">Approve and apply</button></p></form>`
+        }
 <form method="post" action="/messages/${id}/reject">${csrfField(v.session)}<strong>Reject</strong>
 <label for="reason">Reason (kept in the audit log)</label><textarea id="reason" name="reason" required maxlength="2000"></textarea>
 <p><button class="reject" type="submit">Reject</button></p></form></div>`;
@@ -43,11 +48,22 @@ ${a.last_error ? `<dt>Error</dt><dd>${bdi(a.last_error)}</dd>` : ''}</dl>${decid
 /** The held actions on the queue page, below the held mail. */
 export function actionList(actions: readonly MailboxAction[], now: number): string {
   if (actions.length === 0) return '';
-  const rows = actions.map((a) => `<tr data-message="${esc(a.action_id)}"><td><a href="/messages/${encodeURIComponent(a.action_id)}">${esc(a.action_id)}</a></td>` +
-    `<td>${bdi(a.mailbox)}</td><td>${[a.action.add_flags.length ? `add ${a.action.add_flags.map(bdi).join(', ')}` : '',
-      a.action.remove_flags.length ? `remove ${a.action.remove_flags.map(bdi).join(', ')}` : '', a.action.move_to ? `move to ${bdi(a.action.move_to)}` : '']
-      .filter(Boolean).join('; ')}</td><td>${bdi(a.created_by)}</td><td>${esc(ago(a.created_at, now))} ago</td>` +
-    `<td class="expiry">${a.expires_at === null ? '' : expiry(a.expires_at, now)}</td></tr>`).join('');
-  return `<h2>Held mailbox actions</h2><table><thead><tr><th>Action</th><th>Mailbox</th><th>Change</th><th>Requested by</th><th>Age</th><th>Expires</th></tr></thead>` +
-    `<tbody>${rows}</tbody></table>`;
+  const rows = actions
+    .map(
+      (a) =>
+        `<tr data-message="${esc(a.action_id)}"><td><a href="/messages/${encodeURIComponent(a.action_id)}">${esc(a.action_id)}</a></td>` +
+        `<td>${bdi(a.mailbox)}</td><td>${[
+          a.action.add_flags.length ? `add ${a.action.add_flags.map(bdi).join(', ')}` : '',
+          a.action.remove_flags.length ? `remove ${a.action.remove_flags.map(bdi).join(', ')}` : '',
+          a.action.move_to ? `move to ${bdi(a.action.move_to)}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ')}</td><td>${bdi(a.created_by)}</td><td>${esc(ago(a.created_at, now))} ago</td>` +
+        `<td class="expiry">${a.expires_at === null ? '' : expiry(a.expires_at, now)}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<h2>Held mailbox actions</h2><table><thead><tr><th>Action</th><th>Mailbox</th><th>Change</th><th>Requested by</th><th>Age</th><th>Expires</th></tr></thead>` +
+    `<tbody>${rows}</tbody></table>`
+  );
 }

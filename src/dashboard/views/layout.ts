@@ -38,10 +38,12 @@ export function layout(title: string, body: string, s?: DashSession, flash?: Fla
       `<form method="post" action="/logout">${csrfField(s)}<button type="submit">Sign out</button></form>`
     : '';
   const note = flash ? `<p class="notice ${flash.kind}" role="status">${esc(flash.text)}</p>` : '';
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
     `<meta name="referrer" content="same-origin"><title>${esc(reveal(title))} · mailgate</title>` +
     `<link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script></head>` +
-    `<body><header><a class="brand" href="/queue">mailgate</a>${nav}</header><main>${note}${body}</main></body></html>`;
+    `<body><header><a class="brand" href="/queue">mailgate</a>${nav}</header><main>${note}${body}</main></body></html>`
+  );
 }
 
 export function csrfField(s: DashSession): string {
@@ -49,7 +51,12 @@ export function csrfField(s: DashSession): string {
 }
 
 export function iso(ms: number | null): string {
-  return ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return ms === null
+    ? ''
+    : new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 /** "3 min", "5 h", "2 d": how long ago (or, for a future time, how long until). */
@@ -71,8 +78,10 @@ export function until(ms: number, now: number): string {
 
 /** An expiry for a reviewer: the absolute time (UTC) and how long is left. */
 export function expiry(ms: number, now: number): string {
-  return `<time class="expires${ms - now < 3600_000 ? ' soon' : ''}" datetime="${esc(new Date(ms).toISOString())}">${esc(iso(ms))}</time> ` +
-    `<span class="until">(${ms > now ? esc(until(ms, now)) : `expired ${esc(until(ms, now))}`})</span>`;
+  return (
+    `<time class="expires${ms - now < 3600_000 ? ' soon' : ''}" datetime="${esc(new Date(ms).toISOString())}">${esc(iso(ms))}</time> ` +
+    `<span class="until">(${ms > now ? esc(until(ms, now)) : `expired ${esc(until(ms, now))}`})</span>`
+  );
 }
 
 export function badge(status: string): string {
@@ -90,11 +99,15 @@ export function options(values: readonly string[], selected: string, labels: Rec
 }
 
 export function loginPage(error?: string): string {
-  return layout('Sign in', `<div class="login"><h1>Sign in to review mail</h1>
+  return layout(
+    'Sign in',
+    `<div class="login"><h1>Sign in to review mail</h1>
 <form method="post" action="/login"><label for="token">Reviewer or operator token</label>
 <input type="password" id="token" name="token" autocomplete="off" required placeholder="mgt_..."><p><button class="approve" type="submit">Sign in</button></p></form>
 <p class="muted">Create one at the terminal: <code>mailgate token create --role reviewer --name YOUR_NAME</code>. Agent tokens cannot sign in.</p></div>`,
-  undefined, error ? { kind: 'error', text: error } : undefined);
+    undefined,
+    error ? { kind: 'error', text: error } : undefined,
+  );
 }
 
 /** The element the live-update script reports into (it exists only on pages that update). */

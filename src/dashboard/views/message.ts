@@ -26,11 +26,13 @@ export interface MessageView {
 
 function recipientRow(label: string, list: readonly string[], flags: Map<string, RecipientFlags>, cls = ''): string {
   if (list.length === 0) return '';
-  const items = list.map((a) => {
-    const f = flags.get(a);
-    const tags = (f?.external ? '<span class="flag external">external</span>' : '') + (f?.isNew ? '<span class="flag new">new</span>' : '');
-    return `<span class="recipient">${bdi(a)}${tags}</span>`;
-  }).join(', ');
+  const items = list
+    .map((a) => {
+      const f = flags.get(a);
+      const tags = (f?.external ? '<span class="flag external">external</span>' : '') + (f?.isNew ? '<span class="flag new">new</span>' : '');
+      return `<span class="recipient">${bdi(a)}${tags}</span>`;
+    })
+    .join(', ');
   return `<dt${cls ? ` class="${cls}"` : ''}>${esc(label)}</dt><dd${cls ? ` class="${cls}"` : ''}>${items}</dd>`;
 }
 
@@ -53,27 +55,32 @@ ${m.original_content ? '<dt>Edited</dt><dd>yes: a reviewer changed it before app
 function body(m: OutboundMessage): string {
   // dir=auto isolates the body's direction; revealed controls show text a bidi override would disguise.
   const text = m.text !== null ? `<h2>Text</h2><pre class="email-text" dir="auto">${esc(reveal(m.text))}</pre>` : '';
-  const html = m.html !== null
-    ? `<h2>HTML (rendered inert: no scripts, no remote content)</h2>${emailFrame(m.html)}<details><summary>HTML source as it will be sent</summary><pre dir="auto">${esc(reveal(m.html))}</pre></details>`
-    : '';
+  const html =
+    m.html !== null
+      ? `<h2>HTML (rendered inert: no scripts, no remote content)</h2>${emailFrame(m.html)}<details><summary>HTML source as it will be sent</summary><pre dir="auto">${esc(reveal(m.html))}</pre></details>`
+      : '';
   const files = m.attachments.length
-    ? `<h2>Attachments</h2><table><thead><tr><th>Name</th><th>Type</th><th>Size</th></tr></thead><tbody>${m.attachments.map((a) =>
-      `<tr><td class="filename">${bdi(a.filename)}</td><td>${bdi(a.content_type)}</td><td>${esc(size(a.size))}</td></tr>`).join('')}</tbody></table>`
+    ? `<h2>Attachments</h2><table><thead><tr><th>Name</th><th>Type</th><th>Size</th></tr></thead><tbody>${m.attachments
+        .map((a) => `<tr><td class="filename">${bdi(a.filename)}</td><td>${bdi(a.content_type)}</td><td>${esc(size(a.size))}</td></tr>`)
+        .join('')}</tbody></table>`
     : '';
   return text + html + files;
 }
 
 function hits(m: OutboundMessage): string {
   if (!m.policy_hits.length) return '';
-  return `<h2>Policy rules hit</h2><ul class="hits">${m.policy_hits.map((h) =>
-    `<li><strong>${esc(h.code)}</strong> (${esc(h.effect)}, ${esc(h.rule)}): ${bdi(h.reason)}</li>`).join('')}</ul>`;
+  return `<h2>Policy rules hit</h2><ul class="hits">${m.policy_hits
+    .map((h) => `<li><strong>${esc(h.code)}</strong> (${esc(h.effect)}, ${esc(h.rule)}): ${bdi(h.reason)}</li>`)
+    .join('')}</ul>`;
 }
 
 function thread(v: MessageView): string {
   if (!v.thread) return v.m.reply_to_email_id ? `<h2>In reply to</h2><p class="muted">${bdi(v.m.reply_to_email_id)} (no longer stored)</p>` : '';
   const e = v.thread.email;
-  return `<h2>In reply to</h2><dl class="facts thread"><dt>From</dt><dd>${e.from_name ? `${bdi(e.from_name)} &lt;${bdi(e.from_addr)}&gt;` : bdi(e.from_addr)}</dd>` +
-    `<dt>Subject</dt><dd>${bdi(e.subject)}</dd><dt>Received</dt><dd>${esc(iso(e.date))}</dd><dt>Begins</dt><dd>${bdi(v.thread.snippet)}</dd></dl>`;
+  return (
+    `<h2>In reply to</h2><dl class="facts thread"><dt>From</dt><dd>${e.from_name ? `${bdi(e.from_name)} &lt;${bdi(e.from_addr)}&gt;` : bdi(e.from_addr)}</dd>` +
+    `<dt>Subject</dt><dd>${bdi(e.subject)}</dd><dt>Received</dt><dd>${esc(iso(e.date))}</dd><dt>Begins</dt><dd>${bdi(v.thread.snippet)}</dd></dl>`
+  );
 }
 
 function actions(v: MessageView): string {

@@ -31,17 +31,23 @@ export function applyFilter(messages: OutboundMessage[], f: QueueFilter, now: nu
 /** The table alone: the live-update script swaps it in place. */
 export function queueList(messages: OutboundMessage[], now: number): string {
   if (messages.length === 0) return '<p class="muted" data-empty>Nothing is waiting for review.</p>';
-  const rows = messages.map((m) => {
-    const recipients = [...m.to, ...m.cc].map(bdi).join(', ');
-    const bcc = m.bcc.length ? ` <span class="flag external">+${m.bcc.length} bcc</span>` : '';
-    const hits = m.policy_hits.map((h) => h.code).join(', ');
-    return `<tr data-message="${esc(m.message_id)}"><td class="subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a></td>` +
-      `<td>${bdi(m.mailbox)}</td><td>${recipients}${bcc}</td><td>${bdi(m.created_by)}</td>` +
-      `<td>${esc(ago(m.created_at, now))} ago</td><td class="expiry">${m.expires_at === null ? '' : expiry(m.expires_at, now)}</td>` +
-      `<td>${bdi(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`;
-  }).join('');
-  return `<table><thead><tr><th>Subject</th><th>Mailbox</th><th>To / Cc</th><th>Drafted by</th><th>Age</th><th>Expires</th><th>Why held</th></tr></thead>` +
-    `<tbody>${rows}</tbody></table><p class="muted">${messages.length} held</p>`;
+  const rows = messages
+    .map((m) => {
+      const recipients = [...m.to, ...m.cc].map(bdi).join(', ');
+      const bcc = m.bcc.length ? ` <span class="flag external">+${m.bcc.length} bcc</span>` : '';
+      const hits = m.policy_hits.map((h) => h.code).join(', ');
+      return (
+        `<tr data-message="${esc(m.message_id)}"><td class="subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a></td>` +
+        `<td>${bdi(m.mailbox)}</td><td>${recipients}${bcc}</td><td>${bdi(m.created_by)}</td>` +
+        `<td>${esc(ago(m.created_at, now))} ago</td><td class="expiry">${m.expires_at === null ? '' : expiry(m.expires_at, now)}</td>` +
+        `<td>${bdi(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`
+      );
+    })
+    .join('');
+  return (
+    `<table><thead><tr><th>Subject</th><th>Mailbox</th><th>To / Cc</th><th>Drafted by</th><th>Age</th><th>Expires</th><th>Why held</th></tr></thead>` +
+    `<tbody>${rows}</tbody></table><p class="muted">${messages.length} held</p>`
+  );
 }
 
 /** `held`: the held mailbox actions' table (views/action.ts actionList), below the held mail. */

@@ -12,23 +12,34 @@ export const newRecipient: PolicyRule = (p, draft) => {
   if (!p.holds.newRecipient || !draft.threadParticipants) return [];
   const inThread = new Set(draft.threadParticipants);
   const added = draft.recipients.filter((r) => !inThread.has(r));
-  return added.length === 0 ? [] : [{
-    rule: 'content_holds.new_recipient', code: 'hold_new_recipient', effect: 'hold',
-    reason: `the reply adds ${added.join(', ')}, who ${added.length === 1 ? 'is' : 'are'} not in the thread; a human must confirm`,
-    details: { added },
-  }];
+  return added.length === 0
+    ? []
+    : [
+        {
+          rule: 'content_holds.new_recipient',
+          code: 'hold_new_recipient',
+          effect: 'hold',
+          reason: `the reply adds ${added.join(', ')}, who ${added.length === 1 ? 'is' : 'are'} not in the thread; a human must confirm`,
+          details: { added },
+        },
+      ];
 };
 
 export const newExternalDomain: PolicyRule = (p, draft, f) => {
   if (!p.holds.newExternalDomain) return [];
   const own = domainOf(draft.mailbox);
-  const fresh = [...new Set(draft.recipients.map(domainOf))]
-    .filter((d) => d !== own && !domainListed(d, p.internalDomains) && !f.knownDomains.has(d));
-  return fresh.length === 0 ? [] : [{
-    rule: 'content_holds.new_external_domain', code: 'hold_external_domain', effect: 'hold',
-    reason: `first mail from this mailbox to ${fresh.join(', ')}; a human must confirm the new external domain`,
-    details: { domains: fresh },
-  }];
+  const fresh = [...new Set(draft.recipients.map(domainOf))].filter((d) => d !== own && !domainListed(d, p.internalDomains) && !f.knownDomains.has(d));
+  return fresh.length === 0
+    ? []
+    : [
+        {
+          rule: 'content_holds.new_external_domain',
+          code: 'hold_external_domain',
+          effect: 'hold',
+          reason: `first mail from this mailbox to ${fresh.join(', ')}; a human must confirm the new external domain`,
+          details: { domains: fresh },
+        },
+      ];
 };
 
 export const secrets: PolicyRule = (p, draft) => {
@@ -48,7 +59,9 @@ export const secrets: PolicyRule = (p, draft) => {
   }
   if (found.length === 0) return [];
   const hit: PolicyHit = {
-    rule: 'content_holds.secrets', code: 'hold_secret', effect: 'hold',
+    rule: 'content_holds.secrets',
+    code: 'hold_secret',
+    effect: 'hold',
     reason: `the message looks like it contains a secret (${[...new Set(found.map((x) => `${x.kind} in ${x.where}`))].join('; ')}); a human must confirm`,
     // Where and what kind only: the matched text itself is never copied into the audit log.
     details: { found },

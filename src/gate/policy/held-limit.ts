@@ -13,8 +13,11 @@ function heldLimit(p: EffectivePolicy, f: PolicyFacts): PolicyHit | null {
   // The soonest expiry frees a place for certain; a reviewer's decision may free one sooner.
   const retryAfter = next_expiry !== null ? new Date(next_expiry).toISOString() : null;
   return {
-    rule: 'max_pending', code: 'held_limit', effect: 'block',
-    reason: `this mailbox already has ${count} messages waiting for a human decision (max_pending = ${p.maxPending}), so this one was not queued; ` +
+    rule: 'max_pending',
+    code: 'held_limit',
+    effect: 'block',
+    reason:
+      `this mailbox already has ${count} messages waiting for a human decision (max_pending = ${p.maxPending}), so this one was not queued; ` +
       `do not draft more: wait for reviewers to decide (mail_wait on a message you sent), then retry${retryAfter ? `, at the latest after ${retryAfter} when the oldest expires` : ''}`,
     details: { limit: p.maxPending, count, ...(retryAfter ? { retry_after: retryAfter } : {}) },
   };

@@ -15,10 +15,7 @@ import type { Draft, PolicyFacts, PolicyHit, PolicyRule } from './types.js';
 export * from './settings.js';
 export * from './types.js';
 
-const RULES: readonly PolicyRule[] = [
-  suppression, domains, maxRecipients, attachmentLimits, duplicate, rateLimits,
-  newRecipient, newExternalDomain, secrets,
-];
+const RULES: readonly PolicyRule[] = [suppression, domains, maxRecipients, attachmentLimits, duplicate, rateLimits, newRecipient, newExternalDomain, secrets];
 
 export function checkPolicy(p: EffectivePolicy, draft: Draft, facts: PolicyFacts): PolicyHit[] {
   const hits = RULES.flatMap((rule) => rule(p, draft, facts));

@@ -6,7 +6,9 @@ function over(rule: string, limit: number | undefined, w: WindowCount, windowMs:
   if (limit === undefined || w.count < limit) return null;
   const retryAt = (w.oldest ?? now) + windowMs;
   return {
-    rule, code: 'rate_limited', effect: 'block',
+    rule,
+    code: 'rate_limited',
+    effect: 'block',
     reason: `${who} reached ${rule.replace('rate_limits.', '')} = ${limit}; try again after ${new Date(retryAt).toISOString()}`,
     details: { limit, count: w.count, retry_after: new Date(retryAt).toISOString() },
   };

@@ -16,7 +16,10 @@ const PATTERNS: readonly (readonly [kind: string, re: RegExp])[] = [
   ['JSON web token', /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/],
   ['mailgate token', /\bmgt_[A-Za-z0-9]{32,}\b/],
   ['webhook secret', /\bwhsec_[A-Za-z0-9+/=]{24,}/],
-  ['password or secret assignment', /\b(?:password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)\s*[:=]\s*["']?[A-Za-z0-9+/_\-.!@#$%^&*]{12,}/i],
+  [
+    'password or secret assignment',
+    /\b(?:password|passwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)\s*[:=]\s*["']?[A-Za-z0-9+/_\-.!@#$%^&*]{12,}/i,
+  ],
 ];
 
 /** The kinds of secret found in the text (each kind once). The whole text is scanned: every pattern is linear. */

@@ -8,8 +8,18 @@ import * as z from 'zod';
 import { Duration } from '../../values.js';
 import { canonicalDomain } from '../canonical.js';
 
-const count = (what: string) => z.number({ error: `${what} must be a whole number` }).int().min(1).max(1_000_000);
-const bytes = (what: string) => z.number({ error: `${what} must be a number of bytes` }).int().min(1).max(1024 ** 3);
+const count = (what: string) =>
+  z
+    .number({ error: `${what} must be a whole number` })
+    .int()
+    .min(1)
+    .max(1_000_000);
+const bytes = (what: string) =>
+  z
+    .number({ error: `${what} must be a number of bytes` })
+    .int()
+    .min(1)
+    .max(1024 ** 3);
 const domainGlob = z.string().trim().min(1).max(256);
 
 const RateLimits = z
@@ -118,6 +128,11 @@ export function resolvePolicy(global: PolicySettings | undefined, mailbox: Polic
 /** A domain entry in canonical form; a glob keeps its wildcards and is folded label by label. */
 function domainEntry(entry: string): string {
   if (!/[*?]/.test(entry)) return canonicalDomain(entry) || entry.toLowerCase();
-  return entry.normalize('NFKC').toLowerCase().replace(/\.+$/, '').split('.')
-    .map((label) => (/[*?]/.test(label) ? label : canonicalDomain(label) || label)).join('.');
+  return entry
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/\.+$/, '')
+    .split('.')
+    .map((label) => (/[*?]/.test(label) ? label : canonicalDomain(label) || label))
+    .join('.');
 }

@@ -8,5 +8,4 @@ import type { RuleMatcher } from './rule.js';
  * A trailing dot on the domain is ignored so `acme.com.` cannot dodge or fake a match.
  */
 export const matchDomain: RuleMatcher<{ type: 'domain'; match: string }> = (rule, action) =>
-  action.recipients.length > 0 &&
-  action.recipients.every((r) => globMatch(rule.match.replace(/\.$/, ''), domainOf(r)));
+  action.recipients.length > 0 && action.recipients.every((r) => globMatch(rule.match.replace(/\.$/, ''), domainOf(r)));

@@ -12,7 +12,11 @@ import { matchReply } from './reply.js';
 import { matchSubject } from './subject.js';
 
 const glob = (what: string) =>
-  z.string().trim().min(1, { error: `${what} glob is empty` }).max(256, { error: `${what} glob is longer than 256 characters` });
+  z
+    .string()
+    .trim()
+    .min(1, { error: `${what} glob is empty` })
+    .max(256, { error: `${what} glob is longer than 256 characters` });
 
 export const AutoApproveRule = z.discriminatedUnion(
   'type',
@@ -31,20 +35,30 @@ export const AutoApproveRules = z.array(AutoApproveRule).max(100);
 
 export function ruleMatches(rule: AutoApproveRule, action: Extract<Action, { kind: 'send' }>, facts: Facts): boolean {
   switch (rule.type) {
-    case 'reply': return matchReply(rule, action, facts);
-    case 'domain': return matchDomain(rule, action, facts);
-    case 'contact_list': return matchContactList(rule, action, facts);
-    case 'subject': return matchSubject(rule, action, facts);
-    case 'known_contact': return matchKnownContact(rule, action, facts);
-    case 'all': return matchAll(rule, action, facts);
+    case 'reply':
+      return matchReply(rule, action, facts);
+    case 'domain':
+      return matchDomain(rule, action, facts);
+    case 'contact_list':
+      return matchContactList(rule, action, facts);
+    case 'subject':
+      return matchSubject(rule, action, facts);
+    case 'known_contact':
+      return matchKnownContact(rule, action, facts);
+    case 'all':
+      return matchAll(rule, action, facts);
   }
 }
 
 /** A short label for audit and results: `domain:*.acme.com`. */
 export function describeRule(rule: AutoApproveRule): string {
   switch (rule.type) {
-    case 'domain': case 'subject': return `${rule.type}:${rule.match}`;
-    case 'contact_list': return `contact_list:${rule.list}`;
-    default: return rule.type;
+    case 'domain':
+    case 'subject':
+      return `${rule.type}:${rule.match}`;
+    case 'contact_list':
+      return `contact_list:${rule.list}`;
+    default:
+      return rule.type;
   }
 }

@@ -38,7 +38,11 @@ export class ImapConnection {
   /** The last error imapflow logged: it returns `false` for a failed command and logs why. */
   private lastError: unknown;
 
-  constructor(readonly account: ServerAccount, readonly label: string, private readonly opts: ConnectionOptions = {}) {}
+  constructor(
+    readonly account: ServerAccount,
+    readonly label: string,
+    private readonly opts: ConnectionOptions = {},
+  ) {}
 
   /** A connected client, reusing the current one while it is usable. */
   async get(): Promise<ImapFlow> {
@@ -57,15 +61,15 @@ export class ImapConnection {
     }
     let lock: Awaited<ReturnType<typeof client.getMailboxLock>>;
     try {
-      lock = await withDeadline(client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false }), CONNECT_DEADLINE_MS,
-        () => this.drop('opening the folder took too long'));
+      lock = await withDeadline(client.getMailboxLock(folder, { readOnly: opts.readOnly ?? false }), CONNECT_DEADLINE_MS, () =>
+        this.drop('opening the folder took too long'),
+      );
     } catch (err) {
       const folders = isMissingFolder(err) ? (await client.list().catch(() => [])).map((f) => f.path) : undefined;
       throw folderOpenError(this.label, folder, err, folders);
     }
     try {
-      return await withDeadline(fn(client), this.opts.operationTimeoutMs ?? 120_000, () =>
-        this.drop('an operation got no answer in time'));
+      return await withDeadline(fn(client), this.opts.operationTimeoutMs ?? 120_000, () => this.drop('an operation got no answer in time'));
     } catch (err) {
       if (err instanceof MailgateError) throw err;
       // A NO or BAD is the server answering a healthy connection: keep it, and say whether retrying can help.
@@ -127,8 +131,12 @@ export class ImapConnection {
       tls: { rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) },
       // imapflow logs why a command failed and returns false; keep the error to report it (refusalOf).
       logger: {
-        debug: () => undefined, info: () => undefined, error: () => undefined,
-        warn: (entry: { err?: unknown }) => { if (entry?.err) this.lastError = entry.err; },
+        debug: () => undefined,
+        info: () => undefined,
+        error: () => undefined,
+        warn: (entry: { err?: unknown }) => {
+          if (entry?.err) this.lastError = entry.err;
+        },
       },
       socketTimeout: this.opts.socketTimeoutMs ?? 5 * 60_000,
       connectionTimeout: CONNECT_DEADLINE_MS,
@@ -149,7 +157,9 @@ export class ImapConnection {
       this.retryAt = Date.now() + Math.min(1000 * 2 ** (this.failures - 1), this.opts.maxBackoffMs ?? 15 * 60_000);
       client.close();
       const e = err as { authenticationFailed?: boolean; message?: string };
-      throw new ImapUnavailable(`${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})`}`);
+      throw new ImapUnavailable(
+        `${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})`}`,
+      );
     }
     this.failures = 0;
     this.retryAt = 0;
@@ -165,6 +175,15 @@ function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Prom
       onTimeout();
       reject(new Error(`no answer from the IMAP server in ${Math.round(ms / 1000)} s`));
     }, ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
   });
 }

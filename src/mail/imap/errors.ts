@@ -46,7 +46,9 @@ export function isPermanent(err: CommandError): boolean {
 export function refusalError(label: string, what: string, err: CommandError): MailgateError {
   const reason = serverReason(err);
   return isPermanent(err)
-    ? new MailgateError('MAIL_REFUSED', `${label}: the IMAP server refused ${what}: ${reason}; this will not be retried, change the request`, { details: { reason } })
+    ? new MailgateError('MAIL_REFUSED', `${label}: the IMAP server refused ${what}: ${reason}; this will not be retried, change the request`, {
+        details: { reason },
+      })
     : new MailgateError('UNAVAILABLE', `${label}: the IMAP server cannot do ${what} now: ${reason}; retry shortly`, { details: { reason } });
 }
 

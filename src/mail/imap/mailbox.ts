@@ -33,11 +33,16 @@ export class ImapMailbox implements MailboxPort {
 
   async watch(onChange: (why: string) => void): Promise<void> {
     if (this.watcher) return;
-    this.watcher = new InboxWatcher(this.account.imap, this.account.address, (why) => {
-      // The IDLE connection went quiet: the command connection shares its network path, so replace it too.
-      if (why === 'heartbeat failed') this.conn.drop('the IDLE connection stopped answering; the network may be down');
-      onChange(why);
-    }, { heartbeatMs: this.account.imap.heartbeatMs });
+    this.watcher = new InboxWatcher(
+      this.account.imap,
+      this.account.address,
+      (why) => {
+        // The IDLE connection went quiet: the command connection shares its network path, so replace it too.
+        if (why === 'heartbeat failed') this.conn.drop('the IDLE connection stopped answering; the network may be down');
+        onChange(why);
+      },
+      { heartbeatMs: this.account.imap.heartbeatMs },
+    );
     await this.watcher.start();
   }
 
@@ -47,13 +52,17 @@ export class ImapMailbox implements MailboxPort {
 
   async searchServer(folder: string, query: string, uids: readonly number[]): Promise<number[]> {
     if (uids.length === 0) return [];
-    return this.conn.withFolder(folder, async (c) => {
-      // As ranges (1:9980,9982): a plain list of 14,000 UIDs is a command servers refuse as too long.
-      const found = await c.search({ uid: uidRanges(uids), body: query }, { uid: true });
-      // imapflow answers false when the server refused the search: that is a failure, not "no hits".
-      if (found === false) throw new MailgateError('UNAVAILABLE', `${this.account.address}: the IMAP server refused the search; retry, or narrow the query`);
-      return found ?? [];
-    }, { readOnly: true });
+    return this.conn.withFolder(
+      folder,
+      async (c) => {
+        // As ranges (1:9980,9982): a plain list of 14,000 UIDs is a command servers refuse as too long.
+        const found = await c.search({ uid: uidRanges(uids), body: query }, { uid: true });
+        // imapflow answers false when the server refused the search: that is a failure, not "no hits".
+        if (found === false) throw new MailgateError('UNAVAILABLE', `${this.account.address}: the IMAP server refused the search; retry, or narrow the query`);
+        return found ?? [];
+      },
+      { readOnly: true },
+    );
   }
 
   /** One UID FETCH for all the given messages of a folder, parsed. */
@@ -61,11 +70,15 @@ export class ImapMailbox implements MailboxPort {
     const bodies = new Map<number, ParsedBody>();
     if (uids.length === 0) return bodies;
     const raws: [number, Buffer][] = [];
-    await this.conn.withFolder(folder, async (c) => {
-      for await (const msg of c.fetch(uidRanges(uids), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
-        if (msg.source) raws.push([msg.uid, msg.source]);
-      }
-    }, { readOnly: true });
+    await this.conn.withFolder(
+      folder,
+      async (c) => {
+        for await (const msg of c.fetch(uidRanges(uids), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
+          if (msg.source) raws.push([msg.uid, msg.source]);
+        }
+      },
+      { readOnly: true },
+    );
     // Parsed after the folder lock is released, so a slow parse does not hold up other commands.
     for (const [uid, raw] of raws) bodies.set(uid, await parseMessage(raw));
     return bodies;
@@ -82,14 +95,18 @@ export class ImapMailbox implements MailboxPort {
     await this.conn.withFolder(email.folder, async (c) => {
       const refuse = (what: string, answer: NonNullable<Awaited<ReturnType<ImapConnection['refusalOf']>>>): void => {
         // The server said to try later (RFC 5530 INUSE, UNAVAILABLE ...): a retryable failure, not a refusal.
-        if (!isPermanent(answer)) throw new MailgateError('UNAVAILABLE', `${label}: the IMAP server cannot do ${what} now: ${serverReason(answer)}; retry shortly`);
+        if (!isPermanent(answer))
+          throw new MailgateError('UNAVAILABLE', `${label}: the IMAP server cannot do ${what} now: ${serverReason(answer)}; retry shortly`);
         result.refused = { code: 'MAIL_REFUSED', reason: `${what}: ${serverReason(answer)}` };
       };
       if (change.add_flags.length) {
         // imapflow silently drops flags the folder does not allow (PERMANENTFLAGS, RFC 3501 §7.1): ask first.
         const denied = change.add_flags.filter((f) => !flagAllowed(c.mailbox as MailboxObject, f));
         if (denied.length) {
-          result.refused = { code: 'MAIL_REFUSED', reason: `adding ${denied.join(', ')}: folder '${email.folder}' does not allow ${denied.length > 1 ? 'these flags' : 'this flag'} (PERMANENTFLAGS)` };
+          result.refused = {
+            code: 'MAIL_REFUSED',
+            reason: `adding ${denied.join(', ')}: folder '${email.folder}' does not allow ${denied.length > 1 ? 'these flags' : 'this flag'} (PERMANENTFLAGS)`,
+          };
           return;
         }
         const answer = await this.conn.refusalOf(() => c.messageFlagsAdd(uid, change.add_flags, { uid: true }));
@@ -110,7 +127,7 @@ export class ImapMailbox implements MailboxPort {
     return result;
   }
 
-/** Appends a sent message to the special-use \Sent folder (RFC 6154), marked \Seen. */
+  /** Appends a sent message to the special-use \Sent folder (RFC 6154), marked \Seen. */
   async appendSent(raw: Buffer): Promise<void> {
     const client = await this.conn.get();
     this.sentPath ??= await sentFolder(client);

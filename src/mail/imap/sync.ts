@@ -48,12 +48,21 @@ export async function syncFolder(conn: ImapConnection, folder: string, known: Kn
     return {
       folder,
       state: { uidvalidity, uidnext, highestmodseq: box.highestModseq?.toString() ?? null, messages: box.exists, special_use: box.specialUse ?? null },
-      reset: !prev, envelopes, flagChanges, vanished,
+      reset: !prev,
+      envelopes,
+      flagChanges,
+      vanished,
     };
   });
 }
 
-async function collectFlagChanges(c: ImapFlow, box: MailboxObject, prevModseq: string | null, below: number, out: { uid: number; flags: string[] }[]): Promise<void> {
+async function collectFlagChanges(
+  c: ImapFlow,
+  box: MailboxObject,
+  prevModseq: string | null,
+  below: number,
+  out: { uid: number; flags: string[] }[],
+): Promise<void> {
   if (box.highestModseq !== undefined && prevModseq !== null) {
     if (box.highestModseq <= BigInt(prevModseq)) return;
     for await (const msg of c.fetch('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(prevModseq) })) {

@@ -21,7 +21,12 @@ export class InboxWatcher {
   private connected = false;
   private reconnecting: Promise<void> | undefined;
 
-  constructor(account: ServerAccount, private readonly label: string, private readonly onChange: (why: string) => void, private readonly opts: WatcherOptions) {
+  constructor(
+    account: ServerAccount,
+    private readonly label: string,
+    private readonly onChange: (why: string) => void,
+    private readonly opts: WatcherOptions,
+  ) {
     // IDLE as soon as the connection is quiet, so new mail is pushed at once.
     this.conn = new ImapConnection(account, `${label} (idle)`, { autoIdleDelayMs: 200, maxBackoffMs: 60_000 });
   }
@@ -93,6 +98,15 @@ export class InboxWatcher {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
   });
 }
