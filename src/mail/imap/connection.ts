@@ -169,7 +169,7 @@ export class ImapConnection {
 }
 
 /** Rejects when p takes longer than ms (after calling onTimeout, which drops the dead connection). */
-function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => {
       onTimeout();

@@ -6,7 +6,7 @@
  */
 import type { ServerAccount } from '../../config/accounts.js';
 import { log } from '../../log.js';
-import { ImapConnection } from './connection.js';
+import { ImapConnection, withDeadline } from './connection.js';
 
 export interface WatcherOptions {
   heartbeatMs: number;
@@ -72,7 +72,8 @@ export class InboxWatcher {
     const timeoutMs = this.opts.noopTimeoutMs ?? Math.max(2000, Math.min(this.opts.heartbeatMs, 30_000));
     try {
       const client = await this.conn.get();
-      await withTimeout(client.noop(), timeoutMs);
+      // The heartbeat's own catch drops the connection, so nothing more to do when the deadline passes.
+      await withDeadline(client.noop(), timeoutMs, () => undefined);
     } catch (err) {
       this.connected = false;
       this.conn.drop(`heartbeat NOOP failed: ${String(err)}`);
@@ -93,20 +94,4 @@ export class InboxWatcher {
     })().finally(() => (this.reconnecting = undefined));
     return this.reconnecting;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e as Error);
-      },
-    );
-  });
 }
