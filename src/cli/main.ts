@@ -21,6 +21,7 @@ const COMMANDS = new Set(Object.keys(COMMAND_FLAGS).map((k) => k.split(' ')[0]!)
 const HELP = `mailgate: an MCP email server where a human keeps control
 
 Usage: mailgate <command> [options]
+       mailgate [serve options]              with stdin not a terminal (an MCP client launching it): same as serve
 
   serve [--role agent|reviewer|operator] [--mailbox ADDRESS ...]
                                             MCP server on stdio (default role: agent; combine as agent,reviewer);
@@ -116,8 +117,11 @@ async function main(argv: string[]): Promise<number> {
       'not-delivered': { type: 'boolean' },
     },
   });
-  const [command, ...rest] = positionals;
+  const [given, ...rest] = positionals;
   if (values.version) return (void process.stdout.write('0.1.0\n'), 0);
+  // MCP clients launch a server as `npx -y mailgate` with stdin a pipe: with no command that is `serve`, not help
+  // on stdout (which the client reads as a broken handshake and reports only as "Connection closed").
+  const command = given ?? (process.stdin.isTTY ? undefined : 'serve');
   if (values.help || command === undefined || command === 'help') return (void process.stdout.write(HELP), 0);
   // Refused before anything opens (or creates) a database.
   if (!COMMANDS.has(command)) throw new MailgateError('INVALID_INPUT', `unknown command '${command}'; run 'mailgate help'`);

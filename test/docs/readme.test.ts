@@ -119,12 +119,14 @@ describe('quick start and examples', () => {
     // One desktop assistant must never hold the review tools: it could approve its own mail.
     expect(Object.keys(cfg.mcpServers)).toEqual(['mailgate']);
     const s = cfg.mcpServers.mailgate!;
-    const args = s.args.map((a) => a.replace('/path/to/mailgate/', root));
+    // The published form, `npx -y mailgate` with no command; run here as this checkout's own bin, offline.
+    expect(s).toEqual({ command: 'npx', args: ['-y', 'mailgate'] });
     const client = new C({ name: 'desktop-example', version: '1' });
     await client.connect(
       new StdioClientTransport({
-        command: process.execPath,
-        args,
+        command: s.command,
+        args: s.args.map((a) => (a === '-y' ? '--no-install' : a)),
+        cwd: root,
         stderr: 'ignore',
         env: { ...process.env, MAILGATE_DB: dir.file('desktop.db') } as Record<string, string>,
       }),

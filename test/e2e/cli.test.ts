@@ -2,9 +2,13 @@
  * The mailgate command line as a user runs it: exit codes, output, and what it writes to the audit log.
  * Exit codes: 0 success, 2 invalid input or configuration, 1 anything else.
  */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, closeAll, ok, runCli, startServer, writeConfig } from './harness.js';
+import { assertBuilt, CLI, childEnv, closeAll, ok, ROOT, runCli, startServer, writeConfig } from './harness.js';
 
 const tmp = tempDir('mailgate-e2e-cli-');
 const db = tmp.file('cli.db');
@@ -30,6 +34,21 @@ describe.concurrent('commands without a database', () => {
       expect(r.stdout).toContain(c);
     }
     expect(r.stderr).toBe('');
+  });
+
+  // With stdin a pipe, no subcommand is `serve` (how MCP clients launch it: test/e2e/package.test.ts); a person
+  // at a terminal gets the help. util-linux `script` gives the command a pseudo-terminal.
+  it('no subcommand on a terminal prints the help and opens no database', async () => {
+    const own = tmp.file('tty-home');
+    mkdirSync(own);
+    const { stdout } = await promisify(execFile)('script', ['-qec', `${process.execPath} ${CLI}`, '/dev/null'], {
+      cwd: ROOT,
+      env: childEnv(own),
+      timeout: 15_000,
+    });
+    expect(stdout).toContain('Usage: mailgate <command> [options]');
+    expect(stdout).toContain('mailbox create');
+    expect(existsSync(join(own, '.mailgate'))).toBe(false);
   });
 
   it('demo exits 0 and shows a held send approved and delivered', async () => {
