@@ -85,7 +85,7 @@ export function storeError(err: unknown, path: string | undefined): MailgateErro
   if (code === 'SQLITE_FULL') {
     return new MailgateError(
       'STORE_FULL',
-      `${db} cannot grow: the disk (filesystem) holding it is full; nothing was recorded. ` + `Free space there (df shows it), then retry`,
+      `${db} cannot grow: the disk (filesystem) holding it is full; nothing was recorded. Free space there (df shows it), then retry`,
       { details },
     );
   }
@@ -125,7 +125,7 @@ export function storeError(err: unknown, path: string | undefined): MailgateErro
   if (code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_')) {
     return new MailgateError(
       'STORE_IO_ERROR',
-      `the operating system reported an I/O error on ${file}; check the disk ` + `(dmesg, SMART) and the filesystem, then retry`,
+      `the operating system reported an I/O error on ${file}; check the disk (dmesg, SMART) and the filesystem, then retry`,
       { details },
     );
   }

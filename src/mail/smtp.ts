@@ -226,7 +226,7 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   // message's (RFC 4954 §6: 530 authentication required, 534/538 mechanism, 535 credentials invalid).
   if (e.code === 'EAUTH' || [530, 534, 535, 538].includes(e.responseCode ?? 0)) {
     return new DeliveryError(
-      `SMTP authentication failed${reply}; check the smtp user and password (smtp.password, ` + 'password_env or password_file in the config)',
+      `SMTP authentication failed${reply}; check the smtp user and password (smtp.password, password_env or password_file in the config)`,
       'config',
     );
   }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { newEventId } from '../ids.js';
 import type { AuditAction } from '../values.js';
-import { type Db, stmt } from './db.js';
+import { type Db, IN_SCOPE, scopeParam, stmt } from './db.js';
 import { protectDetail } from './personal-data.js';
 import { enqueueFromAudit } from './webhooks.js';
 
@@ -105,8 +105,8 @@ export function queryAudit(db: Db, q: AuditQuery): AuditEvent[] {
     params.mailbox = q.mailbox;
   }
   if (q.mailboxes) {
-    where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))');
-    params.mailboxes = JSON.stringify(q.mailboxes);
+    where.push(IN_SCOPE);
+    params.mailboxes = scopeParam(q.mailboxes);
   }
   if (q.before_seq) {
     where.push('seq < @before_seq');

@@ -72,6 +72,13 @@ function prepare(db: Db, opts: OpenOptions): void {
  * read-then-write transaction can fail with SQLITE_BUSY on the lock upgrade even with a busy timeout.
  * fn must be synchronous: nothing may be awaited while the lock is held.
  */
+/**
+ * Limits a query to a principal's mailboxes (src/services/scope.ts): the clause takes `@mailboxes`, the JSON list
+ * scopeParam gives, or NULL for every mailbox where the SQL says `@mailboxes IS NULL OR`.
+ */
+export const IN_SCOPE = 'mailbox IN (SELECT value FROM json_each(@mailboxes))';
+export const scopeParam = (mailboxes: readonly string[] | undefined): string | null => (mailboxes ? JSON.stringify(mailboxes) : null);
+
 export function inTransaction<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
 }

@@ -107,7 +107,7 @@ export function resolveOutcome(db: Db, id: string, r: Resolution, actor: string,
   if (!RESOLUTIONS[m.status]?.includes(to)) {
     throw new MailgateError(
       'NOT_OUTCOME_UNKNOWN',
-      `${id} is ${m.status}, not outcome_unknown: only a message whose delivery ` + `could not be known can be resolved`,
+      `${id} is ${m.status}, not outcome_unknown: only a message whose delivery could not be known can be resolved`,
       { field: 'message_id', details: { status: m.status } },
     );
   }

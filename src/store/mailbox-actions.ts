@@ -9,7 +9,7 @@ import { ACTION_CLAIMABLE, actionFromStates } from '../gate/action-lifecycle.js'
 import { resolvePolicy } from '../gate/policy/index.js';
 import type { ActionStatus } from '../values.js';
 import { appendAudit } from './audit.js';
-import { type Db, stmt } from './db.js';
+import { type Db, IN_SCOPE, scopeParam, stmt } from './db.js';
 import * as mailboxes from './mailboxes.js';
 import type { TagAction } from './messages.js';
 import type { DecideRequest, GateFn } from './store.js';
@@ -233,8 +233,8 @@ export function listPendingActionRows(
     stmt(
       db,
       `SELECT * FROM mailbox_actions WHERE status = 'pending' AND expires_at > @now AND (@mailbox IS NULL OR mailbox = @mailbox)
-      AND (@mailboxes IS NULL OR mailbox IN (SELECT value FROM json_each(@mailboxes))) ORDER BY created_at, action_id LIMIT @limit`,
-    ).all({ now: q.now, mailbox: q.mailbox ?? null, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null, limit: q.limit }) as Row[]
+      AND (@mailboxes IS NULL OR ${IN_SCOPE}) ORDER BY created_at, action_id LIMIT @limit`,
+    ).all({ now: q.now, mailbox: q.mailbox ?? null, mailboxes: scopeParam(q.mailboxes), limit: q.limit }) as Row[]
   ).map(fromRow);
 }
 

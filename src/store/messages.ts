@@ -2,7 +2,7 @@
 import { CLAIMABLE } from '../gate/lifecycle.js';
 import type { PolicyHit } from '../gate/policy/index.js';
 import type { MessageStatus } from '../values.js';
-import { type Db, stmt } from './db.js';
+import { type Db, IN_SCOPE, scopeParam, stmt } from './db.js';
 import { newSalt } from './personal-data.js';
 
 export type MessageKind = 'send' | 'reply';
@@ -190,8 +190,8 @@ export function listPendingRows(db: Db, opts: PendingQuery): PendingPage {
     params.mailbox = opts.mailbox;
   }
   if (opts.mailboxes) {
-    where.push('mailbox IN (SELECT value FROM json_each(@mailboxes))');
-    params.mailboxes = JSON.stringify(opts.mailboxes);
+    where.push(IN_SCOPE);
+    params.mailboxes = scopeParam(opts.mailboxes);
   }
   if (opts.cursor) {
     const [created, id] = decodeCursor(opts.cursor);
@@ -254,9 +254,9 @@ export function listMessageRows(db: Db, q: MessageQuery): OutboundMessage[] {
     stmt(
       db,
       `SELECT * FROM messages WHERE (@mailbox IS NULL OR mailbox = @mailbox) AND created_at >= @since
-                    AND (@mailboxes IS NULL OR mailbox IN (SELECT value FROM json_each(@mailboxes)))
+                    AND (@mailboxes IS NULL OR ${IN_SCOPE})
                     ORDER BY created_at, message_id`,
-    ).all({ mailbox: q.mailbox ?? null, since: q.since ?? 0, mailboxes: q.mailboxes ? JSON.stringify(q.mailboxes) : null }) as Row[]
+    ).all({ mailbox: q.mailbox ?? null, since: q.since ?? 0, mailboxes: scopeParam(q.mailboxes) }) as Row[]
   ).map(messageFromRow);
 }
 

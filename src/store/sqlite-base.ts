@@ -3,7 +3,7 @@
  * one class split over files by aggregate (sqlite-mailboxes.ts, sqlite-messages.ts, sqlite-store.ts), each
  * extending the one before, so each file stays readable in one sitting.
  */
-import { MailgateError, storeError } from '../errors.js';
+import { type MailgateError, storeError } from '../errors.js';
 import { type Db, inTransaction, openDatabase } from './db.js';
 
 export abstract class SqliteBase {

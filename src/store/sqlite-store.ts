@@ -1,4 +1,3 @@
-import type { Decision } from '../gate/types.js';
 import { appendAudit, queryAudit, verifyAuditChain } from './audit.js';
 import * as cache from './imap-cache.js';
 import * as inbox from './inbox.js';

@@ -11,17 +11,7 @@ import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
 import type { Suppression } from './suppressions.js';
 import type { ActionOutcome, ActionRequest, MailboxAction } from './mailbox-actions.js';
-import type {
-  AttachmentFile,
-  AttachmentMeta,
-  MessageContent,
-  MessageKind,
-  MessageQuery,
-  OutboundMessage,
-  PendingPage,
-  PendingQuery,
-  TagAction,
-} from './messages.js';
+import type { AttachmentFile, MessageContent, MessageKind, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './messages.js';
 import type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange } from './approval-links.js';
 import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';

@@ -34,8 +34,7 @@ interface Read {
 
 const T0 = Date.parse('2030-01-01T10:00:00Z');
 const PDF = Buffer.from(`%PDF-1.4\n${'0123456789abcdef'.repeat(76)}\n%%EOF\n`);
-const LONG =
-  Array.from({ length: 700 }, (_, i) => `Line ${String(i + 1).padStart(4, '0')}: the quick brown fox jumps over the lazy dog again.`).join('\n') + '\nTHE-END';
+const LONG = `${Array.from({ length: 700 }, (_, i) => `Line ${String(i + 1).padStart(4, '0')}: the quick brown fox jumps over the lazy dog again.`).join('\n')}\nTHE-END`;
 
 function raw(o: { id: string; from: string; subject: string; minutes: number; headers?: string[]; body: string[] }): string {
   return [
