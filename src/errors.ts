@@ -27,7 +27,10 @@ const ERRORS = {
     retryable: false,
     meaning: 'the mail server refused the request for good (no such folder, no permission, a flag it does not allow); the message carries its reason',
   },
-  STORE_BUSY: { retryable: true, meaning: 'the database is locked by another process; retry shortly' },
+  STORE_BUSY: {
+    retryable: true,
+    meaning: 'the database is locked by another process, or (PostgreSQL) at its connection limit or in a lock conflict; retry shortly',
+  },
   STORE_FULL: { retryable: true, meaning: 'the disk holding the database is full; free space, then retry' },
   STORE_CORRUPT: { retryable: false, meaning: 'the database file is damaged; restore it from a backup' },
   STORE_NOT_DATABASE: { retryable: false, meaning: 'the database path names a file that is not a SQLite database' },
@@ -35,6 +38,10 @@ const ERRORS = {
   STORE_READ_ONLY: { retryable: false, meaning: 'the database file or its directory cannot be written' },
   STORE_CANNOT_OPEN: { retryable: false, meaning: 'the database, or its WAL and shared-memory files, cannot be opened' },
   STORE_IO_ERROR: { retryable: true, meaning: 'the operating system reported an I/O error on the database file' },
+  STORE_UNREACHABLE: { retryable: true, meaning: 'the PostgreSQL server cannot be reached (refused, timed out, starting up or the connection dropped)' },
+  STORE_AUTH_FAILED: { retryable: false, meaning: 'the PostgreSQL server refused the login: check the user and password of the database URL' },
+  STORE_NO_DATABASE: { retryable: false, meaning: 'the database named in the PostgreSQL URL does not exist on that server; create it first' },
+  STORE_TLS_FAILED: { retryable: false, meaning: 'TLS to the PostgreSQL server failed: it offers no TLS, or its certificate did not verify' },
   INTERNAL: { retryable: true, meaning: 'an unexpected server error' },
 } as const;
 
@@ -75,7 +82,7 @@ export function toMailgateError(err: unknown): MailgateError {
 export function storeError(err: unknown, path: string | undefined): MailgateError | undefined {
   const code = (err as { code?: unknown })?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
-  const db = path ? `the database ${path}` : "the database (--db, MAILGATE_DB or the config's database)";
+  const db = path ? `the database ${path}` : "the database (MAILGATE_DATABASE_URL, --db, MAILGATE_DB or the config's database)";
   const file = path ?? 'the database file';
   const details = { database: path ?? null, sqlite_code: code };
   // Extended codes first (SQLITE_IOERR_SHMOPEN is an IOERR, SQLITE_READONLY_DIRECTORY a READONLY).
@@ -102,7 +109,7 @@ export function storeError(err: unknown, path: string | undefined): MailgateErro
     return new MailgateError(
       'STORE_NOT_DATABASE',
       `${file} is not a SQLite database (another program's file, or encrypted). ` +
-        `Point --db, MAILGATE_DB or the config's database at a mailgate database or a new path, or move the file away`,
+        `Point MAILGATE_DATABASE_URL, --db, MAILGATE_DB or the config's database at a mailgate database or a new path, or move the file away`,
       { details },
     );
   }

@@ -14,6 +14,7 @@ import { webhookCommand, webhookSecretCommand } from './webhook.js';
 import { serve } from './serve.js';
 import { serveHttp } from './serve-http.js';
 import { tokenCommand } from './token.js';
+import { dbCommand } from './db.js';
 import { checkFlags, COMMAND_FLAGS, commandKey } from './flags.js';
 
 const COMMANDS = new Set(Object.keys(COMMAND_FLAGS).map((k) => k.split(' ')[0]!));
@@ -60,8 +61,14 @@ Usage: mailgate <command> [options]
                                             loopback/private addresses only with --allow-private-network
   webhook list | remove ID [--reason TEXT]  endpoints with their delivery counts (never their secrets); stop one
   webhook secret                            print a fresh whsec_ secret
+  db status [--verify]                      the database (password masked), its schema version against this
+                                            mailgate's, and counts; --verify also checks the audit chain. Changes nothing
+  db migrate                                bring the database's schema up to this mailgate's (what starting does)
+  db copy --from FILE --to URL              copy a SQLite database into an empty PostgreSQL database, in one
+                                            transaction, and verify its audit chain there (no --to: MAILGATE_DATABASE_URL)
 
-Options: --config FILE (or MAILGATE_CONFIG), --db FILE (or MAILGATE_DB), --json, --as NAME (who you are in the audit log)
+Options: --config FILE (or MAILGATE_CONFIG), --db FILE|URL (or MAILGATE_DB; MAILGATE_DATABASE_URL overrides both),
+         --json, --as NAME (who you are in the audit log)
 With no config, mailgate uses a built-in sandbox: agent@mailgate.test (gated_send) and you@mailgate.test (autonomous).
 `;
 
@@ -115,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
       dashboard: { type: 'boolean' },
       delivered: { type: 'boolean' },
       'not-delivered': { type: 'boolean' },
+      verify: { type: 'boolean' },
+      from: { type: 'string' },
     },
   });
   const [given, ...rest] = positionals;
@@ -136,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
   const flags = { ...values, mailbox: values.mailbox?.[0] } as Flags;
   if (command === 'demo') return (await demo(), 0);
   if (command === 'webhook' && rest[0] === 'secret') return (webhookSecretCommand(flags), 0);
+  // Before the app: `db` must not migrate (status) or fill the target with the config's mailboxes (copy).
+  if (command === 'db') return dbCommand(rest[0], rest.slice(1), values, () => loadConfig({ config: values.config, db: values.db }), process.env);
   const loaded = loadConfig({ config: values.config, db: values.db });
   // The person at the terminal: they can open the database file anyway, so every mailbox.
   const who: Principal = { id: `cli:${values.as ?? osUser()}`, roles: ['reviewer', 'operator'], mailboxes: 'all', via: `cli:${command}` };
@@ -216,12 +227,13 @@ main(process.argv.slice(2)).then(
 
 /**
  * Exit codes a script can act on (README, "Command line"): 2 the command or config is wrong; 3 the database
- * file itself needs a person (damaged, foreign, too new, unwritable); 4 the database is full, busy or
- * failing I/O, so the same command may work once that clears; 1 anything else that failed.
+ * itself needs a person (damaged, foreign, too new, unwritable; PostgreSQL: login refused, no such database,
+ * TLS failed); 4 the database is full, busy, failing I/O or unreachable, so the same command may work once that
+ * clears; 1 anything else that failed.
  */
 function exitCodeFor(code: MailgateError['code']): number {
   if (code === 'CONFIG_INVALID' || code === 'INVALID_INPUT') return 2;
-  if (code === 'STORE_FULL' || code === 'STORE_BUSY' || code === 'STORE_IO_ERROR') return 4;
+  if (code === 'STORE_FULL' || code === 'STORE_BUSY' || code === 'STORE_IO_ERROR' || code === 'STORE_UNREACHABLE') return 4;
   if (code.startsWith('STORE_')) return 3;
   return 1;
 }
