@@ -4,7 +4,7 @@
  * the addresses, first-run tokens and logs go to stderr.
  */
 import { createApp, envMs } from '../app.js';
-import type { LoadedConfig } from '../config/load.js';
+import { databaseDisplay, type LoadedConfig } from '../config/load.js';
 import { createDashboard } from '../dashboard/index.js';
 import { invalid } from '../errors.js';
 import { ApprovalLinkServer } from '../http/approval-link.js';
@@ -79,7 +79,7 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
     mcp: `${http.url}/mcp`,
     sse: `${http.url}/sse`,
     dashboard: `${http.url}/`,
-    database: loaded.databasePath,
+    database: databaseDisplay(loaded.database),
     config: loaded.source ?? 'built-in sandbox default',
   });
   process.stderr.write(banner(http.url, first));

@@ -6,11 +6,10 @@
  * it, the roles `--role` names, trusted because whoever can start this process can open the database anyway
  * (a local single-user setup).
  */
-import { resolve } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createApp } from '../app.js';
 import { canDraftAndDecide, parseRoles } from '../auth/principal.js';
-import type { LoadedConfig } from '../config/load.js';
+import { databaseDisplay, databaseFlags, type LoadedConfig } from '../config/load.js';
 import { MailgateError, unknownMailboxError } from '../errors.js';
 import { startDashboardServer } from '../dashboard/standalone.js';
 import { ApprovalLinkServer } from '../http/approval-link.js';
@@ -93,7 +92,7 @@ export async function serve(
     roles: session.roles,
     mailboxes: session.mailboxes,
     principal: session.token ? `token:${session.token.name}` : 'unauthenticated (--role)',
-    database: loaded.databasePath,
+    database: databaseDisplay(loaded.database),
     config: loaded.source ?? 'built-in sandbox default',
   });
 }
@@ -135,11 +134,14 @@ async function narrowMailboxes(app: AppContext, s: Session, asked: readonly stri
 
 /** `--db FILE [--config FILE]` with absolute paths: what every command a person is told to run needs. */
 export function cliFlagsFor(loaded: LoadedConfig): string[] {
-  return ['--db', resolve(loaded.databasePath), ...(loaded.source ? ['--config', loaded.source] : [])];
+  return [...databaseFlags(loaded.database), ...(loaded.source ? ['--config', loaded.source] : [])];
 }
 
 /** `mailgate approve ID` against the database (and config) this server uses, with absolute paths. */
 export function approveCommandFor(loaded: LoadedConfig): (id: string) => string {
   const config = loaded.source ? ` --config ${shellQuote(loaded.source)}` : '';
-  return (id) => `mailgate approve ${id} --db ${shellQuote(resolve(loaded.databasePath))}${config}`;
+  const db = databaseFlags(loaded.database)
+    .map((f) => ` ${shellQuote(f)}`)
+    .join('');
+  return (id) => `mailgate approve ${id}${db}${config}`;
 }

@@ -86,7 +86,11 @@ export type MailboxConfig = z.infer<typeof MailboxConfig>;
 export const Config = z
   .object({
     $schema: z.string().optional(),
-    database: z.string().min(1).optional(),
+    database: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('SQLite file path (relative to the config file) or postgres:// / postgresql:// URL; MAILGATE_DATABASE_URL overrides it'),
     require_approval: z.boolean().default(false),
     tool_names: z.enum(['snake_case', 'dotted'], { error: "tool_names must be 'snake_case' (default) or 'dotted'" }).default('snake_case'),
     contact_lists: z.record(z.string().min(1).max(100), z.array(EmailAddress).max(10_000)).default({}),
