@@ -1,8 +1,11 @@
 /**
  * The layering of README "How it works" as rules `npm run lint:deps` (part of `npm test`) enforces:
  *
- *   tools/  ->  src/services  ->  src/gate (pure) / src/store / src/mail
+ *   tools/  ->  src/services  ->  src/gate (pure) / src/domain -> src/store / src/mail
  *   src/cli, src/dashboard, src/http  ->  src/services (never the store or the mail adapters)
+ *
+ * src/domain implements the Store interface once for every backend: the rules (what a submit checks, what a
+ * decision may do, what an outcome changes) over the store's SQL primitives, which a driver (src/store/sql) runs.
  *
  * There is no exceptions list: an import that breaks a rule is fixed, or the rule is changed here with its reason.
  *
@@ -57,7 +60,29 @@ module.exports = {
         'adapter, MCP, HTTP, dashboard, CLI, presentation or tool code (the gate and src/*.ts helpers are fine).',
       severity: 'error',
       from: { path: '^src/store/' },
-      to: { path: [layer('services', 'mail', 'mcp', 'present', ...OUTER), '^tools/', '^src/app\\.ts$'] },
+      to: { path: [layer('domain', 'services', 'mail', 'mcp', 'present', ...OUTER), '^tools/', '^src/app\\.ts$'] },
+    },
+    {
+      name: 'domain-below-services',
+      comment:
+        'src/domain holds the rules every backend shares (issue 13): it calls the gate and the store\'s primitives ' +
+        'inside one transaction, and knows no service, mail adapter or interface, so a rule cannot depend on how ' +
+        'it was reached.',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { path: [layer('services', 'mail', 'mcp', 'present', 'webhooks', ...OUTER), '^tools/', '^src/app\\.ts$'] },
+    },
+    {
+      name: 'rules-are-backend-neutral',
+      comment:
+        'The rules run unchanged on SQLite and PostgreSQL: src/domain reaches a database only through the SqlTx ' +
+        'seam and the store primitives, never a driver or a database library (the composition root picks the driver). ' +
+        'Exempt: open.ts and sqlite-store.ts, which choose and construct the driver, and db-admin.ts and db-copy.ts ' +
+        '(`mailgate db`), which look at a database without opening a Store (status must not migrate, a copy target ' +
+        'must stay empty), so they open a driver themselves and read the SQLite and PostgreSQL schema versions.',
+      severity: 'error',
+      from: { path: '^src/domain/', pathNot: '^src/domain/(sqlite-store|open|db-admin|db-copy)\\.ts$' },
+      to: { path: ['^src/store/sql/(sqlite|pg)-driver\\.ts$', '^src/store/(db|migrations)\\.ts$', 'node_modules/(better-sqlite3|pg)/'] },
     },
     {
       name: 'store-webhooks-payloads-only',
@@ -94,7 +119,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/mail/' },
       to: {
-        path: [layer('store', 'services', 'mcp', 'present', ...OUTER), '^tools/', '^src/app\\.ts$'],
+        path: [layer('store', 'domain', 'services', 'mcp', 'present', ...OUTER), '^tools/', '^src/app\\.ts$'],
         dependencyTypesNot: ['type-only'],
       },
     },
@@ -116,7 +141,7 @@ module.exports = {
         'Type-only imports of record types are allowed.',
       severity: 'error',
       from: { path: layer('services', 'webhooks') },
-      to: { path: '^src/store/', pathNot: '^src/store/store\\.ts$', dependencyTypesNot: ['type-only'] },
+      to: { path: ['^src/store/', '^src/domain/'], pathNot: '^src/store/store\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'present-is-pure',
@@ -161,7 +186,7 @@ module.exports = {
         'allowed: the services return those records.',
       severity: 'error',
       from: { path: layer(...OUTER) },
-      to: { path: [layer('store', 'mail')], dependencyTypesNot: ['type-only'] },
+      to: { path: [layer('store', 'domain', 'mail')], dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'tools-only-from-composition-root',

@@ -14,7 +14,7 @@ import { newMessageId, newMessageIdHeader } from '../src/ids.js';
 import { listPending } from '../src/services/review.js';
 import { inTransaction } from '../src/store/db.js';
 import { encodeCursor } from '../src/store/messages.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore } from '../src/domain/sqlite-store.js';
 import { serveOverStdio } from './client.js';
 import { BODY, openRaw } from './raw.js';
 import { Acc, msSince, now, round, type Summary, timeLoop } from './stats.js';

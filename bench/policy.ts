@@ -19,7 +19,7 @@ import { EMPTY_FACTS, type PolicySettings, resolvePolicy } from '../src/gate/pol
 import type { Action, Facts } from '../src/gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../src/ids.js';
 import { inTransaction } from '../src/store/db.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore } from '../src/domain/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { addSuppression } from '../src/store/suppressions.js';
 import { BODY, baselineInserter, createBaselineTable, openRaw } from './raw.js';
@@ -85,7 +85,7 @@ export async function benchPolicy(dir: string, o: PolicyOptions): Promise<Policy
   try {
     const fillStart = now();
     for (const mb of Object.values(MAILBOXES)) await fillMailbox(store, mb.address, mb.policy, o.history);
-    fillSuppressions(store, MAILBOXES.everything.address, o.suppressions);
+    await fillSuppressions(store, MAILBOXES.everything.address, o.suppressions);
     const fillMs = msSince(fillStart);
 
     let serial = 0;
@@ -236,15 +236,15 @@ async function fillMailbox(store: SqliteStore, address: string, policy: PolicySe
 }
 
 /** The entries through the store's own insert (with its audit events), all in one transaction. */
-function fillSuppressions(store: SqliteStore, scope: string, count: number): void {
+function fillSuppressions(store: SqliteStore, scope: string, count: number): Promise<void> {
   const t = Date.now();
-  inTransaction(store.db, () => {
+  return store.driver.tx(async (q) => {
     for (let i = 0; i < count; i++) {
       const entry =
         i % 2 === 0
           ? { kind: 'address' as const, value: `gone${i}@customer${i % CUSTOMER_DOMAINS}.example` }
           : { kind: 'domain' as const, value: `spam${i}.example` };
-      addSuppression(store.db, { scope, ...entry, reason: 'bench', source: 'manual', created_by: 'cli:bench' }, t);
+      await addSuppression(q, { scope, ...entry, reason: 'bench', source: 'manual', created_by: 'cli:bench' }, t);
     }
   });
 }

@@ -6,13 +6,18 @@ import { EventEmitter } from 'node:events';
 import type { LoadedConfig } from './config/load.js';
 import { MailgateError } from './errors.js';
 import { MailRegistry } from './mail/registry.js';
-import { watchInboxes } from './services/inbox-cache.js';
+import { InboxWatchers, type WatchOptions } from './services/inbox-watch.js';
 import { sandboxTransport } from './services/sandbox.js';
 import type { AppContext } from './services/context.js';
 import { DeliveryWorker, type WorkerOptions } from './services/deliver.js';
 import { applyConfig } from './services/config-apply.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { openStore } from './domain/open.js';
+import type { Store, StoreChange } from './store/store.js';
 import { type DispatcherOptions, WebhookDispatcher } from './webhooks/dispatcher.js';
+
+// The database itself (`mailgate db`), for the CLI: these open a backend's driver and nothing else, no app.
+export { type CopyReport, copyDatabase } from './domain/db-copy.js';
+export { type DatabaseStatus, databaseStatus, type MigrateResult, migrateDatabase } from './domain/db-admin.js';
 
 export interface AppOptions {
   clock?: () => number;
@@ -21,21 +26,26 @@ export interface AppOptions {
   background?: boolean;
   /**
    * Watch real INBOXes with IDLE (agent servers, whose mail_wait and check_inbox use it). Each watcher is one
-   * more IMAP connection per account, and servers limit those (Dovecot: 10 per user and IP by default).
+   * more IMAP connection per account, and servers limit those (Dovecot: 10 per user and IP by default), so only
+   * the instance holding a mailbox's lease watches it (src/services/inbox-watch.ts).
    */
   watch?: boolean;
+  /** Watcher lease tuning (over MAILGATE_WATCH_LEASE_MS). */
+  watchLease?: WatchOptions;
   /** Webhook dispatcher tuning (over the MAILGATE_WEBHOOK_* environment); it runs when `background` is set. */
   webhooks?: DispatcherOptions;
 }
 
 export interface App extends AppContext {
   webhooks: WebhookDispatcher;
+  /** The IMAP watchers this instance runs, when `watch` was set. */
+  watchers: InboxWatchers | undefined;
   close(): Promise<void>;
 }
 
 export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? Date.now;
-  const store = new SqliteStore(loaded.databasePath);
+  const store = await openStore(loaded.database);
   try {
     await applyConfig(store, loaded, clock());
   } catch (err) {
@@ -45,19 +55,29 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
   const changes = new EventEmitter();
   changes.setMaxListeners(0); // one listener per concurrent mail_wait
   const transports = new MailRegistry(loaded.accounts, sandboxTransport(store, clock));
-  const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker }, () => changes.emit('change'));
-  if (opts.background) worker.start();
+  // Servers hear every instance's changes (wake); a one-shot command only its own worker's outcomes, without
+  // opening a LISTEN connection for the few moments it runs.
+  const servers = !!(opts.background || opts.watch);
+  const ownOutcomes = servers ? undefined : () => changes.emit('change');
+  const worker = new DeliveryWorker(store, transports, clock, { ...workerTuning(process.env), ...opts.worker }, ownOutcomes);
   const webhooks = new WebhookDispatcher(store, clock, { ...webhookTuning(process.env), ...opts.webhooks });
-  // Events queued by this process go out at once; other processes' events are found by the poll.
-  const stopWaking = store.onWebhookQueued(() => webhooks.wake());
-  if (opts.background) webhooks.start();
-  if (opts.watch) await watchInboxes(store, clock, transports, () => changes.emit('change'));
+  const watchers = opts.watch ? new InboxWatchers(store, clock, transports, { ...watchTuning(process.env), ...opts.watchLease }) : undefined;
+  const stopWaking = servers
+    ? wake(store, { worker, webhooks, watchers, changes })
+    : // Events queued by this process go out at once, if its dispatcher runs at all.
+      store.onWebhookQueued(() => webhooks.wake());
+  if (opts.background) {
+    worker.start();
+    webhooks.start();
+  }
+  await watchers?.start();
   const app: App = {
     store,
     clock,
     transports,
     worker,
     webhooks,
+    watchers,
     changes,
     settings: {
       requireApproval: loaded.config.require_approval,
@@ -67,6 +87,8 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
       confirmWith: loaded.config.approvals.confirm_with,
     },
     async close() {
+      // Watchers first: their leases are given up while the store is open, so another instance takes over now.
+      await watchers?.stop();
       stopWaking();
       await webhooks.stop();
       await worker.stop();
@@ -75,6 +97,30 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
     },
   };
   return app;
+}
+
+/**
+ * How long a worker leaves another instance's newly deliverable mail to that instance, which ticks its own worker
+ * at once (so its caller hears `sent`); one without the mailbox's account never claims it, and ours delivers it.
+ */
+const OTHERS_FIRST_MS = 250;
+
+/**
+ * Who hears what of the committed changes, this instance's own and (PostgreSQL) every other one's. The delivery
+ * worker is woken only by others' mail, after OTHERS_FIRST_MS: this instance's services tick it themselves when
+ * they queue or approve, and a second pass would slow their answer. A `resync` (signals may have been lost) wakes
+ * everyone at once.
+ */
+function wake(store: Store, to: { worker: DeliveryWorker; webhooks: WebhookDispatcher; watchers: InboxWatchers | undefined; changes: EventEmitter }) {
+  return store.onChange((c: StoreChange) => {
+    const resync = c.topic === 'resync';
+    if (resync) to.worker.wake();
+    else if (c.topic === 'deliverable' && !c.local) to.worker.wake(OTHERS_FIRST_MS);
+    if (resync || c.topic === 'webhook') to.webhooks.wake();
+    if (resync || c.topic === 'lease') to.watchers?.poke();
+    // mail_wait and the dashboard's live queue look again.
+    if (resync || c.topic === 'outbound' || c.topic === 'inbox') to.changes.emit('change', c);
+  });
 }
 
 /**
@@ -99,6 +145,12 @@ function workerTuning(env: NodeJS.ProcessEnv): WorkerOptions {
   if (poll) out.pollMs = poll;
   if (backoff) out.baseBackoffMs = backoff;
   return out;
+}
+
+/** How long an IMAP watcher lease lasts unrenewed (MAILGATE_WATCH_LEASE_MS): a killed holder's mailboxes wait that long. */
+function watchTuning(env: NodeJS.ProcessEnv): WatchOptions {
+  const leaseMs = envMs(env, 'MAILGATE_WATCH_LEASE_MS');
+  return leaseMs ? { leaseMs } : {};
 }
 
 /** Webhook dispatcher tuning from the environment (README, "Tuning"); tests shorten the schedule. */

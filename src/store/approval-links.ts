@@ -2,15 +2,13 @@
  * One-time links and the audit of confirmation requests. An approval link approves exactly the content hash
  * it was made for, once, before it expires; using it, checking the hash and approving are one transaction. A
  * change link (a loosening of a mailbox asked for by a session that can draft) applies exactly the change it
- * was made for, once, and only to the mailbox state it was asked against.
+ * was made for, once, and only to the mailbox state it was asked against. Those checks, and using a link, are
+ * src/domain/approval-links.ts; here are the rows.
  */
 import { MailgateError } from '../errors.js';
-import { mailboxStateHash } from '../gate/loosening.js';
 import { appendAudit } from './audit.js';
-import { type Db, stmt } from './db.js';
-import * as mailboxes from './mailboxes.js';
-import { decideInTx } from './message-ops.js';
 import * as messages from './messages.js';
+import type { SqlTx } from './sql/types.js';
 
 export interface ApprovalLink {
   link_id: string;
@@ -35,18 +33,18 @@ export interface ConfirmationRequest {
 const COLUMNS = 'link_id, message_id, content_hash, requested_by, created_at, expires_at, used_at';
 
 /** Appends message.confirmation_requested and, for a link, stores it. */
-export function recordConfirmationRequest(db: Db, req: ConfirmationRequest, now: number): void {
-  const m = messages.getMessageRow(db, req.message_id);
+export async function recordConfirmationRequest(q: SqlTx, req: ConfirmationRequest, now: number): Promise<void> {
+  const m = await messages.getMessageRow(q, req.message_id);
   if (!m) throw new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${req.message_id}'`, { field: 'message_id' });
   if (req.link) {
-    stmt(
-      db,
+    await q.run(
       `INSERT INTO approval_links (link_id, secret_hash, message_id, content_hash, requested_by, created_at, expires_at)
               VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(req.link.link_id, req.link.secret_hash, req.message_id, req.content_hash, req.actor, now, req.link.expires_at);
+      [req.link.link_id, req.link.secret_hash, req.message_id, req.content_hash, req.actor, now, req.link.expires_at],
+    );
   }
-  appendAudit(
-    db,
+  await appendAudit(
+    q,
     {
       actor: req.actor,
       action: 'message.confirmation_requested',
@@ -62,10 +60,8 @@ export function recordConfirmationRequest(db: Db, req: ConfirmationRequest, now:
   );
 }
 
-export function findLinkByHash(db: Db, secretHash: string): (ApprovalLink & { secret_hash: string }) | undefined {
-  return stmt(db, `SELECT ${COLUMNS}, secret_hash FROM approval_links WHERE secret_hash = ?`).get(secretHash) as
-    | (ApprovalLink & { secret_hash: string })
-    | undefined;
+export function findLinkByHash(q: SqlTx, secretHash: string): Promise<(ApprovalLink & { secret_hash: string }) | undefined> {
+  return q.get<ApprovalLink & { secret_hash: string }>(`SELECT ${COLUMNS}, secret_hash FROM approval_links WHERE secret_hash = ?`, [secretHash]);
 }
 
 /**
@@ -102,26 +98,26 @@ const CHANGE_COLUMNS = 'link_id, mailbox, change, loosens, state_hash, requested
 type ChangeRow = Omit<ChangeLink, 'change' | 'loosens'> & { change: string; loosens: string; secret_hash: string };
 
 /** Appends mailbox.confirmation_requested and, for a link, stores it. */
-export function recordChangeRequest(db: Db, req: ChangeConfirmationRequest, now: number): void {
+export async function recordChangeRequest(q: SqlTx, req: ChangeConfirmationRequest, now: number): Promise<void> {
   if (req.link) {
-    stmt(
-      db,
+    await q.run(
       `INSERT INTO change_links (link_id, secret_hash, mailbox, change, loosens, state_hash, requested_by, created_at, expires_at)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      req.link.link_id,
-      req.link.secret_hash,
-      req.mailbox,
-      JSON.stringify(req.change),
-      JSON.stringify(req.loosens),
-      req.state_hash,
-      req.actor,
-      now,
-      req.link.expires_at,
+      [
+        req.link.link_id,
+        req.link.secret_hash,
+        req.mailbox,
+        JSON.stringify(req.change),
+        JSON.stringify(req.loosens),
+        req.state_hash,
+        req.actor,
+        now,
+        req.link.expires_at,
+      ],
     );
   }
-  appendAudit(
-    db,
+  await appendAudit(
+    q,
     {
       actor: req.actor,
       action: 'mailbox.confirmation_requested',
@@ -138,53 +134,18 @@ export function recordChangeRequest(db: Db, req: ChangeConfirmationRequest, now:
   );
 }
 
-export function findChangeLinkByHash(db: Db, secretHash: string): (ChangeLink & { secret_hash: string }) | undefined {
-  const row = stmt(db, `SELECT ${CHANGE_COLUMNS}, secret_hash FROM change_links WHERE secret_hash = ?`).get(secretHash) as ChangeRow | undefined;
+export async function findChangeLinkByHash(q: SqlTx, secretHash: string): Promise<(ChangeLink & { secret_hash: string }) | undefined> {
+  const row = await q.get<ChangeRow>(`SELECT ${CHANGE_COLUMNS}, secret_hash FROM change_links WHERE secret_hash = ?`, [secretHash]);
   return row && { ...row, change: JSON.parse(row.change) as MailboxChange, loosens: JSON.parse(row.loosens) as string[] };
-}
-
-/** Why a change link cannot apply now, or null if it can. Read-only: the page's GET uses it too. */
-export function changeLinkProblem(db: Db, link: ChangeLink, now: number): string | null {
-  if (link.used_at !== null) return 'this confirmation link was already used; links work once';
-  if (link.expires_at <= now) return 'this confirmation link has expired; ask for the change again';
-  if (mailboxStateHash(mailboxes.getMailboxRow(db, link.mailbox)) !== link.state_hash) {
-    return `${link.mailbox} changed after this link was made, so the link cannot apply its change; ask for the change again`;
-  }
-  return null;
 }
 
 /**
  * Marks a link used; false if it already was. Also how a link is withdrawn without approving (the person
  * declined in the client), so used_at means "can no longer approve" rather than "approved".
  */
-export function spendLink(db: Db, linkId: string, now: number): boolean {
+export async function spendLink(q: SqlTx, linkId: string, now: number): Promise<boolean> {
   return (
-    stmt(db, 'UPDATE approval_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL').run(now, linkId).changes === 1 ||
-    stmt(db, 'UPDATE change_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL').run(now, linkId).changes === 1
+    (await q.run('UPDATE approval_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL', [now, linkId])).changes === 1 ||
+    (await q.run('UPDATE change_links SET used_at = ? WHERE link_id = ? AND used_at IS NULL', [now, linkId])).changes === 1
   );
-}
-
-/** Why a link cannot approve now, or null if it can. Read-only: the page's GET uses it too. */
-export function linkProblem(db: Db, link: ApprovalLink | undefined, now: number): string | null {
-  if (!link) return 'this approval link is unknown';
-  if (link.used_at !== null) return 'this approval link was already used; links work once';
-  if (link.expires_at <= now) return 'this approval link has expired; ask for the approval again';
-  const m = messages.getMessageRow(db, link.message_id);
-  if (!m || m.content_hash !== link.content_hash)
-    return 'the message changed after this link was made, so the link cannot approve it; ask for the approval again';
-  if (m.status !== 'pending') return `the message is ${m.status}, no longer waiting for approval`;
-  return null;
-}
-
-type Result = { ok: true; value: messages.OutboundMessage } | { ok: false; error: MailgateError };
-
-/**
- * Uses a link: spends it and approves its message in the name of the session that asked, recording the
- * confirmation path. The link is spent whatever happens, so a refused attempt cannot be retried with it.
- */
-export function approveWithLinkInTx(db: Db, link: ApprovalLink, note: string | null, now: number): Result {
-  const problem = linkProblem(db, link, now);
-  const spent = spendLink(db, link.link_id, now);
-  if (problem || !spent) return { ok: false, error: new MailgateError('LINK_INVALID', problem ?? 'this approval link was already used; links work once') };
-  return decideInTx(db, link.message_id, { action: 'approve', actor: link.requested_by, note, confirmation: 'elicitation_url' }, now);
 }

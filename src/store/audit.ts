@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { newEventId } from '../ids.js';
 import type { AuditAction } from '../values.js';
-import { type Db, IN_SCOPE, scopeParam, stmt } from './db.js';
+import { inScope, scopeParam } from './db.js';
 import { protectDetail } from './personal-data.js';
+import type { SqlTx } from './sql/types.js';
 import { enqueueFromAudit } from './webhooks.js';
 
 export interface AuditInput {
@@ -49,9 +50,12 @@ export function eventHash(prevHash: string, e: Omit<AuditEvent, 'seq' | 'hash' |
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
-export function appendAudit(db: Db, input: AuditInput, now: number): AuditEvent {
-  const prev = stmt(db, 'SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
-  const prevHash = prev?.hash ?? GENESIS;
+/** The lock that makes appends one chain on PostgreSQL: two appends reading the same head would fork it. */
+const CHAIN_LOCK = 'audit-chain';
+
+export async function appendAudit(q: SqlTx, input: AuditInput, now: number): Promise<AuditEvent> {
+  await q.lock(CHAIN_LOCK);
+  const prevHash = (await q.value<string>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? GENESIS;
   const event = {
     event_id: newEventId(),
     at: now,
@@ -63,17 +67,17 @@ export function appendAudit(db: Db, input: AuditInput, now: number): AuditEvent 
     // Hash exactly what is stored: a JSON round trip turns Dates into strings and drops undefined, as the
     // TEXT column will, so verification later recomputes the same hash from the row.
     // Personal data goes in as salted hashes when the database is in `hashed` mode (src/store/personal-data.ts).
-    detail: protectDetail(db, input.message_id, JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>),
+    detail: await protectDetail(q, input.message_id, JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>),
   };
   const hash = eventHash(prevHash, event);
-  const info = stmt(
-    db,
+  const seq = await q.value<number>(
     `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
-              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash)`,
-  ).run({ ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash });
-  const appended = { ...event, seq: Number(info.lastInsertRowid), prev_hash: prevHash, hash };
+              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash) RETURNING seq`,
+    { ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash },
+  );
+  const appended = { ...event, seq: Number(seq), prev_hash: prevHash, hash };
   // Same transaction: a webhook event exists exactly when the audited change committed.
-  enqueueFromAudit(db, appended);
+  await enqueueFromAudit(q, appended);
   return appended;
 }
 
@@ -93,27 +97,27 @@ export interface AuditQuery {
   before_seq?: number | undefined;
 }
 
-export function queryAudit(db: Db, q: AuditQuery): AuditEvent[] {
+export async function queryAudit(q: SqlTx, query: AuditQuery): Promise<AuditEvent[]> {
   const where: string[] = [];
-  const params: Record<string, unknown> = { limit: q.limit };
-  if (q.message_id) {
+  const params: Record<string, unknown> = { limit: query.limit };
+  if (query.message_id) {
     where.push('message_id = @message_id');
-    params.message_id = q.message_id;
+    params.message_id = query.message_id;
   }
-  if (q.mailbox) {
+  if (query.mailbox) {
     where.push('mailbox = @mailbox');
-    params.mailbox = q.mailbox;
+    params.mailbox = query.mailbox;
   }
-  if (q.mailboxes) {
-    where.push(IN_SCOPE);
-    params.mailboxes = scopeParam(q.mailboxes);
+  if (query.mailboxes) {
+    where.push(inScope(q.dialect));
+    params.mailboxes = scopeParam(query.mailboxes);
   }
-  if (q.before_seq) {
+  if (query.before_seq) {
     where.push('seq < @before_seq');
-    params.before_seq = q.before_seq;
+    params.before_seq = query.before_seq;
   }
   const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
-  return (stmt(db, sql).all(params) as AuditRow[]).map(fromRow).reverse();
+  return (await q.all<AuditRow>(sql, params)).map(fromRow).reverse();
 }
 
 /**
@@ -124,42 +128,52 @@ export type VerifyResult =
   | { ok: true; events: number; head: { seq: number; hash: string } | null }
   | { ok: false; events: number; first_bad_seq: number; problem: string };
 
+/** Rows read at a time: the chain is walked in pages by seq, so a long chain is never held in memory whole. */
+const PAGE = 500;
+
 /** Walks the whole chain in order and names the first event whose link or content does not check out. */
-export function verifyAuditChain(db: Db, anchor?: string): VerifyResult {
+export async function verifyAuditChain(q: SqlTx, anchor?: string): Promise<VerifyResult> {
+  // SQLite's AUTOINCREMENT numbers are contiguous (a rolled-back insert gives its number back), so a gap is a
+  // removed row. A PostgreSQL sequence never gives a number back (a rolled-back append, a retried transaction
+  // or a policy simulation leaves a gap), so there the links and the anchor are the proof.
+  const contiguous = q.dialect.name === 'sqlite';
   let prevHash = GENESIS;
   let count = 0;
   let head: { seq: number; hash: string } | null = null;
   let anchorSeen = false;
-  for (const row of stmt(db, 'SELECT * FROM audit_events ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
-    count++;
-    const e = fromRow(row);
-    // AUTOINCREMENT numbers are contiguous (a rolled-back insert gives its number back): a gap is a removed row.
-    if (head && e.seq !== head.seq + 1)
-      return {
-        ok: false,
-        events: count,
-        first_bad_seq: head.seq + 1,
-        problem: e.seq - 1 === head.seq + 1 ? `event ${head.seq + 1} was removed` : `events ${head.seq + 1} to ${e.seq - 1} were removed`,
-      };
-    if (e.prev_hash !== prevHash)
-      return { ok: false, events: count, first_bad_seq: e.seq, problem: 'prev_hash does not link to the previous event (a row was removed or reordered)' };
-    if (eventHash(prevHash, e) !== e.hash)
-      return { ok: false, events: count, first_bad_seq: e.seq, problem: 'content does not match its hash (the row was edited)' };
-    // The stored text must be exactly what was written: JSON.parse forgives a duplicated key (the last wins)
-    // while SQLite's JSON functions read the first, so an added duplicate could change what a query sees.
-    if (JSON.stringify(e.detail) !== row.detail)
-      return {
-        ok: false,
-        events: count,
-        first_bad_seq: e.seq,
-        problem: 'the detail text is not the JSON the event was written with (a duplicated key or edited text)',
-      };
-    prevHash = e.hash;
-    head = { seq: e.seq, hash: e.hash };
-    if (anchor && e.hash === anchor) anchorSeen = true;
+  for (;;) {
+    const rows = await q.all<AuditRow>('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?', [head?.seq ?? Number.MIN_SAFE_INTEGER, PAGE]);
+    for (const row of rows) {
+      count++;
+      const e = fromRow(row);
+      if (contiguous && head && e.seq !== head.seq + 1)
+        return {
+          ok: false,
+          events: count,
+          first_bad_seq: head.seq + 1,
+          problem: e.seq - 1 === head.seq + 1 ? `event ${head.seq + 1} was removed` : `events ${head.seq + 1} to ${e.seq - 1} were removed`,
+        };
+      if (e.prev_hash !== prevHash)
+        return { ok: false, events: count, first_bad_seq: e.seq, problem: 'prev_hash does not link to the previous event (a row was removed or reordered)' };
+      if (eventHash(prevHash, e) !== e.hash)
+        return { ok: false, events: count, first_bad_seq: e.seq, problem: 'content does not match its hash (the row was edited)' };
+      // The stored text must be exactly what was written: JSON.parse forgives a duplicated key (the last wins)
+      // while SQLite's JSON functions read the first, so an added duplicate could change what a query sees.
+      if (JSON.stringify(e.detail) !== row.detail)
+        return {
+          ok: false,
+          events: count,
+          first_bad_seq: e.seq,
+          problem: 'the detail text is not the JSON the event was written with (a duplicated key or edited text)',
+        };
+      prevHash = e.hash;
+      head = { seq: e.seq, hash: e.hash };
+      if (anchor && e.hash === anchor) anchorSeen = true;
+    }
+    if (rows.length < PAGE) break;
   }
   // A plain DELETE of the newest rows leaves AUTOINCREMENT's counter ahead of the last event.
-  const next = stmt(db, "SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'", true).get() as number | undefined;
+  const next = contiguous ? await q.value<number>("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'") : undefined;
   if (next !== undefined && next > (head?.seq ?? 0)) {
     return { ok: false, events: count, first_bad_seq: (head?.seq ?? 0) + 1, problem: `events after seq ${head?.seq ?? 0} up to ${next} were removed` };
   }

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MailgateError, storeError } from '../errors.js';
 import { currentVersion, recordVersion, runMigrations, SCHEMA_VERSION } from './migrations.js';
+import type { Dialect } from './sql/types.js';
 
 export type Db = Database.Database;
 
@@ -68,17 +69,17 @@ function prepare(db: Db, opts: OpenOptions): void {
 }
 
 /**
+ * Limits a query to a principal's mailboxes (src/services/scope.ts): the clause takes `@mailboxes`, the JSON list
+ * scopeParam gives, or NULL for every mailbox where the SQL says `@mailboxes IS NULL OR`.
+ */
+export const inScope = (dialect: Dialect): string => `mailbox IN ${dialect.jsonList('@mailboxes')}`;
+export const scopeParam = (mailboxes: readonly string[] | undefined): string | null => (mailboxes ? JSON.stringify(mailboxes) : null);
+
+/**
  * Runs fn in a BEGIN IMMEDIATE transaction. IMMEDIATE takes the write lock up front: a deferred
  * read-then-write transaction can fail with SQLITE_BUSY on the lock upgrade even with a busy timeout.
  * fn must be synchronous: nothing may be awaited while the lock is held.
  */
-/**
- * Limits a query to a principal's mailboxes (src/services/scope.ts): the clause takes `@mailboxes`, the JSON list
- * scopeParam gives, or NULL for every mailbox where the SQL says `@mailboxes IS NULL OR`.
- */
-export const IN_SCOPE = 'mailbox IN (SELECT value FROM json_each(@mailboxes))';
-export const scopeParam = (mailboxes: readonly string[] | undefined): string | null => (mailboxes ? JSON.stringify(mailboxes) : null);
-
 export function inTransaction<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
 }

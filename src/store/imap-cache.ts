@@ -1,10 +1,11 @@
 /**
  * The IMAP cache: envelopes of synced folders keyed by (mailbox, folder, UIDVALIDITY, UID), plus each
  * folder's sync state, so a repeat sync fetches only what changed. Bodies are filled in lazily when a
- * message is first read or listed (has_body), and every row is in the full-text index by trigger.
+ * message is first read or listed (has_body), and every row is in the full-text index (SQLite: by trigger;
+ * PostgreSQL: the generated search_vector column).
  */
 import { newEmailId } from '../ids.js';
-import { type Db, stmt } from './db.js';
+import type { SqlTx } from './sql/types.js';
 
 export interface FolderState {
   mailbox: string;
@@ -41,66 +42,70 @@ export interface FolderSync {
   removed: number[];
 }
 
-export function getFolderState(db: Db, mailbox: string, folder: string): FolderState | undefined {
-  return stmt(db, 'SELECT * FROM imap_folders WHERE mailbox = ? AND folder = ?').get(mailbox, folder) as FolderState | undefined;
+export function getFolderState(q: SqlTx, mailbox: string, folder: string): Promise<FolderState | undefined> {
+  return q.get<FolderState>('SELECT * FROM imap_folders WHERE mailbox = ? AND folder = ?', [mailbox, folder]);
 }
 
 /** Applies one sync batch; the caller runs it inside a transaction. Returns the ids of new rows. */
-export function applyFolderSync(db: Db, sync: FolderSync, now: number): string[] {
+export async function applyFolderSync(q: SqlTx, sync: FolderSync, now: number): Promise<string[]> {
   const { mailbox, folder, uidvalidity } = sync.state;
-  if (sync.reset) stmt(db, 'DELETE FROM emails WHERE mailbox = ? AND folder = ? AND source = ?').run(mailbox, folder, 'imap');
-  const insert = stmt(
-    db,
-    `INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs, subject,
-      message_id_header, in_reply_to_header, flags, unread, uidvalidity, uid, size, has_body, date, received_at)
-    VALUES (@email_id, @mailbox, @folder, 'imap', @from_addr, @from_name, @to_addrs, @cc_addrs, @subject,
-      @message_id_header, @in_reply_to_header, @flags, @unread, @uidvalidity, @uid, @size, 0, @date, @now)
-    ON CONFLICT (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL DO UPDATE SET flags = excluded.flags, unread = excluded.unread
-    RETURNING email_id`,
-  );
+  if (sync.reset) await q.run('DELETE FROM emails WHERE mailbox = ? AND folder = ? AND source = ?', [mailbox, folder, 'imap']);
   const created: string[] = [];
   for (const e of sync.upserts) {
     const email_id = newEmailId();
     // RETURNING gives the row's id: ours when the row is new, the existing one when only its flags changed.
-    const row = insert.get({
-      ...e,
-      email_id,
+    const row = await q.get<{ email_id: string }>(
+      `INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs, subject,
+        message_id_header, in_reply_to_header, flags, unread, uidvalidity, uid, size, has_body, date, received_at)
+      VALUES (@email_id, @mailbox, @folder, 'imap', @from_addr, @from_name, @to_addrs, @cc_addrs, @subject,
+        @message_id_header, @in_reply_to_header, @flags, @unread, @uidvalidity, @uid, @size, 0, @date, @now)
+      ON CONFLICT (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL DO UPDATE SET flags = excluded.flags, unread = excluded.unread
+      RETURNING email_id`,
+      {
+        ...e,
+        email_id,
+        mailbox,
+        folder,
+        uidvalidity,
+        now,
+        to_addrs: JSON.stringify(e.to),
+        cc_addrs: JSON.stringify(e.cc),
+        flags: JSON.stringify(e.flags),
+        unread: e.flags.includes('\\Seen') ? 0 : 1,
+      },
+    );
+    if (row?.email_id === email_id) created.push(email_id);
+  }
+  for (const f of sync.flagUpdates) {
+    await q.run('UPDATE emails SET flags = ?, unread = ? WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?', [
+      JSON.stringify(f.flags),
+      f.flags.includes('\\Seen') ? 0 : 1,
       mailbox,
       folder,
       uidvalidity,
-      now,
-      to_addrs: JSON.stringify(e.to),
-      cc_addrs: JSON.stringify(e.cc),
-      flags: JSON.stringify(e.flags),
-      unread: e.flags.includes('\\Seen') ? 0 : 1,
-    }) as { email_id: string } | undefined;
-    if (row?.email_id === email_id) created.push(email_id);
+      f.uid,
+    ]);
   }
-  const setFlags = stmt(db, 'UPDATE emails SET flags = ?, unread = ? WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?');
-  for (const f of sync.flagUpdates) setFlags.run(JSON.stringify(f.flags), f.flags.includes('\\Seen') ? 0 : 1, mailbox, folder, uidvalidity, f.uid);
-  const del = stmt(db, 'DELETE FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?');
-  for (const uid of sync.removed) del.run(mailbox, folder, uidvalidity, uid);
-  stmt(
-    db,
+  for (const uid of sync.removed) {
+    await q.run('DELETE FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?', [mailbox, folder, uidvalidity, uid]);
+  }
+  await q.run(
     `INSERT INTO imap_folders (mailbox, folder, uidvalidity, uidnext, highestmodseq, messages, special_use, synced_at)
             VALUES (@mailbox, @folder, @uidvalidity, @uidnext, @highestmodseq, @messages, @special_use, @synced_at)
             ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, uidnext = excluded.uidnext,
               highestmodseq = excluded.highestmodseq, messages = excluded.messages, special_use = excluded.special_use,
               synced_at = excluded.synced_at`,
-  ).run(sync.state);
+    { ...sync.state },
+  );
   return created;
 }
 
-export function cachedCount(db: Db, mailbox: string, folder: string, uidvalidity: number): number {
-  return stmt(db, 'SELECT count(*) FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ?', true).get(mailbox, folder, uidvalidity) as number;
+export async function cachedCount(q: SqlTx, mailbox: string, folder: string, uidvalidity: number): Promise<number> {
+  return (await q.value<number>('SELECT count(*) FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ?', [mailbox, folder, uidvalidity]))!;
 }
 
-export function cachedUids(db: Db, mailbox: string, folder: string, uidvalidity: number): number[] {
-  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? ORDER BY uid', true).all(
-    mailbox,
-    folder,
-    uidvalidity,
-  ) as number[];
+export function cachedUids(q: SqlTx, mailbox: string, folder: string, uidvalidity: number): Promise<number[]> {
+  return q.column<number>('SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? ORDER BY uid', [mailbox, folder, uidvalidity]);
 }
 
 export interface ParsedBody {
@@ -111,18 +116,15 @@ export interface ParsedBody {
   attachments: { filename: string; content_type: string; size: number }[];
 }
 
-export function setBody(db: Db, emailId: string, body: ParsedBody): void {
-  stmt(
-    db,
-    `UPDATE emails SET text_body = ?, html_body = ?, references_header = ?, in_reply_to_header = coalesce(?, in_reply_to_header),
+export async function setBody(q: SqlTx, emailId: string, body: ParsedBody): Promise<void> {
+  await q.run(
+    `UPDATE emails SET text_body = ?, html_body = ?, references_header = ?, in_reply_to_header = COALESCE(?, in_reply_to_header),
               attachments = ?, has_body = 1 WHERE email_id = ?`,
-  ).run(body.text, body.html, body.references_header, body.in_reply_to_header, JSON.stringify(body.attachments), emailId);
+    [body.text, body.html, body.references_header, body.in_reply_to_header, JSON.stringify(body.attachments), emailId],
+  );
 }
 
 /** UIDs of a folder whose bodies have not been fetched yet (the part of a search the index cannot answer). */
-export function unfetchedUids(db: Db, mailbox: string, folder: string): number[] {
-  return stmt(db, 'SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND has_body = 0 AND uid IS NOT NULL ORDER BY uid', true).all(
-    mailbox,
-    folder,
-  ) as number[];
+export function unfetchedUids(q: SqlTx, mailbox: string, folder: string): Promise<number[]> {
+  return q.column<number>('SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND has_body = 0 AND uid IS NOT NULL ORDER BY uid', [mailbox, folder]);
 }

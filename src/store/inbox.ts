@@ -1,7 +1,8 @@
 /** The inbound email aggregate: what check_inbox, read_email and search_email read, per mailbox and folder. */
+import { foldWord } from './pg/fold.js';
 import { newEmailId } from '../ids.js';
-import { type Db, stmt } from './db.js';
 import type { TagAction } from './messages.js';
+import type { Dialect, SqlTx } from './sql/types.js';
 
 export interface InboundEmail {
   email_id: string;
@@ -53,104 +54,136 @@ function fromRow(r: Row): InboundEmail {
 }
 
 /** Inserts an email; with an outbound_message_id a second delivery of the same message is ignored. */
-export function insertEmail(db: Db, e: NewEmail, now: number): string | null {
+export async function insertEmail(q: SqlTx, e: NewEmail, now: number): Promise<string | null> {
   const flags = e.flags ?? [];
   const email_id = newEmailId();
-  const info = stmt(
-    db,
-    `INSERT OR IGNORE INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
+  const info = await q.run(
+    `INSERT INTO emails (email_id, mailbox, folder, source, from_addr, from_name, to_addrs, cc_addrs,
       subject, text_body, html_body, message_id_header, in_reply_to_header, references_header, flags, unread,
       outbound_message_id, delivery_role, date, received_at, attachments)
     VALUES (@email_id, @mailbox, @folder, @source, @from_addr, @from_name, @to_addrs, @cc_addrs, @subject, @text, @html,
       @message_id_header, @in_reply_to_header, @references_header, @flags, @unread, @outbound_message_id, @delivery_role, @date, @received_at,
-      @attachments)`,
-  ).run({
-    ...e,
-    attachments: JSON.stringify(e.attachments ?? []),
-    email_id,
-    to_addrs: JSON.stringify(e.to),
-    cc_addrs: JSON.stringify(e.cc),
-    flags: JSON.stringify(flags),
-    unread: flags.includes('\\Seen') ? 0 : 1,
-    received_at: now,
-  });
+      @attachments)
+    ON CONFLICT DO NOTHING`,
+    {
+      ...e,
+      attachments: JSON.stringify(e.attachments ?? []),
+      email_id,
+      to_addrs: JSON.stringify(e.to),
+      cc_addrs: JSON.stringify(e.cc),
+      flags: JSON.stringify(flags),
+      unread: flags.includes('\\Seen') ? 0 : 1,
+      received_at: now,
+    },
+  );
   return info.changes === 1 ? email_id : null;
 }
 
-export function getEmailRow(db: Db, id: string): InboundEmail | undefined {
-  const r = stmt(db, 'SELECT * FROM emails WHERE email_id = ?').get(id) as Row | undefined;
+export async function getEmailRow(q: SqlTx, id: string): Promise<InboundEmail | undefined> {
+  const r = await q.get<Row>('SELECT * FROM emails WHERE email_id = ?', [id]);
   return r && fromRow(r);
 }
 
-export function listEmailRows(db: Db, q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): InboundEmail[] {
-  const sql = `SELECT * FROM emails WHERE mailbox = ? AND folder = ? ${q.unread_only ? 'AND unread = 1' : ''}
+export async function listEmailRows(q: SqlTx, query: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]> {
+  const sql = `SELECT * FROM emails WHERE mailbox = ? AND folder = ? ${query.unread_only ? 'AND unread = 1' : ''}
                ORDER BY date DESC, received_at DESC LIMIT ?`;
-  return (stmt(db, sql).all(q.mailbox, q.folder, q.limit) as Row[]).map(fromRow);
+  return (await q.all<Row>(sql, [query.mailbox, query.folder, query.limit])).map(fromRow);
 }
 
-export function folderNames(db: Db, mailbox: string): string[] {
-  return stmt(db, 'SELECT DISTINCT folder FROM emails WHERE mailbox = ? ORDER BY folder', true).all(mailbox) as string[];
+export function folderNames(q: SqlTx, mailbox: string): Promise<string[]> {
+  return q.column<string>('SELECT DISTINCT folder FROM emails WHERE mailbox = ? ORDER BY folder', [mailbox]);
 }
 
 /**
- * Full-text search over what has been synced (SQLite FTS5): every word of the query must match a word
- * prefix in the sender, recipients, subject or text. Words are quoted, so FTS syntax in a query is inert.
+ * Full-text search over what has been synced: every word of the query must match a word prefix in the
+ * sender, recipients, subject or text. SQLite answers from its FTS5 index (emails_fts), PostgreSQL from the
+ * emails.search_vector tsvector column (GIN index); both take the query as words, so search syntax in a query is inert.
  */
-export function searchEmailRows(db: Db, q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): InboundEmail[] {
-  const match = ftsQuery(q.query);
+export async function searchEmailRows(
+  q: SqlTx,
+  query: { mailbox: string; query: string; folder?: string | undefined; limit: number },
+): Promise<InboundEmail[]> {
+  const words = queryWords(query.query);
+  const match = q.dialect.name === 'sqlite' ? ftsQuery(words) : tsQuery(words);
   if (!match) return [];
-  const params: Row = { mailbox: q.mailbox, match, limit: q.limit };
+  const params: Row = { mailbox: query.mailbox, match, limit: query.limit };
   let folderClause = '';
-  if (q.folder) {
+  if (query.folder) {
     folderClause = 'AND e.folder = @folder';
-    params.folder = q.folder;
+    params.folder = query.folder;
   }
-  const sql = `SELECT e.* FROM emails_fts f JOIN emails e ON e.rowid = f.rowid
+  const sql =
+    q.dialect.name === 'sqlite'
+      ? `SELECT e.* FROM emails_fts f JOIN emails e ON e.rowid = f.rowid
     WHERE emails_fts MATCH @match AND e.mailbox = @mailbox ${folderClause}
+    ORDER BY e.date DESC LIMIT @limit`
+      : `SELECT e.* FROM emails e
+    WHERE e.search_vector @@ to_tsquery('simple', @match) AND e.mailbox = @mailbox ${folderClause}
     ORDER BY e.date DESC LIMIT @limit`;
-  return (stmt(db, sql).all(params) as Row[]).map(fromRow);
+  return (await q.all<Row>(sql, params)).map(fromRow);
 }
 
-/** Turns free text into an FTS5 query: each word a quoted prefix term, all required. */
-function ftsQuery(text: string): string {
-  const words = text.match(/[\p{L}\p{N}_]+/gu) ?? [];
+/** The words of a search, at most 20: what both backends' queries are built from. */
+const queryWords = (text: string): string[] => (text.match(/[\p{L}\p{N}_]+/gu) ?? []).slice(0, 20);
+
+/** Turns the words into an FTS5 query: each word a quoted prefix term, all required. */
+function ftsQuery(words: readonly string[]): string {
+  return words.map((w) => `"${w}"*`).join(' ');
+}
+
+/**
+ * The same query for PostgreSQL's to_tsquery. unicode61 splits `foo_bar` into two tokens and FTS5 reads
+ * `"foo_bar"*` as the phrase foo followed by a prefix of bar; search_vector is built with punctuation
+ * (underscore included) turned into spaces, so the word becomes `foo <-> bar:*` here; its diacritics are folded by
+ * the table the column uses (pg/fold.ts).
+ */
+function tsQuery(words: readonly string[]): string {
   return words
-    .slice(0, 20)
-    .map((w) => `"${w}"*`)
-    .join(' ');
+    .map((w) => w.split('_').filter((p) => p !== ''))
+    .filter((parts) => parts.length > 0)
+    .map((parts) => `(${parts.map((p, i) => (i === parts.length - 1 ? `${foldWord(p)}:*` : foldWord(p))).join(' <-> ')})`)
+    .join(' & ');
 }
 
 /** Applies flag changes and a move to one email; `\Seen` drives the unread column. */
-export function applyTagRow(db: Db, action: TagAction): InboundEmail | undefined {
-  const email = getEmailRow(db, action.email_id);
+export async function applyTagRow(q: SqlTx, action: TagAction): Promise<InboundEmail | undefined> {
+  const email = await getEmailRow(q, action.email_id);
   if (!email) return undefined;
   const flags = new Set(email.flags);
   for (const f of action.add_flags) flags.add(f);
   for (const f of action.remove_flags) flags.delete(f);
   const list = [...flags].sort();
-  stmt(db, 'UPDATE emails SET flags = ?, unread = ?, folder = ? WHERE email_id = ?').run(
+  await q.run('UPDATE emails SET flags = ?, unread = ?, folder = ? WHERE email_id = ?', [
     JSON.stringify(list),
     flags.has('\\Seen') ? 0 : 1,
     action.move_to ?? email.folder,
     email.email_id,
-  );
-  return getEmailRow(db, email.email_id);
+  ]);
+  return getEmailRow(q, email.email_id);
 }
 
+/**
+ * `haystack` contains `needle` as an exact, case-sensitive substring. LIKE would read `_` and `%` in a
+ * Message-ID as wildcards (and folds case on SQLite), and the two dialects name the function differently.
+ */
+const contains = (d: Dialect, haystack: string, needle: string) =>
+  d.name === 'sqlite' ? `instr(${haystack}, ${needle}) > 0` : `strpos(${haystack}, ${needle}) > 0`;
+
 /** The first inbound email in this mailbox that threads to the given Message-ID (RFC 5322 §3.6.4). */
-export function findReplyTo(db: Db, mailbox: string, messageIdHeader: string): InboundEmail | undefined {
-  const r = stmt(
-    db,
-    `SELECT * FROM emails WHERE mailbox = ? AND folder <> 'Sent'
-      AND (in_reply_to_header = ? OR instr(coalesce(references_header, ''), ?) > 0)
+export async function findReplyTo(q: SqlTx, mailbox: string, messageIdHeader: string): Promise<InboundEmail | undefined> {
+  const r = await q.get<Row>(
+    `SELECT * FROM emails WHERE mailbox = @mailbox AND folder <> 'Sent'
+      AND (in_reply_to_header = @header OR ${contains(q.dialect, "COALESCE(references_header, '')", '@header')})
       ORDER BY date LIMIT 1`,
-  ).get(mailbox, messageIdHeader, messageIdHeader) as Row | undefined;
+    { mailbox, header: messageIdHeader },
+  );
   return r && fromRow(r);
 }
 
-export function insertCaptured(db: Db, messageId: string, recipients: readonly string[], now: number): void {
-  const st = stmt(db, 'INSERT OR IGNORE INTO captured_mail (message_id, recipient, captured_at) VALUES (?, ?, ?)');
-  for (const r of recipients) st.run(messageId, r, now);
+export async function insertCaptured(q: SqlTx, messageId: string, recipients: readonly string[], now: number): Promise<void> {
+  for (const r of recipients) {
+    await q.run('INSERT INTO captured_mail (message_id, recipient, captured_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [messageId, r, now]);
+  }
 }
 
 export interface CapturedMail {
@@ -161,22 +194,22 @@ export interface CapturedMail {
   captured_at: number;
 }
 
-export function listCapturedRows(db: Db, limit: number): CapturedMail[] {
-  return stmt(
-    db,
+export function listCapturedRows(q: SqlTx, limit: number): Promise<CapturedMail[]> {
+  return q.all<CapturedMail>(
     `SELECT c.message_id, m.mailbox, c.recipient, m.subject, c.captured_at FROM captured_mail c
       JOIN messages m USING (message_id) ORDER BY c.captured_at DESC LIMIT ?`,
-  ).all(limit) as CapturedMail[];
+    [limit],
+  );
 }
 
-export function emailsByUid(db: Db, mailbox: string, folder: string, uids: readonly number[]): InboundEmail[] {
+export async function emailsByUid(q: SqlTx, mailbox: string, folder: string, uids: readonly number[]): Promise<InboundEmail[]> {
   if (uids.length === 0) return [];
   return (
-    stmt(db, `SELECT * FROM emails WHERE mailbox = ? AND folder = ? AND uid IN (SELECT value FROM json_each(?))`).all(
+    await q.all<Row>(`SELECT * FROM emails WHERE mailbox = @mailbox AND folder = @folder AND uid IN ${q.dialect.jsonList('@uids', 'int')}`, {
       mailbox,
       folder,
-      JSON.stringify(uids),
-    ) as Row[]
+      uids: JSON.stringify(uids),
+    })
   ).map(fromRow);
 }
 
@@ -184,12 +217,12 @@ export function emailsByUid(db: Db, mailbox: string, folder: string, uids: reado
  * The inbound emails of a thread (RFC 5322 §3.6.4): the root itself and every email that replies to it or
  * names it in References, oldest first. What a reply is compared with for the reviewer.
  */
-export function threadEmailRows(db: Db, mailbox: string, threadKey: string, limit: number): InboundEmail[] {
+export async function threadEmailRows(q: SqlTx, mailbox: string, threadKey: string, limit: number): Promise<InboundEmail[]> {
   return (
-    stmt(
-      db,
+    await q.all<Row>(
       `SELECT * FROM emails WHERE mailbox = @mailbox AND (message_id_header = @key OR in_reply_to_header = @key
-      OR instr(coalesce(references_header, ''), @key) > 0) ORDER BY date LIMIT @limit`,
-    ).all({ mailbox, key: threadKey, limit }) as Row[]
+      OR ${contains(q.dialect, "COALESCE(references_header, '')", '@key')}) ORDER BY date LIMIT @limit`,
+      { mailbox, key: threadKey, limit },
+    )
   ).map(fromRow);
 }

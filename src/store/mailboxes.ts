@@ -3,7 +3,7 @@ import { type MailgateError, unknownMailboxError } from '../errors.js';
 import type { PolicySettings } from '../gate/policy/index.js';
 import type { AutoApproveRule } from '../gate/rules/index.js';
 import type { OversightMode } from '../values.js';
-import { type Db, stmt } from './db.js';
+import type { SqlTx } from './sql/types.js';
 
 type Transport = 'sandbox' | 'imap_smtp';
 
@@ -50,64 +50,76 @@ const toRow = (m: Mailbox) => ({
   config_digest: m.config_digest ?? null,
 });
 
-export function getMailboxRow(db: Db, address: string): Mailbox | undefined {
-  const row = stmt(db, 'SELECT * FROM mailboxes WHERE address = ?').get(address) as MailboxRow | undefined;
+export async function getMailboxRow(q: SqlTx, address: string): Promise<Mailbox | undefined> {
+  const row = await q.get<MailboxRow>('SELECT * FROM mailboxes WHERE address = ?', [address]);
   return row && fromRow(row);
 }
 
-export function listMailboxRows(db: Db): Mailbox[] {
-  return (stmt(db, 'SELECT * FROM mailboxes ORDER BY address').all() as MailboxRow[]).map(fromRow);
+export async function listMailboxRows(q: SqlTx): Promise<Mailbox[]> {
+  return (await q.all<MailboxRow>('SELECT * FROM mailboxes ORDER BY address')).map(fromRow);
 }
 
-export function insertMailboxRow(db: Db, m: Mailbox): void {
-  stmt(
-    db,
+export async function insertMailboxRow(q: SqlTx, m: Mailbox): Promise<void> {
+  await q.run(
     `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
                 pending_ttl_seconds, transport, policy, created_at, updated_at, config_digest)
               VALUES (@address, @display_name, @oversight_mode, @mode_source, @auto_approve_rules,
                 @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at, @config_digest)`,
-  ).run(toRow(m));
+    toRow(m),
+  );
 }
 
-export function updateMailboxRow(db: Db, m: Mailbox): void {
-  stmt(
-    db,
+export async function updateMailboxRow(q: SqlTx, m: Mailbox): Promise<void> {
+  await q.run(
     `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
                 auto_approve_rules = @auto_approve_rules, pending_ttl_seconds = @pending_ttl_seconds,
                 transport = @transport, policy = @policy, updated_at = @updated_at, config_digest = @config_digest
               WHERE address = @address`,
-  ).run(toRow(m));
+    toRow(m),
+  );
 }
 
 /** Records which config file entry the mailbox now reflects; not a change to the mailbox, so not audited. */
-export function setConfigDigest(db: Db, address: string, digest: string | null): void {
-  stmt(db, 'UPDATE mailboxes SET config_digest = ? WHERE address = ?').run(digest, address);
+export async function setConfigDigest(q: SqlTx, address: string, digest: string | null): Promise<void> {
+  await q.run('UPDATE mailboxes SET config_digest = ? WHERE address = ?', [digest, address]);
 }
 
 const CHANGE_ACTIONS = ['mailbox.created', 'mailbox.updated', 'mailbox.mode_changed'];
 
 /** Who last changed the mailbox and when, from the audit chain (the row itself does not keep the actor). */
-export function lastMailboxChange(db: Db, address: string): { actor: string; at: number } | undefined {
-  return stmt(
-    db,
+export function lastMailboxChange(q: SqlTx, address: string): Promise<{ actor: string; at: number } | undefined> {
+  return q.get<{ actor: string; at: number }>(
     `SELECT actor, at FROM audit_events WHERE mailbox = ? AND action IN (${CHANGE_ACTIONS.map(() => '?').join(', ')})
                    ORDER BY seq DESC LIMIT 1`,
-  ).get(address, ...CHANGE_ACTIONS) as { actor: string; at: number } | undefined;
+    [address, ...CHANGE_ACTIONS],
+  );
+}
+
+/**
+ * Mail the gate itself let go (decided_by IS NULL: no human approved it) that has not reached the final dot:
+ * what a tightening of the mailbox's mode takes back (src/domain/mailbox-rules.ts).
+ */
+export function ungatedUnsent(q: SqlTx, address: string): Promise<{ message_id: string; status: 'queued' | 'sending' }[]> {
+  return q.all<{ message_id: string; status: 'queued' | 'sending' }>(
+    `SELECT message_id, status FROM messages WHERE mailbox = ? AND status IN ('queued', 'sending')
+                                AND decided_by IS NULL AND transmitting_at IS NULL`,
+    [address],
+  );
 }
 
 /** Replaces the named lists given (lists not named are left alone). */
-export function replaceContactLists(db: Db, lists: Record<string, readonly string[]>): void {
-  const del = stmt(db, 'DELETE FROM contact_list_members WHERE list = ?');
-  const ins = stmt(db, 'INSERT OR IGNORE INTO contact_list_members (list, address) VALUES (?, ?)');
+export async function replaceContactLists(q: SqlTx, lists: Record<string, readonly string[]>): Promise<void> {
   for (const [name, members] of Object.entries(lists)) {
-    del.run(name);
-    for (const a of members) ins.run(name, a.toLowerCase());
+    await q.run('DELETE FROM contact_list_members WHERE list = ?', [name]);
+    for (const a of members) {
+      await q.run('INSERT INTO contact_list_members (list, address) VALUES (?, ?) ON CONFLICT DO NOTHING', [name, a.toLowerCase()]);
+    }
   }
 }
 
-export function contactLists(db: Db): Map<string, Set<string>> {
+export async function contactLists(q: SqlTx): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  for (const r of stmt(db, 'SELECT list, address FROM contact_list_members').all() as { list: string; address: string }[]) {
+  for (const r of await q.all<{ list: string; address: string }>('SELECT list, address FROM contact_list_members')) {
     let set = out.get(r.list);
     if (!set) out.set(r.list, (set = new Set()));
     set.add(r.address);
@@ -116,24 +128,28 @@ export function contactLists(db: Db): Map<string, Set<string>> {
 }
 
 /** The subset of addresses this mailbox has corresponded with. */
-export function knownCorrespondents(db: Db, mailbox: string, addresses: readonly string[]): Set<string> {
-  const st = stmt(db, 'SELECT 1 FROM correspondents WHERE mailbox = ? AND address = ?', true);
-  return new Set(addresses.filter((a) => st.get(mailbox, a) !== undefined));
+export async function knownCorrespondents(q: SqlTx, mailbox: string, addresses: readonly string[]): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (const a of addresses) {
+    if ((await q.value('SELECT 1 FROM correspondents WHERE mailbox = ? AND address = ?', [mailbox, a])) !== undefined) known.add(a);
+  }
+  return known;
 }
 
-export function recordCorrespondents(db: Db, mailbox: string, addresses: readonly string[], now: number): void {
-  const st = stmt(
-    db,
-    `INSERT INTO correspondents (mailbox, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
+export async function recordCorrespondents(q: SqlTx, mailbox: string, addresses: readonly string[], now: number): Promise<void> {
+  for (const a of addresses) {
+    await q.run(
+      `INSERT INTO correspondents (mailbox, address, first_seen, last_seen) VALUES (?, ?, ?, ?)
                            ON CONFLICT (mailbox, address) DO UPDATE SET last_seen = excluded.last_seen`,
-  );
-  for (const a of addresses) st.run(mailbox, a.toLowerCase(), now, now);
+      [mailbox, a.toLowerCase(), now, now],
+    );
+  }
 }
 
 /** The error for an unknown mailbox, listing those that exist. */
-export function unknownMailbox(db: Db, address: string): MailgateError {
+export async function unknownMailbox(q: SqlTx, address: string): Promise<MailgateError> {
   return unknownMailboxError(
     address,
-    listMailboxRows(db).map((m) => m.address),
+    (await listMailboxRows(q)).map((m) => m.address),
   );
 }

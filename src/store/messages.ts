@@ -1,94 +1,31 @@
-/** The outbound message aggregate: rows and the guarded transitions of the lifecycle. */
-import { CLAIMABLE } from '../gate/lifecycle.js';
+/**
+ * The outbound message aggregate: rows and the guarded transitions of the lifecycle, whose allowed from-states
+ * come from src/gate/lifecycle.ts (TRANSITIONS, RESOLUTIONS, CLAIMABLE) and nowhere else.
+ */
+import { CLAIMABLE, RESOLUTIONS, TRANSITIONS } from '../gate/lifecycle.js';
 import type { PolicyHit } from '../gate/policy/index.js';
 import type { MessageStatus } from '../values.js';
-import { type Db, IN_SCOPE, scopeParam, stmt } from './db.js';
+import { inScope, scopeParam } from './db.js';
+import type { AttachmentMeta, MessageContent, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './message-types.js';
 import { newSalt } from './personal-data.js';
+import type { SqlTx } from './sql/types.js';
 
-export type MessageKind = 'send' | 'reply';
-
-/** A write on an inbound email (tag_email), held or applied as a mailbox action (src/store/mailbox-actions.ts). */
-export interface TagAction {
-  email_id: string;
-  add_flags: string[];
-  remove_flags: string[];
-  move_to: string | null;
-}
-
-export interface MessageContent {
-  to: string[];
-  cc: string[];
-  bcc: string[];
-  subject: string;
-  text: string | null;
-  html: string | null;
-}
-
-/** An attachment as listed on a message: the bytes stay in message_attachments. */
-export interface AttachmentMeta {
-  filename: string;
-  content_type: string;
-  size: number;
-  sha256: string;
-}
-
-export interface AttachmentFile extends AttachmentMeta {
-  content: Buffer;
-}
-
-export interface OutboundMessage extends MessageContent {
-  message_id: string;
-  mailbox: string;
-  kind: MessageKind;
-  status: MessageStatus;
-  from_addr: string;
-  tag_action: TagAction | null;
-  reply_to_email_id: string | null;
-  message_id_header: string;
-  in_reply_to_header: string | null;
-  references_header: string | null;
-  metadata: Record<string, unknown> | null;
-  content_hash: string;
-  idempotency_key: string | null;
-  created_by: string;
-  mode_at_submit: string;
-  gate_code: string;
-  gate_reason: string;
-  gate_rule: string | null;
-  notify: boolean;
-  created_at: number;
-  expires_at: number | null;
-  decided_at: number | null;
-  decided_by: string | null;
-  decision_reason: string | null;
-  original_content: MessageContent | null;
-  attempts: number;
-  next_attempt_at: number | null;
-  lease_owner: string | null;
-  lease_until: number | null;
-  last_error: string | null;
-  transmitting_at: number | null;
-  smtp_response: string | null;
-  sent_at: number | null;
-  updated_at: number;
-  policy_hits: PolicyHit[];
-  /** The content hash that was approved (by a reviewer, or by the gate for mail that went straight out). */
-  approved_hash: string | null;
-  thread_key: string | null;
-  attachments: AttachmentMeta[];
-  /** The content hash with recipient lists sorted, for duplicate detection (null for held writes and old rows). */
-  dedupe_hash: string | null;
-  /** Attachment bytes, loaded by the delivery worker just before sending; never part of a row. */
-  files?: readonly AttachmentFile[];
-}
+export type * from './message-types.js';
 
 type Row = Record<string, unknown>;
+
+/** Statuses as a SQL list (`'a', 'b'`): they come from the lifecycle tables, never from input. */
+export const statusList = (statuses: readonly string[]) => statuses.map((s) => `'${s}'`).join(', ');
+
+/** Mail still on its way: claimable, or claimed and being sent. */
+export const IN_FLIGHT: readonly MessageStatus[] = [...CLAIMABLE, 'sending'];
 
 const parse = <T>(v: unknown): T | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as T));
 
 function messageFromRow(row: Row): OutboundMessage {
-  // The audit salt stays in the database: it is the key to this message's hashed personal data.
-  const { pii_salt: _salt, ...r } = row;
+  // The audit salt stays in the database: it is the key to this message's hashed personal data. row_seq is
+  // PostgreSQL's insertion order (Dialect.insertionOrder), a column SQLite's rowid does not show in SELECT *.
+  const { pii_salt: _salt, row_seq: _seq, ...r } = row;
   return {
     ...(r as unknown as OutboundMessage),
     to: parse<string[]>(r.to_addrs) ?? [],
@@ -105,9 +42,8 @@ function messageFromRow(row: Row): OutboundMessage {
   };
 }
 
-export function insertMessageRow(db: Db, m: OutboundMessage): void {
-  stmt(
-    db,
+export async function insertMessageRow(q: SqlTx, m: OutboundMessage): Promise<void> {
+  await q.run(
     `INSERT INTO messages (message_id, mailbox, kind, status, from_addr, to_addrs, cc_addrs, bcc_addrs, subject,
       text_body, html_body, tag_action, reply_to_email_id, message_id_header, in_reply_to_header, references_header,
       metadata, content_hash, idempotency_key, created_by, mode_at_submit, gate_code, gate_reason, gate_rule, notify,
@@ -116,72 +52,86 @@ export function insertMessageRow(db: Db, m: OutboundMessage): void {
       @text, @html, @tag_action, @reply_to_email_id, @message_id_header, @in_reply_to_header, @references_header,
       @metadata, @content_hash, @idempotency_key, @created_by, @mode_at_submit, @gate_code, @gate_reason, @gate_rule, @notify,
       @created_at, @expires_at, @next_attempt_at, @updated_at, @policy_hits, @approved_hash, @thread_key, @attachments, @pii_salt, @dedupe_hash)`,
-  ).run({
-    ...m,
-    pii_salt: newSalt(),
-    files: undefined,
-    policy_hits: JSON.stringify(m.policy_hits),
-    attachments: JSON.stringify(m.attachments),
-    to_addrs: JSON.stringify(m.to),
-    cc_addrs: JSON.stringify(m.cc),
-    bcc_addrs: JSON.stringify(m.bcc),
-    tag_action: m.tag_action && JSON.stringify(m.tag_action),
-    metadata: m.metadata && JSON.stringify(m.metadata),
-    notify: m.notify ? 1 : 0,
-  });
+    {
+      ...m,
+      pii_salt: newSalt(),
+      files: undefined,
+      policy_hits: JSON.stringify(m.policy_hits),
+      attachments: JSON.stringify(m.attachments),
+      to_addrs: JSON.stringify(m.to),
+      cc_addrs: JSON.stringify(m.cc),
+      bcc_addrs: JSON.stringify(m.bcc),
+      tag_action: m.tag_action && JSON.stringify(m.tag_action),
+      metadata: m.metadata && JSON.stringify(m.metadata),
+      notify: m.notify ? 1 : 0,
+    },
+  );
 }
 
-export function getMessageRow(db: Db, id: string): OutboundMessage | undefined {
-  const r = stmt(db, 'SELECT * FROM messages WHERE message_id = ?').get(id) as Row | undefined;
+export async function getMessageRow(q: SqlTx, id: string): Promise<OutboundMessage | undefined> {
+  const r = await q.get<Row>('SELECT * FROM messages WHERE message_id = ?', [id]);
   return r && messageFromRow(r);
 }
 
-export function findByIdempotencyKey(db: Db, mailbox: string, key: string): OutboundMessage | undefined {
-  const r = stmt(db, 'SELECT * FROM messages WHERE mailbox = ? AND idempotency_key = ?').get(mailbox, key) as Row | undefined;
+export async function findByIdempotencyKey(q: SqlTx, mailbox: string, key: string): Promise<OutboundMessage | undefined> {
+  const r = await q.get<Row>('SELECT * FROM messages WHERE mailbox = ? AND idempotency_key = ?', [mailbox, key]);
   return r && messageFromRow(r);
+}
+
+/** Every status from which `table` lets a message reach `to`. */
+const fromStates = (table: Readonly<Partial<Record<MessageStatus, readonly MessageStatus[]>>>, to: MessageStatus) =>
+  (Object.keys(table) as MessageStatus[]).filter((s) => table[s]?.includes(to));
+
+/**
+ * The from-states of a guarded UPDATE: `wanted` (a caller that means fewer, such as a decision, which only
+ * takes pending mail), or else every state the table allows. A state the table does not allow is a
+ * programming error, never a race, so it throws.
+ */
+function allowedFrom(table: Readonly<Partial<Record<MessageStatus, readonly MessageStatus[]>>>, wanted: readonly MessageStatus[] | null, to: MessageStatus) {
+  const allowed = fromStates(table, to);
+  const from = wanted ?? allowed;
+  const bad = from.filter((s) => !allowed.includes(s));
+  if (bad.length > 0 || from.length === 0) throw new Error(`lifecycle has no transition ${bad.join(', ') || '(none)'} -> ${to}`);
+  return from;
 }
 
 /**
- * Moves a message from one of `from` to `to` with the extra columns set, only if it is still in `from`
- * (compare-and-set). Returns false when another process got there first.
+ * Moves a message from one of `from` (null: every state TRANSITIONS allows) to `to` with the extra columns set,
+ * only if it is still in `from` (compare-and-set). Returns false when another process got there first.
  */
 export function transition(
-  db: Db,
+  q: SqlTx,
+  id: string,
+  from: readonly MessageStatus[] | null,
+  to: MessageStatus,
+  set: Row,
+  now: number,
+  guard: { where: string; params?: Row } = { where: '' },
+): Promise<boolean> {
+  return guardedUpdate(q, id, allowedFrom(TRANSITIONS, from, to), to, set, now, guard);
+}
+
+/** A person's resolution of an outcome nothing automatic may change (RESOLUTIONS), as a compare-and-set. */
+export function resolveTransition(q: SqlTx, id: string, to: MessageStatus, set: Row, now: number): Promise<boolean> {
+  return guardedUpdate(q, id, allowedFrom(RESOLUTIONS, null, to), to, set, now, { where: '' });
+}
+
+async function guardedUpdate(
+  q: SqlTx,
   id: string,
   from: readonly MessageStatus[],
   to: MessageStatus,
   set: Row,
   now: number,
-  guard: { where: string; params?: Row } = { where: '' },
-): boolean {
+  guard: { where: string; params?: Row },
+): Promise<boolean> {
   const cols = Object.keys(set).map((k) => `${k} = @${k}`);
   const sql = `UPDATE messages SET status = @to, updated_at = @now${cols.length ? `, ${cols.join(', ')}` : ''}
-               WHERE message_id = @id AND status IN (${from.map((s) => `'${s}'`).join(', ')}) ${guard.where}`;
-  return stmt(db, sql).run({ ...guard.params, ...set, id, to, now }).changes === 1;
+               WHERE message_id = @id AND status IN (${statusList(from)}) ${guard.where}`;
+  return (await q.run(sql, { ...guard.params, ...set, id, to, now })).changes === 1;
 }
 
-export interface PendingPage {
-  messages: OutboundMessage[];
-  next_cursor: string | null;
-}
-
-/** Pending messages oldest first, paged by (created_at, message_id) keyset so a page costs the same at any depth. */
-/** `mailboxes` limits the page to a principal's mailboxes (src/services/scope.ts). */
-export interface PendingQuery {
-  mailbox?: string | undefined;
-  mailboxes?: readonly string[] | undefined;
-  limit: number;
-  cursor?: string | undefined;
-  now: number;
-}
-
-export interface MessageQuery {
-  mailbox?: string | undefined;
-  mailboxes?: readonly string[] | undefined;
-  since?: number | undefined;
-}
-
-export function listPendingRows(db: Db, opts: PendingQuery): PendingPage {
+export async function listPendingRows(q: SqlTx, opts: PendingQuery): Promise<PendingPage> {
   const params: Row = { limit: opts.limit + 1, now: opts.now };
   // Mail past its expiry is no longer offered even before the worker's sweep has marked it expired.
   const where = ["status = 'pending'", 'expires_at > @now'];
@@ -190,7 +140,7 @@ export function listPendingRows(db: Db, opts: PendingQuery): PendingPage {
     params.mailbox = opts.mailbox;
   }
   if (opts.mailboxes) {
-    where.push(IN_SCOPE);
+    where.push(inScope(q.dialect));
     params.mailboxes = scopeParam(opts.mailboxes);
   }
   if (opts.cursor) {
@@ -199,7 +149,7 @@ export function listPendingRows(db: Db, opts: PendingQuery): PendingPage {
     params.c_created = created;
     params.c_id = id;
   }
-  const rows = stmt(db, `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, message_id LIMIT @limit`).all(params) as Row[];
+  const rows = await q.all<Row>(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, message_id LIMIT @limit`, params);
   const messages = rows.slice(0, opts.limit).map(messageFromRow);
   const last = messages[messages.length - 1];
   return { messages, next_cursor: rows.length > opts.limit && last ? encodeCursor(last.created_at, last.message_id) : null };
@@ -215,58 +165,55 @@ function decodeCursor(cursor: string): [number, string] {
   return [Number(m[1]), m[2]!];
 }
 
-export function dueForExpiry(db: Db, now: number, limit: number): OutboundMessage[] {
-  return (stmt(db, "SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(now, limit) as Row[]).map(
+export async function dueForExpiry(q: SqlTx, now: number, limit: number): Promise<OutboundMessage[]> {
+  return (await q.all<Row>("SELECT * FROM messages WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?", [now, limit])).map(
     messageFromRow,
   );
 }
 
-export function claimableRows(db: Db, now: number, limit: number, mailboxes: readonly string[]): OutboundMessage[] {
+/** Picks due messages to lease; the caller claims each with a compare-and-set transition to sending. */
+export async function claimableRows(q: SqlTx, now: number, limit: number, mailboxes: readonly string[]): Promise<OutboundMessage[]> {
   if (mailboxes.length === 0) return [];
-  const statuses = CLAIMABLE.map((s) => `'${s}'`).join(', ');
-  // Per-thread order: a message waits while an earlier one of its thread (earlier by rowid: insertion order,
+  const seq = q.dialect.insertionOrder;
+  // Per-thread order: a message waits while an earlier one of its thread (earlier by insertion order,
   // exact even within one millisecond) is still on its way (approved, queued or sending), so replies in one
   // conversation go out in the order they were drafted. Held or finished
   // earlier messages do not block (a pending one may never be approved).
   return (
-    stmt(
-      db,
-      `SELECT * FROM messages m WHERE status IN (${statuses}) AND next_attempt_at <= ?
-                    AND mailbox IN (SELECT value FROM json_each(?))
+    await q.all<Row>(
+      `SELECT * FROM messages m WHERE status IN (${statusList(CLAIMABLE)}) AND next_attempt_at <= ?
+                    AND mailbox IN ${q.dialect.jsonList('?')}
                     AND (thread_key IS NULL OR NOT EXISTS (
-                      SELECT 1 FROM messages e WHERE e.thread_key = m.thread_key AND e.status IN ('approved', 'queued', 'sending')
-                        AND e.rowid < m.rowid))
-                    ORDER BY created_at, message_id LIMIT ?`,
-    ).all(now, JSON.stringify(mailboxes), limit) as Row[]
+                      SELECT 1 FROM messages e WHERE e.thread_key = m.thread_key AND e.status IN (${statusList(IN_FLIGHT)})
+                        AND e.${seq} < m.${seq}))
+                    ORDER BY created_at, message_id LIMIT ? ${q.dialect.skipLocked}`,
+      [now, JSON.stringify(mailboxes), limit],
+    )
   ).map(messageFromRow);
 }
 
-export function expiredLeaseRows(db: Db, now: number): OutboundMessage[] {
-  return (stmt(db, "SELECT * FROM messages WHERE status = 'sending' AND lease_until < ?").all(now) as Row[]).map(messageFromRow);
+export async function expiredLeaseRows(q: SqlTx, now: number): Promise<OutboundMessage[]> {
+  return (await q.all<Row>("SELECT * FROM messages WHERE status = 'sending' AND lease_until < ?", [now])).map(messageFromRow);
 }
 
-export function countPending(db: Db, mailbox: string): number {
-  return stmt(db, "SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?", true).get(mailbox) as number;
+export async function countPending(q: SqlTx, mailbox: string): Promise<number> {
+  return (await q.value<number>("SELECT count(*) FROM messages WHERE status = 'pending' AND mailbox = ?", [mailbox])) ?? 0;
 }
 
-export function listMessageRows(db: Db, q: MessageQuery): OutboundMessage[] {
+export async function listMessageRows(q: SqlTx, query: MessageQuery): Promise<OutboundMessage[]> {
   return (
-    stmt(
-      db,
+    await q.all<Row>(
       `SELECT * FROM messages WHERE (@mailbox IS NULL OR mailbox = @mailbox) AND created_at >= @since
-                    AND (@mailboxes IS NULL OR ${IN_SCOPE})
+                    AND (@mailboxes IS NULL OR ${inScope(q.dialect)})
                     ORDER BY created_at, message_id`,
-    ).all({ mailbox: q.mailbox ?? null, since: q.since ?? 0, mailboxes: scopeParam(q.mailboxes) }) as Row[]
+      { mailbox: query.mailbox ?? null, since: query.since ?? 0, mailboxes: scopeParam(query.mailboxes) },
+    )
   ).map(messageFromRow);
 }
 
 /** Mail this mailbox has actually sent in a thread (not drafts, which a model could seed), oldest first. */
-export function sentInThreadRows(db: Db, mailbox: string, threadKey: string, limit: number): OutboundMessage[] {
+export async function sentInThreadRows(q: SqlTx, mailbox: string, threadKey: string, limit: number): Promise<OutboundMessage[]> {
   return (
-    stmt(db, `SELECT * FROM messages WHERE mailbox = ? AND thread_key = ? AND status = 'sent' ORDER BY created_at LIMIT ?`).all(
-      mailbox,
-      threadKey,
-      limit,
-    ) as Row[]
+    await q.all<Row>(`SELECT * FROM messages WHERE mailbox = ? AND thread_key = ? AND status = 'sent' ORDER BY created_at LIMIT ?`, [mailbox, threadKey, limit])
   ).map(messageFromRow);
 }

@@ -16,6 +16,7 @@ import type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationR
 import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
 import type { DueWebhookDelivery, WebhookAttemptOutcome } from './webhooks.js';
+import type { StoreChange } from './signals.js';
 
 export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint };
 
@@ -23,6 +24,7 @@ export type { ApprovalLink, ChangeLink, MailboxChange, TokenRecord };
 
 export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
 export type { Suppression };
+export type { ChangeTopic, StoreChange } from './signals.js';
 export type { ActionOutcome, MailboxAction };
 
 /** A refusal for role or scope, as audited (authz.denied). The target is what was asked for, known or not. */
@@ -279,5 +281,19 @@ export interface Store {
   abandonWebhookLeases(isDead: (owner: string) => boolean, now: number): Promise<number>;
   /** Called after a commit of this store that queued webhook deliveries. Returns the unsubscribe function. */
   onWebhookQueued(listener: () => void): () => void;
+
+  // ---- Several instances on one database: change signals and named leases ----
+  /**
+   * Calls `listener` after each change committed on this database: by this store (`local`, delivered as soon as
+   * afterCommit callbacks are), by other stores of this process on the same SQLite file, and (PostgreSQL) by every
+   * other instance, through LISTEN/NOTIFY. Returns the unsubscribe function.
+   */
+  onChange(listener: (c: StoreChange) => void): () => void;
+  /** Takes or renews the lease `name` for `owner` for `ttlMs` if it is free, expired or already owner's; true when owner holds it. */
+  acquireLease(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Gives the lease up now, signalled as `lease` so another instance can take over at once; false when owner did not hold it. */
+  dropLease(name: string, owner: string): Promise<boolean>;
+  /** Who holds the lease now, or undefined. */
+  leaseHolder(name: string, now: number): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** The suppression list: addresses and domains never to be mailed, per mailbox or for all ('*'). */
 import { appendAudit } from './audit.js';
-import { type Db, stmt } from './db.js';
+import type { SqlTx } from './sql/types.js';
 
 export interface Suppression {
   scope: string;
@@ -13,16 +13,18 @@ export interface Suppression {
 }
 
 /** Adds an entry (a repeat is a no-op that returns false) and audits it. */
-export function addSuppression(db: Db, s: Omit<Suppression, 'created_at'>, now: number): boolean {
+export async function addSuppression(q: SqlTx, s: Omit<Suppression, 'created_at'>, now: number): Promise<boolean> {
   const added =
-    stmt(
-      db,
-      `INSERT OR IGNORE INTO suppressions (scope, kind, value, reason, source, created_at, created_by)
-                          VALUES (@scope, @kind, @value, @reason, @source, @created_at, @created_by)`,
-    ).run({ ...s, created_at: now }).changes === 1;
+    (
+      await q.run(
+        `INSERT INTO suppressions (scope, kind, value, reason, source, created_at, created_by)
+                          VALUES (@scope, @kind, @value, @reason, @source, @created_at, @created_by) ON CONFLICT DO NOTHING`,
+        { ...s, created_at: now },
+      )
+    ).changes === 1;
   if (added) {
-    appendAudit(
-      db,
+    await appendAudit(
+      q,
       {
         actor: s.created_by,
         action: 'suppression.added',
@@ -35,29 +37,38 @@ export function addSuppression(db: Db, s: Omit<Suppression, 'created_at'>, now: 
   return added;
 }
 
-export function removeSuppression(db: Db, q: { scope: string; kind: 'address' | 'domain'; value: string }, actor: string, now: number): boolean {
-  const removed = stmt(db, 'DELETE FROM suppressions WHERE scope = @scope AND kind = @kind AND value = @value').run(q).changes === 1;
+export async function removeSuppression(
+  q: SqlTx,
+  key: { scope: string; kind: 'address' | 'domain'; value: string },
+  actor: string,
+  now: number,
+): Promise<boolean> {
+  const removed = (await q.run('DELETE FROM suppressions WHERE scope = @scope AND kind = @kind AND value = @value', key)).changes === 1;
   if (removed) {
-    appendAudit(db, { actor, action: 'suppression.removed', mailbox: q.scope === '*' ? null : q.scope, detail: { ...q } }, now);
+    await appendAudit(q, { actor, action: 'suppression.removed', mailbox: key.scope === '*' ? null : key.scope, detail: { ...key } }, now);
   }
   return removed;
 }
 
-export function listSuppressions(db: Db, q: { scope?: string | undefined; limit: number }): Suppression[] {
-  return stmt(db, `SELECT * FROM suppressions WHERE (@scope IS NULL OR scope = @scope) ORDER BY created_at DESC, value LIMIT @limit`).all({
-    scope: q.scope ?? null,
-    limit: q.limit,
-  }) as Suppression[];
+export function listSuppressions(q: SqlTx, query: { scope?: string | undefined; limit: number }): Promise<Suppression[]> {
+  return q.all<Suppression>(`SELECT * FROM suppressions WHERE (@scope IS NULL OR scope = @scope) ORDER BY created_at DESC, value LIMIT @limit`, {
+    scope: query.scope ?? null,
+    limit: query.limit,
+  });
 }
 
 /** Makes the config file's entries (source 'config') exactly the given list; manual and bounce entries stay. */
-export function syncConfigSuppressions(db: Db, entries: readonly { kind: 'address' | 'domain'; value: string }[], actor: string, now: number): void {
+export async function syncConfigSuppressions(
+  q: SqlTx,
+  entries: readonly { kind: 'address' | 'domain'; value: string }[],
+  actor: string,
+  now: number,
+): Promise<void> {
   const wanted = new Set(entries.map((e) => `${e.kind}:${e.value}`));
-  for (const row of stmt(db, "SELECT kind, value FROM suppressions WHERE scope = '*' AND source = 'config'").all() as {
-    kind: 'address' | 'domain';
-    value: string;
-  }[]) {
-    if (!wanted.has(`${row.kind}:${row.value}`)) removeSuppression(db, { scope: '*', ...row }, actor, now);
+  for (const row of await q.all<{ kind: 'address' | 'domain'; value: string }>(
+    "SELECT kind, value FROM suppressions WHERE scope = '*' AND source = 'config'",
+  )) {
+    if (!wanted.has(`${row.kind}:${row.value}`)) await removeSuppression(q, { scope: '*', ...row }, actor, now);
   }
-  for (const e of entries) addSuppression(db, { scope: '*', ...e, reason: 'config file', source: 'config', created_by: actor }, now);
+  for (const e of entries) await addSuppression(q, { scope: '*', ...e, reason: 'config file', source: 'config', created_by: actor }, now);
 }

@@ -5,7 +5,7 @@
 import { MailgateError } from '../errors.js';
 import type { Role } from '../values.js';
 import { appendAudit } from './audit.js';
-import { type Db, stmt } from './db.js';
+import type { SqlTx } from './sql/types.js';
 
 export interface TokenRecord {
   token_id: string;
@@ -37,8 +37,8 @@ const fromRow = (r: Row): TokenRecord => ({
   mailboxes: r.mailboxes === null ? null : (JSON.parse(r.mailboxes) as string[]),
 });
 
-export function insertToken(db: Db, t: NewToken, actor: string, now: number): TokenRecord {
-  if (stmt(db, 'SELECT 1 FROM tokens WHERE name = ?').get(t.name)) {
+export async function insertToken(q: SqlTx, t: NewToken, actor: string, now: number): Promise<TokenRecord> {
+  if ((await q.value('SELECT 1 FROM tokens WHERE name = ?', [t.name])) !== undefined) {
     // Revoked tokens keep their name too: audit events name `token:NAME`, and one name must mean one token.
     throw new MailgateError(
       'INVALID_INPUT',
@@ -46,47 +46,49 @@ export function insertToken(db: Db, t: NewToken, actor: string, now: number): To
       { field: '--name' },
     );
   }
-  stmt(
-    db,
+  await q.run(
     `INSERT INTO tokens (token_id, name, roles, secret_hash, created_at, created_by, mailboxes)
             VALUES (@token_id, @name, @roles, @secret_hash, @created_at, @created_by, @mailboxes)`,
-  ).run({ ...t, roles: JSON.stringify(t.roles), created_at: now, created_by: actor, mailboxes: t.mailboxes === null ? null : JSON.stringify(t.mailboxes) });
-  appendAudit(db, { actor, action: 'token.created', detail: { token_id: t.token_id, name: t.name, roles: t.roles, mailboxes: t.mailboxes ?? 'all' } }, now);
-  return getToken(db, t.token_id)!;
+    { ...t, roles: JSON.stringify(t.roles), created_at: now, created_by: actor, mailboxes: t.mailboxes === null ? null : JSON.stringify(t.mailboxes) },
+  );
+  await appendAudit(
+    q,
+    { actor, action: 'token.created', detail: { token_id: t.token_id, name: t.name, roles: t.roles, mailboxes: t.mailboxes ?? 'all' } },
+    now,
+  );
+  return (await getToken(q, t.token_id))!;
 }
 
-export function getToken(db: Db, tokenId: string): TokenRecord | undefined {
-  const r = stmt(db, `SELECT ${COLUMNS} FROM tokens WHERE token_id = ?`).get(tokenId) as Row | undefined;
+export async function getToken(q: SqlTx, tokenId: string): Promise<TokenRecord | undefined> {
+  const r = await q.get<Row>(`SELECT ${COLUMNS} FROM tokens WHERE token_id = ?`, [tokenId]);
   return r && fromRow(r);
 }
 
-export function listTokens(db: Db): TokenRecord[] {
-  return (stmt(db, `SELECT ${COLUMNS} FROM tokens ORDER BY created_at, name`).all() as Row[]).map(fromRow);
+export async function listTokens(q: SqlTx): Promise<TokenRecord[]> {
+  return (await q.all<Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at, name`)).map(fromRow);
 }
 
 /** The token whose stored hash equals `secretHash` (revoked or not), with that hash for a constant-time recheck. */
-export function findTokenByHash(db: Db, secretHash: string): (TokenRecord & { secret_hash: string }) | undefined {
-  const r = stmt(db, `SELECT ${COLUMNS}, secret_hash FROM tokens WHERE secret_hash = ?`).get(secretHash) as (Row & { secret_hash: string }) | undefined;
+export async function findTokenByHash(q: SqlTx, secretHash: string): Promise<(TokenRecord & { secret_hash: string }) | undefined> {
+  const r = await q.get<Row & { secret_hash: string }>(`SELECT ${COLUMNS}, secret_hash FROM tokens WHERE secret_hash = ?`, [secretHash]);
   return r && { ...fromRow(r), secret_hash: r.secret_hash };
 }
 
 /** Records use of a live token, unless it was recorded in the last minute. Returns the token as it is now. */
-export function touchToken(db: Db, tokenId: string, now: number): TokenRecord | undefined {
-  stmt(
-    db,
+export async function touchToken(q: SqlTx, tokenId: string, now: number): Promise<TokenRecord | undefined> {
+  await q.run(
     `UPDATE tokens SET last_used_at = ? WHERE token_id = ? AND revoked_at IS NULL
             AND (last_used_at IS NULL OR last_used_at < ?)`,
-  ).run(now, tokenId, now - 60_000);
-  return getToken(db, tokenId);
+    [now, tokenId, now - 60_000],
+  );
+  return getToken(q, tokenId);
 }
 
 /** Revokes by id or name. Revoking a revoked token changes nothing and records nothing. */
-export function revokeToken(db: Db, idOrName: string, actor: string, now: number): TokenRecord {
-  const r = stmt(db, `SELECT ${COLUMNS} FROM tokens WHERE token_id = ? OR name = ?`).get(idOrName, idOrName) as Row | undefined;
+export async function revokeToken(q: SqlTx, idOrName: string, actor: string, now: number): Promise<TokenRecord> {
+  const r = await q.get<Row>(`SELECT ${COLUMNS} FROM tokens WHERE token_id = ? OR name = ?`, [idOrName, idOrName]);
   if (!r) {
-    const known = listTokens(db)
-      .filter((t) => t.revoked_at === null)
-      .map((t) => t.name);
+    const known = (await listTokens(q)).filter((t) => t.revoked_at === null).map((t) => t.name);
     throw new MailgateError(
       'UNKNOWN_TOKEN',
       `no token named or with id '${idOrName}'; live tokens: ${known.length ? known.join(', ') : '(none)'} ('mailgate token list' shows them)`,
@@ -94,7 +96,7 @@ export function revokeToken(db: Db, idOrName: string, actor: string, now: number
   }
   const t = fromRow(r);
   if (t.revoked_at !== null) return t;
-  stmt(db, 'UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL').run(now, t.token_id);
-  appendAudit(db, { actor, action: 'token.revoked', detail: { token_id: t.token_id, name: t.name, roles: t.roles } }, now);
+  await q.run('UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL', [now, t.token_id]);
+  await appendAudit(q, { actor, action: 'token.revoked', detail: { token_id: t.token_id, name: t.name, roles: t.roles } }, now);
   return { ...t, revoked_at: now };
 }

@@ -8,7 +8,7 @@ import { newWebhookEndpointId } from '../ids.js';
 import type { WebhookEventType } from '../webhooks/events.js';
 import { displayUrl } from '../webhooks/schema.js';
 import { appendAudit } from './audit.js';
-import { type Db, stmt } from './db.js';
+import type { SqlTx } from './sql/types.js';
 import { failPendingOf } from './webhooks.js';
 
 export type WebhookSource = 'config' | 'operator';
@@ -64,13 +64,13 @@ const fromRow = (r: Row): WebhookEndpoint => ({
   allow_private_network: r.allow_private_network === 1,
 });
 
-export function listEndpoints(db: Db, q: { include_disabled: boolean }): WebhookEndpoint[] {
-  const where = q.include_disabled ? '' : 'WHERE ep.disabled_at IS NULL';
-  return (stmt(db, `${LIST_SQL} ${where} ORDER BY ep.created_at, ep.endpoint_id`).all() as Row[]).map(fromRow);
+export async function listEndpoints(q: SqlTx, query: { include_disabled: boolean }): Promise<WebhookEndpoint[]> {
+  const where = query.include_disabled ? '' : 'WHERE ep.disabled_at IS NULL';
+  return (await q.all<Row>(`${LIST_SQL} ${where} ORDER BY ep.created_at, ep.endpoint_id`)).map(fromRow);
 }
 
-function getEndpoint(db: Db, id: string): WebhookEndpoint | undefined {
-  const r = stmt(db, `${LIST_SQL} WHERE ep.endpoint_id = ?`).get(id) as Row | undefined;
+async function getEndpoint(q: SqlTx, id: string): Promise<WebhookEndpoint | undefined> {
+  const r = await q.get<Row>(`${LIST_SQL} WHERE ep.endpoint_id = ?`, [id]);
   return r && fromRow(r);
 }
 
@@ -84,30 +84,35 @@ const auditDetail = (id: string, ep: Omit<NewWebhookEndpoint, 'secrets'>, source
   allow_private_network: ep.allow_private_network === true,
 });
 
-export function addEndpointInTx(db: Db, ep: NewWebhookEndpoint, source: WebhookSource, actor: string, now: number): WebhookEndpoint {
+export async function addEndpointInTx(q: SqlTx, ep: NewWebhookEndpoint, source: WebhookSource, actor: string, now: number): Promise<WebhookEndpoint> {
   const id = newWebhookEndpointId();
-  stmt(
-    db,
+  await q.run(
     `INSERT INTO webhook_endpoints (endpoint_id, url, secret, events, mailbox, source, created_at, allow_private_network)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now, ep.allow_private_network ? 1 : 0);
-  appendAudit(db, { actor, action: 'webhook.added', mailbox: ep.mailbox, detail: auditDetail(id, ep, source) }, now);
-  return getEndpoint(db, id)!;
+    [id, ep.url, ep.secrets.join(' '), ep.events && JSON.stringify(ep.events), ep.mailbox, source, now, ep.allow_private_network ? 1 : 0],
+  );
+  await appendAudit(q, { actor, action: 'webhook.added', mailbox: ep.mailbox, detail: auditDetail(id, ep, source) }, now);
+  return (await getEndpoint(q, id))!;
 }
 
-export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; reason: string | null; allowConfig: boolean }, now: number): WebhookEndpoint {
-  const ep = getEndpoint(db, id);
+export async function removeEndpointInTx(
+  q: SqlTx,
+  id: string,
+  opts: { actor: string; reason: string | null; allowConfig: boolean },
+  now: number,
+): Promise<WebhookEndpoint> {
+  const ep = await getEndpoint(q, id);
   if (!ep || ep.disabled_at !== null) {
-    const known = listEndpoints(db, { include_disabled: false }).map((e) => e.endpoint_id);
+    const known = (await listEndpoints(q, { include_disabled: false })).map((e) => e.endpoint_id);
     throw new MailgateError('INVALID_INPUT', `no active webhook endpoint '${id}'; active: ${known.join(', ') || '(none)'}`, { field: 'id' });
   }
   if (ep.source === 'config' && !opts.allowConfig) {
     throw new MailgateError('INVALID_INPUT', `${id} comes from the config file; remove it there and restart mailgate`, { field: 'id' });
   }
-  stmt(db, 'UPDATE webhook_endpoints SET disabled_at = ? WHERE endpoint_id = ?').run(now, id);
-  const dropped = failPendingOf(db, id, 'endpoint removed before delivery', now);
-  appendAudit(
-    db,
+  await q.run('UPDATE webhook_endpoints SET disabled_at = ? WHERE endpoint_id = ?', [now, id]);
+  const dropped = await failPendingOf(q, id, 'endpoint removed before delivery', now);
+  await appendAudit(
+    q,
     {
       actor: opts.actor,
       action: 'webhook.removed',
@@ -116,7 +121,7 @@ export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; re
     },
     now,
   );
-  return getEndpoint(db, id)!;
+  return (await getEndpoint(q, id))!;
 }
 
 /**
@@ -126,12 +131,16 @@ export function removeEndpointInTx(db: Db, id: string, opts: { actor: string; re
  * shows every change of what is sent where. A changed secret is updated in place: pending deliveries are then
  * signed with the new one. Operator endpoints are untouched.
  */
-export function syncConfigInTx(db: Db, wanted: readonly NewWebhookEndpoint[], actor: string, now: number): WebhookSyncResult {
+export async function syncConfigInTx(q: SqlTx, wanted: readonly NewWebhookEndpoint[], actor: string, now: number): Promise<WebhookSyncResult> {
   const result: WebhookSyncResult = { added: [], updated: [], removed: [] };
-  const current = stmt(
-    db,
-    "SELECT endpoint_id, url, secret, events, mailbox, allow_private_network FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL",
-  ).all() as { endpoint_id: string; url: string; secret: string; events: string | null; mailbox: string | null; allow_private_network: number }[];
+  const current = await q.all<{
+    endpoint_id: string;
+    url: string;
+    secret: string;
+    events: string | null;
+    mailbox: string | null;
+    allow_private_network: number;
+  }>("SELECT endpoint_id, url, secret, events, mailbox, allow_private_network FROM webhook_endpoints WHERE source = 'config' AND disabled_at IS NULL");
   const keep = new Set<string>();
   for (const w of wanted) {
     const events = w.events && JSON.stringify(w.events);
@@ -140,17 +149,17 @@ export function syncConfigInTx(db: Db, wanted: readonly NewWebhookEndpoint[], ac
       (c) => c.url === w.url && c.mailbox === w.mailbox && c.events === events && c.allow_private_network === allow && !keep.has(c.endpoint_id),
     );
     if (!match) {
-      result.added.push(addEndpointInTx(db, w, 'config', actor, now).endpoint_id);
+      result.added.push((await addEndpointInTx(q, w, 'config', actor, now)).endpoint_id);
       continue;
     }
     keep.add(match.endpoint_id);
     if (match.secret !== w.secrets.join(' ')) {
-      stmt(db, 'UPDATE webhook_endpoints SET secret = ? WHERE endpoint_id = ?').run(w.secrets.join(' '), match.endpoint_id);
+      await q.run('UPDATE webhook_endpoints SET secret = ? WHERE endpoint_id = ?', [w.secrets.join(' '), match.endpoint_id]);
       result.updated.push(match.endpoint_id);
     }
   }
   for (const c of current.filter((x) => !keep.has(x.endpoint_id))) {
-    removeEndpointInTx(db, c.endpoint_id, { actor, reason: 'no longer in the config file', allowConfig: true }, now);
+    await removeEndpointInTx(q, c.endpoint_id, { actor, reason: 'no longer in the config file', allowConfig: true }, now);
     result.removed.push(c.endpoint_id);
   }
   return result;
@@ -165,16 +174,15 @@ export const AUTO_DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
  * reason), so a dead receiver does not keep a growing backlog retrying forever. Reliability G8. A config-file
  * endpoint comes back at the next start, when the file is applied again: that is the operator's say.
  */
-export function disableIfDead(db: Db, endpointId: string, now: number): boolean {
-  const ep = getEndpoint(db, endpointId);
+export async function disableIfDead(q: SqlTx, endpointId: string, now: number): Promise<boolean> {
+  const ep = await getEndpoint(q, endpointId);
   if (!ep || ep.disabled_at !== null || now - ep.created_at < AUTO_DISABLE_AFTER_MS) return false;
-  const lastOk = stmt(db, "SELECT max(delivered_at) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'delivered'", true).get(endpointId) as
-    | number
-    | null;
+  const lastOk =
+    (await q.value<number | null>("SELECT max(delivered_at) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'delivered'", [endpointId])) ?? null;
   if (lastOk !== null && now - lastOk < AUTO_DISABLE_AFTER_MS) return false;
   const days = AUTO_DISABLE_AFTER_MS / 86_400_000;
-  removeEndpointInTx(
-    db,
+  await removeEndpointInTx(
+    q,
     endpointId,
     { actor: 'system:webhooks', reason: `auto-disabled: nothing delivered for ${days} days while deliveries kept failing`, allowConfig: true },
     now,

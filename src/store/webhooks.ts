@@ -8,8 +8,8 @@
  */
 import { buildPayload, webhookTypeFor } from '../webhooks/events.js';
 import type { AuditEvent } from './audit.js';
-import { type Db, stmt } from './db.js';
 import { getMessageRow } from './messages.js';
+import type { SqlTx } from './sql/types.js';
 
 /** A delivery claimed for one attempt: everything the dispatcher needs, including the signing secrets. */
 export interface DueWebhookDelivery {
@@ -31,15 +31,16 @@ export type WebhookAttemptOutcome =
   | { kind: 'retry'; status: number | null; error: string; next_attempt_at: number }
   | { kind: 'failed'; status: number | null; error: string };
 
-const queuedListeners = new WeakMap<Db, Set<() => void>>();
+/** Keyed by the driver a store runs on (SqlTx.owner), so two stores in one process wake only their own dispatchers. */
+const queuedListeners = new WeakMap<object, Set<() => void>>();
 
 /**
- * Calls `listener` after each commit on this connection that queued webhook deliveries, so a dispatcher in
+ * Calls `listener` after each commit on this driver that queued webhook deliveries, so a dispatcher in
  * the same process sends at once instead of at its next poll. Returns the unsubscribe function.
  */
-export function onQueued(db: Db, listener: () => void): () => void {
-  let set = queuedListeners.get(db);
-  if (!set) queuedListeners.set(db, (set = new Set()));
+export function onQueued(owner: object, listener: () => void): () => void {
+  let set = queuedListeners.get(owner);
+  if (!set) queuedListeners.set(owner, (set = new Set()));
   set.add(listener);
   return () => set.delete(listener);
 }
@@ -50,53 +51,51 @@ export function onQueued(db: Db, listener: () => void): () => void {
  * Which actions are reported and what a payload says is src/webhooks/events.ts's (pure); this stores its answer.
  * No matching endpoint, no rows: without webhooks, a reported action costs one query of the (empty) endpoints table.
  */
-export function enqueueFromAudit(db: Db, event: AuditEvent): void {
+export async function enqueueFromAudit(q: SqlTx, event: AuditEvent): Promise<void> {
   const type = webhookTypeFor(event.action);
   if (!type) return;
-  const endpoints = stmt(
-    db,
+  const endpoints = await q.column<string>(
     `SELECT endpoint_id FROM webhook_endpoints
       WHERE disabled_at IS NULL AND (mailbox IS NULL OR mailbox = @mailbox)
-        AND (events IS NULL OR EXISTS (SELECT 1 FROM json_each(events) WHERE value = @type))`,
-    true,
-  ).all({ mailbox: event.mailbox, type }) as string[];
+        AND (events IS NULL OR @type IN ${q.dialect.jsonList('events')})`,
+    { mailbox: event.mailbox, type },
+  );
   if (endpoints.length === 0) return;
-  const message = event.message_id ? getMessageRow(db, event.message_id) : undefined;
+  const message = event.message_id ? await getMessageRow(q, event.message_id) : undefined;
   const payload = JSON.stringify(buildPayload(type, event, message));
-  stmt(db, 'INSERT INTO webhook_events (event_id, type, mailbox, message_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+  await q.run('INSERT INTO webhook_events (event_id, type, mailbox, message_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
     event.event_id,
     type,
     event.mailbox,
     event.message_id,
     payload,
     event.at,
-  );
-  const insert = stmt(
-    db,
-    `INSERT INTO webhook_deliveries (event_id, endpoint_id, status, next_attempt_at, created_at)
+  ]);
+  for (const id of endpoints) {
+    await q.run(
+      `INSERT INTO webhook_deliveries (event_id, endpoint_id, status, next_attempt_at, created_at)
                            VALUES (?, ?, 'pending', ?, ?)`,
-  );
-  for (const id of endpoints) insert.run(event.event_id, id, event.at, event.at);
-  const listeners = queuedListeners.get(db);
-  // better-sqlite3 transactions are synchronous, so a microtask runs after the COMMIT (or a rollback, which
-  // costs one empty pass at most).
-  if (listeners) for (const l of listeners) queueMicrotask(l);
+      [event.event_id, id, event.at, event.at],
+    );
+  }
+  // After the COMMIT, never after a rollback: a dispatcher woken earlier would find nothing (or not yet) to send.
+  // The listeners are looked up then, so one subscribed while the transaction ran is woken too.
+  q.afterCommit(() => {
+    for (const l of queuedListeners.get(q.owner) ?? []) l();
+  });
+  // Dispatchers of other instances hear of it too (src/store/signals.ts), instead of at their next poll.
+  q.notify('webhook', event.mailbox);
 }
 
 /**
  * Claims due deliveries for one attempt each: pending, due, to an enabled endpoint, and not leased by a live
  * claim. The UPDATE repeats the conditions (compare-and-set), so two processes never POST one delivery at once.
+ * The inner SELECT reads webhook_deliveries alone (the endpoint check is a subquery), so on PostgreSQL its
+ * FOR UPDATE SKIP LOCKED locks only the deliveries picked, not their events and endpoints: claims by other
+ * instances skip those rows instead of waiting, and endpoint rows shared by many deliveries are not held.
  */
-export function claimDue(db: Db, owner: string, now: number, leaseMs: number, limit: number): DueWebhookDelivery[] {
-  const rows = stmt(
-    db,
-    `SELECT d.event_id, d.endpoint_id, d.attempts, ev.type, ev.payload, ep.url, ep.secret, ep.allow_private_network
-      FROM webhook_deliveries d
-      JOIN webhook_events ev ON ev.event_id = d.event_id
-      JOIN webhook_endpoints ep ON ep.endpoint_id = d.endpoint_id AND ep.disabled_at IS NULL
-      WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
-      ORDER BY d.next_attempt_at, d.created_at LIMIT @limit`,
-  ).all({ now, limit }) as {
+export async function claimDue(q: SqlTx, owner: string, now: number, leaseMs: number, limit: number): Promise<DueWebhookDelivery[]> {
+  const rows = await q.all<{
     event_id: string;
     endpoint_id: string;
     attempts: number;
@@ -105,16 +104,26 @@ export function claimDue(db: Db, owner: string, now: number, leaseMs: number, li
     url: string;
     secret: string;
     allow_private_network: number;
-  }[];
-  const claim = stmt(
-    db,
-    `UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1
-      WHERE event_id = @event_id AND endpoint_id = @endpoint_id AND status = 'pending'
-        AND (lease_until IS NULL OR lease_until < @now)`,
+  }>(
+    `SELECT d.event_id, d.endpoint_id, d.attempts, ev.type, ev.payload, ep.url, ep.secret, ep.allow_private_network
+      FROM (SELECT w.event_id, w.endpoint_id, w.attempts, w.next_attempt_at, w.created_at FROM webhook_deliveries w
+            WHERE w.status = 'pending' AND w.next_attempt_at <= @now AND (w.lease_until IS NULL OR w.lease_until < @now)
+              AND EXISTS (SELECT 1 FROM webhook_endpoints x WHERE x.endpoint_id = w.endpoint_id AND x.disabled_at IS NULL)
+            ORDER BY w.next_attempt_at, w.created_at LIMIT @limit ${q.dialect.skipLocked}) d
+      JOIN webhook_events ev ON ev.event_id = d.event_id
+      JOIN webhook_endpoints ep ON ep.endpoint_id = d.endpoint_id
+      ORDER BY d.next_attempt_at, d.created_at`,
+    { now, limit },
   );
   const out: DueWebhookDelivery[] = [];
   for (const r of rows) {
-    if (claim.run({ owner, until: now + leaseMs, now, event_id: r.event_id, endpoint_id: r.endpoint_id }).changes !== 1) continue;
+    const claimed = await q.run(
+      `UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1
+      WHERE event_id = @event_id AND endpoint_id = @endpoint_id AND status = 'pending'
+        AND (lease_until IS NULL OR lease_until < @now)`,
+      { owner, until: now + leaseMs, now, event_id: r.event_id, endpoint_id: r.endpoint_id },
+    );
+    if (claimed.changes !== 1) continue;
     out.push({
       event_id: r.event_id,
       endpoint_id: r.endpoint_id,
@@ -130,16 +139,20 @@ export function claimDue(db: Db, owner: string, now: number, leaseMs: number, li
 }
 
 /** Records one attempt's outcome, only if `owner` still holds the lease. Returns whether it did. */
-export function recordAttempt(db: Db, d: { event_id: string; endpoint_id: string }, owner: string, o: WebhookAttemptOutcome, now: number): boolean {
+export async function recordAttempt(
+  q: SqlTx,
+  d: { event_id: string; endpoint_id: string },
+  owner: string,
+  o: WebhookAttemptOutcome,
+  now: number,
+): Promise<boolean> {
   const status = o.kind === 'retry' ? 'pending' : o.kind;
-  return (
-    stmt(
-      db,
-      `UPDATE webhook_deliveries SET status = @status, lease_owner = NULL, lease_until = NULL,
+  const info = await q.run(
+    `UPDATE webhook_deliveries SET status = @status, lease_owner = NULL, lease_until = NULL,
         last_status = @last_status, last_error = @last_error, delivered_at = @delivered_at,
         next_attempt_at = @next_attempt_at
       WHERE event_id = @event_id AND endpoint_id = @endpoint_id AND status = 'pending' AND lease_owner = @owner`,
-    ).run({
+    {
       status,
       owner,
       event_id: d.event_id,
@@ -148,29 +161,30 @@ export function recordAttempt(db: Db, d: { event_id: string; endpoint_id: string
       last_error: o.kind === 'delivered' ? null : o.error,
       delivered_at: o.kind === 'delivered' ? now : null,
       next_attempt_at: o.kind === 'retry' ? o.next_attempt_at : now,
-    }).changes === 1
+    },
   );
+  return info.changes === 1;
 }
 
 /** Ends the leases of owners known to be dead, so their deliveries are retried now rather than at lease end. */
-export function abandonLeases(db: Db, isDead: (owner: string) => boolean, now: number): number {
-  const owners = stmt(
-    db,
+export async function abandonLeases(q: SqlTx, isDead: (owner: string) => boolean, now: number): Promise<number> {
+  const owners = await q.column<string>(
     "SELECT DISTINCT lease_owner FROM webhook_deliveries WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_until >= ?",
-    true,
-  ).all(now) as string[];
+    [now],
+  );
   let n = 0;
   for (const owner of owners.filter(isDead)) {
-    n += stmt(db, "UPDATE webhook_deliveries SET lease_until = ? WHERE status = 'pending' AND lease_owner = ?").run(now - 1, owner).changes;
+    n += (await q.run("UPDATE webhook_deliveries SET lease_until = ? WHERE status = 'pending' AND lease_owner = ?", [now - 1, owner])).changes;
   }
   return n;
 }
 
 /** Gives up the pending deliveries of an endpoint that was removed: nobody wants them any more. */
-export function failPendingOf(db: Db, endpointId: string, error: string, now: number): number {
-  return stmt(
-    db,
+export async function failPendingOf(q: SqlTx, endpointId: string, error: string, now: number): Promise<number> {
+  const info = await q.run(
     `UPDATE webhook_deliveries SET status = 'failed', last_error = ?, lease_owner = NULL, lease_until = NULL, next_attempt_at = ?
                    WHERE endpoint_id = ? AND status = 'pending'`,
-  ).run(error, now, endpointId).changes;
+    [error, now, endpointId],
+  );
+  return info.changes;
 }

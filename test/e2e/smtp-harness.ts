@@ -17,7 +17,7 @@ import { CLI, ROOT, assertBuilt, childEnv, isAlive, waitFor } from './harness.js
 /** dist must contain the fault points and be no older than the delivery code it was built from. */
 export function assertFreshBuild(): void {
   assertBuilt();
-  for (const f of ['src/faults', 'src/services/deliver', 'src/mail/smtp', 'src/store/sqlite-store', 'src/app']) {
+  for (const f of ['src/faults', 'src/services/deliver', 'src/mail/smtp', 'src/domain/sqlite-store', 'src/app']) {
     const js = join(ROOT, 'dist', `${f}.js`);
     if (!existsSync(js) || statSync(js).mtimeMs < statSync(join(ROOT, `${f}.ts`)).mtimeMs) {
       throw new Error(`dist/${f}.js is missing or older than ${f}.ts: run 'npx tsc -p .' (npm test builds) first`);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { addMailbox, holdMany, ALICE } from '../store/fixtures.js';
 import { tempDir } from '../helpers/tmp.js';
 import { assertBuilt, closeAll, runCli, STACK_LINE, startServer, textOf } from './harness.js';

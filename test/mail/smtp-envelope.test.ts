@@ -10,7 +10,7 @@ import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
 import type { Transport, TransportRegistry } from '../../src/mail/ports.js';
 import { classify, SmtpSender } from '../../src/mail/smtp.js';
 import { DeliveryWorker } from '../../src/services/deliver.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/domain/sqlite-store.js';
 import type { MessageContent, OutboundMessage } from '../../src/store/store.js';
 import { type FakeSmtp, startFakeSmtp } from '../helpers/fake-smtp.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalLinkServer } from '../../src/http/approval-link.js';
 import { openApprovalPage } from '../e2e/harness.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { type Harness, ok, startHarness, textOf } from './harness.js';
 import { openSession, type Session } from './session.js';
 

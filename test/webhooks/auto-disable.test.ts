@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AUTO_DISABLE_AFTER_MS } from '../../src/store/webhook-endpoints.js';
-import { ALICE, OPERATOR, T0, addMailbox, content, submit, useStore } from '../store/fixtures.js';
+import { ALICE, OPERATOR, T0, addMailbox, content, eventsOf, submit, useStore } from '../store/fixtures.js';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const DAY = 86_400_000;
@@ -33,9 +33,9 @@ describe('auto-disable', () => {
     const at = T0 + DAY + AUTO_DISABLE_AFTER_MS + 1;
     await attempt(at, 'failed');
     expect((await endpoint(ep.endpoint_id)).disabled_at).toBe(at);
-    const removed = db.s.db.prepare("SELECT actor, detail FROM audit_events WHERE action = 'webhook.removed'").get() as { actor: string; detail: string };
-    expect(removed.actor).toBe('system:webhooks');
-    expect(JSON.parse(removed.detail).reason).toMatch(/auto-disabled: nothing delivered for 5 days/);
+    const [removed] = await eventsOf(db.s, 'webhook.removed');
+    expect(removed!.actor).toBe('system:webhooks');
+    expect(removed!.detail.reason).toMatch(/auto-disabled: nothing delivered for 5 days/);
     // New events no longer queue deliveries for it.
     await submit(db.s, ALICE, content({ subject: 'after' }), { now: at + 1 });
     expect(await db.s.claimWebhookDeliveries('w', at + 2, 60_000, 10)).toEqual([]);

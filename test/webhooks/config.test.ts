@@ -9,7 +9,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { MailgateError } from '../../src/errors.js';
 import { addWebhook } from '../../src/services/webhooks.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { GATED, MAILBOXES, OPERATOR, SHORT_TTL, secret } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sendEmail } from '../../src/services/send.js';
 import { holdsFor } from '../e2e/harness.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { MAX_ATTEMPTS } from '../../src/webhooks/dispatcher.js';
 import { AGENT, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, unusedPort, until, verify } from './helpers.js';
 
@@ -138,12 +138,12 @@ describe('filters and the outbox', () => {
     const db = (t.app.store as SqliteStore).db;
     const before = db.prepare('SELECT count(*) FROM webhook_events').pluck().get();
     const { appendAudit } = await import('../../src/store/audit.js');
-    expect(() =>
-      db.transaction(() => {
-        appendAudit(db, { actor: 'test', action: 'message.rejected', mailbox: GATED, message_id }, Date.now());
+    await expect(
+      (t.app.store as SqliteStore).driver.tx(async (q) => {
+        await appendAudit(q, { actor: 'test', action: 'message.rejected', mailbox: GATED, message_id }, Date.now());
         throw new Error('roll back');
-      })(),
-    ).toThrow('roll back');
+      }),
+    ).rejects.toThrow('roll back');
     expect(db.prepare('SELECT count(*) FROM webhook_events').pluck().get()).toBe(before);
   });
 });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import type { Principal } from '../../src/services/context.js';
 import { newWebhookSecret } from '../../src/webhooks/sign.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sendEmail } from '../../src/services/send.js';
 import { holdsFor } from '../e2e/harness.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { AGENT, FAST, GATED, type TestApp, deliveries, secret, startApp, startReceiver, stopReceivers, until } from './helpers.js';
 

@@ -1,21 +1,24 @@
 /**
- * The two message operations with the most rules: submit (idempotency, facts, gate, insert, audit) and
- * decide (approve / reject / cancel as one compare-and-set). Both run inside the caller's transaction.
+ * The message operations with the most rules: submit (idempotency, facts, gate, insert, audit), decide
+ * (approve / reject / cancel as one compare-and-set) and expiry. Each runs inside the caller's transaction,
+ * on either backend, through the store's primitives.
  */
 import { MailgateError } from '../errors.js';
 import { attachmentSha256, messageHash } from '../gate/approval-binding.js';
 import { resolvePolicy } from '../gate/policy/index.js';
 import type { Decision } from '../gate/types.js';
-import { appendAudit } from './audit.js';
-import { type Db, stmt } from './db.js';
-import * as mailboxes from './mailboxes.js';
-import * as messages from './messages.js';
-import { policyFacts, recordRecipients } from './policy-facts.js';
-import type { DecideRequest, GateFn, NewAttachment, SubmitRequest, SubmitResult } from './store.js';
+import { insertAttachments } from '../store/attachments.js';
+import { appendAudit } from '../store/audit.js';
+import * as mailboxes from '../store/mailboxes.js';
+import * as messages from '../store/messages.js';
+import { policyFacts, recordRecipients } from '../store/policy-facts.js';
+import type { SqlTx } from '../store/sql/types.js';
+import type { DecideRequest, GateFn, NewAttachment, SubmitRequest, SubmitResult } from '../store/store.js';
+import { signalMessage } from './signals.js';
 
-export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number): SubmitResult {
-  const mailbox = mailboxes.getMailboxRow(db, req.mailbox);
-  if (!mailbox) throw mailboxes.unknownMailbox(db, req.mailbox);
+export async function submitInTx(q: SqlTx, req: SubmitRequest, gate: GateFn, now: number): Promise<SubmitResult> {
+  const mailbox = await mailboxes.getMailboxRow(q, req.mailbox);
+  if (!mailbox) throw await mailboxes.unknownMailbox(q, req.mailbox);
   const attachments = (req.attachments ?? []).map(attachmentMeta);
   const hash = messageHash(
     { kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null, attachments },
@@ -23,7 +26,7 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   );
 
   if (req.idempotency_key) {
-    const prior = messages.findByIdempotencyKey(db, req.mailbox, req.idempotency_key);
+    const prior = await messages.findByIdempotencyKey(q, req.mailbox, req.idempotency_key);
     if (prior) {
       if (submittedHash(prior) !== hash) {
         throw new MailgateError(
@@ -43,15 +46,10 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     { kind: req.kind, mailbox: mailbox.address, reply_to_email_id: req.reply_to_email_id ?? null, tag_action: req.tag_action ?? null, attachments },
     { ...req.content, to: sorted(req.content.to), cc: sorted(req.content.cc), bcc: sorted(req.content.bcc) },
   );
-  const decision = gate(
-    mailbox,
-    {
-      knownContacts: mailboxes.knownCorrespondents(db, mailbox.address, recipients),
-      contactLists: mailboxes.contactLists(db),
-      policy: policyFacts(db, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now }),
-    },
-    limits,
-  );
+  const knownContacts = await mailboxes.knownCorrespondents(q, mailbox.address, recipients);
+  const contactLists = await mailboxes.contactLists(q);
+  const policy = await policyFacts(q, limits, { mailbox: mailbox.address, recipients, hash: dedupeHash, now });
+  const decision = gate(mailbox, { knownContacts, contactLists, policy }, limits);
   const status = decision.outcome === 'execute' ? 'queued' : decision.outcome === 'hold' ? 'pending' : 'blocked';
   const message: messages.OutboundMessage = {
     message_id: req.message_id,
@@ -96,14 +94,14 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
     attachments,
     dedupe_hash: dedupeHash,
   };
-  messages.insertMessageRow(db, message);
+  await messages.insertMessageRow(q, message);
   // A refused draft keeps the list of its files (for the audit) but not their bytes.
   if (status !== 'blocked') {
-    insertAttachments(db, message.message_id, req.attachments ?? [], attachments);
-    recordRecipients(db, message, recipients);
+    await insertAttachments(q, message.message_id, req.attachments ?? [], attachments);
+    await recordRecipients(q, message, recipients);
   }
-  appendAudit(
-    db,
+  await appendAudit(
+    q,
     {
       actor: req.actor,
       action: status === 'blocked' ? 'message.blocked' : status === 'pending' ? 'message.held' : 'message.submitted',
@@ -130,12 +128,13 @@ export function submitInTx(db: Db, req: SubmitRequest, gate: GateFn, now: number
   );
   if (message.notify) {
     // monitored mode: the send goes ahead and people are told (the audit event becomes an email.monitored webhook).
-    appendAudit(
-      db,
+    await appendAudit(
+      q,
       { actor: 'system:monitor', action: 'message.notified', mailbox: mailbox.address, message_id: message.message_id, detail: { event: 'email.monitored' } },
       now,
     );
   }
+  signalMessage(q, mailbox.address, status);
   return { message, decision, replayed: false };
 }
 
@@ -159,29 +158,16 @@ function attachmentMeta(a: NewAttachment): messages.AttachmentMeta {
   return { filename: a.filename, content_type: a.content_type, size: a.content.length, sha256: attachmentSha256(a.content) };
 }
 
-function insertAttachments(db: Db, id: string, files: readonly NewAttachment[], meta: readonly messages.AttachmentMeta[]): void {
-  const ins = stmt(db, 'INSERT INTO message_attachments (message_id, idx, filename, content_type, size, sha256, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  for (const [i, f] of files.entries()) ins.run(id, i, meta[i]!.filename, meta[i]!.content_type, meta[i]!.size, meta[i]!.sha256, f.content);
-}
-
-/** The attachment bytes of a message, in order, as the delivery worker sends them. */
-export function loadAttachments(db: Db, id: string): messages.AttachmentFile[] {
-  return stmt(db, 'SELECT filename, content_type, size, sha256, content FROM message_attachments WHERE message_id = ? ORDER BY idx').all(
-    id,
-  ) as messages.AttachmentFile[];
-}
-
 type DecideResult = { ok: true; value: messages.OutboundMessage } | { ok: false; error: MailgateError };
 
-export function decideInTx(db: Db, id: string, req: DecideRequest, now: number): DecideResult {
-  const m = messages.getMessageRow(db, id);
+export async function decideInTx(q: SqlTx, id: string, req: DecideRequest, now: number): Promise<DecideResult> {
+  const m = await messages.getMessageRow(q, id);
   if (!m) {
     return { ok: false, error: new MailgateError('UNKNOWN_MESSAGE', `no outbound message '${id}'; list_pending shows the held ones`, { field: 'message_id' }) };
   }
   if (m.status === 'pending' && m.expires_at !== null && m.expires_at <= now) {
     // Expiry is a decision too: record it now, so the late approval loses cleanly and the state is true.
-    messages.transition(db, id, ['pending'], 'expired', { decided_at: now, decided_by: 'system:expiry' }, now);
-    appendAudit(db, { actor: 'system:expiry', action: 'message.expired', mailbox: m.mailbox, message_id: id, detail: { expires_at: m.expires_at } }, now);
+    await expire(q, m, now);
     return { ok: false, error: notPending(id, 'expired', req.action) };
   }
   if (m.status !== 'pending') return { ok: false, error: notPending(id, m.status, req.action) };
@@ -220,15 +206,17 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
   }
   const to = req.action === 'approve' ? 'approved' : req.action === 'reject' ? 'rejected' : 'cancelled';
   // Compare-and-set on status and expiry: exactly one of approve, reject, cancel and expiry wins.
-  if (!messages.transition(db, id, ['pending'], to, set, now, { where: 'AND expires_at > @now' })) {
-    const current = messages.getMessageRow(db, id);
+  // Only pending mail is decided (TRANSITIONS also lets queued and sending mail be cancelled, by a retake).
+  if (!(await messages.transition(q, id, ['pending'], to, set, now, { where: 'AND expires_at > @now' }))) {
+    const current = await messages.getMessageRow(q, id);
     return { ok: false, error: notPending(id, current?.status ?? 'unknown', req.action) };
   }
+  signalMessage(q, m.mailbox, to);
   if (detail.edited_fields) {
-    appendAudit(db, { actor: req.actor, action: 'message.edited', mailbox: m.mailbox, message_id: id, detail }, now);
+    await appendAudit(q, { actor: req.actor, action: 'message.edited', mailbox: m.mailbox, message_id: id, detail }, now);
   }
-  appendAudit(
-    db,
+  await appendAudit(
+    q,
     {
       actor: req.actor,
       action: to === 'approved' ? 'message.approved' : to === 'rejected' ? 'message.rejected' : 'message.cancelled',
@@ -244,10 +232,31 @@ export function decideInTx(db: Db, id: string, req: DecideRequest, now: number):
     },
     now,
   );
-  return { ok: true, value: messages.getMessageRow(db, id)! };
+  return { ok: true, value: (await messages.getMessageRow(q, id))! };
 }
 
-function notPending(id: string, status: string, action: string): MailgateError {
+/** Marks a pending message expired (compare-and-set) and audits it; false when it was decided first. */
+async function expire(q: SqlTx, m: messages.OutboundMessage, now: number): Promise<boolean> {
+  if (!(await messages.transition(q, m.message_id, null, 'expired', { decided_at: now, decided_by: 'system:expiry' }, now))) return false;
+  signalMessage(q, m.mailbox, 'expired');
+  await appendAudit(
+    q,
+    { actor: 'system:expiry', action: 'message.expired', mailbox: m.mailbox, message_id: m.message_id, detail: { expires_at: m.expires_at } },
+    now,
+  );
+  return true;
+}
+
+/** Expires held messages past their expiry, at most `limit`; each expired one as it is now. */
+export async function expireDue(q: SqlTx, now: number, limit: number): Promise<messages.OutboundMessage[]> {
+  const expired: messages.OutboundMessage[] = [];
+  for (const m of await messages.dueForExpiry(q, now, limit)) {
+    if (await expire(q, m, now)) expired.push((await messages.getMessageRow(q, m.message_id))!);
+  }
+  return expired;
+}
+
+export function notPending(id: string, status: string, action: string): MailgateError {
   return new MailgateError('NOT_PENDING', `cannot ${action} ${id}: it is ${status}, not pending; get_message shows its history`, {
     field: 'message_id',
     details: { status },
