@@ -1,24 +1,22 @@
 /**
- * Shared setup for the store suite: a real SQLite file per test in a temp dir, mailboxes, a submit helper
- * that goes through the real gate, and raw-SQL counters used to prove what was (not) written.
+ * Shared setup for the store suite, on either backend (backend.ts): a fresh database per test, mailboxes, a
+ * submit helper that goes through the real gate, and readers that prove what was (not) written through the Store
+ * interface alone, so the conformance suite runs unchanged on SQLite and PostgreSQL. What only SQL can see (the
+ * SQLite file's schema, triggers, pragmas) is in sqlite-fixtures.ts.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type Database from 'better-sqlite3';
-import ts from 'typescript';
-import { afterEach, beforeEach } from 'vitest';
 import { evaluate } from '../../src/gate/evaluate.js';
 import type { PolicySettings } from '../../src/gate/policy/index.js';
 import type { AutoApproveRule } from '../../src/gate/rules/index.js';
 import type { Action } from '../../src/gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
-import { sandboxTransport } from '../../src/services/sandbox.js';
 import { DeliveryWorker } from '../../src/services/deliver.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { GateFn, MessageContent, Store, SubmitRequest, SubmitResult } from '../../src/store/store.js';
+import { sandboxTransport } from '../../src/services/sandbox.js';
+import type { AuditQuery } from '../../src/store/audit.js';
+import type { AuditEvent, GateFn, InboundEmail, MessageContent, Store, SubmitRequest, SubmitResult } from '../../src/store/store.js';
 import type { OversightMode } from '../../src/values.js';
-import { tempDir } from '../helpers/tmp.js';
+import { testDb } from './backend.js';
+
+export { type TestDb, testDb, useStore } from './backend.js';
 
 export const T0 = 1_700_000_000_000;
 export const TTL_S = 3600;
@@ -30,45 +28,8 @@ export const BOB = 'bob@sandbox.test';
 export const CAROL = 'carol@sandbox.test';
 export const OUTSIDER = 'someone@external.example';
 
-/**
- * One fresh database per test, for suites that need nothing more: registers the hooks and returns a holder
- * whose `s` (a connection) and `t` (the file, for more connections) are set before each test.
- */
-export function useStore(setup: (s: SqliteStore) => Promise<unknown> = async () => undefined) {
-  const holder = {} as { t: ReturnType<typeof testDb>; s: SqliteStore };
-  beforeEach(async () => {
-    holder.t = testDb();
-    holder.s = holder.t.open();
-    await setup(holder.s);
-  });
-  afterEach(async () => {
-    await holder.t.close();
-  });
-  return holder;
-}
-
-/** A fresh temp dir holding one database file; `open()` gives another connection (a second "process"). */
-export function testDb() {
-  const dir = tempDir('mailgate-store-');
-  const path = dir.file('mailgate.db');
-  const opened: SqliteStore[] = [];
-  return {
-    dir,
-    path,
-    open(opts?: { busyTimeoutMs?: number }): SqliteStore {
-      const s = new SqliteStore(path, opts);
-      opened.push(s);
-      return s;
-    },
-    async close() {
-      for (const s of opened) await s.close();
-      dir.cleanup();
-    },
-  };
-}
-
-/** Two connections (two "processes") on one fresh file, with the given mailboxes created through the first. */
-export async function twoConnections(mailboxes: readonly (readonly [string, OversightMode])[]) {
+/** Two instances on one fresh database (two processes, or two servers), with the mailboxes created through the first. */
+export async function twoInstances(mailboxes: readonly (readonly [string, OversightMode])[]) {
   const t = testDb();
   const a = t.open();
   const b = t.open();
@@ -77,7 +38,7 @@ export async function twoConnections(mailboxes: readonly (readonly [string, Over
 }
 
 export async function addMailbox(
-  store: SqliteStore,
+  store: Store,
   address: string,
   mode: OversightMode = 'gated_send',
   opts: { rules?: AutoApproveRule[]; ttl?: number; now?: number; policy?: PolicySettings } = {},
@@ -117,7 +78,7 @@ export function gateFor(c: MessageContent, isReply = false, mailbox?: string): G
 }
 
 export function submit(
-  store: SqliteStore,
+  store: Store,
   mailbox: string,
   c: MessageContent = content(),
   opts: { now?: number; key?: string | null; actor?: string; policy?: PolicySettings } = {},
@@ -147,7 +108,7 @@ export const BULK_POLICY: PolicySettings = { rate_limits: { per_minute: 1_000_00
  * Submits n sends that the gate holds (the mailbox must be gated). Each has its own subject, so the duplicate
  * policy (identical drafts within a window are blocked) never sees two alike. Returns their ids.
  */
-export async function holdMany(store: SqliteStore, mailbox: string, n: number, now = T0, c: Partial<MessageContent> = {}): Promise<string[]> {
+export async function holdMany(store: Store, mailbox: string, n: number, now = T0, c: Partial<MessageContent> = {}): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = await submit(store, mailbox, content({ ...c, subject: `held ${++heldSerial}` }), { now, policy: BULK_POLICY });
@@ -158,7 +119,7 @@ export async function holdMany(store: SqliteStore, mailbox: string, n: number, n
 }
 
 /** Submits n sends and approves them, so they are ready for delivery. */
-export async function approveMany(store: SqliteStore, mailbox: string, n: number, c: (i: number) => MessageContent, now = T0): Promise<string[]> {
+export async function approveMany(store: Store, mailbox: string, n: number, c: (i: number) => MessageContent, now = T0): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = await submit(store, mailbox, c(i), { now, policy: BULK_POLICY });
@@ -168,17 +129,22 @@ export async function approveMany(store: SqliteStore, mailbox: string, n: number
   return ids;
 }
 
-export const count = (s: SqliteStore, sql: string, ...params: unknown[]) =>
-  s.db
-    .prepare(sql)
-    .pluck()
-    .get(...params) as number;
-export const messageCount = (s: SqliteStore) => count(s, 'SELECT count(*) FROM messages');
-export const auditCount = (s: SqliteStore) => count(s, 'SELECT count(*) FROM audit_events');
+/** More rows than any test makes: "all of them" for the Store's limited reads. */
+const ALL = 1_000_000;
 
-/** The actions recorded for one message, oldest first. */
-export function auditActions(s: SqliteStore, messageId: string): string[] {
-  return s.db.prepare('SELECT action FROM audit_events WHERE message_id = ? ORDER BY seq').pluck().all(messageId) as string[];
+/** Every audit event, oldest first, optionally of one message or mailbox. */
+export const auditEvents = (s: Store, q: Omit<AuditQuery, 'limit'> = {}): Promise<AuditEvent[]> => s.audit({ ...q, limit: ALL });
+export const messageCount = async (s: Store) => (await s.listMessages({})).length;
+export const auditCount = async (s: Store) => (await auditEvents(s)).length;
+
+/** The actions recorded for one message (or held action), oldest first. */
+export async function auditActions(s: Store, messageId: string): Promise<string[]> {
+  return (await auditEvents(s, { message_id: messageId })).map((e) => e.action);
+}
+
+/** The events of one kind, oldest first. */
+export async function eventsOf(s: Store, action: string): Promise<AuditEvent[]> {
+  return (await auditEvents(s)).filter((e) => e.action === action);
 }
 
 const DECISION_ACTIONS = ['message.approved', 'message.rejected', 'message.cancelled', 'message.expired'] as const;
@@ -190,15 +156,24 @@ export const DECISION_STATUS: Record<string, string> = {
 };
 
 /** Decision events for one message (approved / rejected / cancelled / expired). */
-export function decisionEvents(s: SqliteStore, messageId: string): string[] {
-  return auditActions(s, messageId).filter((a) => (DECISION_ACTIONS as readonly string[]).includes(a));
+export async function decisionEvents(s: Store, messageId: string): Promise<string[]> {
+  return (await auditActions(s, messageId)).filter((a) => (DECISION_ACTIONS as readonly string[]).includes(a));
+}
+
+/** Every email of every mailbox, in every folder: the whole emails table as the Store shows it. */
+export async function allEmails(s: Store): Promise<InboundEmail[]> {
+  const out: InboundEmail[] = [];
+  for (const { address } of await s.listMailboxes()) {
+    for (const folder of await s.listFolders(address)) out.push(...(await s.listEmails({ mailbox: address, folder, unread_only: false, limit: ALL })));
+  }
+  return out;
 }
 
 /**
  * A normal history of 20 audit events through real store operations: mailboxes, held sends, approve with edits,
  * reject, cancel, an expiry, mode changes, sandbox deliveries, a read. Returns the number of events.
  */
-export async function auditHistory(s: SqliteStore): Promise<number> {
+export async function auditHistory(s: Store): Promise<number> {
   await addMailbox(s, ALICE);
   await addMailbox(s, BOB, 'autonomous');
   const ids: string[] = [];
@@ -218,13 +193,6 @@ export async function auditHistory(s: SqliteStore): Promise<number> {
   await submit(s, BOB, content({ subject: 'held by bob' }), { now: later + 3 });
   return auditCount(s);
 }
-
-/** Drops the append-only triggers, as someone with write access to the file can (they are a guardrail, not evidence). */
-export function dropAuditTriggers(s: SqliteStore): void {
-  s.db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
-}
-
-export const auditRow = (s: SqliteStore, seq: number) => s.db.prepare('SELECT * FROM audit_events WHERE seq = ?').get(seq) as Record<string, unknown>;
 
 /** Catches a rejected promise and returns the error, failing if it resolved. */
 export async function failure(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
@@ -270,107 +238,14 @@ export function sandboxWorker(store: Store, clock: () => number): DeliveryWorker
 }
 
 /** What delivery left of one message: recipients' INBOX copies, the sender's Sent copy, captured recipients, sent events. */
-export function deliveredCopies(s: SqliteStore, messageId: string) {
+export async function deliveredCopies(s: Store, messageId: string) {
+  const copies = (await allEmails(s)).filter((e) => e.outbound_message_id === messageId);
   return {
-    inbox: count(s, "SELECT count(*) FROM emails WHERE outbound_message_id = ? AND delivery_role = 'inbox'", messageId),
-    sent: count(s, "SELECT count(*) FROM emails WHERE outbound_message_id = ? AND delivery_role = 'sent'", messageId),
-    captured: count(s, 'SELECT count(*) FROM captured_mail WHERE message_id = ?', messageId),
-    sent_events: count(s, "SELECT count(*) FROM audit_events WHERE message_id = ? AND action = 'message.sent'", messageId),
+    inbox: copies.filter((e) => e.delivery_role === 'inbox').length,
+    sent: copies.filter((e) => e.delivery_role === 'sent').length,
+    captured: (await s.listCaptured(ALL)).filter((c) => c.message_id === messageId).length,
+    sent_events: (await auditActions(s, messageId)).filter((a) => a === 'message.sent').length,
   };
 }
 
 export const NOTHING_DELIVERED = { inbox: 0, sent: 0, captured: 0, sent_events: 0 };
-
-/** A CHECK clause with white space folded and its IN lists sorted, so equal constraints compare equal however written. */
-function normalCheck(clause: string): string {
-  return clause
-    .replace(/\s+/g, ' ')
-    .replace(/\( /g, '(')
-    .replace(/ \)/g, ')')
-    .replace(/IN \(('[^']*'(?:, '[^']*')*)\)/g, (_, list: string) => `IN (${list.split(', ').sort().join(', ')})`);
-}
-
-/** Every CHECK clause of a CREATE TABLE statement (comments removed, parentheses balanced). */
-function checksOf(sql: string): string[] {
-  const text = sql.replace(/--[^\n]*/g, '');
-  const out: string[] = [];
-  for (let at = text.indexOf('CHECK ('); at >= 0; at = text.indexOf('CHECK (', at + 1)) {
-    let depth = 0;
-    let end = at + 6;
-    do {
-      depth += text[end] === '(' ? 1 : text[end] === ')' ? -1 : 0;
-      end++;
-    } while (depth > 0 && end < text.length);
-    out.push(normalCheck(text.slice(at, end)));
-  }
-  return out.sort();
-}
-
-/**
- * What makes two schemas the same for the code that uses them: the objects, each table's columns (by name:
- * ALTER TABLE appends, so only the order may differ), CHECK, UNIQUE and foreign key constraints, STRICT and
- * AUTOINCREMENT, and the SQL of every index and trigger.
- */
-export function schemaShape(db: Database.Database) {
-  const objects = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as {
-    type: string;
-    name: string;
-    tbl_name: string;
-    sql: string | null;
-  }[];
-  const tables = objects.filter((o) => o.type === 'table' && !o.name.startsWith('emails_fts')).map((o) => o.name);
-  return {
-    objects: objects.map((o) => `${o.type}:${o.name} on ${o.tbl_name}`),
-    tables: Object.fromEntries(
-      tables.map((table) => [
-        table,
-        {
-          columns: db.prepare('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY name').all(table),
-          checks: checksOf(objects.find((o) => o.name === table)!.sql!),
-          foreign_keys: db.prepare('SELECT "from", "table", "to" FROM pragma_foreign_key_list(?) ORDER BY "from"').all(table),
-          strict: db.prepare("SELECT strict FROM pragma_table_list WHERE schema = 'main' AND name = ?").pluck().get(table),
-          autoincrement: /AUTOINCREMENT/i.test(objects.find((o) => o.name === table)!.sql!),
-          // PRIMARY KEY and UNIQUE constraints, by the columns they cover (their automatic index names may differ).
-          unique: (
-            db
-              .prepare(`SELECT origin || ':' || (SELECT group_concat(name) FROM pragma_index_info(l.name)) FROM pragma_index_list(?) l
-                           WHERE origin IN ('pk', 'u')`)
-              .pluck()
-              .all(table) as string[]
-          ).sort(),
-        },
-      ]),
-    ),
-    sql: objects.filter((o) => o.type === 'index' || o.type === 'trigger').map((o) => `${o.name}: ${(o.sql ?? '').replace(/\s+/g, ' ')}`),
-  };
-}
-
-/** The schema version a database file records. */
-export const schemaVersionOf = (db: Database.Database) => db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().all();
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/**
- * Transpiles src/ into plain ESM under `outDir` (with schema.sql and a node_modules link), so worker threads,
- * which vitest does not transform, can run the real store code in parallel with true lock contention.
- * Returns the file URL prefix of the transpiled src/.
- */
-export function transpileSrc(outDir: string): string {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-    });
-  for (const file of walk(join(ROOT, 'src'))) {
-    const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(out), { recursive: true });
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
-    writeFileSync(out, js);
-  }
-  writeFileSync(join(outDir, 'schema.sql'), readFileSync(join(ROOT, 'schema.sql')));
-  writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(outDir, 'node_modules'), 'dir');
-  return `file://${join(outDir, 'src')}/`;
-}

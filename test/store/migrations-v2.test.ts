@@ -12,24 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendAudit, eventHash } from '../../src/store/audit.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import {
-  ALICE,
-  BOB,
-  CAROL,
-  OUTSIDER,
-  T0,
-  TTL_S,
-  addMailbox,
-  auditCount,
-  content,
-  deliveredCopies,
-  sandboxWorker,
-  schemaShape,
-  schemaVersionOf,
-  submit,
-  testDb,
-} from './fixtures.js';
+import { SqliteStore } from '../../src/domain/sqlite-store.js';
+import { ALICE, BOB, CAROL, OUTSIDER, T0, TTL_S, addMailbox, auditCount, content, deliveredCopies, sandboxWorker, submit } from './fixtures.js';
+import { schemaShape, schemaVersionOf, sqliteDb } from './sqlite-fixtures.js';
 import { threadRunner } from './threads.js';
 
 const V2_SCHEMA = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'schema-v2.sql'), 'utf8');
@@ -263,10 +248,10 @@ function snapshotV2(db: Database.Database): Record<string, unknown[]> {
   return out;
 }
 
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 let before: Record<string, unknown[]>;
 beforeEach(() => {
-  t = testDb();
+  t = sqliteDb();
   createV2Database(t.path);
   const raw = new Database(t.path, { readonly: true });
   before = snapshotV2(raw);
@@ -351,7 +336,7 @@ describe('opening a version-2 database', () => {
   it('new events continue the chain at the next seq, in the old and the new vocabulary', async () => {
     const s = t.open();
     await addMailbox(s, CAROL, 'gated_send', { now: T0 + 20 });
-    const token = s.db.transaction(() => appendAudit(s.db, { actor: OUTSIDER, action: 'token.created', detail: { name: 'ci' } }, T0 + 21))();
+    const token = await s.driver.tx((q) => appendAudit(q, { actor: OUTSIDER, action: 'token.created', detail: { name: 'ci' } }, T0 + 21));
     const rows = s.db.prepare('SELECT seq, action, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq').all(V2_EVENTS) as {
       seq: number;
       action: string;
@@ -393,11 +378,11 @@ describe('opening a version-2 database', () => {
     expect(await s.decideMessage(ID.pending, { action: 'approve', actor: 'reviewer:v3' }, now)).toMatchObject({ status: 'approved' });
     await sandboxWorker(s, () => now).tick();
     for (const id of [ID.pending, ID.approved, ID.queued]) expect((await s.getMessage(id))!.status, id).toBe('sent');
-    expect(deliveredCopies(s, ID.pending)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
-    expect(deliveredCopies(s, ID.approved)).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
+    expect(await deliveredCopies(s, ID.pending)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
+    expect(await deliveredCopies(s, ID.approved)).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
     // What version 2 already sent is not sent again; what it rejected never goes.
-    expect(deliveredCopies(s, ID.sent)).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
-    expect(deliveredCopies(s, ID.rejected)).toEqual({ inbox: 0, sent: 0, captured: 0, sent_events: 0 });
+    expect(await deliveredCopies(s, ID.sent)).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
+    expect(await deliveredCopies(s, ID.rejected)).toEqual({ inbox: 0, sent: 0, captured: 0, sent_events: 0 });
     expect(await s.getEmail(INBOX_COPY)).toMatchObject({ mailbox: BOB, subject: 'Sent by version two' });
     expect(await s.verifyAudit()).toMatchObject({ ok: true });
   });
@@ -405,17 +390,17 @@ describe('opening a version-2 database', () => {
   it('opening the migrated file again, from another connection, changes nothing', async () => {
     const first = t.open();
     const shape = schemaShape(first.db);
-    const events = auditCount(first);
+    const events = await auditCount(first);
     const second = t.open();
     expect(schemaShape(second.db)).toEqual(shape);
-    expect(auditCount(second)).toBe(events);
+    expect(await auditCount(second)).toBe(events);
     expect(snapshotV2(second.db)).toEqual(before);
   });
 });
 
 describe('a migration that cannot finish', () => {
   it('a broken foreign key found before the commit rolls the whole migration back, leaving version 2 as it was', () => {
-    const local = testDb();
+    const local = sqliteDb();
     try {
       createV2Database(local.path, (db) => {
         db.prepare('INSERT INTO captured_mail (message_id, recipient, captured_at) VALUES (?, ?, ?)').run('msg_vanished0000000000000', OUTSIDER, T0);

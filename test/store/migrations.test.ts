@@ -11,8 +11,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { ALICE, BOB, OUTSIDER, T0, content, schemaShape, schemaVersionOf, submit, testDb } from './fixtures.js';
+import { SqliteStore } from '../../src/domain/sqlite-store.js';
+import { ALICE, BOB, OUTSIDER, T0, content, submit } from './fixtures.js';
+import { schemaShape, schemaVersionOf, sqliteDb } from './sqlite-fixtures.js';
 
 const V1_SCHEMA = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'schema-v1.sql'), 'utf8');
 
@@ -112,9 +113,9 @@ function createV1Database(path: string): void {
   db.close();
 }
 
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 beforeEach(() => {
-  t = testDb();
+  t = sqliteDb();
   createV1Database(t.path);
 });
 afterEach(async () => {

@@ -1,27 +1,16 @@
 /**
  * True parallelism: worker threads, each with its own SqliteStore on the same file, released together from a
  * barrier, so BEGIN IMMEDIATE, busy_timeout and the compare-and-set guards meet real lock contention
- * (decision races, claims by many workers, audit appends). The threads are in threads.ts.
+ * (decision races, claims by many workers, audit appends). The threads are in threads.ts. SQLite-only: one
+ * process's connections take turns in one queue, so only threads make them contend for the file's lock. The same
+ * races between instances, on both backends: conformance/instances.test.ts and conformance/worker.test.ts.
  */
 import { afterEach, beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogLevel } from '../../src/log.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import {
-  ALICE,
-  BOB,
-  DECISION_STATUS,
-  OUTSIDER,
-  T0,
-  TTL_S,
-  addMailbox,
-  approveMany,
-  auditActions,
-  content,
-  decisionEvents,
-  holdMany,
-  testDb,
-} from './fixtures.js';
+import { SqliteStore } from '../../src/domain/sqlite-store.js';
+import { ALICE, BOB, DECISION_STATUS, OUTSIDER, T0, TTL_S, addMailbox, approveMany, auditActions, content, decisionEvents, holdMany } from './fixtures.js';
+import { sqliteDb } from './sqlite-fixtures.js';
 import { type ThreadTask, threadRunner } from './threads.js';
 
 let threads: ReturnType<typeof threadRunner>;
@@ -31,10 +20,10 @@ beforeAll(() => {
 });
 afterAll(() => threads.cleanup());
 
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 let s: SqliteStore;
 beforeEach(async () => {
-  t = testDb();
+  t = sqliteDb();
   s = t.open();
   await addMailbox(s, ALICE, 'gated_send');
   await addMailbox(s, BOB, 'gated_send');
@@ -87,7 +76,7 @@ describe('decisions from four threads at once', () => {
       for (const r of out.filter((x) => !x.ok)) expect(r).toMatchObject({ code: 'NOT_PENDING', status: winners.get(r.id) });
     }
     for (const id of ids) {
-      const events = decisionEvents(s, id);
+      const events = await decisionEvents(s, id);
       expect(events.length).toBe(1);
       expect(DECISION_STATUS[events[0]!]).toBe(winners.get(id));
       expect((await s.getMessage(id))!.status).toBe(winners.get(id));
@@ -112,7 +101,7 @@ describe('decisions from four threads at once', () => {
       expect(r.ok ? 'approved' : 'expired').toBe(status);
       expect(expiredSet.has(r.id)).toBe(!r.ok);
       if (!r.ok) expect(r).toMatchObject({ code: 'NOT_PENDING', status: 'expired' });
-      expect(decisionEvents(s, r.id)).toEqual([r.ok ? 'message.approved' : 'message.expired']);
+      expect(await decisionEvents(s, r.id)).toEqual([r.ok ? 'message.approved' : 'message.expired']);
     }
     const claimed = await s.claimForDelivery('w', expiries[N - 1]! + 2, 60_000, 10_000, [ALICE, BOB]);
     expect(claimed.every((m) => !expiredSet.has(m.message_id))).toBe(true);
@@ -133,7 +122,7 @@ describe('delivery from two threads at once (K6)', () => {
     expect(ca![0]! + cb![0]!).toBe(N);
     for (const id of ids) {
       expect(await s.getMessage(id)).toMatchObject({ status: 'sent', attempts: 1 });
-      expect(auditActions(s, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
+      expect(await auditActions(s, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
     }
     const inbox = s.db.prepare("SELECT outbound_message_id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = 'INBOX' GROUP BY 1").all(BOB) as {
       n: number;

@@ -3,13 +3,15 @@
  * into a mailbox one message short of its rate limit. The counts are read inside the submit's BEGIN IMMEDIATE
  * transaction, so the second submit sees the first: in every trial exactly one gets through. Were the facts
  * read before taking the write lock, both would see limit - 1 and both would pass. The same holds for the cap
- * on held messages (max_pending): two drafts racing for the last place are never both held.
+ * on held messages (max_pending): two drafts racing for the last place are never both held. SQLite-only (threads
+ * on one file); the same races between instances, on both backends: conformance/instances.test.ts.
  */
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { tempDir } from '../helpers/tmp.js';
-import { addMailbox, content, submit, T0, testDb, transpileSrc } from './fixtures.js';
+import { addMailbox, content, submit, T0 } from './fixtures.js';
+import { sqliteDb, transpileSrc } from './sqlite-fixtures.js';
 
 const TRIALS = 50;
 const LIMIT = 2;
@@ -18,7 +20,7 @@ const LIMIT = 2;
 const THREAD = `
 const { workerData: w, parentPort } = require('node:worker_threads');
 (async () => {
-  const { SqliteStore } = await import(w.src + 'store/sqlite-store.js');
+  const { SqliteStore } = await import(w.src + 'domain/sqlite-store.js');
   const { evaluate } = await import(w.src + 'gate/evaluate.js');
   const store = new SqliteStore(w.db, { busyTimeoutMs: 30000 });
   const bar = new Int32Array(w.bar);
@@ -43,12 +45,12 @@ const { workerData: w, parentPort } = require('node:worker_threads');
 
 let build: ReturnType<typeof tempDir>;
 let src: string;
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 let s: SqliteStore;
 beforeAll(() => {
   build = tempDir('mailgate-build-');
   src = transpileSrc(build.path);
-  t = testDb();
+  t = sqliteDb();
   s = t.open();
 });
 afterAll(async () => {

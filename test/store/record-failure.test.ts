@@ -7,13 +7,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sender, TransportRegistry } from '../../src/mail/ports.js';
 import { DeliveryWorker } from '../../src/services/deliver.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { ALICE, BOB, T0, addMailbox, approveMany, auditActions, content, testDb } from './fixtures.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
+import { ALICE, BOB, T0, addMailbox, approveMany, auditActions, content } from './fixtures.js';
+import { sqliteDb } from './sqlite-fixtures.js';
 
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 let a: SqliteStore;
 beforeEach(async () => {
-  t = testDb();
+  t = sqliteDb();
   a = t.open();
   await addMailbox(a, ALICE, 'gated_send');
   a.db.exec('CREATE TABLE filler (x BLOB)');
@@ -75,7 +76,7 @@ describe('an outcome that cannot be recorded', () => {
     await worker.tick();
     expect(sent).toEqual([id]); // never sent twice
     expect(await a.getMessage(id!)).toMatchObject({ status: 'outcome_unknown', lease_owner: null, attempts: 1 });
-    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.outcome_unknown']);
+    expect(await auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.outcome_unknown']);
     expect(await a.verifyAudit()).toMatchObject({ ok: true });
   });
 });

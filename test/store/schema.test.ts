@@ -3,11 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toMailgateError } from '../../src/errors.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { AUDIT_ACTIONS, GATE_CODES, MESSAGE_STATUSES } from '../../src/values.js';
-import { ALICE, addMailbox, count, failure, schemaVersionOf, submit, testDb } from './fixtures.js';
+import { ALICE, addMailbox, failure, submit } from './fixtures.js';
+import { count, schemaVersionOf, sqliteDb } from './sqlite-fixtures.js';
 
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 beforeEach(() => {
-  t = testDb();
+  t = sqliteDb();
 });
 afterEach(async () => {
   await t.close();
@@ -59,6 +60,7 @@ describe('pragmas on every connection', () => {
       'emails_fts_docsize',
       'emails_fts_idx',
       'imap_folders',
+      'leases',
       'mailbox_actions',
       'mailboxes',
       'message_attachments',

@@ -8,16 +8,17 @@
 import { copyFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventHash } from '../../src/store/audit.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { assertBuilt, runCli } from '../e2e/harness.js';
-import { auditCount, auditHistory, auditRow, dropAuditTriggers, testDb } from './fixtures.js';
+import { auditCount, auditHistory } from './fixtures.js';
+import { auditRow, dropAuditTriggers, sqliteDb } from './sqlite-fixtures.js';
 
 type Row = Record<string, unknown> & { seq: number; prev_hash: string; hash: string; detail: string };
 const EDITED = /content does not match its hash/;
 const RELINKED = /prev_hash does not link/;
 
 // One honest history, built once and copied for every case.
-const template = testDb();
+const template = sqliteDb();
 let N = 0;
 beforeAll(async () => {
   const s = template.open();
@@ -28,10 +29,10 @@ afterAll(async () => {
   await template.close();
 });
 
-let t: ReturnType<typeof testDb>;
+let t: ReturnType<typeof sqliteDb>;
 /** A copy of the history with the triggers dropped, ready to tamper with. */
 function tamperable(): SqliteStore {
-  t = testDb();
+  t = sqliteDb();
   copyFileSync(template.path, t.path);
   const s = t.open();
   dropAuditTriggers(s);
@@ -115,7 +116,7 @@ describe('a removed row fails verification at the event after it', () => {
       const s = tamperable();
       for (const seq of seqs) s.db.prepare('DELETE FROM audit_events WHERE seq = ?').run(seq);
       const next = seqs[seqs.length - 1]! + 1;
-      expect(auditCount(s)).toBe(N - seqs.length);
+      expect(await auditCount(s)).toBe(N - seqs.length);
       // The first row has nothing before it, so the hash link names the row after; otherwise the gap names the first removed seq.
       const want =
         seqs[0] === 1

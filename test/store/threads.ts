@@ -2,16 +2,16 @@
  * Worker threads for true parallelism: each thread opens its own SqliteStore on the same file and runs one task
  * (decide, expire, submit, deliver, open). Threads are released together from a barrier, and the lockstep
  * tasks also meet at a barrier before every row, so each row is a real race for the write lock.
- * The threads run src/ transpiled to plain JS (fixtures.ts transpileSrc), since vitest does not transform them.
+ * The threads run src/ transpiled to plain JS (sqlite-fixtures.ts transpileSrc), since vitest does not transform them.
  */
 import { Worker } from 'node:worker_threads';
 import { tempDir } from '../helpers/tmp.js';
-import { transpileSrc } from './fixtures.js';
+import { transpileSrc } from './sqlite-fixtures.js';
 
 const THREAD = `
 const { workerData: w, parentPort } = require('node:worker_threads');
 (async () => {
-  const { SqliteStore } = await import(w.src + 'store/sqlite-store.js');
+  const { SqliteStore } = await import(w.src + 'domain/sqlite-store.js');
   const { DeliveryWorker } = await import(w.src + 'services/deliver.js');
   const { sandboxTransport } = await import(w.src + 'services/sandbox.js');
   const { evaluate } = await import(w.src + 'gate/evaluate.js');

@@ -1,9 +1,9 @@
 /** Sandbox delivery through the real transport: local INBOX copies, a Sent copy, capture of the rest, exactly once. */
 import { describe, expect, it } from 'vitest';
-import type { SendHooks } from '../../src/mail/ports.js';
-import { sandboxTransport } from '../../src/services/sandbox.js';
-import type { OutboundMessage } from '../../src/store/store.js';
-import { ALICE, BOB, CAROL, OPERATOR, OUTSIDER, T0, addMailbox, content, submit, useStore } from './fixtures.js';
+import type { SendHooks } from '../../../src/mail/ports.js';
+import { sandboxTransport } from '../../../src/services/sandbox.js';
+import type { OutboundMessage } from '../../../src/store/store.js';
+import { ALICE, BOB, CAROL, OPERATOR, OUTSIDER, T0, addMailbox, allEmails, content, submit, useStore } from '../fixtures.js';
 
 const DAVE = 'dave@sandbox.test';
 const HIDDEN = 'hidden@external.example';
@@ -31,7 +31,15 @@ const db = useStore(async (s) => {
 const clock = () => T0 + 100;
 /** The worker marks the message transmitting in beforeFinalDot; these tests call the transport directly. */
 const NO_HOOKS: SendHooks = { beforeFinalDot: async () => {} };
-const copies = () => db.s.db.prepare('SELECT mailbox, folder FROM emails ORDER BY mailbox, folder').all() as { mailbox: string; folder: string }[];
+const copies = async () =>
+  (await allEmails(db.s))
+    .map(({ mailbox, folder }) => ({ mailbox, folder }))
+    .sort((x, y) => `${x.mailbox} ${x.folder}`.localeCompare(`${y.mailbox} ${y.folder}`));
+const emailIds = async () =>
+  (await allEmails(db.s)).map(({ email_id, mailbox, folder }) => ({ email_id, mailbox, folder })).sort((x, y) => x.email_id.localeCompare(y.email_id));
+/** Every address these tests use: the correspondents a mailbox knows are looked up among them. */
+const EVERYONE = [ALICE, BOB, CAROL, DAVE, OUTSIDER, HIDDEN, REMOTE];
+const known = async (mailbox: string) => [...(await db.s.knownCorrespondents(mailbox, EVERYONE))];
 
 async function queuedMessage(
   c = content({ to: [BOB, OUTSIDER], cc: [CAROL], bcc: [DAVE, HIDDEN, REMOTE], subject: 'Hello sandbox' }),
@@ -48,7 +56,7 @@ describe('one send', () => {
     expect(receipt.accepted.sort()).toEqual([BOB, OUTSIDER, CAROL, DAVE, HIDDEN, REMOTE].sort());
     expect(receipt.captured.sort()).toEqual([HIDDEN, OUTSIDER, REMOTE].sort());
     expect(receipt.detail).toMatchObject({ transport: 'sandbox', delivered_locally: expect.arrayContaining([BOB, CAROL, DAVE]) });
-    expect(copies()).toEqual([
+    expect(await copies()).toEqual([
       { mailbox: ALICE, folder: 'Sent' },
       { mailbox: BOB, folder: 'INBOX' },
       { mailbox: CAROL, folder: 'INBOX' },
@@ -80,7 +88,7 @@ describe('one send', () => {
     });
     const [sent] = await db.s.listEmails({ mailbox: ALICE, folder: 'Sent', unread_only: false, limit: 10 });
     expect(sent).toMatchObject({ from_addr: ALICE, unread: false, flags: ['\\Seen'], message_id_header: m.message_id_header });
-    const raw = JSON.stringify(db.s.db.prepare('SELECT * FROM emails').all());
+    const raw = JSON.stringify(await allEmails(db.s));
     expect(raw).not.toContain(HIDDEN);
     expect(raw).not.toContain(REMOTE);
   });
@@ -89,7 +97,7 @@ describe('one send', () => {
     const m = await queuedMessage(content({ to: [ALICE], subject: 'note to self' }));
     const receipt = await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
     expect(receipt.captured).toEqual([]);
-    expect(copies()).toEqual([
+    expect(await copies()).toEqual([
       { mailbox: ALICE, folder: 'INBOX' },
       { mailbox: ALICE, folder: 'Sent' },
     ]);
@@ -104,12 +112,12 @@ describe('the final-dot hook', () => {
     const hooks: SendHooks = {
       beforeFinalDot: async () => {
         await Promise.resolve();
-        seen.push(copies().length + (await db.s.listCaptured(100)).length);
+        seen.push((await copies()).length + (await db.s.listCaptured(100)).length);
       },
     };
     await sandboxTransport(db.s, clock).sender.send(m, hooks);
     expect(seen).toEqual([0]);
-    expect(copies().length).toBe(4);
+    expect((await copies()).length).toBe(4);
   });
 
   it('when it throws (the lease was lost), nothing is delivered or captured and the error reaches the caller', async () => {
@@ -120,20 +128,20 @@ describe('the final-dot hook', () => {
       },
     };
     await expect(sandboxTransport(db.s, clock).sender.send(m, lost)).rejects.toThrow(/lost before transmission/);
-    expect(copies()).toEqual([]);
+    expect(await copies()).toEqual([]);
     expect(await db.s.listCaptured(100)).toEqual([]);
-    expect(db.s.db.prepare('SELECT count(*) FROM correspondents').pluck().get()).toBe(0);
+    for (const mb of [ALICE, BOB, CAROL, DAVE, REMOTE]) expect(await known(mb)).toEqual([]);
   });
 });
 
 describe('exactly-once local delivery', () => {
-  it('sending the same message twice, from one or two connections, delivers and captures once', async () => {
+  it('sending the same message twice, from one or two instances, delivers and captures once', async () => {
     const m = await queuedMessage();
     await sandboxTransport(db.s, clock).sender.send(m, NO_HOOKS);
-    const first = db.s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all();
+    const first = await emailIds();
     await sandboxTransport(db.s, () => T0 + 200).sender.send(m, NO_HOOKS);
     await sandboxTransport(db.t.open(), () => T0 + 300).sender.send(m, NO_HOOKS);
-    expect(db.s.db.prepare('SELECT email_id, mailbox, folder FROM emails ORDER BY email_id').all()).toEqual(first);
+    expect(await emailIds()).toEqual(first);
     expect((await db.s.listCaptured(100)).length).toBe(3);
   });
 
@@ -146,8 +154,9 @@ describe('exactly-once local delivery', () => {
     const [copy] = await db.s.listEmails({ mailbox: BOB, folder: 'INBOX', unread_only: false, limit: 10 });
     await db.s.applyTag({ email_id: copy!.email_id, add_flags: ['\\Seen'], remove_flags: [], move_to: 'Archive' });
     await transport.sender.send(m, NO_HOOKS);
-    expect(db.s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(BOB, m.message_id)).toBe(1);
-    expect(db.s.db.prepare('SELECT count(*) FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().get(ALICE, m.message_id)).toBe(1);
+    const copiesIn = async (mailbox: string) => (await allEmails(db.s)).filter((e) => e.mailbox === mailbox && e.outbound_message_id === m.message_id);
+    expect((await copiesIn(BOB)).map((e) => e.folder)).toEqual(['Archive']);
+    expect((await copiesIn(ALICE)).map((e) => e.folder)).toEqual(['Sent']);
   });
 });
 
@@ -156,12 +165,10 @@ describe('correspondents', () => {
     const before = await submit(db.s, BOB, content({ to: [ALICE], subject: 'before' }));
     expect(before.message.status).toBe('pending');
     await sandboxTransport(db.s, clock).sender.send(await queuedMessage(), NO_HOOKS);
-    for (const mb of [BOB, CAROL, DAVE, REMOTE]) {
-      expect(db.s.db.prepare('SELECT count(*) FROM correspondents WHERE mailbox = ?').pluck().get(mb)).toBe(0);
-    }
+    for (const mb of [BOB, CAROL, DAVE, REMOTE]) expect(await known(mb)).toEqual([]);
     const after = await submit(db.s, BOB, content({ to: [ALICE], subject: 'after' }));
     expect(after.message).toMatchObject({ status: 'pending', gate_code: 'mode_requires_approval' });
-    expect(db.s.db.prepare('SELECT count(*) FROM correspondents WHERE address IN (?, ?)').pluck().get(HIDDEN, OUTSIDER)).toBe(0);
+    for (const mb of EVERYONE) expect(await db.s.knownCorrespondents(mb, [HIDDEN, OUTSIDER])).toEqual(new Set());
   });
 
   it('the sender knows its recipients once the delivery is recorded as sent', async () => {

@@ -1,11 +1,27 @@
 /** Delivery claims: compare-and-set leases, owner-guarded outcomes, retry backoff, lease recovery. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import { ALICE, BOB, CAROL, T0, TTL_S, addMailbox, approveMany, auditActions, auditCount, content, holdMany, submit, testDb } from './fixtures.js';
+import type { Store } from '../../../src/store/store.js';
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  T0,
+  TTL_S,
+  type TestDb,
+  addMailbox,
+  approveMany,
+  auditActions,
+  auditCount,
+  auditEvents,
+  content,
+  holdMany,
+  submit,
+  testDb,
+} from '../fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let a: SqliteStore;
-let b: SqliteStore;
+let t: TestDb;
+let a: Store;
+let b: Store;
 beforeEach(async () => {
   t = testDb();
   a = t.open();
@@ -22,12 +38,8 @@ const LEASE = 60_000;
 /** Every mailbox this suite created: the process can deliver for all of them. */
 const ALL = [ALICE, BOB, CAROL];
 const REQUEUED_W1 = 'delivery lease of w1 expired before the message was transmitted; retrying (safe for this transport)';
-const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id);
-const lastDetail = (id: string) =>
-  JSON.parse(a.db.prepare('SELECT detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').pluck().get(id) as string) as Record<
-    string,
-    unknown
-  >;
+const row = (id: string) => a.getMessage(id);
+const lastDetail = async (id: string) => (await auditEvents(a, { message_id: id })).at(-1)!.detail;
 
 let serial = 0;
 async function oneSending(owner = 'w1', now = T0 + 1): Promise<string> {
@@ -39,7 +51,7 @@ async function oneSending(owner = 'w1', now = T0 + 1): Promise<string> {
 }
 
 describe('claimForDelivery', () => {
-  it('two connections claiming in turns take every approved and queued message exactly once', async () => {
+  it('two instances claiming in turns take every approved and queued message exactly once', async () => {
     const approved = await approveMany(a, ALICE, 30, (i) => content({ subject: `approved ${i}` }), T0);
     const queued: string[] = [];
     for (let i = 0; i < 30; i++) queued.push((await submit(b, BOB, content({ subject: `queued ${i}` }), { now: T0 })).message.message_id);
@@ -57,7 +69,7 @@ describe('claimForDelivery', () => {
     }
     expect([...taken.keys()].sort()).toEqual([...approved, ...queued].sort());
     expect(new Set(taken.values())).toEqual(new Set(['worker-a', 'worker-b']));
-    for (const [id, owner] of taken) expect(row(id)).toMatchObject({ status: 'sending', lease_owner: owner, attempts: 0 });
+    for (const [id, owner] of taken) expect(await row(id)).toMatchObject({ status: 'sending', lease_owner: owner, attempts: 0 });
   });
 
   it('respects next_attempt_at and the limit', async () => {
@@ -75,12 +87,12 @@ describe('claimForDelivery', () => {
     await a.decideMessage(cancelled!, { action: 'cancel', actor: 'agent:x' }, T0 + 1);
     await b.decideMessage(expired!, { action: 'approve', actor: 'r' }, T0 + TTL_S * 1000).catch(() => undefined);
     const blocked = (await submit(a, CAROL)).message.message_id;
-    expect(row(expired!)).toMatchObject({ status: 'expired' });
+    expect(await row(expired!)).toMatchObject({ status: 'expired' });
     for (const now of [T0 + 1, T0 + TTL_S * 1000, T0 + 10 ** 10]) {
       expect(await a.claimForDelivery('w', now, LEASE, 100, ALL)).toEqual([]);
       expect(await b.claimForDelivery('w2', now, LEASE, 100, ALL)).toEqual([]);
     }
-    expect([pending, rejected, cancelled, expired, blocked].map((id) => (row(id!) as { status: string }).status)).toEqual([
+    expect(await Promise.all([pending, rejected, cancelled, expired, blocked].map(async (id) => (await row(id!))!.status))).toEqual([
       'pending',
       'rejected',
       'cancelled',
@@ -96,7 +108,7 @@ describe('claimForDelivery', () => {
     expect(await a.claimForDelivery('w', T0 + 1, LEASE, 100, ['nobody@sandbox.test'])).toEqual([]);
     const claimed = await b.claimForDelivery('w', T0 + 1, LEASE, 100, [BOB]);
     expect(claimed.map((m) => m.message_id)).toEqual(bob);
-    for (const id of alice) expect(row(id)).toMatchObject({ status: 'approved', attempts: 0, lease_owner: null });
+    for (const id of alice) expect(await row(id)).toMatchObject({ status: 'approved', attempts: 0, lease_owner: null });
     const rest = await a.claimForDelivery('w2', T0 + 1, LEASE, 100, [ALICE, BOB]);
     expect(rest.map((m) => m.message_id).sort()).toEqual([...alice].sort());
   });
@@ -105,8 +117,8 @@ describe('claimForDelivery', () => {
 describe('recordOutcome', () => {
   it('from a worker that does not hold the lease does nothing', async () => {
     const id = await oneSending('w1');
-    const before = row(id);
-    const events = auditCount(a);
+    const before = await row(id);
+    const events = await auditCount(a);
     for (const outcome of [
       { kind: 'sent', detail: {} },
       { kind: 'failed', error: 'x' },
@@ -115,23 +127,23 @@ describe('recordOutcome', () => {
     ] as const) {
       expect(await b.recordOutcome(id, 'w2', outcome, T0 + 2)).toBeUndefined();
     }
-    expect(row(id)).toEqual(before);
-    expect(auditCount(a)).toBe(events);
+    expect(await row(id)).toEqual(before);
+    expect(await auditCount(a)).toBe(events);
   });
 
   it('twice from the owner records once: the second finds no lease', async () => {
     const id = await oneSending('w1');
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, T0 + 2)).toMatchObject({ status: 'sent' });
     expect(await a.recordOutcome(id, 'w1', { kind: 'failed', error: 'late' }, T0 + 3)).toBeUndefined();
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.sent']);
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.sent']);
   });
 
   it('retry -> queued with next_attempt_at and last_error, claimable only from then, attempts counted', async () => {
     const id = await oneSending('w1');
     const m = await a.recordOutcome(id, 'w1', { kind: 'retry', error: '451 try later', next_attempt_at: T0 + 30_000 }, T0 + 2, { charge: true });
     expect(m).toMatchObject({ status: 'queued', next_attempt_at: T0 + 30_000, last_error: '451 try later', lease_owner: null, lease_until: null, attempts: 1 });
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
-    expect(lastDetail(id)).toEqual({ attempt: 1, error: '451 try later', next_attempt_at: T0 + 30_000 });
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    expect(await lastDetail(id)).toEqual({ attempt: 1, error: '451 try later', next_attempt_at: T0 + 30_000 });
     expect(await b.claimForDelivery('w2', T0 + 29_999, LEASE, 10, ALL)).toEqual([]);
     const [again] = await b.claimForDelivery('w2', T0 + 30_000, LEASE, 10, ALL);
     expect(again).toMatchObject({ message_id: id, status: 'sending', lease_owner: 'w2', attempts: 1 });
@@ -145,8 +157,8 @@ describe('recordOutcome', () => {
       last_error: '550 no such user',
     });
     expect(await a.recordOutcome(unknown, 'w1', { kind: 'unknown', error: 'reset after DATA' }, T0 + 3)).toMatchObject({ status: 'outcome_unknown' });
-    expect(auditActions(a, failed)).toEqual(['message.submitted', 'message.failed']);
-    expect(auditActions(a, unknown)).toEqual(['message.submitted', 'message.outcome_unknown']);
+    expect(await auditActions(a, failed)).toEqual(['message.submitted', 'message.failed']);
+    expect(await auditActions(a, unknown)).toEqual(['message.submitted', 'message.outcome_unknown']);
     expect(await a.claimForDelivery('w', T0 + 10 ** 10, LEASE, 10, ALL)).toEqual([]);
     expect(await a.recoverLeases(T0 + 10 ** 10, () => true)).toEqual([]);
   });
@@ -156,7 +168,7 @@ describe('recoverLeases', () => {
   it('leaves a lease that has not run out (lease_until is still valid at exactly lease_until)', async () => {
     const id = await oneSending('w1', T0 + 1);
     expect(await b.recoverLeases(T0 + 1 + LEASE, () => true)).toEqual([]);
-    expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1' });
+    expect(await row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1' });
   });
 
   it('an expired lease is requeued when a retry is safe, with audit, and the old owner can no longer record', async () => {
@@ -169,37 +181,37 @@ describe('recoverLeases', () => {
     });
     expect(seen).toEqual([`${id}:w1`]);
     expect(out).toMatchObject([{ message_id: id, status: 'queued' }]);
-    expect(row(id)).toMatchObject({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now, last_error: REQUEUED_W1 });
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
-    expect(lastDetail(id)).toEqual({ error: REQUEUED_W1, recovered: true });
+    expect(await row(id)).toMatchObject({ status: 'queued', lease_owner: null, lease_until: null, next_attempt_at: now, last_error: REQUEUED_W1 });
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    expect(await lastDetail(id)).toEqual({ error: REQUEUED_W1, recovered: true });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
     const [again] = await b.claimForDelivery('w2', now, LEASE, 10, ALL);
     // The dead owner never tried the server: its lease charged nothing.
     expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 0 });
     expect(await a.recordOutcome(id, 'w1', { kind: 'sent', detail: {} }, now + 1)).toBeUndefined();
     expect(await b.recordOutcome(id, 'w2', { kind: 'sent', detail: {} }, now + 1)).toMatchObject({ status: 'sent' });
-    expect(auditActions(a, id).filter((x) => x === 'message.sent')).toEqual(['message.sent']);
+    expect((await auditActions(a, id)).filter((x) => x === 'message.sent')).toEqual(['message.sent']);
   });
 
   it('an expired lease becomes outcome_unknown when a retry is not safe, with audit, and is not claimable', async () => {
     const id = await oneSending('w1', T0 + 1);
     const now = T0 + 2 + LEASE;
     expect(await b.recoverLeases(now, () => false)).toMatchObject([{ message_id: id, status: 'outcome_unknown' }]);
-    expect(row(id)).toMatchObject({ status: 'outcome_unknown', lease_owner: null, lease_until: null });
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.outcome_unknown']);
-    expect(lastDetail(id)).toMatchObject({ recovered: true });
+    expect(await row(id)).toMatchObject({ status: 'outcome_unknown', lease_owner: null, lease_until: null });
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.outcome_unknown']);
+    expect(await lastDetail(id)).toMatchObject({ recovered: true });
     expect(await a.claimForDelivery('w', now + 10 ** 9, LEASE, 10, ALL)).toEqual([]);
     expect(await a.recoverLeases(now + 10 ** 9, () => true)).toEqual([]);
   });
 
-  it('recovering from two connections in turn recovers each lease once', async () => {
+  it('recovering from two instances in turn recovers each lease once', async () => {
     const ids = [await oneSending('w1', T0 + 1), await oneSending('w1', T0 + 1)];
     const now = T0 + 2 + LEASE;
     const first = await a.recoverLeases(now, () => true);
     const second = await b.recoverLeases(now, () => true);
     expect(first.map((m) => m.message_id).sort()).toEqual([...ids].sort());
     expect(second).toEqual([]);
-    for (const id of ids) expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    for (const id of ids) expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
   });
 });
 

@@ -4,13 +4,11 @@
  * the sandbox delivery worker running during the race and after it. Every trial: exactly one decision, the loser
  * gets NOT_PENDING, the audit log has exactly one decision event and it agrees with the row, and an approved
  * message is delivered exactly once (one INBOX copy, one captured outside copy) while any other is never delivered.
- * First two connections on one file in seeded interleavings, then worker threads for real lock contention.
- * (races.test.ts and parallel.test.ts race the decisions without delivery.)
+ * Two instances on one database in seeded interleavings; on SQLite, worker threads add real lock contention
+ * (decision-races-threads.test.ts). (races.test.ts and instances.test.ts race the decisions without delivery.)
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { setLogLevel } from '../../src/log.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { DecideRequest, OutboundMessage } from '../../src/store/store.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DecideRequest, OutboundMessage, Store } from '../../../src/store/store.js';
 import {
   ALICE,
   BOB,
@@ -24,10 +22,9 @@ import {
   race,
   rng,
   sandboxWorker,
-  type testDb,
-  twoConnections,
-} from './fixtures.js';
-import { threadRunner } from './threads.js';
+  type TestDb,
+  twoInstances,
+} from '../fixtures.js';
 
 const TRIALS = 100;
 const TO = { to: [BOB, OUTSIDER] };
@@ -41,11 +38,11 @@ const SEEN_AFTER: Record<Decided, string[]> = {
   expired: ['expired'],
 };
 
-let t: ReturnType<typeof testDb>;
-let a: SqliteStore;
-let b: SqliteStore;
+let t: TestDb;
+let a: Store;
+let b: Store;
 beforeEach(async () => {
-  ({ t, a, b } = await twoConnections([
+  ({ t, a, b } = await twoInstances([
     [ALICE, 'gated_send'],
     [BOB, 'gated_send'],
   ]));
@@ -57,7 +54,7 @@ afterEach(async () => {
 
 /** The one decision event agrees with the row, which is where that decision leads. */
 async function expectAuditAgrees(id: string, decided: Decided) {
-  expect(decisionEvents(a, id), id).toEqual([`message.${decided}`]);
+  expect(await decisionEvents(a, id), id).toEqual([`message.${decided}`]);
   expect(SEEN_AFTER[decided], id).toContain((await b.getMessage(id))!.status);
 }
 
@@ -78,14 +75,14 @@ function oneWinner(settled: readonly PromiseSettledResult<unknown>[], reqs: read
 async function expectDelivery(id: string, decided: Decided) {
   if (decided === 'approved') {
     expect((await a.getMessage(id))!).toMatchObject({ status: 'sent', attempts: 1 });
-    expect(deliveredCopies(a, id), id).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
+    expect(await deliveredCopies(a, id), id).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
   } else {
     expect((await a.getMessage(id))!.status).toBe(decided);
-    expect(deliveredCopies(a, id), id).toEqual(NOTHING_DELIVERED);
+    expect(await deliveredCopies(a, id), id).toEqual(NOTHING_DELIVERED);
   }
 }
 
-describe('two connections decide while a delivery worker runs', () => {
+describe('two instances decide while a delivery worker runs', () => {
   const pairs: [string, DecideRequest, DecideRequest][] = [
     ['approve vs reject', { action: 'approve', actor: 'reviewer:a' }, { action: 'reject', actor: 'reviewer:b', reason: 'no' }],
     ['approve vs cancel', { action: 'approve', actor: 'reviewer:a' }, { action: 'cancel', actor: 'agent:x' }],
@@ -153,87 +150,5 @@ describe("approve vs the worker's expiry sweep around expires_at", () => {
         else expect(seen.approved * seen.expired, 'both outcomes occurred').toBeGreaterThan(0);
       });
     }
-  }
-});
-
-describe('threads: real lock contention, with delivery workers running throughout', () => {
-  const N = 100;
-  let threads: ReturnType<typeof threadRunner>;
-  beforeAll(() => {
-    setLogLevel('warn');
-    threads = threadRunner();
-  });
-  afterAll(() => threads.cleanup());
-
-  type Outcome = { id: string; ok: boolean; status?: string; code?: string };
-
-  /** Every message: one thread won, the others lost with NOT_PENDING, the audit agrees, delivery once or never. */
-  async function expectRace(ids: string[], outs: Outcome[][], statusOf: (winner: number) => Decided) {
-    const decisions: Decided[] = [];
-    for (const id of ids) {
-      const rs = outs.map((out) => out.find((r) => r.id === id)!);
-      const winners = rs.flatMap((r, i) => (r.ok ? [i] : []));
-      expect(winners.length, id).toBe(1);
-      const decided = statusOf(winners[0]!);
-      for (const r of rs.filter((x) => !x.ok)) {
-        expect(r.code, id).toBe('NOT_PENDING');
-        expect(SEEN_AFTER[decided]).toContain(r.status);
-      }
-      await expectAuditAgrees(id, decided);
-      await expectDelivery(id, decided);
-      decisions.push(decided);
-    }
-    return decisions;
-  }
-
-  it(`approve, approve, reject and cancel from four threads over ${N} messages while two workers deliver`, async () => {
-    const ids = await holdMany(a, ALICE, N, T0, TO);
-    const reqs: DecideRequest[] = [
-      { action: 'approve', actor: 'reviewer:1' },
-      { action: 'approve', actor: 'reviewer:2' },
-      { action: 'reject', actor: 'reviewer:3', reason: 'no' },
-      { action: 'cancel', actor: 'agent:x' },
-    ];
-    const outs = await threads.run<Outcome | number>(t.path, [
-      ...reqs.map((req) => ({ task: 'decide' as const, ids, req, now: T0 + 1 })),
-      { task: 'deliver', now: T0 + 2, whileDeciding: true },
-      { task: 'deliver', now: T0 + 2, whileDeciding: true },
-    ]);
-    const decided = await expectRace(ids, outs.slice(0, 4) as Outcome[][], (w) => STATUS_OF[reqs[w]!.action]);
-    // The workers' claims add up to the approvals: none claimed twice, none missed.
-    expect((outs[4]![0] as number) + (outs[5]![0] as number)).toBe(decided.filter((d) => d === 'approved').length);
-    expect(new Set(decided).size, 'more than one kind of decision won').toBeGreaterThan(1);
-  });
-
-  for (const [approveAt, sweepAt] of [
-    [-1, 0],
-    [0, -1],
-  ] as const) {
-    it(`approve at expires_at${approveAt ? '-1ms' : ''} vs a sweep at expires_at${sweepAt ? '-1ms' : ''}, ${N} messages, then two workers`, async () => {
-      // Message i is held at T0 + 10i, so in round i only it can be due, and both threads race for it.
-      const ids: string[] = [];
-      for (let i = 0; i < N; i++) ids.push(...(await holdMany(a, ALICE, 1, T0 + 10 * i, TO)));
-      const expiries = ids.map((_, i) => T0 + 10 * i + TTL_S * 1000);
-      const [approvals, swept] = (await threads.run<Outcome | string>(t.path, [
-        { task: 'decide', ids, req: { action: 'approve', actor: 'reviewer:1' }, nows: expiries.map((e) => e + approveAt) },
-        { task: 'expire', nows: expiries.map((e) => e + sweepAt) },
-      ])) as [Outcome[], string[]];
-      const after = expiries[N - 1]! + 10;
-      await threads.run(t.path, [
-        { task: 'deliver', now: after },
-        { task: 'deliver', now: after },
-      ]);
-      expect(approvals.map((r) => r.id)).toEqual(ids);
-      for (const r of approvals) {
-        const outcome: Decided = r.ok ? 'approved' : 'expired';
-        if (!r.ok) expect(r).toMatchObject({ code: 'NOT_PENDING', status: 'expired' });
-        expect(swept.includes(r.id)).toBe(!r.ok && sweepAt === 0);
-        await expectAuditAgrees(r.id, outcome);
-        await expectDelivery(r.id, outcome);
-      }
-      const approved = approvals.filter((r) => r.ok).length;
-      if (approveAt === 0) expect(approved).toBe(0);
-      else expect(approved * swept.length, 'both outcomes occurred').toBeGreaterThan(0);
-    });
   }
 });

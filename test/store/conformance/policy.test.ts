@@ -1,19 +1,18 @@
 /**
- * The policy facts as the store reads them inside the submit transaction, on a real SQLite file: duplicates
+ * The policy facts as the store reads them inside the submit transaction, on a real database: duplicates
  * within the window, rate-limit windows (what counts and when it frees up), the suppression list (scopes,
- * the config file's entries, hard bounces). Races between connections are in policy-race.test.ts.
+ * the config file's entries, hard bounces). Races between instances are in instances.test.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { evaluate } from '../../src/gate/evaluate.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { PolicySettings } from '../../src/gate/policy/index.js';
-import { hardBounces } from '../../src/mail/smtp.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { OutboundMessage } from '../../src/store/store.js';
-import type { OversightMode } from '../../src/values.js';
-import { addMailbox, auditActions, BOB, CAROL, content, OPERATOR, OUTSIDER, sandboxWorker, submit, T0, useStore } from './fixtures.js';
+import { createApp } from '../../../src/app.js';
+import { evaluate } from '../../../src/gate/evaluate.js';
+import { loadConfig } from '../../../src/config/load.js';
+import type { PolicySettings } from '../../../src/gate/policy/index.js';
+import { hardBounces } from '../../../src/mail/smtp.js';
+import type { OutboundMessage, Store } from '../../../src/store/store.js';
+import type { OversightMode } from '../../../src/values.js';
+import { addMailbox, auditActions, BOB, CAROL, content, OPERATOR, OUTSIDER, sandboxWorker, submit, T0, useStore } from '../fixtures.js';
 
 const MB = 'agent@sandbox.test';
 const OTHER = 'other@sandbox.test';
@@ -42,7 +41,7 @@ describe('dedupe_window', () => {
     expect([twin.status, code(twin)]).toEqual(['blocked', 'duplicate']);
     expect(firstHit(twin).details).toEqual({ duplicate_of: first.message_id, window_seconds: 600 });
     expect(twin.gate_reason).toContain(first.message_id);
-    expect(auditActions(db.s, twin.message_id)).toEqual(['message.blocked']);
+    expect(await auditActions(db.s, twin.message_id)).toEqual(['message.blocked']);
     expect(code(await at(600_000))).toBe('mode_allows'); // the first is now exactly window-old: outside
   });
 
@@ -199,7 +198,7 @@ describe('the config file keeps its own entries in sync at start', () => {
     const configPath = db.t.dir.file('mailgate.json');
     const start = async (suppress: string[]) => {
       writeFileSync(configPath, JSON.stringify({ suppress, mailboxes: [{ address: MB, oversight_mode: 'autonomous' }] }));
-      const app = await createApp(loadConfig({ config: configPath, db: db.t.path }, {}));
+      const app = await createApp(loadConfig({ config: configPath, db: db.t.location }, {}));
       const rows = await app.store.listSuppressions({ limit: 100 });
       await app.close();
       return rows.map((r) => `${r.source}:${r.kind}:${r.value}`).sort();
@@ -227,7 +226,7 @@ describe('the config file keeps its own entries in sync at start', () => {
 });
 
 describe('hard bounces suppress the address', () => {
-  async function deliverAndFail(outcome: Parameters<SqliteStore['recordOutcome']>[2], to = ['gone@ext.example', BOB]) {
+  async function deliverAndFail(outcome: Parameters<Store['recordOutcome']>[2], to = ['gone@ext.example', BOB]) {
     await mailbox({ dedupe_window: 0 });
     const m = await at(0, content({ to }));
     const [claimed] = await db.s.claimForDelivery('owner:test', T0 + 1, MINUTE, 10, [MB]);

@@ -1,7 +1,22 @@
 /** Decisions: approve / reject / cancel only from pending, expiry as a decision, edits bound to a new content hash. */
 import { describe, expect, it } from 'vitest';
-import type { DecideRequest } from '../../src/store/store.js';
-import { ALICE, BOB, CAROL, T0, TTL_S, addMailbox, auditActions, auditCount, content, decisionEvents, failure, submit, useStore } from './fixtures.js';
+import type { DecideRequest } from '../../../src/store/store.js';
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  T0,
+  TTL_S,
+  addMailbox,
+  auditActions,
+  auditCount,
+  content,
+  decisionEvents,
+  eventsOf,
+  failure,
+  submit,
+  useStore,
+} from '../fixtures.js';
 
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE, 'gated_send');
@@ -16,7 +31,6 @@ const held = async (subject = 'held', now = T0) => (await submit(db.s, ALICE, co
 const approve: DecideRequest = { action: 'approve', actor: 'reviewer:r' };
 const reject: DecideRequest = { action: 'reject', actor: 'reviewer:r', reason: 'no' };
 const cancel: DecideRequest = { action: 'cancel', actor: 'agent:a' };
-const row = (id: string) => db.s.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id);
 
 /** One message in each non-pending status, reached through the store's own operations. */
 async function everyOtherStatus(): Promise<Record<string, string>> {
@@ -48,26 +62,26 @@ describe('only a pending message can be decided', () => {
     expect(Object.keys(ids).length).toBe(10);
     for (const [label, id] of Object.entries(ids)) {
       const status = (await db.s.getMessage(id))!.status;
-      const before = row(id);
-      const events = auditCount(db.s);
+      const before = await db.s.getMessage(id);
+      const events = await auditCount(db.s);
       for (const req of [approve, reject, cancel]) {
         const err = await failure(db.s.decideMessage(id, req, T0 + 5));
         expect(err.code, `${req.action} ${label}`).toBe('NOT_PENDING');
         expect(err.message).toContain(`cannot ${req.action} ${id}: it is ${status}, not pending`);
         expect(err.details).toEqual({ status });
       }
-      expect(row(id), label).toEqual(before);
-      expect(auditCount(db.s)).toBe(events);
+      expect(await db.s.getMessage(id), label).toEqual(before);
+      expect(await auditCount(db.s)).toBe(events);
     }
   });
 
-  it('a decided message cannot be decided again, by the same or another connection', async () => {
+  it('a decided message cannot be decided again, by the same or another instance', async () => {
     const id = await held();
     await db.s.decideMessage(id, approve, T0 + 1);
     const other = db.t.open();
     await expect(db.s.decideMessage(id, approve, T0 + 2)).rejects.toMatchObject({ code: 'NOT_PENDING', details: { status: 'approved' } });
     await expect(other.decideMessage(id, reject, T0 + 2)).rejects.toMatchObject({ code: 'NOT_PENDING', details: { status: 'approved' } });
-    expect(decisionEvents(db.s, id)).toEqual(['message.approved']);
+    expect(await decisionEvents(db.s, id)).toEqual(['message.approved']);
   });
 
   it('an unknown id is UNKNOWN_MESSAGE, not NOT_PENDING', async () => {
@@ -89,12 +103,13 @@ describe('expiry is a decision', () => {
         expect(err).toMatchObject({ code: 'NOT_PENDING', details: { status: 'expired' } });
         expect(err.message).toContain('it is expired, not pending');
         expect(await db.s.getMessage(id)).toMatchObject({ status: 'expired', decided_at: now, decided_by: 'system:expiry', decision_reason: null });
-        expect(auditActions(db.s, id)).toEqual(['message.held', 'message.expired']);
-        const ev = db.s.db.prepare("SELECT actor, at, detail FROM audit_events WHERE action = 'message.expired'").get();
-        expect(ev).toEqual({ actor: 'system:expiry', at: now, detail: JSON.stringify({ expires_at: EXPIRES }) });
+        expect(await auditActions(db.s, id)).toEqual(['message.held', 'message.expired']);
+        const [ev] = await eventsOf(db.s, 'message.expired');
+        expect(ev).toMatchObject({ actor: 'system:expiry', at: now, message_id: id, detail: { expires_at: EXPIRES } });
+        expect(Object.keys(ev!.detail)).toEqual(['expires_at']);
         // Asking again changes nothing more.
         await expect(db.s.decideMessage(id, req, now + 1)).rejects.toMatchObject({ code: 'NOT_PENDING', details: { status: 'expired' } });
-        expect(decisionEvents(db.s, id)).toEqual(['message.expired']);
+        expect(await decisionEvents(db.s, id)).toEqual(['message.expired']);
         expect(await db.s.claimForDelivery('w', now + 10 ** 9, 1000, 10, ALL)).toEqual([]);
       });
     }
@@ -104,7 +119,7 @@ describe('expiry is a decision', () => {
     const id = await held();
     expect(await db.s.decideMessage(id, approve, EXPIRES - 1)).toMatchObject({ status: 'approved', decided_at: EXPIRES - 1 });
     expect(await db.s.expireDue(EXPIRES + 1, 10)).toEqual([]);
-    expect(decisionEvents(db.s, id)).toEqual(['message.approved']);
+    expect(await decisionEvents(db.s, id)).toEqual(['message.approved']);
   });
 
   it('expireDue expires exactly the pending rows that are due, up to the limit, and is idempotent', async () => {
@@ -140,8 +155,8 @@ describe('expiry is a decision', () => {
       rejected: 'rejected',
       queued: 'queued',
     });
-    for (const id of [due1, due2, due3]) expect(decisionEvents(db.s, id)).toEqual(['message.expired']);
-    expect(decisionEvents(db.s, notYet)).toEqual([]);
+    for (const id of [due1, due2, due3]) expect(await decisionEvents(db.s, id)).toEqual(['message.expired']);
+    expect(await decisionEvents(db.s, notYet)).toEqual([]);
     expect((await db.s.listPending({ limit: 10, now: EXPIRES })).messages.map((m) => m.message_id)).toEqual([notYet]);
   });
 });
@@ -158,7 +173,8 @@ describe('approve with edits', () => {
     // The new hash is the hash of exactly the edited content, as a fresh submission of it would get.
     const fresh = await submit(db.s, ALICE, content({ subject: 'Final', text: 'Corrected body', cc: [CAROL] }));
     expect(m.content_hash).toBe(fresh.message.content_hash);
-    expect(JSON.parse(db.s.db.prepare('SELECT original_content FROM messages WHERE message_id = ?').pluck().get(id) as string)).toEqual(m.original_content);
+    // Stored, not only returned: read back as any later reader sees it.
+    expect((await db.s.getMessage(id))!.original_content).toEqual(m.original_content);
   });
 
   it('edits equal to the current content are no edit: no original_content, same hash, no message.edited', async () => {
@@ -166,7 +182,7 @@ describe('approve with edits', () => {
     const before = (await db.s.getMessage(id))!;
     const m = await db.s.decideMessage(id, { action: 'approve', actor: 'reviewer:r', edits: { subject: 'Same', to: before.to } }, T0 + 1);
     expect(m).toMatchObject({ status: 'approved', original_content: null, content_hash: before.content_hash });
-    expect(auditActions(db.s, id)).toEqual(['message.held', 'message.approved']);
+    expect(await auditActions(db.s, id)).toEqual(['message.held', 'message.approved']);
   });
 
   it('edits on a late approval are not applied', async () => {

@@ -1,18 +1,19 @@
 /**
- * Decision races between two connections on one file (two "processes"), in randomised interleavings:
- * exactly one decision wins, the loser gets NOT_PENDING, and the audit log agrees with the rows.
- * True thread-level contention is in parallel.test.ts.
+ * Decision races between two instances on one database (two processes on a SQLite file, two servers on
+ * PostgreSQL), in randomised interleavings: exactly one decision wins, the loser gets NOT_PENDING, and the audit
+ * log agrees with the rows. More instances at once: instances.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DecideRequest } from '../../src/store/store.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { DecideRequest, Store } from '../../../src/store/store.js';
 import {
   ALICE,
   BULK_POLICY,
   DECISION_STATUS,
   T0,
   TTL_S,
+  type TestDb,
   addMailbox,
+  auditEvents,
   content,
   decisionEvents,
   failure,
@@ -21,14 +22,14 @@ import {
   rng,
   submit,
   testDb,
-} from './fixtures.js';
+} from '../fixtures.js';
 
 const TRIALS = 200;
 const EXPIRES = T0 + TTL_S * 1000;
 
-let t: ReturnType<typeof testDb>;
-let a: SqliteStore;
-let b: SqliteStore;
+let t: TestDb;
+let a: Store;
+let b: Store;
 beforeAll(async () => {
   t = testDb();
   a = t.open();
@@ -38,20 +39,23 @@ beforeAll(async () => {
 afterAll(async () => {
   // Whatever ran, the chain is intact and every decided row has exactly the one matching decision event.
   expect((await a.verifyAudit()).ok).toBe(true);
-  const disagree = a.db
-    .prepare(`SELECT m.message_id, m.status, group_concat(e.action) AS events FROM messages m
-      LEFT JOIN audit_events e ON e.message_id = m.message_id
-        AND e.action IN ('message.approved', 'message.rejected', 'message.cancelled', 'message.expired')
-      GROUP BY m.message_id
-      HAVING (m.status = 'pending' AND events IS NOT NULL)
-          OR (m.status <> 'pending' AND (events IS NULL OR events LIKE '%,%' OR events <> CASE
-                WHEN m.status IN ('approved', 'queued', 'sending', 'sent') THEN 'message.approved' ELSE 'message.' || m.status END))`)
-    .all();
+  const decisions = new Map<string, string[]>();
+  for (const e of await auditEvents(a)) {
+    if (e.message_id && e.action in DECISION_STATUS) decisions.set(e.message_id, [...(decisions.get(e.message_id) ?? []), e.action]);
+  }
+  const disagree = (await a.listMessages({})).flatMap((m) => {
+    const events = decisions.get(m.message_id) ?? [];
+    const expected = m.status === 'pending' ? [] : [['approved', 'queued', 'sending', 'sent'].includes(m.status) ? 'message.approved' : `message.${m.status}`];
+    return events.join() === expected.join() ? [] : [{ message_id: m.message_id, status: m.status, events }];
+  });
   expect(disagree).toEqual([]);
   await t.close();
 });
 
 const newHeld = async () => (await holdMany(a, ALICE, 1))[0]!;
+/** Each idempotency trial submits at its own instant, so its rows are the ones created since then. */
+const LATER = EXPIRES + 1_000_000;
+const keyed = async (key: string, since: number) => (await a.listMessages({ mailbox: ALICE, since })).filter((m) => m.idempotency_key === key).length;
 
 const pairs: [string, DecideRequest, DecideRequest][] = [
   ['approve vs reject', { action: 'approve', actor: 'reviewer:a' }, { action: 'reject', actor: 'reviewer:b', reason: 'no' }],
@@ -60,7 +64,7 @@ const pairs: [string, DecideRequest, DecideRequest][] = [
   ['reject vs cancel', { action: 'reject', actor: 'reviewer:a', reason: 'no' }, { action: 'cancel', actor: 'agent:x' }],
 ];
 
-describe('two connections decide the same message', () => {
+describe('two instances decide the same message', () => {
   for (const [name, reqA, reqB] of pairs) {
     it(`${name}: exactly one wins, ${TRIALS} trials`, async () => {
       const next = rng(name.length * 7919);
@@ -80,7 +84,7 @@ describe('two connections decide the same message', () => {
         const status = { approve: 'approved', reject: 'rejected', cancel: 'cancelled' }[wonReq.action];
         expect((winner as PromiseFulfilledResult<{ status: string; decided_by: string }>).value).toMatchObject({ status, decided_by: wonReq.actor });
         expect((loser as PromiseRejectedResult).reason).toMatchObject({ code: 'NOT_PENDING', details: { status } });
-        const events = decisionEvents(b, id);
+        const events = await decisionEvents(b, id);
         expect(events.length, `trial ${i}`).toBe(1);
         expect(DECISION_STATUS[events[0]!]).toBe(status);
         expect((await b.getMessage(id))!.status).toBe(status);
@@ -115,7 +119,7 @@ describe('approve vs expiry around expires_at', () => {
         const final = (await a.getMessage(id))!.status;
         expect(['approved', 'expired']).toContain(final);
         outcomes[final as 'approved' | 'expired']++;
-        expect(decisionEvents(a, id)).toEqual([final === 'approved' ? 'message.approved' : 'message.expired']);
+        expect(await decisionEvents(a, id)).toEqual([final === 'approved' ? 'message.approved' : 'message.expired']);
         if (final === 'approved') {
           expect(approveAt).toBeLessThan(0);
           expect(ra.status).toBe('fulfilled');
@@ -137,26 +141,27 @@ describe('approve vs expiry around expires_at', () => {
       // Nothing expired is ever claimable.
       const claimed = await a.claimForDelivery(`w${approveAt}${sweepAt}`, EXPIRES + 10, 60_000, 10_000, [ALICE]);
       expect(claimed.every((m) => m.status === 'sending')).toBe(true);
-      for (const m of claimed) expect(decisionEvents(a, m.message_id)).toEqual(['message.approved']);
+      for (const m of claimed) expect(await decisionEvents(a, m.message_id)).toEqual(['message.approved']);
     });
   }
 });
 
-describe('idempotent submits racing from two connections (K7)', () => {
+describe('idempotent submits racing from two instances (K7)', () => {
   it(`same key and content: one message, one replay, ${TRIALS} trials`, async () => {
     const next = rng(42);
     for (let i = 0; i < TRIALS; i++) {
       const key = `race-${i}`;
       const c = content({ subject: `idem ${i}` });
+      const now = LATER + i;
       const [ra, rb] = await race(
         next,
-        () => submit(a, ALICE, c, { key, policy: BULK_POLICY }),
-        () => submit(b, ALICE, c, { key, policy: BULK_POLICY }),
+        () => submit(a, ALICE, c, { key, now, policy: BULK_POLICY }),
+        () => submit(b, ALICE, c, { key, now, policy: BULK_POLICY }),
       );
       if (ra.status !== 'fulfilled' || rb.status !== 'fulfilled') throw new Error(`trial ${i}: a submit failed`);
       expect([ra.value.replayed, rb.value.replayed].sort()).toEqual([false, true]);
       expect(ra.value.message.message_id).toBe(rb.value.message.message_id);
-      expect(a.db.prepare('SELECT count(*) FROM messages WHERE idempotency_key = ?').pluck().get(key)).toBe(1);
+      expect(await keyed(key, now)).toBe(1);
     }
   });
 
@@ -164,16 +169,17 @@ describe('idempotent submits racing from two connections (K7)', () => {
     const next = rng(43);
     for (let i = 0; i < TRIALS; i++) {
       const key = `conflict-${i}`;
+      const now = LATER + TRIALS + i;
       const [ra, rb] = await race(
         next,
-        () => submit(a, ALICE, content({ subject: `A ${i}` }), { key, policy: BULK_POLICY }),
-        () => submit(b, ALICE, content({ subject: `B ${i}` }), { key, policy: BULK_POLICY }),
+        () => submit(a, ALICE, content({ subject: `A ${i}` }), { key, now, policy: BULK_POLICY }),
+        () => submit(b, ALICE, content({ subject: `B ${i}` }), { key, now, policy: BULK_POLICY }),
       );
       const ok = [ra, rb].filter((r) => r.status === 'fulfilled');
       const bad = [ra, rb].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(ok.length).toBe(1);
       expect(bad[0]!.reason).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT' });
-      expect(a.db.prepare('SELECT count(*) FROM messages WHERE idempotency_key = ?').pluck().get(key)).toBe(1);
+      expect(await keyed(key, now)).toBe(1);
     }
     expect((await failure(submit(a, ALICE, content({ subject: 'C' }), { key: 'conflict-0' }))).code).toBe('IDEMPOTENCY_CONFLICT');
   });

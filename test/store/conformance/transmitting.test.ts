@@ -3,13 +3,12 @@
  * cannot, and lease recovery decides between requeue and outcome_unknown with it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { OutboundMessage } from '../../src/store/store.js';
-import { ALICE, BOB, T0, addMailbox, auditActions, auditCount, content, failure, submit, testDb } from './fixtures.js';
+import type { OutboundMessage, Store } from '../../../src/store/store.js';
+import { ALICE, BOB, T0, type TestDb, addMailbox, auditActions, auditCount, auditEvents, content, failure, submit, testDb } from '../fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let a: SqliteStore;
-let b: SqliteStore;
+let t: TestDb;
+let a: Store;
+let b: Store;
 beforeEach(async () => {
   t = testDb();
   a = t.open();
@@ -24,14 +23,11 @@ afterEach(async () => {
 const LEASE = 60_000;
 const ALL = [ALICE, BOB];
 const EXPIRED = T0 + 2 + LEASE;
-const row = (id: string) => a.db.prepare('SELECT * FROM messages WHERE message_id = ?').get(id) as Record<string, unknown>;
-const lastEvent = (id: string) =>
-  a.db.prepare('SELECT actor, action, at, detail FROM audit_events WHERE message_id = ? ORDER BY seq DESC LIMIT 1').get(id) as {
-    actor: string;
-    action: string;
-    at: number;
-    detail: string;
-  };
+const row = (id: string) => a.getMessage(id);
+const lastEvent = async (id: string) => {
+  const { actor, action, at, detail } = (await auditEvents(a, { message_id: id })).at(-1)!;
+  return { actor, action, at, detail };
+};
 const retryError = (owner: string) => `delivery lease of ${owner} expired before the message was transmitted; retrying (safe for this transport)`;
 const unknownError = (owner: string) => `delivery lease of ${owner} expired after the message was transmitted; it may have been delivered, so it is not resent`;
 
@@ -45,9 +41,9 @@ async function sending(owner = 'w1', subject = 'on its way'): Promise<string> {
 describe('markTransmitting', () => {
   it('is set by the lease owner, and leaves status and lease as they were', async () => {
     const id = await sending('w1');
-    const events = auditCount(a);
+    const events = await auditCount(a);
     await b.markTransmitting(id, 'w1', T0 + 2);
-    expect(row(id)).toMatchObject({
+    expect(await row(id)).toMatchObject({
       status: 'sending',
       lease_owner: 'w1',
       lease_until: T0 + 1 + LEASE,
@@ -56,16 +52,16 @@ describe('markTransmitting', () => {
       attempts: 0,
     });
     expect((await a.getMessage(id))?.transmitting_at).toBe(T0 + 2);
-    expect(auditCount(a)).toBe(events);
+    expect(await auditCount(a)).toBe(events);
   });
 
   it('by any other owner throws and changes nothing', async () => {
     const id = await sending('w1');
-    const before = row(id);
+    const before = await row(id);
     for (const owner of ['w2', '', 'W1']) {
       expect((await failure(b.markTransmitting(id, owner, T0 + 2))).message).toBe(`lease on ${id} lost before transmission; not sending`);
     }
-    expect(row(id)).toEqual(before);
+    expect(await row(id)).toEqual(before);
   });
 
   it('throws for a message that is not being sent: queued, sent, failed, outcome_unknown, or unknown', async () => {
@@ -82,9 +78,9 @@ describe('markTransmitting', () => {
       finals[status] = id;
     }
     for (const id of [queued, ...Object.values(finals), 'msg_doesnotexist']) {
-      const before = row(id);
+      const before = await row(id);
       await expect(a.markTransmitting(id, 'w1', T0 + 4)).rejects.toThrow(/lost before transmission; not sending/);
-      expect(row(id)).toEqual(before);
+      expect(await row(id)).toEqual(before);
     }
   });
 
@@ -96,7 +92,7 @@ describe('markTransmitting', () => {
     const [again] = await b.claimForDelivery('w2', EXPIRED, LEASE, 10, ALL);
     expect(again).toMatchObject({ message_id: id, lease_owner: 'w2', attempts: 0, transmitting_at: null });
     await expect(a.markTransmitting(id, 'w1', EXPIRED + 1)).rejects.toThrow(/lost before transmission/);
-    expect(row(id)).toMatchObject({ lease_owner: 'w2', transmitting_at: null });
+    expect(await row(id)).toMatchObject({ lease_owner: 'w2', transmitting_at: null });
     await b.chargeAttempt(id, 'w2', EXPIRED + 2);
     await expect(a.chargeAttempt(id, 'w1', EXPIRED + 2)).rejects.toThrow(/lost before transmission/);
     await b.markTransmitting(id, 'w2', EXPIRED + 2);
@@ -108,7 +104,7 @@ describe('markTransmitting', () => {
       smtp_response: '250 2.0.0 Ok: queued as ABC',
       attempts: 1,
     });
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled', 'message.sent']);
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled', 'message.sent']);
   });
 });
 
@@ -131,7 +127,7 @@ describe('recoverLeases decides with transmitting_at', () => {
     );
     expect(Object.fromEntries(out.map((m) => [m.message_id, m.status]))).toEqual({ [untransmitted]: 'queued', [transmitted]: 'outcome_unknown' });
 
-    expect(row(untransmitted)).toMatchObject({
+    expect(await row(untransmitted)).toMatchObject({
       status: 'queued',
       transmitting_at: null,
       lease_owner: null,
@@ -141,15 +137,15 @@ describe('recoverLeases decides with transmitting_at', () => {
       attempts: 0,
       updated_at: EXPIRED,
     });
-    expect(auditActions(a, untransmitted)).toEqual(['message.submitted', 'message.retry_scheduled']);
-    expect(lastEvent(untransmitted)).toEqual({
+    expect(await auditActions(a, untransmitted)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    expect(await lastEvent(untransmitted)).toEqual({
       actor: 'system:delivery',
       action: 'message.retry_scheduled',
       at: EXPIRED,
-      detail: JSON.stringify({ error: retryError('w1'), recovered: true }),
+      detail: { error: retryError('w1'), recovered: true },
     });
 
-    expect(row(transmitted)).toMatchObject({
+    expect(await row(transmitted)).toMatchObject({
       status: 'outcome_unknown',
       transmitting_at: T0 + 2,
       lease_owner: null,
@@ -158,19 +154,19 @@ describe('recoverLeases decides with transmitting_at', () => {
       attempts: 1,
       sent_at: null,
     });
-    expect(auditActions(a, transmitted)).toEqual(['message.submitted', 'message.outcome_unknown']);
-    expect(lastEvent(transmitted)).toEqual({
+    expect(await auditActions(a, transmitted)).toEqual(['message.submitted', 'message.outcome_unknown']);
+    expect(await lastEvent(transmitted)).toEqual({
       actor: 'system:delivery',
       action: 'message.outcome_unknown',
       at: EXPIRED,
-      detail: JSON.stringify({ error: unknownError('w1'), recovered: true }),
+      detail: { error: unknownError('w1'), recovered: true },
     });
 
     // Only the requeued one is ever delivered again, and neither is recovered twice.
     const claimed = await a.claimForDelivery('w2', EXPIRED + 10 ** 9, LEASE, 10, ALL);
     expect(claimed.map((m) => m.message_id)).toEqual([untransmitted]);
     expect(await b.recoverLeases(EXPIRED + 1, () => true)).toEqual([]);
-    expect(row(transmitted)).toMatchObject({ status: 'outcome_unknown', transmitting_at: T0 + 2 });
+    expect(await row(transmitted)).toMatchObject({ status: 'outcome_unknown', transmitting_at: T0 + 2 });
     expect(await a.verifyAudit()).toMatchObject({ ok: true });
   });
 
@@ -178,14 +174,14 @@ describe('recoverLeases decides with transmitting_at', () => {
     const id = await sending('w1');
     await a.markTransmitting(id, 'w1', T0 + 2);
     expect(await b.recoverLeases(EXPIRED, () => true)).toMatchObject([{ message_id: id, status: 'queued', transmitting_at: null }]);
-    expect(row(id)).toMatchObject({ status: 'queued', transmitting_at: null, next_attempt_at: EXPIRED });
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
+    expect(await row(id)).toMatchObject({ status: 'queued', transmitting_at: null, next_attempt_at: EXPIRED });
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.retry_scheduled']);
   });
 
   it('a callback that refuses an untransmitted message leaves it outcome_unknown with transmitting_at still null', async () => {
     const id = await sending('w1');
     expect(await b.recoverLeases(EXPIRED, () => false)).toMatchObject([{ message_id: id, status: 'outcome_unknown', transmitting_at: null }]);
-    expect(auditActions(a, id)).toEqual(['message.submitted', 'message.outcome_unknown']);
+    expect(await auditActions(a, id)).toEqual(['message.submitted', 'message.outcome_unknown']);
   });
 
   it('a lease still valid is not offered to the callback, transmitted or not', async () => {
@@ -199,7 +195,7 @@ describe('recoverLeases decides with transmitting_at', () => {
       }),
     ).toEqual([]);
     expect(seen).toEqual([]);
-    expect(row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1', transmitting_at: T0 + 2 });
+    expect(await row(id)).toMatchObject({ status: 'sending', lease_owner: 'w1', transmitting_at: T0 + 2 });
   });
 });
 

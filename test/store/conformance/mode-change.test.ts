@@ -1,9 +1,9 @@
 /** Mode changes are prospective: held mail stays held and untouched; the change is audited with its count. */
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../src/gate/evaluate.js';
-import type { AutoApproveRule } from '../../src/gate/rules/index.js';
-import { newActionId } from '../../src/ids.js';
-import type { MailboxPatch } from '../../src/store/store.js';
+import { evaluate } from '../../../src/gate/evaluate.js';
+import type { AutoApproveRule } from '../../../src/gate/rules/index.js';
+import { newActionId } from '../../../src/ids.js';
+import type { MailboxPatch } from '../../../src/store/store.js';
 import {
   ALICE,
   BOB,
@@ -16,11 +16,12 @@ import {
   content,
   decisionEvents,
   deliveredCopies,
+  eventsOf,
   holdMany,
   sandboxWorker,
   submit,
   useStore,
-} from './fixtures.js';
+} from '../fixtures.js';
 
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE, 'gated_send');
@@ -28,25 +29,19 @@ const db = useStore(async (s) => {
 });
 
 const N = 25;
-const rowsOf = (mailbox: string) => db.s.db.prepare('SELECT * FROM messages WHERE mailbox = ? ORDER BY message_id').all(mailbox);
-const events = (action: string) =>
-  db.s.db.prepare('SELECT actor, at, mailbox, detail FROM audit_events WHERE action = ?').all(action) as {
-    actor: string;
-    at: number;
-    mailbox: string;
-    detail: string;
-  }[];
+const rowsOf = async (mailbox: string) => (await db.s.listMessages({ mailbox })).sort((x, y) => x.message_id.localeCompare(y.message_id));
+const events = (action: string) => eventsOf(db.s, action);
 
 describe('gated_send -> autonomous with held messages', () => {
-  it('leaves every held message pending and byte-for-byte unchanged, and reports the count', async () => {
+  it('leaves every held message pending and unchanged in every field, and reports the count', async () => {
     await holdMany(db.s, ALICE, N);
     await holdMany(db.s, BOB, 3);
-    const before = rowsOf(ALICE);
+    const before = await rowsOf(ALICE);
     const r = await db.s.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'the agent has earned it', T0 + 10);
     expect(r).toMatchObject({ changed: ['oversight_mode'], pending_unaffected: N, mailbox: { oversight_mode: 'autonomous', updated_at: T0 + 10 } });
-    const after = rowsOf(ALICE);
+    const after = await rowsOf(ALICE);
     expect(after).toEqual(before);
-    expect(after.every((m) => (m as { status: string }).status === 'pending')).toBe(true);
+    expect(after.every((m) => m.status === 'pending')).toBe(true);
     expect((await db.s.listPending({ mailbox: ALICE, limit: 100, now: T0 + 20 })).messages.length).toBe(N);
     expect(await db.s.claimForDelivery('w', T0 + 20, 60_000, 100, [ALICE, BOB])).toEqual([]);
   });
@@ -54,10 +49,10 @@ describe('gated_send -> autonomous with held messages', () => {
   it('records mailbox.mode_changed with actor, reason, the diff and pending_unaffected', async () => {
     await holdMany(db.s, ALICE, N);
     await db.s.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'the agent has earned it', T0 + 10);
-    const [ev, ...more] = events('mailbox.mode_changed');
+    const [ev, ...more] = await events('mailbox.mode_changed');
     expect(more).toEqual([]);
     expect(ev).toMatchObject({ actor: OPERATOR, at: T0 + 10, mailbox: ALICE });
-    expect(JSON.parse(ev!.detail)).toEqual({
+    expect(ev!.detail).toEqual({
       changes: { oversight_mode: { from: 'gated_send', to: 'autonomous' } },
       reason: 'the agent has earned it',
       pending_unaffected: N,
@@ -65,7 +60,7 @@ describe('gated_send -> autonomous with held messages', () => {
     expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
   });
 
-  it('new submissions follow the new mode, including from another connection', async () => {
+  it('new submissions follow the new mode, including from another instance', async () => {
     const other = db.t.open();
     const [heldId] = await holdMany(db.s, ALICE, 1);
     await other.updateMailbox(ALICE, { oversight_mode: 'autonomous' }, OPERATOR, 'go', T0 + 1);
@@ -80,7 +75,7 @@ describe('gated_send -> autonomous with held messages', () => {
     const r = await db.s.updateMailbox(ALICE, { auto_approve_rules: [{ type: 'all' }] }, OPERATOR, 'trust all', T0 + 1);
     expect(r).toMatchObject({ changed: ['auto_approve_rules'], pending_unaffected: 4 });
     expect((await db.s.listPending({ mailbox: ALICE, limit: 10, now: T0 + 1 })).messages.length).toBe(4);
-    expect(JSON.parse(events('mailbox.mode_changed')[0]!.detail)).toMatchObject({
+    expect((await events('mailbox.mode_changed'))[0]!.detail).toMatchObject({
       changes: { auto_approve_rules: { from: [], to: [{ type: 'all' }] } },
       pending_unaffected: 4,
     });
@@ -91,17 +86,17 @@ describe('gated_send -> autonomous with held messages', () => {
 describe('other updates', () => {
   it('a patch that changes nothing writes nothing', async () => {
     await holdMany(db.s, ALICE, 2);
-    const n = auditCount(db.s);
+    const n = await auditCount(db.s);
     const r = await db.s.updateMailbox(ALICE, { oversight_mode: 'gated_send', display_name: undefined }, OPERATOR, 'noop', T0 + 1);
     expect(r).toMatchObject({ changed: [], mailbox: { oversight_mode: 'gated_send', updated_at: T0 } });
-    expect(auditCount(db.s)).toBe(n);
+    expect(await auditCount(db.s)).toBe(n);
   });
 
   it('a change that is not about oversight is mailbox.updated', async () => {
     await db.s.updateMailbox(ALICE, { display_name: 'Alice', pending_ttl_seconds: 60 }, OPERATOR, 'cosmetic', T0 + 1);
-    expect(events('mailbox.mode_changed')).toEqual([]);
-    const [ev] = events('mailbox.updated');
-    expect(JSON.parse(ev!.detail)).toEqual({
+    expect(await events('mailbox.mode_changed')).toEqual([]);
+    const [ev] = await events('mailbox.updated');
+    expect(ev!.detail).toEqual({
       changes: { display_name: { from: null, to: 'Alice' }, pending_ttl_seconds: { from: 3600, to: 60 } },
       reason: 'cosmetic',
       pending_unaffected: 0,
@@ -197,10 +192,10 @@ describe('loosening with mail held, then the delivery worker (README: mail alrea
 
       const worker = (now: number) => sandboxWorker(db.s, () => now).tick();
       await worker(T0 + 20);
-      expect(deliveredCopies(db.s, after.message_id)).toMatchObject({ inbox: 1, sent_events: 1 });
+      expect(await deliveredCopies(db.s, after.message_id)).toMatchObject({ inbox: 1, sent_events: 1 });
       for (const id of held) {
         expect((await db.s.getMessage(id))!.status, id).toBe('pending');
-        expect(deliveredCopies(db.s, id), id).toEqual(NOTHING_DELIVERED);
+        expect(await deliveredCopies(db.s, id), id).toEqual(NOTHING_DELIVERED);
       }
       if (tag) expect([(await db.s.getAction(tag.id))!.status, (await db.s.getEmail(tag.email))!.flags]).toEqual(['pending', []]);
 
@@ -209,16 +204,16 @@ describe('loosening with mail held, then the delivery worker (README: mail alrea
       if (tag) await db.s.decideAction(tag.id, { action: 'approve', actor: 'reviewer:r' }, T0 + 30);
       await worker(T0 + 40);
       await worker(T0 + 41);
-      expect(deliveredCopies(db.s, approve!)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
-      expect(deliveredCopies(db.s, reject!)).toEqual(NOTHING_DELIVERED);
+      expect(await deliveredCopies(db.s, approve!)).toEqual({ inbox: 1, sent: 1, captured: 0, sent_events: 1 });
+      expect(await deliveredCopies(db.s, reject!)).toEqual(NOTHING_DELIVERED);
       if (tag) expect([(await db.s.getAction(tag.id))!.status, (await db.s.getEmail(tag.email))!.flags]).toEqual(['applied', ['\\Flagged']]);
       expect((await db.s.getMessage(expire!))!.status).toBe('pending');
 
       await worker(T0 + TTL_S * 1000);
       expect((await db.s.getMessage(expire!))!.status).toBe('expired');
-      expect(deliveredCopies(db.s, expire!)).toEqual(NOTHING_DELIVERED);
-      expect(held.map((id) => decisionEvents(db.s, id))).toEqual([['message.approved'], ['message.rejected'], ['message.expired']]);
-      if (tag) expect(decisionEvents(db.s, tag.id)).toEqual(['message.approved']);
+      expect(await deliveredCopies(db.s, expire!)).toEqual(NOTHING_DELIVERED);
+      expect(await Promise.all(held.map((id) => decisionEvents(db.s, id)))).toEqual([['message.approved'], ['message.rejected'], ['message.expired']]);
+      if (tag) expect(await decisionEvents(db.s, tag.id)).toEqual(['message.approved']);
       expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
     });
   }

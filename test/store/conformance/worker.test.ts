@@ -1,15 +1,30 @@
-/** The DeliveryWorker over the sandbox: two workers on two connections deliver every message exactly once. */
+/** The DeliveryWorker over the sandbox: two workers on two instances deliver every message exactly once. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Sender, Transport, TransportRegistry } from '../../src/mail/ports.js';
-import { sandboxTransport } from '../../src/services/sandbox.js';
-import { DeliveryWorker } from '../../src/services/deliver.js';
-import type { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { Store } from '../../src/store/store.js';
-import { ALICE, BOB, CAROL, OUTSIDER, T0, TTL_S, addMailbox, approveMany, auditActions, content, holdMany, testDb } from './fixtures.js';
+import type { Sender, Transport, TransportRegistry } from '../../../src/mail/ports.js';
+import { sandboxTransport } from '../../../src/services/sandbox.js';
+import { DeliveryWorker } from '../../../src/services/deliver.js';
+import type { Store } from '../../../src/store/store.js';
+import {
+  ALICE,
+  BOB,
+  CAROL,
+  OUTSIDER,
+  T0,
+  TTL_S,
+  type TestDb,
+  addMailbox,
+  allEmails,
+  approveMany,
+  auditActions,
+  content,
+  eventsOf,
+  holdMany,
+  testDb,
+} from '../fixtures.js';
 
-let t: ReturnType<typeof testDb>;
-let a: SqliteStore;
-let b: SqliteStore;
+let t: TestDb;
+let a: Store;
+let b: Store;
 beforeEach(async () => {
   t = testDb();
   a = t.open();
@@ -28,12 +43,12 @@ function registry(store: Store, clock: () => number): TransportRegistry {
 }
 
 /** The real store, with the number of messages each claim returned counted (to see both workers took part). */
-function counted(store: SqliteStore) {
+function counted(store: Store) {
   const claims = { n: 0 };
   const proxy = new Proxy(store, {
     get(target, prop) {
       if (prop === 'claimForDelivery') {
-        return async (...args: Parameters<SqliteStore['claimForDelivery']>) => {
+        return async (...args: Parameters<Store['claimForDelivery']>) => {
           const r = await target.claimForDelivery(...args);
           claims.n += r.length;
           return r;
@@ -46,13 +61,15 @@ function counted(store: SqliteStore) {
   return { store: proxy as Store, claims };
 }
 
-const perCopy = (mailbox: string, folder: string) =>
-  a.db.prepare('SELECT outbound_message_id, count(*) AS n FROM emails WHERE mailbox = ? AND folder = ? GROUP BY outbound_message_id').all(mailbox, folder) as {
-    outbound_message_id: string;
-    n: number;
-  }[];
+/** Copies in one folder, counted per outbound message. */
+async function perCopy(mailbox: string, folder: string): Promise<{ outbound_message_id: string | null; n: number }[]> {
+  const n = new Map<string | null, number>();
+  for (const e of await a.listEmails({ mailbox, folder, unread_only: false, limit: 10_000 }))
+    n.set(e.outbound_message_id, (n.get(e.outbound_message_id) ?? 0) + 1);
+  return [...n].map(([outbound_message_id, count]) => ({ outbound_message_id, n: count }));
+}
 
-describe('two DeliveryWorkers on two connections', () => {
+describe('two DeliveryWorkers on two instances', () => {
   it('send each of 50 approved messages exactly once, one INBOX copy per recipient per message', async () => {
     const ids = await approveMany(a, ALICE, 50, (i) => content({ to: [BOB, OUTSIDER], cc: [CAROL], subject: `m${i}` }), T0);
     const clock = () => T0 + 10;
@@ -67,32 +84,32 @@ describe('two DeliveryWorkers on two connections', () => {
     expect(wb.claims.n).toBeGreaterThan(0);
     for (const id of ids) {
       expect(await a.getMessage(id)).toMatchObject({ status: 'sent', attempts: 1, lease_owner: null });
-      expect(auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
+      expect(await auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.sent']);
     }
     for (const [mailbox, folder] of [
       [BOB, 'INBOX'],
       [CAROL, 'INBOX'],
       [ALICE, 'Sent'],
     ] as const) {
-      const rows = perCopy(mailbox, folder);
+      const rows = await perCopy(mailbox, folder);
       expect(rows.map((r) => r.outbound_message_id).sort()).toEqual([...ids].sort());
       expect(rows.every((r) => r.n === 1)).toBe(true);
     }
-    expect(a.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(150);
+    expect((await allEmails(a)).length).toBe(150);
     expect((await a.listCaptured(1000)).filter((c) => c.recipient === OUTSIDER).length).toBe(50);
     expect(await a.verifyAudit()).toMatchObject({ ok: true });
 
     // Another round finds nothing left to do.
     await Promise.all([workerA.tick(), workerB.tick()]);
-    expect(a.db.prepare("SELECT count(*) FROM audit_events WHERE action = 'message.sent'").pluck().get()).toBe(50);
+    expect((await eventsOf(a, 'message.sent')).length).toBe(50);
   });
 
   it('expire held mail that is due and never deliver it', async () => {
     const held = await holdMany(a, ALICE, 5, T0);
     const clock = () => T0 + TTL_S * 1000;
     await Promise.all([new DeliveryWorker(a, registry(a, clock), clock).tick(), new DeliveryWorker(b, registry(b, clock), clock).tick()]);
-    for (const id of held) expect(auditActions(a, id)).toEqual(['message.held', 'message.expired']);
-    expect(a.db.prepare('SELECT count(*) FROM emails').pluck().get()).toBe(0);
+    for (const id of held) expect(await auditActions(a, id)).toEqual(['message.held', 'message.expired']);
+    expect(await allEmails(a)).toEqual([]);
   });
 });
 
@@ -112,8 +129,8 @@ describe('a worker that died mid-delivery', () => {
     await new DeliveryWorker(b, registry(b, clock), clock).tick();
     // The dead worker's delivery was never recorded, so only the recorded one counts as an attempt.
     expect(await a.getMessage(id)).toMatchObject({ status: 'sent', attempts: 1, transmitting_at: T0 + 1 + 60_001 });
-    expect(auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
-    expect(perCopy(BOB, 'INBOX')).toEqual([{ outbound_message_id: id, n: 1 }]);
+    expect(await auditActions(a, id)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
+    expect(await perCopy(BOB, 'INBOX')).toEqual([{ outbound_message_id: id, n: 1 }]);
   });
 
   it('is recovered without a second copy even if the recipient archived the first one meanwhile', async () => {
@@ -123,7 +140,7 @@ describe('a worker that died mid-delivery', () => {
     const clock = () => T0 + 1 + 60_001;
     await new DeliveryWorker(b, registry(b, clock), clock).tick();
     expect((await a.getMessage(id))!.status).toBe('sent');
-    expect(a.db.prepare('SELECT folder FROM emails WHERE mailbox = ? AND outbound_message_id = ?').pluck().all(BOB, id)).toEqual(['Archive']);
+    expect((await allEmails(a)).filter((e) => e.mailbox === BOB && e.outbound_message_id === id).map((e) => e.folder)).toEqual(['Archive']);
   });
 });
 
@@ -184,7 +201,7 @@ describe('recovery with a sender that is not idempotent', () => {
       sent_at: null,
       last_error: 'delivery lease of dead expired after the message was transmitted; it may have been delivered, so it is not resent',
     });
-    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.outcome_unknown']);
+    expect(await auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.outcome_unknown']);
   });
 
   it('a delivery that died before the final dot is requeued and sent once by the next worker', async () => {
@@ -195,7 +212,7 @@ describe('recovery with a sender that is not idempotent', () => {
     expect(transmitted).toEqual([`b:${id}`]);
     // The dead claim never reached the server: one attempt, the one that sent it.
     expect(await a.getMessage(id!)).toMatchObject({ status: 'sent', attempts: 1, transmitting_at: later() });
-    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
+    expect(await auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
   });
 
   it('a stalled worker whose lease was taken over aborts at the final dot, so only the new owner transmits', async () => {
@@ -220,7 +237,7 @@ describe('recovery with a sender that is not idempotent', () => {
     expect(transmitted).toEqual([`b:${id}`]);
     // A's lease was lost, so its try is never recorded: B's transmission is the one attempt.
     expect(await a.getMessage(id!)).toMatchObject({ status: 'sent', attempts: 1, transmitting_at: now });
-    expect(auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
+    expect(await auditActions(a, id!)).toEqual(['message.held', 'message.approved', 'message.retry_scheduled', 'message.sent']);
     expect(await a.verifyAudit()).toMatchObject({ ok: true });
   });
 });
@@ -235,7 +252,7 @@ describe('mailboxes this process cannot serve', () => {
     await new DeliveryWorker(a, partial, clock).tick();
     expect(await a.getMessage(alice!)).toMatchObject({ status: 'sent', attempts: 1 });
     expect(await a.getMessage(carol!)).toMatchObject({ status: 'approved', attempts: 0, lease_owner: null, last_error: null });
-    expect(auditActions(a, carol!)).toEqual(['message.held', 'message.approved']);
+    expect(await auditActions(a, carol!)).toEqual(['message.held', 'message.approved']);
     // A process that holds the account delivers it.
     await new DeliveryWorker(b, registry(b, clock), clock).tick();
     expect(await a.getMessage(carol!)).toMatchObject({ status: 'sent', attempts: 1 });

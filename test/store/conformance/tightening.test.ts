@@ -15,10 +15,11 @@ import {
   auditActions,
   content,
   deliveredCopies,
+  eventsOf,
   sandboxWorker,
   submit,
   useStore,
-} from './fixtures.js';
+} from '../fixtures.js';
 
 const db = useStore();
 
@@ -38,17 +39,18 @@ describe('autonomous -> gated_send with mail queued but not yet sent', () => {
       const m = (await db.s.getMessage(id))!;
       expect(m).toMatchObject({ status: 'pending', expires_at: T0 + 10 + TTL_S * 1000, approved_hash: null, decided_by: null });
       expect(m.gate_reason).toMatch(/gated_send mode now applies: incident/);
-      expect(auditActions(db.s, id)).toEqual(['message.submitted', 'message.held']);
+      expect(await auditActions(db.s, id)).toEqual(['message.submitted', 'message.held']);
     }
     await sandboxWorker(db.s, () => T0 + 20).tick();
-    for (const id of ids) expect(deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
-    const change = db.s.db.prepare("SELECT detail FROM audit_events WHERE action = 'mailbox.mode_changed'").pluck().get() as string;
-    expect(JSON.parse(change).retaken.sort()).toEqual([...ids].sort());
+    for (const id of ids) expect(await deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
+    const [change, ...more] = await eventsOf(db.s, 'mailbox.mode_changed');
+    expect(more).toEqual([]);
+    expect((change!.detail.retaken as string[]).sort()).toEqual([...ids].sort());
     // A human can now decide them like any held message.
     await db.s.decideMessage(ids[0]!, { action: 'approve', actor: 'reviewer:test' }, T0 + 30);
     await sandboxWorker(db.s, () => T0 + 31).tick();
-    expect(deliveredCopies(db.s, ids[0]!).sent_events).toBe(1);
-    expect(deliveredCopies(db.s, ids[1]!)).toEqual(NOTHING_DELIVERED);
+    expect((await deliveredCopies(db.s, ids[0]!)).sent_events).toBe(1);
+    expect(await deliveredCopies(db.s, ids[1]!)).toEqual(NOTHING_DELIVERED);
   });
 
   it('leaves a human approval standing', async () => {
@@ -80,7 +82,7 @@ describe('-> read_only', () => {
       decision_reason: expect.stringMatching(/read_only mode now applies: freeze/),
     });
     await sandboxWorker(db.s, () => T0 + 6).tick();
-    expect(deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
+    expect(await deliveredCopies(db.s, id)).toEqual(NOTHING_DELIVERED);
   });
 });
 
