@@ -394,3 +394,13 @@ CREATE TABLE IF NOT EXISTS change_links (
   expires_at   INTEGER NOT NULL,
   used_at      INTEGER
 ) STRICT;
+
+-- Named leases on work one instance does for the fleet (an IMAP IDLE watcher per mailbox: 'imap-watch:ADDRESS').
+-- Taken and renewed by compare-and-set (free, expired or already the owner's: src/store/leases.ts); a holder that
+-- dies stops renewing, and another instance takes over once expires_at passes. Not audited: it records who is
+-- doing the work, not anything that happened.
+CREATE TABLE IF NOT EXISTS leases (
+  name       TEXT PRIMARY KEY,
+  owner      TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;

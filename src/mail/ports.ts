@@ -119,6 +119,8 @@ export interface MailboxPort {
    * reports and after every reconnect, so the caller resyncs.
    */
   watch(onChange: (why: string) => void): Promise<void>;
+  /** Stops the push channel (another instance watches this mailbox now); watch() may start it again. */
+  unwatch(): Promise<void>;
   /** True while the push channel is up, so a folder synced since its last notice is current. */
   readonly watching: boolean;
 }

@@ -31,9 +31,10 @@ export interface AppContext {
   settings: Settings;
   worker: DeliveryWorker;
   /**
-   * In-process signal that mail state may have changed (new mail synced, a delivery recorded), so waiters
-   * (mail_wait) look again at once instead of at their next poll. Changes made by other processes are still
-   * found by the poll.
+   * Signal that mail state may have changed (new mail synced, a message held, decided or delivered), so waiters
+   * (mail_wait, the dashboard's live queue) look again at once instead of at their next poll. In servers it
+   * carries the store's change signals (Store.onChange): other instances' changes on PostgreSQL too; other
+   * processes on a SQLite file are still found by the poll.
    */
   changes: EventEmitter;
 }

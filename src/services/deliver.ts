@@ -69,7 +69,28 @@ export class DeliveryWorker {
     this.timer.unref();
   }
 
+  /**
+   * Looks for work (another instance queued or approved mail) now or after `afterMs`; ignored unless started, as
+   * the poll is. Wake-ups due while one is pending share it.
+   */
+  wake(afterMs = 0): void {
+    if (!this.timer) return;
+    if (afterMs <= 0) {
+      void this.tick();
+      return;
+    }
+    this.waking ??= setTimeout(() => {
+      this.waking = undefined;
+      this.wake();
+    }, afterMs);
+    this.waking.unref();
+  }
+
+  private waking: NodeJS.Timeout | undefined;
+
   async stop(): Promise<void> {
+    clearTimeout(this.waking);
+    this.waking = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;

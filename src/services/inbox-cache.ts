@@ -7,7 +7,7 @@
  * have no port: their mail is in the store already and a tag is a store write.
  */
 import { log } from '../log.js';
-import type { MailboxPort, TagResult, Transport, TransportRegistry } from '../mail/ports.js';
+import type { MailboxPort, TagResult, Transport } from '../mail/ports.js';
 import type { InboundEmail, ParsedBody, Store, TagAction } from '../store/store.js';
 
 const PREFETCH_BATCH = 25;
@@ -21,7 +21,6 @@ export class InboxCache {
   private inboxGeneration = 0;
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly prefetching = new Map<string, Promise<void>>();
-  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly store: Store,
@@ -130,23 +129,25 @@ export class InboxCache {
     return result;
   }
 
-  /** Starts IDLE on INBOX: each notice marks INBOX stale, resyncs it and then tells `onMail` listeners. */
+  /**
+   * Starts IDLE on INBOX: each notice marks INBOX stale and resyncs it. What the sync stores is signalled by the
+   * store (`inbox`), which is how waiters here and on other instances hear of new mail.
+   */
   async watch(): Promise<void> {
     await this.port.watch((why) => {
       this.inboxGeneration++;
       this.inboxClean = false;
-      void this.sync('INBOX').then(
-        () => {
-          for (const l of this.listeners) l();
-        },
-        (err: unknown) => log('warn', 'inbox sync after IDLE event failed', { mailbox: this.address, why, error: String(err) }),
-      );
+      void this.sync('INBOX').catch((err: unknown) => log('warn', 'inbox sync after IDLE event failed', { mailbox: this.address, why, error: String(err) }));
     });
   }
 
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Stops IDLE (another instance watches this mailbox now): INBOX is no longer known current, so reads sync again. */
+  async unwatch(): Promise<void> {
+    this.inboxGeneration++;
+    this.inboxClean = false;
+    await this.port.unwatch();
+    // A sync the last notice started finishes first: the caller may be closing the store next.
+    await Promise.allSettled([...this.syncing.values()]);
   }
 }
 
@@ -178,18 +179,4 @@ export async function applyTagAction(store: Store, clock: () => number, transpor
     moved_to: action.move_to && action.move_to !== email.folder ? action.move_to : null,
     refused: null,
   };
-}
-
-/**
- * Starts IDLE for every real mailbox this process serves (long-running servers only); `onMail` is called
- * after each resync a notice caused, so waiters (mail_wait) see new mail within moments.
- */
-export async function watchInboxes(store: Store, clock: () => number, transports: TransportRegistry, onMail: () => void): Promise<void> {
-  for (const mb of await store.listMailboxes()) {
-    if (mb.transport === 'sandbox' || !transports.canServe(mb)) continue;
-    const cache = inboxCacheFor(store, clock, mb.address, transports.forMailbox(mb));
-    if (!cache) continue;
-    cache.onChange(onMail);
-    await cache.watch();
-  }
 }

@@ -46,6 +46,12 @@ export class ImapMailbox implements MailboxPort {
     await this.watcher.start();
   }
 
+  async unwatch(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    await watcher?.stop();
+  }
+
   sync(folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
     return syncFolder(this.conn, folder, known);
   }
