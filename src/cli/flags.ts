@@ -42,6 +42,10 @@ export const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'webhook list': [],
   'webhook remove': ['reason'],
   'webhook secret': [],
+  db: ['verify'],
+  'db status': ['verify'],
+  'db migrate': [],
+  'db copy': ['from', 'to'],
 };
 
 /** Flags that may be given more than once; every other one at most once. */
