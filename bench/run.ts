@@ -5,9 +5,10 @@
  * servers cannot run). Compare the ratios, not the absolute numbers: machines are shared and noisy.
  * Prints a table, then the same figures as one JSON object on the last line of stdout.
  * Also the policy engine's cost per submit (bench/policy.ts) and webhook delivery against raw fetch POSTs to the
- * same 127.0.0.1 receiver (bench/webhooks.ts).
+ * same 127.0.0.1 receiver (bench/webhooks.ts). And one vs three instances on a private PostgreSQL cluster and on one
+ * SQLite file, beside raw `pg` and better-sqlite3 commits (bench/postgres.ts; skipped, saying why, without PostgreSQL).
  * MAILGATE_BENCH_QUICK=1 shrinks everything for a smoke run. MAILGATE_BENCH_ONLY=inbox,reply (any of send,
- * pending, policy, webhooks, inbox, reply, delivery) runs only those parts.
+ * pending, policy, webhooks, postgres, inbox, reply, delivery) runs only those parts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -15,13 +16,15 @@ import { join } from 'node:path';
 import { setLogLevel } from '../src/log.js';
 import { benchPending, type PendingReport } from './pending.js';
 import { benchPolicy, formatPolicy } from './policy.js';
+import { formatMultiInstance } from './multi-report.js';
+import { benchMultiInstance } from './postgres.js';
 import { benchReal, formatReal } from './real.js';
 import { benchSend, type SendReport } from './send.js';
 import { type Cell, formatTable, msSince, now, round, type Summary } from './stats.js';
 import { benchWebhooks, formatWebhooks } from './webhooks.js';
 
 const quick = process.env.MAILGATE_BENCH_QUICK === '1';
-const PARTS = ['send', 'pending', 'policy', 'webhooks', 'inbox', 'reply', 'delivery'] as const;
+const PARTS = ['send', 'pending', 'policy', 'webhooks', 'postgres', 'inbox', 'reply', 'delivery'] as const;
 const only = (process.env.MAILGATE_BENCH_ONLY ?? PARTS.join(','))
   .split(',')
   .map((p) => p.trim())
@@ -66,6 +69,10 @@ async function main(): Promise<void> {
     const webhooks = !runs('webhooks')
       ? null
       : await benchWebhooks(dir, quick ? { events: 50, rounds: 2, warmup: 10 } : { events: 200, rounds: 4, warmup: 20 });
+    if (runs('postgres')) process.stderr.write('bench: one and three instances on PostgreSQL and SQLite ...\n');
+    const multi = !runs('postgres')
+      ? null
+      : await benchMultiInstance(dir, quick ? { lanes: 9, caseMs: 500, rounds: 1, warmupMs: 300 } : { lanes: 9, caseMs: 1_250, rounds: 2, warmupMs: 1_000 });
     const real = !(runs('inbox') || runs('reply') || runs('delivery'))
       ? null
       : await benchReal(dir, {
@@ -84,6 +91,7 @@ async function main(): Promise<void> {
         pending && reportPending(pending),
         policy && formatPolicy(policy),
         webhooks && formatWebhooks(webhooks),
+        multi && formatMultiInstance(multi),
         real && formatReal(real),
       ]
         .filter(Boolean)
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
         list_pending: pending,
         policy,
         webhooks,
+        multi_instance: multi,
         real_mail: real,
       })}\n`,
     );
