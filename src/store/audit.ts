@@ -53,10 +53,19 @@ export function eventHash(prevHash: string, e: Omit<AuditEvent, 'seq' | 'hash' |
 /** The lock that makes appends one chain on PostgreSQL: two appends reading the same head would fork it. */
 const CHAIN_LOCK = 'audit-chain';
 
-export async function appendAudit(q: SqlTx, input: AuditInput, now: number): Promise<AuditEvent> {
-  await q.lock(CHAIN_LOCK);
-  const prevHash = (await q.value<string>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? GENESIS;
-  const event = {
+/** An event of this transaction not yet on the chain: everything but its place (seq, prev_hash, hash). */
+type Unchained = Omit<AuditEvent, 'seq' | 'prev_hash' | 'hash'>;
+
+const unchained = new WeakMap<SqlTx, Unchained[]>();
+
+/**
+ * Records an audit event in the caller's transaction. The event (with its personal data protected) and its
+ * webhook deliveries are written now; its place on the chain is taken at the end of the transaction, just
+ * before COMMIT (SqlTx.beforeCommit), so on PostgreSQL the chain-head lock every audited write needs is held
+ * for those last statements only, not for the whole transaction. Events keep the order they were appended in.
+ */
+export async function appendAudit(q: SqlTx, input: AuditInput, now: number): Promise<void> {
+  const event: Unchained = {
     event_id: newEventId(),
     at: now,
     actor: input.actor,
@@ -69,16 +78,30 @@ export async function appendAudit(q: SqlTx, input: AuditInput, now: number): Pro
     // Personal data goes in as salted hashes when the database is in `hashed` mode (src/store/personal-data.ts).
     detail: await protectDetail(q, input.message_id, JSON.parse(JSON.stringify(input.detail ?? {})) as Record<string, unknown>),
   };
-  const hash = eventHash(prevHash, event);
-  const seq = await q.value<number>(
-    `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
-              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash) RETURNING seq`,
-    { ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash },
-  );
-  const appended = { ...event, seq: Number(seq), prev_hash: prevHash, hash };
+  let pending = unchained.get(q);
+  if (!pending) {
+    const list: Unchained[] = [];
+    unchained.set(q, (pending = list));
+    q.beforeCommit(() => chain(q, list));
+  }
+  pending.push(event);
   // Same transaction: a webhook event exists exactly when the audited change committed.
-  await enqueueFromAudit(q, appended);
-  return appended;
+  await enqueueFromAudit(q, event);
+}
+
+/** Puts this transaction's events on the chain, in order, under the chain-head lock held until COMMIT. */
+async function chain(q: SqlTx, events: readonly Unchained[]): Promise<void> {
+  await q.lock(CHAIN_LOCK);
+  let prevHash = (await q.value<string>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? GENESIS;
+  for (const event of events) {
+    const hash = eventHash(prevHash, event);
+    await q.run(
+      `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
+              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash)`,
+      { ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash },
+    );
+    prevHash = hash;
+  }
 }
 
 interface AuditRow extends Omit<AuditEvent, 'detail'> {

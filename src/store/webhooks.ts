@@ -51,7 +51,7 @@ export function onQueued(owner: object, listener: () => void): () => void {
  * Which actions are reported and what a payload says is src/webhooks/events.ts's (pure); this stores its answer.
  * No matching endpoint, no rows: without webhooks, a reported action costs one query of the (empty) endpoints table.
  */
-export async function enqueueFromAudit(q: SqlTx, event: AuditEvent): Promise<void> {
+export async function enqueueFromAudit(q: SqlTx, event: Omit<AuditEvent, 'seq' | 'prev_hash' | 'hash'>): Promise<void> {
   const type = webhookTypeFor(event.action);
   if (!type) return;
   const endpoints = await q.column<string>(

@@ -336,7 +336,8 @@ describe('opening a version-2 database', () => {
   it('new events continue the chain at the next seq, in the old and the new vocabulary', async () => {
     const s = t.open();
     await addMailbox(s, CAROL, 'gated_send', { now: T0 + 20 });
-    const token = await s.driver.tx((q) => appendAudit(q, { actor: OUTSIDER, action: 'token.created', detail: { name: 'ci' } }, T0 + 21));
+    await s.driver.tx((q) => appendAudit(q, { actor: OUTSIDER, action: 'token.created', detail: { name: 'ci' } }, T0 + 21));
+    const [token] = await s.audit({ limit: 1 });
     const rows = s.db.prepare('SELECT seq, action, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq').all(V2_EVENTS) as {
       seq: number;
       action: string;

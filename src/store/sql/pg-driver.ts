@@ -96,6 +96,11 @@ class PgTx implements SqlTx {
   afterCommit(fn: () => void) {
     this.committed.push(fn);
   }
+  readonly ending: (() => Promise<void>)[] = [];
+  beforeCommit(fn: () => Promise<void>) {
+    if (!this.inTransaction) throw new Error('beforeCommit needs a transaction (driver.tx), not driver.read');
+    this.ending.push(fn);
+  }
   notify(topic: string, mailbox: string | null) {
     // Autocommit statements have no commit to wait for: a signal sent there could precede the change it reports.
     if (!this.inTransaction) throw new Error(`notify('${topic}') needs a transaction (driver.tx), not driver.read`);
@@ -180,6 +185,7 @@ export class PgDriver implements SqlDriver {
         q = new PgTx(client, this, true);
         for (const key of locks) await q.lock(key);
         result = await fn(q);
+        if (!opts.rollback) for (const end of q.ending) await end();
         signals = opts.rollback ? [] : uniqueSignals(q.signals);
         // NOTIFY in the committing statement: one round trip, and the server sends it only if the COMMIT succeeds.
         const notify = signals.length ? `SELECT pg_notify('${CHANNEL}', ${pg.escapeLiteral(encodeSignals(this.instance, signals))}); ` : '';

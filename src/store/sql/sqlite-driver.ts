@@ -61,6 +61,11 @@ class SqliteTx implements SqlTx {
   afterCommit(fn: () => void) {
     this.committed.push(fn);
   }
+  readonly ending: (() => Promise<void>)[] = [];
+  beforeCommit(fn: () => Promise<void>) {
+    if (!this.inTransaction) throw new Error('beforeCommit needs a transaction (driver.tx), not driver.read');
+    this.ending.push(fn);
+  }
   notify(topic: string, mailbox: string | null) {
     // As on PostgreSQL, where a signal outside a transaction could precede the change it reports.
     if (!this.inTransaction) throw new Error(`notify('${topic}') needs a transaction (driver.tx), not driver.read`);
@@ -121,6 +126,7 @@ export class SqliteDriver implements SqlDriver {
       let result: T;
       try {
         result = await fn(q);
+        if (!opts.rollback) for (const end of q.ending) await end();
       } catch (err) {
         if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
         throw err;

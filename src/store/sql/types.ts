@@ -28,6 +28,12 @@ export interface SqlTx {
   /** Runs fn after this transaction commits (never after a rollback): wake-ups for workers and dispatchers. */
   afterCommit(fn: () => void): void;
   /**
+   * Runs fn at the end of the transaction, after the caller's work and just before COMMIT, in the order
+   * registered (never for driver.read, never when the transaction rolls back). The audit chain appends here,
+   * so its lock is held from the append to the COMMIT only, not for the whole transaction.
+   */
+  beforeCommit(fn: () => Promise<void>): void;
+  /**
    * Signals `topic` (in `mailbox`, or null) to every store on this database once this transaction commits, never
    * after a rollback: to this process's listeners at once, as afterCommit, and (PostgreSQL) to other instances
    * through NOTIFY, which the server delivers only on commit. Repeats within one transaction are sent once.

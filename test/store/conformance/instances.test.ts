@@ -65,8 +65,10 @@ describe('decisions from four instances at once', () => {
       expect(events.length, id).toBe(1);
       expect(DECISION_STATUS[events[0]!]).toBe(status);
     }
-    // The interleavings really varied: every instance won some messages and lost others.
-    for (const n of won) expect(n > 0 && n < N, `wins ${won}`).toBe(true);
+    // The interleavings really varied: more than one instance won, and none won every message. (Not "every
+    // instance won some": on a loaded machine one instance's pool can lose all fifty fairly.)
+    expect(won.filter((n) => n > 0).length, `wins ${won}`).toBeGreaterThanOrEqual(2);
+    for (const n of won) expect(n < N, `wins ${won}`).toBe(true);
   });
 
   it(`approve at expires_at - 1ms vs a sweep at expires_at + 1ms on another instance, ${N} messages: one terminal decision each`, async () => {
