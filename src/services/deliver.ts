@@ -140,10 +140,13 @@ export class DeliveryWorker {
         if (batch.length === 0) break;
         for (const a of batch) await this.apply(a, mailboxes.get(a.mailbox));
       }
+      // One message per claim: a claimed message waits for this worker alone, so a batch would let one
+      // instance hold mail the others could be sending, and leave the rest of it leased (unsent for the whole
+      // lease) when the instance dies. A claim is one short transaction; the send it precedes costs far more.
       for (;;) {
-        const batch = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 20, servable);
-        if (batch.length === 0) break;
-        for (const m of batch) await this.deliver(m);
+        const [m] = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 1, servable);
+        if (!m) break;
+        await this.deliver(m);
       }
     } catch (err) {
       log('error', 'delivery pass failed; will retry on the next tick', { error: String(err) });
