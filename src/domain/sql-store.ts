@@ -17,7 +17,7 @@ import * as linkRules from './approval-links.js';
 import { deliverSandboxInTx } from './sandbox-delivery.js';
 import { signal } from './signals.js';
 import { StoreMessages } from './store-messages.js';
-import { recordWebhookAttemptInTx } from './webhook-ops.js';
+import * as webhookOps from './webhook-ops.js';
 
 export class SqlStore extends StoreMessages implements Store {
   getEmail(id: string) {
@@ -170,19 +170,19 @@ export class SqlStore extends StoreMessages implements Store {
     return this.tx((q) => endpoints.addEndpointInTx(q, ep, 'operator', actor, now));
   }
   removeWebhookEndpoint(id: string, actor: string, reason: string | null, now: number) {
-    return this.tx((q) => endpoints.removeEndpointInTx(q, id, { actor, reason, allowConfig: false }, now));
+    return this.tx((q) => webhookOps.removeEndpointInTx(q, id, { actor, reason, allowConfig: false }, now));
   }
   listWebhookEndpoints(query: { include_disabled: boolean }) {
     return this.read((q) => endpoints.listEndpoints(q, query));
   }
   syncConfigWebhooks(wanted: readonly endpoints.NewWebhookEndpoint[], actor: string, now: number) {
-    return this.tx((q) => endpoints.syncConfigInTx(q, wanted, actor, now));
+    return this.tx((q) => webhookOps.syncConfigInTx(q, wanted, actor, now));
   }
   claimWebhookDeliveries(owner: string, now: number, leaseMs: number, limit: number) {
     return this.tx((q) => webhooks.claimDue(q, owner, now, leaseMs, limit));
   }
   recordWebhookAttempt(d: { event_id: string; endpoint_id: string }, owner: string, outcome: webhooks.WebhookAttemptOutcome, now: number) {
-    return this.tx((q) => recordWebhookAttemptInTx(q, d, owner, outcome, now));
+    return this.tx((q) => webhookOps.recordWebhookAttemptInTx(q, d, owner, outcome, now));
   }
   abandonWebhookLeases(isDead: (owner: string) => boolean, now: number) {
     return this.tx((q) => webhooks.abandonLeases(q, isDead, now));

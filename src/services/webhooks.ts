@@ -57,7 +57,7 @@ export async function listWebhooks(ctx: AppContext, who: Principal, q: { include
   return only ? all.filter((e) => e.mailbox !== null && only.includes(e.mailbox)) : all;
 }
 
-/** The config file's endpoints, brought into the database at start (see webhook-endpoints.ts syncConfigInTx). */
+/** The config file's endpoints, brought into the database at start (see src/domain/webhook-ops.ts syncConfigInTx). */
 export async function syncConfigWebhooks(store: Store, webhooks: readonly WebhookConfig[], actor: string, now: number): Promise<void> {
   const r = await store.syncConfigWebhooks(webhooks.map(toNew), actor, now);
   if (r.added.length || r.updated.length || r.removed.length) log('info', 'webhook endpoints synced from config', { ...r });

@@ -4,7 +4,7 @@
  * with a test clock: the point is the rule, not the retry schedule (delivery.test.ts covers that).
  */
 import { describe, expect, it } from 'vitest';
-import { AUTO_DISABLE_AFTER_MS } from '../../src/store/webhook-endpoints.js';
+import { AUTO_DISABLE_AFTER_MS } from '../../src/domain/webhook-ops.js';
 import { ALICE, OPERATOR, T0, addMailbox, content, eventsOf, submit, useStore } from '../store/fixtures.js';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
