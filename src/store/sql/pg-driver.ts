@@ -15,6 +15,7 @@ import { type PgOptions, type PgTarget, pgPoolConfig } from './pg-config.js';
 import { isRetryable, pgError } from './pg-errors.js';
 import { PgListener } from './pg-listener.js';
 import { toPgQuery } from './placeholders.js';
+import { TxHooks } from './tx-hooks.js';
 import type { Change, Dialect, SqlDriver, SqlParams, SqlTx, TxOptions } from './types.js';
 
 const pgDialect: Dialect = {
@@ -44,17 +45,17 @@ const MAX_ATTEMPTS = 5;
 const watched = new WeakSet<pg.PoolClient>();
 const LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
 
-class PgTx implements SqlTx {
+class PgTx extends TxHooks implements SqlTx {
   readonly dialect = pgDialect;
-  readonly committed: (() => void)[] = [];
-  readonly signals: Signal[] = [];
   private readonly locked = new Set<string>();
 
   constructor(
     private readonly client: pg.PoolClient,
-    readonly owner: object,
-    private readonly inTransaction: boolean,
-  ) {}
+    owner: object,
+    inTransaction: boolean,
+  ) {
+    super(owner, inTransaction);
+  }
 
   /** Statements that succeeded: a read whose first one met a dead connection can be run again. */
   statements = 0;
@@ -92,19 +93,6 @@ class PgTx implements SqlTx {
     if (this.locked.has(key)) return;
     this.locked.add(key);
     await this.client.query(LOCK_SQL, [key]);
-  }
-  afterCommit(fn: () => void) {
-    this.committed.push(fn);
-  }
-  readonly ending: (() => Promise<void>)[] = [];
-  beforeCommit(fn: () => Promise<void>) {
-    if (!this.inTransaction) throw new Error('beforeCommit needs a transaction (driver.tx), not driver.read');
-    this.ending.push(fn);
-  }
-  notify(topic: string, mailbox: string | null) {
-    // Autocommit statements have no commit to wait for: a signal sent there could precede the change it reports.
-    if (!this.inTransaction) throw new Error(`notify('${topic}') needs a transaction (driver.tx), not driver.read`);
-    this.signals.push({ topic, mailbox });
   }
 }
 

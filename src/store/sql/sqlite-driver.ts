@@ -13,7 +13,8 @@ import type Database from 'better-sqlite3';
 import { realpathSync } from 'node:fs';
 import { storeError } from '../../errors.js';
 import { type Db, type OpenOptions, openDatabase, stmt } from '../db.js';
-import { ChangeHub, type Signal, uniqueSignals } from './changes.js';
+import { ChangeHub, uniqueSignals } from './changes.js';
+import { TxHooks } from './tx-hooks.js';
 import type { Change, Dialect, SqlDriver, SqlParams, SqlTx, TxOptions } from './types.js';
 
 const sqliteDialect: Dialect = {
@@ -28,16 +29,16 @@ const bind = (s: Database.Statement, method: 'all' | 'get' | 'run', params: SqlP
   return Array.isArray(params) ? s[method](...(params as unknown[])) : s[method](params);
 };
 
-class SqliteTx implements SqlTx {
+class SqliteTx extends TxHooks implements SqlTx {
   readonly dialect = sqliteDialect;
-  readonly committed: (() => void)[] = [];
-  readonly signals: Signal[] = [];
 
   constructor(
     private readonly db: Db,
-    readonly owner: object,
-    private readonly inTransaction: boolean,
-  ) {}
+    owner: object,
+    inTransaction: boolean,
+  ) {
+    super(owner, inTransaction);
+  }
 
   all<T>(sql: string, params?: SqlParams) {
     return Promise.resolve(bind(stmt(this.db, sql), 'all', params) as T[]);
@@ -57,19 +58,6 @@ class SqliteTx implements SqlTx {
   }
   lock(_key: string) {
     return Promise.resolve();
-  }
-  afterCommit(fn: () => void) {
-    this.committed.push(fn);
-  }
-  readonly ending: (() => Promise<void>)[] = [];
-  beforeCommit(fn: () => Promise<void>) {
-    if (!this.inTransaction) throw new Error('beforeCommit needs a transaction (driver.tx), not driver.read');
-    this.ending.push(fn);
-  }
-  notify(topic: string, mailbox: string | null) {
-    // As on PostgreSQL, where a signal outside a transaction could precede the change it reports.
-    if (!this.inTransaction) throw new Error(`notify('${topic}') needs a transaction (driver.tx), not driver.read`);
-    this.signals.push({ topic, mailbox });
   }
 }
 
