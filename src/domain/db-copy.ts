@@ -10,7 +10,7 @@
  */
 import { openSync, readSync, closeSync } from 'node:fs';
 import { invalid, MailgateError } from '../errors.js';
-import { type VerifyResult, verifyAuditChain } from '../store/audit.js';
+import { recordChainHead, type VerifyResult, verifyAuditChain } from '../store/audit.js';
 import { checkTables, COPY_TABLES, copyMeta, copyRows, inSnapshot, lockTarget, nonEmptyTables, pgTables, planTable, restartIdentity } from '../store/copy.js';
 import { rowCounts } from '../store/inventory.js';
 import { parseDatabaseLocation } from '../store/location.js';
@@ -148,6 +148,7 @@ function copyInto(src: SqlTx, dst: PgDriver, display: string, before: VerifyResu
         tables[table] = await copyRows(src, t, plan);
         for (const column of plan.identities) await restartIdentity(t, table, column);
       }
+      await recordChainHead(t);
       const [here, there] = [await rowCounts(src, COPY_TABLES), await rowCounts(t, COPY_TABLES)];
       const differ = COPY_TABLES.filter((x) => here[x] !== there[x] || tables[x] !== here[x]);
       if (differ.length) throw new Error(`row counts differ after the copy in ${list(differ)}`);

@@ -93,15 +93,38 @@ export async function appendAudit(q: SqlTx, input: AuditInput, now: number): Pro
 async function chain(q: SqlTx, events: readonly Unchained[]): Promise<void> {
   await q.lock(CHAIN_LOCK);
   let prevHash = (await q.value<string>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? GENESIS;
+  let seq = 0;
   for (const event of events) {
     const hash = eventHash(prevHash, event);
-    await q.run(
-      `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
-              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash)`,
-      { ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash },
+    seq = Number(
+      await q.value<number>(
+        `INSERT INTO audit_events (event_id, at, actor, action, mailbox, message_id, email_id, detail, prev_hash, hash)
+              VALUES (@event_id, @at, @actor, @action, @mailbox, @message_id, @email_id, @detail, @prev_hash, @hash) RETURNING seq`,
+        { ...event, detail: JSON.stringify(event.detail), prev_hash: prevHash, hash },
+      ),
     );
     prevHash = hash;
   }
+  if (q.dialect.name === 'postgres') await setChainHead(q, seq, prevHash);
+}
+
+/** Sets PostgreSQL's chain-head record from the newest event there is (after `db copy` wrote the chain). */
+export async function recordChainHead(q: SqlTx): Promise<void> {
+  const last = await q.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  if (last) await setChainHead(q, last.seq, last.hash);
+}
+
+/**
+ * PostgreSQL's record of the chain's newest event (audit_head), which verification compares the last event
+ * with: its sequence leaves gaps (rollbacks), so unlike SQLite's counter it cannot show that the newest rows
+ * were removed.
+ */
+async function setChainHead(q: SqlTx, seq: number, hash: string): Promise<void> {
+  await q.run(
+    `INSERT INTO audit_head (only_row, seq, hash) VALUES (true, @seq, @hash)
+       ON CONFLICT (only_row) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+    { seq, hash },
+  );
 }
 
 interface AuditRow extends Omit<AuditEvent, 'detail'> {
@@ -154,6 +177,25 @@ export type VerifyResult =
 /** Rows read at a time: the chain is walked in pages by seq, so a long chain is never held in memory whole. */
 const PAGE = 500;
 
+/**
+ * Whether the newest events were removed (or added behind the chain's back): SQLite's AUTOINCREMENT counter, or
+ * PostgreSQL's audit_head record, must name the last event walked. A plain DELETE of the newest rows leaves them ahead.
+ */
+async function tailProblem(q: SqlTx, last: { seq: number; hash: string } | null): Promise<{ first_bad_seq: number; problem: string } | null> {
+  const lastSeq = last?.seq ?? 0;
+  if (q.dialect.name === 'sqlite') {
+    const next = await q.value<number>("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'");
+    return next !== undefined && next > lastSeq ? { first_bad_seq: lastSeq + 1, problem: `events after seq ${lastSeq} up to ${next} were removed` } : null;
+  }
+  const recorded = await q.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_head');
+  if (!recorded) return last ? { first_bad_seq: last.seq, problem: 'the record of the chain head (audit_head) is missing' } : null;
+  if (recorded.seq > lastSeq) return { first_bad_seq: lastSeq + 1, problem: `events after seq ${lastSeq} up to ${recorded.seq} were removed` };
+  if (recorded.seq < lastSeq || recorded.hash !== last?.hash) {
+    return { first_bad_seq: recorded.seq + 1, problem: 'the newest events are not the ones recorded as the head of the chain (audit_head)' };
+  }
+  return null;
+}
+
 /** Walks the whole chain in order and names the first event whose link or content does not check out. */
 export async function verifyAuditChain(q: SqlTx, anchor?: string): Promise<VerifyResult> {
   // SQLite's AUTOINCREMENT numbers are contiguous (a rolled-back insert gives its number back), so a gap is a
@@ -195,11 +237,8 @@ export async function verifyAuditChain(q: SqlTx, anchor?: string): Promise<Verif
     }
     if (rows.length < PAGE) break;
   }
-  // A plain DELETE of the newest rows leaves AUTOINCREMENT's counter ahead of the last event.
-  const next = contiguous ? await q.value<number>("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'") : undefined;
-  if (next !== undefined && next > (head?.seq ?? 0)) {
-    return { ok: false, events: count, first_bad_seq: (head?.seq ?? 0) + 1, problem: `events after seq ${head?.seq ?? 0} up to ${next} were removed` };
-  }
+  const tail = await tailProblem(q, head);
+  if (tail) return { ok: false, events: count, ...tail };
   if (anchor && !anchorSeen) {
     return {
       ok: false,

@@ -36,8 +36,10 @@ export const COPY_TABLES: readonly string[] = [
 /**
  * Tables left out on purpose. leases: who is doing fleet work right now (an IMAP watcher), which names processes of
  * the old database; none of them runs on the new one, and a copied lease would only hold the work back until it expired.
+ * audit_head: PostgreSQL's record of the chain's newest event, which SQLite does not have; the copy sets it from
+ * the copied chain (recordChainHead).
  */
-const LEFT_OUT: readonly string[] = ['leases'];
+const LEFT_OUT: readonly string[] = ['leases', 'audit_head'];
 
 /** What one table's copy writes: the columns both sides have, and whether it must override an identity. */
 export interface TablePlan {

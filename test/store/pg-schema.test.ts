@@ -14,6 +14,8 @@ import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/
 /** Only in PostgreSQL: the insertion-order and full-text columns, the full-text index. */
 const PG_ONLY_COLUMNS = ['emails.row_seq', 'emails.search_vector', 'messages.row_seq'];
 const PG_ONLY_INDEXES = ['emails_search'];
+/** Only in PostgreSQL: the record of the audit chain's head (SQLite's sqlite_sequence counter serves instead). */
+const PG_ONLY_TABLES = ['audit_head'];
 /** Only in SQLite: the FTS5 table and its shadow tables. */
 const isFts = (table: string) => table.startsWith('emails_fts');
 const PG_TYPE: Record<string, string> = { TEXT: 'text', INTEGER: 'bigint', BLOB: 'bytea' };
@@ -75,14 +77,14 @@ async function pgShape(d: PgDriver): Promise<Shape> {
        WHERE t.relnamespace = 'public'::regnamespace`,
     );
     const shape: Shape = { columns: [], checks: {}, keys: [], indexes: [], foreignKeys: [] };
-    shape.columns = columns.filter((c) => !PG_ONLY_COLUMNS.includes(`${c.t}.${c.c}`)).map((c) => `${c.t}.${c.c}:${c.type}`);
-    for (const con of constraints) {
+    shape.columns = columns.filter((c) => !PG_ONLY_COLUMNS.includes(`${c.t}.${c.c}`) && !PG_ONLY_TABLES.includes(c.t)).map((c) => `${c.t}.${c.c}:${c.type}`);
+    for (const con of constraints.filter((c) => !PG_ONLY_TABLES.includes(c.t))) {
       const list = /^CHECK \(\((\w+) = ANY \(ARRAY\[(.*)\]\)\)\)$/.exec(con.def);
       if (con.type === 'c' && list?.[2]?.includes("'")) shape.checks[`${con.t}.${list[1]}`] = quoted(list[2]!);
       const fk = /^FOREIGN KEY \((\w+)\) REFERENCES (\w+)\((\w+)\)$/.exec(con.def);
       if (con.type === 'f' && fk) shape.foreignKeys.push(`${con.t}.${fk[1]} -> ${fk[2]}.${fk[3]}`);
     }
-    for (const ix of indexes) {
+    for (const ix of indexes.filter((i) => !PG_ONLY_TABLES.includes(i.t))) {
       if (ix.pk) shape.keys.push(`pk ${ix.t}(${ix.cols.join(',')})`);
       else if (ix.is_unique) shape.keys.push(`unique ${ix.t}(${ix.cols.join(',')})${ix.partial ? ' partial' : ''}`);
       else if (!ix.backs && !PG_ONLY_INDEXES.includes(ix.name)) shape.indexes.push(ix.name);

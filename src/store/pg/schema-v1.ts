@@ -17,6 +17,8 @@
  *   folded by a fixed table, fold.ts, where unicode61 uses remove_diacritics). Only the first 256 Ki characters of a body are indexed: a tsvector is at most 1 MB, and a longer
  *   body must not make storing the mail fail.
  * - The append-only triggers on audit_events are PL/pgSQL; PostgreSQL's TRUNCATE is refused too.
+ * - audit_head (PostgreSQL only) records the chain's newest event, where SQLite's sqlite_sequence counter serves:
+ *   verification compares the last event with it, so removing the newest rows shows.
  * - correspondents_domain indexes strpos where SQLite's uses instr (the query spells it the same way).
  */
 import { FOLD_FROM, FOLD_TO } from './fold.js';
@@ -110,6 +112,14 @@ CREATE TABLE audit_events (
   detail     TEXT NOT NULL CHECK ((detail::json) IS NOT NULL),
   prev_hash  TEXT NOT NULL,
   hash       TEXT NOT NULL
+);
+
+-- The chain's newest event, written in the transaction that appends it: a sequence never gives a number back
+-- (rollbacks leave gaps), so the newest rows could be deleted unnoticed without this record to compare with.
+CREATE TABLE audit_head (
+  only_row BOOLEAN PRIMARY KEY DEFAULT true CHECK (only_row),
+  seq      BIGINT NOT NULL,
+  hash     TEXT NOT NULL
 );
 
 CREATE INDEX audit_message ON audit_events (message_id, seq) WHERE message_id IS NOT NULL;
