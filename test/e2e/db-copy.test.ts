@@ -15,23 +15,11 @@ import { SqliteStore } from '../../src/domain/sqlite-store.js';
 import { eventHash } from '../../src/store/audit.js';
 import { PgDriver } from '../../src/store/sql/pg-driver.js';
 import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, type CliResult, closeAll, ok, ROOT, runCli, startServer } from './harness.js';
+import { dbCli, expectNoPassword, json } from './db-cli.js';
+import { assertBuilt, closeAll, ok, ROOT, startServer } from './harness.js';
 
-const tmp = tempDir('mailgate-e2e-dbcopy-');
-const home = tmp.path;
+const { tmp, home, outputs, mg } = dbCli('mailgate-e2e-dbcopy-', 60_000);
 const source = tmp.file('source.db');
-const outputs: string[] = [];
-const mg = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
-  const r = await runCli(args, { home, env, timeoutMs: 60_000 });
-  outputs.push(r.stdout, r.stderr);
-  return r;
-};
-const json = <T = Record<string, unknown>>(r: CliResult): T => {
-  expect(r.stderr, r.stderr).not.toContain('mailgate:');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as T;
-};
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const sha = (file: string) => (existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : null);
 
@@ -249,11 +237,7 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db copy', { timeout: 120_000
   });
 
   it('no output of any run held the password', () => {
-    expect(outputs.length).toBeGreaterThan(20);
-    for (const out of outputs) {
-      expect(out).not.toContain(cluster.password);
-      expect(out).not.toContain(encodeURIComponent(cluster.password));
-    }
+    expectNoPassword(outputs, cluster.password, 20);
   });
 });
 

@@ -7,22 +7,10 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/tmp.js';
-import { assertBuilt, type CliResult, runCli } from './harness.js';
+import { dbCli, expectNoPassword, json } from './db-cli.js';
+import { assertBuilt } from './harness.js';
 
-const tmp = tempDir('mailgate-e2e-dbstatus-');
-const home = tmp.path;
-const outputs: string[] = [];
-const mg = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
-  const r = await runCli(args, { home, env, timeoutMs: 30_000 });
-  outputs.push(r.stdout, r.stderr);
-  return r;
-};
-const json = <T = Record<string, unknown>>(r: CliResult): T => {
-  expect(r.stderr, r.stderr).not.toContain('mailgate:');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as T;
-};
+const { tmp, outputs, mg } = dbCli('mailgate-e2e-dbstatus-', 30_000);
 
 beforeAll(() => assertBuilt());
 afterAll(() => tmp.cleanup());
@@ -143,10 +131,6 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db status | migrate on Postg
   });
 
   it('no output of any run held the password', () => {
-    expect(outputs.length).toBeGreaterThan(10);
-    for (const out of outputs) {
-      expect(out).not.toContain(cluster.password);
-      expect(out).not.toContain(encodeURIComponent(cluster.password));
-    }
+    expectNoPassword(outputs, cluster.password, 10);
   });
 });

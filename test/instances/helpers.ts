@@ -14,8 +14,9 @@ import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
 import type { Principal } from '../../src/services/context.js';
 import type { ChangeTopic, MessageContent, Store, StoreChange, SubmitResult } from '../../src/store/store.js';
 import type { OversightMode } from '../../src/values.js';
-import type { Postgres } from '../helpers/postgres.js';
-import type { tempDir } from '../helpers/tmp.js';
+import { afterAll, beforeAll } from 'vitest';
+import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/tmp.js';
 
 export const AGENT: Principal = { id: 'agent:test', roles: ['agent'], mailboxes: 'all' };
 export const REVIEWER: Principal = { id: 'reviewer:test', roles: ['reviewer'], mailboxes: 'all' };
@@ -26,13 +27,33 @@ export interface Backend {
   freshDatabase(): Promise<string>;
 }
 
-export function sqliteBackend(dir: ReturnType<typeof tempDir>): Backend {
+function sqliteBackend(dir: ReturnType<typeof tempDir>): Backend {
   let n = 0;
   return { name: 'sqlite', freshDatabase: async () => dir.file(`instances-${++n}.db`) };
 }
 
-export function postgresBackend(cluster: () => Postgres): Backend {
+function postgresBackend(cluster: () => Postgres): Backend {
   return { name: 'postgres', freshDatabase: () => cluster().freshDatabase() };
+}
+
+/**
+ * The backends a test file runs on: SQLite files in a scratch dir, and a private PostgreSQL cluster when its
+ * binaries are there (or not at all with `withPostgres` false). Registers the hooks that start the cluster and,
+ * after the file, stop it and remove the dir; hooks registered after this one run inside them.
+ */
+export function useBackends(prefix: string, withPostgres: boolean = requirePostgresOrSkip()) {
+  const dir = tempDir(prefix);
+  let pg: Postgres | undefined;
+  beforeAll(async () => {
+    if (withPostgres) pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+    dir.cleanup();
+  });
+  const cluster = () => pg!;
+  const backends: Backend[] = [sqliteBackend(dir), ...(withPostgres ? [postgresBackend(cluster)] : [])];
+  return { dir, backends, cluster, hasPostgres: withPostgres };
 }
 
 /** A store on `database`, as another instance opens it. */

@@ -2,26 +2,12 @@
  * Named leases (Store.acquireLease / dropLease): a compare-and-set that gives a lease to whoever asks when it is
  * free, expired or already theirs, and to nobody else; and, with instances racing for an expired lease, to one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/tmp.js';
-import { type Backend, openInstance, postgresBackend, sqliteBackend } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { openInstance, useBackends } from './helpers.js';
 
 const NAME = 'imap-watch:alice@mailgate.test';
 const T0 = 1_700_000_000_000;
-const dir = tempDir('mailgate-leases-');
-const hasPostgres = requirePostgresOrSkip();
-let cluster: Postgres | undefined;
-
-beforeAll(async () => {
-  if (hasPostgres) cluster = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-  dir.cleanup();
-});
-
-const backends: Backend[] = [sqliteBackend(dir), ...(hasPostgres ? [postgresBackend(() => cluster!)] : [])];
+const { backends } = useBackends('mailgate-leases-');
 
 describe.each(backends)('leases on $name', (backend) => {
   it('is taken when free, renewed by its holder, refused to others until it expires, then taken over', async () => {

@@ -3,38 +3,13 @@
  * others, that a rollback tells nobody, and (PostgreSQL) that a killed LISTEN connection comes back with a
  * `resync` for what it may have missed. Run on a SQLite file (stores of one process) and on PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeSignals, encodeSignals } from '../../src/store/sql/changes.js';
 import type { Store } from '../../src/store/store.js';
-import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/tmp.js';
-import {
-  addSandboxMailbox,
-  type Backend,
-  listeners,
-  nextChange,
-  openInstance,
-  postgresBackend,
-  recordChanges,
-  settle,
-  sqliteBackend,
-  submitDraft,
-} from './helpers.js';
+import { addSandboxMailbox, type Backend, listeners, nextChange, openInstance, recordChanges, settle, submitDraft, useBackends } from './helpers.js';
 
 const MAILBOX = 'agent@mailgate.test';
-const dir = tempDir('mailgate-signals-');
-const hasPostgres = requirePostgresOrSkip();
-let cluster: Postgres | undefined;
-
-beforeAll(async () => {
-  if (hasPostgres) cluster = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-  dir.cleanup();
-});
-
-const backends: Backend[] = [sqliteBackend(dir), ...(hasPostgres ? [postgresBackend(() => cluster!)] : [])];
+const { backends, cluster, hasPostgres } = useBackends('mailgate-signals-');
 
 describe.each(backends)('change signals on $name', (backend) => {
   async function twoInstances(): Promise<{ a: Store; b: Store; database: string; close(): Promise<void> }> {
@@ -47,7 +22,7 @@ describe.each(backends)('change signals on $name', (backend) => {
 
   /** Both stores hear each other: on PostgreSQL once their LISTEN connections are up. */
   async function listening(database: string, n: number) {
-    if (backend.name === 'postgres') await settle(async () => (await listeners(cluster!, database)).length === n, `${n} LISTEN connections`);
+    if (backend.name === 'postgres') await settle(async () => (await listeners(cluster(), database)).length === n, `${n} LISTEN connections`);
   }
 
   it('tells its own store (local) and the other store (not local) of a commit, each signal once', async () => {
@@ -116,18 +91,18 @@ async function settleListening(backend: Backend, store: Store): Promise<void> {
 
 describe.skipIf(!hasPostgres)('the LISTEN connection on PostgreSQL', () => {
   it('killed with pg_terminate_backend: reconnects, sends a resync for what it missed, and hears later changes', async () => {
-    const database = await cluster!.freshDatabase();
+    const database = await cluster().freshDatabase();
     const a = await openInstance(database);
     const b = await openInstance(database);
     await addSandboxMailbox(a, MAILBOX);
     const onB = recordChanges(b);
-    await settle(async () => (await listeners(cluster!, database)).length === 1, "B's LISTEN connection");
-    const [before] = await listeners(cluster!, database);
+    await settle(async () => (await listeners(cluster(), database)).length === 1, "B's LISTEN connection");
+    const [before] = await listeners(cluster(), database);
 
     const resync = nextChange(b, (c) => c.topic === 'resync', 'the resync after the reconnection', 10_000);
-    await cluster!.admin('SELECT pg_terminate_backend($1)', [before]);
+    await cluster().admin('SELECT pg_terminate_backend($1)', [before]);
     await resync;
-    const after = await listeners(cluster!, database);
+    const after = await listeners(cluster(), database);
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before);
 

@@ -15,34 +15,25 @@ import { createToken } from '../../src/services/tokens.js';
 import { waitForMessage } from '../../src/services/wait.js';
 import { newWebhookSecret } from '../../src/webhooks/sign.js';
 import { type FakeSmtp, startFakeSmtp } from '../helpers/fake-smtp.js';
-import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/tmp.js';
-import { AGENT, type Backend, listeners, postgresBackend, REVIEWER, settle, sqliteBackend, startHookReceiver, startInstance, until } from './helpers.js';
+import { AGENT, listeners, REVIEWER, settle, startHookReceiver, startInstance, until, useBackends } from './helpers.js';
 
 const OPS = 'ops@mailgate.test';
 const HOUR = 3_600_000;
 /** How soon A must act on B's change: far below any poll A runs. */
 const PROMPTLY_MS = 3000;
 
-const dir = tempDir('mailgate-wakeups-');
-const hasPostgres = requirePostgresOrSkip();
-let cluster: Postgres | undefined;
+const { dir, backends, cluster } = useBackends('mailgate-wakeups-');
 let smtp: FakeSmtp;
 let hook: Awaited<ReturnType<typeof startHookReceiver>>;
 
 beforeAll(async () => {
-  if (hasPostgres) cluster = await startPostgres();
   smtp = await startFakeSmtp();
   hook = await startHookReceiver();
 }, 60_000);
 afterAll(async () => {
   await hook?.stop();
   await smtp?.stop();
-  await cluster?.stop();
-  dir.cleanup();
 });
-
-const backends: Backend[] = [sqliteBackend(dir), ...(hasPostgres ? [postgresBackend(() => cluster!)] : [])];
 
 describe.each(backends)('wake-ups between instances on $name', (backend) => {
   let a: App;
@@ -65,7 +56,7 @@ describe.each(backends)('wake-ups between instances on $name', (backend) => {
     a = await startInstance(dir, database, { mailboxes: [mailbox], webhooks }, server);
     // The same endpoints (a start disables those its config lacks); no mailboxes, so no account to deliver with.
     b = await startInstance(dir, database, { mailboxes: [], webhooks });
-    if (backend.name === 'postgres') await settle(async () => (await listeners(cluster!, database)).length === 1, "A's LISTEN connection");
+    if (backend.name === 'postgres') await settle(async () => (await listeners(cluster(), database)).length === 1, "A's LISTEN connection");
   }
 
   async function draftOnA(subject: string): Promise<string> {
@@ -135,10 +126,10 @@ describe.each(backends)('wake-ups between instances on $name', (backend) => {
   if (backend.name === 'postgres') {
     it('after its LISTEN connection is killed, A reconnects and is still woken by B', async () => {
       await startBoth();
-      const [before] = await listeners(cluster!, database);
-      await cluster!.admin('SELECT pg_terminate_backend($1)', [before]);
+      const [before] = await listeners(cluster(), database);
+      await cluster().admin('SELECT pg_terminate_backend($1)', [before]);
       await settle(async () => {
-        const now = await listeners(cluster!, database);
+        const now = await listeners(cluster(), database);
         return now.length === 1 && now[0] !== before;
       }, "A's new LISTEN connection");
       await approveOnBDeliveredByA(await draftOnA('Approve me after the kill'));

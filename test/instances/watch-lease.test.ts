@@ -13,16 +13,13 @@ import type { App } from '../../src/app.js';
 import { sendEmail } from '../../src/services/send.js';
 import { waitForMessage } from '../../src/services/wait.js';
 import { type MailServers, type MailUser, requireMailServersOrSkip, startMailServers } from '../helpers/mail-servers.js';
-import { type Postgres, requirePostgresOrSkip, startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/tmp.js';
-import { AGENT, type Backend, openInstance, postgresBackend, settle, sqliteBackend, startInstance, until } from './helpers.js';
+import { requirePostgresOrSkip } from '../helpers/postgres.js';
+import { AGENT, openInstance, settle, startInstance, until, useBackends } from './helpers.js';
 
 const run = promisify(execFile);
 const HOUR = 3_600_000;
 const hasMail = requireMailServersOrSkip();
-const hasPostgres = hasMail && requirePostgresOrSkip();
-const dir = tempDir('mailgate-watch-lease-');
-let cluster: Postgres | undefined;
+const { dir, backends } = useBackends('mailgate-watch-lease-', hasMail && requirePostgresOrSkip());
 let mail: MailServers;
 let alice: MailUser;
 let bob: MailUser;
@@ -31,15 +28,10 @@ beforeAll(async () => {
   if (!hasMail) return;
   mail = await startMailServers({ users: ['alice', 'bob'] });
   [alice, bob] = mail.users as [MailUser, MailUser];
-  if (hasPostgres) cluster = await startPostgres();
 }, 60_000);
 afterAll(async () => {
-  await cluster?.stop();
   await mail?.stop();
-  dir.cleanup();
 });
-
-const backends: Backend[] = [sqliteBackend(dir), ...(hasPostgres ? [postgresBackend(() => cluster!)] : [])];
 
 /** Dovecot's own count of alice's IMAP connections (doveadm who, through this instance's anvil). */
 async function imapConnections(user: MailUser): Promise<number> {

@@ -4,54 +4,22 @@
  * one process's connections take turns in one queue (src/store/sql/sqlite-driver.ts), so only threads can make
  * them contend. The same races between instances, on both backends: conformance/decision-races.test.ts.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setLogLevel } from '../../src/log.js';
-import type { SqliteStore } from '../../src/domain/sqlite-store.js';
 import type { DecideRequest } from '../../src/store/store.js';
-import { ALICE, BOB, NOTHING_DELIVERED, OUTSIDER, T0, TTL_S, addMailbox, decisionEvents, deliveredCopies, holdMany } from './fixtures.js';
-import { sqliteDb } from './sqlite-fixtures.js';
+import { type Decided, SEEN_AFTER, STATUS_OF, TO, expectAuditAgrees, expectDelivery } from './decision-outcomes.js';
+import { ALICE, BOB, T0, TTL_S, addMailbox, holdMany } from './fixtures.js';
+import { useSqliteStore } from './sqlite-fixtures.js';
 import { threadRunner } from './threads.js';
 
-const TO = { to: [BOB, OUTSIDER] };
-const STATUS_OF = { approve: 'approved', reject: 'rejected', cancel: 'cancelled', expire: 'expired' } as const;
-type Decided = (typeof STATUS_OF)[keyof typeof STATUS_OF];
-/** Where a message may already be when a late decision finds it: an approved one may be claimed or sent meanwhile. */
-const SEEN_AFTER: Record<Decided, string[]> = {
-  approved: ['approved', 'sending', 'sent'],
-  rejected: ['rejected'],
-  cancelled: ['cancelled'],
-  expired: ['expired'],
-};
-
-let t: ReturnType<typeof sqliteDb>;
-let a: SqliteStore;
-beforeEach(async () => {
-  t = sqliteDb();
-  a = t.open();
-  await addMailbox(a, ALICE, 'gated_send');
-  await addMailbox(a, BOB, 'gated_send');
+const db = useSqliteStore(async (s) => {
+  await addMailbox(s, ALICE, 'gated_send');
+  await addMailbox(s, BOB, 'gated_send');
 });
+// Registered after useSqliteStore's, so it runs before the database is closed.
 afterEach(async () => {
-  expect(await a.verifyAudit()).toMatchObject({ ok: true });
-  await t.close();
+  expect(await db.s.verifyAudit()).toMatchObject({ ok: true });
 });
-
-/** The one decision event agrees with the row, which is where that decision leads. */
-async function expectAuditAgrees(id: string, decided: Decided) {
-  expect(await decisionEvents(a, id), id).toEqual([`message.${decided}`]);
-  expect(SEEN_AFTER[decided], id).toContain((await a.getMessage(id))!.status);
-}
-
-/** After delivery: an approved message went exactly once to each recipient; anything else never left. */
-async function expectDelivery(id: string, decided: Decided) {
-  if (decided === 'approved') {
-    expect((await a.getMessage(id))!).toMatchObject({ status: 'sent', attempts: 1 });
-    expect(await deliveredCopies(a, id), id).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
-  } else {
-    expect((await a.getMessage(id))!.status).toBe(decided);
-    expect(await deliveredCopies(a, id), id).toEqual(NOTHING_DELIVERED);
-  }
-}
 
 describe('real lock contention, with delivery workers running throughout', () => {
   const N = 100;
@@ -76,22 +44,22 @@ describe('real lock contention, with delivery workers running throughout', () =>
         expect(r.code, id).toBe('NOT_PENDING');
         expect(SEEN_AFTER[decided]).toContain(r.status);
       }
-      await expectAuditAgrees(id, decided);
-      await expectDelivery(id, decided);
+      await expectAuditAgrees(db.s, id, decided);
+      await expectDelivery(db.s, id, decided);
       decisions.push(decided);
     }
     return decisions;
   }
 
   it(`approve, approve, reject and cancel from four threads over ${N} messages while two workers deliver`, async () => {
-    const ids = await holdMany(a, ALICE, N, T0, TO);
+    const ids = await holdMany(db.s, ALICE, N, T0, TO);
     const reqs: DecideRequest[] = [
       { action: 'approve', actor: 'reviewer:1' },
       { action: 'approve', actor: 'reviewer:2' },
       { action: 'reject', actor: 'reviewer:3', reason: 'no' },
       { action: 'cancel', actor: 'agent:x' },
     ];
-    const outs = await threads.run<Outcome | number>(t.path, [
+    const outs = await threads.run<Outcome | number>(db.t.path, [
       ...reqs.map((req) => ({ task: 'decide' as const, ids, req, now: T0 + 1 })),
       { task: 'deliver', now: T0 + 2, whileDeciding: true },
       { task: 'deliver', now: T0 + 2, whileDeciding: true },
@@ -109,14 +77,14 @@ describe('real lock contention, with delivery workers running throughout', () =>
     it(`approve at expires_at${approveAt ? '-1ms' : ''} vs a sweep at expires_at${sweepAt ? '-1ms' : ''}, ${N} messages, then two workers`, async () => {
       // Message i is held at T0 + 10i, so in round i only it can be due, and both threads race for it.
       const ids: string[] = [];
-      for (let i = 0; i < N; i++) ids.push(...(await holdMany(a, ALICE, 1, T0 + 10 * i, TO)));
+      for (let i = 0; i < N; i++) ids.push(...(await holdMany(db.s, ALICE, 1, T0 + 10 * i, TO)));
       const expiries = ids.map((_, i) => T0 + 10 * i + TTL_S * 1000);
-      const [approvals, swept] = (await threads.run<Outcome | string>(t.path, [
+      const [approvals, swept] = (await threads.run<Outcome | string>(db.t.path, [
         { task: 'decide', ids, req: { action: 'approve', actor: 'reviewer:1' }, nows: expiries.map((e) => e + approveAt) },
         { task: 'expire', nows: expiries.map((e) => e + sweepAt) },
       ])) as [Outcome[], string[]];
       const after = expiries[N - 1]! + 10;
-      await threads.run(t.path, [
+      await threads.run(db.t.path, [
         { task: 'deliver', now: after },
         { task: 'deliver', now: after },
       ]);
@@ -125,8 +93,8 @@ describe('real lock contention, with delivery workers running throughout', () =>
         const outcome: Decided = r.ok ? 'approved' : 'expired';
         if (!r.ok) expect(r).toMatchObject({ code: 'NOT_PENDING', status: 'expired' });
         expect(swept.includes(r.id)).toBe(!r.ok && sweepAt === 0);
-        await expectAuditAgrees(r.id, outcome);
-        await expectDelivery(r.id, outcome);
+        await expectAuditAgrees(db.s, r.id, outcome);
+        await expectDelivery(db.s, r.id, outcome);
       }
       const approved = approvals.filter((r) => r.ok).length;
       if (approveAt === 0) expect(approved).toBe(0);

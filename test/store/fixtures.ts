@@ -8,13 +8,15 @@ import { evaluate } from '../../src/gate/evaluate.js';
 import type { PolicySettings } from '../../src/gate/policy/index.js';
 import type { AutoApproveRule } from '../../src/gate/rules/index.js';
 import type { Action } from '../../src/gate/types.js';
+import { afterEach, beforeEach } from 'vitest';
 import { newMessageId, newMessageIdHeader } from '../../src/ids.js';
 import { DeliveryWorker } from '../../src/services/deliver.js';
 import { sandboxTransport } from '../../src/services/sandbox.js';
 import type { AuditQuery } from '../../src/store/audit.js';
+import type { NewEmail } from '../../src/store/inbox.js';
 import type { AuditEvent, GateFn, InboundEmail, MessageContent, Store, SubmitRequest, SubmitResult } from '../../src/store/store.js';
 import type { OversightMode } from '../../src/values.js';
-import { testDb } from './backend.js';
+import { type TestDb, testDb } from './backend.js';
 
 export { type TestDb, testDb, useStore } from './backend.js';
 
@@ -29,12 +31,27 @@ export const CAROL = 'carol@sandbox.test';
 export const OUTSIDER = 'someone@external.example';
 
 /** Two instances on one fresh database (two processes, or two servers), with the mailboxes created through the first. */
-export async function twoInstances(mailboxes: readonly (readonly [string, OversightMode])[]) {
+async function twoInstances(mailboxes: readonly (readonly [string, OversightMode])[]) {
   const t = testDb();
   const a = t.open();
   const b = t.open();
   for (const [address, mode] of mailboxes) await addMailbox(a, address, mode);
   return { t, a, b };
+}
+
+/**
+ * twoInstances for every test of a suite: registers the hooks and returns a holder whose `a` and `b` (the
+ * instances) and `t` (the database) are set before each test.
+ */
+export function useTwoInstances(mailboxes: readonly (readonly [string, OversightMode])[]) {
+  const holder = {} as { t: TestDb; a: Store; b: Store };
+  beforeEach(async () => {
+    Object.assign(holder, await twoInstances(mailboxes));
+  });
+  afterEach(async () => {
+    await holder.t.close();
+  });
+  return holder;
 }
 
 export async function addMailbox(
@@ -61,6 +78,29 @@ export async function addMailbox(
 
 export function content(overrides: Partial<MessageContent> = {}): MessageContent {
   return { to: [OUTSIDER], cc: [], bcc: [], subject: 'Quarterly numbers', text: 'Hello there', html: null, ...overrides };
+}
+
+/** An email as a sandbox delivery inserts it (insertInbound), into ALICE's INBOX unless told otherwise. */
+export function inboundEmail(overrides: Partial<NewEmail> = {}): NewEmail {
+  return {
+    mailbox: ALICE,
+    folder: 'INBOX',
+    source: 'sandbox',
+    from_addr: 'sender@example.org',
+    from_name: null,
+    to: [ALICE],
+    cc: [],
+    subject: 'no subject',
+    text: null,
+    html: null,
+    message_id_header: null,
+    in_reply_to_header: null,
+    references_header: null,
+    outbound_message_id: null,
+    delivery_role: null,
+    date: T0,
+    ...overrides,
+  };
 }
 
 /** The gate exactly as the send service builds it (policy defaults and the mailbox's policy), with require_approval off. */

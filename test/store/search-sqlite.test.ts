@@ -5,29 +5,12 @@
  * what search finds is checked on both backends in conformance/search.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import type { FolderSync } from '../../src/store/store.js';
 import { ALICE, T0, addMailbox } from './fixtures.js';
+import { body, envelope, state, sync } from './imap-sync.js';
 import { useSqliteStore } from './sqlite-fixtures.js';
 
 const db = useSqliteStore((s) => addMailbox(s, ALICE));
 const integrity = () => db.s.db.prepare("INSERT INTO emails_fts (emails_fts, rank) VALUES ('integrity-check', 1)").run();
-
-const state = { mailbox: ALICE, folder: 'INBOX', uidvalidity: 7, uidnext: 3, highestmodseq: null, messages: 2, special_use: null, synced_at: T0 };
-const envelope = (uid: number, subject: string) => ({
-  uid,
-  from_addr: 'imap@example.org',
-  from_name: null,
-  to: [ALICE],
-  cc: [],
-  subject,
-  message_id_header: `<${uid}@example.org>`,
-  in_reply_to_header: null,
-  flags: [],
-  size: 100,
-  date: T0 + uid,
-});
-const sync = (over: Partial<FolderSync>): FolderSync => ({ state, reset: false, upserts: [], flagUpdates: [], removed: [], ...over });
-const body = (text: string | null) => ({ text, html: null, references_header: null, in_reply_to_header: null, attachments: [] });
 
 describe('the FTS5 index passes its integrity check', () => {
   it('after envelopes, bodies stored and replaced, a move, a flag change, an expunge and a reset', async () => {

@@ -7,56 +7,21 @@
  * Two instances on one database in seeded interleavings; on SQLite, worker threads add real lock contention
  * (decision-races-threads.test.ts). (races.test.ts and instances.test.ts race the decisions without delivery.)
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecideRequest, OutboundMessage, Store } from '../../../src/store/store.js';
-import {
-  ALICE,
-  BOB,
-  NOTHING_DELIVERED,
-  OUTSIDER,
-  T0,
-  TTL_S,
-  decisionEvents,
-  deliveredCopies,
-  holdMany,
-  race,
-  rng,
-  sandboxWorker,
-  type TestDb,
-  twoInstances,
-} from '../fixtures.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DecideRequest, OutboundMessage } from '../../../src/store/store.js';
+import { type Decided, SEEN_AFTER, STATUS_OF, TO, expectAuditAgrees, expectDelivery } from '../decision-outcomes.js';
+import { ALICE, BOB, T0, TTL_S, holdMany, race, rng, sandboxWorker, useTwoInstances } from '../fixtures.js';
 
 const TRIALS = 100;
-const TO = { to: [BOB, OUTSIDER] };
-const STATUS_OF = { approve: 'approved', reject: 'rejected', cancel: 'cancelled', expire: 'expired' } as const;
-type Decided = (typeof STATUS_OF)[keyof typeof STATUS_OF];
-/** Where a message may already be when a late decision finds it: an approved one may be claimed or sent meanwhile. */
-const SEEN_AFTER: Record<Decided, string[]> = {
-  approved: ['approved', 'sending', 'sent'],
-  rejected: ['rejected'],
-  cancelled: ['cancelled'],
-  expired: ['expired'],
-};
 
-let t: TestDb;
-let a: Store;
-let b: Store;
-beforeEach(async () => {
-  ({ t, a, b } = await twoInstances([
-    [ALICE, 'gated_send'],
-    [BOB, 'gated_send'],
-  ]));
-});
+const db = useTwoInstances([
+  [ALICE, 'gated_send'],
+  [BOB, 'gated_send'],
+]);
+// Registered after useTwoInstances's, so it runs before the database is closed.
 afterEach(async () => {
-  expect(await a.verifyAudit()).toMatchObject({ ok: true });
-  await t.close();
+  expect(await db.a.verifyAudit()).toMatchObject({ ok: true });
 });
-
-/** The one decision event agrees with the row, which is where that decision leads. */
-async function expectAuditAgrees(id: string, decided: Decided) {
-  expect(await decisionEvents(a, id), id).toEqual([`message.${decided}`]);
-  expect(SEEN_AFTER[decided], id).toContain((await b.getMessage(id))!.status);
-}
 
 /** Exactly one request won; every other lost with NOT_PENDING naming where the message already was. */
 function oneWinner(settled: readonly PromiseSettledResult<unknown>[], reqs: readonly DecideRequest[]): Decided {
@@ -71,17 +36,6 @@ function oneWinner(settled: readonly PromiseSettledResult<unknown>[], reqs: read
   return decided;
 }
 
-/** After delivery: an approved message went exactly once to each recipient; anything else never left. */
-async function expectDelivery(id: string, decided: Decided) {
-  if (decided === 'approved') {
-    expect((await a.getMessage(id))!).toMatchObject({ status: 'sent', attempts: 1 });
-    expect(await deliveredCopies(a, id), id).toEqual({ inbox: 1, sent: 1, captured: 1, sent_events: 1 });
-  } else {
-    expect((await a.getMessage(id))!.status).toBe(decided);
-    expect(await deliveredCopies(a, id), id).toEqual(NOTHING_DELIVERED);
-  }
-}
-
 describe('two instances decide while a delivery worker runs', () => {
   const pairs: [string, DecideRequest, DecideRequest][] = [
     ['approve vs reject', { action: 'approve', actor: 'reviewer:a' }, { action: 'reject', actor: 'reviewer:b', reason: 'no' }],
@@ -92,22 +46,22 @@ describe('two instances decide while a delivery worker runs', () => {
     it(`${name}: one decision, audit agrees, delivered once or never, ${TRIALS} trials`, async () => {
       const next = rng(name.length * 104_729);
       let clock = T0;
-      const worker = sandboxWorker(b, () => clock);
+      const worker = sandboxWorker(db.b, () => clock);
       const wins = { a: 0, b: 0 };
       for (let i = 0; i < TRIALS; i++) {
-        const [id] = await holdMany(a, ALICE, 1, T0, TO);
+        const [id] = await holdMany(db.a, ALICE, 1, T0, TO);
         clock = T0 + 1 + i;
         const [ra, rb] = await race<[OutboundMessage, OutboundMessage, unknown]>(
           next,
-          () => a.decideMessage(id!, reqA, clock),
-          () => b.decideMessage(id!, reqB, clock),
+          () => db.a.decideMessage(id!, reqA, clock),
+          () => db.b.decideMessage(id!, reqB, clock),
           () => worker.tick(),
         );
         const decided = oneWinner([ra, rb], [reqA, reqB]);
         wins[ra.status === 'fulfilled' ? 'a' : 'b']++;
-        await expectAuditAgrees(id!, decided);
+        await expectAuditAgrees(db.a, id!, decided, db.b);
         await worker.tick();
-        await expectDelivery(id!, decided);
+        await expectDelivery(db.a, id!, decided);
       }
       // The interleavings really varied: each side won some trials.
       expect(wins.a).toBeGreaterThan(0);
@@ -124,25 +78,25 @@ describe("approve vs the worker's expiry sweep around expires_at", () => {
       it(`approve at ${label(approveAt)}, sweep at ${label(sweepAt)}: ${TRIALS / 2} trials`, async () => {
         const next = rng(7_000 + approveAt * 10 + sweepAt);
         let clock = T0;
-        const worker = sandboxWorker(b, () => clock);
+        const worker = sandboxWorker(db.b, () => clock);
         const seen = { approved: 0, expired: 0 };
         for (let i = 0; i < TRIALS / 2; i++) {
           const heldAt = T0 + 10 * i;
-          const [id] = await holdMany(a, ALICE, 1, heldAt, TO);
+          const [id] = await holdMany(db.a, ALICE, 1, heldAt, TO);
           const expiresAt = heldAt + TTL_S * 1000;
           clock = expiresAt + sweepAt;
           const [approval] = await race<[OutboundMessage, unknown]>(
             next,
-            () => a.decideMessage(id!, { action: 'approve', actor: 'reviewer:a' }, expiresAt + approveAt),
+            () => db.a.decideMessage(id!, { action: 'approve', actor: 'reviewer:a' }, expiresAt + approveAt),
             () => worker.tick(),
           );
           const decided: Decided = approval.status === 'fulfilled' ? 'approved' : 'expired';
           if (approval.status === 'rejected') expect(approval.reason).toMatchObject({ code: 'NOT_PENDING', details: { status: 'expired' } });
           seen[decided]++;
-          await expectAuditAgrees(id!, decided);
+          await expectAuditAgrees(db.a, id!, decided, db.b);
           clock = expiresAt + 2;
           await worker.tick();
-          await expectDelivery(id!, decided);
+          await expectDelivery(db.a, id!, decided);
         }
         // At or after expires_at the approval always loses; before it, it loses only to a sweep at or after it.
         if (approveAt >= 0) expect(seen.approved).toBe(0);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CachedEnvelope, FolderState, FolderSync } from '../../../src/store/store.js';
-import { ALICE, BOB, T0, addMailbox, allEmails, useStore } from '../fixtures.js';
+import { ALICE, BOB, T0, addMailbox, allEmails, inboundEmail, useStore } from '../fixtures.js';
 
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE);
@@ -142,27 +142,7 @@ describe('a repeat sync', () => {
     await firstSync();
     await db.s.applyFolderSync(sync({ state: state({ folder: 'Archive' }), reset: true, upserts: [envelope(1)] }), T0);
     await db.s.applyFolderSync(sync({ state: state({ mailbox: BOB }), reset: true, upserts: [envelope(1)] }), T0);
-    const sandbox = await db.s.insertInbound(
-      {
-        mailbox: ALICE,
-        folder: 'INBOX',
-        source: 'sandbox',
-        from_addr: 'local@sandbox.test',
-        from_name: null,
-        to: [ALICE],
-        cc: [],
-        subject: 'local copy',
-        text: 'x',
-        html: null,
-        message_id_header: null,
-        in_reply_to_header: null,
-        references_header: null,
-        outbound_message_id: null,
-        delivery_role: null,
-        date: T0,
-      },
-      T0,
-    );
+    const sandbox = await db.s.insertInbound(inboundEmail({ from_addr: 'local@sandbox.test', subject: 'local copy', text: 'x' }), T0);
     const fresh = await db.s.applyFolderSync(
       sync({ state: state({ uidvalidity: UV + 1, uidnext: 2, messages: 1 }), reset: true, upserts: [envelope(1, { subject: 'New world' })] }),
       T0 + 1,

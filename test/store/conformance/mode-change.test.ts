@@ -18,6 +18,7 @@ import {
   deliveredCopies,
   eventsOf,
   holdMany,
+  inboundEmail,
   sandboxWorker,
   submit,
   useStore,
@@ -115,27 +116,7 @@ describe('other updates', () => {
 
 /** Holds a tag write in a gated_all mailbox (as tag_email does): flag an email that arrived in its INBOX. */
 async function holdTag(mailbox: string): Promise<{ id: string; email: string }> {
-  const email = (await db.s.insertInbound(
-    {
-      mailbox,
-      folder: 'INBOX',
-      source: 'sandbox',
-      from_addr: 'sender@example.org',
-      from_name: null,
-      to: [mailbox],
-      cc: [],
-      subject: 'to flag',
-      text: null,
-      html: null,
-      message_id_header: null,
-      in_reply_to_header: null,
-      references_header: null,
-      outbound_message_id: null,
-      delivery_role: null,
-      date: T0,
-    },
-    T0,
-  ))!;
+  const email = (await db.s.insertInbound(inboundEmail({ mailbox, to: [mailbox], subject: 'to flag' }), T0))!;
   const a = await db.s.submitAction(
     {
       action_id: newActionId(),

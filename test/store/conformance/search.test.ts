@@ -4,8 +4,9 @@
  * updates and deletions. FTS5's own integrity check after each of these: search-sqlite.test.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { FolderSync, InboundEmail } from '../../../src/store/store.js';
-import { ALICE, BOB, T0, addMailbox, allEmails, rng, useStore } from '../fixtures.js';
+import type { InboundEmail } from '../../../src/store/store.js';
+import { ALICE, BOB, T0, addMailbox, allEmails, inboundEmail, rng, useStore } from '../fixtures.js';
+import { body, envelope, state, sync } from '../imap-sync.js';
 
 const db = useStore(async (s) => {
   await addMailbox(s, ALICE);
@@ -15,27 +16,7 @@ const db = useStore(async (s) => {
 type Mail = Partial<Pick<InboundEmail, 'mailbox' | 'folder' | 'from_addr' | 'from_name' | 'to' | 'cc' | 'subject' | 'text' | 'date'>>;
 
 async function deliver(m: Mail): Promise<string> {
-  const id = await db.s.insertInbound(
-    {
-      mailbox: m.mailbox ?? ALICE,
-      folder: m.folder ?? 'INBOX',
-      source: 'sandbox',
-      from_addr: m.from_addr ?? 'sender@example.org',
-      from_name: m.from_name ?? null,
-      to: m.to ?? [ALICE],
-      cc: m.cc ?? [],
-      subject: m.subject ?? 'no subject',
-      text: m.text ?? null,
-      html: null,
-      message_id_header: null,
-      in_reply_to_header: null,
-      references_header: null,
-      outbound_message_id: null,
-      delivery_role: null,
-      date: m.date ?? T0,
-    },
-    T0,
-  );
+  const id = await db.s.insertInbound(inboundEmail(m), T0);
   if (!id) throw new Error('not inserted');
   return id;
 }
@@ -240,23 +221,6 @@ describe('FTS syntax in a query is inert', () => {
 });
 
 describe('the index follows the emails table', () => {
-  const state = { mailbox: ALICE, folder: 'INBOX', uidvalidity: 7, uidnext: 3, highestmodseq: null, messages: 2, special_use: null, synced_at: T0 };
-  const envelope = (uid: number, subject: string) => ({
-    uid,
-    from_addr: 'imap@example.org',
-    from_name: null,
-    to: [ALICE],
-    cc: [],
-    subject,
-    message_id_header: `<${uid}@example.org>`,
-    in_reply_to_header: null,
-    flags: [],
-    size: 100,
-    date: T0 + uid,
-  });
-  const sync = (over: Partial<FolderSync>): FolderSync => ({ state, reset: false, upserts: [], flagUpdates: [], removed: [], ...over });
-  const body = (text: string | null) => ({ text, html: null, references_header: null, in_reply_to_header: null, attachments: [] });
-
   it('an envelope is searchable by subject at once, by its body once setEmailBody has stored it', async () => {
     const [id] = await db.s.applyFolderSync(sync({ reset: true, upserts: [envelope(1, 'Harbour plans')] }), T0);
     expect(await search('harbour')).toEqual([id]);
