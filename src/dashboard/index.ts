@@ -18,7 +18,7 @@ import { BodyTooLarge, readForm, redirect, sameOrigin, send, sendHtml } from './
 import { LiveFeed } from './live.js';
 import * as pages from './pages.js';
 import { csrfMatches, Sessions } from './session.js';
-import { CSS, JS } from './static.js';
+import { CSS, FAVICON, JS } from './static.js';
 import { esc, type Flash, layout, loginPage } from './views/layout.js';
 
 export interface DashboardOptions {
@@ -108,6 +108,7 @@ export function createDashboard(app: AppContext, opts: DashboardOptions = {}): D
     const path = url.pathname;
     if (path === '/static/app.css') return (send(res, 200, 'text/css; charset=utf-8', CSS), true);
     if (path === '/static/app.js') return (send(res, 200, 'text/javascript; charset=utf-8', JS), true);
+    if (path === '/favicon.svg') return (send(res, 200, 'image/svg+xml', FAVICON, { 'Cache-Control': 'max-age=86400' }), true);
     if (path.startsWith('/static/')) return (sendHtml(res, 404, layout('Not found', '<p>No such file.</p>')), true);
     if (path === '/login') {
       if (req.method === 'POST') await signIn(req, res);

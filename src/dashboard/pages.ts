@@ -20,7 +20,8 @@ import type { MailboxAction, MessageContent, OutboundMessage } from '../store/st
 import { EmailAddress, headerText, isActionId, OversightMode } from '../values.js';
 import { redirect, send, sendHtml } from './http.js';
 import type { DashSession } from './session.js';
-import { auditPage, mailboxesPage } from './views/admin.js';
+import { mailboxesPage } from './views/admin.js';
+import { auditPage } from './views/audit.js';
 import { type Flash, layout } from './views/layout.js';
 import { actionList, actionPage } from './views/action.js';
 import { messagePage } from './views/message.js';

@@ -16,6 +16,8 @@ interface InertHtml {
   srcdoc: string;
   /** Every link target in the HTML, shown to the reviewer as text (the rendered links do not navigate). */
   links: string[];
+  /** What the frame's height is estimated from: the sanitised HTML. */
+  clean: string;
 }
 
 function inertHtml(html: string): InertHtml {
@@ -45,14 +47,48 @@ function inertHtml(html: string): InertHtml {
   const srcdoc =
     `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
     `</head><body>${clean}</body></html>`;
-  return { srcdoc, links };
+  return { srcdoc, links, clean };
+}
+
+const BLOCK = /<(?:\/?(?:p|div|li|tr|h[1-6]|blockquote|pre|table|ul|ol)|br)\b[^>]*>/gi;
+
+/**
+ * The frame's content cannot be measured from the page (it is sandboxed without allow-same-origin and runs no
+ * script), so its height is estimated from the text: each block's length in characters (data-fit, which
+ * app.js re-wraps to the frame's actual width) and the images' heights. The default `height` assumes a
+ * desktop width; CSS caps it at 70vh, past which the frame scrolls on its own.
+ */
+function measure(clean: string): { blocks: number[]; images: number } {
+  let images = 0;
+  // Only images with a (data:) source take room; the sanitiser leaves a remote one without any.
+  for (const m of clean.matchAll(/<img\b[^>]*\bsrc=[^>]*>/gi)) images += Number(/\bheight="(\d{1,4})"/.exec(m[0])?.[1] ?? 120) + 4;
+  const blocks = clean
+    .split(BLOCK)
+    .map(
+      (b) =>
+        b
+          .replace(/<[^>]*>/g, '')
+          .replace(/&[#\w]+;/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim().length,
+    )
+    .filter((n) => n > 0)
+    .slice(0, 400);
+  return { blocks, images };
+}
+
+/** Pixels for `blocks` wrapped at `perLine` characters: app.js does the same sum at the frame's real width. */
+function height(blocks: number[], images: number, perLine: number): number {
+  const lines = blocks.reduce((n, len) => n + Math.ceil(len / perLine), 0);
+  return Math.max(64, Math.min(2000, 40 + lines * 19 + blocks.length * 14 + images));
 }
 
 /** The sandboxed iframe showing the inert HTML. */
 export function emailFrame(html: string): string {
-  const { srcdoc, links } = inertHtml(html);
+  const { srcdoc, links, clean } = inertHtml(html);
+  const { blocks, images } = measure(clean);
   const list = links.length
     ? `<p class="muted">Links in the HTML (not clickable above):</p><ul class="links">${links.map((l) => `<li><code>${bdi(l)}</code></li>`).join('')}</ul>`
     : '';
-  return `<iframe class="email-html" title="HTML part (inert)" sandbox referrerpolicy="no-referrer" srcdoc="${escapeHtml(srcdoc)}"></iframe>${list}`;
+  return `<iframe class="email-html" title="HTML part (inert)" sandbox referrerpolicy="no-referrer" height="${height(blocks, images, 110)}" data-fit="${blocks.join(' ')}" data-images="${images}" srcdoc="${escapeHtml(srcdoc)}"></iframe>${list}`;
 }

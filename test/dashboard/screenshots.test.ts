@@ -1,5 +1,5 @@
 /**
- * Screenshots of the queue and a message for the README. `npm run screenshots` writes them to
+ * Screenshots of the queue and a message (desktop) and of the queue (phone) for the README. `npm run screenshots` writes them to
  * docs/screenshots/; a plain test run renders the same pages into a temp directory (so this keeps working).
  */
 import { mkdirSync } from 'node:fs';
@@ -21,7 +21,7 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
     tmp.cleanup();
   });
 
-  it('captures the queue and a message view', async () => {
+  it('captures the queue and a message view, and the queue at phone width', async () => {
     mkdirSync(out, { recursive: true });
     await sendEmail(
       h.app,
@@ -64,5 +64,10 @@ describe.skipIf(!requireChromiumOrSkip())('dashboard screenshots', () => {
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     await page.screenshot({ path: join(out, 'message.png') });
     expect(await page.locator('dl.thread').textContent()).toContain('Refund for order 1042?');
+    await page.setViewportSize({ width: 375, height: 720 });
+    await page.goto(`${h.url}queue`);
+    await page.keyboard.press('j'); // shows the keyboard selection on the first card
+    await page.screenshot({ path: join(out, 'queue-phone.png'), fullPage: true });
+    expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(375);
   });
 });

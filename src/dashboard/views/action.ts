@@ -27,12 +27,12 @@ export function actionPage(v: ActionPageView): string {
       ? ''
       : `<h2>Decide</h2><div class="actions">${
           v.approveBlocked
-            ? `<div class="card"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
-            : `<form method="post" action="/messages/${id}/approve">${csrfField(v.session)}<strong>Approve</strong>
+            ? `<div class="card" id="approve" tabindex="-1"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
+            : `<form method="post" action="/messages/${id}/approve" id="approve" tabindex="-1">${csrfField(v.session)}<strong>Approve</strong>
 <label for="note">Note (optional)</label><input class="wide" type="text" id="note" name="note" maxlength="1000">
 <p><button class="approve" type="submit" name="do" value="approve">Approve and apply</button></p></form>`
         }
-<form method="post" action="/messages/${id}/reject">${csrfField(v.session)}<strong>Reject</strong>
+<form method="post" action="/messages/${id}/reject" id="reject">${csrfField(v.session)}<strong>Reject</strong>
 <label for="reason">Reason (kept in the audit log)</label><textarea id="reason" name="reason" required maxlength="2000"></textarea>
 <p><button class="reject" type="submit">Reject</button></p></form></div>`;
   return `<div data-message-id="${esc(a.action_id)}" data-status="${esc(a.status)}">
@@ -51,19 +51,19 @@ export function actionList(actions: readonly MailboxAction[], now: number): stri
   const rows = actions
     .map(
       (a) =>
-        `<tr data-message="${esc(a.action_id)}"><td><a href="/messages/${encodeURIComponent(a.action_id)}">${esc(a.action_id)}</a></td>` +
-        `<td>${bdi(a.mailbox)}</td><td>${[
+        `<tr data-message="${esc(a.action_id)}"><td data-label="Action"><a href="/messages/${encodeURIComponent(a.action_id)}">${esc(a.action_id)}</a></td>` +
+        `<td data-label="Mailbox">${bdi(a.mailbox)}</td><td data-label="Change">${[
           a.action.add_flags.length ? `add ${a.action.add_flags.map(bdi).join(', ')}` : '',
           a.action.remove_flags.length ? `remove ${a.action.remove_flags.map(bdi).join(', ')}` : '',
           a.action.move_to ? `move to ${bdi(a.action.move_to)}` : '',
         ]
           .filter(Boolean)
-          .join('; ')}</td><td>${bdi(a.created_by)}</td><td>${esc(ago(a.created_at, now))} ago</td>` +
-        `<td class="expiry">${a.expires_at === null ? '' : expiry(a.expires_at, now)}</td></tr>`,
+          .join('; ')}</td><td data-label="Requested by">${bdi(a.created_by)}</td><td data-label="Age">${esc(ago(a.created_at, now))} ago</td>` +
+        `<td class="expiry" data-label="Expires">${a.expires_at === null ? '' : expiry(a.expires_at, now)}</td></tr>`,
     )
     .join('');
   return (
-    `<h2>Held mailbox actions</h2><table><thead><tr><th>Action</th><th>Mailbox</th><th>Change</th><th>Requested by</th><th>Age</th><th>Expires</th></tr></thead>` +
+    `<h2>Held mailbox actions</h2><table class="stack"><thead><tr><th>Action</th><th>Mailbox</th><th>Change</th><th>Requested by</th><th>Age</th><th>Expires</th></tr></thead>` +
     `<tbody>${rows}</tbody></table>`
   );
 }

@@ -39,9 +39,9 @@ export function layout(title: string, body: string, s?: DashSession, flash?: Fla
     : '';
   const note = flash ? `<p class="notice ${flash.kind}" role="status">${esc(flash.text)}</p>` : '';
   return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="referrer" content="same-origin"><title>${esc(reveal(title))} · mailgate</title>` +
-    `<link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script></head>` +
+    `<link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script></head>` +
     `<body><header><a class="brand" href="/queue">mailgate</a>${nav}</header><main>${note}${body}</main></body></html>`
   );
 }

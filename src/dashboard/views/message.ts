@@ -60,8 +60,11 @@ function body(m: OutboundMessage): string {
       ? `<h2>HTML (rendered inert: no scripts, no remote content)</h2>${emailFrame(m.html)}<details><summary>HTML source as it will be sent</summary><pre dir="auto">${esc(reveal(m.html))}</pre></details>`
       : '';
   const files = m.attachments.length
-    ? `<h2>Attachments</h2><table><thead><tr><th>Name</th><th>Type</th><th>Size</th></tr></thead><tbody>${m.attachments
-        .map((a) => `<tr><td class="filename">${bdi(a.filename)}</td><td>${bdi(a.content_type)}</td><td>${esc(size(a.size))}</td></tr>`)
+    ? `<h2>Attachments</h2><table class="stack"><thead><tr><th>Name</th><th>Type</th><th>Size</th></tr></thead><tbody>${m.attachments
+        .map(
+          (a) =>
+            `<tr><td class="filename" data-label="Name">${bdi(a.filename)}</td><td data-label="Type">${bdi(a.content_type)}</td><td data-label="Size">${esc(size(a.size))}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
   return text + html + files;
@@ -88,8 +91,8 @@ function actions(v: MessageView): string {
   if (m.status !== 'pending') return '';
   const id = encodeURIComponent(m.message_id);
   const approve = v.approveBlocked
-    ? `<div class="card"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
-    : `<form method="post" action="/messages/${id}/approve">${csrfField(session)}<strong>Approve as shown</strong>
+    ? `<div class="card" id="approve" tabindex="-1"><strong>Approve</strong><p class="muted">${esc(v.approveBlocked)}</p></div>`
+    : `<form method="post" action="/messages/${id}/approve" id="approve" tabindex="-1">${csrfField(session)}<strong>Approve as shown</strong>
 <label for="note">Note (optional)</label><input class="wide" type="text" id="note" name="note" maxlength="1000">
 <p><button class="approve" type="submit" name="do" value="approve">Approve and send</button></p></form>
 <form method="post" action="/messages/${id}/approve">${csrfField(session)}<input type="hidden" name="edit" value="1"><strong>Approve with edits</strong>
@@ -101,7 +104,7 @@ function actions(v: MessageView): string {
 ${m.html !== null ? '<label><input type="checkbox" name="drop_html" value="1"> Send the text only (drop the HTML part, which the edits do not change)</label>' : ''}
 <p><button class="approve" type="submit">Approve with these edits</button></p></form>`;
   return `<h2>Decide</h2><div class="actions">${approve}
-<form method="post" action="/messages/${id}/reject">${csrfField(session)}<strong>Reject</strong>
+<form method="post" action="/messages/${id}/reject" id="reject">${csrfField(session)}<strong>Reject</strong>
 <label for="reason">Reason (kept in the audit log)</label><textarea id="reason" name="reason" required maxlength="2000"></textarea>
 <p><button class="reject" type="submit">Reject</button></p></form></div>`;
 }

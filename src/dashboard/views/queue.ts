@@ -37,18 +37,23 @@ export function queueList(messages: OutboundMessage[], now: number): string {
       const bcc = m.bcc.length ? ` <span class="flag external">+${m.bcc.length} bcc</span>` : '';
       const hits = m.policy_hits.map((h) => h.code).join(', ');
       return (
-        `<tr data-message="${esc(m.message_id)}"><td class="subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a></td>` +
-        `<td>${bdi(m.mailbox)}</td><td>${recipients}${bcc}</td><td>${bdi(m.created_by)}</td>` +
-        `<td>${esc(ago(m.created_at, now))} ago</td><td class="expiry">${m.expires_at === null ? '' : expiry(m.expires_at, now)}</td>` +
-        `<td>${bdi(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`
+        `<tr data-message="${esc(m.message_id)}"><td class="subject" data-label="Subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a></td>` +
+        `<td data-label="Mailbox">${bdi(m.mailbox)}</td><td data-label="To / Cc">${recipients}${bcc}</td><td data-label="Drafted by">${bdi(m.created_by)}</td>` +
+        `<td data-label="Age">${esc(ago(m.created_at, now))} ago</td><td class="expiry" data-label="Expires">${m.expires_at === null ? '' : expiry(m.expires_at, now)}</td>` +
+        `<td data-label="Why held">${bdi(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`
       );
     })
     .join('');
   return (
-    `<table><thead><tr><th>Subject</th><th>Mailbox</th><th>To / Cc</th><th>Drafted by</th><th>Age</th><th>Expires</th><th>Why held</th></tr></thead>` +
+    `<table class="queue stack"><thead><tr><th>Subject</th><th>Mailbox</th><th>To / Cc</th><th>Drafted by</th><th>Age</th><th>Expires</th><th>Why held</th></tr></thead>` +
     `<tbody>${rows}</tbody></table><p class="muted">${messages.length} held</p>`
   );
 }
+
+/** The queue's keyboard shortcuts (src/dashboard/static-keys.ts); none of them decides anything by itself. */
+const KEYS =
+  '<p class="muted keys"><kbd>j</kbd> / <kbd>k</kbd> next / previous · <kbd>Enter</kbd> open · ' +
+  '<kbd>a</kbd> go to approve · <kbd>r</kbd> go to reject (each still asks you to confirm on the message page)</p>';
 
 /** `held`: the held mailbox actions' table (views/action.ts actionList), below the held mail. */
 export function queuePage(all: OutboundMessage[], shown: OutboundMessage[], mailboxes: Mailbox[], f: QueueFilter, now: number, held = ''): string {
@@ -59,5 +64,5 @@ export function queuePage(all: OutboundMessage[], shown: OutboundMessage[], mail
 <label>Agent<select name="agent">${options(['', ...agents], f.agent, { '': 'all agents' })}</select></label>
 <label>Age<select name="age">${options(AGES, f.age, AGE_LABELS)}</select></label>
 <button type="submit">Filter</button></form>
-<div id="queue-list">${queueList(shown, now)}${held}</div>${LIVE}`;
+<div id="queue-list">${queueList(shown, now)}${held}</div>${LIVE}${KEYS}`;
 }
