@@ -14,7 +14,7 @@ import { checkPendingTtl, createMailbox, listMailboxes, updateMailbox } from '..
 import { exportAudit } from '../services/audit-export.js';
 import { verifyAudit } from '../services/audit-log.js';
 import { listCaptured } from '../services/captured.js';
-import { approveItem, rejectItem } from '../services/actions.js';
+import { rejectItem } from '../services/actions.js';
 import { auditTrail, listPending } from '../services/review.js';
 import { Duration, EmailAddress, OversightMode, ReviewId } from '../values.js';
 import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../present/records.js';
@@ -170,11 +170,11 @@ export async function pendingCommand(app: App, who: Principal, flags: Flags): Pr
   if (page.next_cursor) printLine(`more: mailgate pending --cursor ${page.next_cursor}`);
 }
 
-export async function decideCommand(app: App, who: Principal, action: 'approve' | 'reject', args: string[], flags: Flags): Promise<void> {
+export async function rejectCommand(app: App, who: Principal, args: string[], flags: Flags): Promise<void> {
   const id = parseWith('message id', ReviewId, args[0] ?? '');
   const reason = flags.reason?.trim();
-  if (action === 'reject' && !reason) throw invalid('--reason', 'a rejection needs a reason, e.g. --reason "wrong recipient"');
-  const m = action === 'approve' ? await approveItem(app, who, id, { note: flags.note ?? null }) : await rejectItem(app, who, id, reason!);
+  if (!reason) throw invalid('--reason', 'a rejection needs a reason, e.g. --reason "wrong recipient"');
+  const m = await rejectItem(app, who, id, reason);
   if (flags.json) return printJson('action_id' in m ? toActionDetail(m) : toMessageDetail(m));
   printLine(`${id}: ${m.status}${m.last_error ? ` (${m.last_error})` : ''}`);
 }

@@ -85,7 +85,7 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
   process.stderr.write(banner(http.url, first));
 }
 
-function parsePort(value: string | undefined): number {
+export function parsePort(value: string | undefined): number {
   if (value === undefined) return DEFAULT_HTTP_PORT;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw invalid('--port', `'${value}' is not a port; use 1 to 65535, or 0 for any free port`);

@@ -6,12 +6,13 @@
  * it, the roles `--role` names, trusted because whoever can start this process can open the database anyway
  * (a local single-user setup).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createApp } from '../app.js';
 import { canDraftAndDecide, parseRoles } from '../auth/principal.js';
 import { databaseDisplay, databaseFlags, type LoadedConfig } from '../config/load.js';
 import { MailgateError, unknownMailboxError } from '../errors.js';
-import { startDashboardServer } from '../dashboard/standalone.js';
+import { startDashboardServer, type StandaloneOptions } from '../dashboard/standalone.js';
 import { ApprovalLinkServer } from '../http/approval-link.js';
 import { log } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
@@ -41,7 +42,7 @@ export async function serve(
   loaded: LoadedConfig,
   flags: SessionFlags,
   env: NodeJS.ProcessEnv = process.env,
-  opts: { dashboard?: boolean | undefined } = {},
+  opts: { dashboard?: boolean | undefined; port?: number | undefined } = {},
 ): Promise<void> {
   const asked = flags.role === undefined ? undefined : parseRoles(flags.role);
   const token = env.MAILGATE_TOKEN;
@@ -57,11 +58,12 @@ export async function serve(
         });
   const app = await createApp(loaded, { background: true, watch: session.roles.includes('agent') });
   const links = canDraftAndDecide(session.roles) ? new ApprovalLinkServer(app) : undefined;
-  // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, a random port.
-  // The approval links are served there too (asked before the dashboard), rather than on a port of their own.
-  const dashboard = opts.dashboard ? await startDashboardServer(app, { before: links && ((req, res) => links.handle(req, res)) }) : undefined;
+  // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, on --port or a
+  // free one. The approval links are served there too (asked before the dashboard), rather than on a port of their own.
+  const before = links && ((req: IncomingMessage, res: ServerResponse) => links.handle(req, res));
+  const dashboard = opts.dashboard ? await startDashboard(app, before, opts.port) : undefined;
   if (dashboard && links) links.mount(dashboard.url);
-  if (dashboard) process.stderr.write(`mailgate: review dashboard at ${dashboard.url} (sign in with a reviewer or operator token)\n`);
+  if (dashboard) announceDashboard(dashboard.url);
   const server = createMcpServer(app, {
     roles: session.roles,
     scope: session.mailboxes,
@@ -95,6 +97,29 @@ export async function serve(
     database: databaseDisplay(loaded.database),
     config: loaded.source ?? 'built-in sandbox default',
   });
+}
+
+async function startDashboard(app: AppContext, before: StandaloneOptions['before'], port: number | undefined) {
+  try {
+    return await startDashboardServer(app, { before, ...(port === undefined ? {} : { port }) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
+    throw new MailgateError('INVALID_INPUT', `--port: cannot listen on 127.0.0.1:${port} (${code}); choose another port, or omit --port for a free one`, {
+      field: '--port',
+    });
+  }
+}
+
+/**
+ * stderr is where a stdio server's messages go, but an MCP client such as Claude Desktop files it in a log the
+ * person rarely opens (issue 12). stdout carries only JSON-RPC to a client; when it is a terminal, nobody parses
+ * it, so the person who started `serve --dashboard` there sees the URL where they are looking.
+ */
+function announceDashboard(url: string): void {
+  const line = `mailgate: review dashboard at ${url} (sign in with a reviewer or operator token)\n`;
+  process.stderr.write(line);
+  if (process.stdout.isTTY) process.stdout.write(line);
 }
 
 /** The token's principal, with the roles --role asks for if the token grants them all. */

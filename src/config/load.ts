@@ -12,6 +12,7 @@ import { MailgateError } from '../errors.js';
 import { resolveMode } from '../gate/modes.js';
 import { type MailAccount, resolveAccount } from './accounts.js';
 import { Config, DEFAULT_CONFIG_INPUT } from './schema.js';
+import { closestKey, jsonSyntaxProblem, knownKeysAt } from './diagnostics.js';
 import { type DatabaseLocation, parseDatabaseLocation } from '../store/location.js';
 import { webhookConfigProblems } from '../webhooks/schema.js';
 
@@ -47,7 +48,7 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw configError([`${file} is not valid JSON: ${(err as Error).message}`]);
+      throw configError([jsonSyntaxProblem(file, text, err as Error)]);
     }
   }
   const parsed = Config.safeParse(raw);
@@ -128,8 +129,14 @@ function describeIssues(error: z.ZodError, where: string): string[] {
           .join('')
           .replace(/^\./, '')
       : '(top level)';
-    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')}); remove it or check its spelling` : '';
-    return `${where}: ${path}: ${issue.message}${keys}`;
+    if (issue.code !== 'unrecognized_keys') return `${where}: ${path}: ${issue.message}`;
+    const known = knownKeysAt(Config, issue.path);
+    const keys = issue.keys.map((k) => {
+      const near = closestKey(k, known);
+      return near ? `"${k}" (did you mean \`${near}\`?)` : `"${k}"`;
+    });
+    const many = keys.length > 1;
+    return `${where}: ${path}: Unrecognized key${many ? 's' : ''}: ${keys.join(', ')}; remove ${many ? 'them' : 'it'} or check the spelling`;
   });
 }
 
