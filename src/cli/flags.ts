@@ -12,9 +12,10 @@ const MODE = ['mode', 'autonomy-level', 'approval-mode', 'rules', 'ttl', 'displa
 
 /** Keyed by `command` or `command subcommand`; a command with subcommands lists its default under `command`. */
 export const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  serve: ['role', 'mailbox', 'dashboard'],
+  serve: ['role', 'mailbox', 'dashboard', 'port'],
   'serve --http': ['http', 'host', 'port', 'allow-origin', 'allow-host', 'first-run'],
   demo: [],
+  doctor: [],
   mailbox: [],
   'mailbox list': [],
   'mailbox create': MODE,

@@ -6,15 +6,17 @@ import { loadConfig } from '../config/load.js';
 import { toMailgateError, MailgateError } from '../errors.js';
 import { log } from '../log.js';
 import type { Principal } from '../services/context.js';
-import { auditCommand, capturedCommand, decideCommand, type Flags, mailboxCommand, pendingCommand, withApp } from './commands.js';
+import { auditCommand, capturedCommand, type Flags, mailboxCommand, pendingCommand, rejectCommand, withApp } from './commands.js';
+import { approveCommand } from './approve.js';
 import { demo } from './demo.js';
 import { eraseCommand, policyCommand, suppressCommand } from './policy.js';
 import { resolveCommand } from './delivery.js';
 import { webhookCommand, webhookSecretCommand } from './webhook.js';
-import { serve } from './serve.js';
-import { serveHttp } from './serve-http.js';
+import { cliFlagsFor, serve } from './serve.js';
+import { parsePort, serveHttp } from './serve-http.js';
 import { tokenCommand } from './token.js';
 import { dbCommand } from './db.js';
+import { doctorCommand } from './doctor.js';
 import { checkFlags, COMMAND_FLAGS, commandKey } from './flags.js';
 
 const COMMANDS = new Set(Object.keys(COMMAND_FLAGS).map((k) => k.split(' ')[0]!));
@@ -24,15 +26,18 @@ const HELP = `mailgate: an MCP email server where a human keeps control
 Usage: mailgate <command> [options]
        mailgate [serve options]              with stdin not a terminal (an MCP client launching it): same as serve
 
-  serve [--role agent|reviewer|operator] [--mailbox ADDRESS ...]
+  serve [--role agent|reviewer|operator] [--mailbox ADDRESS ...] [--dashboard [--port N]]
                                             MCP server on stdio (default role: agent; combine as agent,reviewer);
                                             with MAILGATE_TOKEN set, the token's principal, roles and mailboxes;
                                             --mailbox (repeatable) narrows the session to those mailboxes;
-                                            --dashboard also serves the review dashboard on 127.0.0.1 (URL on stderr)
+                                            --dashboard also serves the review dashboard on 127.0.0.1, on --port
+                                            (default: any free port); its URL goes to stderr (and stdout on a terminal)
   serve --http [--host 127.0.0.1] [--port 7464] [--allow-origin URL,..] [--allow-host NAME,..] [--first-run]
                                             MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse; every request
                                             needs a token (Authorization: Bearer); --first-run makes starter tokens
   demo                                      watch a send be held, approved and delivered (throwaway sandbox)
+  doctor                                    check the config, the database and each account's IMAP and SMTP
+                                            (connect, TLS, login); each failure with its fix; exit 1 if any fails
   mailbox list                              list mailboxes and their modes
   mailbox create ADDRESS [--mode M | --autonomy-level N | --approval-mode A] [--rules JSON] [--ttl 72h] [--display-name NAME] [--policy JSON]
   mailbox update ADDRESS [mode options] --reason TEXT
@@ -141,11 +146,18 @@ async function main(argv: string[]): Promise<number> {
     throw new MailgateError('INVALID_INPUT', "--mailbox is for stdio; over HTTP each request's token decides its mailboxes", { field: '--mailbox' });
   }
   checkFlags(commandKey(command, rest[0], values.http === true), values);
+  // Over stdio, --port can only be the dashboard's: without --dashboard it would be silently ignored.
+  if (command === 'serve' && !values.http && values.port !== undefined && !values.dashboard) {
+    throw new MailgateError('INVALID_INPUT', "--port: over stdio, --port is the review dashboard's port; add --dashboard (or use --http)", { field: '--port' });
+  }
+  const dashboardPort = command === 'serve' && values.dashboard && values.port !== undefined ? parsePort(values.port) : undefined;
   // Every command but serve and token create takes one --mailbox (checkFlags refused repeats).
   const flags = { ...values, mailbox: values.mailbox?.[0] } as Flags;
   if (command === 'demo') return (await demo(), 0);
   if (command === 'webhook' && rest[0] === 'secret') return (webhookSecretCommand(flags), 0);
   // Before the app: `db` must not migrate (status) or fill the target with the config's mailboxes (copy).
+  // Before the app too: doctor looks at the database as it is, and must not create or migrate it.
+  if (command === 'doctor') return doctorCommand(rest, values, process.env);
   if (command === 'db') return dbCommand(rest[0], rest.slice(1), values, () => loadConfig({ config: values.config, db: values.db }), process.env);
   const loaded = loadConfig({ config: values.config, db: values.db });
   // The person at the terminal: they can open the database file anyway, so every mailbox.
@@ -155,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
     return -1; // keep running until SIGINT/SIGTERM
   }
   if (command === 'serve') {
-    await serve(loaded, { role: values.role, mailboxes: values.mailbox }, process.env, { dashboard: values.dashboard });
+    await serve(loaded, { role: values.role, mailboxes: values.mailbox }, process.env, { dashboard: values.dashboard, port: dashboardPort });
     return -1; // keep running until stdin closes
   }
   return withApp(loaded, async (app) => {
@@ -167,10 +179,9 @@ async function main(argv: string[]): Promise<number> {
         await pendingCommand(app, who, flags);
         return 0;
       case 'approve':
-        await decideCommand(app, who, 'approve', rest, flags);
-        return 0;
+        return approveCommand(app, who, rest, flags, cliFlagsFor(loaded));
       case 'reject':
-        await decideCommand(app, who, 'reject', rest, flags);
+        await rejectCommand(app, who, rest, flags);
         return 0;
       case 'audit':
         return auditCommand(app, who, rest[0], flags);
@@ -229,7 +240,8 @@ main(process.argv.slice(2)).then(
  * Exit codes a script can act on (README, "Command line"): 2 the command or config is wrong; 3 the database
  * itself needs a person (damaged, foreign, too new, unwritable; PostgreSQL: login refused, no such database,
  * TLS failed); 4 the database is full, busy, failing I/O or unreachable, so the same command may work once that
- * clears; 1 anything else that failed.
+ * clears; 5 (approve) the approval was recorded but the delivery failed or its outcome is unknown; 1 anything
+ * else that failed.
  */
 function exitCodeFor(code: MailgateError['code']): number {
   if (code === 'CONFIG_INVALID' || code === 'INVALID_INPUT') return 2;

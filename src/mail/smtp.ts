@@ -14,6 +14,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ServerAccount } from '../config/accounts.js';
 import type { OutboundMessage } from '../store/store.js';
 import { composeMessage } from './compose.js';
+import { runtimeHint } from './connection-hints.js';
 import { DeliveryError, type SendHooks, type SendReceipt } from './ports.js';
 
 export interface SmtpOptions {
@@ -116,7 +117,8 @@ export class SmtpSender {
         settled = true;
         pending.fail = undefined;
         conn.close();
-        reject(classify(err, false));
+        // The same one-line fix `mailgate doctor` gives, so a delivery's last_error says which setting to change.
+        reject(classify(err, false, runtimeHint(err, 'smtp', a)));
       };
       pending.fail = fail;
       conn.connect((err) => {
@@ -202,7 +204,7 @@ function isConnectionError(err: unknown): boolean {
 }
 
 /** The XOAUTH2 token provider SMTPConnection expects, for an access token obtained outside mailgate. */
-function staticToken(user: string, accessToken: string) {
+export function staticToken(user: string, accessToken: string) {
   return {
     options: { user },
     getToken(_renew: boolean, cb: (err: Error | null, token?: string) => void) {
@@ -218,7 +220,7 @@ function staticToken(user: string, accessToken: string) {
  * Classifies an SMTP failure (RFC 5321 §4.2.1: 4yz transient, 5yz permanent). A connection lost after the
  * final dot leaves the outcome unknown: the server may have accepted the message.
  */
-export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
+export function classify(err: unknown, afterFinalDot: boolean, hint?: string): DeliveryError {
   if (err instanceof DeliveryError) return err;
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const reply = e.response ? `: ${e.response}` : '';
@@ -234,7 +236,7 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   if (tlsCode) {
     return new DeliveryError(
       `SMTP TLS failed (${tlsCode}: ${e.message ?? ''}); check smtp.host (it must match the server's ` +
-        'certificate), smtp.port with secure/starttls (465 is TLS from the first byte, 587 STARTTLS) and tls.ca_file for a private CA',
+        `certificate), smtp.port with secure/starttls (465 is TLS from the first byte, 587 STARTTLS) and tls.ca_file for a private CA${hint ? `; ${hint}` : ''}`,
       'config',
     );
   }
@@ -247,8 +249,9 @@ export function classify(err: unknown, afterFinalDot: boolean): DeliveryError {
   if (e.code === 'EENVELOPE')
     return new DeliveryError(`invalid envelope, not sent (${e.message ?? 'EENVELOPE'}); fix the recipients and send again`, 'permanent');
   const what = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
+  const fix = hint ? `; ${hint}` : '';
   if (afterFinalDot) return new DeliveryError(`connection lost after the message was transmitted (${what}); it may have been delivered`, 'unknown_outcome');
-  return new DeliveryError(`SMTP connection failed (${what})`, 'transient');
+  return new DeliveryError(`SMTP connection failed (${what})${fix}`, 'transient');
 }
 
 /** Node's and OpenSSL's codes for a certificate or protocol-version failure of the TLS handshake. */

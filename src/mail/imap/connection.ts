@@ -7,6 +7,7 @@ import { ImapFlow } from 'imapflow';
 import type { ServerAccount } from '../../config/accounts.js';
 import { MailgateError } from '../../errors.js';
 import { log } from '../../log.js';
+import { runtimeHint } from '../connection-hints.js';
 import { type CommandError, connectionError, folderOpenError, isMissingFolder, isServerAnswer, refusalError } from './errors.js';
 
 export interface ConnectionOptions {
@@ -157,8 +158,10 @@ export class ImapConnection {
       this.retryAt = Date.now() + Math.min(1000 * 2 ** (this.failures - 1), this.opts.maxBackoffMs ?? 15 * 60_000);
       client.close();
       const e = err as { authenticationFailed?: boolean; message?: string };
+      // The same one-line fix `mailgate doctor` gives, so a tool error says which setting to change.
+      const fix = runtimeHint(err, 'imap', a);
       throw new ImapUnavailable(
-        `${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})`}`,
+        `${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})${fix ? `; ${fix}` : ''}`}`,
       );
     }
     this.failures = 0;
