@@ -140,9 +140,8 @@ export class DeliveryWorker {
         if (batch.length === 0) break;
         for (const a of batch) await this.apply(a, mailboxes.get(a.mailbox));
       }
-      // One message per claim: a claimed message waits for this worker alone, so a batch would let one
-      // instance hold mail the others could be sending, and leave the rest of it leased (unsent for the whole
-      // lease) when the instance dies. A claim is one short transaction; the send it precedes costs far more.
+      // One message per claim: a batch would let one instance hold mail others could be sending, and strand the
+      // rest of it for a whole lease when the instance dies. A claim is a short transaction; a send costs far more.
       for (;;) {
         const [m] = await this.store.claimForDelivery(this.owner, this.clock(), this.opts.leaseMs, 1, servable);
         if (!m) break;
