@@ -5,35 +5,20 @@
  * server is closed before the CLI approves, so the CLI process makes the only delivery attempt.
  */
 import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeSmtp, startFakeSmtp } from '../helpers/fake-smtp.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
 import { ok, runCli } from './harness.js';
-import { assertFreshBuild, closeAllProcs, rows, serve, smtpMailbox, unusedPort } from './smtp-harness.js';
+import { rows, serve, smtpMailbox, useFakeSmtpSuite } from './smtp-harness.js';
 
-const tmp = tempDir('mailgate-e2e-cli-approve-');
+const suite = useFakeSmtpSuite('mailgate-e2e-cli-approve-');
+const { tmp } = suite;
 const home = tmp.path;
-let fake: FakeSmtp;
-let closedPort = 0;
-
-beforeAll(async () => {
-  assertFreshBuild();
-  fake = await startFakeSmtp();
-  closedPort = await unusedPort();
-});
-beforeEach(() => fake.reset());
-afterAll(async () => {
-  await closeAllProcs();
-  await fake?.stop();
-  tmp.cleanup();
-});
 
 /** A gated_send mailbox on the fake server, one message held in it, and `approve` for it through the CLI. */
 async function held(name: string) {
   const address = `${name}@corp.example`;
   const db = tmp.file(`${name}.db`);
   const config = tmp.file(`${name}.json`);
-  writeFileSync(config, JSON.stringify({ mailboxes: [smtpMailbox(address, fake, closedPort, 'gated_send')] }));
+  writeFileSync(config, JSON.stringify({ mailboxes: [smtpMailbox(address, suite.fake, suite.closedPort, 'gated_send')] }));
   const agent = await serve({ config, db, home });
   const { message_id: id } = ok<{ message_id: string; status: string }>(
     await agent.call('send_email', { mailbox: address, to: 'ann@dest.example', subject: name, text: 'x' }),
@@ -54,7 +39,7 @@ describe('approve: the exit code says whether the mail went out', () => {
 
   it('a permanent refusal: exit 5, the approval is kept, and it says the mail was not sent and how to send it', async () => {
     const { id, db, approve } = await held('refused');
-    fake.script.rcpt = () => ({ do: 'reply', code: 550, message: '5.1.1 no such user' });
+    suite.fake.script.rcpt = () => ({ do: 'reply', code: 550, message: '5.1.1 no such user' });
     const r = await approve();
     expect(r.code).toBe(5);
     expect(r.stdout).toMatch(new RegExp(`^${id}: failed \\(.*550`));
@@ -64,7 +49,7 @@ describe('approve: the exit code says whether the mail went out', () => {
 
   it('outcome unknown (the connection dropped after the final dot): exit 5 and the exact resolve command', async () => {
     const { id, db, config, approve } = await held('unknown');
-    fake.script.end = () => ({ do: 'drop', record: true });
+    suite.fake.script.end = () => ({ do: 'drop', record: true });
     const r = await approve('--json');
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stdout)).toMatchObject({ message_id: id, status: 'outcome_unknown' });
@@ -75,7 +60,7 @@ describe('approve: the exit code says whether the mail went out', () => {
 
   it('a temporary failure: exit 0, accepted, with the retry it scheduled', async () => {
     const { id, db, approve } = await held('later');
-    fake.script.rcpt = () => ({ do: 'reply', code: 450, message: '4.2.1 try later' });
+    suite.fake.script.rcpt = () => ({ do: 'reply', code: 450, message: '4.2.1 try later' });
     const r = await approve();
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^${id}: queued \\(.*450`));

@@ -6,36 +6,21 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeSmtp, startFakeSmtp } from '../helpers/fake-smtp.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, childEnv, ok, runCli, waitFor } from './harness.js';
-import { assertFreshBuild, closeAllProcs, rows, serve, smtpMailbox, unusedPort } from './smtp-harness.js';
+import { rows, serve, smtpMailbox, useFakeSmtpSuite } from './smtp-harness.js';
 
-const tmp = tempDir('mailgate-e2e-delivery-failures-');
+const suite = useFakeSmtpSuite('mailgate-e2e-delivery-failures-');
+const { tmp } = suite;
 const home = tmp.path;
 const TUNING = { MAILGATE_DELIVERY_LEASE_MS: '1000', MAILGATE_DELIVERY_POLL_MS: '100', MAILGATE_RETRY_BASE_MS: '300' };
-let fake: FakeSmtp;
-let closedPort = 0;
-
-beforeAll(async () => {
-  assertFreshBuild();
-  fake = await startFakeSmtp();
-  closedPort = await unusedPort();
-});
-beforeEach(() => fake.reset());
-afterAll(async () => {
-  await closeAllProcs();
-  await fake?.stop();
-  tmp.cleanup();
-});
 
 function setup(name: string) {
   const address = `${name}@corp.example`;
   const db = tmp.file(`${name}.db`);
   const config = tmp.file(`${name}.json`);
-  writeFileSync(config, JSON.stringify({ mailboxes: [smtpMailbox(address, fake, closedPort)] }));
-  return { address, db, config, mailFroms: () => fake.mailFroms.filter((m) => m.from === address).length };
+  writeFileSync(config, JSON.stringify({ mailboxes: [smtpMailbox(address, suite.fake, suite.closedPort)] }));
+  return { address, db, config, mailFroms: () => suite.fake.mailFroms.filter((m) => m.from === address).length };
 }
 
 /** A serve process that claims the queued message and is killed (SIGKILL) at after_claim, before connecting. */
@@ -82,7 +67,7 @@ describe('attempts', () => {
     expect(rows(db)[0]).toMatchObject({ status: 'sending', attempts: 0 });
     expect(mailFroms()).toBe(0);
 
-    fake.script.mail = () => ({ do: 'reply', code: 451, message: '4.3.0 try again later' });
+    suite.fake.script.mail = () => ({ do: 'reply', code: 451, message: '4.3.0 try again later' });
     const fresh = await serve({ config, db, home, env: TUNING });
     try {
       // Retried, not "gave up after N attempts": each attempt is one MAIL FROM the server saw.
@@ -100,7 +85,7 @@ describe('attempts', () => {
 describe('an authentication failure (535)', () => {
   it('pauses the mailbox: the message stays queued and uncharged, mailbox.paused says what to check; resume sends it', async () => {
     const { address, db, config, mailFroms } = setup('badauth');
-    fake.script.auth = () => ({ do: 'reply', code: 535, message: '5.7.8 authentication credentials invalid' });
+    suite.fake.script.auth = () => ({ do: 'reply', code: 535, message: '5.7.8 authentication credentials invalid' });
     const proc = await serve({ config, db, home, env: TUNING });
     try {
       const sent = ok<{ message_id: string }>(await proc.call('send_email', { mailbox: address, to: 'ann@dest.example', subject: 'paused', text: 'x' }));
@@ -118,10 +103,10 @@ describe('an authentication failure (535)', () => {
       expect(mailFroms()).toBe(0);
       // Paused means no more tries: the server sees no new logins while the mailbox stays paused.
       // A second send runs a delivery pass before it returns: nothing is claimed while the mailbox is paused.
-      const logins = fake.auths.length;
+      const logins = suite.fake.auths.length;
       const second = ok<{ status: string }>(await proc.call('send_email', { mailbox: address, to: 'bob@dest.example', subject: 'also paused', text: 'y' }));
       expect(second.status).toBe('queued');
-      expect(fake.auths.length).toBe(logins);
+      expect(suite.fake.auths.length).toBe(logins);
       expect(auditOf(db, 'mailbox.paused')).toHaveLength(1);
       expect(rows(db).map((r) => [r.status, r.attempts])).toEqual([
         ['queued', 0],
@@ -131,13 +116,13 @@ describe('an authentication failure (535)', () => {
       const list = await runCli(['mailbox', 'list', '--config', config, '--db', db, '--json'], { home, env: TUNING });
       expect(JSON.parse(list.stdout).mailboxes[0].deliveries).toMatch(/^paused since .*authentication failed/);
 
-      fake.script.auth = () => undefined; // the operator fixed the account on the server side
+      suite.fake.script.auth = () => undefined; // the operator fixed the account on the server side
       const resumed = await runCli(['mailbox', 'resume', address, '--reason', 'password rotated', '--config', config, '--db', db], { home, env: TUNING });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toMatch(/resumed deliveries of/);
       await waitFor(() => rows(db).every((r) => r.status === 'sent'), 10_000, 'both sent after resume');
       expect(rows(db).map((r) => r.attempts)).toEqual([1, 1]);
-      expect(fake.copies(row!.message_id_header)).toBe(1);
+      expect(suite.fake.copies(row!.message_id_header)).toBe(1);
       expect(auditOf(db, 'mailbox.resumed').map((e) => JSON.parse(e.detail).reason)).toEqual(['password rotated']);
     } finally {
       await proc.close();
@@ -146,22 +131,22 @@ describe('an authentication failure (535)', () => {
 
   it('resumes by itself when the smtp settings changed at the next start', async () => {
     const { address, db, config } = setup('rotated');
-    fake.script.auth = () => ({ do: 'reply', code: 535, message: '5.7.8 no' });
+    suite.fake.script.auth = () => ({ do: 'reply', code: 535, message: '5.7.8 no' });
     const before = await serve({ config, db, home, env: TUNING });
     ok(await before.call('send_email', { mailbox: address, to: 'ann@dest.example', subject: 'rotated', text: 'x' }));
     await waitFor(() => auditOf(db, 'mailbox.paused').length === 1, 10_000, 'mailbox.paused');
     await before.close();
 
-    fake.script.auth = () => ({ do: 'accept' }); // the server now takes the new password
+    suite.fake.script.auth = () => ({ do: 'accept' }); // the server now takes the new password
     // Same settings: still paused after a restart.
     const same = await serve({ config, db, home, env: TUNING });
     // Its send returns after a delivery pass, which left the paused mailbox alone.
     ok(await same.call('send_email', { mailbox: address, to: 'bob@dest.example', subject: 'still paused', text: 'y' }));
     expect(rows(db).map((r) => r.status)).toEqual(['queued', 'queued']);
-    expect(fake.mailFroms.filter((m) => m.from === address)).toHaveLength(0);
+    expect(suite.fake.mailFroms.filter((m) => m.from === address)).toHaveLength(0);
     await same.close();
     // A changed password (here: the config's) is a changed configuration: deliveries resume.
-    const mb = smtpMailbox(address, fake, closedPort);
+    const mb = smtpMailbox(address, suite.fake, suite.closedPort);
     writeFileSync(config, JSON.stringify({ mailboxes: [{ ...mb, smtp: { ...mb.smtp, password: 'rotated-secret' } }] }));
     const after = await serve({ config, db, home, env: TUNING });
     try {
@@ -176,7 +161,7 @@ describe('an authentication failure (535)', () => {
 describe('outcome_unknown', () => {
   it('a connection dropped after the final dot: outcome_unknown, then `mailgate resolve` settles it, audited', async () => {
     const { address, db, config } = setup('unknown');
-    fake.script.end = () => ({ do: 'drop', record: true });
+    suite.fake.script.end = () => ({ do: 'drop', record: true });
     const proc = await serve({ config, db, home, env: TUNING });
     let id = '';
     try {
@@ -202,6 +187,6 @@ describe('outcome_unknown', () => {
     const again = await cli(['resolve', id, '--delivered', '--reason', 'changed my mind']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/NOT_OUTCOME_UNKNOWN: .* is failed, not outcome_unknown/);
-    expect(fake.copies(rows(db)[0]!.message_id_header)).toBe(1);
+    expect(suite.fake.copies(rows(db)[0]!.message_id_header)).toBe(1);
   });
 });

@@ -11,7 +11,9 @@ import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { FakeSmtp } from '../helpers/fake-smtp.js';
+import { type FakeSmtp, startFakeSmtp } from '../helpers/fake-smtp.js';
+import { tempDir } from '../helpers/tmp.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { CLI, ROOT, assertBuilt, childEnv, isAlive, waitFor } from './harness.js';
 
 /** dist must contain the fault points and be no older than the delivery code it was built from. */
@@ -111,4 +113,25 @@ export function rows(db: string): Row[] {
   } finally {
     conn.close();
   }
+}
+
+/**
+ * The file-wide setup of a CLI-and-serve test against the fake SMTP server: a fresh build, a scratch home, the
+ * server (its script reset before each test) and a closed port for the IMAP side. Fields are set in beforeAll.
+ */
+export function useFakeSmtpSuite(prefix: string): { tmp: ReturnType<typeof tempDir>; fake: FakeSmtp; closedPort: number } {
+  const tmp = tempDir(prefix);
+  const suite = { tmp, closedPort: 0 } as { tmp: ReturnType<typeof tempDir>; fake: FakeSmtp; closedPort: number };
+  beforeAll(async () => {
+    assertFreshBuild();
+    suite.fake = await startFakeSmtp();
+    suite.closedPort = await unusedPort();
+  });
+  beforeEach(() => suite.fake.reset());
+  afterAll(async () => {
+    await closeAllProcs();
+    await suite.fake?.stop();
+    tmp.cleanup();
+  });
+  return suite;
 }
