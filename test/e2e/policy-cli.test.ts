@@ -86,8 +86,8 @@ describe('mailgate suppress', { timeout: 120_000 }, () => {
 
   it.each([
     ['an entry that is neither an address nor a domain', 2, ['suppress', 'add', 'not an entry'], /INVALID_INPUT: entry: .*not an address or a domain/],
-    ['no entry', 2, ['suppress', 'add'], /suppress add\|remove/],
-    ['an unknown subcommand', 2, ['suppress', 'purge', 'x.test'], /suppress add\|remove/],
+    ['no entry', 2, ['suppress', 'add'], /INVALID_INPUT: entry: missing; use 'mailgate suppress add .*<entry>'/],
+    ['an unknown subcommand', 2, ['suppress', 'purge', 'x.test'], /unknown subcommand 'purge'; use add, remove or list/],
     ['an unknown mailbox', 1, ['suppress', 'add', 'x@y.test', '--mailbox', 'nobody@mailgate.test'], /UNKNOWN_MAILBOX.*agent@mailgate\.test/],
   ])('refused: %s (exit %i), nothing changes', async (_, code, args, message) => {
     const before = recorded();
@@ -213,7 +213,7 @@ describe('mailgate policy test', { timeout: 120_000 }, () => {
 
   it('an unknown subcommand exits 2', async () => {
     const r = await cli('policy', 'run', '--mailbox', AGENT, '--to', 'a@b.test');
-    expect([r.code, /policy test/.test(r.stderr)]).toEqual([2, true]);
+    expect([r.code, /unknown subcommand 'run'; use test; see 'mailgate policy --help'/.test(r.stderr)]).toEqual([2, true]);
   });
 
   it('none of the above recorded a message, an audit event or captured mail', () => {
