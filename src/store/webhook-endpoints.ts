@@ -4,7 +4,7 @@
  * never leave through an audit event or a listing (WebhookEndpoint has no secret field).
  */
 import { newWebhookEndpointId } from '../ids.js';
-import type { WebhookEventType } from '../webhooks/events.js';
+import type { SubscribableEventType } from '../webhooks/events.js';
 import { displayUrl } from '../webhooks/schema.js';
 import { appendAudit } from './audit.js';
 import type { SqlTx } from './sql/types.js';
@@ -15,7 +15,7 @@ export interface NewWebhookEndpoint {
   url: string;
   /** One or more `whsec_` secrets; several sign each delivery several times (rotation). */
   secrets: string[];
-  events: WebhookEventType[] | null;
+  events: SubscribableEventType[] | null;
   mailbox: string | null;
   /** May point at loopback and private networks; false (the default) refuses them at delivery too. */
   allow_private_network?: boolean | undefined;
@@ -24,7 +24,7 @@ export interface NewWebhookEndpoint {
 export interface WebhookEndpoint {
   endpoint_id: string;
   url: string;
-  events: WebhookEventType[] | null;
+  events: SubscribableEventType[] | null;
   mailbox: string | null;
   source: WebhookSource;
   allow_private_network: boolean;
@@ -58,7 +58,7 @@ const LIST_SQL = `SELECT ep.endpoint_id, ep.url, ep.events, ep.mailbox, ep.sourc
 
 const fromRow = (r: Row): WebhookEndpoint => ({
   ...(r as unknown as WebhookEndpoint),
-  events: r.events === null ? null : (JSON.parse(String(r.events)) as WebhookEventType[]),
+  events: r.events === null ? null : (JSON.parse(String(r.events)) as SubscribableEventType[]),
   allow_private_network: r.allow_private_network === 1,
 });
 

@@ -6,7 +6,7 @@
  * The webhook event id is the audit event's id (`evt_...`): it is already unique and stable, it is the
  * `webhook-id` header on every retry, and a receiver can look the event up in `mailgate audit`.
  */
-import { buildPayload, webhookTypeFor } from '../webhooks/events.js';
+import { aliasOf, asSubscribed, buildPayload, webhookTypeFor } from '../webhooks/events.js';
 import type { AuditEvent } from './audit.js';
 import { getMessageRow } from './messages.js';
 import type { SqlTx } from './sql/types.js';
@@ -57,8 +57,8 @@ export async function enqueueFromAudit(q: SqlTx, event: Omit<AuditEvent, 'seq' |
   const endpoints = await q.column<string>(
     `SELECT endpoint_id FROM webhook_endpoints
       WHERE disabled_at IS NULL AND (mailbox IS NULL OR mailbox = @mailbox)
-        AND (events IS NULL OR @type IN ${q.dialect.jsonList('events')})`,
-    { mailbox: event.mailbox, type },
+        AND (events IS NULL OR @type IN ${q.dialect.jsonList('events')} OR @alias IN ${q.dialect.jsonList('events')})`,
+    { mailbox: event.mailbox, type, alias: aliasOf(type) ?? type },
   );
   if (endpoints.length === 0) return;
   const message = event.message_id ? await getMessageRow(q, event.message_id) : undefined;
@@ -104,8 +104,9 @@ export async function claimDue(q: SqlTx, owner: string, now: number, leaseMs: nu
     url: string;
     secret: string;
     allow_private_network: number;
+    events: string | null;
   }>(
-    `SELECT d.event_id, d.endpoint_id, d.attempts, ev.type, ev.payload, ep.url, ep.secret, ep.allow_private_network
+    `SELECT d.event_id, d.endpoint_id, d.attempts, ev.type, ev.payload, ep.url, ep.secret, ep.allow_private_network, ep.events
       FROM (SELECT w.event_id, w.endpoint_id, w.attempts, w.next_attempt_at, w.created_at FROM webhook_deliveries w
             WHERE w.status = 'pending' AND w.next_attempt_at <= @now AND (w.lease_until IS NULL OR w.lease_until < @now)
               AND EXISTS (SELECT 1 FROM webhook_endpoints x WHERE x.endpoint_id = w.endpoint_id AND x.disabled_at IS NULL)
@@ -124,13 +125,15 @@ export async function claimDue(q: SqlTx, owner: string, now: number, leaseMs: nu
       { owner, until: now + leaseMs, now, event_id: r.event_id, endpoint_id: r.endpoint_id },
     );
     if (claimed.changes !== 1) continue;
+    // An endpoint that subscribed by another system's name for the event gets it under that name.
+    const sent = asSubscribed(r.type, r.payload, r.events === null ? null : (JSON.parse(r.events) as string[]));
     out.push({
       event_id: r.event_id,
       endpoint_id: r.endpoint_id,
-      type: r.type,
+      type: sent.type,
       url: r.url,
       secrets: r.secret.split(' '),
-      payload: r.payload,
+      payload: sent.payload,
       attempt: r.attempts + 1,
       allow_private_network: r.allow_private_network === 1,
     });

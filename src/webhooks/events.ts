@@ -26,6 +26,45 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
+/**
+ * The names other agent-mail systems give some of these events (Molted's approval webhooks, MCPMail's
+ * queue.pending), so a receiver written for them works unchanged. An endpoint may subscribe by either name; one
+ * that names the alias (and not mailgate's own) receives the event under the alias, with the data keys those
+ * receivers read added beside mailgate's own.
+ */
+export const WEBHOOK_EVENT_ALIASES = {
+  'approval.approved': 'email.approved',
+  'approval.rejected': 'email.rejected',
+  'approval.expired': 'email.expired',
+  'queue.pending': 'email.pending',
+} as const satisfies Record<string, WebhookEventType>;
+type WebhookEventAlias = keyof typeof WEBHOOK_EVENT_ALIASES;
+
+/** What an endpoint's `events` filter may name. */
+export const SUBSCRIBABLE_EVENT_TYPES = [...WEBHOOK_EVENT_TYPES, ...(Object.keys(WEBHOOK_EVENT_ALIASES) as WebhookEventAlias[])] as const;
+export type SubscribableEventType = (typeof SUBSCRIBABLE_EVENT_TYPES)[number];
+
+/** The alias of a mailgate event type, or null when it has none. */
+export function aliasOf(type: string): WebhookEventAlias | null {
+  const found = Object.entries(WEBHOOK_EVENT_ALIASES).find(([, own]) => own === type);
+  return found ? (found[0] as WebhookEventAlias) : null;
+}
+
+/**
+ * The event as one endpoint receives it: unchanged, or under the alias the endpoint subscribed by. `payload` is
+ * the stored JSON; the result is what gets signed and posted.
+ */
+export function asSubscribed(type: string, payload: string, events: readonly string[] | null): { type: string; payload: string } {
+  const alias = aliasOf(type);
+  if (!alias || !events?.includes(alias) || events.includes(type)) return { type, payload };
+  const body = JSON.parse(payload) as WebhookPayload;
+  const d = body.data;
+  const to = Array.isArray(d.to) ? (d.to as string[]) : [];
+  // Molted's handlers read requestId, recipientEmail and rejectionReason.
+  const extra = { requestId: d.message_id, recipientEmail: to[0] ?? null, ...(alias === 'approval.rejected' ? { rejectionReason: d.reason ?? null } : {}) };
+  return { type: alias, payload: JSON.stringify({ ...body, type: alias, data: { ...d, ...extra } }) };
+}
+
 const BY_ACTION: Partial<Record<AuditAction, WebhookEventType>> = {
   'message.held': 'email.pending',
   'message.approved': 'email.approved',
@@ -51,7 +90,7 @@ export function webhookTypeFor(action: AuditAction): WebhookEventType | undefine
 }
 
 export interface WebhookPayload {
-  type: WebhookEventType;
+  type: WebhookEventType | WebhookEventAlias;
   /** When the event happened (the audit event's time), ISO 8601. */
   timestamp: string;
   data: Record<string, unknown>;

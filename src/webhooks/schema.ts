@@ -5,10 +5,10 @@
 import * as z from 'zod';
 import { EmailAddress } from '../values.js';
 import { checkHost, refusal } from './address.js';
-import { WEBHOOK_EVENT_TYPES } from './events.js';
+import { SUBSCRIBABLE_EVENT_TYPES } from './events.js';
 import { secretProblem } from './sign.js';
 
-const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES, { error: `unknown event; use one of ${WEBHOOK_EVENT_TYPES.join(', ')}` });
+const WebhookEventType = z.enum(SUBSCRIBABLE_EVENT_TYPES, { error: `unknown event; use one of ${SUBSCRIBABLE_EVENT_TYPES.join(', ')}` });
 
 /**
  * http(s) only. Where the host may point is checked with the endpoint's allow_private_network (WebhookConfig
