@@ -184,6 +184,19 @@ describe('approving with edits', () => {
     expect((edited!.detail.edited_fields as string[]).sort()).toEqual(['subject', 'to']);
     expect(events.map((e) => e.action)).toEqual(['message.held', 'message.edited', 'message.approved', 'message.sent']);
   });
+
+  it("takes MCPMail's edits.body as the text edit, and refuses body and text together", async () => {
+    const held = await send(h.agent, { mailbox: AGENT, to: YOU, subject: 'Body edit', text: 'Draft body' });
+    const both = await h.reviewer.call('queue_approve', { message_id: held.message_id, edits: { body: 'A', text: 'B' } });
+    expect(both.isError).toBe(true);
+    expect(textOf(both)).toMatch(/give the new text as text or as body, not both at edits\.body/);
+    const approved = ok(await h.reviewer.call('queue_approve', { message_id: held.message_id, edits: { body: 'Final body' } }));
+    expect(approved).toMatchObject({ status: 'sent', edited: true });
+    const events = ok(await h.reviewer.call('get_audit', { message_id: held.message_id })).events as Record<string, any>[];
+    expect(events.find((e) => e.action === 'message.edited')?.detail.edited_fields).toEqual(['text']);
+    const got = ok(await h.agent.call('read_email', { email_id: (await inbox(h.agent, YOU)).find((e) => e.subject === 'Body edit')!.email_id }));
+    expect(got.text).toContain('Final body');
+  });
 });
 
 describe('cancelling', () => {
