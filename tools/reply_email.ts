@@ -4,6 +4,7 @@ import { replyEmail } from '../src/services/send.js';
 import { addressList, EmailId } from '../src/values.js';
 import { attachmentsField, bodyHtml, bodyText, idempotencyKey } from './inputs.js';
 import { compact, sendResultShape } from './shapes.js';
+import { withReviewEstimate } from '../src/services/review-estimate.js';
 
 export default defineTool({
   name: 'reply_email',
@@ -24,5 +25,5 @@ export default defineTool({
     idempotency_key: idempotencyKey.optional(),
   },
   output: sendResultShape,
-  handler: async (args, { ctx, principal }) => compact({ ...(await replyEmail(ctx, principal, args)) }),
+  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await replyEmail(ctx, principal, args))) }),
 });

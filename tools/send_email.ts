@@ -4,6 +4,7 @@ import { sendEmail } from '../src/services/send.js';
 import { addressList } from '../src/values.js';
 import { attachmentsField, bodyHtml, bodyText, idempotencyKey, mailboxField, subjectField } from './inputs.js';
 import { compact, sendResultShape } from './shapes.js';
+import { withReviewEstimate } from '../src/services/review-estimate.js';
 
 export default defineTool({
   name: 'send_email',
@@ -33,5 +34,5 @@ export default defineTool({
       .describe('Optional key/value pairs kept with the message (not sent)'),
   },
   output: sendResultShape,
-  handler: async (args, { ctx, principal }) => compact({ ...(await sendEmail(ctx, principal, args)) }),
+  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await sendEmail(ctx, principal, args))) }),
 });

@@ -17,6 +17,11 @@ export const sendResultShape = {
   error: z.string().optional().describe('Set when the gate refused the action: action_blocked or a policy code such as rate_limited'),
   retry_after: z.string().optional().describe('rate_limited only: when sending can succeed again (ISO time)'),
   duplicate_of: z.string().optional().describe('duplicate only: the message already drafted with this content'),
+  estimated_review_time: z
+    .string()
+    .nullable()
+    .optional()
+    .describe("pending only: the median time people took to decide this mailbox's recent held mail (e.g. 25m, 3h), or null without enough history"),
 };
 
 export const emailSummary = z.object({

@@ -120,6 +120,9 @@ export abstract class StoreMessages extends StoreMailboxes {
   listPending(query: messages.PendingQuery) {
     return this.read((q) => messages.listPendingRows(q, query));
   }
+  reviewDurations(mailbox: string, limit: number) {
+    return this.read((q) => messages.reviewDurationRows(q, mailbox, limit));
+  }
 
   submitAction(req: actions.ActionRequest, gate: GateFn, now: number) {
     return this.tx((q) => actionRules.submitActionInTx(q, req, gate, now), { locks: [mailboxLock(req.mailbox)] });

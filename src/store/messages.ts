@@ -217,3 +217,17 @@ export async function sentInThreadRows(q: SqlTx, mailbox: string, threadKey: str
     await q.all<Row>(`SELECT * FROM messages WHERE mailbox = ? AND thread_key = ? AND status = 'sent' ORDER BY created_at LIMIT ?`, [mailbox, threadKey, limit])
   ).map(messageFromRow);
 }
+
+/**
+ * How long people took to decide this mailbox's held mail (decided_at - created_at, ms), newest decisions
+ * first: approvals and rejections by a person, not expiries, cancellations or anything decided by `system:`.
+ */
+export async function reviewDurationRows(q: SqlTx, mailbox: string, limit: number): Promise<number[]> {
+  return q.column<number>(
+    `SELECT decided_at - created_at FROM messages
+      WHERE mailbox = ? AND decided_at IS NOT NULL AND decided_by IS NOT NULL AND decided_by NOT LIKE 'system:%'
+        AND status NOT IN ('cancelled', 'expired', 'pending')
+      ORDER BY decided_at DESC LIMIT ?`,
+    [mailbox, limit],
+  );
+}

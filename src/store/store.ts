@@ -100,10 +100,7 @@ export type DeliveryOutcome =
   | { kind: 'unknown'; error: string }
   /** Refused before transmission: the content no longer hashes to what was approved. Never retried. */
   | { kind: 'refused'; error: string }
-  /**
-   * The account's configuration is wrong (authentication, TLS): the message stays queued and uncharged, and
-   * the mailbox's deliveries pause (audited mailbox.paused) with a hint of what to check.
-   */
+  /** The account's config is wrong (authentication, TLS): stays queued and uncharged; deliveries pause (audited, with a hint). */
   | { kind: 'paused'; error: string; hint: string; settings_digest: string | null };
 
 /** A mailbox to create; `config_digest` only when the config file creates it. */
@@ -186,6 +183,8 @@ export interface Store {
   listMessages(q: MessageQuery): Promise<OutboundMessage[]>;
   /** Held messages that can still be decided (expires_at after `now`), oldest first. */
   listPending(q: PendingQuery): Promise<PendingPage>;
+  /** How long people took to decide this mailbox's held mail (ms), newest decisions first (messages.ts). */
+  reviewDurations(mailbox: string, limit: number): Promise<number[]>;
 
   /** Held mailbox actions (src/store/mailbox-actions.ts): submitted with the gate evaluated inside the transaction. */
   submitAction(req: ActionRequest, gate: GateFn, now: number): Promise<MailboxAction>;

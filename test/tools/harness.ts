@@ -37,6 +37,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Written to a temp JSON file and passed as --config; omitted means the built-in default mailboxes. */
   config?: Record<string, unknown>;
+  /** The app's clock (default Date.now), for tests about how long things took. */
+  clock?: () => number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -47,7 +49,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     configPath = dir.file('mailgate.json');
     writeFileSync(configPath, JSON.stringify(opts.config));
   }
-  const app = await createApp(loadConfig({ db: dbPath, config: configPath }, {}));
+  const app = await createApp(loadConfig({ db: dbPath, config: configPath }, {}), opts.clock ? { clock: opts.clock } : {});
   const open: { client: Client; server: McpServer }[] = [];
 
   async function connect(roles: readonly Role[], clientName = `test-${roles.join('+')}`, scope: MailboxScope = 'all'): Promise<ToolClient> {
