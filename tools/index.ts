@@ -4,8 +4,11 @@ import cancel_message from './cancel_message.js';
 import check_inbox from './check_inbox.js';
 import create_mailbox from './create_mailbox.js';
 import decide_email from './decide_email.js';
+import get_attachment from './get_attachment.js';
 import get_audit from './get_audit.js';
 import get_message from './get_message.js';
+import get_thread from './get_thread.js';
+import list_folders from './list_folders.js';
 import list_mailboxes from './list_mailboxes.js';
 import list_pending from './list_pending.js';
 import mail_wait from './mail_wait.js';
@@ -36,4 +39,7 @@ export const TOOLS: readonly ToolDef[] = [
   list_mailboxes,
   create_mailbox,
   update_mailbox,
+  list_folders,
+  get_attachment,
+  get_thread,
 ] as unknown as readonly ToolDef[];

@@ -137,3 +137,26 @@ export interface TransportRegistry {
   forMailbox(mailbox: Mailbox): Transport;
   close(): Promise<void>;
 }
+
+/** One folder of a mailbox as list_folders shows it (IMAP LIST + STATUS, or the sandbox's folders). */
+export interface FolderInfo {
+  path: string;
+  name: string;
+  /** The hierarchy delimiter (RFC 3501 §6.3.8), null where the folders are flat (the sandbox). */
+  delimiter: string | null;
+  /** RFC 6154 special use without the backslash, lower case (`sent`, `trash` ...), or null. */
+  special_use: string | null;
+  /** STATUS MESSAGES and UNSEEN; null for a folder that cannot be selected (\Noselect). */
+  messages: number | null;
+  unread: number | null;
+  selectable: boolean;
+}
+
+/** One attachment's decoded bytes, as fetched from the server or the store. */
+export interface AttachmentContent {
+  content: Buffer;
+  content_type: string;
+  filename: string;
+  /** The IMAP body part it came from (BODYSTRUCTURE numbering), null for the sandbox. */
+  part_id: string | null;
+}

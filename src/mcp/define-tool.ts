@@ -2,7 +2,7 @@
  * defineTool: a tool is metadata plus a few lines of handler. Annotations derive from `access` and are never
  * set by hand; which roles see a tool derives from `access` too (src/mcp/roles.ts).
  */
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ContentBlock, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type * as z from 'zod';
 import type { ConfirmChannel } from '../services/confirm.js';
 import type { AppContext, Principal } from '../services/context.js';
@@ -55,4 +55,15 @@ export function annotationsFor(access: Access, title: string): ToolAnnotations {
     case 'admin':
       return { title, readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
   }
+}
+
+/**
+ * Content blocks a result carries beside its JSON (an attachment's bytes as an embedded resource): kept under a
+ * symbol, so they reach the result formatter (src/mcp/result.ts) but never structuredContent or its JSON text.
+ */
+export const EXTRA_CONTENT: unique symbol = Symbol('mailgate.extraContent');
+
+/** Returns `out` with `blocks` to add after the JSON text block of the tool's result. */
+export function withContent<T extends object>(out: T, blocks: readonly ContentBlock[]): T {
+  return Object.assign(out, { [EXTRA_CONTENT]: blocks });
 }

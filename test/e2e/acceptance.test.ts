@@ -24,6 +24,9 @@ const AGENT_TOOLS = [
   'get_message',
   'mail_wait',
   'list_pending',
+  'list_folders',
+  'get_attachment',
+  'get_thread',
 ];
 
 /** Delivery polls every 200 ms (1 s by default), so the windows below that prove nothing leaves span several. */

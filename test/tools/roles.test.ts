@@ -14,6 +14,9 @@ const AGENT_TOOLS = [
   'get_message',
   'mail_wait',
   'list_pending',
+  'list_folders',
+  'get_attachment',
+  'get_thread',
 ];
 const REVIEWER_TOOLS = ['list_pending', 'decide_email', 'queue_approve', 'queue_reject', 'get_audit'];
 const OPERATOR_TOOLS = ['get_audit', 'list_mailboxes', 'create_mailbox', 'update_mailbox'];
@@ -112,7 +115,7 @@ describe('tool metadata', () => {
   it('annotations derive from access', async () => {
     const tools = await toolMap();
     const ann = (n: string) => tools.get(n)!.annotations!;
-    for (const n of ['check_inbox', 'read_email', 'search_email', 'get_message', 'mail_wait']) {
+    for (const n of ['check_inbox', 'read_email', 'search_email', 'get_message', 'mail_wait', 'list_folders', 'get_attachment', 'get_thread']) {
       expect(ann(n), n).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: true });
     }
     for (const n of ['list_pending', 'get_audit']) {
@@ -128,7 +131,7 @@ describe('tool metadata', () => {
 
   it('every tool has a title, a description, an input schema that refuses extra keys, and an output schema', async () => {
     const tools = await toolMap();
-    expect(tools.size).toBe(17);
+    expect(tools.size).toBe(20);
     for (const [name, t] of tools) {
       expect(t.title, name).toBeTruthy();
       expect(t.annotations?.title, name).toBe(t.title);

@@ -80,7 +80,10 @@ describe.each(CONNECTORS)('tools over %s', (name, connector) => {
     expect(await agent.tools()).toEqual([
       'cancel_message',
       'check_inbox',
+      'get_attachment',
       'get_message',
+      'get_thread',
+      'list_folders',
       'list_pending',
       'mail_wait',
       'read_email',

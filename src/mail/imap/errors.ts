@@ -59,7 +59,12 @@ export function connectionError(label: string, err: unknown): MailgateError {
 
 /** Opening (SELECT) a folder failed: a folder that does not exist is the caller's input, not an outage. */
 export function folderOpenError(label: string, folder: string, err: unknown, folders: readonly string[] | undefined): MailgateError {
-  if (folders) return new MailgateError('INVALID_INPUT', `folder '${folder}' does not exist in ${label}; folders: ${folders.join(', ')}`, { field: 'folder' });
+  if (folders)
+    return new MailgateError(
+      'INVALID_INPUT',
+      `folder '${folder}' does not exist in ${label}; folders: ${folders.join(', ')} (list_folders shows each with its special use and counts)`,
+      { field: 'folder' },
+    );
   if (isServerAnswer(err)) return refusalError(label, `opening folder '${folder}'`, err);
   return new MailgateError('UNAVAILABLE', `${label}: cannot open folder '${folder}' (${(err as Error)?.message ?? String(err)})`);
 }
