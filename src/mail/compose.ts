@@ -15,7 +15,12 @@ export interface Composed {
   envelope: { from: string; to: string[] };
 }
 
-export function composeMessage(m: OutboundMessage, displayName: string | null): Promise<Composed> {
+/**
+ * `sentAt` is the Date header: when the message leaves, not when it was drafted (RFC 5322 §3.6.1 calls it the
+ * moment the message is ready for delivery), so mail approved two days after drafting does not arrive looking
+ * two days old and sorted below newer mail. Each attempt composes afresh, so a retry carries its own time.
+ */
+export function composeMessage(m: OutboundMessage, displayName: string | null, sentAt: Date = new Date()): Promise<Composed> {
   const problem = headerProblem(m, displayName);
   // Permanent: the row itself is wrong, so a retry would fail the same way; nothing has been sent.
   if (problem) return Promise.reject(new DeliveryError(`not sent: ${problem}`, 'permanent'));
@@ -30,7 +35,7 @@ export function composeMessage(m: OutboundMessage, displayName: string | null): 
     messageId: m.message_id_header,
     inReplyTo: m.in_reply_to_header ?? undefined,
     references: m.references_header ?? undefined,
-    date: new Date(m.created_at),
+    date: sentAt,
     headers: { 'X-Mailgate-Message-Id': m.message_id },
     // Bytes from our own table (loaded by the worker), never a path or URL.
     attachments: (m.files ?? []).map((f) => ({ filename: f.filename, contentType: f.content_type, content: f.content })),

@@ -85,12 +85,20 @@ describe('composeMessage', () => {
     expect(p.html).toContain('<p>Hello, <b>numbers</b></p>');
     expect(p.messageId).toBe(HEADER_ID);
     expect(p.headers.get('x-mailgate-message-id')).toBe('msg_ABCDEFGHIJKLMNOPQRST');
-    expect(p.date?.getTime()).toBe(Date.UTC(2025, 0, 2, 3, 4, 5));
+    // Sent now, drafted in 2025: the Date header is the sending time (to the second).
+    expect(Math.abs(p.date!.getTime() - Date.now())).toBeLessThan(5_000);
     expect(p.inReplyTo).toBeUndefined();
     expect(p.references).toBeUndefined();
     expect(p.attachments).toEqual([]);
     // The envelope is exactly the approved set: To + Cc + Bcc, and MAIL FROM is the mailbox.
     expect(envelope).toEqual({ from: FROM, to: ['ann@dest.example', 'bob@dest.example', 'carol@dest.example', 'hidden@secret.example'] });
+  });
+
+  it('the Date header is the time it is sent, never the time it was drafted', async () => {
+    const drafted = Date.UTC(2026, 10, 1, 9, 0, 0);
+    const approvedTwoDaysLater = new Date(drafted + 2 * 86_400_000);
+    const { raw } = await composeMessage(outbound({ created_at: drafted }), null, approvedTwoDaysLater);
+    expect((await simpleParser(raw)).date?.getTime()).toBe(approvedTwoDaysLater.getTime());
   });
 
   it('without a display name From is the bare address; the same message composes to the same Message-ID every time', async () => {
