@@ -14,6 +14,8 @@ import { assertTokenLive } from '../services/tokens.js';
 import type { Role } from '../values.js';
 import { annotationsFor, type ToolCall, type ToolDef } from './define-tool.js';
 import { elicitorFor } from './elicit.js';
+import { registerPrompts } from './prompts.js';
+import { registerResources } from './resources.js';
 import { errorResult, okResult } from './result.js';
 import { roleAllows } from './roles.js';
 import { auditUnlistedCalls } from './unlisted-tools.js';
@@ -110,5 +112,8 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
     );
   }
   auditUnlistedCalls(server, listed, (tool) => recordUnlistedTool(ctx, { ...principal(), via: tool }, tool));
+  // The queue and mailbox status as resources, and prompts that start from them, for clients that show those.
+  registerResources(server, ctx, () => ({ ...principal(), via: 'resources' }));
+  registerPrompts(server, ctx, () => ({ ...principal(), via: 'prompts' }));
   return server;
 }

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   config?: Record<string, unknown>;
   /** The app's clock (default Date.now), for tests about how long things took. */
   clock?: () => number;
+  /** Run the app as a server does (workers, change signals), for tests of what sessions are told. */
+  background?: boolean;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -49,7 +51,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     configPath = dir.file('mailgate.json');
     writeFileSync(configPath, JSON.stringify(opts.config));
   }
-  const app = await createApp(loadConfig({ db: dbPath, config: configPath }, {}), opts.clock ? { clock: opts.clock } : {});
+  const app = await createApp(loadConfig({ db: dbPath, config: configPath }, {}), {
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.background ? { background: true } : {}),
+  });
   const open: { client: Client; server: McpServer }[] = [];
 
   async function connect(roles: readonly Role[], clientName = `test-${roles.join('+')}`, scope: MailboxScope = 'all'): Promise<ToolClient> {
