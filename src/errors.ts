@@ -23,6 +23,10 @@ const ERRORS = {
   LINK_INVALID: { retryable: false, meaning: 'the link is unknown, used, expired, or the message (or mailbox) changed since it was made' },
   CONFIG_INVALID: { retryable: false, meaning: 'the configuration file or flags are invalid' },
   UNAVAILABLE: { retryable: true, meaning: 'the mail server cannot be reached now' },
+  OAUTH_LOGIN_REQUIRED: {
+    retryable: false,
+    meaning: 'the OAuth2 provider refused the refresh token (revoked, expired or issued to another client); run mailgate oauth login again',
+  },
   MAIL_REFUSED: {
     retryable: false,
     meaning: 'the mail server refused the request for good (no such folder, no permission, a flag it does not allow); the message carries its reason',

@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { parseSuppressionEntry } from '../gate/canonical.js';
 import { PolicySettings } from '../gate/policy/settings.js';
 import { AutoApproveRules } from '../gate/rules/index.js';
+import { OAuth2Settings } from '../mail/oauth2/settings.js';
 import { Duration, EmailAddress, OversightMode, headerText, pendingTtlProblem } from '../values.js';
 import { WebhookConfig } from '../webhooks/schema.js';
 
@@ -33,6 +34,8 @@ const serverFields = (kind: 'imap' | 'smtp') => ({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'access_token_env must be an environment variable name' })
     .optional(),
+  /** Refresh-token OAuth2 (Gmail, Microsoft 365): access tokens are fetched and renewed by mailgate. */
+  oauth2: OAuth2Settings.optional(),
   tls: z
     .object({ reject_unauthorized: z.boolean().default(true), ca_file: z.string().min(1).optional() })
     .strict()
@@ -44,11 +47,12 @@ type SecretSources = {
   password_env?: string | undefined;
   password_file?: string | undefined;
   access_token_env?: string | undefined;
+  oauth2?: unknown;
 };
 const oneSecret = (kind: string) =>
   [
-    (s: SecretSources) => [s.password, s.password_env, s.password_file, s.access_token_env].filter((v) => v !== undefined).length === 1,
-    { error: `${kind}: give exactly one of password, password_env, password_file or access_token_env` },
+    (s: SecretSources) => [s.password, s.password_env, s.password_file, s.access_token_env, s.oauth2].filter((v) => v !== undefined).length === 1,
+    { error: `${kind}: give exactly one of password, password_env, password_file, access_token_env or oauth2` },
   ] as const;
 
 export const ImapSettings = z

@@ -4,11 +4,10 @@
  * not back off, and return values (never throw), each failure with the fix from connection-hints.ts.
  */
 import { connect as tlsConnect } from 'node:tls';
-import { ImapFlow } from 'imapflow';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ServerAccount } from '../config/accounts.js';
 import { connectionHint, EXPECTS_TLS, type HintContext } from './connection-hints.js';
-import { staticToken } from './smtp.js';
+import { imapAuth, smtpAuth } from './oauth2/auth.js';
 
 export type ProbeResult =
   | { ok: true; tls: 'implicit' | 'starttls' | 'none'; features?: ImapFeatures }
@@ -27,12 +26,20 @@ interface ImapFeatures {
 const tlsOptions = (a: ServerAccount) => ({ rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) });
 
 export async function probeImap(a: ServerAccount, hint: HintContext, timeoutMs: number): Promise<ProbeResult> {
+  let auth: Awaited<ReturnType<typeof imapAuth>>;
+  try {
+    auth = await imapAuth(a.auth); // an OAuth2 refresh can fail before any connection (a revoked refresh token)
+  } catch (err) {
+    return failure(err, hint);
+  }
+  // Loaded here, not at start-up: imapflow takes about half a second to load and only doctor probes.
+  const { ImapFlow } = await import('imapflow');
   const client = new ImapFlow({
     host: a.host,
     port: a.port,
     secure: a.secure,
     doSTARTTLS: a.requireStartTls ? true : undefined,
-    auth: 'accessToken' in a.auth ? { user: a.auth.user, accessToken: a.auth.accessToken } : { user: a.auth.user, pass: a.auth.pass },
+    auth,
     tls: tlsOptions(a),
     logger: false,
     connectionTimeout: timeoutMs,
@@ -72,9 +79,7 @@ export async function probeSmtp(a: ServerAccount, hint: HintContext, timeoutMs: 
     socketTimeout: timeoutMs * 2,
     logger: false,
   });
-  const auth = ('accessToken' in a.auth
-    ? { type: 'OAuth2', user: a.auth.user, oauth2: staticToken(a.auth.user, a.auth.accessToken) }
-    : { user: a.auth.user, pass: a.auth.pass }) as unknown as SMTPConnection.AuthenticationType;
+  const auth = smtpAuth(a.auth);
   const outcome = await new Promise<unknown>((resolve) => {
     // Socket failures arrive as events, not through the callbacks; the first report wins.
     let settled = false;

@@ -15,6 +15,7 @@ import type { ServerAccount } from '../config/accounts.js';
 import type { OutboundMessage } from '../store/store.js';
 import { composeMessage } from './compose.js';
 import { runtimeHint } from './connection-hints.js';
+import { credentialsFingerprint, smtpAuth, tokenFailureOf } from './oauth2/auth.js';
 import { DeliveryError, type SendHooks, type SendReceipt } from './ports.js';
 
 export interface SmtpOptions {
@@ -49,7 +50,7 @@ export class SmtpSender {
 
   settingsDigest(salt: string): string {
     const a = this.account;
-    const secret = 'accessToken' in a.auth ? a.auth.accessToken : a.auth.pass;
+    const secret = credentialsFingerprint(a.auth);
     return createHash('sha256')
       .update(JSON.stringify([salt, a.host, a.port, a.secure, a.requireStartTls, a.rejectUnauthorized, a.ca?.toString('base64') ?? null, a.auth.user, secret]))
       .digest('hex');
@@ -106,10 +107,7 @@ export class SmtpSender {
     conn.on('error', later);
     conn.on('end', () => later(Object.assign(new Error('connection closed by the server'), { code: 'ECONNECTION' })));
     this.pending.set(conn, pending);
-    // SMTPConnection only calls getToken and buildXOAuth2Token on its XOAuth2 object; ours serves a fixed token.
-    const auth = ('accessToken' in a.auth
-      ? { type: 'OAuth2', user: a.auth.user, oauth2: staticToken(a.auth.user, a.auth.accessToken) }
-      : { user: a.auth.user, pass: a.auth.pass }) as unknown as SMTPConnection.AuthenticationType;
+    const auth = smtpAuth(a.auth);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
@@ -203,19 +201,6 @@ function isConnectionError(err: unknown): boolean {
   return code === 'ECONNECTION' || code === 'ESOCKET' || code === 'ETIMEDOUT' || code === 'EPROTOCOL';
 }
 
-/** The XOAUTH2 token provider SMTPConnection expects, for an access token obtained outside mailgate. */
-export function staticToken(user: string, accessToken: string) {
-  return {
-    options: { user },
-    getToken(_renew: boolean, cb: (err: Error | null, token?: string) => void) {
-      cb(null, accessToken);
-    },
-    buildXOAuth2Token(token: string) {
-      return Buffer.from(`user=${user}\x01auth=Bearer ${token}\x01\x01`, 'utf8').toString('base64');
-    },
-  };
-}
-
 /**
  * Classifies an SMTP failure (RFC 5321 §4.2.1: 4yz transient, 5yz permanent). A connection lost after the
  * final dot leaves the outcome unknown: the server may have accepted the message.
@@ -224,6 +209,9 @@ export function classify(err: unknown, afterFinalDot: boolean, hint?: string): D
   if (err instanceof DeliveryError) return err;
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const reply = e.response ? `: ${e.response}` : '';
+  // No token to log in with: the refresh was refused (a login is needed) or the token endpoint is down.
+  const token = tokenFailureOf(err);
+  if (token) return new DeliveryError(token.message, token.retryable ? 'transient' : 'config');
   // Wrong credentials or TLS settings fail every message the same way: a configuration problem, not the
   // message's (RFC 4954 §6: 530 authentication required, 534/538 mechanism, 535 credentials invalid).
   if (e.code === 'EAUTH' || [530, 534, 535, 538].includes(e.responseCode ?? 0)) {

@@ -9,7 +9,7 @@ import { MailgateError } from '../errors.js';
 import { type ProbeResult, probeImap, probeSmtp } from '../mail/account-probe.js';
 import type { HintContext } from '../mail/connection-hints.js';
 
-interface DoctorCheck {
+export interface DoctorCheck {
   /** What was checked, e.g. "config", "database", "imap a@example.com". */
   check: string;
   ok: boolean;
@@ -96,7 +96,8 @@ async function checkDatabase(loaded: LoadedConfig, deps: DoctorDeps): Promise<Do
   }
 }
 
-function toCheck(check: string, a: { host: string; port: number }, r: ProbeResult): DoctorCheck {
+/** Shared with `mailgate init`'s connection test (setup.ts), so both word a result alike. */
+export function toCheck(check: string, a: { host: string; port: number }, r: ProbeResult): DoctorCheck {
   const at = `${a.host}:${a.port}`;
   if (!r.ok) return { check, ok: false, detail: `${at}: ${r.problem}`, ...(r.fix ? { fix: r.fix } : {}) };
   const tls = r.tls === 'none' ? 'no TLS (plain text)' : r.tls === 'implicit' ? 'TLS' : 'STARTTLS';
@@ -109,7 +110,7 @@ function toCheck(check: string, a: { host: string; port: number }, r: ProbeResul
   return { check, ok: true, detail: parts.join('; ') };
 }
 
-function hintContext(
+export function hintContext(
   protocol: 'imap' | 'smtp',
   index: number,
   a: { host: string; port: number; secure: boolean; requireStartTls: boolean },
@@ -124,5 +125,6 @@ function secretSource(s: ImapSettings | SmtpSettings, key: string): string {
   if (s.password_env !== undefined) return `the password variable ${s.password_env}`;
   if (s.password_file !== undefined) return `the password file ${s.password_file}`;
   if (s.access_token_env !== undefined) return `the access token in ${s.access_token_env}`;
+  if (s.oauth2 !== undefined) return `the OAuth2 refresh token in ${s.oauth2.refresh_token_file ?? s.oauth2.refresh_token_env}`;
   return `\`${key}.password\``;
 }

@@ -121,13 +121,14 @@ export function requireMailServersOrSkip(): boolean {
   return false;
 }
 
-export async function startMailServers(opts: { users?: string[] } = {}): Promise<MailServers> {
+/** `dovecotAuth`: more SASL mechanisms and a passdb block tried before the users' passwords (test/helpers/oauth2-server.ts). */
+export async function startMailServers(opts: { users?: string[]; dovecotAuth?: DovecotAuth } = {}): Promise<MailServers> {
   const a = mailServersAvailable();
   if (!a.ok) throw new Error(`cannot start the mail servers, missing: ${a.missing.join('; ')}`);
   reapStale();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(opts.users ?? ['alice', 'bob']);
+      return await startOnce(opts.users ?? ['alice', 'bob'], opts.dovecotAuth);
     } catch (e) {
       // Free ports are probed and released, so a parallel test file may take one in between: pick again.
       if (attempt >= 3 || !/address already in use/i.test(String(e))) throw e;
@@ -135,7 +136,9 @@ export async function startMailServers(opts: { users?: string[] } = {}): Promise
   }
 }
 
-async function startOnce(localParts: string[]): Promise<MailServers> {
+type DovecotAuth = { mechanisms: string[]; passdb: string };
+
+async function startOnce(localParts: string[], auth?: DovecotAuth): Promise<MailServers> {
   const dir = mkdtempSync('/tmp/mg-'); // short: unix socket paths must stay under ~107 bytes
   const watchdog = startWatchdog(dir);
   const paths = { users: join(dir, 'users'), mail: join(dir, 'mail'), log: join(dir, 'log'), pf: join(dir, 'postfix') };
@@ -194,7 +197,7 @@ async function startOnce(localParts: string[]): Promise<MailServers> {
     mkdirSync(paths.users, { mode: 0o750 });
     chownSync(paths.users, 0, ids.dovecotGid); // Dovecot's auth process runs as user dovecot
     for (const p of localParts) makeUser(p);
-    writeFileSync(join(dir, 'dovecot.conf'), dovecotConf(dir, paths, ids, ports[0]!, ports[1]!));
+    writeFileSync(join(dir, 'dovecot.conf'), dovecotConf(dir, paths, ids, ports[0]!, ports[1]!, auth));
     writeFileSync(join(paths.pf, 'main.cf'), postfixMain(dir, paths.log, vmailbox));
     writeFileSync(join(paths.pf, 'master.cf'), postfixMaster(ports[2]!));
     // Every Postfix command (postmap too) sleeps ~2 s when main.cf changed in the last 2 s: backdate it.
@@ -249,6 +252,7 @@ function dovecotConf(
   ids: ReturnType<typeof systemIds>,
   imapPort: number,
   lmtpPort: number,
+  auth?: DovecotAuth,
 ): string {
   const box = (name: string): string => `  mailbox ${name} {\n    special_use = \\${name}\n    auto = subscribe\n  }`;
   return `# Written by test/helpers/mail-servers.ts. Loopback only, hence plaintext logins without TLS.
@@ -259,7 +263,7 @@ listen = ${LOOPBACK}
 protocols = imap lmtp
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${auth ? ` ${auth.mechanisms.join(' ')}` : ''}
 auth_verbose = yes
 # A failed login is answered on the auth process's next 0.5 s tick instead of after 2 s.
 auth_failure_delay = 0
@@ -267,7 +271,7 @@ log_path = ${p.log}/dovecot.log
 mail_location = maildir:~/Maildir
 mail_fsync = never
 first_valid_uid = ${Math.min(ids.mailUid, 500)}
-passdb {
+${auth?.passdb ?? ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%Lu ${p.users}/%Lu
 }

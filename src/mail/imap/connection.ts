@@ -3,11 +3,12 @@
  * reconnected with capped exponential backoff so an unreachable server or a failing login is not hammered.
  * Every folder access goes through withFolder, which holds imapflow's mailbox lock in try/finally.
  */
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { ServerAccount } from '../../config/accounts.js';
 import { MailgateError } from '../../errors.js';
 import { log } from '../../log.js';
 import { runtimeHint } from '../connection-hints.js';
+import { type ImapAuth, imapAuth, imapAuthAfterRefusal } from '../oauth2/auth.js';
 import { type CommandError, connectionError, folderOpenError, isMissingFolder, isServerAnswer, refusalError } from './errors.js';
 
 export interface ConnectionOptions {
@@ -19,6 +20,9 @@ export interface ConnectionOptions {
   /** Longest one folder operation (a first sync of a large folder included) may take before the connection is declared dead. */
   operationTimeoutMs?: number;
 }
+
+/** imapflow takes about half a second to load: the first connection loads it, not the server's start-up. */
+let imapflow: Promise<typeof import('imapflow')> | undefined;
 
 /** Connecting, logging in or opening a folder: a live server answers in far less; a dead link never does. */
 const CONNECT_DEADLINE_MS = 8000;
@@ -58,6 +62,7 @@ export class ImapConnection {
     try {
       client = await withDeadline(this.get(), CONNECT_DEADLINE_MS, () => this.drop('connecting took too long'));
     } catch (err) {
+      if (err instanceof MailgateError) throw err; // e.g. OAUTH_LOGIN_REQUIRED: retrying cannot help
       throw new MailgateError('UNAVAILABLE', (err as Error).message);
     }
     let lock: Awaited<ReturnType<typeof client.getMailboxLock>>;
@@ -123,12 +128,48 @@ export class ImapConnection {
     if (wait > 5000) throw new ImapUnavailable(`${this.label}: IMAP server unreachable; next attempt in ${Math.ceil(wait / 1000)} s`);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const a = this.account;
-    const client = new ImapFlow({
+    // Before the backoff's try: a refused refresh token is no unreachable server, and the token source
+    // answers it again without asking the provider.
+    const auth = await imapAuth(a.auth);
+    const { ImapFlow: Flow } = await (imapflow ??= import('imapflow'));
+    let client: ImapFlow | undefined;
+    try {
+      client = this.build(Flow, auth);
+      await client.connect().catch(async (err: unknown) => {
+        // A refused OAuth2 token may have been revoked or cut short at the provider: refresh it, try once more.
+        const renewed = await imapAuthAfterRefusal(a.auth, auth, err);
+        if (!renewed) throw err;
+        client?.close();
+        client = this.build(Flow, renewed);
+        await client.connect();
+      });
+    } catch (err) {
+      this.failures++;
+      // Capped backoff: 1 s, 2 s, 4 s ... up to 15 min, so a bad password does not lock the account.
+      this.retryAt = Date.now() + Math.min(1000 * 2 ** (this.failures - 1), this.opts.maxBackoffMs ?? 15 * 60_000);
+      client?.close();
+      if (err instanceof MailgateError) throw err; // the token endpoint's answer, already saying what to do
+      const e = err as { authenticationFailed?: boolean; message?: string };
+      // The same one-line fix `mailgate doctor` gives, so a tool error says which setting to change.
+      const fix = runtimeHint(err, 'imap', a);
+      throw new ImapUnavailable(
+        `${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})${fix ? `; ${fix}` : ''}`}`,
+      );
+    }
+    this.failures = 0;
+    this.retryAt = 0;
+    this.client = client;
+    return client;
+  }
+
+  private build(Flow: typeof ImapFlow, auth: ImapAuth): ImapFlow {
+    const a = this.account;
+    const client = new Flow({
       host: a.host,
       port: a.port,
       secure: a.secure,
       doSTARTTLS: a.requireStartTls ? true : undefined,
-      auth: 'accessToken' in a.auth ? { user: a.auth.user, accessToken: a.auth.accessToken } : { user: a.auth.user, pass: a.auth.pass },
+      auth,
       tls: { rejectUnauthorized: a.rejectUnauthorized, ...(a.ca ? { ca: a.ca } : {}) },
       // imapflow logs why a command failed and returns false; keep the error to report it (refusalOf).
       logger: {
@@ -150,23 +191,6 @@ export class ImapConnection {
     client.on('close', () => {
       if (this.client === client) this.client = undefined;
     });
-    try {
-      await client.connect();
-    } catch (err) {
-      this.failures++;
-      // Capped backoff: 1 s, 2 s, 4 s ... up to 15 min, so a bad password does not lock the account.
-      this.retryAt = Date.now() + Math.min(1000 * 2 ** (this.failures - 1), this.opts.maxBackoffMs ?? 15 * 60_000);
-      client.close();
-      const e = err as { authenticationFailed?: boolean; message?: string };
-      // The same one-line fix `mailgate doctor` gives, so a tool error says which setting to change.
-      const fix = runtimeHint(err, 'imap', a);
-      throw new ImapUnavailable(
-        `${this.label}: ${e.authenticationFailed ? 'IMAP login failed; check the imap credentials' : `cannot connect to IMAP (${e.message ?? String(err)})${fix ? `; ${fix}` : ''}`}`,
-      );
-    }
-    this.failures = 0;
-    this.retryAt = 0;
-    this.client = client;
     return client;
   }
 }
