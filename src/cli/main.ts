@@ -42,8 +42,12 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram(async (inv) => {
     code = await runCommand(inv);
   });
+  const args = withDefaultCommand(argv);
+  // `mailgate help | head` closes the pipe early: that is the reader's choice, not a crash. (serve's stdout is
+  // the MCP transport, whose end the server handles itself.)
+  if (args[0] !== 'serve') process.stdout.on('error', (err: NodeJS.ErrnoException) => err.code === 'EPIPE' && process.exit(0));
   try {
-    await program.parseAsync(withDefaultCommand(argv), { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     // Help and --version end the parse with commander's own "error"; help shown for a wrong command line
     // (a group without its subcommand) went to stderr and is a usage error.

@@ -25,6 +25,11 @@ export async function runCommand({ path, args, values }: Invocation): Promise<nu
       return ((await import('./webhook.js')).webhookSecretCommand(values), 0);
     case 'doctor':
       return (await import('./doctor.js')).doctorCommand(args, values, env);
+    // Neither opens a database: init writes a config file, oauth login talks to the provider.
+    case 'init':
+      return (await import('./init.js')).initCommand(values, env);
+    case 'oauth login':
+      return (await import('./oauth.js')).oauthCommand(sub, args, values, env);
     case 'serve':
       return serveCommand(values, load);
   }
