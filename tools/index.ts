@@ -4,6 +4,7 @@ import cancel_message from './cancel_message.js';
 import check_inbox from './check_inbox.js';
 import create_mailbox from './create_mailbox.js';
 import decide_email from './decide_email.js';
+import forward_email from './forward_email.js';
 import get_attachment from './get_attachment.js';
 import get_audit from './get_audit.js';
 import get_message from './get_message.js';
@@ -24,6 +25,7 @@ import update_mailbox from './update_mailbox.js';
 export const TOOLS: readonly ToolDef[] = [
   send_email,
   reply_email,
+  forward_email,
   check_inbox,
   read_email,
   search_email,

@@ -72,3 +72,9 @@ function isBase64(value: string): boolean {
   const b = value.replace(/[\r\n \t]/g, '');
   return b.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(b) && !/=[^=]/.test(b);
 }
+
+/** Key/value pairs kept with an outbound message (never sent): shown to reviewers, in the audit log and webhooks. */
+export const metadataField = z
+  .record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()]))
+  .refine((m) => Object.keys(m).length <= 20, { error: 'metadata has more than 20 keys' })
+  .describe('Optional key/value pairs kept with the message (not sent)');

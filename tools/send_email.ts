@@ -1,13 +1,13 @@
-import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { sendEmail } from '../src/services/send.js';
 import { addressList } from '../src/values.js';
-import { attachmentsField, bodyHtml, bodyText, idempotencyKey, mailboxField, subjectField } from './inputs.js';
+import { attachmentsField, bodyHtml, bodyText, idempotencyKey, mailboxField, metadataField, subjectField } from './inputs.js';
 import { compact, sendResultShape } from './shapes.js';
 import { withReviewEstimate } from '../src/services/review-estimate.js';
 
 export default defineTool({
   name: 'send_email',
+  dottedName: 'mail.send',
   title: 'Send an email',
   description:
     'Send an email from one of your mailboxes. The mailbox oversight mode decides what happens: status "sent" ' +
@@ -27,11 +27,7 @@ export default defineTool({
     html: bodyHtml.optional().describe('HTML body'),
     attachments: attachmentsField.optional(),
     idempotency_key: idempotencyKey.optional(),
-    metadata: z
-      .record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()]))
-      .optional()
-      .refine((m) => !m || Object.keys(m).length <= 20, { error: 'metadata has more than 20 keys' })
-      .describe('Optional key/value pairs kept with the message (not sent)'),
+    metadata: metadataField.optional(),
   },
   output: sendResultShape,
   handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await sendEmail(ctx, principal, args))) }),

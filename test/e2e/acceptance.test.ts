@@ -16,6 +16,7 @@ const REVIEW_OR_OPERATOR_TOOLS = ['decide_email', 'queue_approve', 'queue_reject
 const AGENT_TOOLS = [
   'send_email',
   'reply_email',
+  'forward_email',
   'check_inbox',
   'read_email',
   'search_email',
@@ -124,7 +125,7 @@ describe('role separation across processes', () => {
     for (const t of REVIEW_OR_OPERATOR_TOOLS) expect(names).not.toContain(t);
     expect([...names].sort()).toEqual([...AGENT_TOOLS].sort());
     for (const t of (await agent.client.listTools()).tools) {
-      if (t.annotations?.readOnlyHint === false) expect(['send_email', 'reply_email', 'tag_email', 'cancel_message']).toContain(t.name);
+      if (t.annotations?.readOnlyHint === false) expect(['send_email', 'reply_email', 'forward_email', 'tag_email', 'cancel_message']).toContain(t.name);
     }
     const reviewerNames = (await reviewer.client.listTools()).tools.map((t) => t.name);
     expect(reviewerNames).toEqual(expect.arrayContaining(['list_pending', 'queue_approve', 'queue_reject']));

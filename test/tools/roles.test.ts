@@ -6,6 +6,7 @@ import { deniedSince, type Harness, lastSeq, ok, send, snapshot, startHarness, t
 const AGENT_TOOLS = [
   'send_email',
   'reply_email',
+  'forward_email',
   'check_inbox',
   'read_email',
   'search_email',
@@ -18,6 +19,30 @@ const AGENT_TOOLS = [
   'get_attachment',
   'get_thread',
 ];
+/** MCPMail's spellings, for tool_names "dotted": every tool has one. */
+const DOTTED: Record<string, string> = {
+  send_email: 'mail.send',
+  reply_email: 'mail.reply',
+  forward_email: 'mail.forward',
+  check_inbox: 'mail.list',
+  read_email: 'mail.read',
+  search_email: 'mail.search',
+  tag_email: 'mail.tag',
+  cancel_message: 'mail.cancel',
+  get_message: 'mail.status',
+  mail_wait: 'mail.wait',
+  list_folders: 'mail.folders',
+  get_attachment: 'mail.attachment',
+  get_thread: 'mail.thread',
+  list_pending: 'queue.list',
+  decide_email: 'queue.decide',
+  queue_approve: 'queue.approve',
+  queue_reject: 'queue.reject',
+  get_audit: 'audit.list',
+  list_mailboxes: 'mailbox.list',
+  create_mailbox: 'mailbox.create',
+  update_mailbox: 'mailbox.update',
+};
 const REVIEWER_TOOLS = ['list_pending', 'decide_email', 'queue_approve', 'queue_reject', 'get_audit'];
 const OPERATOR_TOOLS = ['get_audit', 'list_mailboxes', 'create_mailbox', 'update_mailbox'];
 
@@ -121,7 +146,7 @@ describe('tool metadata', () => {
     for (const n of ['list_pending', 'get_audit']) {
       expect(ann(n), n).toMatchObject({ readOnlyHint: true, openWorldHint: false });
     }
-    for (const n of ['send_email', 'reply_email', 'tag_email', 'cancel_message', 'queue_approve', 'queue_reject', 'decide_email']) {
+    for (const n of ['send_email', 'reply_email', 'forward_email', 'tag_email', 'cancel_message', 'queue_approve', 'queue_reject', 'decide_email']) {
       expect(ann(n), n).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     }
     for (const n of ['create_mailbox', 'update_mailbox', 'list_mailboxes']) {
@@ -131,7 +156,7 @@ describe('tool metadata', () => {
 
   it('every tool has a title, a description, an input schema that refuses extra keys, and an output schema', async () => {
     const tools = await toolMap();
-    expect(tools.size).toBe(20);
+    expect(tools.size).toBe(21);
     for (const [name, t] of tools) {
       expect(t.title, name).toBeTruthy();
       expect(t.annotations?.title, name).toBe(t.title);
@@ -158,7 +183,7 @@ describe('tool name style', () => {
     expect(all).toContain('mail_wait');
   });
 
-  it('tool_names "dotted" registers queue.approve, queue.reject and mail.wait instead; others unchanged', async () => {
+  it('tool_names "dotted" registers the MCPMail spellings (mail.send, queue.approve, mail.wait, ...) instead', async () => {
     const d = await startHarness({
       config: {
         tool_names: 'dotted',
@@ -171,10 +196,12 @@ describe('tool name style', () => {
     try {
       const agent = (await d.agent.client.listTools()).tools.map((t) => t.name);
       const reviewer = (await d.reviewer.client.listTools()).tools.map((t) => t.name);
-      expect(agent.sort()).toEqual(AGENT_TOOLS.map((n) => (n === 'mail_wait' ? 'mail.wait' : n)).sort());
-      expect(reviewer.sort()).toEqual(REVIEWER_TOOLS.map((n) => (n === 'queue_approve' ? 'queue.approve' : n === 'queue_reject' ? 'queue.reject' : n)).sort());
+      expect(agent.sort()).toEqual(AGENT_TOOLS.map((n) => DOTTED[n]).sort());
+      expect(reviewer.sort()).toEqual(REVIEWER_TOOLS.map((n) => DOTTED[n]).sort());
+      expect(agent.concat(reviewer).every((n) => /^(mail|queue|audit|mailbox)\.[a-z]+$/.test(n))).toBe(true);
       // The dotted names work end to end; the snake names are gone.
-      const held = await send(d.agent, { mailbox: 'g@t.test', to: 'r@t.test' });
+      expect((await d.agent.call('send_email', { mailbox: 'g@t.test', to: 'r@t.test', subject: 's', text: 't' })).isError).toBe(true);
+      const held = ok(await d.agent.call('mail.send', { mailbox: 'g@t.test', to: 'r@t.test', subject: 'dotted', text: 'hello' }));
       const snake = await d.reviewer.call('queue_approve', { message_id: held.message_id });
       expect(snake.isError).toBe(true);
       expect(ok(await d.reviewer.call('queue.approve', { message_id: held.message_id })).status).toBe('sent');

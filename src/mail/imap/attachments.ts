@@ -114,7 +114,7 @@ async function parseWhole(c: ImapFlow, uid: number, index: number, maxBytes: num
   return { kind: 'ok', attachment: { content: a.content, content_type: a.contentType, filename, part_id: null } };
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
   return Buffer.concat(chunks);
