@@ -5,6 +5,7 @@ import { reviewDetail, toReviewDetail } from './shapes.js';
 
 export default defineTool({
   name: 'cancel_message',
+  dottedName: 'mail.cancel',
   title: 'Cancel a held message',
   description: 'Withdraw one of your messages that is still pending approval, so it is never sent. Fails if it was already decided.',
   access: 'write',

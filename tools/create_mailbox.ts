@@ -6,6 +6,7 @@ import { mailboxShape, toMailbox } from './shapes.js';
 
 export default defineTool({
   name: 'create_mailbox',
+  dottedName: 'mailbox.create',
   title: 'Create a mailbox',
   description:
     'Create a sandbox mailbox with an oversight mode (default gated_send). Mail between sandbox mailboxes is delivered locally. ' +

@@ -7,6 +7,7 @@ import { reviewDetail, toReviewDetail } from './shapes.js';
 
 export default defineTool({
   name: 'decide_email',
+  dottedName: 'queue.decide',
   title: 'Approve or reject a held email',
   description:
     'Decide a message held for approval: action "approve" sends it now; "reject" (give a reason) means it is never sent. ' +

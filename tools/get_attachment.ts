@@ -6,6 +6,7 @@ import { EmailId } from '../src/values.js';
 
 export default defineTool({
   name: 'get_attachment',
+  dottedName: 'mail.attachment',
   title: 'Get an attachment',
   description:
     'One attachment of an inbound email, by index (0-based, in the order read_email lists attachments) or IMAP part_id. ' +

@@ -7,6 +7,7 @@ import { auditEvent, toAuditEvent } from './shapes.js';
 
 export default defineTool({
   name: 'get_audit',
+  dottedName: 'audit.list',
   title: 'Read the audit log',
   description: 'Audit events (oldest first within the page): for one message (message_id), one mailbox, or the newest overall.',
   access: 'audit',

@@ -7,6 +7,7 @@ import { reviewDetail, threadChangeFields, toReviewDetail } from './shapes.js';
 
 export default defineTool({
   name: 'get_message',
+  dottedName: 'mail.status',
   title: 'Get an outbound message',
   description:
     'Status and history of a message you sent (message_id from send_email or reply_email): held, approved, rejected with its reason, sent, failed. ' +

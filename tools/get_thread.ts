@@ -7,6 +7,7 @@ import { limitField } from './inputs.js';
 
 export default defineTool({
   name: 'get_thread',
+  dottedName: 'mail.thread',
   title: 'Get a conversation',
   description:
     'The conversation an inbound email (email_id) or a message you sent (message_id) belongs to, across INBOX and Sent, ' +

@@ -6,6 +6,7 @@ import { mailboxField } from './inputs.js';
 
 export default defineTool({
   name: 'list_folders',
+  dottedName: 'mail.folders',
   title: 'List the folders of a mailbox',
   description:
     'Every folder of a mailbox with its special use (sent, drafts, trash, junk, archive, all, flagged), message and unread ' +

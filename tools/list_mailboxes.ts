@@ -5,6 +5,7 @@ import { mailboxShape, toMailbox } from './shapes.js';
 
 export default defineTool({
   name: 'list_mailboxes',
+  dottedName: 'mailbox.list',
   title: 'List mailboxes',
   description: 'List every mailbox with its oversight mode, auto-approve rules and pending expiry.',
   access: 'admin',

@@ -7,6 +7,7 @@ import { actionView, pendingItem, threadChangeFields, toActionView, toPendingIte
 
 export default defineTool({
   name: 'list_pending',
+  dottedName: 'queue.list',
   title: 'List mail awaiting approval',
   description:
     'List messages held for human approval, oldest first. Pass next_cursor back as cursor for the next page. ' +

@@ -8,6 +8,7 @@ import { withReviewEstimate } from '../src/services/review-estimate.js';
 
 export default defineTool({
   name: 'reply_email',
+  dottedName: 'mail.reply',
   title: 'Reply to an email',
   description:
     'Reply to an inbound email (email_id from check_inbox or search_email). Sets the recipient, "Re:" subject and ' +

@@ -12,6 +12,7 @@ const flag = headerText('flag', 100).refine((f) => /^\\?[A-Za-z0-9$_-]+$/.test(f
 
 export default defineTool({
   name: 'tag_email',
+  dottedName: 'mail.tag',
   title: 'Flag or move an email',
   description:
     'Change an email\'s flags (e.g. add "\\Seen" to mark read, "\\Flagged" to star) and/or move it to another folder. ' +

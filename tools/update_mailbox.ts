@@ -7,6 +7,7 @@ import { mailboxShape, toMailbox } from './shapes.js';
 
 export default defineTool({
   name: 'update_mailbox',
+  dottedName: 'mailbox.update',
   title: 'Change a mailbox',
   description:
     "Change a mailbox's oversight mode, rules, pending expiry or name. change_reason is required and audited. " +
