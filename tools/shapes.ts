@@ -46,10 +46,17 @@ const policyHits = z.array(
   }),
 );
 
+/** What the agent attached with send_email/reply_email `metadata`: kept with the message, never sent. */
+const metadataOut = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .nullable()
+  .describe('The key/value pairs given as metadata when the message was drafted, or null');
+
 export const pendingItem = z.object({
   message_id: z.string(),
   mailbox: z.string(),
   kind: z.enum(['send', 'reply']),
+  status: z.enum(MESSAGE_STATUSES),
   to: z.array(z.string()),
   cc: z.array(z.string()),
   bcc: z.array(z.string()),
@@ -62,6 +69,7 @@ export const pendingItem = z.object({
   /** Policy rules the draft hit (holds): what the reviewer should look at first. */
   policy_hits: policyHits,
   attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
+  metadata: metadataOut,
 });
 
 export const auditEvent = z.object({
@@ -109,6 +117,7 @@ const messageDetail = z.object({
   gate: z.object({ code: z.string(), reason: z.string(), rule: z.string().nullable(), mode_at_submit: z.string() }),
   policy_hits: policyHits,
   attachments: z.array(z.object({ filename: z.string(), content_type: z.string(), size: z.number().int() })),
+  metadata: metadataOut,
 });
 
 /** A held mailbox action (tag_email in gated_all): which email, which flags, which folder. */

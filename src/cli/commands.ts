@@ -15,7 +15,7 @@ import { exportAudit } from '../services/audit-export.js';
 import { verifyAudit } from '../services/audit-log.js';
 import { listCaptured } from '../services/captured.js';
 import { rejectItem } from '../services/actions.js';
-import { auditTrail, listPending } from '../services/review.js';
+import { auditTrail, type ListableStatus, listPending } from '../services/review.js';
 import { Duration, EmailAddress, OversightMode, ReviewId } from '../values.js';
 import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../present/records.js';
 import { toActionDetail, toActionView } from '../present/actions.js';
@@ -41,6 +41,9 @@ export interface Flags {
   since?: string | undefined;
   out?: string | undefined;
   anchor?: string | undefined;
+  status?: string | undefined;
+  /** `key=value`, repeatable (src/cli/spec.ts). */
+  metadata?: string[] | undefined;
 }
 
 export async function withApp<T>(loaded: LoadedConfig, fn: (app: App) => Promise<T>): Promise<T> {
@@ -145,12 +148,48 @@ export async function mailboxCommand(app: App, who: Principal, sub: string | und
   throw invalid('mailbox', `unknown subcommand '${sub}'; use list, create, update or resume`);
 }
 
+/**
+ * `--metadata key=value` pairs. A value that reads as a JSON number, boolean or string is that (`7`, `true`,
+ * `'"7"'` for the string 7); anything else is the text as typed, so `ticket=T-7` needs no quoting.
+ */
+function metadataFlags(pairs: readonly string[] | undefined): Record<string, string | number | boolean> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, string | number | boolean> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw invalid('--metadata', `give key=value, e.g. --metadata ticket=T-7 (got ${JSON.stringify(pair)})`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Plain text: taken as a string.
+    }
+    out[pair.slice(0, eq)] = ['string', 'number', 'boolean'].includes(typeof value) ? (value as string | number | boolean) : raw;
+  }
+  return out;
+}
+
 export async function pendingCommand(app: App, who: Principal, flags: Flags): Promise<void> {
-  const page = await listPending(app, who, { mailbox: flags.mailbox, limit: limitOf(flags, 50, 1000), cursor: flags.cursor });
+  const page = await listPending(app, who, {
+    mailbox: flags.mailbox,
+    limit: limitOf(flags, 50, 1000),
+    cursor: flags.cursor,
+    status: flags.status as ListableStatus | undefined,
+    metadata: metadataFlags(flags.metadata),
+  });
   const rows = page.messages.map(toPendingItem);
   const actions = page.actions.map(toActionView);
   if (flags.json) return printJson({ messages: rows, actions, next_cursor: page.next_cursor });
-  printTable(rows, ['message_id', 'mailbox', 'to', 'subject', 'created_at', 'expires_at']);
+  const shown = rows.map((r) => ({
+    ...r,
+    metadata: r.metadata
+      ? Object.entries(r.metadata)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')
+      : '',
+  }));
+  printTable(shown, ['message_id', 'mailbox', 'status', 'to', 'subject', 'metadata', 'created_at', 'expires_at']);
   if (actions.length) {
     printLine('held mailbox actions (tag_email):');
     printTable(
@@ -167,7 +206,13 @@ export async function pendingCommand(app: App, who: Principal, flags: Flags): Pr
       ['action_id', 'mailbox', 'email_id', 'change', 'created_at', 'expires_at'],
     );
   }
-  if (page.next_cursor) printLine(`more: mailgate pending --cursor ${page.next_cursor}`);
+  // The same filters again, or the next page would list other mail.
+  const again = [
+    flags.mailbox && `--mailbox ${flags.mailbox}`,
+    flags.status && `--status ${flags.status}`,
+    ...(flags.metadata ?? []).map((p) => `--metadata ${JSON.stringify(p)}`),
+  ];
+  if (page.next_cursor) printLine(`more: mailgate pending ${[...again.filter(Boolean), `--cursor ${page.next_cursor}`].join(' ')}`);
 }
 
 export async function rejectCommand(app: App, who: Principal, args: string[], flags: Flags): Promise<void> {

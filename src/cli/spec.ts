@@ -144,9 +144,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'mail and mailbox actions held for approval',
     options: [
       ['--mailbox <address>', 'only this mailbox'],
+      [
+        '--status <status>',
+        'pending (default), approved, queued, sent, rejected, expired, cancelled, failed, outcome_unknown, blocked or any (those newest first)',
+      ],
+      ['--metadata <key=value>', 'only mail whose metadata has this pair (repeat for more; 7 and true are JSON, \'"7"\' the string)'],
       ['--limit <n>', 'at most this many (default 50)'],
       ['--cursor <cursor>', 'the next page, from the previous answer'],
     ],
+    repeatable: ['metadata'],
   },
   { path: 'approve', args: ['<message_id>'], summary: 'approve a held message and send it', options: [['--note <text>', 'a note kept with the decision']] },
   { path: 'reject', args: ['<message_id>'], summary: 'reject a held message; it is never sent', options: [['--reason <text>', 'why (required)']] },

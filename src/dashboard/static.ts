@@ -26,6 +26,7 @@ dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #dde1e6;padding:.8rem;max-height:30rem;overflow:auto;margin:0}
 iframe.email-html{display:block;width:100%;max-height:70vh;border:1px solid #dde1e6;background:#fff}
 .muted{color:#5b6573;font-size:.9rem}.links code{word-break:break-all}
+.metadata .meta{display:inline-block;margin:.1rem .4rem .1rem 0;padding:0 .3rem;background:#eef1f5;border-radius:3px;font-size:.85rem;overflow-wrap:anywhere}
 .filters{display:flex;gap:.8rem;align-items:end;flex-wrap:wrap;margin-bottom:1rem}
 .filters label{display:flex;flex-direction:column;font-size:.8rem;color:#5b6573}
 input,select,textarea,button{font:inherit;max-width:100%}input[type=text],input[type=password],textarea,select{padding:.35rem;border:1px solid #b9c1cb;border-radius:4px;background:#fff}

@@ -120,6 +120,9 @@ export abstract class StoreMessages extends StoreMailboxes {
   listPending(query: messages.PendingQuery) {
     return this.read((q) => messages.listPendingRows(q, query));
   }
+  listByStatus(query: messages.StatusQuery) {
+    return this.read((q) => messages.listByStatusRows(q, query));
+  }
   reviewDurations(mailbox: string, limit: number) {
     return this.read((q) => messages.reviewDurationRows(q, mailbox, limit));
   }

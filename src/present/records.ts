@@ -51,10 +51,18 @@ type PolicyHitView = {
   details?: Record<string, unknown>;
 };
 
+/**
+ * The key/value pairs the agent attached when drafting (send_email `metadata`), or null. Scalars only: the
+ * tools' input schema (tools/inputs.ts metadataField) admits nothing else into the column.
+ */
+type Metadata = Record<string, string | number | boolean> | null;
+const metadataOf = (m: OutboundMessage): Metadata => (m.metadata as Metadata) ?? null;
+
 export type PendingItem = {
   message_id: string;
   mailbox: string;
   kind: OutboundMessage['kind'];
+  status: MessageStatus;
   to: string[];
   cc: string[];
   bcc: string[];
@@ -66,6 +74,7 @@ export type PendingItem = {
   reason: string;
   policy_hits: PolicyHitView[];
   attachments: FileView[];
+  metadata: Metadata;
 };
 
 const hitsOf = (m: OutboundMessage): PolicyHitView[] =>
@@ -77,6 +86,7 @@ export function toPendingItem(m: OutboundMessage): PendingItem {
     message_id: m.message_id,
     mailbox: m.mailbox,
     kind: m.kind,
+    status: m.status,
     to: m.to,
     cc: m.cc,
     bcc: m.bcc,
@@ -89,6 +99,7 @@ export function toPendingItem(m: OutboundMessage): PendingItem {
     reason: m.gate_reason,
     policy_hits: hitsOf(m),
     attachments: filesOf(m),
+    metadata: metadataOf(m),
   };
 }
 
@@ -165,6 +176,7 @@ export type MessageDetail = {
   gate: { code: string; reason: string; rule: string | null; mode_at_submit: string };
   policy_hits: PolicyHitView[];
   attachments: FileView[];
+  metadata: Metadata;
 };
 
 export function toMessageDetail(m: OutboundMessage): MessageDetail {
@@ -189,6 +201,7 @@ export function toMessageDetail(m: OutboundMessage): MessageDetail {
     gate: { code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule, mode_at_submit: m.mode_at_submit },
     policy_hits: hitsOf(m),
     attachments: filesOf(m),
+    metadata: metadataOf(m),
   };
 }
 

@@ -38,6 +38,7 @@ function messageRecord(m: OutboundMessage, events: AuditEvent[]): Record<string,
     drafted_at: iso(m.created_at),
     recipients: { to: m.to, cc: m.cc, bcc: m.bcc },
     subject: m.subject,
+    metadata: m.metadata ?? null,
     gate: { mode_at_submit: m.mode_at_submit, code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule },
     reviewer_saw:
       decision?.action === 'message.approved'

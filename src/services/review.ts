@@ -13,16 +13,64 @@ import { checkFourEyes } from './four-eyes.js';
 import { checkEditedRecipients } from './policy.js';
 import { getActionOrThrow, getMailboxOrThrow, getMessageOrThrow, scopeFilter } from './scope.js';
 
-/** Held messages, paged; with the first page (no cursor), the held mailbox actions too (tag_email in gated_all). */
-export async function listPending(
-  ctx: AppContext,
-  who: Principal,
-  q: { mailbox?: string | undefined; limit: number; cursor?: string | undefined },
-): Promise<PendingPage & { actions: MailboxAction[] }> {
+/** What list_pending may ask for besides pending mail: one status of the lifecycle, or any. */
+export const LISTABLE_STATUSES = [
+  'pending',
+  'approved',
+  'queued',
+  'sent',
+  'rejected',
+  'expired',
+  'cancelled',
+  'failed',
+  'outcome_unknown',
+  'blocked',
+  'any',
+] as const;
+export type ListableStatus = (typeof LISTABLE_STATUSES)[number];
+export type MetadataFilter = Record<string, string | number | boolean>;
+
+/** Keys end up in a JSON path in SQL (bound, but still a path), so they stay plain (the store checks again). */
+export const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface PendingListQuery {
+  mailbox?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+  /** Default `pending`: held mail oldest first; any other status lists recent mail in it, newest first. */
+  status?: ListableStatus | undefined;
+  /** Every pair must match the message's metadata, values as JSON scalars. */
+  metadata?: MetadataFilter | undefined;
+}
+
+/** The CLI passes filters the tools' zod schema never saw: the same rules, named by field. */
+function checkFilters(q: PendingListQuery): void {
+  if (q.status !== undefined && !(LISTABLE_STATUSES as readonly string[]).includes(q.status)) {
+    throw invalid('status', `unknown status ${JSON.stringify(q.status)}; use one of ${LISTABLE_STATUSES.join(', ')}`);
+  }
+  const entries = Object.entries(q.metadata ?? {});
+  if (entries.length > 20) throw invalid('metadata', 'at most 20 key/value pairs');
+  for (const [key, value] of entries) {
+    if (!METADATA_KEY.test(key)) throw invalid('metadata', `key ${JSON.stringify(key)}: use 1 to 64 letters, digits, '_', '.' or '-'`);
+    if (!['string', 'number', 'boolean'].includes(typeof value)) throw invalid('metadata', `key ${key}: the value must be a string, number or boolean`);
+  }
+}
+
+/**
+ * Held messages, paged; with the first page (no cursor, no metadata filter), the held mailbox actions too
+ * (tag_email in gated_all). With another status, recent messages in it and no actions.
+ */
+export async function listPending(ctx: AppContext, who: Principal, q: PendingListQuery): Promise<PendingPage & { actions: MailboxAction[] }> {
+  checkFilters(q);
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
-  const actions = q.cursor ? [] : await ctx.store.listPendingActions({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, now: ctx.clock() });
+  const status = q.status ?? 'pending';
+  const base = { mailbox, mailboxes: scopeFilter(who), metadata: q.metadata, limit: q.limit, cursor: q.cursor };
+  // Actions carry no metadata, so a metadata filter never matches one.
+  const withActions = status === 'pending' && !q.cursor && Object.keys(q.metadata ?? {}).length === 0;
+  const actions = withActions ? await ctx.store.listPendingActions({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, now: ctx.clock() }) : [];
   try {
-    return { actions, ...(await ctx.store.listPending({ mailbox, mailboxes: scopeFilter(who), limit: q.limit, cursor: q.cursor, now: ctx.clock() })) };
+    const page = status === 'pending' ? await ctx.store.listPending({ ...base, now: ctx.clock() }) : await ctx.store.listByStatus({ ...base, status });
+    return { actions, ...page };
   } catch (err) {
     if (err instanceof Error && err.message === 'bad cursor') {
       throw new MailgateError('INVALID_INPUT', 'cursor: not a cursor from list_pending; omit it to start from the first page', { field: 'cursor' });

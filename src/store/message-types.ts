@@ -83,14 +83,23 @@ export interface PendingPage {
   next_cursor: string | null;
 }
 
+/** Metadata pairs a listed message must all carry, each value equal as a JSON scalar (string 1 is not number 1). */
+export type MetadataFilter = Readonly<Record<string, string | number | boolean>>;
+
 /** Pending messages oldest first, paged by (created_at, message_id) keyset so a page costs the same at any depth. */
 /** `mailboxes` limits the page to a principal's mailboxes (src/services/scope.ts). */
 export interface PendingQuery {
   mailbox?: string | undefined;
   mailboxes?: readonly string[] | undefined;
+  metadata?: MetadataFilter | undefined;
   limit: number;
   cursor?: string | undefined;
   now: number;
+}
+
+/** Messages in one status (or any), newest first, with the same keyset paging and filters as PendingQuery. */
+export interface StatusQuery extends Omit<PendingQuery, 'now'> {
+  status: MessageStatus | 'any';
 }
 
 export interface MessageQuery {

@@ -6,7 +6,7 @@ import { CLAIMABLE, RESOLUTIONS, TRANSITIONS } from '../gate/lifecycle.js';
 import type { PolicyHit } from '../gate/policy/index.js';
 import type { MessageStatus } from '../values.js';
 import { inScope, scopeParam } from './db.js';
-import type { AttachmentMeta, MessageContent, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './message-types.js';
+import type { AttachmentMeta, MessageContent, MessageQuery, OutboundMessage, PendingPage, PendingQuery, StatusQuery, TagAction } from './message-types.js';
 import { newSalt } from './personal-data.js';
 import type { SqlTx } from './sql/types.js';
 
@@ -131,10 +131,15 @@ async function guardedUpdate(
   return (await q.run(sql, { ...guard.params, ...set, id, to, now })).changes === 1;
 }
 
-export async function listPendingRows(q: SqlTx, opts: PendingQuery): Promise<PendingPage> {
-  const params: Row = { limit: opts.limit + 1, now: opts.now };
-  // Mail past its expiry is no longer offered even before the worker's sweep has marked it expired.
-  const where = ["status = 'pending'", 'expires_at > @now'];
+/** What a metadata filter key may be: it becomes part of a JSON path (SQLite), so nothing that could quote out. */
+export const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * The WHERE terms every listing shares: one mailbox, the principal's mailboxes, metadata pairs. Keys and values
+ * are bound, never spliced into the text. Values compare as JSON scalars on both backends: SQLite matches the
+ * JSON type and the value (json_extract alone reads true as 1), PostgreSQL compares jsonb, which does both.
+ */
+function filterTerms(q: SqlTx, opts: Omit<PendingQuery, 'now' | 'limit' | 'cursor'>, where: string[], params: Row): void {
   if (opts.mailbox) {
     where.push('mailbox = @mailbox');
     params.mailbox = opts.mailbox;
@@ -143,16 +148,52 @@ export async function listPendingRows(q: SqlTx, opts: PendingQuery): Promise<Pen
     where.push(inScope(q.dialect));
     params.mailboxes = scopeParam(opts.mailboxes);
   }
+  Object.entries(opts.metadata ?? {}).forEach(([key, value], i) => {
+    if (!METADATA_KEY.test(key)) throw new Error('bad metadata key');
+    params[`mv${i}`] = JSON.stringify(value);
+    if (q.dialect.name === 'postgres') {
+      params[`mk${i}`] = key;
+      where.push(`(metadata::jsonb -> CAST(@mk${i} AS text)) = CAST(@mv${i} AS jsonb)`);
+    } else {
+      params[`mk${i}`] = `$."${key}"`;
+      where.push(`json_type(metadata, @mk${i}) = json_type(@mv${i}) AND json_extract(metadata, @mk${i}) = json_extract(@mv${i}, '$')`);
+    }
+  });
+}
+
+/** One keyset page: `ORDER BY created_at, message_id` ascending or descending, resumed after the cursor's row. */
+async function page(q: SqlTx, where: string[], params: Row, opts: { limit: number; cursor?: string | undefined }, desc: boolean): Promise<PendingPage> {
   if (opts.cursor) {
     const [created, id] = decodeCursor(opts.cursor);
-    where.push('(created_at, message_id) > (@c_created, @c_id)');
+    where.push(`(created_at, message_id) ${desc ? '<' : '>'} (@c_created, @c_id)`);
     params.c_created = created;
     params.c_id = id;
   }
-  const rows = await q.all<Row>(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, message_id LIMIT @limit`, params);
+  const order = desc ? 'created_at DESC, message_id DESC' : 'created_at, message_id';
+  const rows = await q.all<Row>(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT @limit`, { ...params, limit: opts.limit + 1 });
   const messages = rows.slice(0, opts.limit).map(messageFromRow);
   const last = messages[messages.length - 1];
   return { messages, next_cursor: rows.length > opts.limit && last ? encodeCursor(last.created_at, last.message_id) : null };
+}
+
+export async function listPendingRows(q: SqlTx, opts: PendingQuery): Promise<PendingPage> {
+  const params: Row = { now: opts.now };
+  // Mail past its expiry is no longer offered even before the worker's sweep has marked it expired.
+  const where = ["status = 'pending'", 'expires_at > @now'];
+  filterTerms(q, opts, where, params);
+  return page(q, where, params, opts, false);
+}
+
+/** Recent mail in one status (or any), newest first: what happened to the drafts, not what waits. */
+export async function listByStatusRows(q: SqlTx, opts: StatusQuery): Promise<PendingPage> {
+  const params: Row = {};
+  const where = ['1 = 1'];
+  if (opts.status !== 'any') {
+    where.push('status = @status');
+    params.status = opts.status;
+  }
+  filterTerms(q, opts, where, params);
+  return page(q, where, params, opts, true);
 }
 
 export function encodeCursor(created: number, id: string): string {

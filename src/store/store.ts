@@ -12,6 +12,7 @@ import type { Mailbox } from './mailboxes.js';
 import type { Suppression } from './suppressions.js';
 import type { ActionOutcome, ActionRequest, MailboxAction } from './mailbox-actions.js';
 import type { AttachmentFile, MessageContent, MessageKind, MessageQuery, OutboundMessage, PendingPage, PendingQuery, TagAction } from './messages.js';
+import type { StatusQuery } from './message-types.js';
 import type { ApprovalLink, ChangeConfirmationRequest, ChangeLink, ConfirmationRequest, MailboxChange } from './approval-links.js';
 import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
@@ -181,8 +182,9 @@ export interface Store {
   loadAttachments(id: string): Promise<AttachmentFile[]>;
   /** Every outbound message, oldest first, optionally of one mailbox and created at or after `since`. */
   listMessages(q: MessageQuery): Promise<OutboundMessage[]>;
-  /** Held messages that can still be decided (expires_at after `now`), oldest first. */
+  /** Held messages that can still be decided (expires_at after `now`), oldest first; listByStatus: one status or any, newest first. */
   listPending(q: PendingQuery): Promise<PendingPage>;
+  listByStatus(q: StatusQuery): Promise<PendingPage>;
   /** How long people took to decide this mailbox's held mail (ms), newest decisions first (messages.ts). */
   reviewDurations(mailbox: string, limit: number): Promise<number[]>;
 

@@ -4,8 +4,8 @@
  * transaction that wrote them, and stores the payload it returns, so an event exists exactly when its change
  * committed (README "Webhooks -> Delivery") while what a payload says is decided here.
  *
- * A payload carries what a receiver needs to act (ids, status, recipients, subject, who decided and why) and
- * never a body, a password or a token: webhook receivers are other systems, often with their own logs.
+ * A payload carries what a receiver needs to act (ids, status, recipients, subject, metadata, who decided and
+ * why) and never a body, a password or a token: webhook receivers are other systems, often with their own logs.
  */
 import type { AuditAction } from '../values.js';
 
@@ -129,6 +129,8 @@ export interface MessageFacts {
   last_error: string | null;
   /** The Message-ID header, for looking an outcome_unknown message up at the recipient's side or in server logs. */
   message_id_header?: string;
+  /** The agent's send_email/reply_email `metadata` (a ticket or case id a receiver matches the event to). */
+  metadata?: Record<string, unknown> | null;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -171,6 +173,7 @@ function messageData(type: WebhookEventType, m: MessageFacts, e: AuditFacts): Re
     created_by: m.created_by,
     created_at: iso(m.created_at),
     gate: { code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule },
+    metadata: m.metadata ?? null,
   };
   if (m.decided_by !== null) Object.assign(data, { decided_by: m.decided_by, decided_at: iso(m.decided_at) });
   switch (type) {

@@ -29,7 +29,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const readJson = async (c: ToolClient, uri: string) => JSON.parse((await c.client.readResource({ uri })).contents[0]!.text as string);
+const readJson = async (c: ToolClient, uri: string) => JSON.parse(((await c.client.readResource({ uri })).contents[0] as { text: string }).text);
 
 describe('resources', () => {
   it("list the queue and the session's own mailboxes only", async () => {

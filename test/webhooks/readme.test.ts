@@ -1,7 +1,7 @@
 /**
  * Docs run: README's "Webhooks" section against the code. Its config example is accepted by the config schema,
  * its events table is the list the code sends, its payload example has the fields a real one has, and its
- * retry schedule is the dispatcher's.
+ * retry schedule is the dispatcher's. The payload carries the agent's send_email metadata.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,12 +38,16 @@ describe('README Webhooks section', () => {
 
   it('shows a payload with the fields a real email.pending payload has', async () => {
     const example = jsonBlocks[1]!;
-    const { message_id } = await sendEmail(t.app, AGENT, { mailbox: GATED, to: ['customer@example.com'], subject: 'Your refund', text: 'x' });
+    const metadata = { ticket: 'T-4821' };
+    const { message_id } = await sendEmail(t.app, AGENT, { mailbox: GATED, to: ['customer@example.com'], subject: 'Your refund', text: 'x', metadata });
     const m = (await t.app.store.getMessage(message_id))!;
     const real = buildPayload('email.pending', { at: Date.now(), actor: AGENT.id, mailbox: GATED, message_id, detail: {} }, m);
     expect(Object.keys(example).sort()).toEqual(Object.keys(real).sort());
     expect(Object.keys(example.data).sort()).toEqual(Object.keys(real.data).sort());
     expect(example.data.gate.reason).toBe(real.data.gate && (real.data.gate as { reason: string }).reason);
+    // The agent's metadata travels with the event, as the example shows it.
+    expect(real.data.metadata).toEqual(metadata);
+    expect(example.data.metadata).toEqual(metadata);
   });
 
   it('states the retry schedule the dispatcher uses', () => {

@@ -84,6 +84,18 @@ export function expiry(ms: number, now: number): string {
   );
 }
 
+/**
+ * The agent's metadata (send_email `metadata`) as `key=value` chips. Keys and values are the model's text, so
+ * both are escaped with controls revealed, like every other value here. Empty for none.
+ */
+export function metadataPairs(metadata: Record<string, unknown> | null): string {
+  const pairs = Object.entries(metadata ?? {});
+  if (pairs.length === 0) return '';
+  return `<span class="metadata">${pairs
+    .map(([k, v]) => `<span class="meta" data-key="${esc(k)}"><code>${bdi(k)}</code>=<code>${bdi(typeof v === 'string' ? v : JSON.stringify(v))}</code></span>`)
+    .join(' ')}</span>`;
+}
+
 export function badge(status: string): string {
   return `<span class="badge ${esc(status)}">${esc(status)}</span>`;
 }

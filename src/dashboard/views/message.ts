@@ -9,7 +9,7 @@ import { domainOf } from '../../gate/canonical.js';
 import type { RecipientFlags } from '../../services/recipients.js';
 import type { DashSession } from '../session.js';
 import type { ThreadReport } from '../../services/thread-changes.js';
-import { badge, bdi, csrfField, esc, expiry, iso, LIVE, reveal, size } from './layout.js';
+import { badge, bdi, csrfField, esc, expiry, iso, LIVE, metadataPairs, reveal, size } from './layout.js';
 import { threadChangesBox } from './thread-changes.js';
 
 export interface MessageView {
@@ -45,6 +45,7 @@ ${recipientRow('To', m.to, flags)}${recipientRow('Cc', m.cc, flags)}${m.bcc.leng
 <dt>Subject</dt><dd class="subject-line">${bdi(m.subject)}</dd>
 <dt>Status</dt><dd>${badge(m.status)}${m.decided_by ? ` by ${bdi(m.decided_by)} at ${esc(iso(m.decided_at))}` : ''}${m.decision_reason ? `: ${bdi(m.decision_reason)}` : ''}</dd>
 <dt>Drafted by</dt><dd>${bdi(m.created_by)} at ${esc(iso(m.created_at))}</dd>
+${m.metadata && Object.keys(m.metadata).length ? `<dt>Metadata</dt><dd>${metadataPairs(m.metadata)}</dd>` : ''}
 <dt>Why held</dt><dd>${bdi(m.gate_reason)} <span class="muted">(${esc(m.gate_code)}, mode ${esc(m.mode_at_submit)})</span></dd>
 ${m.expires_at !== null && m.status === 'pending' ? `<dt>Expires</dt><dd class="expiry">${expiry(m.expires_at, v.now)}</dd>` : ''}
 ${m.sent_at !== null ? `<dt>Sent</dt><dd>${esc(iso(m.sent_at))}</dd>` : ''}${m.last_error ? `<dt>Last error</dt><dd>${bdi(m.last_error)}</dd>` : ''}

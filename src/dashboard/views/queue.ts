@@ -1,6 +1,6 @@
 /** The approval queue: held messages, oldest first, filtered by mailbox, agent and age. */
 import type { Mailbox, OutboundMessage } from '../../store/store.js';
-import { ago, bdi, esc, expiry, LIVE, options } from './layout.js';
+import { ago, bdi, esc, expiry, LIVE, metadataPairs, options } from './layout.js';
 
 const AGES = ['', 'lt1h', 'gt1h', 'gt24h'] as const;
 const AGE_LABELS: Record<string, string> = { '': 'any age', lt1h: 'under 1 hour', gt1h: 'over 1 hour', gt24h: 'over 24 hours' };
@@ -36,8 +36,9 @@ export function queueList(messages: OutboundMessage[], now: number): string {
       const recipients = [...m.to, ...m.cc].map(bdi).join(', ');
       const bcc = m.bcc.length ? ` <span class="flag external">+${m.bcc.length} bcc</span>` : '';
       const hits = m.policy_hits.map((h) => h.code).join(', ');
+      const meta = metadataPairs(m.metadata);
       return (
-        `<tr data-message="${esc(m.message_id)}"><td class="subject" data-label="Subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a></td>` +
+        `<tr data-message="${esc(m.message_id)}"><td class="subject" data-label="Subject"><a href="/messages/${encodeURIComponent(m.message_id)}">${m.subject ? bdi(m.subject) : '(no subject)'}</a>${meta ? `<br>${meta}` : ''}</td>` +
         `<td data-label="Mailbox">${bdi(m.mailbox)}</td><td data-label="To / Cc">${recipients}${bcc}</td><td data-label="Drafted by">${bdi(m.created_by)}</td>` +
         `<td data-label="Age">${esc(ago(m.created_at, now))} ago</td><td class="expiry" data-label="Expires">${m.expires_at === null ? '' : expiry(m.expires_at, now)}</td>` +
         `<td data-label="Why held">${bdi(m.gate_reason)}${hits ? `<br><span class="muted">${esc(hits)}</span>` : ''}</td></tr>`
