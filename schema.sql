@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS messages (
                                                          'require_approval', 'action_blocked', 'duplicate', 'rate_limited',
                                                          'suppressed_recipient', 'domain_blocked', 'domain_not_allowed',
                                                          'too_many_recipients', 'attachment_limit', 'hold_new_recipient',
-                                                         'hold_external_domain', 'hold_secret', 'held_limit')),
+                                                         'hold_external_domain', 'hold_secret', 'held_limit',
+                                                         'hold_automated_decision')),
   gate_reason         TEXT NOT NULL,
   gate_rule           TEXT,
   notify              INTEGER NOT NULL DEFAULT 0 CHECK (notify IN (0, 1)),
@@ -253,6 +254,8 @@ CREATE TABLE IF NOT EXISTS imap_folders (
   messages       INTEGER NOT NULL,
   special_use    TEXT,
   synced_at      INTEGER NOT NULL,
+  -- Older envelopes than this UID are still being backfilled (NULL: the whole folder is cached).
+  backfill_below INTEGER,
   PRIMARY KEY (mailbox, folder)
 ) STRICT;
 
@@ -278,7 +281,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
                'email.tagged', 'email.read', 'mailbox.created', 'mailbox.updated', 'mailbox.mode_changed',
                'message.send_refused', 'message.confirmation_requested', 'message.erased', 'token.created', 'token.revoked',
                'suppression.added', 'suppression.removed', 'webhook.added', 'webhook.removed', 'authz.denied',
-               'mailbox.confirmation_requested', 'mailbox.paused', 'mailbox.resumed', 'message.resolved')),
+               'mailbox.confirmation_requested', 'mailbox.paused', 'mailbox.resumed', 'message.resolved',
+               'contact.added', 'contact.removed')),
   mailbox    TEXT,
   message_id TEXT,
   email_id   TEXT,
@@ -322,6 +326,18 @@ CREATE TABLE IF NOT EXISTS suppressions (
   created_at INTEGER NOT NULL,
   created_by TEXT NOT NULL,
   PRIMARY KEY (scope, kind, value)
+) STRICT;
+
+-- A mailbox's address book (manage_contacts): the agent's own names for people. Not the operator's contact lists
+-- (config contact_lists), which auto-approve rules read: an agent must not widen its own auto-approval.
+CREATE TABLE IF NOT EXISTS contacts (
+  mailbox    TEXT NOT NULL,
+  address    TEXT NOT NULL,
+  name       TEXT,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (mailbox, address)
 ) STRICT;
 
 -- Webhook endpoints: from the config file (source 'config', re-synced at start) or added by an operator.

@@ -49,9 +49,13 @@ export const GATE_CODES = [
   'hold_new_recipient',
   'hold_external_domain',
   'hold_secret',
+  'hold_automated_decision',
   'held_limit',
 ] as const;
 export type GateCode = (typeof GATE_CODES)[number];
+
+/** Kinds of automated decision about a person a draft may be marked with (GDPR Art. 22); `other` for the rest. */
+export const DECISION_TYPES = ['application_outcome', 'credit', 'account_action', 'insurance_claim', 'employment', 'other'] as const;
 
 /** Audit event actions (audit_events.action). */
 export const AUDIT_ACTIONS = [
@@ -87,6 +91,8 @@ export const AUDIT_ACTIONS = [
   'mailbox.paused',
   'mailbox.resumed',
   'message.resolved',
+  'contact.added',
+  'contact.removed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

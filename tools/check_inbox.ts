@@ -6,6 +6,7 @@ import { emailSummary, toSummary } from './shapes.js';
 
 export default defineTool({
   name: 'check_inbox',
+  dottedName: 'mail.list',
   title: 'Check a mailbox',
   description: 'List the newest emails in a mailbox folder (INBOX by default), newest first. Use read_email for the full text.',
   access: 'read',

@@ -6,6 +6,7 @@ import { toEmailRead } from '../src/present/records.js';
 
 export default defineTool({
   name: 'read_email',
+  dottedName: 'mail.read',
   title: 'Read an email',
   description:
     'Read one inbound email: plain text (HTML converted, hidden text removed), attachments, threading headers. ' +

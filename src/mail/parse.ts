@@ -4,7 +4,6 @@
  * path, so text hidden by CSS and invisible Unicode (zero-width, bidi controls, tag characters) is dropped
  * (src/text/) rather than passed to the model, and attachment names are made safe to display.
  */
-import { simpleParser } from 'mailparser';
 import type { ParsedBody } from '../store/store.js';
 import { bodyView } from '../text/inbound.js';
 import { cleanAttachmentName } from '../text/invisible.js';
@@ -23,7 +22,11 @@ export interface ParsedMessage extends ParsedBody {
   hidden_removed: number;
 }
 
+/** mailparser is slow to load (0.1-0.4 s measured here): the first message parsed loads it, not the server's start-up. */
+let mailparser: Promise<typeof import('mailparser')> | undefined;
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  const { simpleParser } = await (mailparser ??= import('mailparser'));
   const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
   const html = typeof parsed.html === 'string' ? parsed.html : null;
   // The HTML part when there is one (what a person sees) over a text part that may say something else.

@@ -32,7 +32,7 @@ export class DeliveryWorker {
   readonly owner = `${hostname()}:${process.pid}:${randomToken(6)}`;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private readonly opts: Required<WorkerOptions>;
+  readonly opts: Required<WorkerOptions>;
 
   constructor(
     private readonly store: Store,
@@ -87,7 +87,6 @@ export class DeliveryWorker {
   }
 
   private waking: NodeJS.Timeout | undefined;
-
   async stop(): Promise<void> {
     clearTimeout(this.waking);
     this.waking = undefined;
@@ -166,7 +165,8 @@ export class DeliveryWorker {
     }
   }
 
-  private async deliver(m: OutboundMessage): Promise<void> {
+  /** Delivers a message this worker claimed (a pass, or a send's own message: deliver-inline.ts). */
+  async deliver(m: OutboundMessage): Promise<void> {
     const run = { tried: false, charged: false };
     const outcome = await this.attempt(m, run);
     // An attempt is a transmission tried: counted at MAIL FROM (run.charged) or, for transports without one,

@@ -3,12 +3,14 @@
  * Syncs are incremental (the port gets what the cache knows: UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, UIDs),
  * one at a time per folder; INBOX counts as current while IDLE (RFC 2177) is up and has reported nothing
  * since the last sync; after each sync the bodies of the folder are fetched in the background in small
- * batches, so searches come to be answered by the local index (FTS, by trigger) alone. Sandbox mailboxes
+ * batches, so searches come to be answered by the local index (FTS, by trigger) alone. A big folder's first
+ * sync caches only its newest page and backfills the rest in the background (inbox-backfill.ts). Sandbox mailboxes
  * have no port: their mail is in the store already and a tag is a store write.
  */
 import { log } from '../log.js';
 import type { MailboxPort, TagResult, Transport } from '../mail/ports.js';
 import type { InboundEmail, ParsedBody, Store, TagAction } from '../store/store.js';
+import { backfillFolder, cacheOlderMatches, canBackfill, FIRST_PAGE } from './inbox-backfill.js';
 
 const PREFETCH_BATCH = 25;
 const PREFETCH_PAUSE_MS = 20;
@@ -21,6 +23,11 @@ export class InboxCache {
   private inboxGeneration = 0;
   private readonly syncing = new Map<string, Promise<void>>();
   private readonly prefetching = new Map<string, Promise<void>>();
+  private readonly backfilling = new Map<string, Promise<void>>();
+  private closing = false;
+  /** Foreground reads running now (check_inbox, read_email, search_email): background batches wait for none. */
+  private busy = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -43,6 +50,7 @@ export class InboxCache {
       mine = this.syncOnce(folder)
         .then(() => {
           if (watched && generation === this.inboxGeneration) this.inboxClean = true;
+          void this.backfill(folder);
           void this.prefetchBodies(folder);
         })
         .finally(() => this.syncing.delete(folder));
@@ -54,11 +62,12 @@ export class InboxCache {
   private async syncOnce(folder: string): Promise<void> {
     const state = await this.store.getFolderState(this.address, folder);
     const known = state && { ...state, uids: await this.store.cachedUids(this.address, folder, state.uidvalidity) };
-    const delta = await this.port.sync(folder, known);
+    const port = this.port;
+    const delta = canBackfill(port) ? await port.syncNewest(folder, known, FIRST_PAGE) : { ...(await port.sync(folder, known)), backfill_below: null };
     const now = this.clock();
     await this.store.applyFolderSync(
       {
-        state: { mailbox: this.address, folder, ...delta.state, synced_at: now },
+        state: { mailbox: this.address, folder, ...delta.state, synced_at: now, backfill_below: delta.backfill_below },
         reset: delta.reset,
         upserts: delta.envelopes,
         flagUpdates: delta.flagChanges,
@@ -66,6 +75,57 @@ export class InboxCache {
       },
       now,
     );
+  }
+
+  /**
+   * Caches the older envelopes of a folder whose first sync took only the newest page, in the background; one
+   * at a time per folder, resumed from the stored mark after a restart. Resolves when done or stopped.
+   */
+  backfill(folder: string): Promise<void> {
+    const port = this.port;
+    if (!canBackfill(port)) return Promise.resolve();
+    let running = this.backfilling.get(folder);
+    if (!running) {
+      running = backfillFolder(
+        this.store,
+        port,
+        this.address,
+        folder,
+        this.clock,
+        () => this.closing,
+        () => this.idle(),
+      )
+        .catch((err: unknown) => log('debug', 'envelope backfill stopped; the next sync resumes it', { mailbox: this.address, folder, error: String(err) }))
+        .finally(() => this.backfilling.delete(folder));
+      this.backfilling.set(folder, running);
+    }
+    return running;
+  }
+
+  /**
+   * Runs a foreground read: background batches (backfill, body prefetch) do not start while one runs, so it
+   * waits behind the batch already in flight at most, on the connection and on the store alike.
+   */
+  async foreground<T>(read: () => Promise<T>): Promise<T> {
+    this.busy++;
+    try {
+      return await read();
+    } finally {
+      if (--this.busy === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private idle(): Promise<void> {
+    return this.busy === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Caches first what a read needs from the part of a folder not backfilled yet: the newest `limit` unseen
+   * messages for an unread-only listing, or a search's hits. Nothing once the folder is cached whole.
+   */
+  async cacheOlder(folder: string, query: { text?: string; unseen?: boolean }, limit: number): Promise<number[]> {
+    const port = this.port;
+    return canBackfill(port) ? cacheOlderMatches(this.store, port, this.address, folder, query, limit, this.clock) : [];
   }
 
   /** Fetches and stores, in one transaction, the bodies of those emails that have only an envelope cached. */
@@ -102,12 +162,19 @@ export class InboxCache {
 
   private async fillBodies(folder: string): Promise<void> {
     for (;;) {
-      const uids = (await this.store.unfetchedUids(this.address, folder)).slice(-PREFETCH_BATCH);
-      if (uids.length === 0) return;
-      await this.loadBodies(folder, await this.store.emailsByUid(this.address, folder, uids));
-      // Small batches and a pause between them: the prefetch shares the connection (and the event loop) with
-      // the agent's own reads, which must not queue behind it.
-      await new Promise((r) => setTimeout(r, PREFETCH_PAUSE_MS));
+      // The list is read once per round, not per batch (at 100k envelopes that is the difference between one
+      // read and thousands); what the backfill adds meanwhile is picked up by the next round.
+      const pending = await this.store.unfetchedUids(this.address, folder);
+      if (pending.length === 0) return;
+      while (pending.length > 0) {
+        await this.idle();
+        if (this.closing) return;
+        // Bodies a read fetched meanwhile are skipped by loadBodies (has_body).
+        await this.loadBodies(folder, await this.store.emailsByUid(this.address, folder, pending.splice(-PREFETCH_BATCH)));
+        // Small batches and a pause between them: the prefetch shares the connection (and the event loop) with
+        // the agent's own reads, which must not queue behind it. (The envelope backfill has a connection of its own.)
+        await new Promise((r) => setTimeout(r, PREFETCH_PAUSE_MS));
+      }
     }
   }
 
@@ -143,11 +210,13 @@ export class InboxCache {
 
   /** Stops IDLE (another instance watches this mailbox now): INBOX is no longer known current, so reads sync again. */
   async unwatch(): Promise<void> {
+    this.closing = true;
     this.inboxGeneration++;
     this.inboxClean = false;
     await this.port.unwatch();
     // A sync the last notice started finishes first: the caller may be closing the store next.
-    await Promise.allSettled([...this.syncing.values()]);
+    await Promise.allSettled([...this.syncing.values(), ...this.backfilling.values()]);
+    this.closing = false;
   }
 }
 

@@ -18,7 +18,18 @@ export async function checkInbox(
 ): Promise<InboundEmail[]> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
   const cache = cacheFor(ctx, mailbox);
+  return cache ? cache.foreground(() => listInbox(ctx, mailbox, cache, q)) : listInbox(ctx, mailbox, undefined, q);
+}
+
+async function listInbox(
+  ctx: AppContext,
+  mailbox: Mailbox,
+  cache: InboxCache | undefined,
+  q: { mailbox: string; folder: string; unread_only: boolean; limit: number },
+): Promise<InboundEmail[]> {
   await cache?.sync(q.folder);
+  // While a big folder is still being backfilled, its older unread mail may not be cached yet: ask the server.
+  if (cache && q.unread_only) await cache.cacheOlder(q.folder, { unseen: true }, q.limit);
   let emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
   // Snippets need bodies: fetch those of this page that only have an envelope cached (once each).
   if (cache && emails.some((e) => !e.has_body)) {
@@ -39,20 +50,29 @@ export async function checkInbox(
 }
 
 export async function readEmail(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
-  let email = await getEmailOrThrow(ctx, who, id);
-  const cache = email.has_body ? undefined : cacheFor(ctx, await getMailboxOrThrow(ctx, who, email.mailbox));
-  if (cache) {
-    await cache.loadBodies(email.folder, [email]);
-    email = await getEmailOrThrow(ctx, who, id);
-  }
+  const email = await withBody(ctx, who, await getEmailOrThrow(ctx, who, id));
   await ctx.store.recordRead(email, who.id, ctx.clock());
   return email;
+}
+
+/** The email with its body, fetched from the server first when only its envelope is cached (once). */
+export async function withBody(ctx: AppContext, who: Principal, email: InboundEmail): Promise<InboundEmail> {
+  const cache = email.has_body ? undefined : cacheFor(ctx, await getMailboxOrThrow(ctx, who, email.mailbox));
+  if (!cache) return email;
+  await cache.foreground(() => cache.loadBodies(email.folder, [email]));
+  return getEmailOrThrow(ctx, who, email.email_id);
 }
 
 export interface SearchResult {
   emails: InboundEmail[];
   /** `cache`: the local index answered alone; `cache+server`: IMAP SEARCH covered messages not yet fetched. */
   source: 'cache' | 'cache+server';
+  /**
+   * How much of the searched folder the local index holds: messages with their bodies indexed, and messages in
+   * the folder on the server at the last sync. Null for a sandbox mailbox, whose mail is all indexed on arrival.
+   */
+  indexed: number | null;
+  total: number | null;
 }
 
 export async function searchEmail(
@@ -63,8 +83,22 @@ export async function searchEmail(
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
   const cache = cacheFor(ctx, mailbox);
   const folder = q.folder ?? 'INBOX';
+  const search = () => searchFolder(ctx, mailbox, cache, folder, q);
+  return cache ? cache.foreground(search) : search();
+}
+
+async function searchFolder(
+  ctx: AppContext,
+  mailbox: Mailbox,
+  cache: InboxCache | undefined,
+  folder: string,
+  q: { mailbox: string; query: string; folder?: string | undefined; limit: number },
+): Promise<SearchResult> {
   await cache?.sync(folder);
   let source: SearchResult['source'] = 'cache';
+  // Messages the backfill has not reached are not cached at all: the server searches them, and the newest
+  // hits are cached (envelopes) so the step below fetches their bodies.
+  if (cache && (await cache.cacheOlder(folder, { text: q.query }, q.limit)).length > 0) source = 'cache+server';
   // The index has only envelopes of some: let the server search their bodies, then fetch the hits so the
   // next search answers them locally.
   const hits = await cache?.searchUnfetched(folder, q.query);
@@ -72,7 +106,17 @@ export async function searchEmail(
     await cache.loadBodies(folder, hits);
     source = 'cache+server';
   }
-  return { emails: await ctx.store.searchEmails({ ...q, mailbox: mailbox.address }), source };
+  const emails = await ctx.store.searchEmails({ ...q, mailbox: mailbox.address });
+  return { emails, source, ...(cache ? await coverage(ctx, mailbox.address, folder) : { indexed: null, total: null }) };
+}
+
+/** Indexed bodies against the folder's size on the server (search_email's indexed / total). */
+async function coverage(ctx: AppContext, address: string, folder: string): Promise<{ indexed: number; total: number }> {
+  const state = await ctx.store.getFolderState(address, folder);
+  if (!state) return { indexed: 0, total: 0 };
+  const cached = await ctx.store.cachedCount(address, folder, state.uidvalidity);
+  const unfetched = (await ctx.store.unfetchedUids(address, folder)).length;
+  return { indexed: Math.max(0, cached - unfetched), total: Number(state.messages) };
 }
 
 /** The mailbox's inbox cache (undefined for the sandbox, whose mail is in the store already). */

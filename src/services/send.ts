@@ -4,7 +4,7 @@
  */
 import { invalid } from '../errors.js';
 import { evaluate } from '../gate/evaluate.js';
-import type { DraftAttachment } from '../gate/policy/index.js';
+import { automatedDecisionOf, type DraftAttachment } from '../gate/policy/index.js';
 import { findSecrets } from '../gate/policy/secrets.js';
 import type { Action } from '../gate/types.js';
 import { newMessageId, newMessageIdHeader } from '../ids.js';
@@ -12,6 +12,7 @@ import { guessContentType } from '../mail/content-type.js';
 import type { GateFn, MessageContent, NewAttachment, OutboundMessage, SubmitResult } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
+import { deliverInline } from './deliver-inline.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { isEmailAddress, withoutHeaderControls } from '../values.js';
 
@@ -45,6 +46,7 @@ export interface ReplyInput {
   html?: string | undefined;
   reply_all?: boolean | undefined;
   idempotency_key?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 export interface SendOutcome {
@@ -112,6 +114,7 @@ export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyIn
     kind: 'reply',
     content,
     idempotency_key: input.idempotency_key,
+    metadata: input.metadata,
     reply_to_email_id: email.email_id,
     in_reply_to_header: parentId,
     references_header: references,
@@ -150,7 +153,7 @@ async function submit(ctx: AppContext, who: Principal, a: SubmitArgs): Promise<S
   const files = (a.attachments ?? []).map(attachmentFile);
   // Scanned here, before the store's write transaction: megabytes of regex work must not hold the lock.
   const scanned = files.map((f) => ({ filename: f.filename, content_type: f.content_type, size: f.content.length, secrets: findSecrets(textOf(f)) }));
-  const action = draftAction(a.mailbox, a.kind, c, scanned, a.thread_participants);
+  const action = draftAction(a.mailbox, a.kind, c, scanned, a.thread_participants, a.metadata);
   const messageIdHeader = newMessageIdHeader(a.mailbox);
   return ctx.store.submitMessage(
     {
@@ -181,6 +184,7 @@ export function draftAction(
   c: MessageContent,
   attachments: readonly DraftAttachment[],
   threadParticipants: readonly string[] | null,
+  metadata?: Readonly<Record<string, unknown>> | null,
 ): Action {
   return {
     kind: 'send',
@@ -192,6 +196,8 @@ export function draftAction(
     html: c.html,
     attachments,
     threadParticipants,
+    // GDPR Art. 22: the agent's mark that the draft decides about a person (src/gate/policy/article22.ts).
+    automatedDecision: automatedDecisionOf(metadata),
   };
 }
 
@@ -227,10 +233,8 @@ function textOf(f: NewAttachment): string {
 /** Delivers now when the gate allowed it, then reports the status in the send vocabulary. */
 async function outcome(ctx: AppContext, result: SubmitResult): Promise<SendOutcome> {
   let m = result.message;
-  if (!result.replayed && m.status === 'queued') {
-    await ctx.worker.tick();
-    m = (await ctx.store.getMessage(m.message_id)) ?? m;
-  }
+  // Its own message only: a pass over every mailbox would make this caller wait behind everyone's backlog.
+  if (!result.replayed && m.status === 'queued') m = (await deliverInline(ctx, m.message_id)) ?? m;
   return describe(m);
 }
 

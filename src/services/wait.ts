@@ -9,6 +9,7 @@ import { isFinal } from '../gate/lifecycle.js';
 import type { InboundEmail, MailboxAction, OutboundMessage } from '../store/store.js';
 import { isActionId } from '../values.js';
 import type { AppContext, Principal } from './context.js';
+import { withBody } from './inbox.js';
 import { getActionOrThrow, getMessageOrThrow } from './scope.js';
 
 export const MAX_WAIT_SECONDS = 50;
@@ -16,6 +17,7 @@ export const MAX_WAIT_SECONDS = 50;
 export interface WaitResult {
   /** The message waited on, or (for an act_ id) the held mailbox action. */
   message: OutboundMessage | MailboxAction;
+  /** The reply, its body fetched (a synced reply may have had only its envelope cached). */
   reply: InboundEmail | undefined;
   timed_out: boolean;
   waited_ms: number;
@@ -40,7 +42,11 @@ export async function waitForMessage(ctx: AppContext, who: Principal, id: string
     const done = reply !== undefined || ('kind' in message ? isFinal(message.status) && message.status !== 'sent' : isActionFinal(message.status));
     const now = Date.now();
     if (done || now >= deadline || opts.signal?.aborted) {
-      return { message, reply, timed_out: !done && now >= deadline, waited_ms: now - started };
+      // The reply is returned with its text, so its body is fetched now if only its envelope was synced; the
+      // text reaches the agent, so it is audited as a read, as read_email's is.
+      const read = reply && (await withBody(ctx, who, reply));
+      if (read) await ctx.store.recordRead(read, who.id, ctx.clock());
+      return { message, reply: read, timed_out: !done && now >= deadline, waited_ms: Date.now() - started };
     }
     if (opts.onProgress && now - lastProgress >= 1000) {
       lastProgress = now;

@@ -26,6 +26,7 @@ export const COPY_TABLES: readonly string[] = [
   'audit_events',
   'tokens',
   'suppressions',
+  'contacts',
   'webhook_endpoints',
   'webhook_events',
   'webhook_deliveries',

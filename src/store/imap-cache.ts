@@ -16,6 +16,11 @@ export interface FolderState {
   messages: number;
   special_use: string | null;
   synced_at: number;
+  /**
+   * Set while older envelopes are still to be fetched: everything from this UID up is cached, the rest is
+   * being backfilled, newest first. Absent once the folder is cached whole.
+   */
+  backfill_below?: number | null;
 }
 
 export interface CachedEnvelope {
@@ -40,16 +45,55 @@ export interface FolderSync {
   flagUpdates: { uid: number; flags: string[] }[];
   /** UIDs to drop (expunged on the server). */
   removed: number[];
+  /**
+   * A backfill batch: `upserts` are older envelopes and only the folder's backfill_below moves (to
+   * state.backfill_below), leaving the rest of its state to the incremental syncs. Ignored when the folder's
+   * UIDVALIDITY is no longer state.uidvalidity (a reset came in between).
+   */
+  backfill?: boolean;
 }
 
-export function getFolderState(q: SqlTx, mailbox: string, folder: string): Promise<FolderState | undefined> {
-  return q.get<FolderState>('SELECT * FROM imap_folders WHERE mailbox = ? AND folder = ?', [mailbox, folder]);
+export async function getFolderState(q: SqlTx, mailbox: string, folder: string): Promise<FolderState | undefined> {
+  const row = await q.get<FolderState>('SELECT * FROM imap_folders WHERE mailbox = ? AND folder = ?', [mailbox, folder]);
+  // A complete folder has no backfill_below at all, so its state reads the same as before backfills existed.
+  if (row && row.backfill_below == null) delete row.backfill_below;
+  return row;
 }
 
 /** Applies one sync batch; the caller runs it inside a transaction. Returns the ids of new rows. */
 export async function applyFolderSync(q: SqlTx, sync: FolderSync, now: number): Promise<string[]> {
   const { mailbox, folder, uidvalidity } = sync.state;
+  if (sync.backfill) return applyBackfill(q, sync, now);
   if (sync.reset) await q.run('DELETE FROM emails WHERE mailbox = ? AND folder = ? AND source = ?', [mailbox, folder, 'imap']);
+  const created = await upsertEnvelopes(q, sync, now);
+  for (const f of sync.flagUpdates) {
+    await q.run('UPDATE emails SET flags = ?, unread = ? WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?', [
+      JSON.stringify(f.flags),
+      f.flags.includes('\\Seen') ? 0 : 1,
+      mailbox,
+      folder,
+      uidvalidity,
+      f.uid,
+    ]);
+  }
+  for (const uid of sync.removed) {
+    await q.run('DELETE FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?', [mailbox, folder, uidvalidity, uid]);
+  }
+  // Only a reset says where a backfill starts; an incremental sync leaves a running backfill's mark alone.
+  await q.run(
+    `INSERT INTO imap_folders (mailbox, folder, uidvalidity, uidnext, highestmodseq, messages, special_use, synced_at, backfill_below)
+            VALUES (@mailbox, @folder, @uidvalidity, @uidnext, @highestmodseq, @messages, @special_use, @synced_at, @backfill_below)
+            ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, uidnext = excluded.uidnext,
+              highestmodseq = excluded.highestmodseq, messages = excluded.messages, special_use = excluded.special_use,
+              synced_at = excluded.synced_at${sync.reset ? ', backfill_below = excluded.backfill_below' : ''}`,
+    { ...sync.state, backfill_below: sync.reset ? (sync.state.backfill_below ?? null) : null },
+  );
+  return created;
+}
+
+/** Inserts new envelopes and refreshes the flags of known ones; returns the ids of the new rows. */
+async function upsertEnvelopes(q: SqlTx, sync: FolderSync, now: number): Promise<string[]> {
+  const { mailbox, folder, uidvalidity } = sync.state;
   const created: string[] = [];
   for (const e of sync.upserts) {
     const email_id = newEmailId();
@@ -76,27 +120,23 @@ export async function applyFolderSync(q: SqlTx, sync: FolderSync, now: number): 
     );
     if (row?.email_id === email_id) created.push(email_id);
   }
-  for (const f of sync.flagUpdates) {
-    await q.run('UPDATE emails SET flags = ?, unread = ? WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?', [
-      JSON.stringify(f.flags),
-      f.flags.includes('\\Seen') ? 0 : 1,
-      mailbox,
-      folder,
-      uidvalidity,
-      f.uid,
-    ]);
-  }
-  for (const uid of sync.removed) {
-    await q.run('DELETE FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid = ?', [mailbox, folder, uidvalidity, uid]);
-  }
-  await q.run(
-    `INSERT INTO imap_folders (mailbox, folder, uidvalidity, uidnext, highestmodseq, messages, special_use, synced_at)
-            VALUES (@mailbox, @folder, @uidvalidity, @uidnext, @highestmodseq, @messages, @special_use, @synced_at)
-            ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, uidnext = excluded.uidnext,
-              highestmodseq = excluded.highestmodseq, messages = excluded.messages, special_use = excluded.special_use,
-              synced_at = excluded.synced_at`,
-    { ...sync.state },
+  return created;
+}
+
+async function applyBackfill(q: SqlTx, sync: FolderSync, now: number): Promise<string[]> {
+  const { mailbox, folder, uidvalidity } = sync.state;
+  const current = await q.get<{ uidvalidity: number; backfill_below: number | null }>(
+    'SELECT uidvalidity, backfill_below FROM imap_folders WHERE mailbox = ? AND folder = ?',
+    [mailbox, folder],
   );
+  if (!current || Number(current.uidvalidity) !== uidvalidity) return [];
+  const created = await upsertEnvelopes(q, sync, now);
+  // The mark only moves down (null: complete), so a read caching a few old envelopes never undoes a batch.
+  const below = sync.state.backfill_below ?? null;
+  const mark = below === null || current.backfill_below === null ? null : Math.min(Number(current.backfill_below), below);
+  if (below === null || mark !== current.backfill_below) {
+    await q.run('UPDATE imap_folders SET backfill_below = ? WHERE mailbox = ? AND folder = ?', [mark, mailbox, folder]);
+  }
   return created;
 }
 

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { MailgateError } from '../errors.js';
 import { AUDIT_ACTIONS, GATE_CODES } from '../values.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 7;
 
 const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void> = {
   // 2: real mail. Delivery marks the final-dot moment; the inbox caches IMAP folders and is full-text indexed.
@@ -67,6 +67,15 @@ const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void
     }
     rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
     moveTagRows(db, schema);
+  },
+  // 6: big folders. A first sync caches the newest page and backfills older envelopes in the background; the folder
+  // remembers the lowest UID cached so far (NULL once complete), so a restart resumes the backfill there.
+  6: (db) => addColumnIfTable(db, 'imap_folders', 'backfill_below INTEGER'),
+  // 7: the whole email job. A policy hold for automated decisions about people (GDPR Art. 22) and the address
+  // book's audit events widen the CHECK lists; the contacts table itself comes from schema.sql.
+  7: (db) => {
+    rebuildWithCheck(db, 'messages', /CHECK \(gate_code IN \([^)]*\)\)/, `CHECK (gate_code IN (${sqlList(GATE_CODES)}))`);
+    rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
   },
 };
 

@@ -25,7 +25,13 @@ interface Reply {
   email_id: string;
   from: string;
   subject: string;
+  text: string;
+  text_length: number;
+  next_offset: number | null;
 }
+/** Longer than the part mail_wait returns (4,000 characters), one line so text conversion keeps it as it is. */
+const LONG_REPLY = Array.from({ length: 700 }, (_, i) => `word${i}`).join(' ');
+
 interface WaitResult {
   status: string;
   reply: Reply | null;
@@ -165,7 +171,9 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
     process.stderr.write(`[real-acceptance] reply_email returned -> mail_wait returned: ${at - repliedAt} ms\n`);
     expect(waited.timed_out).toBe(false);
     expect(waited.status).toBe('sent');
-    expect(waited.reply).toMatchObject({ from: bob.address, subject: `Re: ${original.subject}` });
+    // The reply's text, not a summary: its body was fetched although the sync cached only its envelope.
+    expect(waited.reply).toMatchObject({ from: bob.address, subject: `Re: ${original.subject}`, next_offset: null });
+    expect(waited.reply!.text).toContain('Thanks, Alice. Looks good. Bob');
     expect(at - repliedAt).toBeLessThan(5000);
 
     // The headers alice's client threads on (RFC 5322 §3.6.4), as stored by Dovecot.
@@ -201,7 +209,8 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
       const reply = await submitAs(mail, bob, {
         to: alice.address,
         subject: `Re: ${subject}`,
-        text: 'Got it.',
+        // The first round's reply is long: mail_wait gives its first part, read_email the rest from next_offset.
+        text: round === 1 ? LONG_REPLY : 'Got it.',
         inReplyTo: sent.header,
         references: [sent.header],
       });
@@ -210,6 +219,14 @@ describe.skipIf(!requireMailServersOrSkip())('gated send, review and replies thr
       expect(waited.timed_out).toBe(false);
       expect(waited.reply).toMatchObject({ from: bob.address, subject: `Re: ${subject}` });
       expect(waited.reply!.email_id).toMatch(/^em_/);
+      if (round === 1) {
+        expect(waited.reply!.text_length).toBeGreaterThan(waited.reply!.text.length);
+        expect(LONG_REPLY.startsWith(waited.reply!.text)).toBe(true);
+        const rest = ok<{ text: string; next_offset: number | null }>(
+          await agent.call('read_email', { email_id: waited.reply!.email_id, offset: waited.reply!.next_offset }),
+        );
+        expect(waited.reply!.text + rest.text).toBe(LONG_REPLY);
+      } else expect(waited.reply).toMatchObject({ text: 'Got it.', next_offset: null });
       latencies.push(at - reply.acceptedAt);
       // Exactly one cached row for the reply, however many processes synced alice's INBOX.
       expect(

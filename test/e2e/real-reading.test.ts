@@ -158,7 +158,9 @@ describe.skipIf(!requireMailServersOrSkip())('check_inbox, read_email, search_em
   };
   const list = async (u: MailUser, folder = 'INBOX') => ok<{ emails: Summary[] }>(await agent.call('check_inbox', { mailbox: u.address, folder })).emails;
   const search = async (u: MailUser, query: string, folder?: string) =>
-    ok<{ emails: Summary[]; source: string }>(await agent.call('search_email', { mailbox: u.address, query, ...(folder ? { folder } : {}) }));
+    ok<{ emails: Summary[]; source: string; indexed: number | null; total: number | null }>(
+      await agent.call('search_email', { mailbox: u.address, query, ...(folder ? { folder } : {}) }),
+    );
   const read = async (email_id: string, offset = 0) => ok<Read>(await agent.call('read_email', { email_id, offset }));
   /** Lists the INBOX (which also fetches the page's bodies) and maps subject -> email_id. */
   const idsOf = async (u: MailUser) => new Map((await list(u)).map((e) => [e.subject, e.email_id]));
@@ -179,7 +181,10 @@ describe.skipIf(!requireMailServersOrSkip())('check_inbox, read_email, search_em
     expect(first.source).toBe('cache+server');
     expect(first.emails.map((e) => e.subject)).toEqual(['Plain hello']);
     // Text hidden from a human reader is not indexed either, even though the server's SEARCH matches it.
-    expect(await search(u, 'IGNORE INSTRUCTIONS', 'Newsletters')).toEqual({ emails: [], source: 'cache+server' });
+    const hidden = await search(u, 'IGNORE INSTRUCTIONS', 'Newsletters');
+    expect(hidden).toMatchObject({ emails: [], source: 'cache+server', total: SEED.length });
+    // Coverage: the bodies fetched so far (the background prefetch may have fetched more) out of the folder's.
+    expect(hidden.indexed).toBeLessThanOrEqual(SEED.length);
   });
 
   it('check_inbox lists the seeded mail newest first, unread, with snippets', async () => {
@@ -199,7 +204,8 @@ describe.skipIf(!requireMailServersOrSkip())('check_inbox, read_email, search_em
     const u = user('cached');
     await list(u); // fetches the bodies of every email on the page
     const again = await search(u, 'aardvark');
-    expect(again).toMatchObject({ source: 'cache' });
+    // Every message of INBOX has its body indexed, and the result says so.
+    expect(again).toMatchObject({ source: 'cache', indexed: SEED.length, total: SEED.length });
     expect(again.emails.map((e) => e.subject)).toEqual(['Plain hello']);
     expect((await search(u, 'newsletter')).emails.map((e) => e.subject)).toEqual(['Weekly newsletter']);
     expect((await search(u, 'frank')).emails.map((e) => e.subject)).toEqual(['Report attached']);

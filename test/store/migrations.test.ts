@@ -138,15 +138,25 @@ describe('opening a version-1 database', () => {
 
   it('brings it to the current version with the columns, tables, index and triggers of versions 2 and 3', () => {
     const s = t.open();
-    expect(SCHEMA_VERSION).toBe(5);
-    expect(schemaVersionOf(s.db)).toEqual(['5']);
+    expect(SCHEMA_VERSION).toBe(7);
+    expect(schemaVersionOf(s.db)).toEqual(['7']);
     const names = (table: string) => columns(s, table).map((c) => c.name);
     expect(names('messages')).toEqual(
       expect.arrayContaining(['transmitting_at', 'smtp_response', 'policy_hits', 'approved_hash', 'thread_key', 'attachments']),
     );
     expect(names('mailboxes')).toContain('policy');
     expect(names('emails')).toEqual(expect.arrayContaining(['uidvalidity', 'uid', 'size', 'has_body', 'attachments']));
-    expect(names('imap_folders')).toEqual(['folder', 'highestmodseq', 'mailbox', 'messages', 'special_use', 'synced_at', 'uidnext', 'uidvalidity']);
+    expect(names('imap_folders')).toEqual([
+      'backfill_below',
+      'folder',
+      'highestmodseq',
+      'mailbox',
+      'messages',
+      'special_use',
+      'synced_at',
+      'uidnext',
+      'uidvalidity',
+    ]);
     const schema = s.db.prepare("SELECT type || ':' || name FROM sqlite_schema").pluck().all();
     expect(schema).toEqual(
       expect.arrayContaining([

@@ -7,12 +7,13 @@
 import type { ImapFlow, ListResponse, MailboxObject } from 'imapflow';
 import type { MailAccount } from '../../config/accounts.js';
 import { MailgateError } from '../../errors.js';
-import type { ParsedBody, TagAction } from '../../store/store.js';
+import type { CachedEnvelope, ParsedBody, TagAction } from '../../store/store.js';
 import { parseMessage } from '../parse.js';
 import type { KnownFolder, MailboxPort, SyncDelta, TagResult } from '../ports.js';
 import { ImapConnection } from './connection.js';
 import { isPermanent, serverReason } from './errors.js';
-import { syncFolder } from './sync.js';
+import { type BackfillBatch, backfillBatch, fetchEnvelopes, searchBelow } from './backfill.js';
+import { type PartialDelta, syncFolder } from './sync.js';
 import { InboxWatcher } from './watcher.js';
 
 /** Messages larger than this are parsed only up to it, so one huge mail cannot exhaust memory. */
@@ -20,11 +21,18 @@ const MAX_FETCH_BYTES = 8 * 1024 * 1024;
 
 export class ImapMailbox implements MailboxPort {
   readonly conn: ImapConnection;
+  /**
+   * A second connection for a big folder's envelope backfill (backfill.ts), connected on first use, so a
+   * foreground command never queues behind a batch. Small folders never open it: servers limit connections.
+   */
+  private readonly bgConn: ImapConnection;
   private watcher: InboxWatcher | undefined;
   private sentPath: string | undefined;
 
   constructor(private readonly account: MailAccount) {
     this.conn = new ImapConnection(account.imap, account.address);
+    // Made now (it connects on first use) so close() always closes it: a prefetch still running refuses after it.
+    this.bgConn = new ImapConnection(account.imap, `${account.address} (background)`);
   }
 
   get watching(): boolean {
@@ -38,7 +46,10 @@ export class ImapMailbox implements MailboxPort {
       this.account.address,
       (why) => {
         // The IDLE connection went quiet: the command connection shares its network path, so replace it too.
-        if (why === 'heartbeat failed') this.conn.drop('the IDLE connection stopped answering; the network may be down');
+        if (why === 'heartbeat failed') {
+          this.conn.drop('the IDLE connection stopped answering; the network may be down');
+          this.bgConn.drop('the IDLE connection stopped answering; the network may be down');
+        }
         onChange(why);
       },
       { heartbeatMs: this.account.imap.heartbeatMs },
@@ -56,6 +67,20 @@ export class ImapMailbox implements MailboxPort {
     return syncFolder(this.conn, folder, known);
   }
 
+  // Big folders (backfill.ts): a first sync of the newest page only, then older envelopes in batches.
+  syncNewest(folder: string, known: KnownFolder | undefined, newest: number): Promise<PartialDelta> {
+    return syncFolder(this.conn, folder, known, { newest });
+  }
+  backfill(folder: string, uidvalidity: number, below: number, batch: number): Promise<BackfillBatch | null> {
+    return backfillBatch(this.bgConn, folder, uidvalidity, below, batch);
+  }
+  searchBelow(folder: string, below: number, query: { text?: string; unseen?: boolean }): Promise<number[]> {
+    return searchBelow(this.conn, this.account.address, folder, below, query);
+  }
+  fetchEnvelopes(folder: string, uidvalidity: number, uids: readonly number[]): Promise<CachedEnvelope[] | null> {
+    return fetchEnvelopes(this.conn, folder, uidvalidity, uids);
+  }
+
   async searchServer(folder: string, query: string, uids: readonly number[]): Promise<number[]> {
     if (uids.length === 0) return [];
     return this.conn.withFolder(
@@ -67,27 +92,13 @@ export class ImapMailbox implements MailboxPort {
         if (found === false) throw new MailgateError('UNAVAILABLE', `${this.account.address}: the IMAP server refused the search; retry, or narrow the query`);
         return found ?? [];
       },
-      { readOnly: true },
+      // SELECTed like a sync, so the two do not make the server reopen the folder in turn; a search changes nothing.
     );
   }
 
   /** One UID FETCH for all the given messages of a folder, parsed. */
-  async loadBodies(folder: string, uids: readonly number[]): Promise<Map<number, ParsedBody>> {
-    const bodies = new Map<number, ParsedBody>();
-    if (uids.length === 0) return bodies;
-    const raws: [number, Buffer][] = [];
-    await this.conn.withFolder(
-      folder,
-      async (c) => {
-        for await (const msg of c.fetch(uidRanges(uids), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
-          if (msg.source) raws.push([msg.uid, msg.source]);
-        }
-      },
-      { readOnly: true },
-    );
-    // Parsed after the folder lock is released, so a slow parse does not hold up other commands.
-    for (const [uid, raw] of raws) bodies.set(uid, await parseMessage(raw));
-    return bodies;
+  loadBodies(folder: string, uids: readonly number[]): Promise<Map<number, ParsedBody>> {
+    return fetchBodies(this.conn, folder, uids);
   }
 
   /**
@@ -142,8 +153,35 @@ export class ImapMailbox implements MailboxPort {
 
   async close(): Promise<void> {
     await this.watcher?.stop();
+    await this.bgConn.close();
     await this.conn.close();
   }
+}
+
+async function fetchBodies(conn: ImapConnection, folder: string, uids: readonly number[]): Promise<Map<number, ParsedBody>> {
+  const bodies = new Map<number, ParsedBody>();
+  if (uids.length === 0) return bodies;
+  const raws: [number, Buffer][] = [];
+  // SELECT, not EXAMINE, like the syncs on the same connection: each switch makes the server reopen the folder
+  // (a quarter of a second on a 10,000-message Maildir). imapflow fetches with BODY.PEEK: \Seen is never set.
+  await conn.withFolder(folder, async (c) => {
+    const fetch = async (wanted: readonly number[]) => {
+      for await (const msg of c.fetch(uidRanges(wanted), { uid: true, source: { maxLength: MAX_FETCH_BYTES } }, { uid: true })) {
+        if (msg.source) raws.push([msg.uid, msg.source]);
+      }
+    };
+    await fetch(uids);
+    // A session answers only for messages it has been told of: mail that arrived since this connection last
+    // asked (the sync ran on the other one) needs a NOOP first, or it would be taken for expunged.
+    const missing = uids.filter((uid) => !raws.some(([got]) => got === uid));
+    if (missing.length) {
+      await c.noop();
+      await fetch(missing);
+    }
+  });
+  // Parsed after the folder lock is released, so a slow parse does not hold up other commands.
+  for (const [uid, raw] of raws) bodies.set(uid, await parseMessage(raw));
+  return bodies;
 }
 
 function flagAllowed(box: MailboxObject, flag: string): boolean {

@@ -1,7 +1,7 @@
 /**
  * Incremental folder sync, computed against what the caller's cache knows and returned as a delta; the
- * caller persists it. The first sync (or a UIDVALIDITY change, RFC 3501 §2.3.1.1) fetches every envelope;
- * later ones fetch only UIDs from the known UIDNEXT on, flag changes since the known HIGHESTMODSEQ where the
+ * caller persists it. The first sync (or a UIDVALIDITY change, RFC 3501 §2.3.1.1) fetches every envelope,
+ * or with `newest` only the newest that many by sequence number (the rest is backfilled: backfill.ts); later ones fetch only UIDs from the known UIDNEXT on, flag changes since the known HIGHESTMODSEQ where the
  * server has CONDSTORE (RFC 7162), and detect expunges by comparing UID sets only when the message count
  * says something disappeared.
  */
@@ -11,7 +11,21 @@ import { cleanLine } from '../../text/invisible.js';
 import type { KnownFolder, SyncDelta } from '../ports.js';
 import type { ImapConnection } from './connection.js';
 
-export async function syncFolder(conn: ImapConnection, folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
+/** What a sync asks the server for each new message: the envelope, flags, date and size, never the body. */
+export const ENVELOPE_QUERY = { uid: true, envelope: true, flags: true, internalDate: true, size: true } as const;
+
+/** A delta, and where a first sync that fetched only the newest messages stopped (null: it fetched them all). */
+export type PartialDelta = SyncDelta & { backfill_below: number | null };
+
+/** What the cache knows, with (when its store row is passed) the server's count then and a running backfill's mark. */
+type Known = KnownFolder & { messages?: number; backfill_below?: number | null };
+
+export async function syncFolder(
+  conn: ImapConnection,
+  folder: string,
+  known: Known | undefined,
+  opts: { newest?: number | undefined } = {},
+): Promise<PartialDelta> {
   return conn.withFolder(folder, async (c) => {
     // A NOOP makes the server report anything new on an already selected folder.
     await c.noop();
@@ -26,16 +40,27 @@ export async function syncFolder(conn: ImapConnection, folder: string, known: Kn
     const flagChanges: { uid: number; flags: string[] }[] = [];
     let vanished: number[] = [];
     let uidnext = box.uidNext || from;
-    if (box.exists > 0) {
+    let backfill_below: number | null = null;
+    if (!prev && opts.newest && box.exists > opts.newest) {
+      // A big folder's first sync: the newest page by sequence range answers now, older envelopes come later.
+      for await (const msg of c.fetch(`${box.exists - opts.newest + 1}:*`, ENVELOPE_QUERY)) {
+        envelopes.push(toEnvelope(msg));
+        uidnext = Math.max(uidnext, msg.uid + 1);
+      }
+      backfill_below = envelopes.reduce((low, e) => Math.min(low, e.uid), uidnext);
+    } else if (box.exists > 0) {
       // `n:*` always returns at least the highest message, so keep only UIDs at or past n.
-      for await (const msg of c.fetch(`${from}:*`, { uid: true, envelope: true, flags: true, internalDate: true, size: true }, { uid: true })) {
+      for await (const msg of c.fetch(`${from}:*`, ENVELOPE_QUERY, { uid: true })) {
         if (msg.uid >= from) envelopes.push(toEnvelope(msg));
         uidnext = Math.max(uidnext, msg.uid + 1);
       }
       if (prev) {
         await collectFlagChanges(c, box, prev.highestmodseq, from, flagChanges);
-        // Only when the counts disagree did something disappear: then (and only then) compare UID sets.
-        if (prev.uids.length + envelopes.length !== box.exists) {
+        // Only when the counts disagree did something disappear: then (and only then) compare UID sets. While a
+        // backfill runs the cache holds only part of the folder, so the server's own count from the last sync is
+        // what the new messages are added to.
+        const before = prev.backfill_below && prev.messages !== undefined ? Number(prev.messages) : prev.uids.length;
+        if (before + envelopes.length !== box.exists) {
           const onServer = await c.search({ all: true }, { uid: true });
           if (onServer === false) throw new Error('the server refused UID SEARCH ALL');
           const present = new Set(onServer ?? []);
@@ -52,6 +77,7 @@ export async function syncFolder(conn: ImapConnection, folder: string, known: Kn
       envelopes,
       flagChanges,
       vanished,
+      backfill_below,
     };
   });
 }
@@ -76,7 +102,7 @@ async function collectFlagChanges(
   }
 }
 
-function toEnvelope(msg: FetchMessageObject): CachedEnvelope {
+export function toEnvelope(msg: FetchMessageObject): CachedEnvelope {
   const env = msg.envelope;
   const first = env?.from?.[0];
   return {

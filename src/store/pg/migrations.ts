@@ -8,9 +8,16 @@
 import type pg from 'pg';
 import { MailgateError } from '../../errors.js';
 import { SCHEMA_V1 } from './schema-v1.js';
+import { MIGRATION_3 } from './schema-v3.js';
 
 /** Index + 1 is the version each one reaches. Append only; never edit one that has shipped. */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+const MIGRATIONS: readonly string[] = [
+  SCHEMA_V1,
+  // 2 (SQLite's 6): a folder's envelope backfill resumes below this UID after a restart; NULL once complete.
+  'ALTER TABLE imap_folders ADD COLUMN backfill_below BIGINT',
+  // 3 (SQLite's 7): the Art. 22 hold and the address book (its audit events, its table).
+  MIGRATION_3,
+];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 

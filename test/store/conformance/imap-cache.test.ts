@@ -178,6 +178,41 @@ describe('a repeat sync', () => {
   });
 });
 
+describe('a backfill (a big folder cached newest first)', () => {
+  const mark = async () => (await db.s.getFolderState(ALICE, 'INBOX'))?.backfill_below;
+  const batch = (below: number | null, upserts: CachedEnvelope[], over: Partial<FolderState> = {}) =>
+    db.s.applyFolderSync(sync({ state: state({ backfill_below: below, ...over }), upserts, backfill: true }), T0 + 1);
+
+  it('a first sync of the newest page records where the backfill starts; incremental syncs keep the mark', async () => {
+    await db.s.applyFolderSync(
+      sync({ state: state({ uidnext: 11, messages: 10, backfill_below: 8 }), reset: true, upserts: [envelope(8), envelope(9), envelope(10)] }),
+      T0,
+    );
+    expect(await mark()).toBe(8);
+    await db.s.applyFolderSync(sync({ state: state({ uidnext: 12, messages: 11 }), upserts: [envelope(11)] }), T0 + 1);
+    expect(await mark()).toBe(8);
+    expect((await db.s.getFolderState(ALICE, 'INBOX'))?.uidnext).toBe(12);
+  });
+
+  it('batches store older envelopes and move the mark down only; the last one clears it; a stale UIDVALIDITY is ignored', async () => {
+    await db.s.applyFolderSync(
+      sync({ state: state({ uidnext: 11, messages: 10, backfill_below: 8 }), reset: true, upserts: [envelope(8), envelope(9), envelope(10)] }),
+      T0,
+    );
+    expect((await batch(5, [envelope(5), envelope(6), envelope(7)])).length).toBe(3);
+    expect(await mark()).toBe(5);
+    // A read that cached an old message on its own (an unread one) while the mark was still at 8: it stays at 5.
+    await batch(8, [envelope(2, { subject: 'read first' })]);
+    expect(await mark()).toBe(5);
+    expect(await batch(1, [envelope(1)], { uidvalidity: UV + 1 })).toEqual([]);
+    expect(await mark()).toBe(5);
+    expect((await batch(null, [envelope(1), envelope(2), envelope(3), envelope(4)])).length).toBe(3);
+    expect(await mark()).toBeUndefined();
+    expect((await rows()).map((r) => r.uid)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await db.s.getFolderState(ALICE, 'INBOX'))?.uidnext).toBe(11);
+  });
+});
+
 describe('correspondents', () => {
   const known = async (mailbox = ALICE) =>
     db.s.knownCorrespondents(mailbox, ['pat@example.org', 'Pat@Example.ORG', 'sender1@example.org', 'sender2@example.org', ALICE, BOB]);
