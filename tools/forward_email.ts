@@ -3,7 +3,8 @@ import { defineTool } from '../src/mcp/define-tool.js';
 import { forwardEmail } from '../src/services/forward.js';
 import { withReviewEstimate } from '../src/services/review-estimate.js';
 import { addressList, EmailId } from '../src/values.js';
-import { bodyText, idempotencyKey, mailboxField, metadataField } from './inputs.js';
+import { bodyText, decisionFields, idempotencyKey, mailboxField, metadataField } from './inputs.js';
+import { withMark } from './marks.js';
 import { compact, sendResultShape } from './shapes.js';
 
 export default defineTool({
@@ -28,7 +29,8 @@ export default defineTool({
     mailbox: mailboxField.optional().describe('Send from this mailbox (default: the one the email is in)'),
     idempotency_key: idempotencyKey.optional(),
     metadata: metadataField.optional(),
+    ...decisionFields,
   },
   output: sendResultShape,
-  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await forwardEmail(ctx, principal, args))) }),
+  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await forwardEmail(ctx, principal, withMark(args)))) }),
 });

@@ -12,6 +12,7 @@ import get_thread from './get_thread.js';
 import list_folders from './list_folders.js';
 import list_mailboxes from './list_mailboxes.js';
 import list_pending from './list_pending.js';
+import manage_contacts from './manage_contacts.js';
 import mail_wait from './mail_wait.js';
 import queue_approve from './queue_approve.js';
 import queue_reject from './queue_reject.js';
@@ -44,4 +45,5 @@ export const TOOLS: readonly ToolDef[] = [
   list_folders,
   get_attachment,
   get_thread,
+  manage_contacts,
 ] as unknown as readonly ToolDef[];

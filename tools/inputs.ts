@@ -1,6 +1,6 @@
 /** Input pieces shared by several tools, so every tool validates the same field the same way. */
 import * as z from 'zod';
-import { EmailAddress, headerText } from '../src/values.js';
+import { DECISION_TYPES, EmailAddress, headerText } from '../src/values.js';
 import { filenameProblem } from '../src/text/invisible.js';
 
 const MAX_TEXT = 500_000;
@@ -78,3 +78,12 @@ export const metadataField = z
   .record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()]))
   .refine((m) => Object.keys(m).length <= 20, { error: 'metadata has more than 20 keys' })
   .describe('Optional key/value pairs kept with the message (not sent)');
+
+/** The GDPR Art. 22 mark of a draft that states an automated decision about a person (kept in its metadata). */
+export const decisionFields = {
+  automated_decision: z
+    .boolean()
+    .optional()
+    .describe('True when this email states a decision about a person made by automated means (GDPR Art. 22); a person may have to review it'),
+  decision_type: z.enum(DECISION_TYPES).optional().describe('With automated_decision: what kind of decision it is'),
+};

@@ -2,7 +2,8 @@ import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { replyEmail } from '../src/services/send.js';
 import { addressList, EmailId } from '../src/values.js';
-import { attachmentsField, bodyHtml, bodyText, idempotencyKey } from './inputs.js';
+import { attachmentsField, bodyHtml, bodyText, decisionFields, idempotencyKey, metadataField } from './inputs.js';
+import { withMark } from './marks.js';
 import { compact, sendResultShape } from './shapes.js';
 import { withReviewEstimate } from '../src/services/review-estimate.js';
 
@@ -24,7 +25,9 @@ export default defineTool({
     bcc: addressList('bcc').optional().describe('Blind copies. Adding anyone not already in the thread holds the reply for a human'),
     attachments: attachmentsField.optional(),
     idempotency_key: idempotencyKey.optional(),
+    metadata: metadataField.optional(),
+    ...decisionFields,
   },
   output: sendResultShape,
-  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await replyEmail(ctx, principal, args))) }),
+  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await replyEmail(ctx, principal, withMark(args)))) }),
 });

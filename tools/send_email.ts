@@ -1,7 +1,8 @@
 import { defineTool } from '../src/mcp/define-tool.js';
 import { sendEmail } from '../src/services/send.js';
 import { addressList } from '../src/values.js';
-import { attachmentsField, bodyHtml, bodyText, idempotencyKey, mailboxField, metadataField, subjectField } from './inputs.js';
+import { attachmentsField, bodyHtml, bodyText, decisionFields, idempotencyKey, mailboxField, metadataField, subjectField } from './inputs.js';
+import { withMark } from './marks.js';
 import { compact, sendResultShape } from './shapes.js';
 import { withReviewEstimate } from '../src/services/review-estimate.js';
 
@@ -28,7 +29,8 @@ export default defineTool({
     attachments: attachmentsField.optional(),
     idempotency_key: idempotencyKey.optional(),
     metadata: metadataField.optional(),
+    ...decisionFields,
   },
   output: sendResultShape,
-  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await sendEmail(ctx, principal, args))) }),
+  handler: async (args, { ctx, principal }) => compact({ ...(await withReviewEstimate(ctx, await sendEmail(ctx, principal, withMark(args)))) }),
 });

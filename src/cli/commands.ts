@@ -41,6 +41,7 @@ export interface Flags {
   since?: string | undefined;
   out?: string | undefined;
   anchor?: string | undefined;
+  'automated-decisions'?: boolean | undefined;
   status?: string | undefined;
   /** `key=value`, repeatable (src/cli/spec.ts). */
   metadata?: string[] | undefined;
@@ -243,7 +244,7 @@ export async function auditCommand(app: App, who: Principal, sub: string | undef
     if (since !== undefined && Number.isNaN(since)) throw invalid('--since', 'give a date or time such as 2026-11-01 or 2026-11-01T09:00:00Z');
     const out: NodeJS.WritableStream = flags.out ? createWriteStream(flags.out) : process.stdout;
     let chainOk = true;
-    for await (const record of exportAudit(app, who, { mailbox: flags.mailbox, since })) {
+    for await (const record of exportAudit(app, who, { mailbox: flags.mailbox, since, automatedDecisions: flags['automated-decisions'] === true })) {
       if (record.type === 'chain') chainOk = record.ok === true;
       if (!out.write(`${JSON.stringify(record)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
     }

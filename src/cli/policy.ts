@@ -40,6 +40,11 @@ const Draft = z
       .array(z.object({ filename: z.string().min(1), size: z.number().int().min(0), content_type: z.string().default('application/octet-stream') }).strict())
       .default([]),
     thread_participants: z.array(EmailAddress).nullable().default(null),
+    // automated_decision / decision_type here meet the GDPR Art. 22 hold, as on a real send.
+    metadata: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .nullable()
+      .default(null),
   })
   .strict();
 
@@ -87,6 +92,7 @@ export async function policyCommand(app: App, who: Principal, sub: string | unde
     content: { to: d.to, cc: d.cc, bcc: d.bcc, subject: d.subject, text: d.text, html: d.html },
     attachments: d.attachments,
     thread_participants: d.thread_participants,
+    metadata: d.metadata,
     kind: d.thread_participants ? 'reply' : 'send',
   });
   const hits = decision.hits ?? [];

@@ -187,6 +187,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['--mailbox <address>', 'only this mailbox'],
       ['--since <date>', 'messages created since, e.g. 2026-11-01'],
       ['--out <file>', 'write to this file instead of stdout'],
+      ['--automated-decisions', 'only messages marked as automated decisions about a person (GDPR Art. 22)'],
     ],
   },
   { path: 'captured', summary: 'sandbox mail to outside addresses (captured, never sent)', options: [['--limit <n>', 'at most this many']] },

@@ -5,6 +5,7 @@
  */
 import { appendAudit, queryAudit, verifyAuditChain } from '../store/audit.js';
 import * as cache from '../store/imap-cache.js';
+import * as contacts from '../store/contacts.js';
 import * as inbox from '../store/inbox.js';
 import * as leases from '../store/leases.js';
 import * as messages from '../store/messages.js';
@@ -38,6 +39,16 @@ export class SqlStore extends StoreMessages implements Store {
       if (email) signal(q, 'inbox', email.mailbox);
       return email;
     });
+  }
+
+  listContacts(mailbox: string, query: string | null, limit: number) {
+    return this.read((q) => contacts.listContactRows(q, mailbox, query, limit));
+  }
+  saveContact(c: { mailbox: string; address: string; name: string | null }, actor: string, now: number) {
+    return this.tx((q) => contacts.saveContactRow(q, c, actor, now));
+  }
+  removeContact(mailbox: string, address: string, actor: string, now: number) {
+    return this.tx((q) => contacts.removeContactRow(q, mailbox, address, actor, now));
   }
 
   recordRead(email: inbox.InboundEmail, actor: string, now: number) {

@@ -32,6 +32,7 @@ function evaluateAction(policy: MailboxPolicy, global: GlobalPolicy, action: Act
       html: action.html ?? null,
       attachments: action.attachments ?? [],
       threadParticipants: action.threadParticipants ?? null,
+      automatedDecision: action.automatedDecision ?? null,
     },
     facts.policy ?? EMPTY_FACTS(0),
   );

@@ -90,6 +90,7 @@ const RULES: Record<string, Compare> = {
   'content_holds.new_external_domain': guard,
   'content_holds.secrets': guard,
   four_eyes: guard,
+  gdpr_article22_scope: guard,
 };
 
 /** The policy keys (dotted for nested ones) whose change is not provably a tightening. */

@@ -32,6 +32,8 @@ export type Action =
       attachments?: readonly DraftAttachment[];
       /** For a reply, everyone already in the thread. */
       threadParticipants?: readonly string[] | null;
+      /** Marked by the agent as an automated decision about a person (GDPR Art. 22), with its kind. */
+      automatedDecision?: { type: string } | null;
     }
   | { kind: 'write'; operation: 'tag' | 'move' | 'delete' | 'contacts' };
 

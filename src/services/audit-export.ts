@@ -5,6 +5,7 @@
  * decided, the reason, how long the decision took, and the delivery result, with the message's audit events
  * and their hashes so each record can be matched to the verified chain.
  */
+import { automatedDecisionOf } from '../gate/policy/index.js';
 import type { AuditEvent, OutboundMessage } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
@@ -15,12 +16,14 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export async function* exportAudit(
   ctx: AppContext,
   who: Principal,
-  q: { mailbox?: string | undefined; since?: number | undefined },
+  /** automatedDecisions: only drafts marked as automated decisions about a person (GDPR Art. 22), for a DPA. */
+  q: { mailbox?: string | undefined; since?: number | undefined; automatedDecisions?: boolean | undefined },
 ): AsyncGenerator<Record<string, unknown>> {
   await requireRole(ctx, who, ['reviewer', 'operator'], 'exporting the audit log');
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   yield { type: 'chain', exported_at: iso(ctx.clock()), ...(await ctx.store.verifyAudit()) };
   for (const m of await ctx.store.listMessages({ mailbox, mailboxes: scopeFilter(who), since: q.since })) {
+    if (q.automatedDecisions && !automatedDecisionOf(m.metadata)) continue;
     yield messageRecord(m, await ctx.store.audit({ message_id: m.message_id, limit: 10_000 }));
   }
 }
@@ -39,6 +42,8 @@ function messageRecord(m: OutboundMessage, events: AuditEvent[]): Record<string,
     recipients: { to: m.to, cc: m.cc, bcc: m.bcc },
     subject: m.subject,
     metadata: m.metadata ?? null,
+    // GDPR Art. 22: the agent's mark that the message states an automated decision about a person.
+    classification: classificationOf(m),
     gate: { mode_at_submit: m.mode_at_submit, code: m.gate_code, reason: m.gate_reason, rule: m.gate_rule },
     reviewer_saw:
       decision?.action === 'message.approved'
@@ -69,4 +74,9 @@ function messageRecord(m: OutboundMessage, events: AuditEvent[]): Record<string,
     },
     events: events.map((e) => ({ seq: e.seq, at: iso(e.at), action: e.action, actor: e.actor, hash: e.hash })),
   };
+}
+
+function classificationOf(m: OutboundMessage): { automated_decision: true; decision_type: string } | null {
+  const d = automatedDecisionOf(m.metadata);
+  return d ? { automated_decision: true, decision_type: d.type } : null;
 }

@@ -63,6 +63,8 @@ export interface DraftInput {
   /** For a reply: who is already in the thread (for the new_recipient hold). */
   thread_participants?: string[] | null;
   kind?: 'send' | 'reply';
+  /** The draft's metadata: `automated_decision` / `decision_type` meet the GDPR Art. 22 hold. */
+  metadata?: Record<string, unknown> | null;
 }
 
 /** What the gate would decide for this draft now, with every policy hit; nothing is stored or sent. */
@@ -72,7 +74,7 @@ export async function testPolicy(ctx: AppContext, who: Principal, input: DraftIn
 
 function simulate(ctx: AppContext, mailbox: string, input: DraftInput): Promise<Decision> {
   const kind = input.kind ?? 'send';
-  const action = draftAction(mailbox, kind, input.content, input.attachments ?? [], input.thread_participants ?? null);
+  const action = draftAction(mailbox, kind, input.content, input.attachments ?? [], input.thread_participants ?? null, input.metadata);
   return ctx.store.simulateSubmit(
     {
       message_id: newMessageId(),

@@ -18,13 +18,13 @@ import type { NewToken, TokenRecord } from './tokens.js';
 import type { NewWebhookEndpoint, WebhookEndpoint, WebhookSyncResult } from './webhook-endpoints.js';
 import type { DueWebhookDelivery, WebhookAttemptOutcome } from './webhooks.js';
 import type { StoreChange } from './signals.js';
+import type { ContactStore } from './contacts.js';
 
 export type { DueWebhookDelivery, NewWebhookEndpoint, WebhookAttemptOutcome, WebhookEndpoint };
-
 export type { ApprovalLink, ChangeLink, MailboxChange, TokenRecord };
-
 export type { CachedEnvelope, FolderState, FolderSync, ParsedBody };
 export type { Suppression };
+export type { Contact } from './contacts.js';
 export type { ChangeTopic, StoreChange } from './signals.js';
 export type { ActionOutcome, MailboxAction };
 
@@ -139,7 +139,7 @@ export interface MailboxUpdateResult {
   retaken?: number;
 }
 
-export interface Store {
+export interface Store extends ContactStore {
   listMailboxes(): Promise<Mailbox[]>;
   getMailbox(address: string): Promise<Mailbox | undefined>;
   createMailbox(m: NewMailbox, actor: string, now: number, opts?: Pick<MailboxUpdateOptions, 'detail'>): Promise<Mailbox>;

@@ -28,6 +28,7 @@ const AGENT_TOOLS = [
   'list_folders',
   'get_attachment',
   'get_thread',
+  'manage_contacts',
 ];
 
 /** Delivery polls every 200 ms (1 s by default), so the windows below that prove nothing leaves span several. */
@@ -125,7 +126,8 @@ describe('role separation across processes', () => {
     for (const t of REVIEW_OR_OPERATOR_TOOLS) expect(names).not.toContain(t);
     expect([...names].sort()).toEqual([...AGENT_TOOLS].sort());
     for (const t of (await agent.client.listTools()).tools) {
-      if (t.annotations?.readOnlyHint === false) expect(['send_email', 'reply_email', 'forward_email', 'tag_email', 'cancel_message']).toContain(t.name);
+      if (t.annotations?.readOnlyHint === false)
+        expect(['send_email', 'reply_email', 'forward_email', 'tag_email', 'cancel_message', 'manage_contacts']).toContain(t.name);
     }
     const reviewerNames = (await reviewer.client.listTools()).tools.map((t) => t.name);
     expect(reviewerNames).toEqual(expect.arrayContaining(['list_pending', 'queue_approve', 'queue_reject']));

@@ -18,6 +18,7 @@ const AGENT_TOOLS = [
   'list_folders',
   'get_attachment',
   'get_thread',
+  'manage_contacts',
 ];
 /** MCPMail's spellings, for tool_names "dotted": every tool has one. */
 const DOTTED: Record<string, string> = {
@@ -34,6 +35,7 @@ const DOTTED: Record<string, string> = {
   list_folders: 'mail.folders',
   get_attachment: 'mail.attachment',
   get_thread: 'mail.thread',
+  manage_contacts: 'contacts.manage',
   list_pending: 'queue.list',
   decide_email: 'queue.decide',
   queue_approve: 'queue.approve',
@@ -156,7 +158,7 @@ describe('tool metadata', () => {
 
   it('every tool has a title, a description, an input schema that refuses extra keys, and an output schema', async () => {
     const tools = await toolMap();
-    expect(tools.size).toBe(21);
+    expect(tools.size).toBe(22);
     for (const [name, t] of tools) {
       expect(t.title, name).toBeTruthy();
       expect(t.annotations?.title, name).toBe(t.title);
@@ -198,7 +200,7 @@ describe('tool name style', () => {
       const reviewer = (await d.reviewer.client.listTools()).tools.map((t) => t.name);
       expect(agent.sort()).toEqual(AGENT_TOOLS.map((n) => DOTTED[n]).sort());
       expect(reviewer.sort()).toEqual(REVIEWER_TOOLS.map((n) => DOTTED[n]).sort());
-      expect(agent.concat(reviewer).every((n) => /^(mail|queue|audit|mailbox)\.[a-z]+$/.test(n))).toBe(true);
+      expect(agent.concat(reviewer).every((n) => /^(mail|queue|audit|mailbox|contacts)\.[a-z]+$/.test(n))).toBe(true);
       // The dotted names work end to end; the snake names are gone.
       expect((await d.agent.call('send_email', { mailbox: 'g@t.test', to: 'r@t.test', subject: 's', text: 't' })).isError).toBe(true);
       const held = ok(await d.agent.call('mail.send', { mailbox: 'g@t.test', to: 'r@t.test', subject: 'dotted', text: 'hello' }));

@@ -87,6 +87,7 @@ describe.each(CONNECTORS)('tools over %s', (name, connector) => {
       'list_folders',
       'list_pending',
       'mail_wait',
+      'manage_contacts',
       'read_email',
       'reply_email',
       'search_email',

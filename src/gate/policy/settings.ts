@@ -62,6 +62,11 @@ export const PolicySettings = z
     content_holds: ContentHolds.optional(),
     /** Refuse an approval by the principal that drafted the message. */
     four_eyes: z.boolean().optional(),
+    /**
+     * The mailbox sends decisions about people in the sense of GDPR Art. 22 (and EU AI Act Art. 14): every draft
+     * marked automated_decision is held for a person, in every mode and past every auto-approve rule.
+     */
+    gdpr_article22_scope: z.boolean({ error: 'gdpr_article22_scope must be true or false' }).optional(),
   })
   .strict();
 export type PolicySettings = z.infer<typeof PolicySettings>;
@@ -80,6 +85,7 @@ export interface EffectivePolicy {
   maxPending: number;
   holds: { newRecipient: boolean; newExternalDomain: boolean; secrets: boolean };
   fourEyes: boolean;
+  article22Scope: boolean;
 }
 
 export const POLICY_DEFAULTS: EffectivePolicy = {
@@ -98,6 +104,7 @@ export const POLICY_DEFAULTS: EffectivePolicy = {
   maxPending: 1000,
   holds: { newRecipient: true, newExternalDomain: false, secrets: true },
   fourEyes: false,
+  article22Scope: false,
 };
 
 /** Defaults, then the global settings, then the mailbox's: the most specific wins, key by key. */
@@ -121,6 +128,7 @@ export function resolvePolicy(global: PolicySettings | undefined, mailbox: Polic
     if (s.content_holds?.new_external_domain !== undefined) out.holds.newExternalDomain = s.content_holds.new_external_domain;
     if (s.content_holds?.secrets !== undefined) out.holds.secrets = s.content_holds.secrets;
     if (s.four_eyes !== undefined) out.fourEyes = s.four_eyes;
+    if (s.gdpr_article22_scope !== undefined) out.article22Scope = s.gdpr_article22_scope;
   }
   return out;
 }

@@ -25,6 +25,8 @@ export interface Draft {
   attachments: readonly DraftAttachment[];
   /** For a reply: everyone already in the thread (the parent's From, To and Cc). Null for a new message. */
   threadParticipants: readonly string[] | null;
+  /** The draft states a decision about a person made by automated means (GDPR Art. 22): its kind; else null. */
+  automatedDecision?: { type: string } | null;
 }
 
 export interface WindowCount {
