@@ -8,7 +8,8 @@
  * same 127.0.0.1 receiver (bench/webhooks.ts). And one vs three instances on a private PostgreSQL cluster and on one
  * SQLite file, beside raw `pg` and better-sqlite3 commits (bench/postgres.ts; skipped, saying why, without PostgreSQL).
  * MAILGATE_BENCH_QUICK=1 shrinks everything for a smoke run. MAILGATE_BENCH_ONLY=inbox,reply (any of send,
- * pending, policy, webhooks, postgres, inbox, reply, delivery) runs only those parts.
+ * pending, policy, webhooks, postgres, inbox, reply, delivery, peer) runs only those parts. `peer`: mailgate against
+ * @codefuturist/email-mcp on the same private Dovecot/Postfix (bench/peer.ts, issue 14).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { setLogLevel } from '../src/log.js';
 import { benchPending, type PendingReport } from './pending.js';
 import { benchPolicy, formatPolicy } from './policy.js';
 import { formatMultiInstance } from './multi-report.js';
+import { benchPeer } from './peer.js';
+import { formatPeer } from './peer-report.js';
 import { benchMultiInstance } from './postgres.js';
 import { benchReal, formatReal } from './real.js';
 import { benchSend, type SendReport } from './send.js';
@@ -24,7 +27,7 @@ import { type Cell, formatTable, msSince, now, round, type Summary } from './sta
 import { benchWebhooks, formatWebhooks } from './webhooks.js';
 
 const quick = process.env.MAILGATE_BENCH_QUICK === '1';
-const PARTS = ['send', 'pending', 'policy', 'webhooks', 'postgres', 'inbox', 'reply', 'delivery'] as const;
+const PARTS = ['send', 'pending', 'policy', 'webhooks', 'postgres', 'inbox', 'reply', 'delivery', 'peer'] as const;
 const only = (process.env.MAILGATE_BENCH_ONLY ?? PARTS.join(','))
   .split(',')
   .map((p) => p.trim())
@@ -84,6 +87,15 @@ async function main(): Promise<void> {
           reply: !runs('reply') ? null : { trials: quick ? 3 : 20 },
           delivery: !runs('delivery') ? null : { messages: quick ? 30 : 200, inFlight: 8 },
         });
+    const peer = !runs('peer')
+      ? null
+      : await benchPeer(dir, {
+          sizes: quick ? [2_000, 10_000] : [10_000, 100_000],
+          measure: quick
+            ? { trials: 3, repeats: 30, searchRepeats: 5, reads: 10, sends: 5, indexWaitMs: 60_000 }
+            : { trials: 7, repeats: 30, searchRepeats: 10, reads: 30, sends: 10, indexWaitMs: 300_000 },
+          largeTrials: quick ? 2 : 3,
+        });
     const total = msSince(start);
     process.stdout.write(
       `${[
@@ -93,6 +105,7 @@ async function main(): Promise<void> {
         webhooks && formatWebhooks(webhooks),
         multi && formatMultiInstance(multi),
         real && formatReal(real),
+        peer && formatPeer(peer),
       ]
         .filter(Boolean)
         .join('\n\n')}\n\n`,
@@ -113,6 +126,7 @@ async function main(): Promise<void> {
         webhooks,
         multi_instance: multi,
         real_mail: real,
+        peer,
       })}\n`,
     );
   } finally {
