@@ -135,6 +135,7 @@ describe('resolvePolicy: defaults < global < mailbox, key by key', () => {
       maxPending: 1000,
       holds: { newRecipient: true, newExternalDomain: false, secrets: true },
       fourEyes: false,
+      article22Scope: false,
     });
   });
 
