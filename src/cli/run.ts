@@ -5,7 +5,8 @@
  */
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load.js';
-import { MailgateError } from '../errors.js';
+import { invalid, MailgateError } from '../errors.js';
+import { type LogFormat, setLogFormat } from '../log.js';
 import type { Principal } from '../services/context.js';
 import type { Invocation } from './program.js';
 
@@ -17,6 +18,11 @@ const HTTP_ONLY = ['host', 'allow-origin', 'allow-host', 'first-run'];
 export async function runCommand({ path, args, values }: Invocation): Promise<number> {
   const [command, sub] = path.split(' ') as [string, string | undefined];
   const env = process.env;
+  const logFormat = values['log-format'] as string | undefined;
+  if (logFormat !== undefined) {
+    if (!['json', 'pretty', 'auto'].includes(logFormat)) throw invalid('--log-format', 'use pretty, json or auto');
+    setLogFormat(logFormat as LogFormat);
+  }
   const load = () => loadConfig({ config: values.config as string | undefined, db: values.db as string | undefined });
   switch (path) {
     case 'demo':
@@ -90,10 +96,20 @@ async function serveCommand(values: Record<string, unknown>, load: () => ReturnT
   if (!http && values.port !== undefined && !values.dashboard) {
     throw new MailgateError('INVALID_INPUT', "--port: over stdio, --port is the review dashboard's port; add --dashboard (or use --http)", { field: '--port' });
   }
-  const { parsePort, serveHttp } = await import('./serve-http.js');
-  const dashboardPort = values.dashboard && values.port !== undefined ? parsePort(values.port as string) : undefined;
-  const loaded = load();
+  // serve-http.js (hono, the dashboard) loads only when HTTP is asked for: a stdio server starts without it.
+  const dashboardPort = values.dashboard && values.port !== undefined ? (await import('./serve-http.js')).parsePort(values.port as string) : undefined;
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = load();
+  } catch (err) {
+    // A client-launched stdio server that exits shows only "Connection closed" there: serve the problem instead
+    // (src/mcp/setup-problem.ts). At a terminal a person reads stderr, so the problem and exit 2 as before.
+    if (http || process.stdin.isTTY || !(err instanceof MailgateError) || err.code !== 'CONFIG_INVALID') throw err;
+    await (await import('./serve.js')).serveSetupProblem(err);
+    return -1; // runs until the client closes stdin, then exits 2
+  }
   if (http) {
+    const { serveHttp } = await import('./serve-http.js');
     const who: Principal = { id: `cli:${(values.as as string | undefined) ?? osUser()}`, roles: ['operator'], mailboxes: 'all', via: 'cli:serve' };
     await serveHttp(loaded, values, who);
     return -1; // keep running until SIGINT/SIGTERM

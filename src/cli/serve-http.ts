@@ -14,6 +14,7 @@ import { startHttpServer } from '../http/server.js';
 import { log } from '../log.js';
 import type { AppContext, Principal } from '../services/context.js';
 import { listMailboxes } from '../services/mailboxes.js';
+import { startStartupCheck } from '../services/startup-check.js';
 import { createToken, listTokens } from '../services/tokens.js';
 import { approveCommandFor, cliFlagsFor } from './serve.js';
 
@@ -83,6 +84,7 @@ export async function serveHttp(loaded: LoadedConfig, flags: HttpServeFlags, who
     config: loaded.source ?? 'built-in sandbox default',
   });
   process.stderr.write(banner(http.url, first));
+  void startStartupCheck(loaded); // in the background: the server is already answering
 }
 
 export function parsePort(value: string | undefined): number {

@@ -12,12 +12,14 @@ import { createApp } from '../app.js';
 import { canDraftAndDecide, parseRoles } from '../auth/principal.js';
 import { databaseDisplay, databaseFlags, type LoadedConfig } from '../config/load.js';
 import { MailgateError, unknownMailboxError } from '../errors.js';
-import { startDashboardServer, type StandaloneOptions } from '../dashboard/standalone.js';
-import { ApprovalLinkServer } from '../http/approval-link.js';
+import type { StandaloneOptions } from '../dashboard/standalone.js';
+import type { ApprovalLinkServer } from '../http/approval-link.js';
 import { log } from '../log.js';
 import { createMcpServer } from '../mcp/server.js';
+import { createSetupProblemServer } from '../mcp/setup-problem.js';
 import type { AppContext, MailboxScope, Principal } from '../services/context.js';
 import { listMailboxes } from '../services/mailboxes.js';
+import { startStartupCheck } from '../services/startup-check.js';
 import { resolveToken } from '../services/tokens.js';
 import { canonicalAddress, type Role } from '../values.js';
 import { withApp } from './commands.js';
@@ -57,7 +59,10 @@ export async function serve(
           return { ...s, mailboxes: await narrowMailboxes(app, s, flags.mailboxes) };
         });
   const app = await createApp(loaded, { background: true, watch: session.roles.includes('agent') });
-  const links = canDraftAndDecide(session.roles) ? new ApprovalLinkServer(app) : undefined;
+  // The link pages and the dashboard (sanitize-html, html-to-text) load only when used: start-up stays small.
+  const links: ApprovalLinkServer | undefined = canDraftAndDecide(session.roles)
+    ? new (await import('../http/approval-link.js')).ApprovalLinkServer(app)
+    : undefined;
   // --dashboard (src/dashboard): the review dashboard beside this stdio server, on 127.0.0.1, on --port or a
   // free one. The approval links are served there too (asked before the dashboard), rather than on a port of their own.
   const before = links && ((req: IncomingMessage, res: ServerResponse) => links.handle(req, res));
@@ -97,10 +102,35 @@ export async function serve(
     database: databaseDisplay(loaded.database),
     config: loaded.source ?? 'built-in sandbox default',
   });
+  // After the handshake is possible: a slow or dead mail server must not hold up the client.
+  void startStartupCheck(loaded, env);
+}
+
+/**
+ * `serve` on stdio when the config does not load (CONFIG_INVALID): rather than exit, which an MCP client shows
+ * only as "Connection closed", answer the handshake with a server that states the problem (src/mcp/setup-problem.ts)
+ * and exit with the config error's code once the client lets go. The problem goes to stderr too.
+ */
+export async function serveSetupProblem(err: MailgateError): Promise<void> {
+  // The whole message (with any source excerpt) as at a terminal: stderr is the person's, not the model's.
+  process.stderr.write(`mailgate: ${err.code}: ${err.message}\n`);
+  log('error', 'mailgate cannot start; serving only the setup_problem tool, which tells the MCP client why', { code: err.code });
+  const server = createSetupProblemServer(err);
+  const transport = new StdioServerTransport();
+  const stop = () => {
+    void server.close().catch(() => undefined);
+    process.exit(2); // what `mailgate` exits with for CONFIG_INVALID at a terminal
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.stdin.on('end', stop);
+  transport.onclose = stop;
+  await server.connect(transport);
 }
 
 async function startDashboard(app: AppContext, before: StandaloneOptions['before'], port: number | undefined) {
   try {
+    const { startDashboardServer } = await import('../dashboard/standalone.js');
     return await startDashboardServer(app, { before, ...(port === undefined ? {} : { port }) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
