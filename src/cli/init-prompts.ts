@@ -175,12 +175,13 @@ export class Prompter {
   }
 }
 
-/** `MAILGATE_SUPPORT_PASSWORD` for support@acme.example: a name that says whose password it is. */
+/** `SUPPORT_PASSWORD` for support@acme.example: a name that says whose password it is (MAILGATE_* are mailgate's own settings). */
 function defaultEnvName(address: string, what = 'PASSWORD'): string {
   const local = address
     .slice(0, address.lastIndexOf('@'))
     .toUpperCase()
     .replace(/[^A-Z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
-  return `MAILGATE_${local || 'MAIL'}_${what}`;
+  // A shell variable name cannot start with a digit.
+  return `${/^[A-Z]/.test(local) ? local : `MAIL_${local}`.replace(/_$/, '')}_${what}`;
 }

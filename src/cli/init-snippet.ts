@@ -62,4 +62,5 @@ function shellQuote(v: string): string {
   return /^[A-Za-z0-9_./@:=-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-const inputId = (variable: string) => variable.toLowerCase().replace(/_/g, '-');
+// Prefixed: a .vscode/mcp.json holds other servers' inputs too.
+const inputId = (variable: string) => `mailgate-${variable.toLowerCase().replace(/_/g, '-')}`;

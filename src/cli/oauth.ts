@@ -71,7 +71,7 @@ export async function oauthCommand(sub: string | undefined, args: string[], valu
   const oauth2: Record<string, unknown> = { provider, client_id: clientId };
   if (secretEnv) oauth2.client_secret_env = secretEnv;
   if (out) oauth2.refresh_token_file = out;
-  else oauth2.refresh_token_env = 'MAILGATE_OAUTH_REFRESH_TOKEN';
+  else oauth2.refresh_token_env = 'OAUTH_REFRESH_TOKEN';
   // A preset's endpoint goes without saying; an overridden one must reach the config, or refreshes go elsewhere.
   if (provider === 'custom' || text('token-url')) oauth2.token_url = result.tokenUrl;
   if (tenant) oauth2.tenant = tenant;
@@ -84,7 +84,7 @@ export async function oauthCommand(sub: string | undefined, args: string[], valu
     printLine('');
     printLine(`  ${result.refreshToken}`);
     printLine('');
-    printLine('Put it in the environment variable MAILGATE_OAUTH_REFRESH_TOKEN (or rerun with --out FILE to have it saved).');
+    printLine('Put it in the environment variable OAUTH_REFRESH_TOKEN (or rerun with --out FILE to have it saved).');
   }
   printLine("Then, in the mailbox's imap and smtp settings, replace the password keys with:");
   printLine(snippet);

@@ -43,7 +43,7 @@ describe.skipIf(!requireMailServersOrSkip())('mailgate init, asked and answered 
     await t.answer('Where does mailgate get the password?', KEY.enter);
     await t.answer('Environment variable name', KEY.enter);
     await t.answer('Oversight mode', `${KEY.down}${KEY.enter}`); // from gated_send to monitored
-    await t.answer('MAILGATE_ALICE_PASSWORD is not set here', `${alice.password}${KEY.enter}`);
+    await t.answer('ALICE_PASSWORD is not set here', `${alice.password}${KEY.enter}`);
     await t.answer('Which MCP client', `${KEY.down}${KEY.down}${KEY.down}${KEY.enter}`); // VS Code
     expect(await done, t.screen()).toBe(0);
 
@@ -51,15 +51,15 @@ describe.skipIf(!requireMailServersOrSkip())('mailgate init, asked and answered 
     expect(t.screen()).toMatch(/✓ smtp alice@mailgate\.test: .*logged in/);
     expect(t.screen()).not.toContain(alice.password);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: VS Code's own placeholder syntax, not a template
-    expect(t.screen()).toContain('"MAILGATE_ALICE_PASSWORD": "${input:mailgate-alice-password}"');
+    expect(t.screen()).toContain('"ALICE_PASSWORD": "${input:mailgate-alice-password}"');
     const text = readFileSync(config, 'utf8');
     expect(text).not.toContain(alice.password);
     expect(fileMode(config)).toBe(0o600);
-    const side = (port: number) => ({ host: '127.0.0.1', port, secure: false, user: alice.address, password_env: 'MAILGATE_ALICE_PASSWORD' });
+    const side = (port: number) => ({ host: '127.0.0.1', port, secure: false, user: alice.address, password_env: 'ALICE_PASSWORD' });
     expect(readJson(config).mailboxes).toEqual([
       { address: alice.address, oversight_mode: 'monitored', imap: side(mail.imap.port), smtp: side(mail.smtp.port) },
     ]);
-    expect(loadConfig({ config }, { MAILGATE_ALICE_PASSWORD: alice.password }).accounts.has(alice.address)).toBe(true);
+    expect(loadConfig({ config }, { ALICE_PASSWORD: alice.password }).accounts.has(alice.address)).toBe(true);
   });
 
   it('with some answers given as flags, asks the rest; a listed address and a failed test are confirmed, and No writes nothing', async () => {

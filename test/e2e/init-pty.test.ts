@@ -48,10 +48,10 @@ describe('mailgate init in a pseudo-terminal', () => {
     await pty.answer('Which MCP client', `${KEY.down}${KEY.down}${KEY.down}${KEY.down}${KEY.enter}`); // show them all
     expect(await pty.exit(), pty.screen()).toBe(0);
     expect(pty.screen()).toContain(
-      "Connection test skipped; run 'mailgate doctor' once MAILGATE_OPS_REFRESH_TOKEN is set ('mailgate oauth login' gets the refresh token)",
+      "Connection test skipped; run 'mailgate doctor' once OPS_REFRESH_TOKEN is set ('mailgate oauth login' gets the refresh token)",
     );
     expect(pty.screen()).toContain('mailgate oauth login --provider microsoft --client-id 11111111-2222 --login-hint ops@contoso.example');
-    const oauth2 = { provider: 'microsoft', client_id: '11111111-2222', refresh_token_env: 'MAILGATE_OPS_REFRESH_TOKEN' };
+    const oauth2 = { provider: 'microsoft', client_id: '11111111-2222', refresh_token_env: 'OPS_REFRESH_TOKEN' };
     expect(readJson(config).mailboxes[0]).toMatchObject({
       imap: { host: 'outlook.office365.com', oauth2 },
       smtp: { host: 'smtp.office365.com', port: 587, starttls: true, oauth2 },

@@ -153,7 +153,7 @@ describe('mailgate oauth login', () => {
     const token = idp.issued.filter((t) => r.stdout.includes(t));
     expect(token).toHaveLength(1);
     expect(r.stdout.split(token[0]!).length - 1).toBe(1);
-    expect(r.stdout).toContain('"refresh_token_env": "MAILGATE_OAUTH_REFRESH_TOKEN"');
+    expect(r.stdout).toContain('"refresh_token_env": "OAUTH_REFRESH_TOKEN"');
     for (const t of [...idp.issued, SECRET]) expect(r.stderr).not.toContain(t);
   });
 
