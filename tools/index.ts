@@ -4,6 +4,7 @@ import cancel_message from './cancel_message.js';
 import check_inbox from './check_inbox.js';
 import create_mailbox from './create_mailbox.js';
 import decide_email from './decide_email.js';
+import delete_email from './delete_email.js';
 import forward_email from './forward_email.js';
 import get_attachment from './get_attachment.js';
 import get_audit from './get_audit.js';
@@ -31,6 +32,7 @@ export const TOOLS: readonly ToolDef[] = [
   read_email,
   search_email,
   tag_email,
+  delete_email,
   cancel_message,
   get_message,
   mail_wait,

@@ -30,7 +30,7 @@ export class SqlStore extends StoreMessages implements Store {
   listFolders(mailbox: string) {
     return this.read((q) => inbox.folderNames(q, mailbox));
   }
-  searchEmails(query: { mailbox: string; query: string; folder?: string | undefined; limit: number }) {
+  searchEmails(query: inbox.SearchQuery) {
     return this.read((q) => inbox.searchEmailRows(q, query));
   }
   applyTag(action: messages.TagAction) {

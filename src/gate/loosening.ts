@@ -53,6 +53,16 @@ const bound =
 /** A switch that holds or refuses when true: turning it on tightens; off or unset may not. */
 const guard: Compare = (a, b) => (a === b ? 'same' : b === true ? 'tighter' : 'looser');
 
+/**
+ * A switch that permits when true: turning it on loosens, off tightens; unsetting an explicit off may let a
+ * global `true` through, so only unsetting an on is provably not looser.
+ */
+const permission: Compare = (a, b) => {
+  if (a === b) return 'same';
+  if (b === true) return 'looser';
+  return b === false || a === true ? 'tighter' : 'looser';
+};
+
 const norm = (v: unknown) => new Set(Array.isArray(v) ? v.map((x) => String(x).trim().toLowerCase()) : []);
 const subset = (a: Set<string>, b: Set<string>) => [...a].every((x) => b.has(x));
 
@@ -91,6 +101,7 @@ const RULES: Record<string, Compare> = {
   'content_holds.secrets': guard,
   four_eyes: guard,
   gdpr_article22_scope: guard,
+  allow_permanent_delete: permission,
 };
 
 /** The policy keys (dotted for nested ones) whose change is not provably a tightening. */

@@ -95,6 +95,8 @@ export interface TagResult {
   added: string[];
   removed: string[];
   moved_to: string | null;
+  /** A permanent delete_email: the email is gone from the server (STORE \Deleted + UID EXPUNGE). */
+  deleted?: boolean;
   /** Set when the server refused part of it for good (the parts after it were not attempted); never retried. */
   refused: { code: ErrorCode; reason: string } | null;
 }
@@ -104,9 +106,10 @@ export interface MailboxPort {
   sync(folder: string, known: KnownFolder | undefined): Promise<SyncDelta>;
   /**
    * Fetches and parses the full messages with these UIDs, all from one folder, in one round trip. UIDs the
-   * server no longer has are absent from the map.
+   * server no longer has are absent from the map. `background`: for the body prefetch, on a connection of its
+   * own where the port has one, so a foreground read never queues behind a prefetch batch.
    */
-  loadBodies(folder: string, uids: readonly number[]): Promise<Map<number, ParsedBody>>;
+  loadBodies(folder: string, uids: readonly number[], opts?: { background?: boolean }): Promise<Map<number, ParsedBody>>;
   /**
    * Asks the server which of the given cached-but-unfetched UIDs match the query (IMAP SEARCH TEXT), for the
    * part of a search the local index cannot answer.

@@ -13,6 +13,8 @@ export type ActionView = {
   add_flags: string[];
   remove_flags: string[];
   move_to: string | null;
+  /** delete_email: to the Trash, or permanently; null for a flag or folder change. */
+  delete: 'trash' | 'permanent' | null;
   status: ActionStatus;
   created_by: string;
   created_at: string;
@@ -30,6 +32,7 @@ export function toActionView(a: MailboxAction): ActionView {
     add_flags: a.action.add_flags.map(cleanLine),
     remove_flags: a.action.remove_flags.map(cleanLine),
     move_to: a.action.move_to === null ? null : cleanLine(a.action.move_to),
+    delete: a.action.delete ?? null,
     status: a.status,
     created_by: a.created_by,
     created_at: iso(a.created_at)!,

@@ -218,7 +218,7 @@ export class DeliveryWorker {
       const tagged = await applyTagAction(this.store, this.clock, this.transports.forMailbox(mb), a.action);
       outcome = tagged.refused
         ? { kind: 'failed', error: `${tagged.refused.code}: ${tagged.refused.reason}` }
-        : { kind: 'applied', result: { added: tagged.added, removed: tagged.removed, moved_to: tagged.moved_to } };
+        : { kind: 'applied', result: { added: tagged.added, removed: tagged.removed, moved_to: tagged.moved_to, deleted: tagged.deleted } };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       const attempts = a.attempts + 1;

@@ -7,19 +7,22 @@
  * While it runs, reads stay correct: check_inbox's pages are never larger than the first page; an unread-only
  * listing and a search ask the server about the part not cached yet and cache what they find first.
  */
+import type { ServerSearch } from '../mail/imap/search-criteria.js';
 import type { KnownFolder, MailboxPort, SyncDelta } from '../mail/ports.js';
 import type { CachedEnvelope, FolderState, Store } from '../store/store.js';
 
 /** The newest messages a first sync caches: the largest page check_inbox can ask for. */
 export const FIRST_PAGE = 100;
 /** Envelopes per backfill FETCH: what a foreground command may have to wait behind, at most. */
-export const BACKFILL_BATCH = 500;
+export const BACKFILL_BATCH = 250;
+/** Envelopes per write transaction when a batch is stored. */
+const STORE_CHUNK = 100;
 
 /** What an IMAP port offers for big folders (ImapMailbox has it; a port without it syncs whole folders). */
 export interface BackfillPort {
   syncNewest(folder: string, known: KnownFolder | undefined, newest: number): Promise<SyncDelta & { backfill_below: number | null }>;
   backfill(folder: string, uidvalidity: number, below: number, batch: number): Promise<{ envelopes: CachedEnvelope[]; below: number | null } | null>;
-  searchBelow(folder: string, below: number, query: { text?: string; unseen?: boolean }): Promise<number[]>;
+  searchBelow(folder: string, below: number, query: ServerSearch): Promise<number[]>;
   fetchEnvelopes(folder: string, uidvalidity: number, uids: readonly number[]): Promise<CachedEnvelope[] | null>;
 }
 
@@ -29,7 +32,7 @@ export function canBackfill(port: MailboxPort): port is MailboxPort & BackfillPo
 
 /**
  * Backfills one folder until it is cached whole, the UIDVALIDITY changes (the next sync starts over), or
- * `stopped()` says so. Each batch is one FETCH and one transaction, started once `idle()` resolves.
+ * `stopped()` says so. Each batch is one FETCH and a few short transactions, started once `idle()` resolves; `stored()` after each.
  */
 export async function backfillFolder(
   store: Store,
@@ -39,6 +42,7 @@ export async function backfillFolder(
   clock: () => number,
   stopped: () => boolean,
   idle: () => Promise<void>,
+  stored: () => void = () => undefined,
 ): Promise<void> {
   // Each batch waits until no foreground read is running: a read waits for the batch in flight at most.
   for (;;) {
@@ -49,6 +53,7 @@ export async function backfillFolder(
     const got = await port.backfill(folder, state.uidvalidity, state.backfill_below, BACKFILL_BATCH);
     if (!got) return;
     await storeOlder(store, state, got.envelopes, got.below, clock());
+    stored();
   }
 }
 
@@ -57,10 +62,18 @@ export async function backfillFolder(
  * folder's mark only downwards, so a read caching a few old messages never undoes a batch.
  */
 export async function storeOlder(store: Store, state: FolderState, envelopes: CachedEnvelope[], below: number | null, now: number): Promise<void> {
-  await store.applyFolderSync(
-    { state: { ...state, backfill_below: below }, reset: false, upserts: envelopes, flagUpdates: [], removed: [], backfill: true },
-    now,
-  );
+  // In short transactions, newest first, with a turn of the event loop between them: each one holds the store and
+  // the event loop (500 rows with their full-text entries took ~100 ms here), and a read must not wait that long.
+  // Only the last moves the mark, so a batch cut short by a crash is fetched again (the upserts are idempotent).
+  for (let end = envelopes.length; ; ) {
+    const start = Math.max(0, end - STORE_CHUNK);
+    const mark = start === 0 ? below : (state.backfill_below ?? null);
+    const upserts = envelopes.slice(start, end);
+    await store.applyFolderSync({ state: { ...state, backfill_below: mark }, reset: false, upserts, flagUpdates: [], removed: [], backfill: true }, now);
+    if (start === 0) return;
+    end = start;
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 /**
@@ -72,7 +85,7 @@ export async function cacheOlderMatches(
   port: BackfillPort,
   address: string,
   folder: string,
-  query: { text?: string; unseen?: boolean },
+  query: ServerSearch,
   limit: number,
   now: () => number,
 ): Promise<number[]> {

@@ -8,12 +8,20 @@
  * have no port: their mail is in the store already and a tag is a store write.
  */
 import { log } from '../log.js';
+import type { ServerSearch } from '../mail/imap/search-criteria.js';
 import type { MailboxPort, TagResult, Transport } from '../mail/ports.js';
 import type { InboundEmail, ParsedBody, Store, TagAction } from '../store/store.js';
 import { backfillFolder, cacheOlderMatches, canBackfill, FIRST_PAGE } from './inbox-backfill.js';
+import { ForegroundGate } from './inbox-foreground.js';
 
-const PREFETCH_BATCH = 25;
-const PREFETCH_PAUSE_MS = 20;
+/** Messages per prefetch FETCH, on the background connection: few round trips, so a 100k folder indexes in minutes. */
+const PREFETCH_BATCH = 200;
+/** Raw bytes per prefetch FETCH at most (by the cached sizes): a batch of big mails stays small in memory. */
+const PREFETCH_BYTES = 2 * 1024 * 1024;
+/** A prefetch this short stays on the command connection (no third connection for a small inbox), unless the folder is being backfilled. */
+const PREFETCH_OWN_CONNECTION = 100;
+/** Bodies per write transaction: each one holds the store (every read waits) and the event loop while it runs. */
+const STORE_CHUNK = 50;
 const EMPTY_BODY: ParsedBody = { text: null, html: null, references_header: null, in_reply_to_header: null, attachments: [] };
 
 export class InboxCache {
@@ -25,9 +33,8 @@ export class InboxCache {
   private readonly prefetching = new Map<string, Promise<void>>();
   private readonly backfilling = new Map<string, Promise<void>>();
   private closing = false;
-  /** Foreground reads running now (check_inbox, read_email, search_email): background batches wait for none. */
-  private busy = 0;
-  private idleWaiters: (() => void)[] = [];
+  /** Foreground reads (check_inbox, read_email, search_email) against background batches: see inbox-foreground.ts. */
+  private readonly gate = new ForegroundGate();
 
   constructor(
     private readonly store: Store,
@@ -94,6 +101,8 @@ export class InboxCache {
         this.clock,
         () => this.closing,
         () => this.idle(),
+        // The body prefetch may have run dry before this batch came in: it picks up the new envelopes.
+        () => void this.prefetchBodies(folder),
       )
         .catch((err: unknown) => log('debug', 'envelope backfill stopped; the next sync resumes it', { mailbox: this.address, folder, error: String(err) }))
         .finally(() => this.backfilling.delete(folder));
@@ -103,46 +112,46 @@ export class InboxCache {
   }
 
   /**
-   * Runs a foreground read: background batches (backfill, body prefetch) do not start while one runs, so it
-   * waits behind the batch already in flight at most, on the connection and on the store alike.
+   * Runs a foreground read: background batches (backfill, body prefetch) do not start while one runs, nor right
+   * after it, so it waits behind the batch already in flight at most, on the connection and on the store alike.
    */
-  async foreground<T>(read: () => Promise<T>): Promise<T> {
-    this.busy++;
-    try {
-      return await read();
-    } finally {
-      if (--this.busy === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    }
+  foreground<T>(read: () => Promise<T>): Promise<T> {
+    return this.gate.run(read);
   }
 
   private idle(): Promise<void> {
-    return this.busy === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.gate.idle();
   }
 
   /**
    * Caches first what a read needs from the part of a folder not backfilled yet: the newest `limit` unseen
    * messages for an unread-only listing, or a search's hits. Nothing once the folder is cached whole.
    */
-  async cacheOlder(folder: string, query: { text?: string; unseen?: boolean }, limit: number): Promise<number[]> {
+  async cacheOlder(folder: string, query: ServerSearch, limit: number): Promise<number[]> {
     const port = this.port;
     return canBackfill(port) ? cacheOlderMatches(this.store, port, this.address, folder, query, limit, this.clock) : [];
   }
 
-  /** Fetches and stores, in one transaction, the bodies of those emails that have only an envelope cached. */
-  async loadBodies(folder: string, emails: readonly InboundEmail[]): Promise<void> {
+  /** Fetches (one FETCH) and stores, in short transactions, the bodies of those emails that have only an envelope cached. */
+  async loadBodies(folder: string, emails: readonly InboundEmail[], opts: { background?: boolean } = {}): Promise<void> {
     const byUid = new Map(emails.filter((e) => !e.has_body && e.uid !== null && e.folder === folder).map((e) => [e.uid!, e]));
     if (byUid.size === 0) return;
-    const bodies = await this.port.loadBodies(folder, [...byUid.keys()]);
+    const bodies = await this.port.loadBodies(folder, [...byUid.keys()], opts);
     // Messages the server no longer has are marked fetched (empty) so they are not asked for again.
-    await this.store.setEmailBodies([...byUid].map(([uid, e]) => [e.email_id, bodies.get(uid) ?? EMPTY_BODY] as const));
+    const rows = [...byUid].map(([uid, e]) => [e.email_id, bodies.get(uid) ?? EMPTY_BODY] as const);
+    for (let i = 0; i < rows.length; i += STORE_CHUNK) await this.store.setEmailBodies(rows.slice(i, i + STORE_CHUNK));
   }
 
-  /** The cached UIDs the local index cannot search yet (envelope only) that match on the server. */
-  async searchUnfetched(folder: string, query: string): Promise<InboundEmail[] | null> {
+  /**
+   * The cached UIDs the local index cannot search yet (envelope only) that match on the server, and how many are
+   * unfetched; null when none is. Only the `newest` hits by date when given (a search answers newest first, so older hits cannot be in its page: their bodies
+   * are left to the prefetch rather than fetched and parsed while the agent waits).
+   */
+  async searchUnfetched(folder: string, query: string, newest?: number): Promise<{ hits: InboundEmail[]; unfetched: number } | null> {
     const unfetched = await this.store.unfetchedUids(this.address, folder);
     if (unfetched.length === 0) return null;
-    const hits = await this.port.searchServer(folder, query, unfetched);
-    return this.store.emailsByUid(this.address, folder, hits);
+    const hits = await this.store.emailsByUid(this.address, folder, await this.port.searchServer(folder, query, unfetched));
+    return { hits: newest === undefined ? hits : hits.sort((a, b) => b.date - a.date).slice(0, newest), unfetched: unfetched.length };
   }
 
   /**
@@ -166,16 +175,38 @@ export class InboxCache {
       // read and thousands); what the backfill adds meanwhile is picked up by the next round.
       const pending = await this.store.unfetchedUids(this.address, folder);
       if (pending.length === 0) return;
+      // A big prefetch runs on the background connection (the backfill's), so the agent's reads never queue
+      // behind a batch on the wire; between batches it waits for them (idle), and its writes are short.
+      const big = !!(await this.store.getFolderState(this.address, folder))?.backfill_below;
+      const background = big || pending.length > PREFETCH_OWN_CONNECTION;
       while (pending.length > 0) {
         await this.idle();
         if (this.closing) return;
         // Bodies a read fetched meanwhile are skipped by loadBodies (has_body).
-        await this.loadBodies(folder, await this.store.emailsByUid(this.address, folder, pending.splice(-PREFETCH_BATCH)));
-        // Small batches and a pause between them: the prefetch shares the connection (and the event loop) with
-        // the agent's own reads, which must not queue behind it. (The envelope backfill has a connection of its own.)
-        await new Promise((r) => setTimeout(r, PREFETCH_PAUSE_MS));
+        const batch = await this.nextBatch(folder, pending);
+        await this.loadBodies(folder, batch, { background });
+        if (!background) await new Promise((r) => setTimeout(r, 20)); // on the shared connection: let reads in
       }
     }
+  }
+
+  /** The newest pending emails, up to PREFETCH_BATCH and PREFETCH_BYTES (one at least), taken off `pending`. */
+  private async nextBatch(folder: string, pending: number[]): Promise<InboundEmail[]> {
+    const uids = pending.slice(-PREFETCH_BATCH);
+    const byUid = new Map((await this.store.emailsByUid(this.address, folder, uids)).map((e) => [e.uid, e]));
+    const batch: InboundEmail[] = [];
+    let bytes = 0;
+    let taken = 0;
+    for (let i = uids.length - 1; i >= 0; i--) {
+      const e = byUid.get(uids[i]!);
+      if (e && batch.length > 0 && bytes + (e.size ?? 0) > PREFETCH_BYTES) break;
+      taken++;
+      if (!e) continue; // gone meanwhile (expunged, or the folder was reset)
+      batch.push(e);
+      bytes += e.size ?? 0;
+    }
+    pending.length -= taken;
+    return batch;
   }
 
   /** Applies a tag on the server, then resyncs the folders it touched so the change shows at once. */
@@ -242,10 +273,13 @@ export async function applyTagAction(store: Store, clock: () => number, transpor
   const cache = inboxCacheFor(store, clock, email.mailbox, transport);
   if (cache) return cache.applyTag(email, action);
   await store.applyTag(action);
+  // delete_email in the sandbox: its Trash is the folder named so (store/inbox.ts applyTagRow).
+  const moveTo = action.delete === 'trash' ? 'Trash' : action.move_to;
   return {
     added: [...action.add_flags],
     removed: [...action.remove_flags],
-    moved_to: action.move_to && action.move_to !== email.folder ? action.move_to : null,
+    moved_to: moveTo && moveTo !== email.folder ? moveTo : null,
+    ...(action.delete === 'permanent' ? { deleted: true } : {}),
     refused: null,
   };
 }

@@ -2,11 +2,13 @@
  * Reading and tagging inbound mail. Reads always execute (every mode allows them) after the transport has
  * synced the folder; tagging is a write and goes through the gate like a send, so gated_all holds it.
  */
-import { MailgateError } from '../errors.js';
+import { invalid, MailgateError } from '../errors.js';
 import { newActionId } from '../ids.js';
+import type { SearchFilters } from '../store/inbox.js';
 import type { InboundEmail, Mailbox, MailboxAction, TagAction } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
+import { unknownFolderError } from './folders.js';
 import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { gateFor } from './send.js';
@@ -36,17 +38,18 @@ async function listInbox(
     await cache.loadBodies(q.folder, emails);
     emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
   }
-  // The sandbox has no folder list of its own: a folder exists once mail is in it. (An IMAP folder that does
-  // not exist was already refused by the server when the sync opened it; an empty one is simply empty.)
-  if (emails.length === 0 && q.folder !== 'INBOX' && mailbox.transport === 'sandbox') {
-    const folders = await ctx.store.listFolders(mailbox.address);
-    if (!folders.includes(q.folder)) {
-      throw new MailgateError('INVALID_INPUT', `folder: '${q.folder}' has no mail in ${mailbox.address}; folders with mail: ${folders.join(', ') || 'INBOX'}`, {
-        field: 'folder',
-      });
-    }
-  }
+  if (emails.length === 0) await requireSandboxFolder(ctx, mailbox, q.folder);
   return emails;
+}
+
+/**
+ * The sandbox has no folder list of its own: a folder exists once mail is in it, INBOX and Sent always (as
+ * list_folders shows them). An IMAP folder that does not exist is refused by the server when a sync opens it.
+ */
+async function requireSandboxFolder(ctx: AppContext, mailbox: Mailbox, folder: string): Promise<void> {
+  if (mailbox.transport !== 'sandbox' || folder === 'INBOX' || folder === 'Sent') return;
+  const folders = await ctx.store.listFolders(mailbox.address);
+  if (!folders.includes(folder)) throw unknownFolderError(mailbox.address, folder, [...new Set(['INBOX', 'Sent', ...folders])]);
 }
 
 export async function readEmail(ctx: AppContext, who: Principal, id: string): Promise<InboundEmail> {
@@ -73,49 +76,73 @@ export interface SearchResult {
    */
   indexed: number | null;
   total: number | null;
+  /** Set when a filter could be applied only to part of the folder (has_attachment before bodies are indexed). */
+  note?: string;
 }
 
-export async function searchEmail(
-  ctx: AppContext,
-  who: Principal,
-  q: { mailbox: string; query: string; folder?: string | undefined; limit: number },
-): Promise<SearchResult> {
+export interface SearchRequest {
+  mailbox: string;
+  query?: string | undefined;
+  folder?: string | undefined;
+  /** Absent: the query alone (as before filters existed). */
+  filters?: SearchFilters | undefined;
+  limit: number;
+}
+
+export async function searchEmail(ctx: AppContext, who: Principal, q: SearchRequest): Promise<SearchResult> {
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
+  if (q.query === undefined && Object.values(q.filters ?? {}).every((v) => v === undefined)) {
+    throw invalid('query', 'nothing to search for; give a query, or a filter such as from, subject, since, unread or flagged');
+  }
   const cache = cacheFor(ctx, mailbox);
+  if (!cache && q.folder) await requireSandboxFolder(ctx, mailbox, q.folder);
   const folder = q.folder ?? 'INBOX';
   const search = () => searchFolder(ctx, mailbox, cache, folder, q);
   return cache ? cache.foreground(search) : search();
 }
 
-async function searchFolder(
-  ctx: AppContext,
-  mailbox: Mailbox,
-  cache: InboxCache | undefined,
-  folder: string,
-  q: { mailbox: string; query: string; folder?: string | undefined; limit: number },
-): Promise<SearchResult> {
+async function searchFolder(ctx: AppContext, mailbox: Mailbox, cache: InboxCache | undefined, folder: string, q: SearchRequest): Promise<SearchResult> {
   await cache?.sync(folder);
   let source: SearchResult['source'] = 'cache';
-  // Messages the backfill has not reached are not cached at all: the server searches them, and the newest
-  // hits are cached (envelopes) so the step below fetches their bodies.
-  if (cache && (await cache.cacheOlder(folder, { text: q.query }, q.limit)).length > 0) source = 'cache+server';
+  // Messages the backfill has not reached are not cached at all: the server searches them (every filter but
+  // has_attachment, which IMAP SEARCH cannot ask), and the newest hits are cached (envelopes) so the step below
+  // fetches their bodies; the local search then decides exactly.
+  const { has_attachment: _, unread, ...server } = q.filters ?? {};
+  const criteria = { ...server, ...(unread === undefined ? {} : { unseen: unread }), ...(q.query === undefined ? {} : { text: q.query }) };
+  if (cache && (await cache.cacheOlder(folder, criteria, q.limit)).length > 0) source = 'cache+server';
   // The index has only envelopes of some: let the server search their bodies, then fetch the hits so the
-  // next search answers them locally.
-  const hits = await cache?.searchUnfetched(folder, q.query);
-  if (cache && hits) {
-    await cache.loadBodies(folder, hits);
+  // next search answers them locally. The filters need no body: the envelope has what they read.
+  // Without filters the page is the newest matches, so only the newest `limit` hits need their bodies now.
+  const filtered = Object.values(q.filters ?? {}).some((v) => v !== undefined);
+  const found = q.query === undefined ? undefined : await cache?.searchUnfetched(folder, q.query, filtered ? undefined : q.limit);
+  if (cache && found) {
+    await cache.loadBodies(folder, found.hits);
     source = 'cache+server';
   }
+  // Bodies still unfetched, known from that step when it ran (counting them reads every cached row of the folder).
+  const unfetched = found === undefined ? undefined : found ? found.unfetched - found.hits.length : 0;
   const emails = await ctx.store.searchEmails({ ...q, mailbox: mailbox.address });
-  return { emails, source, ...(cache ? await coverage(ctx, mailbox.address, folder) : { indexed: null, total: null }) };
+  if (!cache) return { emails, source, indexed: null, total: null };
+  const cover = await coverage(ctx, mailbox.address, folder, unfetched);
+  const partly = q.filters?.has_attachment !== undefined && cover.indexed < cover.total;
+  return {
+    emails,
+    source,
+    ...cover,
+    ...(partly
+      ? {
+          note: `has_attachment was checked on the ${cover.indexed} of ${cover.total} messages whose bodies are indexed; the rest are still being fetched, so search again later for them`,
+        }
+      : {}),
+  };
 }
 
 /** Indexed bodies against the folder's size on the server (search_email's indexed / total). */
-async function coverage(ctx: AppContext, address: string, folder: string): Promise<{ indexed: number; total: number }> {
+async function coverage(ctx: AppContext, address: string, folder: string, known?: number): Promise<{ indexed: number; total: number }> {
   const state = await ctx.store.getFolderState(address, folder);
   if (!state) return { indexed: 0, total: 0 };
   const cached = await ctx.store.cachedCount(address, folder, state.uidvalidity);
-  const unfetched = (await ctx.store.unfetchedUids(address, folder)).length;
+  const unfetched = known ?? (await ctx.store.unfetchedUids(address, folder)).length;
   return { indexed: Math.max(0, cached - unfetched), total: Number(state.messages) };
 }
 
@@ -160,7 +187,8 @@ export async function tagEmail(
   return describeAction(a);
 }
 
-function describeAction(a: MailboxAction): ActionResult {
+/** A held or applied mailbox action as tag_email and delete_email answer it. */
+export function describeAction(a: MailboxAction): ActionResult {
   const base = { action_id: a.action_id };
   switch (a.status) {
     case 'pending':

@@ -94,33 +94,96 @@ export function folderNames(q: SqlTx, mailbox: string): Promise<string[]> {
   return q.column<string>('SELECT DISTINCT folder FROM emails WHERE mailbox = ? ORDER BY folder', [mailbox]);
 }
 
+/** search_email's filters, each narrowing the result; absent ones do not. */
+export interface SearchFilters {
+  /** Substrings, case-insensitive (as IMAP SEARCH FROM/TO/SUBJECT, RFC 3501 §6.4.4). */
+  from?: string | undefined;
+  to?: string | undefined;
+  subject?: string | undefined;
+  /** Epoch ms: date >= since, date < before. */
+  since?: number | undefined;
+  before?: number | undefined;
+  unread?: boolean | undefined;
+  flagged?: boolean | undefined;
+  /** Decided only for emails whose body is indexed (has_body): an envelope does not list attachments. */
+  has_attachment?: boolean | undefined;
+}
+
+export interface SearchQuery {
+  mailbox: string;
+  /** Free text; absent (or without words) when only filters are given. */
+  query?: string | undefined;
+  folder?: string | undefined;
+  filters?: SearchFilters | undefined;
+  limit: number;
+}
+
 /**
  * Full-text search over what has been synced: every word of the query must match a word prefix in the
  * sender, recipients, subject or text. SQLite answers from its FTS5 index (emails_fts), PostgreSQL from the
- * emails.search_vector tsvector column (GIN index); both take the query as words, so search syntax in a query is inert.
+ * emails.search_vector tsvector column (GIN index); both take the query as words, so search syntax in a query
+ * is inert. Filters narrow it (or, with no query, select alone) in plain SQL that both dialects run.
  */
-export async function searchEmailRows(
-  q: SqlTx,
-  query: { mailbox: string; query: string; folder?: string | undefined; limit: number },
-): Promise<InboundEmail[]> {
+export async function searchEmailRows(q: SqlTx, query: SearchQuery): Promise<InboundEmail[]> {
+  const params: Row = { mailbox: query.mailbox, limit: query.limit };
+  const where = [...filterClauses(q.dialect, query.filters ?? {}, params)];
+  if (query.folder) {
+    where.push('e.folder = @folder');
+    params.folder = query.folder;
+  }
+  const extra = where.map((w) => `AND ${w}`).join(' ');
+  if (query.query === undefined) {
+    const sql = `SELECT e.* FROM emails e WHERE e.mailbox = @mailbox ${extra} ORDER BY e.date DESC, e.received_at DESC LIMIT @limit`;
+    return (await q.all<Row>(sql, params)).map(fromRow);
+  }
   const words = queryWords(query.query);
   const match = q.dialect.name === 'sqlite' ? ftsQuery(words) : tsQuery(words);
   if (!match) return [];
-  const params: Row = { mailbox: query.mailbox, match, limit: query.limit };
-  let folderClause = '';
-  if (query.folder) {
-    folderClause = 'AND e.folder = @folder';
-    params.folder = query.folder;
-  }
+  params.match = match;
   const sql =
     q.dialect.name === 'sqlite'
       ? `SELECT e.* FROM emails_fts f JOIN emails e ON e.rowid = f.rowid
-    WHERE emails_fts MATCH @match AND e.mailbox = @mailbox ${folderClause}
+    WHERE emails_fts MATCH @match AND e.mailbox = @mailbox ${extra}
     ORDER BY e.date DESC LIMIT @limit`
       : `SELECT e.* FROM emails e
-    WHERE e.search_vector @@ to_tsquery('simple', @match) AND e.mailbox = @mailbox ${folderClause}
+    WHERE e.search_vector @@ to_tsquery('simple', @match) AND e.mailbox = @mailbox ${extra}
     ORDER BY e.date DESC LIMIT @limit`;
   return (await q.all<Row>(sql, params)).map(fromRow);
+}
+
+/** A LIKE pattern for a literal substring: `%`, `_` and the escape itself are escaped (ESCAPE '!'). */
+const likePattern = (text: string) => `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+
+/**
+ * The WHERE conditions of the filters, their values put in `params`. lower() on both sides: SQLite's LIKE folds
+ * ASCII case only and PostgreSQL's none. Flags and attachments are JSON text in both dialects.
+ */
+function* filterClauses(d: Dialect, f: SearchFilters, params: Row): Generator<string> {
+  const texts = [
+    ['from_like', "e.from_addr || ' ' || COALESCE(e.from_name, '')", f.from],
+    ['to_like', 'e.to_addrs', f.to],
+    ['subject_like', 'e.subject', f.subject],
+  ] as const;
+  for (const [name, column, value] of texts) {
+    if (value === undefined) continue;
+    params[name] = likePattern(value);
+    yield `lower(${column}) LIKE @${name} ESCAPE '!'`;
+  }
+  if (f.since !== undefined) {
+    params.since = f.since;
+    yield 'e.date >= @since';
+  }
+  if (f.before !== undefined) {
+    params.before = f.before;
+    yield 'e.date < @before';
+  }
+  if (f.unread !== undefined) yield f.unread ? 'e.unread = 1' : 'e.unread = 0';
+  if (f.flagged !== undefined) {
+    // The flags column holds JSON: \Flagged is stored as "\\Flagged".
+    params.flagged_json = JSON.stringify('\\Flagged');
+    yield `${f.flagged ? '' : 'NOT '}${contains(d, 'e.flags', '@flagged_json')}`;
+  }
+  if (f.has_attachment !== undefined) yield `e.has_body = 1 AND COALESCE(e.attachments, '[]') ${f.has_attachment ? '<>' : '='} '[]'`;
 }
 
 /** The words of a search, at most 20: what both backends' queries are built from. */
@@ -145,10 +208,18 @@ function tsQuery(words: readonly string[]): string {
     .join(' & ');
 }
 
-/** Applies flag changes and a move to one email; `\Seen` drives the unread column. */
+/**
+ * Applies flag changes and a move to one email; `\Seen` drives the unread column. A sandbox delete_email moves it
+ * to the folder named Trash, or removes the row for good (the FTS index follows by trigger).
+ */
 export async function applyTagRow(q: SqlTx, action: TagAction): Promise<InboundEmail | undefined> {
   const email = await getEmailRow(q, action.email_id);
   if (!email) return undefined;
+  if (action.delete === 'permanent') {
+    await q.run('DELETE FROM emails WHERE email_id = ?', [email.email_id]);
+    return undefined;
+  }
+  if (action.delete === 'trash') action = { ...action, move_to: 'Trash' };
   const flags = new Set(email.flags);
   for (const f of action.add_flags) flags.add(f);
   for (const f of action.remove_flags) flags.delete(f);

@@ -9,6 +9,11 @@ export interface TagAction {
   add_flags: string[];
   remove_flags: string[];
   move_to: string | null;
+  /**
+   * delete_email: `trash` moves the email to the special-use \Trash folder, `permanent` deletes it for good
+   * (only where the policy's allow_permanent_delete is on). Absent for a tag; the flags are then empty.
+   */
+  delete?: 'trash' | 'permanent' | undefined;
 }
 
 export interface MessageContent {
@@ -84,7 +89,7 @@ export interface PendingPage {
 }
 
 /** Metadata pairs a listed message must all carry, each value equal as a JSON scalar (string 1 is not number 1). */
-export type MetadataFilter = Readonly<Record<string, string | number | boolean>>;
+type MetadataFilter = Readonly<Record<string, string | number | boolean>>;
 
 /** Pending messages oldest first, paged by (created_at, message_id) keyset so a page costs the same at any depth. */
 /** `mailboxes` limits the page to a principal's mailboxes (src/services/scope.ts). */

@@ -21,6 +21,7 @@ const AGENT_TOOLS = [
   'read_email',
   'search_email',
   'tag_email',
+  'delete_email',
   'cancel_message',
   'get_message',
   'mail_wait',
@@ -127,7 +128,7 @@ describe('role separation across processes', () => {
     expect([...names].sort()).toEqual([...AGENT_TOOLS].sort());
     for (const t of (await agent.client.listTools()).tools) {
       if (t.annotations?.readOnlyHint === false)
-        expect(['send_email', 'reply_email', 'forward_email', 'tag_email', 'cancel_message', 'manage_contacts']).toContain(t.name);
+        expect(['send_email', 'reply_email', 'forward_email', 'tag_email', 'delete_email', 'cancel_message', 'manage_contacts']).toContain(t.name);
     }
     const reviewerNames = (await reviewer.client.listTools()).tools.map((t) => t.name);
     expect(reviewerNames).toEqual(expect.arrayContaining(['list_pending', 'queue_approve', 'queue_reject']));

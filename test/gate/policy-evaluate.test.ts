@@ -136,6 +136,7 @@ describe('resolvePolicy: defaults < global < mailbox, key by key', () => {
       holds: { newRecipient: true, newExternalDomain: false, secrets: true },
       fourEyes: false,
       article22Scope: false,
+      allowPermanentDelete: false,
     });
   });
 

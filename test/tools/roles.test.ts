@@ -11,6 +11,7 @@ const AGENT_TOOLS = [
   'read_email',
   'search_email',
   'tag_email',
+  'delete_email',
   'cancel_message',
   'get_message',
   'mail_wait',
@@ -29,6 +30,7 @@ const DOTTED: Record<string, string> = {
   read_email: 'mail.read',
   search_email: 'mail.search',
   tag_email: 'mail.tag',
+  delete_email: 'mail.delete',
   cancel_message: 'mail.cancel',
   get_message: 'mail.status',
   mail_wait: 'mail.wait',
@@ -148,7 +150,17 @@ describe('tool metadata', () => {
     for (const n of ['list_pending', 'get_audit']) {
       expect(ann(n), n).toMatchObject({ readOnlyHint: true, openWorldHint: false });
     }
-    for (const n of ['send_email', 'reply_email', 'forward_email', 'tag_email', 'cancel_message', 'queue_approve', 'queue_reject', 'decide_email']) {
+    for (const n of [
+      'send_email',
+      'reply_email',
+      'forward_email',
+      'tag_email',
+      'delete_email',
+      'cancel_message',
+      'queue_approve',
+      'queue_reject',
+      'decide_email',
+    ]) {
       expect(ann(n), n).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     }
     for (const n of ['create_mailbox', 'update_mailbox', 'list_mailboxes']) {
@@ -158,7 +170,7 @@ describe('tool metadata', () => {
 
   it('every tool has a title, a description, an input schema that refuses extra keys, and an output schema', async () => {
     const tools = await toolMap();
-    expect(tools.size).toBe(22);
+    expect(tools.size).toBe(23);
     for (const [name, t] of tools) {
       expect(t.title, name).toBeTruthy();
       expect(t.annotations?.title, name).toBe(t.title);

@@ -80,6 +80,7 @@ describe.each(CONNECTORS)('tools over %s', (name, connector) => {
     expect(await agent.tools()).toEqual([
       'cancel_message',
       'check_inbox',
+      'delete_email',
       'forward_email',
       'get_attachment',
       'get_message',

@@ -40,6 +40,7 @@ export function actionPage(v: ActionPageView): string {
 <h1>Change an email ${badge(a.status)}</h1>${LIVE}
 <dl class="facts">${about}<dt>Add flags</dt><dd>${list(a.action.add_flags)}</dd><dt>Remove flags</dt><dd>${list(a.action.remove_flags)}</dd>
 <dt>Move to</dt><dd>${a.action.move_to ? bdi(a.action.move_to) : '<span class="muted">stays where it is</span>'}</dd>
+${a.action.delete ? `<dt>Delete</dt><dd>${a.action.delete === 'permanent' ? '<strong>permanently</strong>' : 'move to the Trash'}</dd>` : ''}
 <dt>Requested by</dt><dd>${bdi(a.created_by)}, ${esc(ago(a.created_at, v.now))} ago</dd><dt>Why held</dt><dd>${bdi(a.gate_reason)}</dd>
 ${a.decided_by ? `<dt>Decided by</dt><dd>${bdi(a.decided_by)} at ${esc(iso(a.decided_at))}${a.decision_reason ? `: ${bdi(a.decision_reason)}` : ''}</dd>` : ''}
 ${a.last_error ? `<dt>Error</dt><dd>${bdi(a.last_error)}</dd>` : ''}</dl>${decide}</div>`;
@@ -56,6 +57,7 @@ export function actionList(actions: readonly MailboxAction[], now: number): stri
           a.action.add_flags.length ? `add ${a.action.add_flags.map(bdi).join(', ')}` : '',
           a.action.remove_flags.length ? `remove ${a.action.remove_flags.map(bdi).join(', ')}` : '',
           a.action.move_to ? `move to ${bdi(a.action.move_to)}` : '',
+          a.action.delete ? (a.action.delete === 'permanent' ? 'delete permanently' : 'move to Trash') : '',
         ]
           .filter(Boolean)
           .join('; ')}</td><td data-label="Requested by">${bdi(a.created_by)}</td><td data-label="Age">${esc(ago(a.created_at, now))} ago</td>` +

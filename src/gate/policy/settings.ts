@@ -67,6 +67,8 @@ export const PolicySettings = z
      * marked automated_decision is held for a person, in every mode and past every auto-approve rule.
      */
     gdpr_article22_scope: z.boolean({ error: 'gdpr_article22_scope must be true or false' }).optional(),
+    /** delete_email may delete for good (permanent: true); off, it can only move mail to the Trash. */
+    allow_permanent_delete: z.boolean({ error: 'allow_permanent_delete must be true or false' }).optional(),
   })
   .strict();
 export type PolicySettings = z.infer<typeof PolicySettings>;
@@ -86,6 +88,7 @@ export interface EffectivePolicy {
   holds: { newRecipient: boolean; newExternalDomain: boolean; secrets: boolean };
   fourEyes: boolean;
   article22Scope: boolean;
+  allowPermanentDelete: boolean;
 }
 
 export const POLICY_DEFAULTS: EffectivePolicy = {
@@ -105,6 +108,8 @@ export const POLICY_DEFAULTS: EffectivePolicy = {
   holds: { newRecipient: true, newExternalDomain: false, secrets: true },
   fourEyes: false,
   article22Scope: false,
+  // Mail in the Trash can be restored; mail expunged cannot. An operator opts in per mailbox.
+  allowPermanentDelete: false,
 };
 
 /** Defaults, then the global settings, then the mailbox's: the most specific wins, key by key. */
@@ -129,6 +134,7 @@ export function resolvePolicy(global: PolicySettings | undefined, mailbox: Polic
     if (s.content_holds?.secrets !== undefined) out.holds.secrets = s.content_holds.secrets;
     if (s.four_eyes !== undefined) out.fourEyes = s.four_eyes;
     if (s.gdpr_article22_scope !== undefined) out.article22Scope = s.gdpr_article22_scope;
+    if (s.allow_permanent_delete !== undefined) out.allowPermanentDelete = s.allow_permanent_delete;
   }
   return out;
 }

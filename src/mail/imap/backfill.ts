@@ -9,6 +9,7 @@ import type { ImapFlow, MailboxObject, SearchObject } from 'imapflow';
 import { MailgateError } from '../../errors.js';
 import type { CachedEnvelope } from '../../store/store.js';
 import type { ImapConnection } from './connection.js';
+import { type ServerSearch, searchCriteria } from './search-criteria.js';
 import { ENVELOPE_QUERY, toEnvelope } from './sync.js';
 
 /** One backfill batch: older envelopes, and the lowest UID now cached (null: the folder is cached whole). */
@@ -47,13 +48,11 @@ async function seqBelow(c: ImapFlow, below: number): Promise<number> {
   return msg ? msg.seq : 0;
 }
 
-/** UIDs below `below` that match (a body search or UNSEEN), ascending: the part of a read the cache cannot answer yet. */
-export function searchBelow(conn: ImapConnection, label: string, folder: string, below: number, query: { text?: string; unseen?: boolean }): Promise<number[]> {
+/** UIDs below `below` that match (search_email's criteria, or UNSEEN), ascending: the part of a read the cache cannot answer yet. */
+export function searchBelow(conn: ImapConnection, label: string, folder: string, below: number, query: ServerSearch): Promise<number[]> {
   if (below <= 1) return Promise.resolve([]);
   return conn.withFolder(folder, async (c) => {
-    const q: SearchObject = { uid: `1:${below - 1}` };
-    if (query.text !== undefined) q.body = query.text;
-    if (query.unseen) q.seen = false;
+    const q: SearchObject = { uid: `1:${below - 1}`, ...searchCriteria(query) };
     const found = await c.search(q, { uid: true });
     if (found === false) throw new MailgateError('UNAVAILABLE', `${label}: the IMAP server refused the search; retry, or narrow the query`);
     return (found ?? []).sort((a, b) => a - b);

@@ -8,13 +8,15 @@ import type { ImapFlow, ListResponse, MailboxObject } from 'imapflow';
 import type { MailAccount } from '../../config/accounts.js';
 import { MailgateError } from '../../errors.js';
 import type { CachedEnvelope, ParsedBody, TagAction } from '../../store/store.js';
-import { parseMessage } from '../parse.js';
+import { parseMessage, preloadParser } from '../parse.js';
 import type { KnownFolder, MailboxPort, SyncDelta, TagResult } from '../ports.js';
 import { ImapConnection } from './connection.js';
 import { isPermanent, serverReason } from './errors.js';
 import { type BackfillBatch, backfillBatch, fetchEnvelopes, searchBelow } from './backfill.js';
 import { type PartialDelta, syncFolder } from './sync.js';
 import { InboxWatcher } from './watcher.js';
+import { deleteOnServer } from './delete.js';
+import type { ServerSearch } from './search-criteria.js';
 
 /** Messages larger than this are parsed only up to it, so one huge mail cannot exhaust memory. */
 const MAX_FETCH_BYTES = 8 * 1024 * 1024;
@@ -22,8 +24,8 @@ const MAX_FETCH_BYTES = 8 * 1024 * 1024;
 export class ImapMailbox implements MailboxPort {
   readonly conn: ImapConnection;
   /**
-   * A second connection for a big folder's envelope backfill (backfill.ts), connected on first use, so a
-   * foreground command never queues behind a batch. Small folders never open it: servers limit connections.
+   * A second connection for the background work, a big folder's envelope backfill (backfill.ts) and the body
+   * prefetch, connected on first use, so a foreground command never queues behind a batch.
    */
   private readonly bgConn: ImapConnection;
   private watcher: InboxWatcher | undefined;
@@ -69,12 +71,13 @@ export class ImapMailbox implements MailboxPort {
 
   // Big folders (backfill.ts): a first sync of the newest page only, then older envelopes in batches.
   syncNewest(folder: string, known: KnownFolder | undefined, newest: number): Promise<PartialDelta> {
+    if (!known) preloadParser(); // a first sync: the listing after it parses the page's bodies
     return syncFolder(this.conn, folder, known, { newest });
   }
   backfill(folder: string, uidvalidity: number, below: number, batch: number): Promise<BackfillBatch | null> {
     return backfillBatch(this.bgConn, folder, uidvalidity, below, batch);
   }
-  searchBelow(folder: string, below: number, query: { text?: string; unseen?: boolean }): Promise<number[]> {
+  searchBelow(folder: string, below: number, query: ServerSearch): Promise<number[]> {
     return searchBelow(this.conn, this.account.address, folder, below, query);
   }
   fetchEnvelopes(folder: string, uidvalidity: number, uids: readonly number[]): Promise<CachedEnvelope[] | null> {
@@ -96,9 +99,9 @@ export class ImapMailbox implements MailboxPort {
     );
   }
 
-  /** One UID FETCH for all the given messages of a folder, parsed. */
-  loadBodies(folder: string, uids: readonly number[]): Promise<Map<number, ParsedBody>> {
-    return fetchBodies(this.conn, folder, uids);
+  /** One UID FETCH for all the given messages of a folder, parsed (the prefetch's on the background connection). */
+  loadBodies(folder: string, uids: readonly number[], opts: { background?: boolean } = {}): Promise<Map<number, ParsedBody>> {
+    return fetchBodies(opts.background ? this.bgConn : this.conn, folder, uids);
   }
 
   /**
@@ -116,6 +119,7 @@ export class ImapMailbox implements MailboxPort {
           throw new MailgateError('UNAVAILABLE', `${label}: the IMAP server cannot do ${what} now: ${serverReason(answer)}; retry shortly`);
         result.refused = { code: 'MAIL_REFUSED', reason: `${what}: ${serverReason(answer)}` };
       };
+      if (change.delete) return deleteOnServer(this.conn, c, email, change.delete, result, refuse);
       if (change.add_flags.length) {
         // imapflow silently drops flags the folder does not allow (PERMANENTFLAGS, RFC 3501 §7.1): ask first.
         const denied = change.add_flags.filter((f) => !flagAllowed(c.mailbox as MailboxObject, f));
@@ -180,7 +184,12 @@ async function fetchBodies(conn: ImapConnection, folder: string, uids: readonly 
     }
   });
   // Parsed after the folder lock is released, so a slow parse does not hold up other commands.
-  for (const [uid, raw] of raws) bodies.set(uid, await parseMessage(raw));
+  // One at a time, each raw message dropped once parsed.
+  for (let next = raws.shift(); next; next = raws.shift()) {
+    bodies.set(next[0], await parseMessage(next[1]));
+    // A turn of the event loop between messages: a prefetch batch parsing 200 of them must not delay a read's I/O.
+    await new Promise((r) => setImmediate(r));
+  }
   return bodies;
 }
 
