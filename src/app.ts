@@ -16,8 +16,14 @@ import type { Store, StoreChange } from './store/store.js';
 import { type DispatcherOptions, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 // The database itself (`mailgate db`), for the CLI: these open a backend's driver and nothing else, no app.
-export { type CopyReport, copyDatabase } from './domain/db-copy.js';
-export { type DatabaseStatus, databaseStatus, type MigrateResult, migrateDatabase } from './domain/db-admin.js';
+// Loaded when called: they bring pg with them, which a SQLite server's start-up should not pay for.
+export type { CopyReport } from './domain/db-copy.js';
+export type { DatabaseStatus, MigrateResult } from './domain/db-admin.js';
+type DbCopy = typeof import('./domain/db-copy.js');
+type DbAdmin = typeof import('./domain/db-admin.js');
+export const copyDatabase = async (...a: Parameters<DbCopy['copyDatabase']>) => (await import('./domain/db-copy.js')).copyDatabase(...a);
+export const databaseStatus = async (...a: Parameters<DbAdmin['databaseStatus']>) => (await import('./domain/db-admin.js')).databaseStatus(...a);
+export const migrateDatabase = async (...a: Parameters<DbAdmin['migrateDatabase']>) => (await import('./domain/db-admin.js')).migrateDatabase(...a);
 
 export interface AppOptions {
   clock?: () => number;
@@ -85,6 +91,7 @@ export async function createApp(loaded: LoadedConfig, opts: AppOptions = {}): Pr
       policy: loaded.config.policy,
       allowShortTtl: loaded.config.testing.allow_short_ttl,
       confirmWith: loaded.config.approvals.confirm_with,
+      replyQuote: loaded.config.reply_quote,
     },
     async close() {
       // Watchers first: their leases are given up while the store is open, so another instance takes over now.

@@ -13,7 +13,7 @@ export default defineTool({
   title: 'Reply to an email',
   description:
     'Reply to an inbound email (email_id from check_inbox or search_email). Sets the recipient, "Re:" subject and ' +
-    'threading headers for you; reply_all also copies the other recipients. Gated like send_email: the status may be ' +
+    'threading headers for you, and quotes the original under your text (quote: false to leave it out); reply_all also copies the other recipients. Gated like send_email: the status may be ' +
     '"pending" until a human approves.',
   access: 'write',
   input: {
@@ -21,6 +21,10 @@ export default defineTool({
     text: bodyText.optional().describe('Plain-text body'),
     html: bodyHtml.optional().describe('HTML body'),
     reply_all: z.boolean().default(false).describe('Also reply to everyone else on the original to and cc'),
+    quote: z
+      .boolean()
+      .optional()
+      .describe('Quote the original under your text ("On <date>, <sender> wrote:" and "> " lines); default from the server config, normally true'),
     cc: addressList('cc').optional().describe('Extra people to copy. Adding anyone not already in the thread holds the reply for a human'),
     bcc: addressList('bcc').optional().describe('Blind copies. Adding anyone not already in the thread holds the reply for a human'),
     attachments: attachmentsField.optional(),

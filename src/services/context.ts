@@ -20,6 +20,8 @@ interface Settings {
    * Unset: ['url'].
    */
   confirmWith?: readonly ConfirmWith[];
+  /** Config `reply_quote`: whether reply_email quotes the original by default. Unset: 'quote'. */
+  replyQuote?: 'quote' | 'none';
 }
 
 export type ConfirmWith = 'url' | 'form';

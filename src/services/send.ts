@@ -13,6 +13,7 @@ import type { GateFn, MessageContent, NewAttachment, OutboundMessage, SubmitResu
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { deliverInline } from './deliver-inline.js';
+import { quotedReplyText } from './reply-quote.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
 import { isEmailAddress, withoutHeaderControls } from '../values.js';
 
@@ -45,6 +46,8 @@ export interface ReplyInput {
   text?: string | undefined;
   html?: string | undefined;
   reply_all?: boolean | undefined;
+  /** Quote the original under the text (default: config `reply_quote`). */
+  quote?: boolean | undefined;
   idempotency_key?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
 }
@@ -108,7 +111,8 @@ export async function replyEmail(ctx: AppContext, who: Principal, input: ReplyIn
   // The parent's subject may hold control characters (a NUL, a line separator): they are dropped, not refused.
   const parentSubject = withoutHeaderControls(email.subject);
   const subject = /^re:/i.test(parentSubject.trim()) ? parentSubject : `Re: ${parentSubject}`;
-  const content = contentOf({ to, cc, bcc: input.bcc, text: input.text, html: input.html }, subject);
+  const text = await quotedReplyText(ctx, who, email, input.text, input.quote);
+  const content = contentOf({ to, cc, bcc: input.bcc, text, html: input.html }, subject);
   const result = await submit(ctx, who, {
     mailbox: self,
     kind: 'reply',

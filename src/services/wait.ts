@@ -52,12 +52,12 @@ export async function waitForMessage(ctx: AppContext, who: Principal, id: string
       lastProgress = now;
       await opts.onProgress(now - started, message.status);
     }
-    await sleep(Math.min(pollMs, deadline - now), opts.signal, ctx.changes);
+    await sleepUntilChange(Math.min(pollMs, deadline - now), opts.signal, ctx.changes);
   }
 }
 
 /** Sleeps until the poll interval ends, the call is cancelled, or this process reports a change. */
-function sleep(ms: number, signal: AbortSignal | undefined, changes: EventEmitter): Promise<void> {
+export function sleepUntilChange(ms: number, signal: AbortSignal | undefined, changes: EventEmitter): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
     function done() {

@@ -127,7 +127,8 @@ describe('mail_wait', () => {
     expect(reply.status).toBe('sent');
     const r = ok(await waiting);
     expect(r).toMatchObject({ status: 'sent', timed_out: false });
-    expect(r.reply).toMatchObject({ from: YOU, subject: 'Re: answer me', snippet: 'here is my answer' });
+    // The reply quotes the original under its text (reply_quote defaults to "quote").
+    expect(r.reply).toMatchObject({ from: YOU, subject: 'Re: answer me', text: expect.stringMatching(/^here is my answer\n\nOn .* wrote:\n> Body text/) });
   });
 
   // A mailbox action gets no reply: once applied, there is nothing more to wait for.
