@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
   transport           TEXT NOT NULL CHECK (transport IN ('sandbox', 'imap_smtp')),
   -- Per-mailbox policy (src/gate/policy.ts MailboxPolicySettings): limits, domains, content holds, four eyes.
   policy              TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(policy) AND json_type(policy) = 'object'),
+  -- Operator-set labels for other systems (values.ts MailboxMetadata); the gate never reads them.
+  metadata            TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata) AND json_type(metadata) = 'object'),
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL,
   -- Digest of the config file's entry last applied to this mailbox: the file is applied again only when its

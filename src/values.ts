@@ -54,6 +54,17 @@ export const GATE_CODES = [
 ] as const;
 export type GateCode = (typeof GATE_CODES)[number];
 
+/**
+ * Operator-set labels on a mailbox (`metadata`, e.g. `{ "team": "billing", "gdpr_article22_scope": true }`) for
+ * other systems and reviewers: shown by list_mailboxes and the CLI, never read by the gate.
+ */
+export const MailboxMetadata = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'metadata keys are 1 to 64 letters, digits, _ . or -' }),
+    z.union([z.string().max(1000), z.number(), z.boolean()]),
+  )
+  .refine((m) => Object.keys(m).length <= 50, { error: 'metadata has more than 50 keys' });
+
 /** Kinds of automated decision about a person a draft may be marked with (GDPR Art. 22); `other` for the rest. */
 export const DECISION_TYPES = ['application_outcome', 'credit', 'account_action', 'insurance_claim', 'employment', 'other'] as const;
 

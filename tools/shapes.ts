@@ -93,6 +93,7 @@ export const mailboxShape = z.object({
   pending_ttl: z.string(),
   transport: z.enum(['sandbox', 'imap_smtp']),
   policy: z.record(z.string(), z.unknown()).describe("The mailbox's own policy settings (the global ones apply beneath)"),
+  metadata: z.record(z.string(), z.unknown()).describe("Operator-set labels (never read by the gate)"),
   updated_at: z.string(),
 });
 
@@ -128,6 +129,7 @@ export const actionView = z.object({
   add_flags: z.array(z.string()),
   remove_flags: z.array(z.string()),
   move_to: z.string().nullable(),
+  delete: z.enum(['trash', 'permanent']).nullable(),
   status: z.enum(ACTION_STATUSES),
   created_by: z.string(),
   created_at: z.string(),

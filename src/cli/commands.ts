@@ -16,7 +16,7 @@ import { verifyAudit } from '../services/audit-log.js';
 import { listCaptured } from '../services/captured.js';
 import { rejectItem } from '../services/actions.js';
 import { auditTrail, type ListableStatus, listPending } from '../services/review.js';
-import { Duration, EmailAddress, OversightMode, ReviewId } from '../values.js';
+import { Duration, EmailAddress, MailboxMetadata, OversightMode, ReviewId } from '../values.js';
 import { toAuditEvent, toMailbox, toMessageDetail, toPendingItem } from '../present/records.js';
 import { toActionDetail, toActionView } from '../present/actions.js';
 import { printJson, printLine, printTable } from './output.js';
@@ -106,6 +106,7 @@ function modeFlags(flags: Flags) {
     auto_approve_rules: flags.rules === undefined ? undefined : parseWith('--rules', AutoApproveRules, parseJsonFlag('--rules', flags.rules)),
     // Replaces the mailbox's own policy settings, as update_mailbox's `policy` does.
     policy: flags.policy === undefined ? undefined : parseWith('--policy', PolicySettings, parseJsonFlag('--policy', flags.policy)),
+    metadata: flags.metadata === undefined ? undefined : parseWith('--metadata', MailboxMetadata, metadataFlags(flags.metadata)),
     pending_ttl_seconds: flags.ttl === undefined ? undefined : parseWith('--ttl', Duration, /^\d+$/.test(flags.ttl) ? Number(flags.ttl) : flags.ttl),
   };
 }
@@ -200,6 +201,7 @@ export async function pendingCommand(app: App, who: Principal, flags: Flags): Pr
           a.add_flags.length ? `add ${a.add_flags.join(' ')}` : '',
           a.remove_flags.length ? `remove ${a.remove_flags.join(' ')}` : '',
           a.move_to ? `move to ${a.move_to}` : '',
+          a.delete ? (a.delete === 'permanent' ? 'delete permanently' : 'move to Trash') : '',
         ]
           .filter(Boolean)
           .join('; '),

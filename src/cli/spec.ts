@@ -44,6 +44,7 @@ const MODE: readonly OptionSpec[] = [
   ['--policy <json>', "the mailbox's policy settings (replaces them)"],
   ['--ttl <duration>', 'how long held mail waits for a decision, e.g. 72h'],
   ['--display-name <name>', 'the From display name'],
+  ['--metadata <key=value>', 'a label for other systems, e.g. team=billing (repeat for more; replaces the labels)'],
 ];
 
 export const GROUPS: readonly GroupSpec[] = [
@@ -126,12 +127,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     repeatable: ['scope'],
   },
   { path: 'mailbox list', summary: 'mailboxes, their modes and delivery state' },
-  { path: 'mailbox create', args: ['<address>'], summary: 'add a mailbox (sandbox unless the config gives its servers)', options: MODE },
+  {
+    path: 'mailbox create',
+    args: ['<address>'],
+    summary: 'add a mailbox (sandbox unless the config gives its servers)',
+    options: MODE,
+    repeatable: ['metadata'],
+  },
   {
     path: 'mailbox update',
     args: ['<address>'],
     summary: "change a mailbox's mode, rules, policy or hold time",
     options: [...MODE, ['--reason <text>', 'why (recorded in the audit log; required)']],
+    repeatable: ['metadata'],
   },
   {
     path: 'mailbox resume',

@@ -7,7 +7,7 @@ import { parseSuppressionEntry } from '../gate/canonical.js';
 import { PolicySettings } from '../gate/policy/settings.js';
 import { AutoApproveRules } from '../gate/rules/index.js';
 import { OAuth2Settings } from '../mail/oauth2/settings.js';
-import { Duration, EmailAddress, OversightMode, headerText, pendingTtlProblem } from '../values.js';
+import { Duration, EmailAddress, headerText, MailboxMetadata, OversightMode, pendingTtlProblem } from '../values.js';
 import { WebhookConfig } from '../webhooks/schema.js';
 
 /**
@@ -80,6 +80,8 @@ export const MailboxConfig = z
     auto_approve_rules: AutoApproveRules.optional(),
     pending_ttl: Duration.optional(),
     /** This mailbox's policy settings, over the global `policy` (see README "Policy"). */
+    /** Labels for other systems (values.ts MailboxMetadata), shown by list_mailboxes; the gate never reads them. */
+    metadata: MailboxMetadata.optional(),
     policy: PolicySettings.optional(),
     imap: ImapSettings.optional(),
     smtp: SmtpSettings.optional(),
@@ -97,6 +99,8 @@ export const Config = z
       .describe('SQLite file path (relative to the config file) or postgres:// / postgresql:// URL; MAILGATE_DATABASE_URL overrides it'),
     require_approval: z.boolean().default(false),
     tool_names: z.enum(['snake_case', 'dotted'], { error: "tool_names must be 'snake_case' (default) or 'dotted'" }).default('snake_case'),
+    /** Whether reply_email quotes the original under the reply's text when the call does not say (README "Tools"). */
+    reply_quote: z.enum(['quote', 'none'], { error: "reply_quote must be 'quote' (default) or 'none'" }).default('quote'),
     contact_lists: z.record(z.string().min(1).max(100), z.array(EmailAddress).max(10_000)).default({}),
     /** `hashed` keeps addresses, subjects and bodies out of the audit chain as salted hashes (erasable). */
     audit_personal_data: z.enum(['inline', 'hashed'], { error: "audit_personal_data must be 'inline' or 'hashed'" }).default('inline'),

@@ -138,6 +138,7 @@ export type MailboxView = {
   pending_ttl: string;
   transport: Mailbox['transport'];
   policy: Record<string, unknown>;
+  metadata: Record<string, unknown>;
   updated_at: string;
 };
 
@@ -151,6 +152,7 @@ export function toMailbox(m: Mailbox): MailboxView {
     pending_ttl: formatDuration(m.pending_ttl_seconds),
     transport: m.transport,
     policy: m.policy,
+    metadata: m.metadata ?? {},
     updated_at: iso(m.updated_at)!,
   };
 }

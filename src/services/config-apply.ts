@@ -23,7 +23,7 @@ import { syncConfigWebhooks } from './webhooks.js';
 type WantedMailbox = Omit<NewMailbox, 'config_digest'>;
 
 /** The fields an entry sets. mode_source is compared apart: it names a vocabulary and changes no behaviour. */
-const BEHAVIOUR_FIELDS = ['display_name', 'oversight_mode', 'auto_approve_rules', 'pending_ttl_seconds', 'transport', 'policy'] as const;
+const BEHAVIOUR_FIELDS = ['display_name', 'oversight_mode', 'auto_approve_rules', 'pending_ttl_seconds', 'transport', 'policy', 'metadata'] as const;
 
 type EntryPlan =
   /** The mailbox is what the file says and the entry is the one last applied. */
@@ -66,6 +66,7 @@ function desiredMailbox(mb: MailboxConfig): WantedMailbox {
     pending_ttl_seconds: mb.pending_ttl ?? DEFAULT_PENDING_TTL_SECONDS,
     transport: mb.imap ? 'imap_smtp' : 'sandbox',
     policy: mb.policy ?? {},
+    metadata: mb.metadata ?? {},
   };
 }
 

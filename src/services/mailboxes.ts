@@ -20,6 +20,8 @@ export interface MailboxInput extends ModeInput {
   pending_ttl_seconds?: number | undefined;
   transport?: Mailbox['transport'] | undefined;
   policy?: PolicySettings | undefined;
+  /** Operator-set labels (values.ts MailboxMetadata); they change no behaviour, so never a loosening. */
+  metadata?: Record<string, string | number | boolean> | undefined;
 }
 
 /** `session`: the MCP call, through which a person can confirm a loosening (src/services/confirm-change.ts). */
@@ -38,6 +40,7 @@ export async function createMailbox(ctx: AppContext, who: Principal, input: Mail
     pending_ttl_seconds: input.pending_ttl_seconds ?? DEFAULT_PENDING_TTL_SECONDS,
     transport: input.transport ?? 'sandbox',
     policy: input.policy ?? {},
+    metadata: input.metadata ?? {},
   };
   // A new mailbox looser than the default (gated_send, no rules) is a loosening like any other.
   const r = await changeMailbox(ctx, who, session, {
@@ -58,6 +61,8 @@ export interface MailboxUpdate extends ModeInput {
   transport?: Mailbox['transport'] | undefined;
   /** Replaces the mailbox's own policy settings (the global ones still apply beneath). */
   policy?: PolicySettings | undefined;
+  /** Replaces the mailbox's labels. */
+  metadata?: Record<string, string | number | boolean> | undefined;
   change_reason: string;
 }
 
@@ -92,6 +97,7 @@ export async function updateMailbox(ctx: AppContext, who: Principal, input: Mail
       pending_ttl_seconds: input.pending_ttl_seconds,
       transport: input.transport,
       policy: input.policy,
+      metadata: input.metadata,
     }).filter(([, v]) => v !== undefined),
   );
   const reason = input.change_reason.trim();
@@ -107,9 +113,7 @@ export async function updateMailbox(ctx: AppContext, who: Principal, input: Mail
 }
 
 /** The `mailgate mailbox create|update` flags that ask for the same thing as this input. */
-function inputArgs(
-  input: ModeInput & { display_name?: string | null | undefined; pending_ttl_seconds?: number | undefined; policy?: PolicySettings | undefined },
-): string[] {
+function inputArgs(input: ModeInput & Pick<MailboxInput, 'display_name' | 'pending_ttl_seconds' | 'policy' | 'metadata'>): string[] {
   const out: string[] = [];
   if (input.oversight_mode !== undefined) out.push('--mode', input.oversight_mode);
   if (input.autonomy_level !== undefined) out.push('--autonomy-level', String(input.autonomy_level));
@@ -118,6 +122,8 @@ function inputArgs(
   if (input.pending_ttl_seconds !== undefined) out.push('--ttl', `${input.pending_ttl_seconds}s`);
   if (typeof input.display_name === 'string') out.push('--display-name', input.display_name);
   if (input.policy !== undefined) out.push('--policy', JSON.stringify(input.policy));
+  // JSON values, so each reads back exactly (`team="7"` stays a string, `tier=2` a number).
+  for (const [k, v] of Object.entries(input.metadata ?? {})) out.push('--metadata', `${k}=${JSON.stringify(v)}`);
   return out;
 }
 

@@ -17,6 +17,8 @@ export interface Mailbox {
   transport: Transport;
   /** The mailbox's own policy settings (over the global ones): see src/gate/policy/settings.ts. */
   policy: PolicySettings;
+  /** Operator-set labels for other systems (values.ts MailboxMetadata); always set on rows read back. */
+  metadata?: Record<string, string | number | boolean>;
   created_at: number;
   updated_at: number;
   /**
@@ -33,20 +35,23 @@ export interface Mailbox {
   delivery_held_until?: number | null;
 }
 
-interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy'> {
+interface MailboxRow extends Omit<Mailbox, 'auto_approve_rules' | 'policy' | 'metadata'> {
   auto_approve_rules: string;
   policy: string;
+  metadata: string;
 }
 
 const fromRow = (r: MailboxRow): Mailbox => ({
   ...r,
   auto_approve_rules: JSON.parse(r.auto_approve_rules) as AutoApproveRule[],
   policy: JSON.parse(r.policy) as PolicySettings,
+  metadata: JSON.parse(r.metadata ?? '{}') as Record<string, string | number | boolean>,
 });
 const toRow = (m: Mailbox) => ({
   ...m,
   auto_approve_rules: JSON.stringify(m.auto_approve_rules),
   policy: JSON.stringify(m.policy ?? {}),
+  metadata: JSON.stringify(m.metadata ?? {}),
   config_digest: m.config_digest ?? null,
 });
 
@@ -62,9 +67,9 @@ export async function listMailboxRows(q: SqlTx): Promise<Mailbox[]> {
 export async function insertMailboxRow(q: SqlTx, m: Mailbox): Promise<void> {
   await q.run(
     `INSERT INTO mailboxes (address, display_name, oversight_mode, mode_source, auto_approve_rules,
-                pending_ttl_seconds, transport, policy, created_at, updated_at, config_digest)
+                pending_ttl_seconds, transport, policy, metadata, created_at, updated_at, config_digest)
               VALUES (@address, @display_name, @oversight_mode, @mode_source, @auto_approve_rules,
-                @pending_ttl_seconds, @transport, @policy, @created_at, @updated_at, @config_digest)`,
+                @pending_ttl_seconds, @transport, @policy, @metadata, @created_at, @updated_at, @config_digest)`,
     toRow(m),
   );
 }
@@ -73,7 +78,7 @@ export async function updateMailboxRow(q: SqlTx, m: Mailbox): Promise<void> {
   await q.run(
     `UPDATE mailboxes SET display_name = @display_name, oversight_mode = @oversight_mode, mode_source = @mode_source,
                 auto_approve_rules = @auto_approve_rules, pending_ttl_seconds = @pending_ttl_seconds,
-                transport = @transport, policy = @policy, updated_at = @updated_at, config_digest = @config_digest
+                transport = @transport, policy = @policy, metadata = @metadata, updated_at = @updated_at, config_digest = @config_digest
               WHERE address = @address`,
     toRow(m),
   );

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { MailgateError } from '../errors.js';
 import { AUDIT_ACTIONS, GATE_CODES } from '../values.js';
 
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void> = {
   // 2: real mail. Delivery marks the final-dot moment; the inbox caches IMAP folders and is full-text indexed.
@@ -77,6 +77,9 @@ const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void
     rebuildWithCheck(db, 'messages', /CHECK \(gate_code IN \([^)]*\)\)/, `CHECK (gate_code IN (${sqlList(GATE_CODES)}))`);
     rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
   },
+  // 8: mailboxes carry operator-set labels (metadata).
+  8: (db) =>
+    addColumnIfTable(db, 'mailboxes', "metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata) AND json_type(metadata) = 'object')"),
 };
 
 function moveTagRows(db: Database.Database, schema: string): void {

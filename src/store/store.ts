@@ -1,13 +1,12 @@
 /**
- * The store's domain operations. Each is atomic inside the backend and awaited by the caller: SQLite runs
- * each in one synchronous BEGIN IMMEDIATE transaction; a PostgreSQL backend can implement the same interface
- * with row locks, without touching services, tools or the gate.
+ * The store's domain operations. Each is atomic inside the backend and awaited by the caller: one transaction on
+ * SQLite (BEGIN IMMEDIATE) or PostgreSQL (row and advisory locks), without touching services, tools or the gate.
  */
 import type { EffectivePolicy, PolicySettings } from '../gate/policy/index.js';
 import type { Decision, Facts } from '../gate/types.js';
 import type { AuditEvent, AuditQuery, VerifyResult } from './audit.js';
 import type { CachedEnvelope, FolderState, FolderSync, ParsedBody } from './imap-cache.js';
-import type { CapturedMail, InboundEmail, NewEmail } from './inbox.js';
+import type { CapturedMail, InboundEmail, NewEmail, SearchQuery } from './inbox.js';
 import type { Mailbox } from './mailboxes.js';
 import type { Suppression } from './suppressions.js';
 import type { ActionOutcome, ActionRequest, MailboxAction } from './mailbox-actions.js';
@@ -115,6 +114,7 @@ export interface MailboxPatch {
   pending_ttl_seconds?: number;
   transport?: Mailbox['transport'];
   policy?: PolicySettings;
+  metadata?: Record<string, string | number | boolean>;
 }
 
 /** How a change is recorded beyond the patch itself (the config file's apply uses both). */
@@ -203,7 +203,7 @@ export interface Store extends ContactStore {
   getEmail(id: string): Promise<InboundEmail | undefined>;
   listEmails(q: { mailbox: string; folder: string; unread_only: boolean; limit: number }): Promise<InboundEmail[]>;
   listFolders(mailbox: string): Promise<string[]>;
-  searchEmails(q: { mailbox: string; query: string; folder?: string | undefined; limit: number }): Promise<InboundEmail[]>;
+  searchEmails(q: SearchQuery): Promise<InboundEmail[]>;
   applyTag(action: TagAction): Promise<InboundEmail | undefined>;
   recordRead(email: InboundEmail, actor: string, now: number): Promise<void>;
   /** Local delivery for the sandbox transport: each copy at most once, however often it is called. */

@@ -99,7 +99,7 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db copy', { timeout: 120_000
     expect(r.audit).toMatchObject({ ok: true, events: before.counts.audit_events, head: before.audit.head });
 
     const after = json<Status>(await mg(['db', 'status', '--verify', '--db', url, '--json']));
-    expect(after).toMatchObject({ backend: 'postgres', schema_version: 3, state: 'up_to_date', counts: before.counts, audit: before.audit });
+    expect(after).toMatchObject({ backend: 'postgres', schema_version: 4, state: 'up_to_date', counts: before.counts, audit: before.audit });
 
     // The Store on each side: the same pending page, the same attachment bytes, insertion order kept.
     const lite = new SqliteStore(source, { readonly: true });
@@ -220,7 +220,7 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db copy', { timeout: 120_000
     v2.close();
     const url = await cluster.freshDatabase();
     const r = json<Report>(await mg(['db', 'copy', '--from', old, '--to', url, '--json']));
-    expect(r.source_migrated).toEqual({ from: 2, to: 7 });
+    expect(r.source_migrated).toEqual({ from: 2, to: 8 });
     expect(r.tables).toMatchObject({ mailboxes: 1, audit_events: 2, messages: 0 });
     expect(r.audit).toMatchObject({ ok: true, events: 2, head: { seq: 2, hash: prev } });
     const [row] = await sqlOn<Record<string, unknown>>(url, "SELECT policy, created_at, updated_at FROM mailboxes WHERE address = 'old@mailgate.test'");

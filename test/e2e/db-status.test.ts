@@ -22,18 +22,18 @@ describe('mailgate db status | migrate on SQLite', { timeout: 60_000 }, () => {
       backend: 'sqlite',
       location: db,
       schema_version: 0,
-      code_schema_version: 7,
+      code_schema_version: 8,
       state: 'needs_migrate',
       counts: null,
     });
     expect(existsSync(db)).toBe(false);
-    expect(json(await mg(['db', 'migrate', '--db', db, '--json']))).toEqual({ backend: 'sqlite', location: db, from: 0, to: 7 });
-    expect(json(await mg(['db', 'migrate', '--db', db, '--json']))).toMatchObject({ from: 7, to: 7 });
+    expect(json(await mg(['db', 'migrate', '--db', db, '--json']))).toEqual({ backend: 'sqlite', location: db, from: 0, to: 8 });
+    expect(json(await mg(['db', 'migrate', '--db', db, '--json']))).toMatchObject({ from: 8, to: 8 });
     const again = await mg(['db', 'migrate', '--db', db]);
-    expect(again.stdout).toBe(`${db}: already at schema 7, nothing to do\n`);
+    expect(again.stdout).toBe(`${db}: already at schema 8, nothing to do\n`);
     // migrate opens no app: the config's mailboxes are not created.
     expect(json(await mg(['db', 'status', '--db', db, '--json']))).toMatchObject({
-      schema_version: 7,
+      schema_version: 8,
       state: 'up_to_date',
       counts: { mailboxes: 0, messages: {}, audit_events: 0 },
     });
@@ -49,7 +49,7 @@ describe('mailgate db status | migrate on SQLite', { timeout: 60_000 }, () => {
     expect(s.audit).toMatchObject({ ok: true, events: s.counts.audit_events });
     const text = await mg(['db', 'status', '--verify', '--db', db]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^backend {4}sqlite\nlocation {3}\S+used\.db\nschema {5}7 \(this mailgate: 7\): up to date\nmailboxes {2}3\n/);
+    expect(text.stdout).toMatch(/^backend {4}sqlite\nlocation {3}\S+used\.db\nschema {5}8 \(this mailgate: 8\): up to date\nmailboxes {2}3\n/);
     expect(text.stdout).toMatch(/\nchain {6}ok, \d+ events; head seq \d+ hash [0-9a-f]{64}\n$/);
   });
 
@@ -88,19 +88,19 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db status | migrate on Postg
   it('status does not migrate; migrate goes 0 to the current version once, then finds nothing to do; the password is never shown', async () => {
     const url = await cluster.freshDatabase();
     const before = json(await mg(['db', 'status', '--db', url, '--json']));
-    expect(before).toEqual({ backend: 'postgres', location: masked(url), schema_version: 0, code_schema_version: 3, state: 'needs_migrate', counts: null });
+    expect(before).toEqual({ backend: 'postgres', location: masked(url), schema_version: 0, code_schema_version: 4, state: 'needs_migrate', counts: null });
     expect(await hasMeta(url)).toBe(false);
     const text = await mg(['db', 'status', '--db', url]);
-    expect(text.stdout).toContain("schema     none (this mailgate: 3): needs migrate: run 'mailgate db migrate'");
+    expect(text.stdout).toContain("schema     none (this mailgate: 4): needs migrate: run 'mailgate db migrate'");
 
-    expect(json(await mg(['db', 'migrate', '--json'], { MAILGATE_DATABASE_URL: url }))).toEqual({ backend: 'postgres', location: masked(url), from: 0, to: 3 });
-    expect((await mg(['db', 'migrate', '--db', url])).stdout).toBe(`${masked(url)}: already at schema 3, nothing to do\n`);
+    expect(json(await mg(['db', 'migrate', '--json'], { MAILGATE_DATABASE_URL: url }))).toEqual({ backend: 'postgres', location: masked(url), from: 0, to: 4 });
+    expect((await mg(['db', 'migrate', '--db', url])).stdout).toBe(`${masked(url)}: already at schema 4, nothing to do\n`);
     const after = json(await mg(['db', 'status', '--verify', '--db', url, '--json']));
     expect(after).toEqual({
       backend: 'postgres',
       location: masked(url),
-      schema_version: 3,
-      code_schema_version: 3,
+      schema_version: 4,
+      code_schema_version: 4,
       state: 'up_to_date',
       counts: { mailboxes: 0, messages: {}, audit_events: 0 },
       audit: { ok: true, events: 0, head: null },
@@ -116,7 +116,7 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db status | migrate on Postg
     await c.end();
     const s = await mg(['db', 'status', '--db', url]);
     expect(s.code).toBe(0);
-    expect(s.stdout).toContain('schema     99 (this mailgate: 3): newer than this mailgate: upgrade mailgate');
+    expect(s.stdout).toContain('schema     99 (this mailgate: 4): newer than this mailgate: upgrade mailgate');
     const m = await mg(['db', 'migrate', '--db', url]);
     expect(m.code).toBe(3);
     expect(m.stderr).toMatch(/STORE_TOO_NEW: the database is at schema version 99/);

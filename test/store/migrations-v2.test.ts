@@ -279,8 +279,8 @@ describe('the version-2 fixture', () => {
 describe('opening a version-2 database', () => {
   it('migrates it to the current version, drops notifications and ends with the schema of a fresh database', () => {
     const s = t.open();
-    expect(SCHEMA_VERSION).toBe(7);
-    expect(schemaVersionOf(s.db)).toEqual(['7']);
+    expect(SCHEMA_VERSION).toBe(8);
+    expect(schemaVersionOf(s.db)).toEqual(['8']);
     expect(s.db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'notifications'").pluck().get()).toBe(0);
     const fresh = t.open();
     const freshFile = new SqliteStore(t.dir.file('fresh.db'));
@@ -436,7 +436,7 @@ describe('several processes opening the version-2 file at once', () => {
     );
     expect(outs).toEqual(Array.from({ length: 4 }, () => ['wal', 2]));
     const s = t.open();
-    expect(schemaVersionOf(s.db)).toEqual(['7']);
+    expect(schemaVersionOf(s.db)).toEqual(['8']);
     expect(snapshotV2(s.db)).toEqual(before);
     expect(await s.verifyAudit()).toMatchObject({ ok: true, events: V2_EVENTS });
   });

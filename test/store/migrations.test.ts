@@ -138,8 +138,8 @@ describe('opening a version-1 database', () => {
 
   it('brings it to the current version with the columns, tables, index and triggers of versions 2 and 3', () => {
     const s = t.open();
-    expect(SCHEMA_VERSION).toBe(7);
-    expect(schemaVersionOf(s.db)).toEqual(['7']);
+    expect(SCHEMA_VERSION).toBe(8);
+    expect(schemaVersionOf(s.db)).toEqual(['8']);
     const names = (table: string) => columns(s, table).map((c) => c.name);
     expect(names('messages')).toEqual(
       expect.arrayContaining(['transmitting_at', 'smtp_response', 'policy_hits', 'approved_hash', 'thread_key', 'attachments']),

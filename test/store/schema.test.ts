@@ -36,7 +36,7 @@ describe('pragmas on every connection', () => {
     const a = t.open();
     t.open();
     expect(schemaVersionOf(a.db)).toEqual([String(SCHEMA_VERSION)]);
-    expect(SCHEMA_VERSION).toBe(7);
+    expect(SCHEMA_VERSION).toBe(8);
   });
 
   it('every table is STRICT, except the full-text index, which SQLite cannot make STRICT', () => {

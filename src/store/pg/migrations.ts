@@ -17,6 +17,8 @@ const MIGRATIONS: readonly string[] = [
   'ALTER TABLE imap_folders ADD COLUMN backfill_below BIGINT',
   // 3 (SQLite's 7): the Art. 22 hold and the address book (its audit events, its table).
   MIGRATION_3,
+  // 4 (SQLite's 8): mailboxes carry operator-set labels.
+  `ALTER TABLE mailboxes ADD COLUMN metadata TEXT COLLATE "C" NOT NULL DEFAULT '{}' CHECK ((metadata::json) IS NOT NULL)`,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
