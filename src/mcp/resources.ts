@@ -16,7 +16,7 @@ import { listMailboxes } from '../services/mailboxes.js';
 import { listPending } from '../services/review.js';
 
 export const PENDING_URI = 'mailgate://pending';
-export const mailboxUri = (address: string) => `mailgate://mailbox/${encodeURIComponent(address)}`;
+const mailboxUri = (address: string) => `mailgate://mailbox/${encodeURIComponent(address)}`;
 
 /** How many held items a resource shows; list_pending pages beyond it. */
 const SHOWN = 100;

@@ -10,7 +10,7 @@ const RECENT = 50;
 /** Fewer than this and a median says more about chance than about the reviewers. */
 const MIN_DECISIONS = 3;
 
-export async function estimatedReviewTime(ctx: AppContext, mailbox: string): Promise<string | null> {
+async function estimatedReviewTime(ctx: AppContext, mailbox: string): Promise<string | null> {
   const durations = (await ctx.store.reviewDurations(mailbox, RECENT)).filter((ms) => ms >= 0).sort((a, b) => a - b);
   if (durations.length < MIN_DECISIONS) return null;
   const mid = Math.floor(durations.length / 2);

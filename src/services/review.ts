@@ -28,7 +28,7 @@ export const LISTABLE_STATUSES = [
   'any',
 ] as const;
 export type ListableStatus = (typeof LISTABLE_STATUSES)[number];
-export type MetadataFilter = Record<string, string | number | boolean>;
+type MetadataFilter = Record<string, string | number | boolean>;
 
 /** Keys end up in a JSON path in SQL (bound, but still a path), so they stay plain (the store checks again). */
 export const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;

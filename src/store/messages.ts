@@ -132,7 +132,7 @@ async function guardedUpdate(
 }
 
 /** What a metadata filter key may be: it becomes part of a JSON path (SQLite), so nothing that could quote out. */
-export const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * The WHERE terms every listing shares: one mailbox, the principal's mailboxes, metadata pairs. Keys and values

@@ -32,7 +32,7 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
  * that names the alias (and not mailgate's own) receives the event under the alias, with the data keys those
  * receivers read added beside mailgate's own.
  */
-export const WEBHOOK_EVENT_ALIASES = {
+const WEBHOOK_EVENT_ALIASES = {
   'approval.approved': 'email.approved',
   'approval.rejected': 'email.rejected',
   'approval.expired': 'email.expired',

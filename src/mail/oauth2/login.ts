@@ -29,7 +29,7 @@ export interface LoginOptions {
 const base64url = (b: Buffer) => b.toString('base64url');
 
 /** RFC 7636 §4.1-4.2: a 43-character verifier from 32 random bytes, and its S256 challenge. */
-export function pkcePair(): { verifier: string; challenge: string } {
+function pkcePair(): { verifier: string; challenge: string } {
   const verifier = base64url(randomBytes(32));
   return { verifier, challenge: base64url(createHash('sha256').update(verifier).digest()) };
 }
