@@ -165,3 +165,9 @@ export async function auditTrail(
   const mailbox = q.mailbox ? (await getMailboxOrThrow(ctx, who, q.mailbox)).address : undefined;
   return ctx.store.audit({ message_id: q.message_id, mailbox, mailboxes: scopeFilter(who), limit: q.limit });
 }
+
+/** get_audit for one message shows its metadata too (the send's key/value pairs, the Art. 22 mark); null for an action. */
+export async function messageMetadata(ctx: AppContext, who: Principal, id: string): Promise<Record<string, unknown> | null> {
+  if (isActionId(id)) return (await getActionOrThrow(ctx, who, id)) && null;
+  return (await getMessageOrThrow(ctx, who, id)).metadata ?? null;
+}

@@ -81,6 +81,11 @@ describe('the record for a data protection authority', () => {
     const held = ok(await letter(AUTO, DECISION));
     ok(await letter(AUTO, { subject: 'unmarked' }));
     ok(await h.reviewer.call('queue_approve', { message_id: held.message_id, note: 'checked the file by hand' }));
+    // get_audit for the message shows its classification beside its events.
+    const trail = ok(await h.reviewer.call('get_audit', { message_id: held.message_id }));
+    expect(trail.metadata).toEqual({ automated_decision: true, decision_type: 'credit' });
+    expect(trail.events.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['message.held', 'message.approved']));
+    expect(ok(await h.reviewer.call('get_audit', { mailbox: AUTO })).metadata).toBeUndefined();
     const records: Record<string, any>[] = [];
     for await (const r of exportAudit(h.app, { id: 'dpo', roles: ['reviewer'], mailboxes: 'all' }, { automatedDecisions: true })) records.push(r);
     const messages = records.filter((r) => r.type === 'message');
