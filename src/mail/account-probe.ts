@@ -4,10 +4,10 @@
  * not back off, and return values (never throw), each failure with the fix from connection-hints.ts.
  */
 import { connect as tlsConnect } from 'node:tls';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ServerAccount } from '../config/accounts.js';
 import { connectionHint, EXPECTS_TLS, type HintContext } from './connection-hints.js';
 import { imapAuth, smtpAuth } from './oauth2/auth.js';
+import { loadSmtpConnection } from './smtp.js';
 
 export type ProbeResult =
   | { ok: true; tls: 'implicit' | 'starttls' | 'none'; features?: ImapFeatures }
@@ -68,6 +68,7 @@ export async function probeImap(a: ServerAccount, hint: HintContext, timeoutMs: 
 }
 
 export async function probeSmtp(a: ServerAccount, hint: HintContext, timeoutMs: number): Promise<ProbeResult> {
+  const SMTPConnection = await loadSmtpConnection();
   const conn = new SMTPConnection({
     host: a.host,
     port: a.port,

@@ -4,7 +4,7 @@
  * message can never read a local file or fetch a URL. Bcc never appears in the headers: the SMTP envelope
  * carries those recipients.
  */
-import MailComposer from 'nodemailer/lib/mail-composer';
+import type MailComposerType from 'nodemailer/lib/mail-composer';
 import type { OutboundMessage } from '../store/store.js';
 import { headerTextProblem, isEmailAddress } from '../values.js';
 import { DeliveryError } from './ports.js';
@@ -20,10 +20,11 @@ export interface Composed {
  * moment the message is ready for delivery), so mail approved two days after drafting does not arrive looking
  * two days old and sorted below newer mail. Each attempt composes afresh, so a retry carries its own time.
  */
-export function composeMessage(m: OutboundMessage, displayName: string | null, sentAt: Date = new Date()): Promise<Composed> {
+export async function composeMessage(m: OutboundMessage, displayName: string | null, sentAt: Date = new Date()): Promise<Composed> {
   const problem = headerProblem(m, displayName);
   // Permanent: the row itself is wrong, so a retry would fail the same way; nothing has been sent.
-  if (problem) return Promise.reject(new DeliveryError(`not sent: ${problem}`, 'permanent'));
+  if (problem) throw new DeliveryError(`not sent: ${problem}`, 'permanent');
+  const MailComposer = await loadComposer();
   const composer = new MailComposer({
     from: displayName ? { name: displayName, address: m.from_addr } : m.from_addr,
     to: m.to,
@@ -76,4 +77,11 @@ function headerProblem(m: OutboundMessage, displayName: string | null): string |
     if (bad !== undefined) return `${field} holds ${JSON.stringify(bad)}, which is not a plain email address`;
   }
   return null;
+}
+
+/** nodemailer's composer loads with the first message composed, not at the server's start-up (tools/list needs none of it). */
+let composerModule: Promise<typeof MailComposerType> | undefined;
+function loadComposer(): Promise<typeof MailComposerType> {
+  composerModule ??= import('nodemailer/lib/mail-composer').then((m) => m.default);
+  return composerModule;
 }

@@ -25,6 +25,15 @@ export interface ParsedMessage extends ParsedBody {
 /** mailparser is slow to load (0.1-0.4 s measured here): the first message parsed loads it, not the server's start-up. */
 let mailparser: Promise<typeof import('mailparser')> | undefined;
 
+/**
+ * Starts loading mailparser without waiting for it: called when a folder sync starts, so the load overlaps the
+ * sync's round trips instead of adding to the first listing (whose snippets need parsed bodies).
+ */
+export function preloadParser(): void {
+  mailparser ??= import('mailparser');
+  mailparser.catch(() => undefined); // a failed load is reported by the parse that needs it, not as unhandled here
+}
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   const { simpleParser } = await (mailparser ??= import('mailparser'));
   const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });

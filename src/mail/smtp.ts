@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { ServerAccount } from '../config/accounts.js';
 import type { OutboundMessage } from '../store/store.js';
 import { composeMessage } from './compose.js';
@@ -85,9 +85,10 @@ export class SmtpSender {
     return undefined;
   }
 
-  private connect(): Promise<SMTPConnection> {
+  private async connect(): Promise<SMTPConnection> {
     const a = this.account;
-    const conn = new SMTPConnection({
+    const Connection = await loadSmtpConnection();
+    const conn = new Connection({
       host: a.host,
       port: a.port,
       secure: a.secure,
@@ -260,4 +261,11 @@ export function hardBounces(source: { rejectedErrors?: unknown[] }): string[] {
     if ([550, 551, 553].includes(r.responseCode) || (r.responseCode >= 500 && enhanced)) out.push(r.recipient.toLowerCase());
   }
   return out;
+}
+
+/** nodemailer's SMTP client loads with the first connection, not at start-up (a server may never send). */
+let smtpModule: Promise<typeof SMTPConnection> | undefined;
+export function loadSmtpConnection(): Promise<typeof SMTPConnection> {
+  smtpModule ??= import('nodemailer/lib/smtp-connection').then((m) => m.default);
+  return smtpModule;
 }

@@ -112,7 +112,10 @@ export class InboxWatchers {
     else if (mine) {
       this.held.set(address, { cache, until: now + this.leaseMs });
       log('info', 'watching the mailbox for this and every other instance', { mailbox: address });
-      await cache.watch();
+      // Not awaited: the lease is what other instances go by, and the IDLE connection (loading imapflow, then
+      // connect, login, SELECT: up to a second on a big Maildir) must not hold up the server's start-up. It never
+      // throws; it retries by itself.
+      void cache.watch();
     } else if (held) await this.stopWatching(address, held.cache, 'another instance holds its lease');
   }
 

@@ -140,12 +140,22 @@ async function applyBackfill(q: SqlTx, sync: FolderSync, now: number): Promise<s
   return created;
 }
 
+// `uid IS NOT NULL` lets SQLite answer from the partial index emails_imap_uid alone: without it, each row is read
+// (10 ms at 10,000 cached emails with bodies, on every search's coverage and every sync).
 export async function cachedCount(q: SqlTx, mailbox: string, folder: string, uidvalidity: number): Promise<number> {
-  return (await q.value<number>('SELECT count(*) FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ?', [mailbox, folder, uidvalidity]))!;
+  return (await q.value<number>('SELECT count(*) FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid IS NOT NULL', [
+    mailbox,
+    folder,
+    uidvalidity,
+  ]))!;
 }
 
 export function cachedUids(q: SqlTx, mailbox: string, folder: string, uidvalidity: number): Promise<number[]> {
-  return q.column<number>('SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? ORDER BY uid', [mailbox, folder, uidvalidity]);
+  return q.column<number>('SELECT uid FROM emails WHERE mailbox = ? AND folder = ? AND uidvalidity = ? AND uid IS NOT NULL ORDER BY uid', [
+    mailbox,
+    folder,
+    uidvalidity,
+  ]);
 }
 
 export interface ParsedBody {

@@ -6,7 +6,6 @@
  * message is fetched and parsed instead, so an index always means what the agent saw.
  */
 import type { ImapFlow, MessageStructureObject } from 'imapflow';
-import { simpleParser } from 'mailparser';
 import { cleanAttachmentName } from '../../text/invisible.js';
 import type { AttachmentContent } from '../ports.js';
 import type { ImapConnection } from './connection.js';
@@ -106,6 +105,8 @@ function sameAttachment(ref: PartRef, expect: { filename: string; content_type: 
 async function parseWhole(c: ImapFlow, uid: number, index: number, maxBytes: number): Promise<AttachmentFetch> {
   const msg = await c.fetchOne(String(uid), { uid: true, source: { maxLength: fallbackLimit(maxBytes) } }, { uid: true });
   if (msg === false || !msg?.source) return { kind: 'missing', parts: [] };
+  // mailparser loads on first use (as in parse.ts): tools/list at start-up must not pay for it.
+  const { simpleParser } = await import('mailparser');
   const parsed = await simpleParser(msg.source, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
   const a = parsed.attachments[index];
   if (!a) return { kind: 'missing', parts: [] };

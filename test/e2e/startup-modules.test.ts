@@ -1,0 +1,49 @@
+/**
+ * `mailgate serve` loads only what the MCP handshake needs (issue 14: cold start to tools/list): the IMAP,
+ * MIME-parsing, SMTP, PostgreSQL, dashboard and HTTP libraries load on first use. A module-load hook in the
+ * spawned server records every module it loads until tools/list has been answered.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.js';
+import { assertBuilt, CLI, childEnv, ROOT } from './harness.js';
+
+const tmp = tempDir('mailgate-e2e-startup-modules-');
+afterAll(() => tmp.cleanup());
+beforeAll(() => assertBuilt());
+
+/** Packages a stdio server for an agent must not load before its first tool call needs them. */
+const LAZY = ['imapflow', 'mailparser', 'nodemailer', 'pg', 'sanitize-html', 'hono', '@hono/node-server'];
+
+describe('serve start-up', () => {
+  it('answers tools/list without loading the mail, database-server, dashboard or HTTP libraries', async () => {
+    const loaded = tmp.file('loaded.txt');
+    writeFileSync(loaded, '');
+    // Registered by --import: the hook runs on the loader's thread and appends each module's URL as it loads.
+    const hook = tmp.file('hook.mjs');
+    const body = `import { appendFileSync } from 'node:fs';\nexport async function load(url, ctx, next) { appendFileSync(${JSON.stringify(loaded)}, url + '\\n'); return next(url, ctx); }\n`;
+    writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(body)}));\n`);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['--import', hook, CLI, 'serve', '--role', 'agent', '--db', tmp.file('s.db')],
+      cwd: ROOT,
+      stderr: 'pipe',
+      env: childEnv(tmp.path, { MAILGATE_LOG_LEVEL: 'warn' }),
+    });
+    const client = new Client({ name: 'startup-modules', version: '1' });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toContain('check_inbox');
+      const urls = readFileSync(loaded, 'utf8').split('\n').filter(Boolean);
+      // The hook does see npm packages (the MCP SDK and zod are needed, and loaded).
+      expect(urls.some((u) => u.includes('/node_modules/@modelcontextprotocol/sdk/'))).toBe(true);
+      const early = LAZY.filter((pkg) => urls.some((u) => u.includes(`/node_modules/${pkg}/`)));
+      expect(early).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+});
