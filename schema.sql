@@ -224,6 +224,8 @@ CREATE INDEX IF NOT EXISTS emails_in_reply_to ON emails (mailbox, in_reply_to_he
 CREATE UNIQUE INDEX IF NOT EXISTS emails_sandbox_once ON emails (mailbox, outbound_message_id, delivery_role) WHERE outbound_message_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS emails_imap_uid ON emails (mailbox, folder, uidvalidity, uid) WHERE uid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS emails_message_id ON emails (mailbox, message_id_header);
+-- The body prefetch's work list (envelopes whose bodies are not fetched yet): a scan of every cached row otherwise.
+CREATE INDEX IF NOT EXISTS emails_unfetched ON emails (mailbox, folder, uid) WHERE has_body = 0 AND uid IS NOT NULL;
 
 -- Full-text index over what has been synced (external content: the text lives in emails).
 CREATE VIRTUAL TABLE IF NOT EXISTS emails_fts USING fts5(

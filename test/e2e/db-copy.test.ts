@@ -99,7 +99,7 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db copy', { timeout: 120_000
     expect(r.audit).toMatchObject({ ok: true, events: before.counts.audit_events, head: before.audit.head });
 
     const after = json<Status>(await mg(['db', 'status', '--verify', '--db', url, '--json']));
-    expect(after).toMatchObject({ backend: 'postgres', schema_version: 4, state: 'up_to_date', counts: before.counts, audit: before.audit });
+    expect(after).toMatchObject({ backend: 'postgres', schema_version: 5, state: 'up_to_date', counts: before.counts, audit: before.audit });
 
     // The Store on each side: the same pending page, the same attachment bytes, insertion order kept.
     const lite = new SqliteStore(source, { readonly: true });

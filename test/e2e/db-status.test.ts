@@ -88,19 +88,19 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db status | migrate on Postg
   it('status does not migrate; migrate goes 0 to the current version once, then finds nothing to do; the password is never shown', async () => {
     const url = await cluster.freshDatabase();
     const before = json(await mg(['db', 'status', '--db', url, '--json']));
-    expect(before).toEqual({ backend: 'postgres', location: masked(url), schema_version: 0, code_schema_version: 4, state: 'needs_migrate', counts: null });
+    expect(before).toEqual({ backend: 'postgres', location: masked(url), schema_version: 0, code_schema_version: 5, state: 'needs_migrate', counts: null });
     expect(await hasMeta(url)).toBe(false);
     const text = await mg(['db', 'status', '--db', url]);
-    expect(text.stdout).toContain("schema     none (this mailgate: 4): needs migrate: run 'mailgate db migrate'");
+    expect(text.stdout).toContain("schema     none (this mailgate: 5): needs migrate: run 'mailgate db migrate'");
 
-    expect(json(await mg(['db', 'migrate', '--json'], { MAILGATE_DATABASE_URL: url }))).toEqual({ backend: 'postgres', location: masked(url), from: 0, to: 4 });
-    expect((await mg(['db', 'migrate', '--db', url])).stdout).toBe(`${masked(url)}: already at schema 4, nothing to do\n`);
+    expect(json(await mg(['db', 'migrate', '--json'], { MAILGATE_DATABASE_URL: url }))).toEqual({ backend: 'postgres', location: masked(url), from: 0, to: 5 });
+    expect((await mg(['db', 'migrate', '--db', url])).stdout).toBe(`${masked(url)}: already at schema 5, nothing to do\n`);
     const after = json(await mg(['db', 'status', '--verify', '--db', url, '--json']));
     expect(after).toEqual({
       backend: 'postgres',
       location: masked(url),
-      schema_version: 4,
-      code_schema_version: 4,
+      schema_version: 5,
+      code_schema_version: 5,
       state: 'up_to_date',
       counts: { mailboxes: 0, messages: {}, audit_events: 0 },
       audit: { ok: true, events: 0, head: null },
@@ -116,7 +116,7 @@ describe.skipIf(!requirePostgresOrSkip())('mailgate db status | migrate on Postg
     await c.end();
     const s = await mg(['db', 'status', '--db', url]);
     expect(s.code).toBe(0);
-    expect(s.stdout).toContain('schema     99 (this mailgate: 4): newer than this mailgate: upgrade mailgate');
+    expect(s.stdout).toContain('schema     99 (this mailgate: 5): newer than this mailgate: upgrade mailgate');
     const m = await mg(['db', 'migrate', '--db', url]);
     expect(m.code).toBe(3);
     expect(m.stderr).toMatch(/STORE_TOO_NEW: the database is at schema version 99/);
