@@ -126,7 +126,7 @@ function wake(store: Store, to: { worker: DeliveryWorker; webhooks: WebhookDispa
     if (resync || c.topic === 'webhook') to.webhooks.wake();
     if (resync || c.topic === 'lease') to.watchers?.poke();
     // mail_wait and the dashboard's live queue look again.
-    if (resync || c.topic === 'outbound' || c.topic === 'inbox') to.changes.emit('change', c);
+    if (resync || c.topic === 'outbound' || c.topic === 'inbox' || c.topic === 'mailbox') to.changes.emit('change', c);
   });
 }
 

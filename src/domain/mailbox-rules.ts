@@ -11,7 +11,7 @@ import * as mailboxes from '../store/mailboxes.js';
 import * as messages from '../store/messages.js';
 import type { SqlTx } from '../store/sql/types.js';
 import type { MailboxPatch, MailboxUpdateOptions, MailboxUpdateResult, NewMailbox } from '../store/store.js';
-import { signalMessage } from './signals.js';
+import { signal, signalMessage } from './signals.js';
 
 export async function createMailboxInTx(
   q: SqlTx,
@@ -42,6 +42,7 @@ export async function createMailboxInTx(
     },
     now,
   );
+  signal(q, 'mailbox', m.address);
   return row;
 }
 
@@ -88,6 +89,7 @@ export async function updateMailboxInTx(
     },
     now,
   );
+  signal(q, 'mailbox', address);
   return { mailbox: after, changed, pending_unaffected: pending, retaken: retaken.length };
 }
 

@@ -86,6 +86,12 @@ function notifyOnChange(server: McpServer, ctx: AppContext): void {
   };
   // A one-shot command's own worker emits a bare 'change' (src/app.ts): then anything may have moved.
   const onChange = (c?: { topic: string; mailbox: string | null }) => {
+    // A mailbox made or changed: clients re-list (notifications/resources/list_changed) and re-read its status.
+    if (c?.topic === 'mailbox') {
+      server.sendResourceListChanged();
+      if (c.mailbox) updated(mailboxUri(c.mailbox));
+      return;
+    }
     if (c && c.topic !== 'outbound' && c.topic !== 'resync') return;
     updated(PENDING_URI);
     if (c?.mailbox) updated(mailboxUri(c.mailbox));

@@ -8,10 +8,11 @@
  * What a change signal (Store.onChange) is about. `outbound`: an outbound message's or held action's status changed
  * (submitted, held, decided, expired, an outcome recorded, resolved, taken back). `deliverable`: mail or an action
  * became claimable now (queued, approved, requeued, a mailbox resumed). `inbox`: inbound mail was stored or
- * changed. `webhook`: webhook deliveries were queued. `lease`: a lease was given up. `resync`: signals may have been
- * missed (PostgreSQL: the LISTEN connection dropped and came back): look at everything again.
+ * changed. `webhook`: webhook deliveries were queued. `lease`: a lease was given up. `mailbox`: a mailbox was created
+ * or changed (MCP resource lists). `resync`: signals may have been missed (PostgreSQL: the LISTEN connection dropped
+ * and came back): look at everything again.
  */
-export type ChangeTopic = 'outbound' | 'deliverable' | 'inbox' | 'webhook' | 'lease' | 'resync';
+export type ChangeTopic = 'outbound' | 'deliverable' | 'inbox' | 'webhook' | 'lease' | 'mailbox' | 'resync';
 
 /** A committed change; `local` when this store made it (its own caller already acts on it). */
 export interface StoreChange {

@@ -3,7 +3,7 @@
  * subscribe to, and the "review pending" / "answer unread" prompts; all limited to the session's mailboxes.
  * Real SDK clients over in-memory transports against a real app.
  */
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, type ToolClient, ok, send, startHarness } from './harness.js';
 
@@ -80,6 +80,18 @@ describe('resources', () => {
     await arrived;
     expect(seen).toEqual(['mailgate://pending']);
     await watcher.client.unsubscribeResource({ uri: 'mailgate://pending' });
+  });
+});
+
+describe('resource list changes', () => {
+  it('a mailbox created elsewhere: the client is told the list changed, and the new mailbox is listed', async () => {
+    const watcher = await h.connect(['operator'], 'list-watcher');
+    let changed: () => void = () => undefined;
+    const told = new Promise<void>((r) => (changed = r));
+    watcher.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => changed());
+    ok(await h.operator.call('create_mailbox', { address: 'new@t.test' }));
+    await told;
+    expect((await watcher.client.listResources()).resources.map((r) => r.uri)).toContain('mailgate://mailbox/new%40t.test');
   });
 });
 
