@@ -102,7 +102,13 @@ describe('shutdown', () => {
     expect(await a.tools()).toContain('send_email');
     expect(await b.tools()).toContain('send_email');
     expect(await other.stop('SIGTERM')).toBe(0);
-    expect(other.stderr()).toMatch(/"msg":"mailgate shutting down","why":"SIGTERM","sessions":2/);
+    const shutdown = other
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'mailgate shutting down');
+    expect(shutdown).toMatchObject({ why: 'SIGTERM', sessions: 2 });
     await a.client.close().catch(() => undefined);
     await b.client.close().catch(() => undefined);
   });
