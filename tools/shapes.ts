@@ -93,7 +93,7 @@ export const mailboxShape = z.object({
   pending_ttl: z.string(),
   transport: z.enum(['sandbox', 'imap_smtp']),
   policy: z.record(z.string(), z.unknown()).describe("The mailbox's own policy settings (the global ones apply beneath)"),
-  metadata: z.record(z.string(), z.unknown()).describe("Operator-set labels (never read by the gate)"),
+  metadata: z.record(z.string(), z.unknown()).describe('Operator-set labels (never read by the gate)'),
   updated_at: z.string(),
 });
 

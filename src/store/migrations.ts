@@ -78,8 +78,7 @@ const MIGRATIONS: Record<number, (db: Database.Database, schema: string) => void
     rebuildWithCheck(db, 'audit_events', /CHECK \(action IN \([^)]*\)\)/, `CHECK (action IN (${sqlList(AUDIT_ACTIONS)}))`);
   },
   // 8: mailboxes carry operator-set labels (metadata).
-  8: (db) =>
-    addColumnIfTable(db, 'mailboxes', "metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata) AND json_type(metadata) = 'object')"),
+  8: (db) => addColumnIfTable(db, 'mailboxes', "metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata) AND json_type(metadata) = 'object')"),
 };
 
 function moveTagRows(db: Database.Database, schema: string): void {
