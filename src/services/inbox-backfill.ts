@@ -61,7 +61,7 @@ export async function backfillFolder(
  * Caches envelopes older than the backfill has reached (a batch, or what a read needed first). `below` moves the
  * folder's mark only downwards, so a read caching a few old messages never undoes a batch.
  */
-export async function storeOlder(store: Store, state: FolderState, envelopes: CachedEnvelope[], below: number | null, now: number): Promise<void> {
+async function storeOlder(store: Store, state: FolderState, envelopes: CachedEnvelope[], below: number | null, now: number): Promise<void> {
   // In short transactions, newest first, with a turn of the event loop between them: each one holds the store and
   // the event loop (500 rows with their full-text entries took ~100 ms here), and a read must not wait that long.
   // Only the last moves the mark, so a batch cut short by a crash is fetched again (the upserts are idempotent).
