@@ -103,8 +103,21 @@ export function readJsonBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): P
   });
 }
 
-/** Drops the connection once the response is out: for a request whose body was not read to the end. */
+/** How long a refused request's remaining body is read and thrown away before the connection is dropped. */
+const LINGER_MS = 2000;
+
+/**
+ * Ends the connection once the response is out: for a request whose body was not read to the end. A lingering
+ * close, as nginx and Apache do: destroying the socket with the client's bytes still unread makes the kernel
+ * answer with a reset, which can reach the client before the 413 it is owed (it then sees only ECONNRESET). So
+ * the server half-closes, discards (never buffers) what still arrives for a moment, then drops the connection.
+ */
 export function closeAfter(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Connection', 'close');
-  res.once('finish', () => req.destroy());
+  res.once('finish', () => {
+    const timer = setTimeout(() => req.destroy(), LINGER_MS).unref();
+    req.socket.once('close', () => clearTimeout(timer));
+    req.socket.end();
+    req.resume();
+  });
 }
