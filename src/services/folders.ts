@@ -10,8 +10,9 @@ import { ImapMailbox } from '../mail/imap/mailbox.js';
 import type { FolderInfo } from '../mail/ports.js';
 import type { Mailbox } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
-import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
+import type { InboxCache } from './inbox-cache.js';
 import { getMailboxOrThrow } from './scope.js';
+import { cacheFor } from './mailbox-cache.js';
 
 /** The sandbox's folders take their special use from their names, as mail clients guess it without RFC 6154. */
 const SANDBOX_SPECIAL: Record<string, string> = {
@@ -64,17 +65,9 @@ export function unknownFolderError(address: string, folder: string, folders: rea
 
 /** The IMAP connection and inbox cache of a real mailbox, or undefined for a sandbox one (its mail is in the store). */
 export function imapSide(ctx: AppContext, mailbox: Mailbox): { conn: ImapConnection; cache: InboxCache } | undefined {
-  if (!ctx.transports.canServe(mailbox)) {
-    throw new MailgateError(
-      'UNAVAILABLE',
-      `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`,
-      { field: 'mailbox' },
-    );
-  }
-  const transport = ctx.transports.forMailbox(mailbox);
-  const port = transport.mailbox;
-  const cache = inboxCacheFor(ctx.store, ctx.clock, mailbox.address, transport);
-  if (!port || !cache) return undefined;
+  const cache = cacheFor(ctx, mailbox);
+  if (!cache) return undefined;
+  const port = cache.port;
   if (!(port instanceof ImapMailbox)) throw new MailgateError('UNAVAILABLE', `mailbox ${mailbox.address}: its transport cannot list folders or fetch parts`);
   return { conn: port.conn, cache };
 }

@@ -2,15 +2,16 @@
  * Reading and tagging inbound mail. Reads always execute (every mode allows them) after the transport has
  * synced the folder; tagging is a write and goes through the gate like a send, so gated_all holds it.
  */
-import { invalid, MailgateError } from '../errors.js';
+import { invalid } from '../errors.js';
 import { newActionId } from '../ids.js';
 import type { SearchFilters } from '../store/inbox.js';
 import type { InboundEmail, Mailbox, MailboxAction, TagAction } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
 import { requireRole } from './context.js';
 import { unknownFolderError } from './folders.js';
-import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
+import type { InboxCache } from './inbox-cache.js';
 import { getEmailOrThrow, getMailboxOrThrow } from './scope.js';
+import { cacheFor } from './mailbox-cache.js';
 import { gateFor } from './send.js';
 
 export async function checkInbox(
@@ -144,18 +145,6 @@ async function coverage(ctx: AppContext, address: string, folder: string, known?
   const cached = await ctx.store.cachedCount(address, folder, state.uidvalidity);
   const unfetched = known ?? (await ctx.store.unfetchedUids(address, folder)).length;
   return { indexed: Math.max(0, cached - unfetched), total: Number(state.messages) };
-}
-
-/** The mailbox's inbox cache (undefined for the sandbox, whose mail is in the store already). */
-function cacheFor(ctx: AppContext, mailbox: Mailbox): InboxCache | undefined {
-  if (!ctx.transports.canServe(mailbox)) {
-    throw new MailgateError(
-      'UNAVAILABLE',
-      `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`,
-      { field: 'mailbox' },
-    );
-  }
-  return inboxCacheFor(ctx.store, ctx.clock, mailbox.address, ctx.transports.forMailbox(mailbox));
 }
 
 /** What tag_email answers: `applied` once the worker has done it, `queued` while it waits to be applied. */

@@ -4,12 +4,11 @@
  * the IMAP IDLE watcher's syncs, RFC 2177, and sandbox deliveries, on every instance) and otherwise looks again at
  * a slow poll; each answer carries a cursor so the next call reports only mail after what this one passed.
  */
-import { MailgateError } from '../errors.js';
 import type { InboundEmail, Mailbox } from '../store/store.js';
 import type { AppContext, Principal } from './context.js';
-import { type InboxCache, inboxCacheFor } from './inbox-cache.js';
 import { withBody } from './inbox.js';
 import { getMailboxOrThrow } from './scope.js';
+import { cacheFor } from './mailbox-cache.js';
 import { sleepUntilChange, type WaitOptions } from './wait.js';
 import { byArrival, cursorAt, decodeCursor, encodeCursor, isAfter, type WaitCursor } from './wait-cursor.js';
 
@@ -45,7 +44,7 @@ export async function waitForInbound(ctx: AppContext, who: Principal, q: Inbound
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
   const mailbox = await getMailboxOrThrow(ctx, who, q.mailbox);
-  const cache = cacheOf(ctx, mailbox);
+  const cache = cacheFor(ctx, mailbox);
   const match = matcher(q);
   if (cache) await cache.foreground(() => cache.sync('INBOX'));
   let lastSync = Date.now();
@@ -83,17 +82,6 @@ export async function waitForInbound(ctx: AppContext, who: Principal, q: Inbound
       lastSync = Date.now();
     }
   }
-}
-
-function cacheOf(ctx: AppContext, mailbox: Mailbox): InboxCache | undefined {
-  if (!ctx.transports.canServe(mailbox)) {
-    throw new MailgateError(
-      'UNAVAILABLE',
-      `mailbox ${mailbox.address} has an IMAP account this process was not given; start mailgate with the config file that has it`,
-      { field: 'mailbox' },
-    );
-  }
-  return inboxCacheFor(ctx.store, ctx.clock, mailbox.address, ctx.transports.forMailbox(mailbox));
 }
 
 /** The starting point of a first call: the newest mail now (IMAP: UIDNEXT − 1), or just before the first mail dated `since`. */
