@@ -3,6 +3,7 @@
  * each failure into a one-line fix. It changes nothing: the database is opened read-only (never created or
  * migrated) and the mail servers see a login and a folder list, nothing more.
  */
+import type { MailAccount } from '../config/accounts.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ImapSettings, SmtpSettings } from '../config/schema.js';
 import { MailgateError } from '../errors.js';
@@ -55,20 +56,36 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   const boxes = loaded.config.mailboxes.length;
   checks.push({ check: 'config', ok: true, detail: `${loaded.source ?? 'built-in sandbox config'}: ${boxes} mailbox${boxes === 1 ? '' : 'es'}` });
   checks.push(await checkDatabase(loaded, deps));
-  const probes: Promise<DoctorCheck>[] = [];
-  for (const [i, mb] of loaded.config.mailboxes.entries()) {
-    const account = loaded.accounts.get(mb.address);
-    if (!account || !mb.imap || !mb.smtp) continue;
-    probes.push(
-      probeImap(account.imap, hintContext('imap', i, account.imap, mb.imap), deps.timeoutMs).then((r) => toCheck(`imap ${mb.address}`, account.imap, r)),
-    );
-    probes.push(
-      probeSmtp(account.smtp, hintContext('smtp', i, account.smtp, mb.smtp), deps.timeoutMs).then((r) => toCheck(`smtp ${mb.address}`, account.smtp, r)),
-    );
-  }
-  // The accounts are independent; checking them side by side keeps a few dead ports from adding up.
-  checks.push(...(await Promise.all(probes)));
+  checks.push(...(await checkAccounts(loaded, deps.timeoutMs)));
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * Each real account's IMAP and SMTP, side by side (the accounts are independent, so a few dead ports do not add
+ * up); the results in config order. Doctor, serve's start-up check and init's connection test all use these.
+ */
+export function checkAccounts(loaded: LoadedConfig, timeoutMs: number): Promise<DoctorCheck[]> {
+  return Promise.all(
+    loaded.config.mailboxes.flatMap((mb, i) => {
+      const account = loaded.accounts.get(mb.address);
+      return account && mb.imap && mb.smtp ? checkAccount(mb.address, i, account, { imap: mb.imap, smtp: mb.smtp }, timeoutMs) : [];
+    }),
+  );
+}
+
+/** One account's IMAP and SMTP probes; `index` is its place in the config, which a hint's key names. */
+export function checkAccount(
+  address: string,
+  index: number,
+  account: MailAccount,
+  settings: { imap: ImapSettings; smtp: SmtpSettings },
+  timeoutMs: number,
+): Promise<DoctorCheck>[] {
+  const { imap, smtp } = account;
+  return [
+    probeImap(imap, hintContext('imap', index, imap, settings.imap), timeoutMs).then((r) => toCheck(`imap ${address}`, imap, r)),
+    probeSmtp(smtp, hintContext('smtp', index, smtp, settings.smtp), timeoutMs).then((r) => toCheck(`smtp ${address}`, smtp, r)),
+  ];
 }
 
 async function checkDatabase(loaded: LoadedConfig, deps: DoctorDeps): Promise<DoctorCheck> {
@@ -96,8 +113,8 @@ async function checkDatabase(loaded: LoadedConfig, deps: DoctorDeps): Promise<Do
   }
 }
 
-/** Shared with `mailgate init`'s connection test (setup.ts), so both word a result alike. */
-export function toCheck(check: string, a: { host: string; port: number }, r: ProbeResult): DoctorCheck {
+/** A probe result as one check line (every caller goes through checkAccount, so all word it alike). */
+function toCheck(check: string, a: { host: string; port: number }, r: ProbeResult): DoctorCheck {
   const at = `${a.host}:${a.port}`;
   if (!r.ok) return { check, ok: false, detail: `${at}: ${r.problem}`, ...(r.fix ? { fix: r.fix } : {}) };
   const tls = r.tls === 'none' ? 'no TLS (plain text)' : r.tls === 'implicit' ? 'TLS' : 'STARTTLS';
@@ -110,7 +127,7 @@ export function toCheck(check: string, a: { host: string; port: number }, r: Pro
   return { check, ok: true, detail: parts.join('; ') };
 }
 
-export function hintContext(
+function hintContext(
   protocol: 'imap' | 'smtp',
   index: number,
   a: { host: string; port: number; secure: boolean; requireStartTls: boolean },

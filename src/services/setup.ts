@@ -11,10 +11,9 @@ import { resolveAccount } from '../config/accounts.js';
 import { jsonSyntaxProblem } from '../config/diagnostics.js';
 import { Config, MailboxConfig } from '../config/schema.js';
 import { MailgateError } from '../errors.js';
-import { probeImap, probeSmtp } from '../mail/account-probe.js';
 import type * as z from 'zod';
 import { canonicalAddress } from '../values.js';
-import { type DoctorCheck, hintContext, toCheck } from './doctor.js';
+import { checkAccount, type DoctorCheck } from './doctor.js';
 
 /** The file init writes when neither --config nor MAILGATE_CONFIG names one; the README's suggested place. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv): string {
@@ -40,11 +39,7 @@ export async function testMailbox(entry: MailboxConfig, index: number, env: Node
     const checks = resolved.problems.map((p) => ({ check: 'secret', ok: false, detail: p }));
     return { ok: false, checks };
   }
-  const { imap, smtp } = resolved.account;
-  const checks = await Promise.all([
-    probeImap(imap, hintContext('imap', index, imap, entry.imap), timeoutMs).then((r) => toCheck(`imap ${entry.address}`, imap, r)),
-    probeSmtp(smtp, hintContext('smtp', index, smtp, entry.smtp), timeoutMs).then((r) => toCheck(`smtp ${entry.address}`, smtp, r)),
-  ]);
+  const checks = await Promise.all(checkAccount(entry.address, index, resolved.account, { imap: entry.imap, smtp: entry.smtp }, timeoutMs));
   return { ok: checks.every((c) => c.ok), checks };
 }
 

@@ -6,25 +6,10 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import { log } from '../log.js';
-import { probeImap, probeSmtp } from '../mail/account-probe.js';
-import { type DoctorCheck, hintContext, toCheck } from './doctor.js';
+import { checkAccounts } from './doctor.js';
 
 /** Per connection step, as doctor's: long enough for a distant greeting, short enough to finish soon after start. */
 const TIMEOUT_MS = 5000;
-
-/** Each real account's IMAP and SMTP, side by side; the results in config order. */
-async function checkAccounts(loaded: LoadedConfig, timeoutMs: number): Promise<DoctorCheck[]> {
-  const probes: Promise<DoctorCheck>[] = [];
-  for (const [i, mb] of loaded.config.mailboxes.entries()) {
-    const account = loaded.accounts.get(mb.address);
-    if (!account || !mb.imap || !mb.smtp) continue;
-    const imap = hintContext('imap', i, account.imap, mb.imap);
-    const smtp = hintContext('smtp', i, account.smtp, mb.smtp);
-    probes.push(probeImap(account.imap, imap, timeoutMs).then((r) => toCheck(`imap ${mb.address}`, account.imap, r)));
-    probes.push(probeSmtp(account.smtp, smtp, timeoutMs).then((r) => toCheck(`smtp ${mb.address}`, account.smtp, r)));
-  }
-  return Promise.all(probes);
-}
 
 /**
  * Starts the check and returns at once; MAILGATE_NO_STARTUP_CHECK=1 turns it off (a server that must not open
