@@ -13,7 +13,12 @@ const LIST_DEADLINE_MS = 30_000;
 
 /** Every folder with its special use, message and unread counts, in the server's order (INBOX first). */
 export async function listFolderInfo(conn: ImapConnection): Promise<FolderInfo[]> {
-  const folders = await onClient(conn, 'listing the folders', (c) => c.list({ statusQuery: { messages: true, unseen: true } }));
+  const folders = await onClient(conn, 'listing the folders', async (c) => {
+    // Dovecot answers STATUS for the session's selected folder from the session's view, which learns of new
+    // mail only at the next sync: a NOOP first, or list_folders reports the selected folder's stale counts.
+    if (c.mailbox) await c.noop();
+    return c.list({ statusQuery: { messages: true, unseen: true } });
+  });
   const infos = folders.map(toFolderInfo);
   return [...infos.filter((f) => f.path === 'INBOX'), ...infos.filter((f) => f.path !== 'INBOX')];
 }
