@@ -117,7 +117,12 @@ export async function serveSetupProblem(err: MailgateError): Promise<void> {
   log('error', 'mailgate cannot start; serving only the setup_problem tool, which tells the MCP client why', { code: err.code });
   const server = createSetupProblemServer(err);
   const transport = new StdioServerTransport();
+  let stopping = false;
   const stop = () => {
+    // server.close() closes the transport, whose onclose is this again: without the flag it recursed until the
+    // stack overflowed, and the process printed that for each frame instead of exiting.
+    if (stopping) return;
+    stopping = true;
     void server.close().catch(() => undefined);
     process.exit(2); // what `mailgate` exits with for CONFIG_INVALID at a terminal
   };

@@ -7,6 +7,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { type CallToolResult, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
@@ -69,5 +70,26 @@ describe('serve with a config that does not load, launched by an MCP client', ()
     // It opened no database: nothing but the problem was served.
     await waitFor(() => !isAlive(pid), 5000, 'the setup-problem server to exit when the client closes');
     expect(existsSync(tmp.file('never.db'))).toBe(false);
+  });
+
+  it('exits 2, with nothing but the problem on stderr, when the client closes its input', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--db', tmp.file('never2.db')], {
+      cwd: ROOT,
+      env: childEnv(tmp.path),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const init = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init })}\n`);
+    await waitFor(() => stdout.includes('"id":1'), 10_000, 'the initialize answer');
+    child.stdin.end();
+    expect(await exited).toBe(2);
+    expect(stderr).toContain('mailgate: CONFIG_INVALID');
+    expect(stderr).not.toMatch(/Maximum call stack|RangeError|PromiseRejectCallback/);
+    expect(stderr.length).toBeLessThan(4000);
   });
 });
