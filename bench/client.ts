@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG_INPUT } from '../src/config/schema.js';
 import { msSince, now } from './stats.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../bundle/mailgate.js', import.meta.url));
 
 /**
  * The global `policy` of every bench config: a bench drafts thousands of messages a minute on one mailbox, which

@@ -1,5 +1,5 @@
 /**
- * The two servers of the peer bench, spawned alike: mailgate (`dist/src/cli/main.js serve`) and the peer
+ * The two servers of the peer bench, spawned alike: mailgate (`dist/bundle/mailgate.js serve`, the shipped bundle) and the peer
  * `@codefuturist/email-mcp`, each a child `node` process driven over stdio by the same SDK client, so the
  * pid we read VmHWM from is the server itself (no npx wrapper). The peer is installed into a git-ignored
  * bench folder (never package.json) and configured through its own TOML file under a private XDG home.
@@ -17,7 +17,7 @@ export const PEER_PACKAGE = '@codefuturist/email-mcp';
 export const PEER_VERSION = '0.2.0';
 /** The peer's account name in its TOML (its tools take `account`). */
 export const PEER_ACCOUNT = 'bench';
-const MAILGATE_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MAILGATE_MAIN = fileURLToPath(new URL('../bundle/mailgate.js', import.meta.url));
 
 /**
  * Installs the peer into `folder` unless that exact version is already there (a cached earlier run), and

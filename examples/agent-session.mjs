@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/bundle/mailgate.js', import.meta.url));
 // The SDK passes the server only a minimal environment unless told otherwise; pass ours so MAILGATE_DB applies.
 const transport = new StdioClientTransport({ command: process.execPath, args: [cli, 'serve', '--role', 'agent'], env: process.env, stderr: 'ignore' });
 const client = new Client({ name: 'example-agent', version: '1.0.0' });

@@ -197,7 +197,7 @@ describe('databaseFlags: the --db of the commands a person is told to run', () =
 });
 
 describe('the mailgate command with a refused database', () => {
-  const cli = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
+  const cli = new URL('../../dist/bundle/mailgate.js', import.meta.url).pathname;
 
   /** Runs the built CLI in an empty directory with an empty HOME, so anything it creates would show there. */
   function run(name: string, args: string[], env: Record<string, string> = {}) {

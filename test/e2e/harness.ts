@@ -1,5 +1,5 @@
 /**
- * End-to-end harness: spawns the built CLI (dist/src/cli/main.js) as real processes. MCP servers are driven
+ * End-to-end harness: spawns the built CLI as shipped (the bundle, dist/bundle/mailgate.js) as real processes. MCP servers are driven
  * through the SDK's own stdio client; one-shot CLI commands through child_process. Every spawned process is
  * tracked so a test file can stop them all in afterAll, and stopping one checks that its pid is really gone.
  */
@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = 'dist/src/cli/main.js';
+export const CLI = 'dist/bundle/mailgate.js';
 
-/** `npm test` builds first; a bare `vitest run` on a fresh checkout needs `npx tsc -p .` once. */
+/** `npm test` builds first; a bare `vitest run` on a fresh checkout needs `npm run build` once. */
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, CLI))) throw new Error(`${CLI} is missing: run 'npx tsc -p .' (or 'npm test', which builds) first`);
+  if (!existsSync(join(ROOT, CLI))) throw new Error(`${CLI} is missing: run 'npm run build' (or 'npm test', which builds) first`);
 }
 
 /** The parent's environment minus anything that would point a child at another config or database. */

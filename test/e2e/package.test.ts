@@ -86,18 +86,18 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('the npm package', () => {
-  it('holds only what runs: dist/src, dist/tools, schema.sql, README.md, LICENSE, package.json', () => {
+  it('holds only what runs: the bundle (dist/bundle), schema.sql, README.md, LICENSE, package.json', () => {
     const outside = files.filter(
-      (f) => !/^(dist\/src\/|dist\/tools\/)[\w/.-]+\.js$/.test(f) && !['schema.sql', 'README.md', 'LICENSE', 'package.json'].includes(f),
+      (f) => !/^dist\/bundle\/(mailgate|chunks\/[\w.-]+)\.js$/.test(f) && !['schema.sql', 'README.md', 'LICENSE', 'package.json'].includes(f),
     );
     expect(outside).toEqual([]);
-    expect(files).toContain('dist/src/cli/main.js');
-    expect(files).toContain('dist/tools/index.js');
+    expect(files).toContain('dist/bundle/mailgate.js');
+    expect(files.filter((f) => f.startsWith('dist/bundle/chunks/')).length).toBeGreaterThan(10);
     expect(files).toContain('schema.sql');
   });
 
   it('`npx mailgate` with stdin a pipe speaks MCP: the agent tools, and a send that is held', async () => {
-    expect(realpathSync(join(app, 'node_modules/.bin/mailgate'))).toBe(join(realpathSync(app), 'node_modules/mailgate/dist/src/cli/main.js'));
+    expect(realpathSync(join(app, 'node_modules/.bin/mailgate'))).toBe(join(realpathSync(app), 'node_modules/mailgate/dist/bundle/mailgate.js'));
     const transport = new StdioClientTransport({ command: 'npx', args: ['--no-install', 'mailgate'], cwd: app, stderr: 'pipe', env: childEnv(home) });
     let stderr = '';
     transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
