@@ -25,6 +25,9 @@ import { canonicalAddress, type Role } from '../values.js';
 import { withApp } from './commands.js';
 import { shellQuote } from '../text/shell.js';
 
+/** How long after the handshake the start-up check waits (see serve). */
+const STARTUP_CHECK_DELAY_MS = 1000;
+
 interface Session {
   roles: Role[];
   mailboxes: MailboxScope;
@@ -102,8 +105,16 @@ export async function serve(
     database: databaseDisplay(loaded.database),
     config: loaded.source ?? 'built-in sandbox default',
   });
-  // After the handshake is possible: a slow or dead mail server must not hold up the client.
-  void startStartupCheck(loaded, env);
+  // Once the handshake has settled (a moment after the client's `initialized`, when its tools/list has been
+  // answered): the check loads the IMAP and SMTP libraries and opens connections, which must not hold up the
+  // client's first requests. A client that never sends `initialized` gets it as late.
+  let checkTimer: NodeJS.Timeout | undefined;
+  const startCheck = () => {
+    clearTimeout(checkTimer);
+    checkTimer = setTimeout(() => void startStartupCheck(loaded, env), STARTUP_CHECK_DELAY_MS).unref();
+  };
+  server.server.oninitialized = startCheck;
+  startCheck();
 }
 
 /**
