@@ -3,10 +3,10 @@
  * match an element (by the id, class or tag a selector ends with), compiling a selector only when first needed,
  * and the budget every step of matching is charged to, so a hostile message stops with TooComplex.
  */
-import { compile, type Options } from 'css-select';
+import type { Options } from 'css-select';
 import type { Selector } from 'css-what';
 import type { AnyNode, Element } from 'domhandler';
-import * as DomUtils from 'domutils';
+import { htmlLibs } from './html-libs.js';
 
 export class TooComplex extends Error {}
 
@@ -38,7 +38,7 @@ export function lazyCompile(selector: Selector[], adapter: Adapter): (el: Elemen
   return (el) => {
     if (!test) {
       try {
-        test = compile<AnyNode, Element>([selector], { adapter, quirksMode: true, xmlMode: false });
+        test = htmlLibs().compile<AnyNode, Element>([selector], { adapter, quirksMode: true, xmlMode: false });
       } catch {
         test = () => false;
       }
@@ -110,6 +110,7 @@ export function specificity(list: Selector[][]): number {
 
 /** css-select's default DOM adapter (domutils) with every step charged to the budget. */
 export function countedAdapter(budget: Budget): Adapter {
+  const { DomUtils } = htmlLibs();
   const find = (test: (el: Element) => boolean, nodes: AnyNode[], first: boolean): Element[] => {
     const found: Element[] = [];
     const stack = [...nodes].reverse();

@@ -6,9 +6,9 @@
  * hostile message (thousands of rules, :has() over deep trees) stops with TooComplex instead of hanging.
  */
 import type { AtRule, Container, Root, Rule } from 'postcss';
-import safeParse from 'postcss-safe-parser';
-import { parse as parseSelector, type Selector } from 'css-what';
+import type { Selector } from 'css-what';
 import type { Element } from 'domhandler';
+import { htmlLibs } from './html-libs.js';
 import { type Adapter, ancestorKeys, type Budget, countedAdapter, keyOf, lazyCompile, push, specificity, spend, TooComplex } from './selectors.js';
 
 /** Properties that can hide text; declarations of any other property are dropped at parse time. */
@@ -83,7 +83,7 @@ function declarations(container: Container): Declaration[] {
 }
 
 export function parseInlineStyle(style: string): Declaration[] {
-  return declarations(safeParse(style) as Root);
+  return declarations(htmlLibs().safeParse(style) as Root);
 }
 
 export class StyleSheet {
@@ -101,7 +101,7 @@ export class StyleSheet {
     if (!css.trim()) return;
     const adapter = countedAdapter(budget);
     // An explicit stack rather than recursion: @media blocks can nest as deep as a hostile sender likes.
-    const stack: Container[] = [safeParse(css) as Root];
+    const stack: Container[] = [htmlLibs().safeParse(css) as Root];
     while (stack.length) {
       for (const node of stack.pop()!.nodes ?? []) {
         spend(budget);
@@ -116,7 +116,7 @@ export class StyleSheet {
     if (decls.length === 0) return;
     let list: Selector[][];
     try {
-      list = parseSelector(rule.selector);
+      list = htmlLibs().parseSelector(rule.selector);
     } catch {
       return; // a browser drops a rule whose selector it cannot parse
     }

@@ -5,11 +5,8 @@
  * marked `[hidden: ...]`. The rest is laid out as text by html-to-text. Work is linear in the size of the
  * document and charged to a budget; a document over the limits has its text withheld, never passed on unchecked.
  */
-import render from 'dom-serializer';
-import { type AnyNode, type Document, Element, isTag, isText, type Text } from 'domhandler';
-import * as DomUtils from 'domutils';
-import { convert } from 'html-to-text';
-import { parseDocument } from 'htmlparser2';
+import type { AnyNode, Document, Element, Text } from 'domhandler';
+import { htmlLibs } from './html-libs.js';
 import { cascade, computeStyle, hidesSubtree, readable, ROOT_STYLE, type Style } from './computed-style.js';
 import { stripInvisible } from './invisible.js';
 import { type Budget, keysOf, spend, TooComplex } from './selectors.js';
@@ -112,6 +109,7 @@ interface Link {
 
 function visibleText(html: string, showHidden: boolean): VisibleText {
   const budget: Budget = { left: MAX_STEPS };
+  const { parseDocument, isTag, isText, DomUtils, convert, render } = htmlLibs();
   const doc = parseDocument(html);
   const dropped: Element[] = [];
   let css = '';
@@ -193,6 +191,7 @@ function visibleText(html: string, showHidden: boolean): VisibleText {
  * `body .x` match as they do in a mail client.
  */
 function wrapInBody(doc: Document): void {
+  const { isTag, Element } = htmlLibs();
   let html = doc.children.find((n): n is Element => isTag(n) && n.name === 'html');
   if (!html) html = adopt(doc, new Element('html', {}), doc.children);
   if (!html.children.some((n) => isTag(n) && n.name === 'body')) adopt(html, new Element('body', {}), html.children);
@@ -216,6 +215,7 @@ function blank(el: Element): void {
 
 /** Document-order walk without recursion; `visit` returning false skips the node's children. */
 function forEachNode(nodes: AnyNode[], budget: Budget, visit: (node: AnyNode) => boolean): void {
+  const { isTag } = htmlLibs();
   const stack = [...nodes].reverse();
   while (stack.length) {
     const node = stack.pop()!;

@@ -16,8 +16,23 @@ const tmp = tempDir('mailgate-e2e-startup-modules-');
 afterAll(() => tmp.cleanup());
 beforeAll(() => assertBuilt());
 
-/** Packages a stdio server for an agent must not load before its first tool call needs them. */
-const LAZY = ['imapflow', 'mailparser', 'nodemailer', 'pg', 'sanitize-html', 'hono', '@hono/node-server'];
+/**
+ * Packages a stdio server for an agent must not load before its first tool call needs them: the mail, database
+ * server, dashboard and HTTP libraries, and the HTML-to-text pass's (src/text/html-libs.ts).
+ */
+const LAZY = [
+  'imapflow',
+  'mailparser',
+  'nodemailer',
+  'pg',
+  'sanitize-html',
+  'hono',
+  '@hono/node-server',
+  'html-to-text',
+  'css-select',
+  'postcss',
+  'postcss-safe-parser',
+];
 
 /** The npm packages behind the loaded URLs: a bundle chunk's from chunks.json, a file under node_modules its own. */
 function packagesLoaded(urls: readonly string[]): Set<string> {
@@ -41,10 +56,21 @@ describe('serve start-up', () => {
   it('answers tools/list without loading the mail, database-server, dashboard or HTTP libraries', async () => {
     const loaded = tmp.file('loaded.txt');
     writeFileSync(loaded, '');
-    // Registered by --import: the hook runs on the loader's thread and appends each module's URL as it loads.
+    // Registered by --import: the ESM hook runs on the loader's thread and appends each module's URL as it loads;
+    // require() (createRequire: tlds, the HTML libraries) does not pass through it on Node 20, so Module._load is
+    // wrapped on the main thread to append each file it resolves.
     const hook = tmp.file('hook.mjs');
     const body = `import { appendFileSync } from 'node:fs';\nexport async function load(url, ctx, next) { appendFileSync(${JSON.stringify(loaded)}, url + '\\n'); return next(url, ctx); }\n`;
-    writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(body)}));\n`);
+    const cjs = [
+      "import Module from 'node:module';",
+      "import { appendFileSync } from 'node:fs';",
+      'const load = Module._load;',
+      'Module._load = function (request, parent, isMain) {',
+      `  try { appendFileSync(${JSON.stringify(loaded)}, Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {}`,
+      '  return load.apply(this, arguments);',
+      '};',
+    ].join('\n');
+    writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(body)}));\n${cjs}\n`);
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: ['--import', hook, CLI, 'serve', '--role', 'agent', '--db', tmp.file('s.db')],
