@@ -19,6 +19,7 @@ import { registerResources } from './resources.js';
 import { errorResult, okResult } from './result.js';
 import { roleAllows } from './roles.js';
 import { auditUnlistedCalls } from './unlisted-tools.js';
+import { LazyJsonSchemaValidator } from './lazy-validator.js';
 
 const SERVER_NAME = 'mailgate';
 const SERVER_VERSION = '0.1.0';
@@ -60,7 +61,12 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
   const mailboxNote = opts.scope === 'all' || !own.length ? '' : ` This session may use only: ${own.map((m) => m.address).join(', ')}.`;
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {}, logging: {} }, instructions: INSTRUCTIONS + known, maxToolInputElements: 2000 },
+    {
+      capabilities: { tools: {}, logging: {} },
+      instructions: INSTRUCTIONS + known,
+      maxToolInputElements: 2000,
+      jsonSchemaValidator: new LazyJsonSchemaValidator(),
+    },
   );
   const principal = (): Principal => {
     const client = server.server.getClientVersion()?.name;
