@@ -28,9 +28,11 @@ const IBAN_LENGTHS: Record<string, number> = Object.fromEntries(
     .map((e) => [e.slice(0, 2), Number(e.slice(2))]),
 );
 
-const regions = new Intl.DisplayNames(['en'], { type: 'region' });
+// Built on first use: loading ICU's region names costs ~10 ms, which a server starting up should not pay.
+let regions: Intl.DisplayNames | undefined;
 /** An ISO 3166 country code (ICU names it; an unassigned code comes back unchanged). */
 function isCountry(code: string): boolean {
+  regions ??= new Intl.DisplayNames(['en'], { type: 'region' });
   return code !== 'ZZ' && regions.of(code) !== code;
 }
 

@@ -8,8 +8,8 @@
  * judged; nothing is "new" without something to compare with.
  */
 import { createRequire } from 'node:module';
-import { Parser } from 'htmlparser2';
-import LinkifyIt from 'linkify-it';
+import type { Parser as HtmlParser } from 'htmlparser2';
+import type LinkifyIt from 'linkify-it';
 import { appearsIn, findAccountNumbers, type AccountKind, squash } from './account-numbers.js';
 import { canonicalDomain, canonicalEmail, domainOf } from './canonical.js';
 
@@ -53,10 +53,20 @@ const ACCOUNT_KIND: Record<AccountKind, ThreadChangeKind> = {
   account: 'new_account_number',
 };
 
-// Every delegated TLD (a fraud domain is as likely .online as .com), and the reserved ones (RFC 2606) that
-// tests and sandboxes use. The list is JSON, which an ES module cannot import without import attributes.
-const TLDS = [...(createRequire(import.meta.url)('tlds') as string[]), 'example', 'test', 'invalid'];
-const linkify = new LinkifyIt().tlds(TLDS, false);
+// The parser and the link finder are required on first use (their CommonJS builds): with the TLD list they
+// are ~20 modules and a few milliseconds that a server starting up does not need.
+const load = createRequire(import.meta.url);
+let linkifier: LinkifyIt | undefined;
+
+function linkify(): LinkifyIt {
+  if (linkifier) return linkifier;
+  // Every delegated TLD (a fraud domain is as likely .online as .com), and the reserved ones (RFC 2606) that
+  // tests and sandboxes use. The list is JSON, which an ES module cannot import without import attributes.
+  const tlds = [...(load('tlds') as string[]), 'example', 'test', 'invalid'];
+  const LinkifyItClass = load('linkify-it') as typeof LinkifyIt;
+  linkifier = new LinkifyItClass().tlds(tlds, false);
+  return linkifier;
+}
 
 interface HtmlParts {
   /** The text a reader sees (blocks separated by newlines). */
@@ -75,6 +85,7 @@ export function readHtml(html: string): HtmlParts {
   const anchors: HtmlParts['anchors'] = [];
   let skip = 0;
   let open: { href: string; shown: string[] } | undefined;
+  const { Parser } = load('htmlparser2') as { Parser: typeof HtmlParser };
   const parser = new Parser(
     {
       onopentag(name, attrs) {
@@ -122,7 +133,7 @@ function hostOf(url: string): string {
 
 /** Hosts of the links written out in plain text (with or without a scheme, and bare email addresses). */
 function textHosts(text: string): string[] {
-  return (linkify.match(text) ?? []).map((m) => hostOf(m.url)).filter(Boolean);
+  return (linkify().match(text) ?? []).map((m) => hostOf(m.url)).filter(Boolean);
 }
 
 /** Same site: equal, or one a subdomain of the other (www.acme.com and acme.com), never via a bare TLD. */

@@ -18,7 +18,8 @@ beforeAll(() => assertBuilt());
 
 /**
  * Packages a stdio server for an agent must not load before its first tool call needs them: the mail, database
- * server, dashboard and HTTP libraries, and the HTML-to-text pass's (src/text/html-libs.ts).
+ * server, dashboard and HTTP libraries, the HTML-to-text pass's (src/text/html-libs.ts) and the link finder of the
+ * thread-change check (src/gate/thread-changes.ts).
  */
 const LAZY = [
   'imapflow',
@@ -32,6 +33,9 @@ const LAZY = [
   'css-select',
   'postcss',
   'postcss-safe-parser',
+  'linkify-it',
+  'htmlparser2',
+  'tlds',
 ];
 
 /** The npm packages behind the loaded URLs: a bundle chunk's from chunks.json, a file under node_modules its own. */
