@@ -35,12 +35,32 @@ const chunkMap = {
   },
 };
 
+/**
+ * The SDK's Server imports its default JSON Schema validator (Ajv, ~70 modules evaluated at load) for the case
+ * where none is given; every McpServer mailgate builds is given src/mcp/lazy-validator.ts, which requires Ajv on
+ * first use. So the default is left out of the bundle: in its place, a class that says why if it is ever built.
+ */
+const STUB = '\0mailgate:sdk-default-validator';
+const sdkDefaultValidator = {
+  name: 'mailgate-sdk-default-validator',
+  resolveId(source, importer) {
+    if (source === '../validation/ajv-provider.js' && importer?.includes('/@modelcontextprotocol/sdk/dist/esm/server/')) return STUB;
+    return null;
+  },
+  load(id) {
+    if (id !== STUB) return null;
+    return `export class AjvJsonSchemaValidator {
+  constructor() { throw new Error('mailgate: pass jsonSchemaValidator: new LazyJsonSchemaValidator() (src/mcp/lazy-validator.ts) to new McpServer'); }
+}\n`;
+  },
+};
+
 export default defineConfig({
   input: { mailgate: 'dist/src/cli/main.js' },
   platform: 'node',
   external: [/^node:/, 'better-sqlite3', 'pg', 'pino-pretty'],
   logLevel: 'warn',
-  plugins: [chunkMap],
+  plugins: [sdkDefaultValidator, chunkMap],
   output: {
     dir: 'dist/bundle',
     format: 'esm',

@@ -16,6 +16,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { MailgateError } from '../errors.js';
 import { annotationsFor } from './define-tool.js';
+import { LazyJsonSchemaValidator } from './lazy-validator.js';
 
 const SETUP_PROBLEM_TOOL = 'setup_problem';
 
@@ -46,6 +47,8 @@ export function createSetupProblemServer(err: MailgateError): McpServer {
         'mailgate, the email server, is not running because of a setup problem only the user can fix. ' +
         'Do not try to send or read mail through it; tell the user this, word for word:\n' +
         text,
+      // Never used (it elicits nothing), but the bundle has no SDK default to fall back on: see lazy-validator.ts.
+      jsonSchemaValidator: new LazyJsonSchemaValidator(),
     },
   );
   const title = 'Why mailgate cannot start';

@@ -19,7 +19,7 @@ beforeAll(() => assertBuilt());
 /**
  * Packages a stdio server for an agent must not load before its first tool call needs them: the mail, database
  * server, dashboard and HTTP libraries, the HTML-to-text pass's (src/text/html-libs.ts) and the link finder of the
- * thread-change check (src/gate/thread-changes.ts).
+ * thread-change check (src/gate/thread-changes.ts), and Ajv (src/mcp/lazy-validator.ts).
  */
 const LAZY = [
   'imapflow',
@@ -35,6 +35,7 @@ const LAZY = [
   'postcss-safe-parser',
   'linkify-it',
   'htmlparser2',
+  'ajv',
   'tlds',
 ];
 
