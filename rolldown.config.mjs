@@ -36,22 +36,36 @@ const chunkMap = {
 };
 
 /**
- * The SDK's Server imports its default JSON Schema validator (Ajv, ~70 modules evaluated at load) for the case
- * where none is given; every McpServer mailgate builds is given src/mcp/lazy-validator.ts, which requires Ajv on
- * first use. So the default is left out of the bundle: in its place, a class that says why if it is ever built.
+ * Two SDK imports mailgate never uses, left out of the bundle, each replaced by a module that says why if it is
+ * ever reached:
+ * - the server's default JSON Schema validator (Ajv, ~70 modules evaluated at load), for when none is given:
+ *   every McpServer mailgate builds is given src/mcp/lazy-validator.ts, which requires Ajv on first use;
+ * - zod-to-json-schema (~40 modules), which the SDK uses only for zod 3 schemas: mailgate's are all zod 4,
+ *   which the SDK converts with zod's own toJSONSchema.
  */
-const STUB = '\0mailgate:sdk-default-validator';
-const sdkDefaultValidator = {
-  name: 'mailgate-sdk-default-validator',
+const STUBS = [
+  {
+    source: '../validation/ajv-provider.js',
+    importer: '/@modelcontextprotocol/sdk/dist/esm/server/',
+    code:
+      'export class AjvJsonSchemaValidator {\n' +
+      "  constructor() { throw new Error('mailgate: pass jsonSchemaValidator: new LazyJsonSchemaValidator() (src/mcp/lazy-validator.ts) to new McpServer'); }\n" +
+      '}\n',
+  },
+  {
+    source: 'zod-to-json-schema',
+    importer: '/@modelcontextprotocol/sdk/dist/esm/server/zod-json-schema-compat.js',
+    code: "export function zodToJsonSchema() { throw new Error('mailgate: a zod 3 schema reached the SDK; tool schemas must be zod 4'); }\n",
+  },
+];
+const sdkStubs = {
+  name: 'mailgate-sdk-stubs',
   resolveId(source, importer) {
-    if (source === '../validation/ajv-provider.js' && importer?.includes('/@modelcontextprotocol/sdk/dist/esm/server/')) return STUB;
-    return null;
+    const i = STUBS.findIndex((s) => s.source === source && importer?.includes(s.importer));
+    return i < 0 ? null : `\0mailgate-stub:${i}`;
   },
   load(id) {
-    if (id !== STUB) return null;
-    return `export class AjvJsonSchemaValidator {
-  constructor() { throw new Error('mailgate: pass jsonSchemaValidator: new LazyJsonSchemaValidator() (src/mcp/lazy-validator.ts) to new McpServer'); }
-}\n`;
+    return id.startsWith('\0mailgate-stub:') ? STUBS[Number(id.slice('\0mailgate-stub:'.length))].code : null;
   },
 };
 
@@ -60,7 +74,7 @@ export default defineConfig({
   platform: 'node',
   external: [/^node:/, 'better-sqlite3', 'pg', 'pino-pretty'],
   logLevel: 'warn',
-  plugins: [sdkDefaultValidator, chunkMap],
+  plugins: [sdkStubs, chunkMap],
   output: {
     dir: 'dist/bundle',
     format: 'esm',

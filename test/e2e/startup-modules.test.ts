@@ -19,7 +19,8 @@ beforeAll(() => assertBuilt());
 /**
  * Packages a stdio server for an agent must not load before its first tool call needs them: the mail, database
  * server, dashboard and HTTP libraries, the HTML-to-text pass's (src/text/html-libs.ts) and the link finder of the
- * thread-change check (src/gate/thread-changes.ts), and Ajv (src/mcp/lazy-validator.ts).
+ * thread-change check (src/gate/thread-changes.ts), Ajv (src/mcp/lazy-validator.ts) and the SDK's zod 3 converter
+ * (left out of the bundle: rolldown.config.mjs).
  */
 const LAZY = [
   'imapflow',
@@ -36,6 +37,7 @@ const LAZY = [
   'linkify-it',
   'htmlparser2',
   'ajv',
+  'zod-to-json-schema',
   'tlds',
 ];
 
