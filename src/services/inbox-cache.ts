@@ -13,6 +13,7 @@ import type { MailboxPort, TagResult, Transport } from '../mail/ports.js';
 import type { InboundEmail, ParsedBody, Store, TagAction } from '../store/store.js';
 import { backfillFolder, cacheOlderMatches, canBackfill, FIRST_PAGE } from './inbox-backfill.js';
 import { ForegroundGate } from './inbox-foreground.js';
+import { searchUnindexed, type UnindexedOptions } from './inbox-search.js';
 
 /** Messages per prefetch FETCH, on the background connection: few round trips, so a 100k folder indexes in minutes. */
 const PREFETCH_BATCH = 200;
@@ -43,8 +44,11 @@ export class InboxCache {
     readonly port: MailboxPort,
   ) {}
 
-  /** Brings the cached copy of a folder up to date. */
-  async sync(folder: string, opts: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Brings the cached copy of a folder up to date. `newest`: how many of the newest messages a first sync of a big
+   * folder caches before it returns (a listing's page; the backfill caches the rest), FIRST_PAGE by default.
+   */
+  async sync(folder: string, opts: { force?: boolean; newest?: number } = {}): Promise<void> {
     if (!opts.force && folder === 'INBOX' && this.inboxClean && this.port.watching) return;
     // One sync per folder at a time. A caller arriving during a sync waits for it and then runs its own, since
     // the running one may have started before the change this caller needs to see.
@@ -54,7 +58,7 @@ export class InboxCache {
     if (!mine) {
       const generation = this.inboxGeneration;
       const watched = folder === 'INBOX' && this.port.watching;
-      mine = this.syncOnce(folder)
+      mine = this.syncOnce(folder, Math.min(opts.newest ?? FIRST_PAGE, FIRST_PAGE))
         .then(() => {
           if (watched && generation === this.inboxGeneration) this.inboxClean = true;
           void this.backfill(folder);
@@ -66,11 +70,11 @@ export class InboxCache {
     return mine;
   }
 
-  private async syncOnce(folder: string): Promise<void> {
+  private async syncOnce(folder: string, newest: number): Promise<void> {
     const state = await this.store.getFolderState(this.address, folder);
     const known = state && { ...state, uids: await this.store.cachedUids(this.address, folder, state.uidvalidity) };
     const port = this.port;
-    const delta = canBackfill(port) ? await port.syncNewest(folder, known, FIRST_PAGE) : { ...(await port.sync(folder, known)), backfill_below: null };
+    const delta = canBackfill(port) ? await port.syncNewest(folder, known, newest) : { ...(await port.sync(folder, known)), backfill_below: null };
     const now = this.clock();
     await this.store.applyFolderSync(
       {
@@ -116,7 +120,8 @@ export class InboxCache {
    * after it, so it waits behind the batch already in flight at most, on the connection and on the store alike.
    */
   foreground<T>(read: () => Promise<T>): Promise<T> {
-    return this.gate.run(read);
+    // The port starts IDLE once the first read has answered (ImapMailbox.watch).
+    return this.gate.run(read).finally(() => (this.port as { readAnswered?: () => void }).readAnswered?.());
   }
 
   private idle(): Promise<void> {
@@ -142,16 +147,17 @@ export class InboxCache {
     for (let i = 0; i < rows.length; i += STORE_CHUNK) await this.store.setEmailBodies(rows.slice(i, i + STORE_CHUNK));
   }
 
-  /**
-   * The cached UIDs the local index cannot search yet (envelope only) that match on the server, and how many are
-   * unfetched; null when none is. Only the `newest` hits by date when given (a search answers newest first, so older hits cannot be in its page: their bodies
-   * are left to the prefetch rather than fetched and parsed while the agent waits).
-   */
-  async searchUnfetched(folder: string, query: string, newest?: number): Promise<{ hits: InboundEmail[]; unfetched: number } | null> {
-    const unfetched = await this.store.unfetchedUids(this.address, folder);
-    if (unfetched.length === 0) return null;
-    const hits = await this.store.emailsByUid(this.address, folder, await this.port.searchServer(folder, query, unfetched));
-    return { hits: newest === undefined ? hits : hits.sort((a, b) => b.date - a.date).slice(0, newest), unfetched: unfetched.length };
+  /** Readies the local index for a search it cannot answer alone (inbox-search.ts); null when the server had nothing to search. */
+  searchUnindexed(
+    folder: string,
+    query: ServerSearch,
+    o: Omit<UnindexedOptions, 'loadBodies' | 'now'>,
+  ): Promise<{ asked: boolean; unfetched?: number } | null> {
+    return searchUnindexed(this.store, this.port, this.address, folder, query, {
+      ...o,
+      loadBodies: (emails) => this.loadBodies(folder, emails),
+      now: this.clock,
+    });
   }
 
   /**

@@ -30,10 +30,15 @@ async function listInbox(
   cache: InboxCache | undefined,
   q: { mailbox: string; folder: string; unread_only: boolean; limit: number },
 ): Promise<InboundEmail[]> {
-  await cache?.sync(q.folder);
+  // A first sync of a big folder caches only this page before answering (the backfill fetches the rest after).
+  await cache?.sync(q.folder, { newest: q.limit });
   // While a big folder is still being backfilled, its older unread mail may not be cached yet: ask the server.
   if (cache && q.unread_only) await cache.cacheOlder(q.folder, { unseen: true }, q.limit);
   let emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
+  if (cache && !q.unread_only && (await pageIncomplete(ctx, mailbox.address, q.folder, emails, q.limit))) {
+    await cache.cacheOlder(q.folder, {}, q.limit);
+    emails = await ctx.store.listEmails({ ...q, mailbox: mailbox.address });
+  }
   // Snippets need bodies: fetch those of this page that only have an envelope cached (once each).
   if (cache && emails.some((e) => !e.has_body)) {
     await cache.loadBodies(q.folder, emails);
@@ -41,6 +46,17 @@ async function listInbox(
   }
   if (emails.length === 0) await requireSandboxFolder(ctx, mailbox, q.folder);
   return emails;
+}
+
+/**
+ * Whether a listing may miss messages the backfill has not cached yet: everything from the folder's backfill mark
+ * up is cached, so a full page drawn from there alone is complete. Otherwise (a page larger than the one the first
+ * sync cached, asked before the backfill's first batch is in) the newest `limit` below the mark are fetched first.
+ */
+async function pageIncomplete(ctx: AppContext, address: string, folder: string, page: readonly InboundEmail[], limit: number): Promise<boolean> {
+  const mark = (await ctx.store.getFolderState(address, folder))?.backfill_below;
+  if (!mark) return false;
+  return page.length < limit || page.some((e) => e.uid !== null && e.uid < mark);
 }
 
 /**
@@ -104,24 +120,23 @@ export async function searchEmail(ctx: AppContext, who: Principal, q: SearchRequ
 
 async function searchFolder(ctx: AppContext, mailbox: Mailbox, cache: InboxCache | undefined, folder: string, q: SearchRequest): Promise<SearchResult> {
   await cache?.sync(folder);
-  let source: SearchResult['source'] = 'cache';
-  // Messages the backfill has not reached are not cached at all: the server searches them (every filter but
-  // has_attachment, which IMAP SEARCH cannot ask), and the newest hits are cached (envelopes) so the step below
-  // fetches their bodies; the local search then decides exactly.
+  // What the local index lacks (messages the backfill has not reached, cached ones without bodies) is searched on the
+  // server, newest first, until the page is full (every filter but has_attachment, which IMAP SEARCH cannot ask);
+  // the hits the page can show are cached with their bodies, so the local search below then decides exactly.
   const { has_attachment: _, unread, ...server } = q.filters ?? {};
   const criteria = { ...server, ...(unread === undefined ? {} : { unseen: unread }), ...(q.query === undefined ? {} : { text: q.query }) };
-  if (cache && (await cache.cacheOlder(folder, criteria, q.limit)).length > 0) source = 'cache+server';
-  // The index has only envelopes of some: let the server search their bodies, then fetch the hits so the
-  // next search answers them locally. The filters need no body: the envelope has what they read.
-  // Without filters the page is the newest matches, so only the newest `limit` hits need their bodies now.
   const filtered = Object.values(q.filters ?? {}).some((v) => v !== undefined);
-  const found = q.query === undefined ? undefined : await cache?.searchUnfetched(folder, q.query, filtered ? undefined : q.limit);
-  if (cache && found) {
-    await cache.loadBodies(folder, found.hits);
-    source = 'cache+server';
-  }
+  const found = await cache?.searchUnindexed(folder, criteria, {
+    limit: q.limit,
+    newestOnly: !filtered,
+    pageFrom: async (from) => {
+      const page = await ctx.store.searchEmails({ ...q, mailbox: mailbox.address });
+      return page.length >= q.limit && page.every((e) => e.uid !== null && e.uid >= from);
+    },
+  });
+  const source: SearchResult['source'] = found?.asked ? 'cache+server' : 'cache';
   // Bodies still unfetched, known from that step when it ran (counting them reads every cached row of the folder).
-  const unfetched = found === undefined ? undefined : found ? found.unfetched - found.hits.length : 0;
+  const unfetched = found?.unfetched;
   const emails = await ctx.store.searchEmails({ ...q, mailbox: mailbox.address });
   if (!cache) return { emails, source, indexed: null, total: null };
   const cover = await coverage(ctx, mailbox.address, folder, unfetched);

@@ -15,7 +15,7 @@ import { ImapMailbox } from '../../src/mail/imap/mailbox.js';
 import type { KnownFolder, Transport } from '../../src/mail/ports.js';
 import type { AppContext, Principal } from '../../src/services/context.js';
 import { checkInbox, searchEmail } from '../../src/services/inbox.js';
-import { BACKFILL_BATCH, FIRST_PAGE } from '../../src/services/inbox-backfill.js';
+import { BACKFILL_BATCH } from '../../src/services/inbox-backfill.js';
 import { InboxCache, inboxCacheFor } from '../../src/services/inbox-cache.js';
 import type { Store } from '../../src/store/store.js';
 import { requireMailServersOrSkip, startMailServers, type MailServers, type MailUser } from '../helpers/mail-servers.js';
@@ -55,6 +55,8 @@ function seedMaildir(dir: string): void {
 class GatedMailbox extends ImapMailbox {
   readonly batches: number[] = [];
   readonly syncs: { reset: boolean; envelopes: number }[] = [];
+  /** How many bodies each foreground body FETCH asked for. */
+  readonly bodies: number[] = [];
   private allowed = 0;
   private waiters: (() => void)[] = [];
   stopAfterAllowed = false;
@@ -64,10 +66,19 @@ class GatedMailbox extends ImapMailbox {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** Whether the IDLE connection was up when each sync returned. */
+  readonly watchingAtSync: boolean[] = [];
+
   override async syncNewest(folder: string, known: KnownFolder | undefined, newest: number) {
     const delta = await super.syncNewest(folder, known, newest);
     this.syncs.push({ reset: delta.reset, envelopes: delta.envelopes.length });
+    this.watchingAtSync.push(this.watching);
     return delta;
+  }
+
+  override async loadBodies(folder: string, uids: readonly number[], opts: { background?: boolean } = {}) {
+    if (!opts.background) this.bodies.push(uids.length);
+    return super.loadBodies(folder, uids, opts);
   }
 
   override async backfill(folder: string, uidvalidity: number, below: number, batch: number) {
@@ -162,15 +173,28 @@ describe.skipIf(!requireMailServersOrSkip())('a big never-synced folder (real Do
     ports.push(first);
     const ctx = contextFor(store, first);
 
-    // The first call: only the newest page was fetched, and it is the newest 20 of the folder.
+    // The first call: only the newest page was fetched (its envelopes, then its bodies for the snippets), and it is
+    // the newest 20 of the folder.
+    // IDLE is asked for as a server starts, but comes up only after the first listing: its login, SELECT and resync
+    // would compete with it.
+    const idle = first.watch(() => undefined);
     const page = await checkInbox(ctx, AGENT, { mailbox: user.address, folder: 'INBOX', unread_only: false, limit: 20 });
-    expect(first.syncs).toEqual([{ reset: true, envelopes: FIRST_PAGE }]);
+    expect(first.watchingAtSync).toEqual([false]);
+    await idle;
+    expect(first.watching).toBe(true);
+    await first.unwatch();
+    expect(first.syncs).toEqual([{ reset: true, envelopes: 20 }]);
+    expect(first.bodies).toEqual([20]);
     expect(page.map((e) => e.subject)).toEqual(Array.from({ length: 20 }, (_, k) => `Message ${TOTAL - k}`));
     expect(page[0]!.text).toContain(`zq${TOTAL}zq`);
-    expect(await cached()).toBe(FIRST_PAGE);
+    expect(await cached()).toBe(20);
     const state = (await store.getFolderState(user.address, 'INBOX'))!;
     expect(state.messages).toBe(TOTAL);
-    expect(state.backfill_below).toBe(Math.min(...page.map((e) => e.uid!)) - (FIRST_PAGE - 20));
+    expect(state.backfill_below).toBe(Math.min(...page.map((e) => e.uid!)));
+
+    // A larger page before the backfill's first batch: the newest 50 are fetched first, not answered from 20.
+    const bigger = await checkInbox(ctx, AGENT, { mailbox: user.address, folder: 'INBOX', unread_only: false, limit: 50 });
+    expect(bigger.map((e) => e.subject)).toEqual(Array.from({ length: 50 }, (_, k) => `Message ${TOTAL - k}`));
 
     // While the backfill waits: unread-only finds the old unread mail, a search finds an old body; both ask the server.
     const unreadPage = await checkInbox(ctx, AGENT, { mailbox: user.address, folder: 'INBOX', unread_only: true, limit: 20 });
@@ -192,7 +216,7 @@ describe.skipIf(!requireMailServersOrSkip())('a big never-synced folder (real Do
     await until(async () => first.batches.length === 2, 'the first batch to be stored');
     const mark = (await store.getFolderState(user.address, 'INBOX'))!.backfill_below!;
     expect(mark).toBeLessThan(state.backfill_below!);
-    expect(await cached()).toBeGreaterThanOrEqual(FIRST_PAGE + BACKFILL_BATCH);
+    expect(await cached()).toBeGreaterThanOrEqual(20 + BACKFILL_BATCH);
     first.stopAfterAllowed = true;
     first.allow(0);
     await inboxCacheFor(store, Date.now, user.address, ctx.transports.forMailbox(undefined as never))!.backfill('INBOX');

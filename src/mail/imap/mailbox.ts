@@ -10,16 +10,20 @@ import { MailgateError } from '../../errors.js';
 import type { CachedEnvelope, ParsedBody, TagAction } from '../../store/store.js';
 import { parseMessage, preloadParser } from '../parse.js';
 import type { KnownFolder, MailboxPort, SyncDelta, TagResult } from '../ports.js';
-import { ImapConnection } from './connection.js';
+import { ImapConnection, preloadImapflow } from './connection.js';
 import { isPermanent, serverReason } from './errors.js';
 import { type BackfillBatch, backfillBatch, fetchEnvelopes, searchBelow } from './backfill.js';
 import { type PartialDelta, syncFolder } from './sync.js';
 import { InboxWatcher } from './watcher.js';
 import { deleteOnServer } from './delete.js';
-import type { ServerSearch } from './search-criteria.js';
+import { type ServerSearch, unindexedSearch } from './search-criteria.js';
 
 /** Messages larger than this are parsed only up to it, so one huge mail cannot exhaust memory. */
 const MAX_FETCH_BYTES = 8 * 1024 * 1024;
+/** How long the IDLE connection waits at start-up for the first sync to begin (an agent's first call comes at once). */
+const IDLE_START_MS = 1000;
+/** Or this long after the first sync when no read says it has answered (a sync not run by an agent's read). */
+const IDLE_AFTER_SYNC_MS = 1000;
 
 export class ImapMailbox implements MailboxPort {
   readonly conn: ImapConnection;
@@ -30,6 +34,12 @@ export class ImapMailbox implements MailboxPort {
   private readonly bgConn: ImapConnection;
   private watcher: InboxWatcher | undefined;
   private sentPath: string | undefined;
+  /** Set when the command connection's first sync starts; resolved when it ends (watch() waits for it). */
+  private firstSync: Promise<unknown> | undefined;
+  private firstSyncDone: () => void = () => undefined;
+  private readonly firstSynced = new Promise<void>((resolve) => (this.firstSyncDone = resolve));
+  private releaseIdle: () => void = () => undefined;
+  private readonly idleReleased = new Promise<void>((resolve) => (this.releaseIdle = resolve));
 
   constructor(private readonly account: MailAccount) {
     this.conn = new ImapConnection(account.imap, account.address);
@@ -43,7 +53,7 @@ export class ImapMailbox implements MailboxPort {
 
   async watch(onChange: (why: string) => void): Promise<void> {
     if (this.watcher) return;
-    this.watcher = new InboxWatcher(
+    const watcher = new InboxWatcher(
       this.account.imap,
       this.account.address,
       (why) => {
@@ -56,7 +66,43 @@ export class ImapMailbox implements MailboxPort {
       },
       { heartbeatMs: this.account.imap.heartbeatMs },
     );
-    await this.watcher.start();
+    this.watcher = watcher;
+    // The IDLE connection's login, SELECT and the resync its 'connected' notice runs would compete with the agent's
+    // first listing (on the event loop, the command connection, and the server's index of a big folder): it comes up
+    // once that read has answered, or when no sync has begun shortly after start-up. That resync picks up anything
+    // that arrived meanwhile.
+    preloadImapflow();
+    await this.untilFirstRead();
+    await watcher.start();
+  }
+
+  /** The agent's read was answered (InboxCache.foreground): the IDLE connection may come up now (see watch). */
+  readAnswered(): void {
+    this.releaseIdle();
+  }
+
+  private untilFirstRead(): Promise<void> {
+    return new Promise((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // unref: a server stopping before IDLE came up does not wait for these.
+      const timer = setTimeout(() => {
+        if (!this.firstSync) resolve();
+      }, IDLE_START_MS).unref();
+      void this.idleReleased.then(go);
+      void this.firstSynced.then(() => setTimeout(go, IDLE_AFTER_SYNC_MS).unref());
+    });
+  }
+
+  /** Runs a sync on the command connection, noting the first one (see watch). */
+  private syncing<T>(run: () => Promise<T>): Promise<T> {
+    if (this.firstSync) return run();
+    const p = run();
+    this.firstSync = p;
+    void p.catch(() => undefined).finally(this.firstSyncDone);
+    return p;
   }
 
   async unwatch(): Promise<void> {
@@ -66,13 +112,13 @@ export class ImapMailbox implements MailboxPort {
   }
 
   sync(folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
-    return syncFolder(this.conn, folder, known);
+    return this.syncing(() => syncFolder(this.conn, folder, known));
   }
 
   // Big folders (backfill.ts): a first sync of the newest page only, then older envelopes in batches.
   syncNewest(folder: string, known: KnownFolder | undefined, newest: number): Promise<PartialDelta> {
     if (!known) preloadParser(); // a first sync: the listing after it parses the page's bodies
-    return syncFolder(this.conn, folder, known, { newest });
+    return this.syncing(() => syncFolder(this.conn, folder, known, { newest }));
   }
   backfill(folder: string, uidvalidity: number, below: number, batch: number): Promise<BackfillBatch | null> {
     return backfillBatch(this.bgConn, folder, uidvalidity, below, batch);
@@ -97,6 +143,22 @@ export class ImapMailbox implements MailboxPort {
       },
       // SELECTed like a sync, so the two do not make the server reopen the folder in turn; a search changes nothing.
     );
+  }
+
+  /**
+   * One UID SEARCH over what the local index cannot answer (services/inbox-search.ts): a range of messages below
+   * the backfill mark (not cached: every criterion of the question) and cached ones whose bodies are not fetched
+   * yet (`unfetched`: the text alone, the store checks their envelopes). Ascending UIDs.
+   */
+  async searchUnindexed(folder: string, uncached: { from: number; to: number } | null, query: ServerSearch, unfetched: readonly number[]): Promise<number[]> {
+    const cached = unfetched.length > 0 && query.text !== undefined ? uidRanges(unfetched) : null;
+    const criteria = unindexedSearch(uncached && uncached.from <= uncached.to ? `${uncached.from}:${uncached.to}` : null, query, cached);
+    if (!criteria) return [];
+    return this.conn.withFolder(folder, async (c) => {
+      const found = await c.search(criteria, { uid: true });
+      if (found === false) throw new MailgateError('UNAVAILABLE', `${this.account.address}: the IMAP server refused the search; retry, or narrow the query`);
+      return (found ?? []).sort((a, b) => a - b);
+    });
   }
 
   /** One UID FETCH for all the given messages of a folder, parsed (the prefetch's on the background connection). */

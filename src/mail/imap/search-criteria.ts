@@ -35,3 +35,24 @@ export function searchCriteria(q: ServerSearch): SearchObject {
   if (q.before !== undefined) s.sentBefore = new Date(q.before + DAY_MS);
   return s;
 }
+
+/**
+ * One SEARCH over two UID sets (either may be null): `uncached` with every key of the question, `unfetched` with its
+ * text alone (BODY). Both ask the same when the question is only text, so the sets are joined; otherwise an OR of
+ * the two (RFC 3501 §6.4.4). Null when there is nothing to ask.
+ */
+export function unindexedSearch(uncached: string | null, q: ServerSearch, unfetched: string | null): SearchObject | null {
+  const all = { ...searchCriteria(q) };
+  const text: SearchObject = q.text === undefined ? {} : { body: q.text };
+  if (uncached === null) return unfetched === null || q.text === undefined ? null : { uid: unfetched, ...text };
+  if (unfetched === null) return { uid: uncached, ...all };
+  const onlyText = Object.keys(all).length === 1 && all.body !== undefined;
+  return onlyText
+    ? { uid: `${uncached},${unfetched}`, ...all }
+    : {
+        or: [
+          { uid: uncached, ...all },
+          { uid: unfetched, ...text },
+        ],
+      };
+}

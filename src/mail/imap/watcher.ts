@@ -37,6 +37,7 @@ export class InboxWatcher {
   }
 
   async start(): Promise<void> {
+    if (this.stopped) return; // stopped before it was started (mailbox.ts defers the start)
     await this.connect().catch((err: unknown) => log('warn', 'imap watcher could not connect; will retry', { mailbox: this.label, error: String(err) }));
     this.timer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
     this.timer.unref();
