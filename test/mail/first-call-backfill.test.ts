@@ -5,20 +5,17 @@
  * Real Dovecot (seeded by writing Maildir files), a real SQLite store, the real ImapMailbox: the only addition
  * is a gate in front of the backfill batches, so the test decides when they may run and counts what they asked.
  */
-import { EventEmitter } from 'node:events';
-import { chownSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailAccount } from '../../src/config/accounts.js';
 import { openStore } from '../../src/domain/open.js';
 import { ImapMailbox } from '../../src/mail/imap/mailbox.js';
-import type { KnownFolder, Transport } from '../../src/mail/ports.js';
-import type { AppContext, Principal } from '../../src/services/context.js';
+import type { KnownFolder } from '../../src/mail/ports.js';
+import type { Principal } from '../../src/services/context.js';
 import { checkInbox, searchEmail } from '../../src/services/inbox.js';
 import { BACKFILL_BATCH } from '../../src/services/inbox-backfill.js';
 import { InboxCache, inboxCacheFor } from '../../src/services/inbox-cache.js';
 import type { Store } from '../../src/store/store.js';
 import { requireMailServersOrSkip, startMailServers, type MailServers, type MailUser } from '../helpers/mail-servers.js';
+import { createImapMailbox, imapAccount, numberedMessage, portContext, seedMaildir } from '../helpers/imap-port.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const TOTAL = 3000;
@@ -27,30 +24,9 @@ const OLD_UNREAD = [1, 5, 10, 15];
 const unread = (i: number) => OLD_UNREAD.includes(i) || i > TOTAL - 5;
 const AGENT: Principal = { id: 'agent:test', roles: ['agent'], mailboxes: 'all' };
 
-const raw = (i: number): string =>
-  [
-    `From: Sender ${i} <sender${i}@example.org>`,
-    'To: someone@mailgate.test',
-    `Subject: Message ${i}`,
-    `Message-ID: <m${i}@example.org>`,
-    `Date: ${new Date(Date.UTC(2030, 0, 1) + i * 60_000).toUTCString()}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    `Body number ${i}, marker zq${i}zq.`,
-    '',
-  ].join('\r\n');
+const raw = (i: number): string => numberedMessage(i, `Body number ${i}, marker zq${i}zq.`);
 
 /** Writes messages 2..TOTAL straight into the user's Maildir (message 1 came over LMTP and created it). */
-function seedMaildir(dir: string): void {
-  const { uid, gid } = statSync(join(dir, 'cur'));
-  for (let i = 2; i <= TOTAL; i++) {
-    // Maildir names sort by their time prefix, which Dovecot follows when it gives out UIDs to new files.
-    const file = join(dir, 'cur', `${1_800_000_000 + i}.M${i}P1.seed:2,${unread(i) ? '' : 'S'}`);
-    writeFileSync(file, raw(i));
-    chownSync(file, uid, gid);
-  }
-}
-
 /** The real port, with each backfill batch held until the test lets it through, and every call recorded. */
 class GatedMailbox extends ImapMailbox {
   readonly batches: number[] = [];
@@ -92,37 +68,6 @@ class GatedMailbox extends ImapMailbox {
   }
 }
 
-function account(mail: MailServers, u: MailUser): MailAccount {
-  const server = {
-    host: '127.0.0.1',
-    port: mail.imap.port,
-    secure: false,
-    requireStartTls: false,
-    auth: { user: u.user, pass: u.password },
-    rejectUnauthorized: true,
-    ca: undefined,
-  };
-  return {
-    address: u.address,
-    displayName: null,
-    imap: { ...server, saveSent: false, heartbeatMs: 60_000 },
-    smtp: { ...server, port: mail.smtp.port, timeoutMs: 10_000 },
-  };
-}
-
-/** The services' context with this process's one real port: what the app builds, minus delivery and settings. */
-function contextFor(store: Store, port: ImapMailbox): AppContext {
-  const transport = { sender: undefined, mailbox: port } as unknown as Transport;
-  return {
-    store,
-    clock: Date.now,
-    transports: { canServe: () => true, forMailbox: () => transport, close: async () => undefined },
-    settings: undefined as never,
-    worker: undefined as never,
-    changes: new EventEmitter(),
-  };
-}
-
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -142,22 +87,9 @@ describe.skipIf(!requireMailServersOrSkip())('a big never-synced folder (real Do
     mail = await startMailServers({ users: [] });
     user = await mail.addUser('bulk');
     await mail.deliver(raw(1), user.address);
-    seedMaildir(mail.maildir(user.address));
+    seedMaildir(mail.maildir(user.address), 2, TOTAL, raw, unread);
     store = await openStore({ kind: 'sqlite', path: tmp.file('cache.db') });
-    await store.createMailbox(
-      {
-        address: user.address,
-        display_name: null,
-        oversight_mode: 'gated_send',
-        mode_source: 'test',
-        auto_approve_rules: [],
-        pending_ttl_seconds: 3600,
-        transport: 'imap_smtp',
-        policy: {},
-      },
-      'operator:test',
-      Date.now(),
-    );
+    await createImapMailbox(store, user.address);
   }, 120_000);
   afterAll(async () => {
     for (const p of ports) await p.close().catch(() => undefined);
@@ -169,9 +101,9 @@ describe.skipIf(!requireMailServersOrSkip())('a big never-synced folder (real Do
   const cached = async () => store.cachedCount(user.address, 'INBOX', (await store.getFolderState(user.address, 'INBOX'))!.uidvalidity);
 
   it('answers the first page from the newest messages, backfills the rest in batches, resumes after a restart', async () => {
-    const first = new GatedMailbox(account(mail, user));
+    const first = new GatedMailbox(imapAccount(mail, user));
     ports.push(first);
-    const ctx = contextFor(store, first);
+    const ctx = portContext(store, first);
 
     // The first call: only the newest page was fetched (its envelopes, then its bodies for the snippets), and it is
     // the newest 20 of the folder.
@@ -223,7 +155,7 @@ describe.skipIf(!requireMailServersOrSkip())('a big never-synced folder (real Do
     await first.close();
 
     // A new process: its sync fetches no envelope again, and its backfill starts at the stored mark.
-    const second = new GatedMailbox(account(mail, user));
+    const second = new GatedMailbox(imapAccount(mail, user));
     ports.push(second);
     second.allow(Number.MAX_SAFE_INTEGER);
     const cache = new InboxCache(store, Date.now, user.address, second);

@@ -6,11 +6,11 @@
  */
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailAccount } from '../../src/config/accounts.js';
 import { MailgateError } from '../../src/errors.js';
 import { ImapMailbox } from '../../src/mail/imap/mailbox.js';
 import type { KnownFolder, SyncDelta } from '../../src/mail/ports.js';
 import { requireMailServersOrSkip, startMailServers, type MailServers, type MailUser } from '../helpers/mail-servers.js';
+import { imapAccount } from '../helpers/imap-port.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const raw = (n: number, extra = ''): string =>
@@ -25,24 +25,6 @@ const raw = (n: number, extra = ''): string =>
     `Body number ${n}.${extra}`,
     '',
   ].join('\r\n');
-
-function account(mail: MailServers, u: MailUser, port = mail.imap.port): MailAccount {
-  const server = {
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    requireStartTls: false,
-    auth: { user: u.user, pass: u.password },
-    rejectUnauthorized: true,
-    ca: undefined,
-  };
-  return {
-    address: u.address,
-    displayName: null,
-    imap: { ...server, saveSent: false, heartbeatMs: 60_000 },
-    smtp: { ...server, port: mail.smtp.port, timeoutMs: 10_000 },
-  };
-}
 
 /** What a cache that applied `delta` would know next. */
 const knownAfter = (delta: SyncDelta, uids: number[]): KnownFolder => ({ ...delta.state, uids });
@@ -62,7 +44,7 @@ describe.skipIf(!requireMailServersOrSkip())('the IMAP MailboxPort returns value
   async function setup(name: string, n: number, port?: number): Promise<{ u: MailUser; box: ImapMailbox; own: ImapFlow }> {
     const u = await mail.addUser(name);
     for (let i = 1; i <= n; i++) await mail.deliver(raw(i), u.address);
-    const box = new ImapMailbox(account(mail, u, port));
+    const box = new ImapMailbox(imapAccount(mail, u, port));
     const own = new ImapFlow({ host: mail.imap.host, port: mail.imap.port, secure: false, auth: { user: u.user, pass: u.password }, logger: false });
     await own.connect();
     open.push(box, { close: () => own.logout() });
@@ -184,7 +166,7 @@ describe.skipIf(!requireMailServersOrSkip())('the IMAP MailboxPort returns value
     await mail.deliver(raw(1), u.address);
     const proxy = await startTcpProxy({ port: mail.imap.port });
     open.push(proxy);
-    const box = new ImapMailbox(account(mail, u, proxy.port));
+    const box = new ImapMailbox(imapAccount(mail, u, proxy.port));
     open.push(box);
     await box.sync('INBOX', undefined);
     await proxy.close();

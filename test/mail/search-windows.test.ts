@@ -5,47 +5,23 @@
  * asks about the whole folder at once. Real Dovecot (seeded by writing Maildir files), a real SQLite store, the real
  * ImapMailbox; the test only records which UID ranges each SEARCH covered.
  */
-import { EventEmitter } from 'node:events';
-import { chownSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailAccount } from '../../src/config/accounts.js';
 import { openStore } from '../../src/domain/open.js';
 import { ImapMailbox } from '../../src/mail/imap/mailbox.js';
 import type { ServerSearch } from '../../src/mail/imap/search-criteria.js';
-import type { Transport } from '../../src/mail/ports.js';
 import type { AppContext, Principal } from '../../src/services/context.js';
 import { checkInbox, searchEmail } from '../../src/services/inbox.js';
 import type { Store } from '../../src/store/store.js';
 import { requireMailServersOrSkip, startMailServers, type MailServers, type MailUser } from '../helpers/mail-servers.js';
+import { createImapMailbox, imapAccount, numberedMessage, portContext, seedMaildir } from '../helpers/imap-port.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** More than one window (4096 UIDs), so the first one cannot cover the folder. */
 const TOTAL = 6000;
 const AGENT: Principal = { id: 'agent:test', roles: ['agent'], mailboxes: 'all' };
 
-const raw = (i: number): string =>
-  [
-    `From: Sender ${i} <sender${i}@example.org>`,
-    'To: someone@mailgate.test',
-    `Subject: Message ${i}`,
-    `Message-ID: <m${i}@example.org>`,
-    `Date: ${new Date(Date.UTC(2030, 0, 1) + i * 60_000).toUTCString()}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    // Every body has "number"; one in a hundred has "walrus"; one has its own marker.
-    `Body number ${i}${i % 100 === 7 ? ' walrus' : ''}, marker zq${i}zq.`,
-    '',
-  ].join('\r\n');
-
-function seedMaildir(dir: string): void {
-  const { uid, gid } = statSync(join(dir, 'cur'));
-  for (let i = 2; i <= TOTAL; i++) {
-    const file = join(dir, 'cur', `${1_800_000_000 + i}.M${i}P1.seed:2,S`);
-    writeFileSync(file, raw(i));
-    chownSync(file, uid, gid);
-  }
-}
+// Every body has "number"; one in a hundred has "walrus"; one has its own marker.
+const raw = (i: number): string => numberedMessage(i, `Body number ${i}${i % 100 === 7 ? ' walrus' : ''}, marker zq${i}zq.`);
 
 /** The real port; every windowed SEARCH's UID range below the backfill mark is recorded (null: none). */
 class RecordingMailbox extends ImapMailbox {
@@ -62,36 +38,6 @@ class RecordingMailbox extends ImapMailbox {
   }
 }
 
-function account(mail: MailServers, u: MailUser): MailAccount {
-  const server = {
-    host: '127.0.0.1',
-    port: mail.imap.port,
-    secure: false,
-    requireStartTls: false,
-    auth: { user: u.user, pass: u.password },
-    rejectUnauthorized: true,
-    ca: undefined,
-  };
-  return {
-    address: u.address,
-    displayName: null,
-    imap: { ...server, saveSent: false, heartbeatMs: 60_000 },
-    smtp: { ...server, port: mail.smtp.port, timeoutMs: 10_000 },
-  };
-}
-
-function contextFor(store: Store, port: ImapMailbox): AppContext {
-  const transport = { sender: undefined, mailbox: port } as unknown as Transport;
-  return {
-    store,
-    clock: Date.now,
-    transports: { canServe: () => true, forMailbox: () => transport, close: async () => undefined },
-    settings: undefined as never,
-    worker: undefined as never,
-    changes: new EventEmitter(),
-  };
-}
-
 describe.skipIf(!requireMailServersOrSkip())('search_email on a big folder right after start (real Dovecot, real SQLite)', () => {
   let mail: MailServers;
   let user: MailUser;
@@ -104,24 +50,11 @@ describe.skipIf(!requireMailServersOrSkip())('search_email on a big folder right
     mail = await startMailServers({ users: [] });
     user = await mail.addUser('bulk');
     await mail.deliver(raw(1), user.address);
-    seedMaildir(mail.maildir(user.address));
+    seedMaildir(mail.maildir(user.address), 2, TOTAL, raw);
     store = await openStore({ kind: 'sqlite', path: tmp.file('cache.db') });
-    await store.createMailbox(
-      {
-        address: user.address,
-        display_name: null,
-        oversight_mode: 'gated_send',
-        mode_source: 'test',
-        auto_approve_rules: [],
-        pending_ttl_seconds: 3600,
-        transport: 'imap_smtp',
-        policy: {},
-      },
-      'operator:test',
-      Date.now(),
-    );
-    port = new RecordingMailbox(account(mail, user));
-    ctx = contextFor(store, port);
+    await createImapMailbox(store, user.address);
+    port = new RecordingMailbox(imapAccount(mail, user));
+    ctx = portContext(store, port);
     // The first listing caches the newest 20 only; the rest stays uncached (no backfill here).
     await checkInbox(ctx, AGENT, { mailbox: user.address, folder: 'INBOX', unread_only: false, limit: 20 });
   }, 120_000);
