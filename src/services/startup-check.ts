@@ -1,5 +1,5 @@
 /**
- * The start-up check of `mailgate serve` (issue 12): once the server answers, each real account's IMAP and SMTP
+ * The start-up check of `mailgate serve` (issue 12): a second after the MCP handshake (serve starts it), each real account's IMAP and SMTP
  * are tried in the background, the way `mailgate doctor` tries them, and each failure is logged with doctor's fix.
  * A person who never runs doctor then finds "port 993 expects TLS: set `secure: true`" in the server's log rather
  * than a stream of retries. It never delays the MCP handshake, never throws, and changes nothing.
