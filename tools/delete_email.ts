@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { deleteEmail } from '../src/services/delete-email.js';
 import { EmailId } from '../src/values.js';
-import { compact } from './shapes.js';
+import { actionResultShape, compact } from './shapes.js';
 
 export default defineTool({
   name: 'delete_email',
@@ -18,13 +18,6 @@ export default defineTool({
     email_id: EmailId,
     permanent: z.boolean().default(false).describe('Delete for good instead of moving to the Trash; needs policy allow_permanent_delete'),
   },
-  output: {
-    action_id: z.string(),
-    email_id: z.string(),
-    status: z.enum(['applied', 'queued', 'pending', 'blocked', 'failed', 'rejected', 'expired', 'cancelled']),
-    expires_at: z.string().optional(),
-    reason: z.string().optional(),
-    error: z.string().optional(),
-  },
+  output: actionResultShape,
   handler: async (args, { ctx, principal }) => compact({ ...(await deleteEmail(ctx, principal, args)), email_id: args.email_id }),
 });

@@ -24,6 +24,16 @@ export const sendResultShape = {
     .describe("pending only: the median time people took to decide this mailbox's recent held mail (e.g. 25m, 3h), or null without enough history"),
 };
 
+/** What a write to a mailbox (tag_email, delete_email) answers: applied at once, or held, refused or failed by the gate. */
+export const actionResultShape = {
+  action_id: z.string(),
+  email_id: z.string(),
+  status: z.enum(['applied', 'queued', 'pending', 'blocked', 'failed', 'rejected', 'expired', 'cancelled']),
+  expires_at: z.string().optional(),
+  reason: z.string().optional(),
+  error: z.string().optional(),
+};
+
 export const emailSummary = z.object({
   email_id: z.string(),
   folder: z.string(),

@@ -4,7 +4,7 @@ import { defineTool } from '../src/mcp/define-tool.js';
 import { tagEmail } from '../src/services/inbox.js';
 import { EmailId, headerText } from '../src/values.js';
 import { folderField } from './inputs.js';
-import { compact } from './shapes.js';
+import { actionResultShape, compact } from './shapes.js';
 
 const flag = headerText('flag', 100).refine((f) => /^\\?[A-Za-z0-9$_-]+$/.test(f), {
   error: 'a flag is one word such as \\Seen, \\Flagged or a keyword like followup',
@@ -25,14 +25,7 @@ export default defineTool({
     remove_flags: z.array(flag).max(20).default([]),
     move_to: folderField.optional().describe('Folder to move the email to, e.g. Archive'),
   },
-  output: {
-    action_id: z.string(),
-    email_id: z.string(),
-    status: z.enum(['applied', 'queued', 'pending', 'blocked', 'failed', 'rejected', 'expired', 'cancelled']),
-    expires_at: z.string().optional(),
-    reason: z.string().optional(),
-    error: z.string().optional(),
-  },
+  output: actionResultShape,
   handler: async (args, { ctx, principal }) => {
     if (!args.add_flags.length && !args.remove_flags.length && !args.move_to) {
       throw invalid('add_flags', 'nothing to do; give add_flags, remove_flags or move_to');
