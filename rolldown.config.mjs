@@ -10,6 +10,8 @@
  * optional pg-native at run time) and pino-pretty (loaded only for a terminal).
  */
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { defineConfig } from 'rolldown';
 
 /** The package a bundled module came from (`zod`, `@modelcontextprotocol/sdk`), or `mailgate` for our own code. */
@@ -69,12 +71,29 @@ const sdkStubs = {
   },
 };
 
+/**
+ * tools/list's JSON Schemas, converted from zod here, once, rather than by every server that starts
+ * (src/mcp/tool-schemas.ts): that module's `const BUILT = undefined;` becomes the JSON of buildToolSchemas(),
+ * run on the same tsc output the bundle is made from, so the two cannot differ.
+ */
+const TOOL_SCHEMAS_MARKER = 'const BUILT = undefined;';
+const toolSchemas = {
+  name: 'mailgate-tool-schemas',
+  async transform(code, id) {
+    if (!id.endsWith('/dist/src/mcp/tool-schemas.js')) return null;
+    if (!code.includes(TOOL_SCHEMAS_MARKER)) this.error(`${id} no longer has '${TOOL_SCHEMAS_MARKER}': update rolldown.config.mjs`);
+    const { buildToolSchemas } = await import(pathToFileURL(id).href);
+    const { TOOLS } = await import(pathToFileURL(resolve('dist/tools/index.js')).href);
+    return code.replace(TOOL_SCHEMAS_MARKER, `const BUILT = ${JSON.stringify(buildToolSchemas(TOOLS))};`);
+  },
+};
+
 export default defineConfig({
   input: { mailgate: 'dist/src/cli/main.js' },
   platform: 'node',
   external: [/^node:/, 'better-sqlite3', 'pg', 'pino-pretty'],
   logLevel: 'warn',
-  plugins: [sdkStubs, chunkMap],
+  plugins: [sdkStubs, toolSchemas, chunkMap],
   output: {
     dir: 'dist/bundle',
     format: 'esm',

@@ -3,8 +3,8 @@
  * else. Tools a role may not use are not listed; calling one by name is refused by the SDK ("not found"),
  * and the services check the role again behind it.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import * as z from 'zod';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { TOOLS } from '../../tools/index.js';
 import { log } from '../log.js';
 import type { LinkIssuer } from '../services/confirm.js';
@@ -20,6 +20,7 @@ import { errorResult, okResult } from './result.js';
 import { roleAllows } from './roles.js';
 import { auditUnlistedCalls } from './unlisted-tools.js';
 import { LazyJsonSchemaValidator } from './lazy-validator.js';
+import { inputSchemaOf, outputSchemaOf, toolJsonSchemas } from './tool-schemas.js';
 
 const SERVER_NAME = 'mailgate';
 const SERVER_VERSION = '0.1.0';
@@ -73,17 +74,16 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
     const base = opts.token ? `token:${opts.token.name}` : `mcp:${opts.roles.join('+')}`;
     return { id: `${base}${client ? `/${client}` : ''}`, roles: opts.roles, mailboxes: opts.scope };
   };
-  const listed = new Set<string>();
+  const listed = new Map<string, { tool: ToolDef; registered: RegisteredTool }>();
   for (const tool of toolsForRoles(opts.roles)) {
     const name = toolNameFor(tool, ctx.settings.toolNames);
-    listed.add(name);
-    server.registerTool(
+    const registered = server.registerTool(
       name,
       {
         title: tool.title,
         description: 'mailbox' in tool.input || 'address' in tool.input ? tool.description + mailboxNote : tool.description,
-        inputSchema: z.object(tool.input).strict(),
-        outputSchema: z.object(tool.output),
+        inputSchema: inputSchemaOf(tool),
+        outputSchema: outputSchemaOf(tool),
         annotations: annotationsFor(tool.access, tool.title),
       },
       async (args: Record<string, unknown>, extra) => {
@@ -116,10 +116,37 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
         }
       },
     );
+    listed.set(name, { tool, registered });
   }
-  auditUnlistedCalls(server, listed, (tool) => recordUnlistedTool(ctx, { ...principal(), via: tool }, tool));
+  listToolsFromCache(server, listed);
+  auditUnlistedCalls(server, new Set(listed.keys()), (tool) => recordUnlistedTool(ctx, { ...principal(), via: tool }, tool));
   // The queue and mailbox status as resources, and prompts that start from them, for clients that show those.
   registerResources(server, ctx, () => ({ ...principal(), via: 'resources' }));
   registerPrompts(server, ctx, () => ({ ...principal(), via: 'prompts' }));
   return server;
+}
+
+/**
+ * tools/list as the SDK answers it (McpServer, SDK 1.32: the same fields in the same order), with the JSON Schemas
+ * from src/mcp/tool-schemas.ts instead of converted from zod on every request. test/docs/readme.test.ts holds
+ * the answer to a snapshot, in process and from the bundle.
+ */
+function listToolsFromCache(server: McpServer, listed: ReadonlyMap<string, { tool: ToolDef; registered: RegisteredTool }>): void {
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: [...listed]
+      .filter(([, { registered }]) => registered.enabled)
+      .map(([name, { tool, registered: r }]) => {
+        const { inputSchema, outputSchema } = toolJsonSchemas(tool, TOOLS.includes(tool));
+        return {
+          name,
+          title: r.title,
+          description: r.description,
+          inputSchema,
+          annotations: r.annotations,
+          execution: r.execution,
+          _meta: r._meta,
+          outputSchema,
+        };
+      }),
+  }));
 }
