@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /** The mailgate command line. `mailgate help` lists the commands; spec.ts holds them, program.ts parses them. */
 import { CommanderError } from 'commander';
+import * as z from 'zod';
 import { MailgateError, toMailgateError } from '../errors.js';
 import { log } from '../log.js';
 import { buildProgram } from './program.js';
 import { COMMANDS, GLOBAL_OPTIONS } from './spec.js';
 import { runCommand } from './run.js';
+
+// zod compiles an object schema into a function (new Function) at its first parse: worth it in a hot loop, not
+// in a command whose schemas (the config, MCP's messages, each tool's input) parse a handful of times each. Parsing
+// them interpreted took ~20 ms of CPU off a cold start to tools/list (README "Performance"), with the same results.
+z.config({ jitless: true });
 
 /** Options (global, and serve's, which an MCP client's launch line may carry) whose next word is their value. */
 const VALUED = new Set(
