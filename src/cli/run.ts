@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { invalid, MailgateError } from '../errors.js';
 import { type LogFormat, setLogFormat } from '../log.js';
 import type { Principal } from '../services/context.js';
+import { tuneHeapForServer } from './heap.js';
 import type { Invocation } from './program.js';
 
 /** Flags over stdio and over HTTP: `serve` takes either set, never a mix. */
@@ -84,6 +85,7 @@ export async function runCommand({ path, args, values }: Invocation): Promise<nu
 }
 
 async function serveCommand(values: Record<string, unknown>, load: () => ReturnType<typeof loadConfig>): Promise<number> {
+  tuneHeapForServer(); // a long-running process: see heap.ts
   const http = values.http === true;
   for (const flag of http ? STDIO_ONLY : HTTP_ONLY) {
     if (values[flag] === undefined) continue;
