@@ -80,6 +80,7 @@ export async function serve(
     approveCommand: approveCommandFor(loaded),
     cliFlags: cliFlagsFor(loaded),
     mailboxes: await listMailboxes(app, principalOf(session)),
+    afterFirstList: () => app.watchers?.warmUp(),
   });
   const transport = new StdioServerTransport();
   let closing = false;

@@ -124,6 +124,8 @@ export interface MailboxPort {
   watch(onChange: (why: string) => void): Promise<void>;
   /** Stops the push channel (another instance watches this mailbox now); watch() may start it again. */
   unwatch(): Promise<void>;
+  /** Prepares for a first read that is likely to come soon (connects, loads what reading needs); never waits. */
+  warmUp?(): void;
   /** True while the push channel is up, so a folder synced since its last notice is current. */
   readonly watching: boolean;
 }

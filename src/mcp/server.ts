@@ -53,6 +53,8 @@ export interface ServerOptions {
   cliFlags?: readonly string[] | undefined;
   /** Mailboxes named in the instructions (those in the session's scope), so an agent knows which addresses it can use. */
   mailboxes?: readonly { address: string; oversight_mode: string }[];
+  /** Called once, just after the first tools/list has been answered (serve: src/services/warm-up.ts). */
+  afterFirstList?: (() => void) | undefined;
 }
 
 export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer {
@@ -118,7 +120,7 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
     );
     listed.set(name, { tool, registered });
   }
-  listToolsFromCache(server, listed);
+  listToolsFromCache(server, listed, opts.afterFirstList);
   auditUnlistedCalls(server, new Set(listed.keys()), (tool) => recordUnlistedTool(ctx, { ...principal(), via: tool }, tool));
   // The queue and mailbox status as resources, and prompts that start from them, for clients that show those.
   registerResources(server, ctx, () => ({ ...principal(), via: 'resources' }));
@@ -131,9 +133,13 @@ export function createMcpServer(ctx: AppContext, opts: ServerOptions): McpServer
  * from src/mcp/tool-schemas.ts instead of converted from zod on every request. test/docs/readme.test.ts holds
  * the answer to a snapshot, in process and from the bundle.
  */
-function listToolsFromCache(server: McpServer, listed: ReadonlyMap<string, { tool: ToolDef; registered: RegisteredTool }>): void {
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: [...listed]
+function listToolsFromCache(
+  server: McpServer,
+  listed: ReadonlyMap<string, { tool: ToolDef; registered: RegisteredTool }>,
+  afterFirstList: (() => void) | undefined,
+): void {
+  const tools = () =>
+    [...listed]
       .filter(([, { registered }]) => registered.enabled)
       .map(([name, { tool, registered: r }]) => {
         const { inputSchema, outputSchema } = toolJsonSchemas(tool, TOOLS.includes(tool));
@@ -147,6 +153,12 @@ function listToolsFromCache(server: McpServer, listed: ReadonlyMap<string, { too
           _meta: r._meta,
           outputSchema,
         };
-      }),
-  }));
+      });
+  let after = afterFirstList;
+  server.server.setRequestHandler(ListToolsRequestSchema, () => {
+    // setImmediate: after the answer has been written, which happens once this handler's promise settles.
+    if (after) setImmediate(after);
+    after = undefined;
+    return { tools: tools() };
+  });
 }

@@ -94,6 +94,18 @@ export class InboxWatchers {
     for (const address of this.held.keys()) if (!seen.has(address)) await this.release(address, 'the mailbox is no longer served here');
   }
 
+  /**
+   * The agent's first read is likely soon (serve calls this once its client has listed the tools): each mailbox
+   * this instance watches gets ready for it (ImapMailbox.warmUp: the libraries loaded, INBOX open). A server's
+   * start-up does none of it, so the handshake is not held up (README "Performance").
+   */
+  warmUp(): void {
+    for (const [address, { cache }] of this.held) {
+      log('debug', 'getting ready for the first read', { mailbox: address });
+      cache.port.warmUp?.();
+    }
+  }
+
   /** Renews or takes the mailbox's lease, and starts or stops its watcher to match. */
   private async keep(address: string, cache: InboxCache): Promise<void> {
     const held = this.held.get(address);

@@ -24,15 +24,6 @@ export interface ConnectionOptions {
 /** imapflow is slow to load (0.2-0.5 s measured here): the first connection loads it, not the server's start-up. */
 let imapflow: Promise<typeof import('imapflow')> | undefined;
 
-/**
- * Starts loading imapflow without waiting for it: a server with mail accounts calls it at start-up, when the IDLE
- * watcher is set up but not connected yet (mailbox.ts), so the agent's first call does not pay the load.
- */
-export function preloadImapflow(): void {
-  imapflow ??= import('imapflow');
-  imapflow.catch(() => undefined); // a failed load is reported by the connection that needs it
-}
-
 /** Connecting, logging in or opening a folder: a live server answers in far less; a dead link never does. */
 const CONNECT_DEADLINE_MS = 8000;
 
@@ -64,6 +55,12 @@ export class ImapConnection {
     if (this.client?.usable) return this.client;
     this.connecting ??= this.open().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  /** The folder the live connection has selected, or null (not connected, or none selected). */
+  get selected(): string | null {
+    const box = this.client?.usable ? this.client.mailbox : false;
+    return box ? box.path : null;
   }
 
   async withFolder<T>(folder: string, fn: (client: ImapFlow) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {

@@ -10,11 +10,12 @@ import { MailgateError } from '../../errors.js';
 import type { CachedEnvelope, ParsedBody, TagAction } from '../../store/store.js';
 import { parseMessage, preloadParser } from '../parse.js';
 import type { KnownFolder, MailboxPort, SyncDelta, TagResult } from '../ports.js';
-import { ImapConnection, preloadImapflow } from './connection.js';
+import { ImapConnection } from './connection.js';
 import { isPermanent, serverReason } from './errors.js';
 import { type BackfillBatch, backfillBatch, fetchEnvelopes, searchBelow } from './backfill.js';
-import { type PartialDelta, syncFolder } from './sync.js';
+import { type PartialDelta, syncFolder, uidRanges } from './sync.js';
 import { InboxWatcher } from './watcher.js';
+import { EarlyBodies, fetchPage } from './early-bodies.js';
 import { deleteOnServer } from './delete.js';
 import { type ServerSearch, unindexedSearch } from './search-criteria.js';
 
@@ -24,6 +25,11 @@ const MAX_FETCH_BYTES = 8 * 1024 * 1024;
 const IDLE_START_MS = 1000;
 /** Or this long after the first sync when no read says it has answered (a sync not run by an agent's read). */
 const IDLE_AFTER_SYNC_MS = 1000;
+/**
+ * A first sync's page whose bodies are fetched early (early-bodies.ts): a listing's (check_inbox asks 20 by default),
+ * not the 100 a search's first sync caches, whose SEARCH must not queue behind them; and small enough to hold.
+ */
+const EARLY_MAX = { messages: 50, bytes: 2 * 1024 * 1024 };
 
 export class ImapMailbox implements MailboxPort {
   readonly conn: ImapConnection;
@@ -40,6 +46,7 @@ export class ImapMailbox implements MailboxPort {
   private readonly firstSynced = new Promise<void>((resolve) => (this.firstSyncDone = resolve));
   private releaseIdle: () => void = () => undefined;
   private readonly idleReleased = new Promise<void>((resolve) => (this.releaseIdle = resolve));
+  private readonly early = new EarlyBodies();
 
   constructor(private readonly account: MailAccount) {
     this.conn = new ImapConnection(account.imap, account.address);
@@ -71,9 +78,19 @@ export class ImapMailbox implements MailboxPort {
     // first listing (on the event loop, the command connection, and the server's index of a big folder): it comes up
     // once that read has answered, or when no sync has begun shortly after start-up. That resync picks up anything
     // that arrived meanwhile.
-    preloadImapflow();
     await this.untilFirstRead();
     await watcher.start();
+  }
+
+  /**
+   * Gets ready for the agent's first read, once its client has listed the tools (src/services/warm-up.ts): imapflow
+   * loads and the command connection logs in and opens INBOX (~40 ms of round trips here, a few hundred to a
+   * distant server), then mailparser loads for the listing's snippets. The read needs all three, and the IDLE
+   * connection's first notice resyncs on this connection anyway, so no connection is opened that the session would
+   * not open. Nothing waits for it; a failure is met again, and reported, by the read.
+   */
+  warmUp(): void {
+    void this.conn.withFolder('INBOX', async () => undefined).then(preloadParser, () => undefined);
   }
 
   /** The agent's read was answered (InboxCache.foreground): the IDLE connection may come up now (see watch). */
@@ -111,14 +128,23 @@ export class ImapMailbox implements MailboxPort {
     await watcher?.stop();
   }
 
-  sync(folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
-    return this.syncing(() => syncFolder(this.conn, folder, known));
+  async sync(folder: string, known: KnownFolder | undefined): Promise<SyncDelta> {
+    const delta = await this.syncing(() => syncFolder(this.conn, folder, known));
+    this.early.seen(folder, delta.state.uidvalidity);
+    return delta;
   }
 
   // Big folders (backfill.ts): a first sync of the newest page only, then older envelopes in batches.
-  syncNewest(folder: string, known: KnownFolder | undefined, newest: number): Promise<PartialDelta> {
+  async syncNewest(folder: string, known: KnownFolder | undefined, newest: number): Promise<PartialDelta> {
     if (!known) preloadParser(); // a first sync: the listing after it parses the page's bodies
-    return this.syncing(() => syncFolder(this.conn, folder, known, { newest }));
+    const delta = await this.syncing(() => syncFolder(this.conn, folder, known, { newest }));
+    this.early.seen(folder, delta.state.uidvalidity);
+    // A first sync's page: the listing asks for its bodies next (early-bodies.ts).
+    const uids = delta.envelopes.map((e) => e.uid);
+    const bytes = delta.envelopes.reduce((sum, e) => sum + (e.size ?? 0), 0);
+    if (delta.reset && uids.length <= Math.min(newest, EARLY_MAX.messages) && bytes <= EARLY_MAX.bytes)
+      this.early.start(folder, delta.state.uidvalidity, uids, () => fetchPage(this.conn, folder, uids, MAX_FETCH_BYTES));
+    return delta;
   }
   backfill(folder: string, uidvalidity: number, below: number, batch: number): Promise<BackfillBatch | null> {
     return backfillBatch(this.bgConn, folder, uidvalidity, below, batch);
@@ -162,8 +188,11 @@ export class ImapMailbox implements MailboxPort {
   }
 
   /** One UID FETCH for all the given messages of a folder, parsed (the prefetch's on the background connection). */
-  loadBodies(folder: string, uids: readonly number[], opts: { background?: boolean } = {}): Promise<Map<number, ParsedBody>> {
-    return fetchBodies(opts.background ? this.bgConn : this.conn, folder, uids);
+  async loadBodies(folder: string, uids: readonly number[], opts: { background?: boolean } = {}): Promise<Map<number, ParsedBody>> {
+    const { got, rest } = await this.early.take(folder, uids);
+    if (rest.length === 0) return got;
+    const fetched = await fetchBodies(opts.background ? this.bgConn : this.conn, folder, rest);
+    return got.size === 0 ? fetched : new Map([...got, ...fetched]);
   }
 
   /**
@@ -263,16 +292,4 @@ function flagAllowed(box: MailboxObject, flag: string): boolean {
 async function sentFolder(client: ImapFlow): Promise<string> {
   const folders: ListResponse[] = await client.list();
   return folders.find((f) => f.specialUse === '\\Sent')?.path ?? folders.find((f) => /^sent( items| messages)?$/i.test(f.name))?.path ?? 'Sent';
-}
-
-/** Compresses UIDs into an IMAP sequence set of ranges: [1,2,3,7] -> "1:3,7". */
-function uidRanges(uids: readonly number[]): string {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const start = sorted[i]!;
-    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
-    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
-  }
-  return parts.join(',');
 }

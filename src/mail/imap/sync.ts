@@ -124,3 +124,15 @@ export function toEnvelope(msg: FetchMessageObject): CachedEnvelope {
 function addresses(list: MessageAddressObject[] | undefined): string[] {
   return (list ?? []).map((a) => cleanLine(a.address ?? '').toLowerCase()).filter(Boolean);
 }
+
+/** Compresses UIDs into an IMAP sequence set of ranges: [1,2,3,7] -> "1:3,7". */
+export function uidRanges(uids: readonly number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]!;
+    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
+    parts.push(start === sorted[i] ? String(start) : `${start}:${sorted[i]}`);
+  }
+  return parts.join(',');
+}
