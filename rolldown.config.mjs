@@ -38,12 +38,16 @@ const chunkMap = {
 };
 
 /**
- * Two SDK imports mailgate never uses, left out of the bundle, each replaced by a module that says why if it is
- * ever reached:
+ * Imports of the SDK and of mailparser that mailgate never uses, left out of the bundle, each replaced by a module
+ * that says why if it is ever reached:
  * - the server's default JSON Schema validator (Ajv, ~70 modules evaluated at load), for when none is given:
  *   every McpServer mailgate builds is given src/mcp/lazy-validator.ts, which requires Ajv on first use;
  * - zod-to-json-schema (~40 modules), which the SDK uses only for zod 3 schemas: mailgate's are all zod 4,
- *   which the SDK converts with zod's own toJSONSchema.
+ *   which the SDK converts with zod's own toJSONSchema;
+ * - mailparser's html-to-text (HTML to text) and linkify-it with tlds (links in text turned into HTML): mailgate
+ *   parses with skipHtmlToText, skipTextToHtml and skipTextLinks (src/mail/parse.ts MAILPARSER_OPTIONS) and reads
+ *   HTML with its own visible-text pass, so neither runs; loading them (linkify-it compiles its patterns for every
+ *   top-level domain when mailparser loads) was about half of mailparser's load, paid by the first listing.
  */
 const STUBS = [
   {
@@ -59,9 +63,26 @@ const STUBS = [
     importer: '/@modelcontextprotocol/sdk/dist/esm/server/zod-json-schema-compat.js',
     code: "export function zodToJsonSchema() { throw new Error('mailgate: a zod 3 schema reached the SDK; tool schemas must be zod 4'); }\n",
   },
+  {
+    source: 'html-to-text',
+    importer: '/mailparser/lib/mail-parser.js',
+    code: "exports.htmlToText = () => { throw new Error('mailgate: mailparser converted HTML to text; parse with MAILPARSER_OPTIONS (src/mail/parse.ts)'); };\n",
+  },
+  {
+    source: 'linkify-it',
+    importer: '/mailparser/lib/mail-parser.js',
+    // mailparser configures its instance when it loads (tlds, add, set), and uses it only to link text in HTML.
+    code:
+      'module.exports = () => {\n' +
+      "  const fail = () => { throw new Error('mailgate: mailparser linked text; parse with MAILPARSER_OPTIONS (src/mail/parse.ts)'); };\n" +
+      '  const linkify = { tlds: () => linkify, add: () => linkify, set: () => linkify, pretest: fail, match: fail };\n' +
+      '  return linkify;\n' +
+      '};\n',
+  },
+  { source: 'tlds', importer: '/mailparser/lib/mail-parser.js', code: 'module.exports = [];\n' },
 ];
-const sdkStubs = {
-  name: 'mailgate-sdk-stubs',
+const unusedImports = {
+  name: 'mailgate-unused-imports',
   resolveId(source, importer) {
     const i = STUBS.findIndex((s) => s.source === source && importer?.includes(s.importer));
     return i < 0 ? null : `\0mailgate-stub:${i}`;
@@ -93,7 +114,7 @@ export default defineConfig({
   platform: 'node',
   external: [/^node:/, 'better-sqlite3', 'pg', 'pino-pretty'],
   logLevel: 'warn',
-  plugins: [sdkStubs, toolSchemas, chunkMap],
+  plugins: [unusedImports, toolSchemas, chunkMap],
   output: {
     dir: 'dist/bundle',
     format: 'esm',

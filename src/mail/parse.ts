@@ -34,9 +34,16 @@ export function preloadParser(): void {
   mailparser.catch(() => undefined); // a failed load is reported by the parse that needs it, not as unhandled here
 }
 
+/**
+ * mailparser's options everywhere it runs: it does not turn text into HTML or link it, nor HTML into text, since
+ * an HTML body is read with mailgate's own visible-text pass (bodyView), which drops what a person would not see.
+ * The bundle leaves the libraries for those out (rolldown.config.mjs), so they must stay off.
+ */
+export const MAILPARSER_OPTIONS = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true } as const;
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   const { simpleParser } = await (mailparser ??= import('mailparser'));
-  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  const parsed = await simpleParser(raw, MAILPARSER_OPTIONS);
   const html = typeof parsed.html === 'string' ? parsed.html : null;
   // The HTML part when there is one (what a person sees) over a text part that may say something else.
   const body = bodyView(parsed.text?.trim() ?? null, html);

@@ -7,6 +7,7 @@
  */
 import type { ImapFlow, MessageStructureObject } from 'imapflow';
 import { cleanAttachmentName } from '../../text/invisible.js';
+import { MAILPARSER_OPTIONS } from '../parse.js';
 import type { AttachmentContent } from '../ports.js';
 import type { ImapConnection } from './connection.js';
 
@@ -107,7 +108,7 @@ async function parseWhole(c: ImapFlow, uid: number, index: number, maxBytes: num
   if (msg === false || !msg?.source) return { kind: 'missing', parts: [] };
   // mailparser loads on first use (as in parse.ts): tools/list at start-up must not pay for it.
   const { simpleParser } = await import('mailparser');
-  const parsed = await simpleParser(msg.source, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  const parsed = await simpleParser(msg.source, MAILPARSER_OPTIONS);
   const a = parsed.attachments[index];
   if (!a) return { kind: 'missing', parts: [] };
   const filename = cleanAttachmentName(a.filename);
