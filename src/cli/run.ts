@@ -85,7 +85,6 @@ export async function runCommand({ path, args, values }: Invocation): Promise<nu
 }
 
 async function serveCommand(values: Record<string, unknown>, load: () => ReturnType<typeof loadConfig>): Promise<number> {
-  tuneHeapForServer(); // a long-running process: see heap.ts
   const http = values.http === true;
   for (const flag of http ? STDIO_ONLY : HTTP_ONLY) {
     if (values[flag] === undefined) continue;
@@ -114,11 +113,13 @@ async function serveCommand(values: Record<string, unknown>, load: () => ReturnT
     const { serveHttp } = await import('./serve-http.js');
     const who: Principal = { id: `cli:${(values.as as string | undefined) ?? osUser()}`, roles: ['operator'], mailboxes: 'all', via: 'cli:serve' };
     await serveHttp(loaded, values, who);
+    tuneHeapForServer(); // up and serving: see heap.ts
     return -1; // keep running until SIGINT/SIGTERM
   }
   const { serve } = await import('./serve.js');
   const mailboxes = values.mailbox as string[] | undefined;
   await serve(loaded, { role: values.role as string | undefined, mailboxes }, process.env, { dashboard: values.dashboard === true, port: dashboardPort });
+  tuneHeapForServer(); // connected, and about to answer the handshake: see heap.ts
   return -1; // keep running until stdin closes
 }
 

@@ -52,7 +52,7 @@ describe('server heap tuning', () => {
     expect(tuned.heap).toBeLessThan(untuned.heap / 2);
   });
 
-  it('is set by serve, before it answers the handshake', async () => {
+  it('is set by serve once it is up', async () => {
     const record = tmp.file('flags.txt');
     writeFileSync(record, '');
     const hook = tmp.file('record-flags.mjs');
