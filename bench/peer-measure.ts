@@ -136,6 +136,8 @@ async function loop(n: number, op: (i: number) => Promise<unknown>): Promise<num
 
 export interface TrialsReport {
   cold_start: Record<SideName, Pct>;
+  /** The SDK client's handling of the tools/list answer (Spawned.clientListMs). */
+  client_tools_list: Record<SideName, Pct>;
   first_check_inbox: Record<SideName, Pct>;
 }
 
@@ -145,12 +147,14 @@ export interface TrialsReport {
  */
 export async function measureTrials(specs: Record<SideName, SideSpec>, box: Box, trials: number): Promise<TrialsReport> {
   const cold: Record<SideName, number[]> = { peer: [], mailgate: [] };
+  const client: Record<SideName, number[]> = { peer: [], mailgate: [] };
   const first: Record<SideName, number[]> = { peer: [], mailgate: [] };
   for (let i = 0; i < trials; i++) {
     for (const side of i % 2 === 0 ? (['peer', 'mailgate'] as const) : (['mailgate', 'peer'] as const)) {
       const s = await spawnSide(specs[side]);
       try {
         cold[side].push(s.startupMs);
+        client[side].push(s.clientListMs);
         first[side].push((await timed(() => opsFor(side, s, box).list()))[0]);
       } finally {
         await s.close();
@@ -162,6 +166,7 @@ export async function measureTrials(specs: Record<SideName, SideSpec>, box: Box,
   }
   return {
     cold_start: { peer: pct(cold.peer), mailgate: pct(cold.mailgate) },
+    client_tools_list: { peer: pct(client.peer), mailgate: pct(client.mailgate) },
     first_check_inbox: { peer: pct(first.peer), mailgate: pct(first.mailgate) },
   };
 }

@@ -17,7 +17,8 @@ interface Goal {
 const atMost = (x: number, text = `<= ${x}x`): Goal => ({ text, met: (r) => r <= x });
 const FASTER_10X = atMost(0.1, '>= 10x faster');
 const UNDER_1S: Goal = { text: '< 1 s', met: (_, ms) => ms < 1_000 };
-const INFO: Goal = { text: 'bounded (report)', met: () => null };
+const BOUNDED: Goal = { text: 'bounded (report)', met: () => null };
+const REPORT: Goal = { text: 'report', met: () => null };
 
 export interface GoalRow {
   measure: string;
@@ -44,7 +45,13 @@ export function goalRows(sizes: readonly SizeReport[]): GoalRow[] {
     const { peer: p, mailgate: m } = s.session;
     const idx = m.index ? `${m.index.complete ? m.index.by : 'NOT complete'} after ${n(Math.round(m.index.waited_ms / 1000))} s` : '';
     const src = (x?: string) => (x ? `, source ${x}` : '');
-    if (k === 0) rows.push(goalRow(`cold start to tools/list (${s.cold_start.peer.n} spawns)`, s.cold_start.peer, s.cold_start.mailgate, atMost(0.5)));
+    if (k === 0) {
+      rows.push(
+        goalRow(`cold start to tools/list answered (${s.cold_start.peer.n} spawns)`, s.cold_start.peer, s.cold_start.mailgate, atMost(0.5)),
+        // The client's work, not the server's: it compiles a validator per output schema (the peer's tools have none).
+        goalRow('then the SDK client handling that answer (output schemas compiled)', s.client_tools_list.peer, s.client_tools_list.mailgate, REPORT),
+      );
+    }
     rows.push(
       goalRow(`check_inbox first call, never synced, ${at}`, s.first_check_inbox.peer, s.first_check_inbox.mailgate, k === 0 ? atMost(1) : UNDER_1S),
       goalRow(`check_inbox repeat (${m.repeat.n} calls), ${at}`, p.repeat, m.repeat, FASTER_10X),
@@ -58,7 +65,7 @@ export function goalRows(sizes: readonly SizeReport[]): GoalRow[] {
         goalRow(`send_email (mailgate autonomous: ${statuses(m.send_statuses)}), ${at}`, p.send, m.send, atMost(1)),
       );
     }
-    rows.push(goalRow(`peak RSS MiB (VmHWM at session end), ${at}`, p.peak_rss_mib, m.peak_rss_mib, k === 0 ? atMost(0.7) : INFO));
+    rows.push(goalRow(`peak RSS MiB (VmHWM at session end), ${at}`, p.peak_rss_mib, m.peak_rss_mib, k === 0 ? atMost(0.7) : BOUNDED));
   }
   return rows;
 }

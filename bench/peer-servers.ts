@@ -109,8 +109,13 @@ interface CallResult {
 }
 
 export interface Spawned {
-  /** Spawn to tools/list answered, in ms. */
+  /** Spawn to the server's answer to tools/list reaching this process, in ms: the server's cold start. */
   startupMs: number;
+  /**
+   * The SDK client's own handling of that answer, in ms, before listTools() resolves: parsing it and compiling a
+   * validator for each tool's output schema (the client's cost, reported apart from the server's).
+   */
+  clientListMs: number;
   pid: number;
   call(name: string, args: Record<string, unknown>): Promise<CallResult>;
   /** Peak resident set size so far (VmHWM), in MiB. */
@@ -133,8 +138,18 @@ export async function spawnSide(spec: SideSpec): Promise<Spawned> {
   });
   const client = new Client({ name: 'mailgate-peer-bench', version: '0.1.0' });
   await client.connect(transport);
+  // The moment the answer arrives, before the client works on it: connect() has set the transport's handler.
+  let answeredMs: number | undefined;
+  const deliver = transport.onmessage;
+  transport.onmessage = (message) => {
+    const result = 'result' in message ? (message.result as { tools?: unknown }) : undefined;
+    if (answeredMs === undefined && Array.isArray(result?.tools)) answeredMs = msSince(start);
+    deliver?.(message);
+  };
   const { tools } = await client.listTools();
-  const startupMs = msSince(start);
+  const listedMs = msSince(start);
+  if (answeredMs === undefined) throw new Error(`${spec.name}: the tools/list answer was not seen on the transport`);
+  const startupMs = answeredMs;
   const pid = transport.pid;
   if (pid === null) throw new Error(`${spec.name}: no server pid after start`);
   for (const t of spec.tools) {
@@ -142,6 +157,7 @@ export async function spawnSide(spec: SideSpec): Promise<Spawned> {
   }
   return {
     startupMs,
+    clientListMs: listedMs - answeredMs,
     pid,
     async call(name, args) {
       const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 });
