@@ -5,9 +5,6 @@
  * handed out once, to the first loadBodies that asks for its UID; what nobody asks for is dropped after a while.
  */
 import type { ParsedBody } from '../../store/store.js';
-import { parseMessage } from '../parse.js';
-import type { ImapConnection } from './connection.js';
-import { uidRanges } from './sync.js';
 
 /** How long early bodies nobody asked for are kept (the listing asks within milliseconds, the prefetch soon after). */
 const KEEP_MS = 60_000;
@@ -63,17 +60,4 @@ export class EarlyBodies {
     clearTimeout(early.timer);
     this.byFolder.delete(folder);
   }
-}
-
-/** One UID FETCH of a page's raw messages, each parsed. Messages not returned (expunged, or new to this session) are left to loadBodies. */
-export async function fetchPage(conn: ImapConnection, folder: string, uids: readonly number[], maxBytes: number): Promise<Map<number, ParsedBody>> {
-  const raws: [number, Buffer][] = [];
-  await conn.withFolder(folder, async (c) => {
-    for await (const msg of c.fetch(uidRanges(uids), { uid: true, source: { maxLength: maxBytes } }, { uid: true })) {
-      if (msg.source) raws.push([msg.uid, msg.source]);
-    }
-  });
-  const bodies = new Map<number, ParsedBody>();
-  for (const [uid, raw] of raws) bodies.set(uid, await parseMessage(raw));
-  return bodies;
 }

@@ -15,7 +15,7 @@ import { isPermanent, serverReason } from './errors.js';
 import { type BackfillBatch, backfillBatch, fetchEnvelopes, searchBelow } from './backfill.js';
 import { type PartialDelta, syncFolder, uidRanges } from './sync.js';
 import { InboxWatcher } from './watcher.js';
-import { EarlyBodies, fetchPage } from './early-bodies.js';
+import { EarlyBodies } from './early-bodies.js';
 import { deleteOnServer } from './delete.js';
 import { type ServerSearch, unindexedSearch } from './search-criteria.js';
 
@@ -83,7 +83,7 @@ export class ImapMailbox implements MailboxPort {
   }
 
   /**
-   * Gets ready for the agent's first read, once its client has listed the tools (src/services/warm-up.ts): imapflow
+   * Gets ready for the agent's first read, once its client has listed the tools (InboxWatchers.warmUp): imapflow
    * loads and the command connection logs in and opens INBOX (~40 ms of round trips here, a few hundred to a
    * distant server), then mailparser loads for the listing's snippets. The read needs all three, and the IDLE
    * connection's first notice resyncs on this connection anyway, so no connection is opened that the session would
@@ -143,7 +143,7 @@ export class ImapMailbox implements MailboxPort {
     const uids = delta.envelopes.map((e) => e.uid);
     const bytes = delta.envelopes.reduce((sum, e) => sum + (e.size ?? 0), 0);
     if (delta.reset && uids.length <= Math.min(newest, EARLY_MAX.messages) && bytes <= EARLY_MAX.bytes)
-      this.early.start(folder, delta.state.uidvalidity, uids, () => fetchPage(this.conn, folder, uids, MAX_FETCH_BYTES));
+      this.early.start(folder, delta.state.uidvalidity, uids, () => fetchBodies(this.conn, folder, uids));
     return delta;
   }
   backfill(folder: string, uidvalidity: number, below: number, batch: number): Promise<BackfillBatch | null> {
